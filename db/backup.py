@@ -1,0 +1,103 @@
+"""Rotating backups with SQLite's online backup API, and restore.
+
+Backups of /path/to/name.sqlite live in /path/to/backups/name/, named
+name-YYYYMMDD-HHMMSS-reason.sqlite. One is made on the first open of each day and before any
+import or restore; the newest KEEP are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+from pysqlite3 import dbapi2 as sqlite3
+
+from db.errors import DatabaseOpenError
+from desktop.i18n import _
+
+KEEP = 14
+
+
+def backup_dir(db_path: Path) -> Path:
+    db_path = Path(db_path)
+    return db_path.parent / "backups" / db_path.stem
+
+
+def list_backups(db_path: Path) -> list[Path]:
+    folder = backup_dir(db_path)
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"{Path(db_path).stem}-*.sqlite"))
+
+
+def latest_backup(db_path: Path) -> Path | None:
+    found = list_backups(db_path)
+    return found[-1] if found else None
+
+
+def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None) -> Path:
+    """Copy the open database consistently (online backup) and drop the oldest copies."""
+    now = now or dt.datetime.now()
+    folder = backup_dir(store.path)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{store.path.stem}-{now:%Y%m%d-%H%M%S}-{reason}.sqlite"
+    n = 1
+    while target.exists():
+        target = folder / f"{store.path.stem}-{now:%Y%m%d-%H%M%S}-{reason}-{n}.sqlite"
+        n += 1
+    tmp = target.with_suffix(".part")
+    source = store.db.connection()
+    dest = sqlite3.connect(str(tmp))
+    try:
+        source.backup(dest)
+    finally:
+        dest.close()
+    tmp.rename(target)
+    for old in list_backups(store.path)[:-KEEP]:
+        old.unlink(missing_ok=True)
+    return target
+
+
+def daily_backup(store, *, now: dt.datetime | None = None) -> Path | None:
+    """The first open of each day makes a backup; later opens that day do nothing."""
+    now = now or dt.datetime.now()
+    stamp = f"{store.path.stem}-{now:%Y%m%d}-"
+    if any(p.name.startswith(stamp) for p in list_backups(store.path)):
+        return None
+    if store.created:
+        return None
+    return make_backup(store, "daily", now=now)
+
+
+def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | None:
+    """Replace db_path with the backup; the current file is backed up first ("prerestore").
+
+    The restored file gets a new node id (its op counter is older than what was already shared).
+    Returns the safety copy of the replaced database.
+    """
+    from db.store import Store, inspect_file
+
+    db_path, backup = Path(db_path), Path(backup)
+    if not backup.is_file():
+        raise DatabaseOpenError(_("The backup “{path}” does not exist.").format(path=backup))
+    inspect_file(backup)
+    safety = None
+    if db_path.exists() and db_path.stat().st_size:
+        current = Store(db_path, user=user, create=False)
+        try:
+            safety = make_backup(current, "prerestore")
+        finally:
+            current.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(db_path) + suffix).unlink(missing_ok=True)
+    tmp = db_path.with_name(db_path.name + ".restoring")
+    shutil.copyfile(backup, tmp)
+    tmp.replace(db_path)
+    restored = Store(db_path, user=user, create=False)
+    try:
+        if not restored.node_rotated:
+            restored.rotate_node_id()
+    finally:
+        restored.close()
+    return safety

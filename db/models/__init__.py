@@ -1,0 +1,49 @@
+"""peewee models. Synced tables derive from SyncedModel: UUIDv7 text id, `deleted` tombstone.
+
+Every model is bound to `database_proxy`; a Store initialises it (db/store.py). Register your
+model in SYNCED_MODELS (synced) or LOCAL_MODELS (this machine only) so migrations, rebuild and
+`griddesk check` see it.
+"""
+
+from __future__ import annotations
+
+from peewee import DatabaseProxy, IntegerField, Model, TextField
+
+database_proxy = DatabaseProxy()
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class SyncedModel(BaseModel):
+    """A row whose every change goes through the op log (db/oplog.py)."""
+
+    id = TextField(primary_key=True)
+    deleted = IntegerField(default=0)
+
+
+def fk(model, **kwargs):
+    """A foreign key to a synced row: deferred, so rows may arrive in any order in a transaction."""
+    from peewee import ForeignKeyField
+
+    kwargs.setdefault("null", True)
+    kwargs.setdefault("deferrable", "INITIALLY DEFERRED")
+    kwargs.setdefault("on_delete", None)
+    return ForeignKeyField(model, **kwargs)
+
+
+from db.models.core import LOCAL_CORE_MODELS  # noqa: E402
+from db.models.register import REGISTER_MODELS  # noqa: E402
+
+SYNCED_MODELS: list[type[SyncedModel]] = [*REGISTER_MODELS]
+LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS]
+
+
+def synced_model(table: str) -> type[SyncedModel] | None:
+    for model in SYNCED_MODELS:
+        if model._meta.table_name == table:
+            return model
+    return None

@@ -1,0 +1,450 @@
+"""The op log: every write of a synced row appends one op in the same transaction.
+
+An op names the row, the changed columns with their new values, and per column the op ids the
+writer could see (the ones it supersedes). The live candidates of a column are the ops that no
+other op supersedes; one candidate is the value, several with different values are a conflict
+(the newest by hybrid clock is shown, all are kept, the conflict waits in the `conflict` table).
+A `redact` op erases personal data: it wins against every older op of those columns, even one
+that arrives later. The register tables are a view of this log: `rebuild` gives the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from db import migrations
+from db.ids import new_id, op_id
+from db.models import SYNCED_MODELS, SyncedModel, synced_model
+
+CHUNK = 500
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+_loads = json.loads
+
+
+@dataclass
+class Change:
+    """What one write changed: the views refresh from this, not by polling."""
+
+    table: str
+    row_id: str
+    fields: dict[str, Any]
+    op: str
+    created: bool = False
+
+
+@dataclass
+class OpRecord:
+    node: str
+    counter: int
+    tbl: str
+    row_id: str
+    fields: dict[str, Any]
+    supersedes: dict[str, list[str]]
+    hlc: str
+    user: str | None = None
+    schema: int = migrations.SCHEMA_VERSION
+    kind: str = "edit"
+
+    @property
+    def id(self) -> str:
+        return op_id(self.node, self.counter)
+
+    def as_row(self) -> tuple:
+        return (self.node, self.counter, self.tbl, self.row_id, _dumps(self.fields),
+                _dumps(self.supersedes), self.hlc, self.user, self.schema, self.kind)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "counter": self.counter, "tbl": self.tbl, "row_id": self.row_id,
+                "fields": self.fields, "supersedes": self.supersedes, "hlc": self.hlc,
+                "user": self.user, "schema": self.schema, "kind": self.kind}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> OpRecord:
+        return cls(d["node"], int(d["counter"]), d["tbl"], d["row_id"], dict(d["fields"]),
+                   {k: list(v) for k, v in (d.get("supersedes") or {}).items()}, d["hlc"],
+                   d.get("user"), int(d.get("schema") or 1), d.get("kind") or "edit")
+
+
+_OP_COLUMNS = "node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind"
+
+
+def _op_from_row(row: Sequence) -> OpRecord:
+    return OpRecord(row[0], row[1], row[2], row[3], _loads(row[4]), _loads(row[5]), row[6], row[7],
+                    row[8], row[9])
+
+
+def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@dataclass
+class Resolved:
+    values: dict[str, Any]
+    conflicts: dict[str, list[OpRecord]] = field(default_factory=dict)
+    live: dict[str, list[OpRecord]] = field(default_factory=dict)
+
+
+def resolve(ops: Sequence[OpRecord]) -> Resolved:
+    """Per column: the live candidates, the value shown (newest live), and real conflicts."""
+    if len(ops) == 1 and not ops[0].supersedes:
+        op = ops[0]
+        return Resolved(dict(op.fields), {}, {f: [op] for f in op.fields})
+    dead: dict[str, set[str]] = defaultdict(set)
+    redacted_at: dict[str, str] = {}
+    for op in ops:
+        for column, ids in op.supersedes.items():
+            dead[column].update(ids)
+        if op.kind == "redact":
+            for column in op.fields:
+                if op.hlc > redacted_at.get(column, ""):
+                    redacted_at[column] = op.hlc
+    live: dict[str, list[OpRecord]] = defaultdict(list)
+    for op in ops:
+        oid = op.id
+        for column in op.fields:
+            if oid in dead[column]:
+                continue
+            if column in redacted_at and op.hlc < redacted_at[column]:
+                continue
+            live[column].append(op)
+    values: dict[str, Any] = {}
+    conflicts: dict[str, list[OpRecord]] = {}
+    for column, candidates in live.items():
+        newest = max(candidates, key=lambda o: o.hlc)
+        values[column] = newest.fields[column]
+        if len(candidates) > 1 and len({_dumps(c.fields[column]) for c in candidates}) > 1:
+            conflicts[column] = sorted(candidates, key=lambda o: o.hlc, reverse=True)
+    return Resolved(values, conflicts, dict(live))
+
+
+def ops_for_rows(db, table: str, row_ids: Sequence[str]) -> dict[str, list[OpRecord]]:
+    grouped: dict[str, list[OpRecord]] = defaultdict(list)
+    for chunk in _chunks(list(row_ids)):
+        marks = ",".join("?" * len(chunk))
+        cursor = db.execute_sql(
+            f"select {_OP_COLUMNS} from oplog where tbl = ? and row_id in ({marks})", (table, *chunk))
+        for row in cursor:
+            grouped[row[3]].append(_op_from_row(row))
+    return grouped
+
+
+def _column_defaults(model: type[SyncedModel]) -> dict[str, Any]:
+    defaults = {}
+    for f in model._meta.sorted_fields:
+        default = f.default() if callable(f.default) else f.default
+        defaults[f.column_name] = default
+    return defaults
+
+
+def _columns(model: type[SyncedModel]) -> list[str]:
+    return [f.column_name for f in model._meta.sorted_fields]
+
+
+def _next_counter(store) -> int:
+    row = store.db.execute_sql("select value from meta where key = 'op_counter'").fetchone()
+    return int(row[0]) if row and row[0] else 0
+
+
+def _save_position(store, counter: int) -> None:
+    store.set_meta(op_counter=str(counter), hlc=store.clock.last)
+
+
+def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, kind: str = "edit",
+          user: str | None = None) -> list[Change]:
+    """Write rows of one synced table and append their ops, in one transaction.
+
+    Each row is a dict of column values; with an "id" of an existing row it is an update of just
+    those columns, otherwise a creation (a new UUIDv7 id when none is given). Returns the changes.
+    """
+    table = model._meta.table_name
+    columns = _columns(model)
+    known = set(columns)
+    rows = [dict(r) for r in rows]
+    if not rows:
+        return []
+    for r in rows:
+        unknown = set(r) - known
+        if unknown:
+            raise KeyError(f"{table} has no column(s) {sorted(unknown)}")
+    db = store.db
+    user = user or store.user
+    with db.atomic():
+        given = [r["id"] for r in rows if r.get("id")]
+        existing: set[str] = set()
+        for chunk in _chunks(given):
+            marks = ",".join("?" * len(chunk))
+            existing.update(x for (x,) in db.execute_sql(
+                f'select id from "{table}" where id in ({marks})', tuple(chunk)))
+        history = ops_for_rows(db, table, sorted(existing)) if existing else {}
+        counter = _next_counter(store)
+        defaults = _column_defaults(model)
+        ops: list[OpRecord] = []
+        inserts: list[tuple] = []
+        updates: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+        changes: list[Change] = []
+        for r in rows:
+            row_id = r.pop("id", None) or new_id()
+            if kind != "redact" and "deleted" not in r:
+                r["deleted"] = 0
+            supersedes: dict[str, list[str]] = {}
+            created = row_id not in existing
+            if not created:
+                live = resolve(history.get(row_id, [])).live
+                for column in r:
+                    seen = live.get(column)
+                    if seen:
+                        supersedes[column] = sorted(o.id for o in seen)
+            counter += 1
+            op = OpRecord(store.node_id, counter, table, row_id, r, supersedes, store.tick(), user,
+                          migrations.SCHEMA_VERSION, kind)
+            ops.append(op)
+            if created:
+                full = dict(defaults)
+                full.update(r)
+                full["id"] = row_id
+                inserts.append(tuple(full[c] for c in columns))
+                existing.add(row_id)
+            else:
+                key = tuple(sorted(r))
+                updates[key].append(tuple(r[c] for c in key) + (row_id,))
+            changes.append(Change(table, row_id, r, op.id, created))
+        cursor = db.cursor()
+        cursor.executemany(f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)",
+                           [op.as_row() for op in ops])
+        if inserts:
+            col_sql = ",".join(f'"{c}"' for c in columns)
+            cursor.executemany(f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))})',
+                               inserts)
+        for key, params in updates.items():
+            sets = ",".join(f'"{c}" = ?' for c in key)
+            cursor.executemany(f'update "{table}" set {sets} where id = ?', params)
+            # A person's write on a column settles any conflict on it.
+            for column in key:
+                cursor.executemany("delete from conflict where tbl = ? and row_id = ? and field = ?",
+                                   [(table, p[-1], column) for p in params])
+        _save_position(store, counter)
+    return changes
+
+
+def delete(store, model: type[SyncedModel], row_ids: Iterable[str]) -> list[Change]:
+    """Tombstone rows (deleted = 1); nothing is removed from the database."""
+    return write(store, model, [{"id": rid, "deleted": 1} for rid in row_ids])
+
+
+# -- applying ops from elsewhere -------------------------------------------------------------------
+
+@dataclass
+class ApplyResult:
+    new_ops: int = 0
+    duplicate_ops: int = 0
+    rows_changed: int = 0
+    conflicts: int = 0
+    skewed: bool = False
+    copied_node_detected: bool = False
+    unknown_columns: set[str] = field(default_factory=set)
+
+
+def _known_ops(db, ops: Sequence[OpRecord]) -> set[tuple[str, int]]:
+    found: set[tuple[str, int]] = set()
+    by_node: dict[str, list[int]] = defaultdict(list)
+    for op in ops:
+        by_node[op.node].append(op.counter)
+    for node, counters in by_node.items():
+        lo, hi = min(counters), max(counters)
+        for (c,) in db.execute_sql("select counter from oplog where node = ? and counter between ? and ?",
+                                   (node, lo, hi)):
+            found.add((node, c))
+    return found
+
+
+def apply_ops(store, ops: Sequence[OpRecord]) -> ApplyResult:
+    """Merge ops written elsewhere; idempotent. Call inside the caller's transaction or alone."""
+    result = ApplyResult()
+    db = store.db
+    with db.atomic():
+        known = _known_ops(db, ops)
+        fresh: list[OpRecord] = []
+        seen: set[tuple[str, int]] = set()
+        for op in ops:
+            key = (op.node, op.counter)
+            if key in known or key in seen:
+                result.duplicate_ops += 1
+                continue
+            seen.add(key)
+            if op.node == store.node_id:
+                result.copied_node_detected = True
+            fresh.append(op)
+        if not fresh:
+            return result
+        db.cursor().executemany(
+            f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", [op.as_row() for op in fresh])
+        result.new_ops = len(fresh)
+        for op in fresh:
+            if store.observe(op.hlc):
+                result.skewed = True
+        affected: dict[str, set[str]] = defaultdict(set)
+        for op in fresh:
+            affected[op.tbl].add(op.row_id)
+        for table, row_ids in affected.items():
+            model = synced_model(table)
+            if model is None:
+                continue  # a table of a newer schema: kept in the log, applied after an upgrade
+            changed, conflicts, unknown = materialize(store, model, sorted(row_ids))
+            result.rows_changed += changed
+            result.conflicts += conflicts
+            result.unknown_columns |= unknown
+        store.set_meta(hlc=store.clock.last)
+    if result.copied_node_detected:
+        store.rotate_node_id()
+    return result
+
+
+def materialize(store, model: type[SyncedModel], row_ids: Sequence[str]) -> tuple[int, int, set[str]]:
+    """Recompute rows from all their ops; upsert them and refresh their conflicts."""
+    db = store.db
+    table = model._meta.table_name
+    columns = _columns(model)
+    known = set(columns)
+    defaults = _column_defaults(model)
+    history = ops_for_rows(db, table, row_ids)
+    upserts: list[tuple] = []
+    conflict_rows: list[tuple] = []
+    unknown: set[str] = set()
+    n_conflicts = 0
+    for row_id in row_ids:
+        resolved = resolve(history.get(row_id, []))
+        full = dict(defaults)
+        for column, value in resolved.values.items():
+            if column in known:
+                full[column] = value
+            else:
+                unknown.add(column)
+        full["id"] = row_id
+        upserts.append(tuple(full[c] for c in columns))
+        for column, candidates in resolved.conflicts.items():
+            conflict_rows.append((table, row_id, column, candidates[0].hlc))
+            n_conflicts += 1
+    cursor = db.cursor()
+    col_sql = ",".join(f'"{c}"' for c in columns)
+    sets = ",".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
+    cursor.executemany(
+        f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))}) '
+        f"on conflict(id) do update set {sets}", upserts)
+    for chunk in _chunks(list(row_ids)):
+        marks = ",".join("?" * len(chunk))
+        db.execute_sql(f"delete from conflict where tbl = ? and row_id in ({marks})", (table, *chunk))
+    cursor.executemany("insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)",
+                       conflict_rows)
+    return len(upserts), n_conflicts, unknown
+
+
+# -- rebuild and check ----------------------------------------------------------------------------
+
+def iter_resolved(db, model: type[SyncedModel]) -> Iterator[tuple[str, Resolved]]:
+    table = model._meta.table_name
+    cursor = db.execute_sql(f"select {_OP_COLUMNS} from oplog where tbl = ? order by row_id", (table,))
+    current: str | None = None
+    group: list[OpRecord] = []
+    for row in cursor:
+        if row[3] != current and group:
+            yield current, resolve(group)
+            group = []
+        current = row[3]
+        group.append(_op_from_row(row))
+    if group:
+        yield current, resolve(group)
+
+
+def compare_with_log(store, models: Sequence[type[SyncedModel]] | None = None,
+                     limit: int = 20) -> list[dict[str, Any]]:
+    """Differences between the tables and a rebuild from the op log (empty when they agree)."""
+    db = store.db
+    problems: list[dict[str, Any]] = []
+    for model in models or SYNCED_MODELS:
+        table = model._meta.table_name
+        columns = _columns(model)
+        defaults = _column_defaults(model)
+        col_sql = ",".join(f'"{c}"' for c in columns)
+        id_index = columns.index("id")
+        actual = {r[id_index]: r for r in db.execute_sql(f'select {col_sql} from "{table}"')}
+        for row_id, resolved in iter_resolved(db, model):
+            row = actual.pop(row_id, None)
+            if row is None:
+                problems.append({"table": table, "row_id": row_id, "problem": "missing_row"})
+                continue
+            for i, column in enumerate(columns):
+                if column == "id":
+                    continue
+                expected = resolved.values.get(column, defaults[column])
+                if row[i] != expected:
+                    problems.append({"table": table, "row_id": row_id, "problem": "value",
+                                     "column": column, "table_value": row[i], "log_value": expected})
+            if len(problems) >= limit:
+                return problems
+        for row_id in actual:
+            problems.append({"table": table, "row_id": row_id, "problem": "row_without_ops"})
+            if len(problems) >= limit:
+                return problems
+    return problems
+
+
+def rebuild(store, models: Sequence[type[SyncedModel]] | None = None) -> int:
+    """Replace the tables' content with what the op log says; returns rows written."""
+    db = store.db
+    total = 0
+    with db.atomic():
+        for model in models or SYNCED_MODELS:
+            table = model._meta.table_name
+            columns = _columns(model)
+            defaults = _column_defaults(model)
+            db.execute_sql(f'delete from "{table}"')
+            db.execute_sql("delete from conflict where tbl = ?", (table,))
+            batch: list[tuple] = []
+            conflicts: list[tuple] = []
+            col_sql = ",".join(f'"{c}"' for c in columns)
+            sql = f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))})'
+            for row_id, resolved in iter_resolved(db, model):
+                full = dict(defaults)
+                full.update({k: v for k, v in resolved.values.items() if k in full})
+                full["id"] = row_id
+                batch.append(tuple(full[c] for c in columns))
+                for column, candidates in resolved.conflicts.items():
+                    conflicts.append((table, row_id, column, candidates[0].hlc))
+                if len(batch) >= 5000:
+                    db.cursor().executemany(sql, batch)
+                    total += len(batch)
+                    batch = []
+            db.cursor().executemany(sql, batch)
+            total += len(batch)
+            db.cursor().executemany(
+                "insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)", conflicts)
+    return total
+
+
+def load_ops(db, since: dict[str, int] | None = None) -> Iterator[OpRecord]:
+    """Ops in (node, counter) order, skipping per node those at or below `since[node]`."""
+    since = since or {}
+    for row in db.execute_sql(f"select {_OP_COLUMNS} from oplog order by node, counter"):
+        if row[1] > since.get(row[0], 0):
+            yield _op_from_row(row)
+
+
+def version_vector(db) -> dict[str, int]:
+    """Per node, the highest counter such that every op up to it is here (no gaps)."""
+    vector: dict[str, int] = {}
+    for node, count, top in db.execute_sql("select node, count(*), max(counter) from oplog group by node"):
+        if count == top:
+            vector[node] = top
+        else:
+            expected = 0
+            for (c,) in db.execute_sql("select counter from oplog where node = ? order by counter", (node,)):
+                if c != expected + 1:
+                    break
+                expected = c
+            vector[node] = expected
+    return vector

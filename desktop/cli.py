@@ -1,0 +1,60 @@
+"""The `griddesk` command: with no arguments it opens the app; subcommands work without a window.
+
+Each area adds its commands in a module of desktop/commands/ with a `register(subparsers)`
+function, listed in COMMAND_MODULES.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from desktop.i18n import _, set_language
+
+COMMAND_MODULES = [
+    "desktop.commands.core",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="griddesk", description=_("GridDesk: community grid ledgers"))
+    parser.add_argument("--lang", choices=["zh_CN", "en"], help=_("interface language"))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = sub.add_parser("gui", help=_("open the main window (the default)"))
+    gui.add_argument("--db", help=_("database file (default: the one in your data folder)"))
+    gui.set_defaults(func=_run_gui)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def _run_gui(args) -> int:
+    from desktop.app import main as gui_main
+
+    return gui_main(db_path=getattr(args, "db", None))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    lang = None
+    if "--lang" in argv:
+        i = argv.index("--lang")
+        if i + 1 < len(argv):
+            lang = argv[i + 1]
+    set_language(lang or "zh_CN")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        return _run_gui(args)
+    from db.errors import GridDeskError
+
+    try:
+        return int(args.func(args) or 0)
+    except GridDeskError as exc:
+        print(_("Error: {message}").format(message=exc.message), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
