@@ -12,7 +12,6 @@ from pathlib import Path
 
 from peewee import SqliteDatabase
 
-SCHEMA_VERSION = 2
 _V1_SQL = Path(__file__).with_name("schema_v1.sql")
 
 
@@ -37,21 +36,26 @@ def _v1(db: SqliteDatabase) -> None:
 
 
 def _v2(db: SqliteDatabase) -> None:
-    # Pinyin of names, for search-as-you-type by full pinyin and initials.
-    add_column(db, "person", "name_pinyin")
-    add_column(db, "person", "name_initials")
+    # Many residents are easiest to reach by WeChat.
+    add_column(db, "person", "wechat")
 
 
+# Version numbers may have gaps (areas developed in parallel reserve their own numbers);
+# a missing number is simply skipped.
 MIGRATIONS = {1: _v1, 2: _v2}
+SCHEMA_VERSION = max(MIGRATIONS)
 
 
-def upgrade(db: SqliteDatabase, application_id: int, target: int = SCHEMA_VERSION) -> list[int]:
+def upgrade(db: SqliteDatabase, application_id: int, target: int | None = None) -> list[int]:
     """Bring the database up to `target`; returns the versions applied."""
+    target = SCHEMA_VERSION if target is None else target
     applied = []
     current = db.execute_sql("pragma user_version").fetchone()[0]
     for version in range(current + 1, target + 1):
+        step = MIGRATIONS.get(version)
         with db.atomic("EXCLUSIVE"):
-            MIGRATIONS[version](db)
+            if step is not None:
+                step(db)
             if version == 1:
                 db.execute_sql(f"pragma application_id = {application_id}")
             db.execute_sql(f"pragma user_version = {version}")

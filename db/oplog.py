@@ -21,6 +21,21 @@ from db.ids import new_id, op_id
 from db.models import SYNCED_MODELS, SyncedModel, synced_model
 
 CHUNK = 500
+
+# Derived local data (search indexes, caches) follows the tables through these hooks:
+# ROW_HOOKS[table] holds callables (store, row_ids) run inside the writing transaction after
+# rows of that table were written, merged or rebuilt.
+ROW_HOOKS: dict[str, list] = defaultdict(list)
+
+
+def add_row_hook(table: str, hook) -> None:
+    if hook not in ROW_HOOKS[table]:
+        ROW_HOOKS[table].append(hook)
+
+
+def _run_hooks(store, table: str, row_ids) -> None:
+    for hook in ROW_HOOKS.get(table, ()):
+        hook(store, list(row_ids))
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 _loads = json.loads
 
@@ -228,6 +243,7 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
                 cursor.executemany("delete from conflict where tbl = ? and row_id = ? and field = ?",
                                    [(table, p[-1], column) for p in params])
         _save_position(store, counter)
+        _run_hooks(store, table, [c.row_id for c in changes])
     return changes
 
 
@@ -340,6 +356,7 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str]) -> tupl
         db.execute_sql(f"delete from conflict where tbl = ? and row_id in ({marks})", (table, *chunk))
     cursor.executemany("insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)",
                        conflict_rows)
+    _run_hooks(store, table, row_ids)
     return len(upserts), n_conflicts, unknown
 
 
@@ -423,6 +440,9 @@ def rebuild(store, models: Sequence[type[SyncedModel]] | None = None) -> int:
             total += len(batch)
             db.cursor().executemany(
                 "insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)", conflicts)
+            if ROW_HOOKS.get(table):
+                ids = [r[0] for r in db.execute_sql(f'select id from "{table}"')]
+                _run_hooks(store, table, ids)
     return total
 
 

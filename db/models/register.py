@@ -93,8 +93,7 @@ class Person(SyncedModel):
     death_date = TextField(null=True)
     merged_into = TextField(null=True)
     notes = TextField(null=True)
-    name_pinyin = TextField(null=True)  # schema v2
-    name_initials = TextField(null=True)  # schema v2
+    wechat = TextField(null=True)  # schema v2
 
     class Meta:
         table_name = "person"
