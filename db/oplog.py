@@ -179,7 +179,9 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
     table = model._meta.table_name
     columns = _columns(model)
     known = set(columns)
-    rows = [dict(r) for r in rows]
+    # Callers may name foreign keys by field ("household") or column ("household_id").
+    renames = {f.name: f.column_name for f in model._meta.sorted_fields if f.name != f.column_name}
+    rows = [{renames.get(k, k): v for k, v in r.items()} for r in rows]
     if not rows:
         return []
     for r in rows:
