@@ -201,7 +201,8 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         counter = _next_counter(store)
         defaults = _column_defaults(model)
         ops: list[OpRecord] = []
-        inserts: list[tuple] = []
+        inserts: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+        required = {"id"} | {c for c, v in defaults.items() if v is not None}
         updates: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
         changes: list[Change] = []
         for r in rows:
@@ -221,10 +222,10 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
                           migrations.SCHEMA_VERSION, kind)
             ops.append(op)
             if created:
-                full = dict(defaults)
-                full.update(r)
-                full["id"] = row_id
-                inserts.append(tuple(full[c] for c in columns))
+                # Only the given columns and those with a non-NULL default: binding a long row of
+                # NULLs costs as much as real values.
+                key = tuple(sorted(set(r) | required))
+                inserts[key].append(tuple(row_id if c == "id" else r.get(c, defaults[c]) for c in key))
                 existing.add(row_id)
             else:
                 key = tuple(sorted(r))
@@ -233,15 +234,17 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         cursor = db.cursor()
         cursor.executemany(f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)",
                            [op.as_row() for op in ops])
-        if inserts:
-            col_sql = ",".join(f'"{c}"' for c in columns)
-            cursor.executemany(f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))})',
-                               inserts)
+        for key, params in inserts.items():
+            col_sql = ",".join(f'"{c}"' for c in key)
+            cursor.executemany(f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(key))})',
+                               params)
+        has_conflicts = bool(updates) and db.execute_sql(
+            "select exists(select 1 from conflict where tbl = ?)", (table,)).fetchone()[0]
         for key, params in updates.items():
             sets = ",".join(f'"{c}" = ?' for c in key)
             cursor.executemany(f'update "{table}" set {sets} where id = ?', params)
             # A person's write on a column settles any conflict on it.
-            for column in key:
+            for column in key if has_conflicts else ():
                 cursor.executemany("delete from conflict where tbl = ? and row_id = ? and field = ?",
                                    [(table, p[-1], column) for p in params])
         _save_position(store, counter)
