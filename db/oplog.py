@@ -36,7 +36,7 @@ def add_row_hook(table: str, hook) -> None:
 def _run_hooks(store, table: str, row_ids) -> None:
     for hook in ROW_HOOKS.get(table, ()):
         hook(store, list(row_ids))
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _loads = json.loads
 
 
@@ -70,7 +70,7 @@ class OpRecord:
 
     def as_row(self) -> tuple:
         return (self.node, self.counter, self.tbl, self.row_id, _dumps(self.fields),
-                _dumps(self.supersedes), self.hlc, self.user, self.schema, self.kind)
+                _dumps(self.supersedes) if self.supersedes else "{}", self.hlc, self.user, self.schema, self.kind)
 
     def as_dict(self) -> dict[str, Any]:
         return {"node": self.node, "counter": self.counter, "tbl": self.tbl, "row_id": self.row_id,
@@ -179,7 +179,9 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
     table = model._meta.table_name
     columns = _columns(model)
     known = set(columns)
-    rows = [dict(r) for r in rows]
+    # Callers may name foreign keys by field ("household") or column ("household_id").
+    renames = {f.name: f.column_name for f in model._meta.sorted_fields if f.name != f.column_name}
+    rows = [{renames.get(k, k): v for k, v in r.items()} for r in rows]
     if not rows:
         return []
     for r in rows:
