@@ -207,7 +207,8 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         changes: list[Change] = []
         for r in rows:
             row_id = r.pop("id", None) or new_id()
-            if kind != "redact" and "deleted" not in r:
+            # A resolution settles only the chosen column; it must not undo a delete elsewhere.
+            if kind not in ("redact", "resolve") and "deleted" not in r:
                 r["deleted"] = 0
             supersedes: dict[str, list[str]] = {}
             created = row_id not in existing
@@ -283,8 +284,12 @@ def _known_ops(db, ops: Sequence[OpRecord]) -> set[tuple[str, int]]:
     return found
 
 
-def apply_ops(store, ops: Sequence[OpRecord]) -> ApplyResult:
-    """Merge ops written elsewhere; idempotent. Call inside the caller's transaction or alone."""
+def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyResult:
+    """Merge ops written elsewhere; idempotent. Call inside the caller's transaction or alone.
+
+    With rotate=False a detected copy of this database is only reported (the caller rotates the
+    node id after its own transaction commits, or not at all for a dry run).
+    """
     result = ApplyResult()
     db = store.db
     with db.atomic():
@@ -320,7 +325,7 @@ def apply_ops(store, ops: Sequence[OpRecord]) -> ApplyResult:
             result.conflicts += conflicts
             result.unknown_columns |= unknown
         store.set_meta(hlc=store.clock.last)
-    if result.copied_node_detected:
+    if result.copied_node_detected and rotate:
         store.rotate_node_id()
     return result
 
@@ -363,6 +368,22 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str]) -> tupl
                        conflict_rows)
     _run_hooks(store, table, row_ids)
     return len(upserts), n_conflicts, unknown
+
+
+def rematerialize_newer(store, since_schema: int) -> int:
+    """After an upgrade: apply the kept ops written by a newer schema than `since_schema`."""
+    db = store.db
+    affected: dict[str, list[str]] = defaultdict(list)
+    for tbl, row_id in db.execute_sql(
+            "select distinct tbl, row_id from oplog where schema > ? order by tbl, row_id", (since_schema,)):
+        affected[tbl].append(row_id)
+    total = 0
+    with db.atomic():
+        for table, row_ids in affected.items():
+            model = synced_model(table)
+            if model is not None:
+                total += materialize(store, model, row_ids)[0]
+    return total
 
 
 # -- rebuild and check ----------------------------------------------------------------------------
