@@ -48,9 +48,17 @@ def _v4(db: SqliteDatabase) -> None:
         create_table(db, model)
 
 
+def _v6(db: SqliteDatabase) -> None:
+    # Sync and handover: device keys, trusted devices, acknowledged vectors, exchange history.
+    from db.models.sync import SYNC_MODELS
+
+    for model in SYNC_MODELS:
+        create_table(db, model)
+
+
 # Version numbers may have gaps (areas developed in parallel reserve their own numbers);
 # a missing number is simply skipped.
-MIGRATIONS = {1: _v1, 2: _v2, 4: _v4}
+MIGRATIONS = {1: _v1, 2: _v2, 4: _v4, 6: _v6}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
