@@ -63,8 +63,8 @@ def _inspect(content: bytes, file_name: str, name: str) -> TemplateInfo:
     mapping = auto_mapping(layout.headers)
     for col, header in enumerate(layout.headers):
         extra = EXTRA_SYNONYMS.get(clean_header(header))
-        if extra and col not in mapping and extra not in mapping.values():
-            mapping[col] = extra
+        if extra and extra not in mapping.values():
+            mapping[col] = extra  # an export wants the household's address, not the person's
     return TemplateInfo(name, file_name, ws.title, layout.header_row, layout.data_row, layout.headers, mapping)
 
 
