@@ -284,3 +284,16 @@ def test_a_sheet_without_a_header_is_explained(store, tmp_path):
     with pytest.raises(GridDeskError, match="找到表头"):
         plan_import(path, store=store)
     assert field_label("id_number") == "证件号码"
+
+
+def test_a_legacy_15_digit_number_stored_as_a_number_is_exact_and_accepted(store, tmp_path):
+    path = tmp_path / "old.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "住址"])
+    wb.active.append(["老李", 110105500310421.0, "幸福路1号"])
+    wb.active.append(["小李", 1.10105199003104e17, "幸福路1号"])
+    wb.save(path)
+    preview = preview_of(store, path)
+    assert preview.rows[0].action == "create" and preview.rows[0].person["id_number"] == "110105500310421"
+    assert preview.rows[0].person["birth_date"] == "1950-03-10"
+    assert preview.rows[1].action == "error" and "1.10105E+17" in preview.rows[1].errors[0].message

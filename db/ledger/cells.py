@@ -115,6 +115,8 @@ def convert_date(value: object, field: str) -> str | None:
 
 def convert_id_number(value: object, id_type: str | None) -> tuple[str | None, object]:
     """(normalised number, IdInfo or None). Citizen IDs are checked fully; other papers as text."""
+    if isinstance(value, float) and value.is_integer() and 1e14 <= value < 1e15:
+        value = str(int(value))  # a legacy 15-digit number fits a spreadsheet number exactly
     if isinstance(value, float) and looks_like_lost_digits(value):
         value = display(value)  # explained as Excel shows it: 4.20102E+17
     if (id_type or "") in CITIZEN_ID_TYPES:

@@ -169,8 +169,15 @@ def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str,
             step(state, done + index - sp.layout.data_row, total, _("Checking rows…"))
         raw = rows[index]
         width = len(raw)
-        filled = sum(1 for c in mapped_cols if c < width and not cells.is_blank(raw[c]))
+        filled = 0
+        for c in mapped_cols:
+            if c < width and raw[c] != "" and raw[c] is not None and (
+                    not isinstance(raw[c], str) or raw[c].strip()):
+                filled += 1
+                if filled == 2:
+                    break
         if filled < 2:
+            # Blank rows and footers (制表人：…) are not people.
             if any(not cells.is_blank(v) for v in raw):
                 ignored += 1
             continue

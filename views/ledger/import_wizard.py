@@ -233,6 +233,11 @@ class PreviewPage(_AsyncPage):
         self.view.setModel(wizard.model)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.setWordWrap(False)
+        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.view.selectionModel().currentRowChanged.connect(self._show_details)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.skip_box = QCheckBox(_("Skip the rows with errors (they go to an error workbook to fix and re-import)"))
         self.skip_box.toggled.connect(self.completeChanged)
         self.errors_button = QPushButton(_("Save the rows with errors…"))
@@ -246,7 +251,16 @@ class PreviewPage(_AsyncPage):
         layout.addWidget(self.summary)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.details)
         layout.addWidget(self.skip_box)
+
+    def _show_details(self, current, _previous=None) -> None:
+        if not current.isValid():
+            self.details.clear()
+            return
+        r = self.w.model.row_result(current.row())
+        self.details.setText(_("Sheet “{sheet}”, row {row} ({name}): {diff}").format(
+            sheet=r.sheet, row=r.row, name=r.person.get("name", ""), diff=self.w.model.details(r) or "—"))
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         p = self.w.preview
@@ -256,6 +270,8 @@ class PreviewPage(_AsyncPage):
         if p.has_errors:
             self.filter_combo.setCurrentIndex(1)
         self.view.resizeColumnsToContents()
+        if self.w.model.rowCount():
+            self.view.selectRow(0)
         self.setButtonText(QWizard.WizardButton.NextButton, _("Import"))
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
