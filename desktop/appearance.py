@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QLibraryInfo, QLocale, QObject, QTranslator, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
@@ -98,6 +98,29 @@ def apply_text_scale(percent: int, app: QApplication | None = None) -> None:
     """Set the application font for the text size; every widget without its own font follows."""
     app = app or QApplication.instance()
     app.setFont(application_font(percent))
+    # With an application style sheet, Qt does not pass a new application font on to existing
+    # widgets; setting the sheet again re-polishes them all with the new font.
+    sheet = app.styleSheet()
+    if sheet:
+        app.setStyleSheet(sheet)
+    font_notifier().sig_font_changed.emit()
+
+
+class FontNotifier(QObject):
+    """Widgets with a font of their own (headings, titles) rescale when the text size changes."""
+
+    sig_font_changed = Signal()
+    """The application font changed (text size); recompute derived fonts."""
+
+
+_notifier: FontNotifier | None = None
+
+
+def font_notifier() -> FontNotifier:
+    global _notifier
+    if _notifier is None:
+        _notifier = FontNotifier()
+    return _notifier
 
 
 def apply_style(app: QApplication) -> None:

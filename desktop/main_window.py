@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import traceback
 
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QLabel,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 import views
+from desktop.appearance import font_notifier
 from desktop.backups import backup_time, format_time
 from desktop.i18n import _, language
 from desktop.settings import TEXT_SCALES
@@ -58,7 +59,7 @@ class MainWindow(QMainWindow):
         self.keys = [key for key, _label, _spec in views.SCREENS]
         self.screens: dict[str, QWidget] = {}
         self.setWindowTitle(app_title())
-        self.setMinimumSize(QSize(900, 600))
+        self.setMinimumSize(QSize(720, 500))
 
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setChildrenCollapsible(False)
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
         ctx.events.sig_backup_made.connect(self.update_status)
         ctx.events.sig_store_changed.connect(self.update_status)
         ctx.settings.sig_text_scale_changed.connect(self._text_scale_changed)
+        font_notifier().sig_font_changed.connect(self._refresh_fonts)
         self.update_status()
         self._restore_state()
 
@@ -251,11 +253,6 @@ class MainWindow(QMainWindow):
         action = self.scale_actions.get(percent)
         if action is not None:
             action.setChecked(True)
-
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ApplicationFontChange and hasattr(self, "nav"):
-            self._refresh_fonts()
-        return super().event(event)
 
     def _restore_state(self) -> None:
         geometry = self.ctx.settings.window_geometry

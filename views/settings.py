@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -35,6 +36,14 @@ def _hint(text: str, parent: QWidget) -> QLabel:
     label.setObjectName("hint")
     label.setWordWrap(True)
     return label
+
+
+class BackupList(QListWidget):
+    """About seven rows high, whatever the text size."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        hint = super().sizeHint()
+        return QSize(hint.width(), self.fontMetrics().lineSpacing() * 7 + 12)
 
 
 class SettingsScreen(QWidget):
@@ -123,8 +132,8 @@ class SettingsScreen(QWidget):
         layout = QVBoxLayout(box)
         self.backup_hint = _hint("", box)
         layout.addWidget(self.backup_hint)
-        self.backup_list = QListWidget(box)
-        self.backup_list.setMinimumHeight(150)
+        self.backup_list = BackupList(box)
+        self.backup_list.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.backup_list.setAlternatingRowColors(True)
         self.backup_list.currentRowChanged.connect(self._backup_selected)
         layout.addWidget(self.backup_list)
