@@ -81,10 +81,12 @@ class TaskState:
 class Task(QObject):
     """One submitted task; lives on the GUI thread, its worker reports through queued signals."""
 
-    sig_progress = Signal(object, object, object)
-    """(done, total, text) from the worker, delivered on the GUI thread."""
-    sig_finished = Signal(object, object)
-    """(result, error) from the worker; internal."""
+    sig_progress = Signal(int, int, str)
+    """(done, total, text) re-emitted on the GUI thread for whoever wants to follow a task."""
+    # The worker thread emits only argument-less signals; the values travel in Python attributes
+    # (emitting Python objects across threads has crashed PySide6 with a refcount error).
+    _sig_worker_progress = Signal()
+    _sig_worker_finished = Signal()
     sig_done = Signal()
     """The task is over (done, failed or cancelled) and its callbacks have run."""
 
@@ -96,21 +98,29 @@ class Task(QObject):
         self.parent_widget = parent_widget
         self.on_done, self.on_error, self.on_cancel = on_done, on_error, on_cancel
         self.cancellable = cancellable
-        self.state = TaskState(self.sig_progress.emit)
+        self.state = TaskState(self._worker_progress)
         self.finished = False
         self.result: Any = None
         self.error: BaseException | None = None
         self.dialog: QProgressDialog | None = None
         self.dialog_shown = False
-        self.sig_progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
-        self.sig_finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self._outcome: tuple[Any, BaseException | None] = (None, None)
+        self._sig_worker_progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        self._sig_worker_finished.connect(self._on_worker_finished, Qt.ConnectionType.QueuedConnection)
+
+    # -- worker-thread side ---------------------------------------------------------------------
+    def _worker_progress(self, done: int, total: int, text: str) -> None:
+        self._sig_worker_progress.emit()
+
+    def _worker_finished(self, result: Any, error: BaseException | None) -> None:
+        self._outcome = (result, error)
+        self._sig_worker_finished.emit()
 
     # -- called by the user / tests -------------------------------------------------------------
     def cancel(self) -> None:
         self.state.cancel()
         if self.dialog is not None:
             self.dialog.setLabelText(_("Cancelling…"))
-            self.dialog.setCancelButton(None)
 
     @property
     def cancelled(self) -> bool:
@@ -157,11 +167,19 @@ class Task(QObject):
         else:
             dialog.setRange(0, 0)
 
-    @Slot(object, object, object)
-    def _on_progress(self, done, total, text) -> None:
+    @Slot()
+    def _on_progress(self) -> None:
+        if self.finished:
+            return
+        state = self.state
+        done, total, text = state.done, state.total, state.text or ""
         self._update_dialog(done, total, text)
+        self.sig_progress.emit(min(done, 2**31 - 1), min(total, 2**31 - 1), text)
 
-    @Slot(object, object)
+    @Slot()
+    def _on_worker_finished(self) -> None:
+        self._on_finished(*self._outcome)
+
     def _on_finished(self, result, error) -> None:
         self.finished = True
         self.result, self.error = result, error
@@ -229,7 +247,7 @@ class TaskRunner(QObject):
 
     def _work(self, fn, task: Task) -> None:
         result, error = self._call(fn, task.state)
-        task.sig_finished.emit(result, error)
+        task._worker_finished(result, error)
 
     def report(self, error: BaseException, parent: QWidget | None = None) -> None:
         if self.errors is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -36,7 +37,7 @@ def stop_shell(shell: Shell) -> None:
     if shell.ctx is not None:
         shell.ctx.store.close()
     box = shell.errors.last_box
-    if box is not None:
+    if box is not None and shiboken6.isValid(box):
         box.close()
     appearance.apply_text_scale(100)
     appearance.load_qt_translations(QApplication.instance(), "zh_CN")

@@ -219,3 +219,15 @@ def test_about_and_menu_shortcuts_exist(shell):
     assert window.action_backup.text() == "立即备份"
     assert window.nav.visualItemRect(window.nav.item(6)).bottom() < window.nav.viewport().height()
     assert window.nav.itemAt(QPoint(5, 5)) is not None
+
+
+def test_qt_calls_do_not_leak_references_to_none(qtbot):
+    """PySide6 6.12.0 on Python 3.11 drops a None reference per void call and later crashes."""
+    import sys
+
+    label = QLabel()
+    qtbot.addWidget(label)
+    before = sys.getrefcount(None)
+    for _ in range(2000):
+        label.setText("网格")
+    assert sys.getrefcount(None) - before > -100
