@@ -251,11 +251,15 @@ class Shell(QObject):
         old = self.window
         if old is not None:
             old.save_state()
+        self.window = MainWindow(self.ctx)
+        self.window.show()  # before the old one closes, so the app never has no window
+        if old is not None:
             old.closing_for_rebuild = True
             old.close()
             old.deleteLater()
-        self.window = MainWindow(self.ctx)
-        self.window.show()
+        # Until the first main window is up (progress and error dialogs at start-up), closing a
+        # dialog must not end the application.
+        self.app.setQuitOnLastWindowClosed(True)
 
     def _apply_text_scale(self, percent: int) -> None:
         appearance.apply_text_scale(percent, self.app)
@@ -283,6 +287,7 @@ def main(db_path: str | None = None) -> int:
     app.setOrganizationName("GridDesk")
     app.setApplicationName("GridDesk")
     app.setApplicationDisplayName(_("GridDesk"))
+    app.setQuitOnLastWindowClosed(False)
     shell = Shell(app)
     app.setApplicationDisplayName(_("GridDesk"))
     shell.errors.install_excepthook()

@@ -40,10 +40,8 @@ QListWidget#navigation::item:selected {
     color: #0b4ea2;
     border-left: 3px solid #1f6fd1;
 }
-QWidget#sidebar {
-    background: #f3f5f8;
-    border-right: 1px solid #d9dde3;
-}
+QWidget#sidebar { background: #f3f5f8; }
+QSplitter#mainSplitter::handle { background: #d9dde3; }
 QLabel#appTitle { color: #0b4ea2; }
 QLabel#appSubtitle { color: #667085; }
 QLabel#screenHeading { color: #1b2430; }

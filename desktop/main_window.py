@@ -8,6 +8,7 @@ import traceback
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(1)
+        splitter.setObjectName("mainSplitter")
         splitter.addWidget(self._build_sidebar())
         self.stack = QStackedWidget(splitter)
         for _key in self.keys:
@@ -181,7 +183,7 @@ class MainWindow(QMainWindow):
     def current_key(self) -> str:
         return self.keys[self.stack.currentIndex()]
 
-    def screen(self, key: str) -> QWidget:
+    def get_screen(self, key: str) -> QWidget:
         """The screen widget for key, created now if it was not shown before."""
         if key not in self.screens:
             index = self.keys.index(key)
@@ -202,7 +204,7 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         key = self.keys[row]
-        widget = self.screen(key)
+        widget = self.get_screen(key)
         self.stack.setCurrentWidget(widget)
         self.ctx.settings.set_last_screen(key)
         activated = getattr(widget, "activated", None)
@@ -257,9 +259,18 @@ class MainWindow(QMainWindow):
     def _restore_state(self) -> None:
         geometry = self.ctx.settings.window_geometry
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(1200, 780)
+            self._default_geometry()
         last = self.ctx.settings.last_screen
         self.show_screen(last if last in self.keys else self.keys[0])
+
+    def _default_geometry(self) -> None:
+        """First start: most of the screen, centred (laptops are often 1366x768)."""
+        screen = QWidget.screen(self) or QApplication.primaryScreen()
+        area = screen.availableGeometry()
+        width = min(1400, max(self.minimumWidth(), int(area.width() * 0.9)))
+        height = min(920, max(self.minimumHeight(), int(area.height() * 0.9)))
+        self.resize(width, height)
+        self.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
 
     def save_state(self) -> None:
         self.ctx.settings.set_window_geometry(self.saveGeometry())

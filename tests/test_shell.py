@@ -209,7 +209,7 @@ def test_backup_now_and_restore_from_the_settings_screen(shell, qtbot):
     shell.restore_backup(screen.selected_backup(), parent=window)
     qtbot.waitUntil(lambda: shell.window is not window, timeout=10000)
     assert Grid.select().count() == 0  # back to the state of the backup
-    assert "恢复前备份" in shell.window.screen("settings").backup_list.item(0).text()
+    assert "恢复前备份" in shell.window.get_screen("settings").backup_list.item(0).text()
 
 
 def test_about_and_menu_shortcuts_exist(shell):
@@ -231,3 +231,13 @@ def test_qt_calls_do_not_leak_references_to_none(qtbot):
     for _ in range(2000):
         label.setText("网格")
     assert sys.getrefcount(None) - before > -100
+
+
+def test_qt_own_dialog_buttons_speak_chinese(shell):
+    from PySide6.QtWidgets import QDialogButtonBox, QMessageBox
+
+    shell.errors.show("测试消息", shell.window)
+    box = shell.errors.last_box
+    assert box.button(QMessageBox.StandardButton.Ok).text() == "确定"
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel | QDialogButtonBox.StandardButton.Save)
+    assert {b.text() for b in buttons.buttons()} == {"取消", "保存"}
