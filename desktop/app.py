@@ -64,7 +64,7 @@ class Shell(QObject):
 
     def __init__(self, app: QApplication, settings: Settings | None = None, *,
                  tasks: TaskRunner | None = None, errors: ErrorReporter | None = None,
-                 demo_households: int = DEMO_HOUSEHOLDS):
+                 demo_households: int = DEMO_HOUSEHOLDS, lang: str | None = None):
         super().__init__()
         self.app = app
         self.settings = settings or Settings()
@@ -77,11 +77,12 @@ class Shell(QObject):
         self.ctx: AppContext | None = None
         self.window = None
         self.startup_failed = False
-        i18n.set_language(self.settings.language)
+        language = lang if lang in i18n.LANGUAGES else self.settings.language
+        i18n.set_language(language)
         appearance.register_fonts()
         appearance.apply_style(app)
         appearance.apply_text_scale(self.settings.text_scale, app)
-        appearance.load_qt_translations(app, self.settings.language)
+        appearance.load_qt_translations(app, language)
         self.settings.sig_text_scale_changed.connect(self._apply_text_scale)
         self.settings.sig_language_changed.connect(self._apply_language)
 
@@ -280,15 +281,16 @@ class Shell(QObject):
             self.ctx.store.close()
 
 
-def main(db_path: str | None = None) -> int:
-    """Run the desktop application; returns the exit code."""
+def main(db_path: str | None = None, lang: str | None = None) -> int:
+    """Run the desktop application; returns the exit code. lang overrides the saved language
+    for this run (griddesk --lang en)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv)
     app.setOrganizationName("GridDesk")
     app.setApplicationName("GridDesk")
     app.setApplicationDisplayName(_("GridDesk"))
     app.setQuitOnLastWindowClosed(False)
-    shell = Shell(app)
+    shell = Shell(app, lang=lang)
     app.setApplicationDisplayName(_("GridDesk"))
     shell.errors.install_excepthook()
     shell.start(db_path)

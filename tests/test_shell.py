@@ -241,3 +241,38 @@ def test_qt_own_dialog_buttons_speak_chinese(shell):
     assert box.button(QMessageBox.StandardButton.Ok).text() == "确定"
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel | QDialogButtonBox.StandardButton.Save)
     assert {b.text() for b in buttons.buttons()} == {"取消", "保存"}
+
+
+def test_a_database_from_a_newer_version_is_refused_at_start_and_left_alone(qtbot, tmp_path):
+    import sqlite3
+
+    from db.store import Store
+
+    path = tmp_path / "newer.sqlite"
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("pragma user_version = 999")
+    conn.close()
+    content = path.read_bytes()
+    shell = start_shell(qtbot, make_settings(tmp_path), path, wait_window=False)
+    try:
+        qtbot.waitUntil(lambda: shell.startup_failed, timeout=10000)
+        assert "更新" in shell.errors.last_message or "新版本" in shell.errors.last_message
+        assert path.read_bytes() == content
+    finally:
+        stop_shell(shell)
+
+
+def test_settings_screen_alone_with_the_test_context(ctx, qtbot):
+    """Screens can be tested without the whole app (tests/conftest.py `ctx`)."""
+    from views.settings import SettingsScreen
+
+    screen = SettingsScreen(ctx)
+    qtbot.addWidget(screen)
+    assert screen.db_path_label.text() == str(ctx.store.path)
+    assert not screen.open_button.isEnabled()  # no running app to switch databases
+    made = []
+    ctx.events.sig_backup_made.connect(made.append)
+    screen.backup_button.click()  # tasks run inline in this context
+    assert made and made[0].exists()
+    assert "手动备份" in screen.backup_list.item(0).text()

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from db.backup import KEEP, backup_dir, list_backups
 from desktop.backups import backup_now, backup_reason, backup_time, format_size, format_time
-from desktop.i18n import LANGUAGES, N_, _
+from desktop.i18n import LANGUAGES, N_, _, language
 from desktop.settings import TEXT_SCALES
 from views.widgets import heading
 
@@ -81,7 +81,7 @@ class SettingsScreen(QWidget):
         self.language_combo = QComboBox(box)
         for code, name in LANGUAGES.items():
             self.language_combo.addItem(name, code)
-        self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(self.ctx.settings.language)))
+        self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(language())))
         self.language_combo.currentIndexChanged.connect(self._language_chosen)
         row.addWidget(self.language_combo)
         row.addStretch(1)
