@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from db.errors import Cancelled, DatabaseOpenError
 from desktop import appearance, i18n
@@ -109,30 +109,20 @@ class Shell(QObject):
                        cancellable=bool(demo_households))
 
     def _startup_open_failed(self, error: BaseException) -> None:
-        """Say what is wrong with the file, then offer another file, a new one, or quitting."""
-        self.errors.show(error, None)
-        box = QMessageBox(QMessageBox.Icon.Question, _("GridDesk"),
-                          _("GridDesk needs a database file to start. What would you like to do?"))
-        open_button = box.addButton(_("Open another file…"), QMessageBox.ButtonRole.AcceptRole)
-        new_button = box.addButton(_("Create a new database…"), QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(_("Quit"), QMessageBox.ButtonRole.RejectRole)
-        self.last_prompt = box
-        if not self.errors.modal:  # tests: leave the question open for the test to inspect
-            self.startup_failed = True
-            box.open()
-            return
-        box.exec()
-        clicked = box.clickedButton()
+        """Say what is wrong with the file and offer another file, a new one, or quitting."""
+        choice = self.errors.ask(
+            error, _("GridDesk needs a database file to start. What would you like to do?"),
+            [_("Open another file…"), _("Create a new database…"), _("Quit")])
         path = None
-        if clicked is open_button:
+        create = False
+        if choice == 0:
             path = self._ask_open_path(None)
-            create = False
-        elif clicked is new_button:
-            path = self._ask_new_path(None)
-            create = True
+        elif choice == 1:
+            path, create = self._ask_new_path(None), True
         if path is None:
             self.startup_failed = True
-            self.app.exit(1)
+            if self.errors.modal:
+                self.app.exit(1)
             return
         self._open(path, create=create, on_opened=self._install_store, on_failed=self._startup_open_failed)
 

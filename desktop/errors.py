@@ -45,27 +45,50 @@ class ErrorReporter(QObject):
         self.last_details: str | None = None
         self.last_box: QMessageBox | None = None
 
-    def show(self, error: BaseException | str, parent: QWidget | None = None) -> None:
-        if isinstance(error, Cancelled):
-            return  # the user asked for it; nothing to report
+    def _box(self, error: BaseException | str, parent: QWidget | None) -> QMessageBox:
         message, details = describe(error)
         if details:
             log.error("unexpected error: %s", details)
         self.last_message, self.last_details = message, details
-        parent = parent or QApplication.activeWindow()
-        box = QMessageBox(parent)
+        box = QMessageBox(parent or QApplication.activeWindow())
         box.setIcon(QMessageBox.Icon.Critical if details else QMessageBox.Icon.Warning)
         box.setWindowTitle(_("GridDesk"))
         box.setText(message)
         if details:
             box.setDetailedText(details)
-        box.setStandardButtons(QMessageBox.StandardButton.Ok)
         self.last_box = box
-        self.sig_shown.emit(message)
+        return box
+
+    def show(self, error: BaseException | str, parent: QWidget | None = None) -> None:
+        if isinstance(error, Cancelled):
+            return  # the user asked for it; nothing to report
+        box = self._box(error, parent)
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        self.sig_shown.emit(self.last_message)
         if self.modal:
             box.exec()
         else:
             box.open()
+
+    def ask(self, error: BaseException | str, question: str, choices: list[str],
+            parent: QWidget | None = None) -> int | None:
+        """Show the error with a question and one button per choice (the last one cancels).
+
+        Returns the index of the chosen button, or None when the box was closed or is not modal.
+        """
+        box = self._box(error, parent)
+        box.setInformativeText(question)
+        buttons = []
+        for n, text in enumerate(choices):
+            role = QMessageBox.ButtonRole.RejectRole if n == len(choices) - 1 else QMessageBox.ButtonRole.AcceptRole
+            buttons.append(box.addButton(text, role))
+        self.sig_shown.emit(self.last_message)
+        if not self.modal:
+            box.open()
+            return None
+        box.exec()
+        clicked = box.clickedButton()
+        return buttons.index(clicked) if clicked in buttons else None
 
     def install_excepthook(self) -> None:
         """Exceptions that escape a slot on the GUI thread end up here instead of a dead console."""

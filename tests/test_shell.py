@@ -133,7 +133,9 @@ def test_a_file_that_is_not_a_griddesk_database_gets_a_chinese_message_and_stays
         assert "notes.sqlite" in message
         assert "不是网格台账数据库" in message or "已损坏" in message
         assert shell.errors.last_details is None  # a message for people, not a traceback
-        assert "打开其他文件…" in [b.text() for b in shell.last_prompt.buttons()]
+        box = shell.errors.last_box
+        assert box.informativeText() == "网格台账需要一个数据库文件才能启动。您想怎么做？"
+        assert [b.text() for b in box.buttons()] == ["打开其他文件…", "新建数据库…", "退出"]
         assert shell.window is None
         assert bad.read_bytes() == content
         # No -wal/-shm files, no backups: nothing was written next to it either.
