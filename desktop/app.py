@@ -132,6 +132,7 @@ class Shell(QObject):
         if old is not None and old is not store:
             self._close_store(old)
         store.activate()
+        self.tasks.io_databases = lambda: [self.ctx.store.db] if self.ctx is not None else []
         if self.ctx is None:
             self.ctx = AppContext(store=store, tasks=self.tasks, errors=self.errors, settings=self.settings,
                                   events=self.events, user=store.user, shell=self)
@@ -146,10 +147,9 @@ class Shell(QObject):
             ready()
 
     def _close_store(self, store) -> None:
-        try:
-            self.tasks.call_on_writer(store.db.close)
-        except Exception:  # noqa: BLE001 - closing must not stop the switch
-            log.exception("closing the writer connection")
+        # The writer closes its connection after the tasks already queued (a restore queued
+        # next runs after it); the GUI thread's connection closes now.
+        self.tasks.call_on_writer(store.db.close, wait=False)
         store.close()
 
     def _daily_backup(self, store) -> None:
@@ -266,6 +266,9 @@ class Shell(QObject):
         if self.window is not None:
             self.window.save_state()
         self.settings.sync()
+        self.tasks.cancel_all()
+        if self.ctx is not None:
+            self.tasks.call_on_writer(self.ctx.store.db.close, wait=False)
         self.tasks.shutdown(wait=True)
         if self.ctx is not None:
             self.ctx.store.close()

@@ -218,6 +218,8 @@ class TaskRunner(QObject):
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="griddesk-db")
         self._io = ThreadPoolExecutor(max_workers=io_workers, thread_name_prefix="griddesk-io")
         self._active: set[Task] = set()
+        # The peewee databases that I/O tasks may have read (the shell sets this to the open store).
+        self.io_databases: Callable[[], list] = list
 
     def run(self, fn: Callable[[TaskState], Any], *, title: str, on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None, on_cancel: Callable[[], None] | None = None,
@@ -235,7 +237,7 @@ class TaskRunner(QObject):
             return task
         QTimer.singleShot(self.dialog_delay_ms, task, task._show_dialog)
         executor = self._io if io else self._writer
-        executor.submit(self._work, fn, task)
+        executor.submit(self._work, fn, task, io)
         return task
 
     @staticmethod
@@ -245,9 +247,21 @@ class TaskRunner(QObject):
         except BaseException as exc:  # noqa: BLE001 - handed back to the GUI thread
             return None, exc
 
-    def _work(self, fn, task: Task) -> None:
+    def _work(self, fn, task: Task, io: bool = False) -> None:
         result, error = self._call(fn, task.state)
+        if io:
+            self._close_io_connections()
         task._worker_finished(result, error)
+
+    def _close_io_connections(self) -> None:
+        # peewee keeps one connection per thread; a pool thread must not keep the file open
+        # (another database may be opened or a backup restored before it runs again).
+        for database in self.io_databases():
+            try:
+                if not database.is_closed():
+                    database.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
 
     def report(self, error: BaseException, parent: QWidget | None = None) -> None:
         if self.errors is not None:
@@ -262,11 +276,13 @@ class TaskRunner(QObject):
     def active(self) -> list[Task]:
         return list(self._active)
 
-    def call_on_writer(self, fn: Callable[[], Any], timeout: float | None = 30) -> Any:
-        """Run a short fn on the writer thread and wait for it (e.g. closing its connection)."""
+    def call_on_writer(self, fn: Callable[[], Any], *, wait: bool = True, timeout: float | None = 30) -> Any:
+        """Run a short fn on the writer thread after the tasks queued before it (e.g. closing
+        its database connection); wait=False returns at once."""
         if self.synchronous:
             return fn()
-        return self._writer.submit(fn).result(timeout)
+        future = self._writer.submit(fn)
+        return future.result(timeout) if wait else None
 
     def cancel_all(self) -> None:
         for task in list(self._active):
