@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLabel
@@ -278,3 +280,23 @@ def test_settings_screen_alone_with_the_test_context(ctx, qtbot):
     screen.backup_button.click()  # tasks run inline in this context
     assert made and made[0].exists()
     assert "手动备份" in screen.backup_list.item(0).text()
+
+
+def test_griddesk_gui_starts_and_shows_the_window(tmp_path):
+    """The real entry point (`python -m desktop gui`), in its own process."""
+    import os
+    import subprocess
+    import sys
+
+    from db.store import Store
+
+    db = tmp_path / "griddesk.sqlite"
+    Store(db).close()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GRIDDESK_EXIT_WHEN_SHOWN="1",
+               XDG_CONFIG_HOME=str(tmp_path / "config"), XDG_DATA_HOME=str(tmp_path / "data"))
+    proc = subprocess.run([sys.executable, "-m", "desktop", "gui", "--db", str(db)], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert "WINDOW_SHOWN" in proc.stdout
+    saved = (tmp_path / "config" / "GridDesk" / "GridDesk.conf").read_text()
+    assert f"last_path={db}" in saved and "last_screen=households" in saved
