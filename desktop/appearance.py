@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QObject, QTranslator, Signal
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +121,32 @@ def font_notifier() -> FontNotifier:
     return _notifier
 
 
+class ScaledStyle(QProxyStyle):
+    """Fusion, with check boxes, radio buttons and small icons growing with the text size."""
+
+    SCALED = (
+        QStyle.PixelMetric.PM_IndicatorWidth, QStyle.PixelMetric.PM_IndicatorHeight,
+        QStyle.PixelMetric.PM_ExclusiveIndicatorWidth, QStyle.PixelMetric.PM_ExclusiveIndicatorHeight,
+        QStyle.PixelMetric.PM_SmallIconSize, QStyle.PixelMetric.PM_ScrollBarExtent,
+    )
+
+    def pixelMetric(self, metric, option=None, widget=None) -> int:  # noqa: N802 - Qt override
+        value = super().pixelMetric(metric, option, widget)
+        if metric in self.SCALED:
+            factor = QApplication.font().pointSizeF() / BASE_POINT_SIZE
+            if factor > 1.01:
+                return round(value * factor)
+        return value
+
+
+_style: QStyle | None = None
+
+
 def apply_style(app: QApplication) -> None:
-    app.setStyle("Fusion")
+    global _style
+    if _style is None:
+        _style = ScaledStyle(QStyleFactory.create("Fusion"))
+    app.setStyle(_style)
     app.setStyleSheet(STYLE_SHEET)
 
 
