@@ -37,9 +37,10 @@ def fk(model, **kwargs):
 
 from db.models.core import LOCAL_CORE_MODELS  # noqa: E402
 from db.models.register import REGISTER_MODELS  # noqa: E402
+from db.models.register_local import REGISTER_LOCAL_MODELS  # noqa: E402
 
 SYNCED_MODELS: list[type[SyncedModel]] = [*REGISTER_MODELS]
-LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS]
+LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS, *REGISTER_LOCAL_MODELS]
 
 
 def synced_model(table: str) -> type[SyncedModel] | None:
