@@ -58,9 +58,25 @@ def _v3(db: SqliteDatabase) -> None:
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
 
 
+def _v4(db: SqliteDatabase) -> None:
+    # Ledger import/export: saved mappings, department templates, undoable import batches.
+    from db.models.ledger import LEDGER_MODELS
+
+    for model in LEDGER_MODELS:
+        create_table(db, model)
+
+
+def _v6(db: SqliteDatabase) -> None:
+    # Sync and handover: device keys, trusted devices, acknowledged vectors, exchange history.
+    from db.models.sync import SYNC_MODELS
+
+    for model in SYNC_MODELS:
+        create_table(db, model)
+
+
 # Version numbers may have gaps (areas developed in parallel reserve their own numbers);
 # a missing number is simply skipped.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
