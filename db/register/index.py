@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin, pinyin
+from pypinyin import Style, pinyin
 
 from db import oplog
 from db.register.common import RELATIONS, today
@@ -32,18 +32,29 @@ def natural_key(text: str) -> str:
     return _DIGITS.sub(lambda m: m.group().zfill(8), text)
 
 
+@lru_cache(maxsize=65_536)
+def _char_pinyin(char: str) -> tuple[str, ...]:
+    """Readings of one character (the most common first); non-Chinese characters give themselves."""
+    readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+    found = tuple(dict.fromkeys(r.lower() for r in (readings[0] if readings else []) if r))
+    return found or ((char.lower(),) if char.isascii() and char.isalnum() else ("",))
+
+
 @lru_cache(maxsize=262_144)
 def name_pinyin(name: str) -> tuple[str, str]:
-    """(full pinyin variants, initials variants), space-separated; polyphonic surnames give both."""
+    """(full pinyin variants, initials variants), space-separated; polyphonic surnames give up to 3.
+
+    Per character (names are not phrases): 张三 -> ("zhangsan", "zs"); 曾 -> zeng and ceng.
+    """
     if not name:
         return "", ""
-    rest_full = "".join(lazy_pinyin(name[1:], style=Style.NORMAL, errors="ignore"))
-    rest_init = "".join(lazy_pinyin(name[1:], style=Style.FIRST_LETTER, errors="ignore"))
-    firsts = pinyin(name[0], style=Style.NORMAL, heteronym=True, errors="ignore")
-    alternatives = (firsts[0] if firsts else [])[:3] or [""]
+    rest = [_char_pinyin(c)[0] for c in name[1:]]
+    rest_full = "".join(rest)
+    rest_init = "".join(r[:1] for r in rest)
+    alternatives = _char_pinyin(name[0])[:3]
     full = " ".join(dict.fromkeys(a + rest_full for a in alternatives))
-    initials = " ".join(dict.fromkeys((a[:1] + rest_init) for a in alternatives))
-    return full.lower(), initials.lower()
+    initials = " ".join(dict.fromkeys(a[:1] + rest_init for a in alternatives))
+    return full, initials
 
 
 _PERSON_SQL = """

@@ -11,12 +11,13 @@ from db.register.common import Edit, iso, today
 from db.validation import normalize_text, parse_date
 from desktop.i18n import N_, _
 
-# (name, visit interval in days, sensitive): a community changes these in the tag list.
-DEFAULT_TAGS: list[tuple[str, int | None, int]] = [
-    ("独居老人", 30, 0), ("空巢老人", 30, 0), ("孤寡老人", 30, 0), ("留守儿童", 30, 1), ("困境儿童", 30, 1),
-    ("残疾人", 60, 1), ("低保", 30, 0), ("特困", 30, 0), ("退役军人", 90, 0), ("优抚对象", 90, 0),
-    ("计生特扶", 90, 0), ("社区矫正", 30, 1), ("安置帮教", 30, 1), ("严重精神障碍", 30, 1),
-    ("重点青少年", 60, 1), ("流动人口", 30, 0)]
+# (name, visit interval in days, sensitive under PIPL): the starting list; a community edits it.
+DEFAULT_TAGS: tuple[tuple[str, int | None, int], ...] = (
+    ("独居老人", 30, 0), ("空巢老人", 30, 0), ("孤寡老人", 30, 0), ("留守儿童", 30, 1),
+    ("困境儿童", 30, 1), ("残疾人", 90, 1), ("低保", 30, 0), ("特困", 30, 0), ("退役军人", 180, 0),
+    ("计生特扶", 180, 0), ("社区矫正", 30, 1), ("安置帮教", 30, 1), ("严重精神障碍", 30, 1),
+    ("重点青少年", 30, 1), ("流动人口", 30, 0),
+)
 
 
 def save_tag(store, *, name: str, visit_interval_days: int | None, tag_id: str | None = None,
