@@ -43,9 +43,10 @@ def _v2(db: SqliteDatabase) -> None:
 def _v3(db: SqliteDatabase) -> None:
     # Register: a local search index (FTS5 trigram over a lower-case haystack), the undo stack,
     # and indexes for duplicate detection and visit look-ups.
-    from db.models.register_local import RegisterSearch, RegisterUndo
+    from db.models.register_local import RegisterSearch, RegisterShort, RegisterUndo
 
     create_table(db, RegisterSearch)
+    create_table(db, RegisterShort)
     create_table(db, RegisterUndo)
     db.execute_sql("CREATE VIRTUAL TABLE IF NOT EXISTS register_fts USING fts5("
                    "haystack, tokenize='trigram', detail='none')")

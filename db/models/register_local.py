@@ -39,11 +39,22 @@ class RegisterSearch(BaseModel):
     last_visit = TextField(null=True)
     sort_key = TextField(null=True)
     haystack = TextField(null=True)
+    short_key = TextField(null=True)  # name | pinyin | initials | ID | phone (for 1-2 character terms)
 
     class Meta:
         table_name = "register_search"
         indexes = ((("sort_key",), False), (("household_id",), False), (("grid_id", "sort_key"), False),
                    (("building_id",), False), (("birth_date",), False), (("due_date",), False))
+
+
+class RegisterShort(BaseModel):
+    """A narrow copy of short_key by rowid: a full scan for 1-2 character terms stays a few ms."""
+
+    rowid = AutoField(column_name="rowid")
+    key = TextField()
+
+    class Meta:
+        table_name = "register_short"
 
 
 class RegisterUndo(BaseModel):
@@ -60,4 +71,4 @@ class RegisterUndo(BaseModel):
         table_name = "register_undo"
 
 
-REGISTER_LOCAL_MODELS = [RegisterSearch, RegisterUndo]
+REGISTER_LOCAL_MODELS = [RegisterSearch, RegisterShort, RegisterUndo]

@@ -76,7 +76,8 @@ where p.id in ({marks})
 
 _COLUMNS = ("person_id", "household_id", "membership_id", "grid_id", "compound_id", "building_id", "unit_id",
             "name", "sex", "birth_date", "id_number", "phone", "relation", "address", "residence_status",
-            "person_type", "status", "tags", "tag_ids", "due_date", "last_visit", "sort_key", "haystack")
+            "person_type", "status", "tags", "tag_ids", "due_date", "last_visit", "sort_key", "haystack",
+            "short_key")
 _UPSERT = (f"insert into register_search ({','.join(_COLUMNS)}) values ({','.join('?' * len(_COLUMNS))}) "
            f"on conflict(person_id) do update set "
            + ",".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "person_id"))
@@ -120,8 +121,9 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
             full, initials = name_pinyin(name or "")
             former_full, former_init = name_pinyin(former or "")
             address = address or current_address or ""
-            haystack = SEP.join([name or "", full, initials, former or "", former_full, former_init,
-                                 id_number or "", phone or "", address]).lower()
+            short_key = SEP.join([name or "", full, initials, former or "", former_full, former_init,
+                                  id_number or "", phone or ""]).lower()
+            haystack = short_key + SEP + address.lower()
             sort_key = SEP.join(natural_key(x or "") for x in (grid, compound, building, unit, door)) + SEP + \
                 f"{_RELATION_ORDER.get(relation or '', 99):02d}" + SEP + (birth or "") + SEP + pid
             person_tags = tags.get(pid, [])
@@ -131,12 +133,14 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
                             "、".join(t[1] for t in person_tags),
                             ("," + ",".join(t[0] for t in person_tags) + ",") if person_tags else "",
                             d.get("due_date", "") if hid else None, d.get("last_met") if hid else None,
-                            sort_key, haystack))
+                            sort_key, haystack, short_key))
         present = {r[0] for r in rows}
         drop.extend(pid for pid in chunk if pid not in present)
         if drop:
             dm = ",".join("?" * len(drop))
             db.execute_sql(f"delete from register_fts where rowid in (select rowid from register_search "
+                           f"where person_id in ({dm}))", tuple(drop))
+            db.execute_sql(f"delete from register_short where rowid in (select rowid from register_search "
                            f"where person_id in ({dm}))", tuple(drop))
             db.execute_sql(f"delete from register_search where person_id in ({dm})", tuple(drop))
         if upserts:
@@ -148,6 +152,8 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
                            f"where person_id in ({um}))", uids)
             db.execute_sql(f"insert into register_fts(rowid, haystack) select rowid, haystack from register_search "
                            f"where person_id in ({um})", uids)
+            db.execute_sql(f"insert or replace into register_short(rowid, key) select rowid, short_key "
+                           f"from register_search where person_id in ({um})", uids)
 
 
 def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
@@ -249,6 +255,7 @@ def rebuild_index(store, progress=None) -> int:
     with db.atomic():
         db.execute_sql("delete from register_search")
         db.execute_sql("delete from register_fts")
+        db.execute_sql("delete from register_short")
         ids = [r[0] for r in db.execute_sql("select id from person where deleted = 0 and merged_into is null")]
         step = 5000
         for start in range(0, len(ids), step):

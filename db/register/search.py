@@ -7,6 +7,7 @@ the displayed values of a block of them.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,20 +45,15 @@ def _years_before(on: dt.date, years: int) -> dt.date:
         return on.replace(year=on.year - years, day=28)
 
 
-def build_query(filters: Filters, *, on: dt.date | None = None) -> tuple[str, list[Any]]:
-    """The SQL (on register_search s) selecting matching rowids in list order, and its parameters."""
-    on = on or today()
+# Up to this many text matches, the matches are looked up by rowid and sorted; above it the
+# list is read in display order and each row is tested (it stops early at the limit).
+DENSE = 5_000
+SEARCH_LIMIT = 1_000  # search-as-you-type shows the first matches and says when there are more
+
+
+def _filter_predicates(filters: Filters, on: dt.date) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     params: list[Any] = []
-    text = normalize_text(filters.text).lower()
-    for term in text.split():
-        if len(term) >= 3:
-            escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("s.rowid in (select rowid from register_fts where haystack like ? escape '\\')")
-            params.append(f"%{escaped}%")
-        else:
-            where.append("instr(s.haystack, ?) > 0")
-            params.append(term)
     if filters.place_id and filters.place_level in ("grid", "compound", "building", "unit"):
         where.append(f"s.{filters.place_level}_id = ?")
         params.append(filters.place_id)
@@ -79,21 +75,81 @@ def build_query(filters: Filters, *, on: dt.date | None = None) -> tuple[str, li
     if filters.overdue:
         where.append("s.due_date is not null and s.due_date < ?")
         params.append(on.isoformat())
-    sql = "select s.rowid from register_search s"
-    if where:
-        sql += " where " + " and ".join(where)
-    return sql + " order by s.sort_key", params
+    return where, params
 
 
-def search_ids(store, filters: Filters, *, limit: int | None = 20_000, on: dt.date | None = None) -> SearchResult:
+def _terms(text: str) -> list[str]:
+    return normalize_text(text).lower().split()
+
+
+def _candidates(terms: list[str]) -> tuple[str, Any, int] | None:
+    """The most selective term as a rowid query: FTS trigram for 3+ characters, else the narrow
+    name/pinyin/ID/phone table. Returns (sql, parameter, index of the term)."""
+    usable = [k for k, t in enumerate(terms) if len(t) < 3 or not any(c in t for c in "%_")]
+    if not usable:
+        return None
+    i = max(usable, key=lambda k: len(terms[k]))
+    term = terms[i]
+    if len(term) >= 3:
+        # No ESCAPE clause: FTS5 would then scan instead of using the trigram index.
+        return "select rowid from register_fts where haystack like ?", f"%{term}%", i
+    return "select rowid from register_short where instr(key, ?) > 0", term, i
+
+
+def build_query(filters: Filters, *, on: dt.date | None = None, dense: bool = True
+                ) -> tuple[str, list[Any]]:
+    """The SQL selecting matching rowids in list order, and its parameters.
+
+    dense=False: the caller passes the candidate rowids (a JSON array) as the first parameter;
+    dense=True reads the list in display order and tests each row.
+    """
+    on = on or today()
+    terms = _terms(filters.text)
+    where, params = _filter_predicates(filters, on)
+    cand = _candidates(terms)
+    term_where: list[str] = []
+    term_params: list[Any] = []
+    for k, term in enumerate(terms):
+        if cand and k == cand[2] and not dense:
+            continue
+        # A lone short term matches names, pinyin, initials, ID and phone; longer terms and
+        # extra terms also match the address.
+        column = "s.short_key" if cand and k == cand[2] and len(term) < 3 else "s.haystack"
+        term_where.append(f"instr({column}, ?) > 0")
+        term_params.append(term)
+    conditions = term_where + where
+    tail = (" where " + " and ".join(conditions)) if conditions else ""
+    if cand and not dense:
+        sql = (f"select s.rowid from json_each(?) c cross join register_search s on s.rowid = c.value"
+               f"{tail} order by s.sort_key")
+        return sql, [*term_params, *params]
+    return f"select s.rowid from register_search s{tail} order by s.sort_key", [*term_params, *params]
+
+
+def candidate_rowids(store, filters: Filters, cap: int = DENSE) -> list[int] | None:
+    """Rowids matching the most selective text term, or None when there are more than cap (or no text)."""
+    cand = _candidates(_terms(filters.text))
+    if cand is None:
+        return None
+    rows = store.db.execute_sql(f"{cand[0]} limit {cap + 1}", (cand[1],)).fetchall()
+    return None if len(rows) > cap else [r[0] for r in rows]
+
+
+def search_ids(store, filters: Filters, *, limit: int | None = SEARCH_LIMIT, on: dt.date | None = None
+               ) -> SearchResult:
     """Matching index rows in list order; at most `limit` (truncated says there were more)."""
-    sql, params = build_query(filters, on=on)
+    ids = candidate_rowids(store, filters)
+    sql, params = build_query(filters, on=on, dense=ids is None)
+    if ids is not None:
+        if not ids:
+            return SearchResult([], False)
+        params.insert(0, json.dumps(ids))
     if limit is not None:
         sql += " limit ?"
         params.append(limit + 1)
-    ids = [r[0] for r in store.db.execute_sql(sql, params)]
-    truncated = limit is not None and len(ids) > limit
-    return SearchResult(ids[:limit] if truncated else ids, truncated)
+    found = [r[0] for r in store.db.execute_sql(sql, params)]
+    truncated = limit is not None and len(found) > limit
+    return SearchResult(found[:limit] if truncated else found, truncated)
 
 
 def fetch_rows(store, rowids: list[int]) -> dict[int, dict[str, Any]]:
