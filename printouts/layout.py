@@ -125,10 +125,12 @@ def _numbered_canvas(page_numbers: bool):
 
 def build_pdf(story: list, *, geometry: PageGeometry = OFFICIAL, title: str = "", author: str = "GridDesk",
               page_numbers: bool = False, on_page: Callable | None = None,
-              progress: ProgressFn | None = None, cancelled: CancelledFn | None = None) -> bytes:
+              progress: ProgressFn | None = None, cancelled: CancelledFn | None = None,
+              expected_pages: int | None = None) -> bytes:
     """Lay out story on pages of the given geometry and return the PDF bytes.
 
-    progress(done, total) reports flowables laid out; cancelled() is polled and raises Cancelled.
+    progress(done, total) reports flowables laid out (or pages, when expected_pages is given: a long
+    table is one flowable); cancelled() is polled at every flowable and page and raises Cancelled.
     """
     register_fonts()
     out = io.BytesIO()
@@ -145,8 +147,12 @@ def build_pdf(story: list, *, geometry: PageGeometry = OFFICIAL, title: str = ""
             raise Cancelled(_("Printing was cancelled."))
         if kind == "SIZE_EST":
             total[0] = value
-        elif kind == "PROGRESS" and progress is not None:
+        elif progress is None:
+            return
+        elif kind == "PROGRESS" and not expected_pages:
             progress(value, total[0])
+        elif kind == "PAGE" and expected_pages:
+            progress(value, max(expected_pages, value))
 
     doc.setProgressCallBack(on_progress)
     doc.build(story, canvasmaker=_numbered_canvas(page_numbers))
