@@ -81,8 +81,11 @@ def styles() -> dict[str, ParagraphStyle]:
         "form_title": ParagraphStyle("form_title", fontName=SONG, fontSize=20, leading=28,
                                      alignment=TA_CENTER, spaceAfter=6, **base),
         "form_info": ParagraphStyle("form_info", fontName=HEI, fontSize=10.5, leading=15, **base),
-        "cell": ParagraphStyle("cell", fontName=HEI, fontSize=10.5, leading=13.5, **base),
-        "cell_small": ParagraphStyle("cell_small", fontName=HEI, fontSize=9, leading=11.5, **base),
+        # In cells a closing mark that hangs past the line end (标点悬挂) must stay inside the box:
+        # its ink is in the left half of the em, so half an em of right indent is enough.
+        "cell": ParagraphStyle("cell", fontName=HEI, fontSize=10.5, leading=13.5, rightIndent=5.25, **base),
+        "cell_small": ParagraphStyle("cell_small", fontName=HEI, fontSize=9, leading=11.5, rightIndent=4.5,
+                                     **base),
         "cell_head": ParagraphStyle("cell_head", fontName=HEI, fontSize=10.5, leading=13.5,
                                     alignment=TA_CENTER, **base),
         "footer": ParagraphStyle("footer", fontName=HEI, fontSize=10.5, leading=16, **base),
