@@ -40,9 +40,25 @@ def _v2(db: SqliteDatabase) -> None:
     add_column(db, "person", "wechat")
 
 
+def _v4(db: SqliteDatabase) -> None:
+    # Ledger import/export: saved mappings, department templates, undoable import batches.
+    from db.models.ledger import LEDGER_MODELS
+
+    for model in LEDGER_MODELS:
+        create_table(db, model)
+
+
+def _v6(db: SqliteDatabase) -> None:
+    # Sync and handover: device keys, trusted devices, acknowledged vectors, exchange history.
+    from db.models.sync import SYNC_MODELS
+
+    for model in SYNC_MODELS:
+        create_table(db, model)
+
+
 # Version numbers may have gaps (areas developed in parallel reserve their own numbers);
 # a missing number is simply skipped.
-MIGRATIONS = {1: _v1, 2: _v2}
+MIGRATIONS = {1: _v1, 2: _v2, 4: _v4, 6: _v6}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

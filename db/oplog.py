@@ -36,7 +36,7 @@ def add_row_hook(table: str, hook) -> None:
 def _run_hooks(store, table: str, row_ids) -> None:
     for hook in ROW_HOOKS.get(table, ()):
         hook(store, list(row_ids))
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _loads = json.loads
 
 
@@ -70,7 +70,7 @@ class OpRecord:
 
     def as_row(self) -> tuple:
         return (self.node, self.counter, self.tbl, self.row_id, _dumps(self.fields),
-                _dumps(self.supersedes), self.hlc, self.user, self.schema, self.kind)
+                _dumps(self.supersedes) if self.supersedes else "{}", self.hlc, self.user, self.schema, self.kind)
 
     def as_dict(self) -> dict[str, Any]:
         return {"node": self.node, "counter": self.counter, "tbl": self.tbl, "row_id": self.row_id,
@@ -179,7 +179,9 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
     table = model._meta.table_name
     columns = _columns(model)
     known = set(columns)
-    rows = [dict(r) for r in rows]
+    # Callers may name foreign keys by field ("household") or column ("household_id").
+    renames = {f.name: f.column_name for f in model._meta.sorted_fields if f.name != f.column_name}
+    rows = [{renames.get(k, k): v for k, v in r.items()} for r in rows]
     if not rows:
         return []
     for r in rows:
@@ -199,12 +201,14 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         counter = _next_counter(store)
         defaults = _column_defaults(model)
         ops: list[OpRecord] = []
-        inserts: list[tuple] = []
+        inserts: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+        required = {"id"} | {c for c, v in defaults.items() if v is not None}
         updates: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
         changes: list[Change] = []
         for r in rows:
             row_id = r.pop("id", None) or new_id()
-            if kind != "redact" and "deleted" not in r:
+            # A resolution settles only the chosen column; it must not undo a delete elsewhere.
+            if kind not in ("redact", "resolve") and "deleted" not in r:
                 r["deleted"] = 0
             supersedes: dict[str, list[str]] = {}
             created = row_id not in existing
@@ -219,10 +223,10 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
                           migrations.SCHEMA_VERSION, kind)
             ops.append(op)
             if created:
-                full = dict(defaults)
-                full.update(r)
-                full["id"] = row_id
-                inserts.append(tuple(full[c] for c in columns))
+                # Only the given columns and those with a non-NULL default: binding a long row of
+                # NULLs costs as much as real values.
+                key = tuple(sorted(set(r) | required))
+                inserts[key].append(tuple(row_id if c == "id" else r.get(c, defaults[c]) for c in key))
                 existing.add(row_id)
             else:
                 key = tuple(sorted(r))
@@ -231,15 +235,17 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         cursor = db.cursor()
         cursor.executemany(f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)",
                            [op.as_row() for op in ops])
-        if inserts:
-            col_sql = ",".join(f'"{c}"' for c in columns)
-            cursor.executemany(f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))})',
-                               inserts)
+        for key, params in inserts.items():
+            col_sql = ",".join(f'"{c}"' for c in key)
+            cursor.executemany(f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(key))})',
+                               params)
+        has_conflicts = bool(updates) and db.execute_sql(
+            "select exists(select 1 from conflict where tbl = ?)", (table,)).fetchone()[0]
         for key, params in updates.items():
             sets = ",".join(f'"{c}" = ?' for c in key)
             cursor.executemany(f'update "{table}" set {sets} where id = ?', params)
             # A person's write on a column settles any conflict on it.
-            for column in key:
+            for column in key if has_conflicts else ():
                 cursor.executemany("delete from conflict where tbl = ? and row_id = ? and field = ?",
                                    [(table, p[-1], column) for p in params])
         _save_position(store, counter)
@@ -278,8 +284,12 @@ def _known_ops(db, ops: Sequence[OpRecord]) -> set[tuple[str, int]]:
     return found
 
 
-def apply_ops(store, ops: Sequence[OpRecord]) -> ApplyResult:
-    """Merge ops written elsewhere; idempotent. Call inside the caller's transaction or alone."""
+def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyResult:
+    """Merge ops written elsewhere; idempotent. Call inside the caller's transaction or alone.
+
+    With rotate=False a detected copy of this database is only reported (the caller rotates the
+    node id after its own transaction commits, or not at all for a dry run).
+    """
     result = ApplyResult()
     db = store.db
     with db.atomic():
@@ -315,7 +325,7 @@ def apply_ops(store, ops: Sequence[OpRecord]) -> ApplyResult:
             result.conflicts += conflicts
             result.unknown_columns |= unknown
         store.set_meta(hlc=store.clock.last)
-    if result.copied_node_detected:
+    if result.copied_node_detected and rotate:
         store.rotate_node_id()
     return result
 
@@ -358,6 +368,22 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str]) -> tupl
                        conflict_rows)
     _run_hooks(store, table, row_ids)
     return len(upserts), n_conflicts, unknown
+
+
+def rematerialize_newer(store, since_schema: int) -> int:
+    """After an upgrade: apply the kept ops written by a newer schema than `since_schema`."""
+    db = store.db
+    affected: dict[str, list[str]] = defaultdict(list)
+    for tbl, row_id in db.execute_sql(
+            "select distinct tbl, row_id from oplog where schema > ? order by tbl, row_id", (since_schema,)):
+        affected[tbl].append(row_id)
+    total = 0
+    with db.atomic():
+        for table, row_ids in affected.items():
+            model = synced_model(table)
+            if model is not None:
+                total += materialize(store, model, row_ids)[0]
+    return total
 
 
 # -- rebuild and check ----------------------------------------------------------------------------

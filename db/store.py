@@ -96,8 +96,13 @@ class Store:
         self.node_rotated = False
         self._clock_lock = threading.Lock()
         with self.activated():
-            migrations.upgrade(self.db, APPLICATION_ID)
+            applied = migrations.upgrade(self.db, APPLICATION_ID)
             self._load_identity()
+            if applied and not is_new:
+                # Ops received from a newer app version were kept; now their columns exist.
+                from db import oplog
+
+                oplog.rematerialize_newer(self, version)
         self.activate()
 
     # -- identity -------------------------------------------------------------------------------

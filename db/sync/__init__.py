@@ -1,0 +1,1 @@
+"""Sync and USB handover: device identity, bundles (encrypted, signed), receipts, conflicts."""

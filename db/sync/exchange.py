@@ -1,0 +1,496 @@
+"""Bundles between devices: export what a peer lacks (or everything), verify, preview, import, receipts.
+
+A bundle carries ops (db/oplog.py) plus a manifest: format and schema versions, bundle id, sender,
+the sender's version vector, counter ranges and counts. Import verifies the whole file first
+(db/sync/bundle.py), then applies every op in one transaction; importing twice changes nothing.
+The receiver answers with a receipt (its version vector) so the sender knows what it now holds,
+and exports for that peer start from there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from db import migrations, oplog
+from db.errors import Cancelled
+from db.ids import new_id
+from db.models import synced_model
+from db.models.sync import Exchange, NodeName, PeerAck, TrustedDevice
+from db.sync import bundle as container
+from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
+from db.sync.usb import safe_write, short_name
+from desktop.i18n import _
+
+APP_VERSION = "0.1.0"
+KINDS = ("changes", "full", "receipt")
+APPLY_BATCH = 20_000
+_HLC = re.compile(r"^\d{16}-\d{6}-\S+$")
+Progress = Callable[[int, int], None] | None
+IsCancelled = Callable[[], bool] | None
+
+
+@dataclass
+class Bundle:
+    """A verified, decrypted bundle: nothing of it has been applied yet."""
+
+    header: dict
+    manifest: dict
+    ops: list[oplog.OpRecord]
+    newly_trusted: dict | None = None  # the sender, trusted on first use by explicit choice
+
+    @property
+    def kind(self) -> str:
+        return self.manifest["kind"]
+
+    @property
+    def bundle_id(self) -> str:
+        return self.manifest["bundle_id"]
+
+    @property
+    def sender_id(self) -> str:
+        return self.manifest["sender"]["device_id"]
+
+    @property
+    def sender_name(self) -> str:
+        return self.manifest["sender"].get("name") or fingerprint(self.sender_id)
+
+
+@dataclass
+class Summary:
+    """What an import did (or, for a preview, would do)."""
+
+    bundle_id: str
+    kind: str
+    sender_name: str
+    sender_id: str
+    ops: int = 0
+    new_ops: int = 0
+    duplicate_ops: int = 0
+    new_rows: dict[str, int] = field(default_factory=dict)
+    updated_rows: dict[str, int] = field(default_factory=dict)
+    new_conflicts: int = 0
+    by_user: dict[str, int] = field(default_factory=dict)
+    newer_schema_ops: int = 0
+    skewed: bool = False
+    copied_node_detected: bool = False
+    already_imported: bool = False
+    dry_run: bool = False
+    changes: list[oplog.Change] = field(default_factory=list)
+
+    @property
+    def total_new_rows(self) -> int:
+        return sum(self.new_rows.values())
+
+    @property
+    def total_updated_rows(self) -> int:
+        return sum(self.updated_rows.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ops": self.ops, "new_ops": self.new_ops, "new_rows": self.new_rows,
+                "updated_rows": self.updated_rows, "new_conflicts": self.new_conflicts,
+                "by_user": self.by_user, "newer_schema_ops": self.newer_schema_ops, "skewed": self.skewed}
+
+
+# -- vectors and acknowledgements -----------------------------------------------------------------
+
+def peer_vector(store, device_id: str) -> dict[str, int]:
+    with store.activated():
+        row = PeerAck.get_or_none(PeerAck.device_id == device_id)
+    return json.loads(row.vector) if row else {}
+
+
+def _merge_ack(store, device_id: str, vector: dict[str, int]) -> None:
+    merged = peer_vector(store, device_id)
+    for node, counter in vector.items():
+        if int(counter) > merged.get(node, 0):
+            merged[node] = int(counter)
+    with store.activated():
+        PeerAck.insert(device_id=device_id, vector=json.dumps(merged, sort_keys=True), updated_at=now_iso()
+                       ).on_conflict(conflict_target=[PeerAck.device_id],
+                                     update={PeerAck.vector: json.dumps(merged, sort_keys=True),
+                                             PeerAck.updated_at: now_iso()}).execute()
+
+
+def node_names(store) -> dict[str, tuple[str | None, str | None]]:
+    """node id -> (device id, device name), including this device's current and earlier nodes."""
+    me = identity(store)
+    with store.activated():
+        names = {n.node: (n.device_id, n.name) for n in NodeName.select()}
+    for node in [store.node_id, *(store.get_meta("previous_node_ids") or "").split(",")]:
+        if node:
+            names[node] = (me.device_id, me.name)
+    return names
+
+
+def _learn_nodes(store, nodes: dict[str, list]) -> None:
+    mine = {store.node_id, *(store.get_meta("previous_node_ids") or "").split(",")}
+    rows = [{"node": n, "device_id": v[0], "name": v[1]} for n, v in nodes.items()
+            if n not in mine and isinstance(v, list) and len(v) == 2]
+    if rows:
+        with store.activated():
+            NodeName.insert_many(rows).on_conflict_replace().execute()
+
+
+def _record(store, **values) -> None:
+    with store.activated():
+        Exchange.create(at=now_iso(), user=store.user, **values)
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsCancelled):
+    top = oplog.version_vector(store.db)
+    rows: list[list] = []
+    ranges: dict[str, list[int]] = {}
+    tables: Counter = Counter()
+    total = sum(max(0, t - since.get(n, 0)) for n, t in top.items())
+    sql = (f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter > ? and counter <= ? "
+           "order by counter")
+    for node, hi in sorted(top.items()):
+        lo = since.get(node, 0)
+        if hi <= lo:
+            continue
+        ranges[node] = [lo + 1, hi]
+        for row in store.db.execute_sql(sql, (node, lo, hi)):
+            rows.append(list(row))
+            tables[row[2]] += 1
+            if len(rows) % 20_000 == 0:
+                if cancelled and cancelled():
+                    raise Cancelled(_("The export was cancelled; nothing was written."))
+                if progress:
+                    progress(len(rows), total)
+    return rows, ranges, dict(tables), top
+
+
+def _manifest(store, kind: str, *, recipient: str | None, since: dict, vector: dict, ranges: dict,
+              counts: dict, ops: int, extra: dict | None = None) -> dict:
+    me = identity(store)
+    nodes = {n: [d, name] for n, (d, name) in node_names(store).items()}
+    manifest = {"format": container.FORMAT_VERSION, "kind": kind, "bundle_id": new_id(),
+                "app_version": APP_VERSION, "schema": migrations.SCHEMA_VERSION,
+                "sender": {"device_id": me.device_id, "name": me.name, "node": store.node_id,
+                           "user": store.user},
+                "recipient": recipient, "created_at": now_iso(), "since": since, "vector": vector,
+                "ranges": ranges, "counts": {"ops": ops, "tables": counts}, "nodes": nodes}
+    manifest.update(extra or {})
+    return manifest
+
+
+def _seal(store, manifest: dict, ops_json: str, recipients: list[dict], passphrase: str | None) -> bytes:
+    me = identity(store)
+    payload = (json.dumps(manifest, ensure_ascii=False) + "\n" + ops_json).encode("utf-8")
+    fields = {"bundle_id": manifest["bundle_id"], "kind": manifest["kind"], "app_version": APP_VERSION,
+              "created_at": manifest["created_at"], "box_public": container.b64(me.box_public)}
+    return container.seal(payload, sender=me, header_fields=fields,
+                          recipients=[(d["device_id"], unb64(d["box_public"])) for d in recipients],
+                          passphrase=passphrase)
+
+
+def _recipient(store, device: str) -> dict:
+    from db.sync.identity import find_device
+
+    found = find_device(store, device)
+    if found["revoked_at"]:
+        raise SyncError(_("Device “{name}” was revoked; bundles are no longer made for it.").format(
+            name=found["name"]))
+    return found
+
+
+@dataclass
+class Exported:
+    data: bytes
+    manifest: dict
+    file_name: str
+
+    @property
+    def ops(self) -> int:
+        return self.manifest["counts"]["ops"]
+
+
+def export_bundle(store, *, for_device: str | None = None, full: bool = False, passphrase: str | None = None,
+                  also_for: tuple[str, ...] = (), progress: Progress = None,
+                  cancelled: IsCancelled = None) -> Exported:
+    """Build a bundle: the ops `for_device` lacks (from its acknowledged vector) or, with full, all."""
+    if not for_device and not full:
+        raise SyncError(_("Choose a receiving device, or a full handover."))
+    recipients = [_recipient(store, d) for d in ([for_device] if for_device else []) + list(also_for)]
+    if not recipients and not passphrase:
+        raise SyncError(_("A full handover without a receiving device needs a passphrase."))
+    since = {} if full or not for_device else peer_vector(store, recipients[0]["device_id"])
+    rows, ranges, tables, vector = _select_ops(store, since, progress, cancelled)
+    manifest = _manifest(store, "full" if full else "changes",
+                         recipient=recipients[0]["device_id"] if recipients else None,
+                         since=since, vector=vector, ranges=ranges, counts=tables, ops=len(rows))
+    data = _seal(store, manifest, json.dumps(rows, ensure_ascii=False), recipients, passphrase)
+    name = short_name("GD" + manifest["bundle_id"].replace("-", "")[-6:], "GDB")
+    return Exported(data, manifest, name)
+
+
+def export_to_file(store, path: Path, **kwargs) -> Exported:
+    """Export and write FAT32-safely (read back and verified); records the exchange."""
+    exported = export_bundle(store, **kwargs)
+    path = Path(path)
+    if path.is_dir():
+        path = path / exported.file_name
+    safe_write(path, exported.data)
+    m = exported.manifest
+    names = {d["device_id"]: d["name"] for d in _all_devices(store)}
+    _record(store, bundle_id=m["bundle_id"], direction="export", kind=m["kind"], peer_device=m["recipient"],
+            peer_name=names.get(m["recipient"]), file_name=str(path), ops=exported.ops,
+            summary=json.dumps({"tables": m["counts"]["tables"]}))
+    exported.file_name = str(path)
+    return exported
+
+
+def _all_devices(store) -> list[dict]:
+    from db.sync.identity import trusted_devices
+
+    return trusted_devices(store)
+
+
+# -- reading and verifying ------------------------------------------------------------------------
+
+def _check_sender(store, trust_sender: str | None):
+    def check(header: dict) -> bytes:
+        sender = header["sender"]
+        with store.activated():
+            device = TrustedDevice.get_or_none(TrustedDevice.device_id == sender)
+        if device is None:
+            wanted = (trust_sender or "").replace("-", "").strip().lower()
+            if wanted and wanted == sender:
+                return unb64(header["sign_public"])
+            raise SyncError(_("The bundle comes from an unknown device “{name}” ({device}). Add its device card "
+                              "under 同步与交接 → 设备 first (or confirm its fingerprint). Nothing was imported."
+                              ).format(name=header.get("sender_name") or "?", device=fingerprint(sender)))
+        if device.revoked_at:
+            raise SyncError(_("The bundle comes from device “{name}” ({device}), which was revoked on {when}. "
+                              "Nothing was imported.").format(name=device.name, device=fingerprint(sender),
+                                                              when=device.revoked_at[:10]))
+        return unb64(device.sign_public)
+    return check
+
+
+def _parse_ops(raw: list) -> list[oplog.OpRecord]:
+    ops = []
+    loads = json.loads
+    for i, r in enumerate(raw):
+        try:
+            node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
+            if not (isinstance(node, str) and isinstance(counter, int) and counter > 0 and isinstance(tbl, str)
+                    and isinstance(row_id, str) and isinstance(hlc, str) and _HLC.match(hlc)
+                    and isinstance(schema, int) and isinstance(kind, str)):
+                raise ValueError
+            f = loads(fields)
+            s = loads(supersedes)
+            if not isinstance(f, dict) or not isinstance(s, dict):
+                raise ValueError
+        except (ValueError, TypeError) as exc:
+            raise SyncError(_("The bundle's change {n} is malformed. Nothing was imported.").format(n=i + 1)) from exc
+        ops.append(oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind))
+    return ops
+
+
+def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_sender: str | None = None) -> Bundle:
+    """Verify and decrypt a whole bundle (nothing is written); raises SyncError with the reason."""
+    opened = container.open_sealed(data, me=identity(store), passphrase=passphrase,
+                                   check_sender=_check_sender(store, trust_sender))
+    try:
+        head, _sep, rest = opened.body.partition(b"\n")
+        manifest = json.loads(head)
+        raw_ops = json.loads(rest) if rest.strip() else []
+        if not isinstance(manifest, dict) or not isinstance(raw_ops, list):
+            raise ValueError
+        if manifest.get("kind") not in KINDS:
+            raise ValueError
+    except ValueError as exc:
+        raise SyncError(_("The bundle's content is malformed. Nothing was imported.")) from exc
+    if int(manifest.get("format", 0)) > container.FORMAT_VERSION:
+        raise container._newer()
+    if (manifest.get("bundle_id") != opened.header.get("bundle_id")
+            or manifest.get("sender", {}).get("device_id") != opened.header["sender"]):
+        raise SyncError(_("The bundle's manifest does not match its header. Nothing was imported."))
+    ops = _parse_ops(raw_ops)
+    if len(ops) != manifest.get("counts", {}).get("ops", len(ops)):
+        raise SyncError(_("The bundle holds {found} changes but its manifest says {expected}. Nothing was "
+                          "imported.").format(found=len(ops), expected=manifest["counts"]["ops"]))
+    newly = None
+    with store.activated():
+        if TrustedDevice.get_or_none(TrustedDevice.device_id == opened.header["sender"]) is None:
+            newly = {"device_id": opened.header["sender"], "name": opened.header.get("sender_name"),
+                     "sign_public": opened.header["sign_public"], "box_public": opened.header.get("box_public")}
+    return Bundle(opened.header, manifest, ops, newly)
+
+
+def read_bundle_file(store, path: Path, **kwargs) -> Bundle:
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError as exc:
+        raise SyncError(_("The file “{path}” does not exist.").format(path=path)) from exc
+    except OSError as exc:
+        raise SyncError(_("Could not read “{path}”: {error}.").format(path=path, error=exc.strerror)) from exc
+    return read_bundle(store, data, **kwargs)
+
+
+# -- applying -------------------------------------------------------------------------------------
+
+def _existing_rows(db, table: str, row_ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(row_ids), 500):
+        chunk = row_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(x for (x,) in db.execute_sql(f'select id from "{table}" where id in ({marks})', chunk))
+    return found
+
+
+def _conflict_keys(db, affected: dict[str, list[str]]) -> set[tuple[str, str, str]]:
+    keys: set[tuple[str, str, str]] = set()
+    for table, ids in affected.items():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            keys.update(db.execute_sql(
+                f"select tbl, row_id, field from conflict where tbl = ? and row_id in ({marks})", (table, *chunk)))
+    return keys
+
+
+def _already_imported(store, bundle_id: str) -> bool:
+    with store.activated():
+        return Exchange.select().where((Exchange.bundle_id == bundle_id)
+                                       & (Exchange.direction.in_(["import", "receipt_in"]))).exists()
+
+
+def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelled: IsCancelled) -> Summary:
+    db = store.db
+    summary = Summary(bundle.bundle_id, bundle.kind, bundle.sender_name, bundle.sender_id, ops=len(bundle.ops),
+                      dry_run=dry_run, already_imported=_already_imported(store, bundle.bundle_id))
+    known = oplog._known_ops(db, bundle.ops) if bundle.ops else set()
+    fresh = [op for op in bundle.ops if (op.node, op.counter) not in known]
+    summary.duplicate_ops = len(bundle.ops) - len(fresh)
+    summary.by_user = dict(Counter(op.user or "?" for op in fresh))
+    summary.newer_schema_ops = sum(1 for op in fresh if op.schema > migrations.SCHEMA_VERSION)
+    affected: dict[str, set[str]] = defaultdict(set)
+    for op in fresh:
+        affected[op.tbl].add(op.row_id)
+    tables = {t: sorted(ids) for t, ids in affected.items() if synced_model(t) is not None}
+    if not dry_run and fresh:
+        from db.backup import make_backup
+
+        make_backup(store, "import")
+    with db.atomic() as txn:
+        before = _conflict_keys(db, tables)
+        for table, ids in tables.items():
+            existing = _existing_rows(db, table, ids)
+            if len(ids) - len(existing):
+                summary.new_rows[table] = len(ids) - len(existing)
+            if existing:
+                summary.updated_rows[table] = len(existing)
+        for start in range(0, len(fresh), APPLY_BATCH):
+            if cancelled and cancelled():
+                raise Cancelled(_("The import was cancelled; nothing was changed."))
+            result = oplog.apply_ops(store, fresh[start:start + APPLY_BATCH], rotate=False)
+            summary.new_ops += result.new_ops
+            summary.skewed |= result.skewed
+            summary.copied_node_detected |= result.copied_node_detected
+            if progress:
+                progress(min(start + APPLY_BATCH, len(fresh)), len(fresh))
+        summary.new_conflicts = len(_conflict_keys(db, tables) - before)
+        if dry_run:
+            txn.rollback()
+        else:
+            _after_import(store, bundle, summary)
+    if dry_run:
+        return summary
+    if summary.copied_node_detected:
+        store.rotate_node_id()
+    summary.changes = [oplog.Change(t, rid, {}, "merge", False) for t, ids in tables.items() for rid in ids]
+    return summary
+
+
+def _after_import(store, bundle: Bundle, summary: Summary) -> None:
+    m = bundle.manifest
+    if bundle.newly_trusted:
+        t = bundle.newly_trusted
+        with store.activated():
+            TrustedDevice.insert(device_id=t["device_id"], name=t["name"], sign_public=t["sign_public"],
+                                 box_public=t["box_public"], added_at=now_iso(), added_by=store.user
+                                 ).on_conflict_ignore().execute()
+    _merge_ack(store, bundle.sender_id, m.get("vector") or {})
+    _learn_nodes(store, m.get("nodes") or {})
+    if not summary.already_imported:
+        _record(store, bundle_id=bundle.bundle_id, direction="import", kind=bundle.kind,
+                peer_device=bundle.sender_id, peer_name=bundle.sender_name, file_name=None,
+                ops=summary.new_ops, summary=json.dumps(summary.as_dict(), ensure_ascii=False))
+
+
+def preview(store, bundle: Bundle) -> Summary:
+    """What importing would do (new, updated, conflicts, from whom), computed and rolled back."""
+    if bundle.kind == "receipt":
+        return Summary(bundle.bundle_id, "receipt", bundle.sender_name, bundle.sender_id, dry_run=True,
+                       already_imported=_already_imported(store, bundle.bundle_id))
+    return _apply(store, bundle, dry_run=True, progress=None, cancelled=None)
+
+
+def import_bundle(store, bundle: Bundle, *, progress: Progress = None, cancelled: IsCancelled = None) -> Summary:
+    """Apply a verified bundle in one transaction (a backup is made first when anything is new)."""
+    if bundle.kind == "receipt":
+        return _import_receipt(store, bundle)
+    return _apply(store, bundle, dry_run=False, progress=progress, cancelled=cancelled)
+
+
+# -- receipts -------------------------------------------------------------------------------------
+
+def make_receipt(store, bundle: Bundle) -> Exported:
+    """A receipt for the sender of an imported bundle: what this device now holds."""
+    with store.activated():
+        sender = TrustedDevice.get_or_none(TrustedDevice.device_id == bundle.sender_id)
+    if sender is None or not sender.box_public:
+        raise SyncError(_("No key is known for the sender, so no receipt can be encrypted for it."))
+    vector = oplog.version_vector(store.db)
+    manifest = _manifest(store, "receipt", recipient=sender.device_id, since={}, vector=vector, ranges={},
+                         counts={}, ops=0, extra={"ack": {"bundle_id": bundle.bundle_id, "vector": vector}})
+    data = _seal(store, manifest, "[]", [{"device_id": sender.device_id, "box_public": sender.box_public}], None)
+    name = short_name("RC" + manifest["bundle_id"].replace("-", "")[-6:], "GDR")
+    return Exported(data, manifest, name)
+
+
+def write_receipt(store, bundle: Bundle, path: Path) -> Exported:
+    receipt = make_receipt(store, bundle)
+    path = Path(path)
+    if path.is_dir():
+        path = path / receipt.file_name
+    safe_write(path, receipt.data)
+    _record(store, bundle_id=receipt.manifest["bundle_id"], direction="receipt_out", kind="receipt",
+            peer_device=bundle.sender_id, peer_name=bundle.sender_name, file_name=str(path), ops=0,
+            summary=json.dumps({"ack": bundle.bundle_id}))
+    receipt.file_name = str(path)
+    return receipt
+
+
+def _import_receipt(store, bundle: Bundle) -> Summary:
+    ack = bundle.manifest.get("ack") or {}
+    summary = Summary(bundle.bundle_id, "receipt", bundle.sender_name, bundle.sender_id,
+                      already_imported=_already_imported(store, bundle.bundle_id))
+    with store.db.atomic():
+        _merge_ack(store, bundle.sender_id, ack.get("vector") or {})
+        _learn_nodes(store, bundle.manifest.get("nodes") or {})
+        if not summary.already_imported:
+            _record(store, bundle_id=bundle.bundle_id, direction="receipt_in", kind="receipt",
+                    peer_device=bundle.sender_id, peer_name=bundle.sender_name, file_name=None, ops=0,
+                    summary=json.dumps({"ack": ack.get("bundle_id")}))
+    return summary
+
+
+# -- history --------------------------------------------------------------------------------------
+
+def exchange_history(store, limit: int = 500) -> list[dict]:
+    with store.activated():
+        rows = Exchange.select().order_by(Exchange.id.desc()).limit(limit)
+        return [{"bundle_id": r.bundle_id, "direction": r.direction, "kind": r.kind, "peer_device": r.peer_device,
+                 "peer_name": r.peer_name, "at": r.at, "user": r.user, "file_name": r.file_name, "ops": r.ops,
+                 "summary": json.loads(r.summary or "{}")} for r in rows]

@@ -1,0 +1,104 @@
+"""Writing to USB sticks safely (FAT32: short ASCII names, no atomic rename, sudden removal).
+
+A file is written under a temporary 8.3 name, flushed and fsynced, renamed, fsynced again,
+read back and compared; only then may the person be told the stick can be removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from db.sync.identity import SyncError
+from desktop.i18n import _
+
+REMOVABLE_FS = {"vfat", "exfat", "msdos", "fat", "fat32", "fat16", "fuseblk", "ntfs", "ntfs3"}
+MEDIA_ROOTS = ("/media/", "/run/media/", "/mnt/")
+FAT32_LIMIT = 4 * 1024 ** 3 - 1
+
+
+@dataclass
+class Drive:
+    mountpoint: str
+    device: str
+    fstype: str
+    free_bytes: int
+    total_bytes: int
+
+    @property
+    def label(self) -> str:
+        return Path(self.mountpoint).name or self.mountpoint
+
+
+def short_name(stem: str, ext: str) -> str:
+    """An 8.3-friendly upper-case ASCII name: at most 8 characters, a dot and 3."""
+    clean = "".join(c for c in stem.upper() if c.isascii() and c.isalnum())[:8] or "GRIDDESK"
+    ext = "".join(c for c in ext.upper() if c.isascii() and c.isalnum())[:3]
+    return f"{clean}.{ext}" if ext else clean
+
+
+def list_removable_drives() -> list[Drive]:
+    """Mounted removable drives: FAT/exFAT file systems or anything mounted under /media."""
+    import psutil
+
+    drives: list[Drive] = []
+    seen: set[str] = set()
+    for part in psutil.disk_partitions(all=False):
+        mount = part.mountpoint
+        fstype = (part.fstype or "").lower()
+        opts = part.opts or ""
+        removable = (fstype in REMOVABLE_FS or "removable" in opts
+                     or any(mount.startswith(root) for root in MEDIA_ROOTS))
+        if not removable or mount in seen or mount in ("/", "/boot", "/boot/efi"):
+            continue
+        try:
+            usage = psutil.disk_usage(mount)
+        except OSError:
+            continue
+        seen.add(mount)
+        drives.append(Drive(mount, part.device, fstype, usage.free, usage.total))
+    return drives
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems (and Windows) do not fsync directories
+    finally:
+        os.close(fd)
+
+
+def safe_write(path: Path, data: bytes) -> Path:
+    """Write data to path (temp name, flush, fsync, rename, read back); raise SyncError if it fails."""
+    path = Path(path)
+    folder = path.parent
+    if len(data) > FAT32_LIMIT:
+        raise SyncError(_("The file is larger than 4 GB, which a FAT32 stick cannot hold."))
+    tmp = folder / short_name("GD" + secrets.token_hex(3), "TMP")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            path.unlink()  # FAT has no atomic replace
+        os.rename(tmp, path)
+        _fsync_dir(folder)
+        with open(path, "rb") as fh:
+            back = fh.read()
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SyncError(_("Could not write “{path}”: {error}. Check that the stick is inserted and not "
+                          "full or write-protected.").format(path=path, error=exc.strerror or exc)) from exc
+    if hashlib.sha256(back).digest() != hashlib.sha256(data).digest():
+        raise SyncError(_("“{path}” reads back differently from what was written: the stick may be "
+                          "failing. Use another stick.").format(path=path))
+    return path
