@@ -304,7 +304,7 @@ def register_list(store, kind: str, *, compound_id: str | None = None, building_
         filters.append(_("compound {name}").format(name=_name(Compound, compound_id)))
     if building_id:
         hq = hq.where(Building.id == building_id)
-        filters.append(_("building {name}").format(name=_name(Building, building_id)))
+        filters.append(_("building {name}").format(name=dict(buildings(store)).get(building_id, building_id)))
     if house_use and kind == "households":
         hq = hq.where(Household.house_use == house_use)
         filters.append(_("use {value}").format(value=house_use))

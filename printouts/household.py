@@ -165,7 +165,7 @@ def household_story(data: HouseholdFormData) -> list:
     return [
         Paragraph(markup(_("Household registration form"), st["form_title"].fontName), st["form_title"]),
         Spacer(1, 6),
-        _heading(_("Household")),
+        _heading(_("Basic household information")),
         info,
         Spacer(1, 8),
         _heading(_("Members ({n})").format(n=len(data.members))),

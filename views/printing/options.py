@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLineEdit,
     QPlainTextEdit,
+    QSizePolicy,
     QSpinBox,
     QWidget,
 )
@@ -57,6 +58,9 @@ class PlacePicker(QWidget):
             form.addRow(_("Visit"), self.visit)
         for combo in (self.compound, self.building, self.household, self.visit):
             if combo is not None:
+                # Long addresses must not widen the panel: the combo elides, its popup shows all.
+                combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+                combo.setMinimumContentsLength(14)
                 combo.currentIndexChanged.connect(self.sig_changed)
 
     def reload(self) -> None:
@@ -160,6 +164,7 @@ class OptionsPanel(QWidget):
 
     def check(self, label: str, name: str) -> QCheckBox:
         box = QCheckBox(label)
+        box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         box.setObjectName(name)
         box.toggled.connect(self.sig_changed)
         self.form.addRow("", box)
@@ -194,8 +199,9 @@ class MeetingNoticeOptions(OptionsPanel):
         self.issuer = self.line(_("Issuer"), "issuer", placeholder=_("e.g. 幸福里社区居民委员会"))
         self.day = self.date(_("Date"), "date")
         self.picker(building=False)
-        self.per_building = self.check(_("One notice per building of the compound ({building} in the "
-                                         "meeting name is replaced)"), "per_building")
+        self.per_building = self.check(_("One notice per building of the compound"), "per_building")
+        self.per_building.setToolTip(_("{building} in the meeting name, place or attendees is replaced by "
+                                       "each building's name."))
 
     def params(self) -> dict:
         compound = self.places.compound.currentData() if self.per_building.isChecked() else None

@@ -64,6 +64,7 @@ class PrintingScreen(QWidget):
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.stack)
 
         self.full = QCheckBox(_("Print ID and phone numbers in full (recorded in the audit log)"))
