@@ -19,7 +19,7 @@ from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
 from db.errors import Cancelled
 from desktop.i18n import _
-from printouts.fonts import HEI, KAI, SONG, register_fonts, single_face
+from printouts.fonts import GRID_PITCH, HEI, KAI, SONG, SONG_GRID, register_fonts, single_face
 
 PAGE_W, PAGE_H = A4
 TOP_MARGIN = 37 * mm
@@ -29,6 +29,7 @@ BLOCK_H = 225 * mm
 TITLE_PT = 22
 BODY_PT = 16
 BODY_LEADING = BLOCK_H / 22  # 22 lines to the text block
+INDENT = 2 * BODY_PT * GRID_PITCH / 1000  # two characters on the official grid
 
 ProgressFn = Callable[[int, int], None]
 CancelledFn = Callable[[], bool]
@@ -66,16 +67,16 @@ def styles() -> dict[str, ParagraphStyle]:
     return {
         "title": ParagraphStyle("title", fontName=SONG, fontSize=TITLE_PT, leading=TITLE_PT * 1.5,
                                 alignment=TA_CENTER, spaceAfter=BODY_LEADING - TITLE_PT * 0.5, **base),
-        "addressee": ParagraphStyle("addressee", fontName=SONG, fontSize=BODY_PT, leading=BODY_LEADING,
+        "addressee": ParagraphStyle("addressee", fontName=SONG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
                                     alignment=TA_LEFT, **base),
-        "body": ParagraphStyle("body", fontName=SONG, fontSize=BODY_PT, leading=BODY_LEADING,
-                               firstLineIndent=2 * BODY_PT, alignment=TA_JUSTIFY, **base),
+        "body": ParagraphStyle("body", fontName=SONG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
+                               firstLineIndent=INDENT, alignment=TA_JUSTIFY, **base),
         "h1": ParagraphStyle("h1", fontName=HEI, fontSize=BODY_PT, leading=BODY_LEADING,
-                             firstLineIndent=2 * BODY_PT, **base),
+                             firstLineIndent=INDENT, **base),
         "h2": ParagraphStyle("h2", fontName=KAI, fontSize=BODY_PT, leading=BODY_LEADING,
-                             firstLineIndent=2 * BODY_PT, **base),
-        "h3": ParagraphStyle("h3", fontName=SONG, fontSize=BODY_PT, leading=BODY_LEADING,
-                             firstLineIndent=2 * BODY_PT, alignment=TA_JUSTIFY, **base),
+                             firstLineIndent=INDENT, **base),
+        "h3": ParagraphStyle("h3", fontName=SONG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
+                             firstLineIndent=INDENT, alignment=TA_JUSTIFY, **base),
         "signature": ParagraphStyle("signature", fontName=SONG, fontSize=BODY_PT, leading=BODY_LEADING,
                                     alignment=TA_RIGHT, **base),
         "form_title": ParagraphStyle("form_title", fontName=SONG, fontSize=20, leading=28,

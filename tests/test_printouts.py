@@ -74,7 +74,7 @@ def test_meeting_notice_gbt9704_layout():
     assert abs(addressee.x0 - 28 * MM) < 0.5
     body = next(w for w in words if w.text.startswith("二、会议地点"))
     assert 15.5 <= body.y1 - body.y0 <= 16.5  # 16 pt
-    assert abs(body.x0 - (28 * MM + 32)) < 0.5  # two-character indent
+    assert abs(body.x0 - (28 * MM + 2 * 16 * 0.987)) < 0.2  # two-character indent on the grid
     for w in words:  # nothing outside the 156 x 225 mm text block
         right = (28 + 156) * MM + 0.5
         if w.text[-1] in ALL_CANNOT_START:
@@ -89,11 +89,11 @@ def test_meeting_notice_gbt9704_layout():
     assert issuer.x0 > page_w / 2
 
 
-def test_body_lines_hold_about_28_characters_and_22_lines():
+def test_body_lines_hold_28_characters_and_22_lines():
     pdf = notice_pdf(NoticeData(title="测试", body=[Block("para", "社区" * 800)]))
     page2 = [w for w in pdf_tools.words(pdf) if w.page == 2]
     assert len(page2) == 22, "a full page of body text holds 22 lines"
-    assert all(27 <= len(w.text) <= 28 for w in page2), [len(w.text) for w in page2]
+    assert all(len(w.text) == 28 for w in page2), [len(w.text) for w in page2]
 
 
 def test_rare_name_characters_print_in_every_face():
