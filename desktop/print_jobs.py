@@ -45,6 +45,7 @@ class PrintResult:
     pages: int
     title: str
     records: int  # notices, forms or list rows printed
+    changes: list = field(default_factory=list)  # the AuditEntry rows written for a full-number print
 
 
 def page_count(pdf: bytes) -> int:
@@ -94,10 +95,11 @@ def make_pdf(store, job: PrintJob, *, progress: ProgressFn | None = None,
     builder = {"meeting-notice": _meeting_notice, "signin": _signin, "household": _household,
                "visit": _visit, "list": _list, "notice": _notice}[job.form]
     pdf, title, records, audit = builder(store, job, progress, cancelled, today or dt.date.today())
+    changes = []
     if job.show_full and audit is not None:
         table, ids, detail = audit
-        record_full_print(store, form=job.form, target_table=table, target_ids=ids, detail=detail)
-    return PrintResult(pdf=pdf, pages=page_count(pdf), title=title, records=records)
+        changes = record_full_print(store, form=job.form, target_table=table, target_ids=ids, detail=detail)
+    return PrintResult(pdf=pdf, pages=page_count(pdf), title=title, records=records, changes=changes)
 
 
 def _meeting_notice(store, job, progress, cancelled, today):

@@ -84,8 +84,11 @@ def test_full_numbers_need_consent_and_are_audited(screen, monkeypatch):
     screen.full.setChecked(True)
     panel = screen.select_form("list")
     panel.kind.setCurrentIndex(panel.kind.findData("persons"))
+    announced = []
+    screen.ctx.events.sig_data_changed.connect(announced.extend)
     screen.generate()
     entry = AuditEntry.get()
+    assert [c.table for c in announced] == ["audit_entry"] and announced[0].row_id == entry.id
     assert entry.user == "测试员" and entry.action == "print_unmasked" and "list" in entry.detail
 
 

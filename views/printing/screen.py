@@ -171,6 +171,7 @@ class PrintingScreen(QWidget):
         generation = self._generation
 
         def done(result: PrintResult) -> None:
+            self.ctx.data_changed(result.changes)  # audit entries of a full-number print
             if generation != self._generation:
                 return  # a newer request replaced this one
             self._show(job, result)
