@@ -15,6 +15,7 @@ from typing import Any
 from db import printing_data as pd
 from db.errors import ValidationError
 from db.printing_audit import record_full_print
+from db.validation import parse_date
 from desktop.i18n import N_, _
 from printouts.data import MeetingNoticeData, NoticeData, SigninData, SigninPerson
 from printouts.household import household_pdf, visit_pdf
@@ -55,6 +56,15 @@ def page_count(pdf: bytes) -> int:
 def _param(job: PrintJob, key: str, default: Any = "") -> Any:
     value = job.params.get(key)
     return default if value is None or value == "" else value
+
+
+def _date_param(job: PrintJob, key: str, default: str | None = None) -> str | None:
+    """A date as people type it (2026/11/25, 2026年11月25日, ...) as ISO text; a clear error if not."""
+    value = _param(job, key)
+    if not value:
+        return default
+    day = parse_date(value, field=key, allow_future=True)
+    return day.isoformat() if day else default
 
 
 def _require(job: PrintJob, *keys: str) -> None:
@@ -105,7 +115,7 @@ def make_pdf(store, job: PrintJob, *, progress: ProgressFn | None = None,
 def _meeting_notice(store, job, progress, cancelled, today):
     _require(job, "meeting", "time", "place", "issuer")
     base = dict(meeting=_param(job, "meeting"), time=_param(job, "time"), place=_param(job, "place"),
-                issuer=_param(job, "issuer"), date=_param(job, "date", today.isoformat()),
+                issuer=_param(job, "issuer"), date=_date_param(job, "date", today.isoformat()),
                 addressee=_param(job, "addressee"), intro=_param(job, "intro"),
                 attendees=_param(job, "attendees"), agenda=list(_param(job, "agenda", [])),
                 requirements=list(_param(job, "requirements", [])), contact=_param(job, "contact"),
@@ -131,7 +141,7 @@ def _notice(store, job, progress, cancelled, today):
                                                   if label else "")
         items.append(NoticeData(title=_param(job, "title").replace("{building}", label),
                                 body=_param(job, "body").replace("{building}", label),
-                                issuer=_param(job, "issuer"), date=_param(job, "date", today.isoformat()),
+                                issuer=_param(job, "issuer"), date=_date_param(job, "date", today.isoformat()),
                                 addressee=addressee.replace("{building}", label)))
     return notice_pdf(items, progress=progress, cancelled=cancelled), items[0].title, len(items), None
 
@@ -192,8 +202,8 @@ def _list(store, job, progress, cancelled, today):
         store, kind, compound_id=pd.resolve_compound(store, compound) if compound else None,
         building_id=pd.resolve_building(store, building) if building else None,
         tag=_param(job, "tag") or None, person_type=_param(job, "person_type") or None,
-        house_use=_param(job, "house_use") or None, date_from=_param(job, "date_from") or None,
-        date_to=_param(job, "date_to") or None, show_full=job.show_full, title=_param(job, "title") or None)
+        house_use=_param(job, "house_use") or None, date_from=_date_param(job, "date_from"),
+        date_to=_date_param(job, "date_to"), show_full=job.show_full, title=_param(job, "title") or None)
     data.landscape = not _param(job, "portrait", False)
     pdf = register_list_pdf(data, progress=progress, cancelled=cancelled)
     audit = (None, None, _("{title}, {filter}, {n} rows").format(title=data.title, filter=data.subtitle,

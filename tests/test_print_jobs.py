@@ -142,3 +142,14 @@ def test_cli_lists_and_prints_every_form(store, community, tmp_path, capsys):
                      "--household", "不存在"]) == 2
     assert "没有找到" in capsys.readouterr().err
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_dates_as_people_type_them(store, community):
+    job = {"title": "停水通知", "body": "明日停水。", "issuer": "居委会", "date": "2026/11/5"}
+    result = make_pdf(store, PrintJob("notice", job))
+    assert "2026年11月5日" in pdf_tools.text(result.pdf)
+    with pytest.raises(ValidationError) as info:
+        make_pdf(store, PrintJob("notice", {**job, "date": "下周一"}))
+    assert "下周一" in info.value.message and info.value.field == "date"
+    visits = make_pdf(store, PrintJob("list", {"kind": "visits", "date_from": "2026年11月21日"}))
+    assert visits.records == 0
