@@ -21,6 +21,7 @@ from db.ledger.progress import step
 from db.ledger.register_snapshot import Snapshot
 from db.models.ledger import ImportBatch
 from db.models.register import Building, Compound, Grid, Household, Membership, Person, Unit
+from db.register import index as search_index  # importing db.register installs the index hooks
 from desktop.i18n import _
 
 CHUNK = 5000
@@ -71,7 +72,8 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
             if preview.has_errors and not skip_invalid:
                 raise ValidationErrors(row_errors(preview))
         first = _counter(store) + 1
-        result = _write(store, preview, state)
+        with search_index.deferred(store):  # the register's search index follows once, at the end
+            result = _write(store, preview, state)
         result.backup = backup_path
         last = _counter(store)
         if last >= first:
@@ -224,12 +226,13 @@ def undo_import(store, *, batch_id: str, state=None) -> list[oplog.Change]:
                 (batch.node, batch.first_counter, batch.last_counter)):
             by_table.setdefault(tbl, []).append(row_id)
         order = ["membership", "person", "household", "unit", "building", "compound", "grid"]
-        for n, tbl in enumerate(t for t in order if t in by_table):
-            step(state, n, len(by_table), _("Undoing the import…"))
-            model = MODELS[tbl]
-            writes = _undo_rows(db, model, sorted(set(by_table[tbl])), batch)
-            for chunk in _chunks(writes):
-                changes.extend(oplog.write(store, model, chunk))
+        with search_index.deferred(store):
+            for n, tbl in enumerate(t for t in order if t in by_table):
+                step(state, n, len(by_table), _("Undoing the import…"))
+                model = MODELS[tbl]
+                writes = _undo_rows(db, model, sorted(set(by_table[tbl])), batch)
+                for chunk in _chunks(writes):
+                    changes.extend(oplog.write(store, model, chunk))
         with store.activated():
             ImportBatch.update(undone_at=dt.datetime.now().isoformat(timespec="seconds")).where(
                 ImportBatch.id == batch_id).execute()

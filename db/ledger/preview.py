@@ -159,6 +159,7 @@ def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str,
     headers = sp.layout.headers
     items = sorted((col, key) for col, key in sp.mapping.items() if key != "id_number")
     id_col = next((col for col, key in sp.mapping.items() if key == "id_number"), None)
+    relation_col = next((col for col, key in sp.mapping.items() if key == "relation"), None)
     mapped_cols = list(sp.mapping)
     converters = [(col, key, cells.converter(key), key in _CACHED) for col, key in items]
     cache: dict[tuple[str, Any], Any] = {}
@@ -210,6 +211,11 @@ def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str,
         else:
             _check_id(r, raw[id_col] if id_col < width else "", headers[id_col], values, seen_ids)
         _split(r, values)
+        if r.relation == "其他" and relation_col is not None:
+            original = cells.as_text(raw[relation_col]) if relation_col < width else ""
+            if original != "其他":
+                r.warnings.append(Issue(headers[relation_col], "relation", _(
+                    "“{value}” is not a census relation code; it is recorded as 其他.").format(value=original)))
         if r.errors:
             r.action = "error"
         results.append(r)
