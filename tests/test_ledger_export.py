@@ -131,3 +131,13 @@ def test_cli_import_export_template_and_undo(tmp_path, capsys):
     assert main(["undo-import", "--db", db]) == 0
     assert "已撤销" in capsys.readouterr().out
     assert main(["undo-import", "--db", db]) == 2  # nothing left to undo
+
+
+def test_export_takes_the_register_lists_own_filters(imported, tmp_path):
+    from db.register.search import Filters
+
+    out = tmp_path / "zhang.xlsx"
+    assert export_people(imported, out, people=PeopleFilter(register=Filters(text="zhang"))) == 2
+    names = sorted(r[1] for r in openpyxl.load_workbook(out).active.iter_rows(min_row=3, values_only=True))
+    assert names == ["张三", "张小明"]
+    assert audits(imported)[-1][1]["filter"] == {"register": {"text": "zhang", "status": "active"}}

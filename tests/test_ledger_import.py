@@ -297,3 +297,22 @@ def test_a_legacy_15_digit_number_stored_as_a_number_is_exact_and_accepted(store
     assert preview.rows[0].action == "create" and preview.rows[0].person["id_number"] == "110105500310421"
     assert preview.rows[0].person["birth_date"] == "1950-03-10"
     assert preview.rows[1].action == "error" and "1.10105E+17" in preview.rows[1].errors[0].message
+
+
+def test_a_person_who_moved_leaves_the_old_household_and_joins_the_new_one(store, tmp_path):
+    commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    moved = tmp_path / "moved.xlsx"
+    shutil.copy(COMMUNITY, moved)
+    wb = openpyxl.load_workbook(moved)
+    wb["人口台账"]["K7"] = 303  # 张小明 now lives at 303
+    wb.save(moved)
+    preview = preview_of(store, moved)
+    ming = by_row(preview, "人口台账", 7)
+    assert ming.action == "update"
+    assert ming.diff == [("household", "幸福小区3栋2单元301室", "幸福小区3栋2单元303室")]
+    commit_import(store, preview, skip_invalid=True)
+    rows = store.db.execute_sql(
+        "select h.door, m.until is null from membership m join person p on p.id = m.person_id "
+        "join household h on h.id = m.household_id where p.name = '张小明' order by h.door").fetchall()
+    assert rows == [("301", 0), ("303", 1)]  # history kept, the current household is 303
+    assert compare_with_log(store) == []
