@@ -36,6 +36,7 @@ class ImportResult:
     skipped: int = 0
     households_created: int = 0
     backup: str | None = None
+    error_workbook: str | None = None  # where the skipped rows were written, if any
     changes: list[oplog.Change] = field(default_factory=list)
 
 

@@ -286,10 +286,26 @@ class PreviewPage(_AsyncPage):
             n = write_error_workbook(self.w.preview, path)
             self.w.status.setText(_("{n} rows with errors saved to {path}.").format(n=n, path=path))
 
+    def error_workbook_path(self) -> Path:
+        source = self.w.plan.path
+        return source.with_name(source.stem + "-错误.xlsx")
+
     def start(self) -> None:
         store, preview, skip = self.w.ctx.store, self.w.preview, self.skip_box.isChecked()
-        self.run_then_next(lambda state: commit_import(store, preview, skip_invalid=skip, state=state),
-                           _("Importing…"), self.w.set_result)
+        target = self.error_workbook_path()
+
+        def work(state) -> ImportResult:
+            result = commit_import(store, preview, skip_invalid=skip, state=state)
+            if skip and preview.has_errors:
+                # The skipped rows, as they were, with what to fix: the person corrects and re-imports.
+                try:
+                    write_error_workbook(preview, target)
+                    result.error_workbook = str(target)
+                except OSError:
+                    result.error_workbook = None
+            return result
+
+        self.run_then_next(work, _("Importing…"), self.w.set_result)
 
 
 class DonePage(QWizardPage):
@@ -314,6 +330,10 @@ class DonePage(QWizardPage):
                 created=r.created, updated=r.updated, households=r.households_created, skipped=r.skipped))
         else:
             self.label.setText(_("Nothing to change: the register already holds these rows."))
+        if r.error_workbook:
+            self.label.setText(self.label.text() + "\n\n" + _(
+                "The {n} rows with errors were written to {path}: correct them there and import that file "
+                "again.").format(n=r.skipped, path=r.error_workbook))
         self.undo_button.setEnabled(bool(r.batch_id))
 
     def undo(self) -> None:
