@@ -139,7 +139,7 @@ def test_export_dialog_masked_by_default_and_unmasked_only_when_confirmed(ctx, q
     assert "2 名居民" in dialog.count_label.text()
     out = tmp_path / "list.xlsx"
     dialog.path_edit.setText(str(out))
-    dialog.export()
+    dialog.export_button.click()
     assert dialog.last_count == 2
     ids = [r[4] for r in openpyxl.load_workbook(out).active.iter_rows(min_row=3, values_only=True)]
     assert all("*" in i for i in ids)
