@@ -194,7 +194,10 @@ def export_people(store, path: str | Path, *, people: PeopleFilter | None = None
     try:
         write_worksheet(records(), str(tmp), sheet_name=_("Residents"), header_row=1, freeze_row=2,
                         column_widths=[float(WIDTHS.get(c, 12)) for c in columns], header_format=header,
-                        merge_ranges=[(0, 0, 0, max(0, len(columns) - 1), title)], autofilter=True)
+                        merge_ranges=[(0, 0, 0, max(0, len(columns) - 1), title)], autofilter=True,
+                        # Printed: A4 landscape, one page wide, the header repeated on every page.
+                        page_setup={"landscape": True, "paper_size": 9, "fit_to_pages": (1, 0),
+                                    "repeat_rows": (1, 1)})
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
