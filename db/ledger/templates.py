@@ -132,6 +132,8 @@ def fill_template(store, *, name: str, path: str | Path, people: PeopleFilter | 
             cell = ws.cell(r, col + 1)
             value = d.get(key)
             cell.value = value if isinstance(value, int) or value is None else str(value)
+            if cell.data_type == "f":
+                cell.data_type = "s"  # a value that starts with "=" is text, never a formula
             cell._style = copy.copy(styles[col])
         if height is not None:
             ws.row_dimensions[r].height = height
