@@ -10,16 +10,27 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reportlab.lib import textsplit as _rl_textsplit
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+from reportlab.platypus import paragraph as _rl_paragraph
 
 from db.errors import Cancelled
 from desktop.i18n import _
 from printouts.fonts import GRID_PITCH, HEI, KAI, SONG, SONG_GRID, register_fonts, single_face
+
+# Chinese line-start rule (GB/T 15834 标点符号用法): closing marks never begin a line. reportlab's
+# CJK wrap hangs a mark from ALL_CANNOT_START at the line end instead of carrying it over, but its
+# list is Japanese and lacks most full-width Chinese marks. Both wrap paths (textsplit.dumbSplit
+# for one-font paragraphs, paragraph.cjkFragSplit for mixed ones) read their module's global.
+_CHINESE_CANNOT_START = "，。、：；！？）》」』】〕〉”’…·～%,.:;!?)]}"
+for _module in (_rl_textsplit, _rl_paragraph):
+    _module.ALL_CANNOT_START = _module.ALL_CANNOT_START + "".join(
+        ch for ch in _CHINESE_CANNOT_START if ch not in _module.ALL_CANNOT_START)
 
 PAGE_W, PAGE_H = A4
 TOP_MARGIN = 37 * mm

@@ -196,3 +196,15 @@ def test_meeting_notice_missing_facts_is_a_clear_error():
     with pytest.raises(PrintError) as info:
         meeting_notice_pdf(MeetingNoticeData(meeting="议事会", time="", place="", issuer="居委会"))
     assert "会议通知缺少" in info.value.message and "时间" in info.value.message
+
+
+def test_closing_marks_never_begin_a_line_and_addressee_stands_flush_left():
+    # 2 indent + 26 characters fill the first line exactly; the comma must hang, not wrap.
+    text = "各位居民：\n" + "社" * 26 + "，" + "区" * 10 + "。"
+    pdf = notice_pdf(NoticeData(title="通知", body=text))
+    words = pdf_tools.words(pdf)
+    assert not any(w.text[0] in "，。、：；！？）》”" for w in words), [w.text for w in words]
+    first = next(w for w in words if w.text.startswith("社"))
+    assert first.text.endswith("，")
+    addressee = next(w for w in words if w.text == "各位居民：")
+    assert abs(addressee.x0 - 28 * MM) < 0.5
