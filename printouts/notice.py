@@ -172,7 +172,11 @@ def _many(stories: list[list], progress: ProgressFn | None, cancelled: Cancelled
         if i:
             story.append(PageBreak())
         story.extend(part)
-    return build_pdf(story, geometry=OFFICIAL, title=title, progress=progress, cancelled=cancelled)
+    # A single notice of several pages gets GB/T 9704 page numbers; a batch of notices (one per
+    # building) would number across notices, so it gets none.
+    numbers = "official" if len(stories) == 1 else False
+    return build_pdf(story, geometry=OFFICIAL, title=title, progress=progress, cancelled=cancelled,
+                     page_numbers=numbers)
 
 
 def notice_pdf(data: NoticeData | list[NoticeData], *, progress: ProgressFn | None = None,
