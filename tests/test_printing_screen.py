@@ -100,6 +100,24 @@ def test_missing_options_are_reported_in_chinese(screen):
     assert "无法生成" in screen.status.text() or "未能" in screen.status.text()
 
 
+def test_printing_runs_in_the_background_with_a_real_task_runner(screen, qtbot, tmp_path):
+    runner = TaskRunner(screen.ctx.errors)
+    screen.ctx.tasks = runner
+    panel = screen.select_form("signin")
+    panel.meeting.setText("楼栋会议")
+    panel.places.select("building", screen.ids["buildings"][0])
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    out = tmp_path / "printed.pdf"
+    printer.setOutputFileName(str(out))
+    screen.print_document(printer)  # makes the PDF on the writer thread, prints on the I/O pool
+    qtbot.waitUntil(lambda: screen.last_printed_pages > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: not runner.active, timeout=10_000)
+    assert screen.last_printed_pages == screen.result.pages == pdf_tools.pages(out)
+    assert "已将" in screen.status.text()
+    runner.shutdown()
+
+
 def _cups_ready() -> bool:
     if os.geteuid() != 0 or not shutil.which("cupsd") or not shutil.which("lpadmin"):
         return False
