@@ -15,6 +15,9 @@ from collections.abc import Callable
 from db import oplog
 from db.ids import new_id
 from db.models.register import Building, Compound, Grid, Household, Membership, Person, PersonTag, Tag, Unit
+from db.register import index
+from db.register.demo_history import add_history
+from db.register.tags import DEFAULT_TAGS
 from db.validation import check_character
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
@@ -35,13 +38,6 @@ POLITICAL = (("群众", 80), ("中共党员", 10), ("共青团员", 8), ("民主
 EDUCATION = (("小学", 10), ("初中", 25), ("高中", 22), ("大专", 18), ("本科", 20), ("研究生", 5))
 EMPLOYMENT = (("在职", 55), ("退休", 20), ("无业", 8), ("学生", 15), ("个体", 2))
 
-# name, visit interval in days, sensitive (PIPL)
-DEFAULT_TAGS = (
-    ("独居老人", 30, 0), ("空巢老人", 30, 0), ("孤寡老人", 30, 0), ("留守儿童", 30, 1),
-    ("困境儿童", 30, 1), ("残疾人", 90, 1), ("低保", 30, 0), ("特困", 30, 0), ("退役军人", 180, 0),
-    ("计生特扶", 180, 0), ("社区矫正", 30, 1), ("安置帮教", 30, 1), ("严重精神障碍", 30, 1),
-    ("重点青少年", 30, 1), ("流动人口", 30, 0),
-)
 BATCH = 2000
 
 
@@ -189,7 +185,8 @@ def generate(store, *, households: int, seed: int = 1,
                                       "person": [], "membership": [], "person_tag": []}
 
     def flush() -> None:
-        with store.db.atomic():
+        # One search-index refresh per batch instead of one per table written.
+        with store.db.atomic(), index.deferred(store):
             for model, key in ((Compound, "compound"), (Building, "building"), (Unit, "unit"),
                                (Household, "household"), (Person, "person"),
                                (Membership, "membership"), (PersonTag, "person_tag")):
@@ -202,6 +199,7 @@ def generate(store, *, households: int, seed: int = 1,
     counts["grids"] = n_grids
     compound_no = 0
     stop = False
+    roster: list = []  # what the register history (visits, life events) is generated from
     while done < households and not stop:
         grid = grids[min(done // per_grid, n_grids - 1)]
         compound_no += 1
@@ -239,17 +237,24 @@ def generate(store, *, households: int, seed: int = 1,
                         if use != "空置":
                             hukou = "湖北省武汉市江岸区" + address if rng.random() < 0.75 else "外省市"
                             members = _household_members(rng, people, address, hukou)
+                            roster_members: list = []
+                            tagged = False
                             for person, relation in members:
                                 pending["person"].append(person)
+                                membership_id = new_id()
                                 pending["membership"].append(
-                                    {"household": hh["id"], "person": person["id"], "relation": relation,
-                                     "since": person["move_in_date"]})
+                                    {"id": membership_id, "household": hh["id"], "person": person["id"],
+                                     "relation": relation, "since": person["move_in_date"]})
+                                roster_members.append((person["id"], person["name"], person["birth_date"],
+                                                       relation, membership_id))
                                 for tag in _tags_for(rng, person, len(members), today):
+                                    tagged = True
                                     pending["person_tag"].append(
                                         {"person": person["id"], "tag": tag_ids[tag],
                                          "start_date": person["move_in_date"], "reason": "入户核实"})
                                     counts["tags"] += 1
                             counts["persons"] += len(members)
+                            roster.append((hh["id"], grid["worker"], roster_members, tagged))
                         if len(pending["household"]) >= BATCH:
                             flush()
                             if progress and progress(done, households) is False:
@@ -262,6 +267,8 @@ def generate(store, *, households: int, seed: int = 1,
                 break
     flush()
     counts["households"] = done
+    if not stop:
+        counts.update(add_history(store, roster, seed=seed, today=today))
     if progress:
         progress(done, households)
     return counts
