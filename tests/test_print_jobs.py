@@ -153,3 +153,21 @@ def test_dates_as_people_type_them(store, community):
     assert "下周一" in info.value.message and info.value.field == "date"
     visits = make_pdf(store, PrintJob("list", {"kind": "visits", "date_from": "2026年11月21日"}))
     assert visits.records == 0
+
+
+def test_the_register_list_as_filtered_on_the_households_screen(store, community):
+    from db.register.search import Filters
+    from desktop.print_jobs import register_list_job
+
+    everyone = make_pdf(store, register_list_job(Filters()))
+    assert everyone.records == len(community["persons"])
+    building = make_pdf(store, register_list_job(Filters(place_level="building",
+                                                         place_id=community["buildings"][1]), title="2栋名单"))
+    text = pdf_tools.text(building.pdf)
+    assert "2栋名单" in text and "筛选：幸福里小区2栋" in text
+    assert "幸福里小区2栋" in text and "幸福里小区1栋1单元" not in text
+    assert 0 < building.records < everyone.records
+    first = Person.get_by_id(community["persons"][0])
+    found = make_pdf(store, register_list_job(Filters(text=first.name)))
+    assert found.records >= 1 and first.name in pdf_tools.text(found.pdf)
+    assert first.id_number not in pdf_tools.text(found.pdf)
