@@ -157,7 +157,7 @@ def meeting_notice_blocks(data: MeetingNoticeData) -> NoticeData:
     if data.contact or data.contact_phone:
         text = _("{name}, telephone {phone}").format(name=data.contact, phone=data.contact_phone) \
             if data.contact_phone else data.contact
-        sections.append((_("Contact person"), text, []))
+        sections.append((_("Contact details"), text, []))
     for i, (heading, rest, blocks) in enumerate(sections, 1):
         body.append(Block("h1", f"{chinese_number(i)}、{heading}", rest))
         body.extend(blocks)
