@@ -122,7 +122,9 @@ def _resolve(rows: list[tuple[str, str]], text: str, what: str, field: str) -> s
             return rid
     matches = [rid for rid, label in rows if label == text]
     if not matches:
-        matches = [rid for rid, label in rows if label.endswith(text)]
+        # 1栋 names 幸福里小区1栋, not 幸福里小区11栋
+        matches = [rid for rid, label in rows if label.endswith(text)
+                   and not label[:len(label) - len(text)][-1:].isdigit()]
     if len(matches) == 1:
         return matches[0]
     if not matches:

@@ -171,3 +171,10 @@ def test_the_register_list_as_filtered_on_the_households_screen(store, community
     found = make_pdf(store, register_list_job(Filters(text=first.name)))
     assert found.records >= 1 and first.name in pdf_tools.text(found.pdf)
     assert first.id_number not in pdf_tools.text(found.pdf)
+
+
+def test_a_building_named_by_its_short_name(store):
+    make_community(store, buildings=11, units=1, doors=1)
+    result = make_pdf(store, PrintJob("signin", {"meeting": "会", "buildings": ["1栋"]}))
+    text = pdf_tools.text(result.pdf)
+    assert "1栋1单元201室" in text and "11栋" not in text
