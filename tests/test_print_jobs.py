@@ -83,6 +83,8 @@ def test_visit_record_and_blank_visit_form(store, community):
     for expected in ("入户走访记录", "2026年11月20日", "张网格", "例行走访", "希望楼道加装照明。", "已转物业。",
                      "2026年12月20日", "幸福里小区1栋1单元201室"):
         assert expected in text, expected
+    head = Person.get_by_id(community["persons"][0])
+    assert head.name in text and head.phone[:3] + "****" + head.phone[-4:] in text and head.phone not in text
     blank = make_pdf(store, PrintJob("visit", {"household": "XFL-01101"}))
     blank_text = pdf_tools.text(blank.pdf)
     assert "幸福里小区1栋1单元201室" in blank_text and "例行走访" not in blank_text
@@ -137,6 +139,8 @@ def test_cli_lists_and_prints_every_form(store, community, tmp_path, capsys):
         assert cli_main(["print", form, "--db", db, "--out", str(out), *extra]) == 0, form
         assert pdf_tools.pages(out) >= 1
         assert "已写入" in capsys.readouterr().out
+        fonts = pdf_tools.fonts(out)
+        assert fonts and all(f["emb"] == "yes" for f in fonts), (form, fonts)
     assert "停水通知" in pdf_tools.text(tmp_path / "notice.pdf")
     assert cli_main(["print", "household", "--db", db, "--out", str(tmp_path / "x.pdf"),
                      "--household", "不存在"]) == 2
