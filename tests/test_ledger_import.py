@@ -316,3 +316,24 @@ def test_a_person_who_moved_leaves_the_old_household_and_joins_the_new_one(store
         "join household h on h.id = m.household_id where p.name = '张小明' order by h.door").fetchall()
     assert rows == [("301", 0), ("303", 1)]  # history kept, the current household is 303
     assert compare_with_log(store) == []
+
+
+def test_a_household_has_one_head_in_the_file_and_in_the_register(store, tmp_path):
+    commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    path = tmp_path / "heads.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["姓名", "身份证号", "小区", "楼栋", "单元", "门牌", "与户主关系"])
+    a = "11010519700101123" + check_character("11010519700101123")
+    b = "11010519720202224" + check_character("11010519720202224")
+    c = "11010519750303335" + check_character("11010519750303335")
+    ws.append(["甲", a, "幸福小区", "9栋", 1, 101, "户主"])
+    ws.append(["乙", b, "幸福小区", "9栋", 1, 101, "户主"])  # a second head in the same new household
+    ws.append(["丙", c, "幸福小区", "3栋", 2, 301, "户主"])  # 张三 is the head there already
+    wb.save(path)
+    preview = preview_of(store, path)
+    assert [r.action for r in preview.rows] == ["create", "error", "error"]
+    assert "第 2 行" in preview.rows[1].errors[0].message
+    assert "张三" in preview.rows[2].errors[0].message
+    assert preview.rows[2].errors[0].column == "与户主关系"
+    assert preview.new_households() == 1

@@ -98,7 +98,8 @@ def _write(store, preview: Preview, state) -> ImportResult:
     # Places first: find or create grid, compound, building and unit rows by name.
     unit_of: dict[tuple, str | None] = {}
     grid_of: dict[tuple, str | None] = {}
-    needed = {hp.key: hp for hp in preview.households.values()}
+    # Only households that a written row belongs to (a household whose rows all failed is not made).
+    needed = {r.household_key: preview.households[r.household_key] for r in rows if r.household_key}
     places = _Places(snapshot)
     for hp in needed.values():
         if hp.household_id is None:

@@ -125,7 +125,8 @@ class Preview:
         return [r for r in self.rows if r.action == "error"]
 
     def new_households(self) -> int:
-        return sum(1 for h in self.households.values() if h.household_id is None)
+        keys = {r.household_key for r in self.rows if r.action in ("create", "update") and r.household_key}
+        return sum(1 for k in keys if self.households[k].household_id is None)
 
 
 def log_position(store) -> int:
@@ -147,9 +148,19 @@ def build_preview(store, plan: ImportPlan, *, state=None) -> Preview:
     for sp in plan.sheets:
         ignored += _validate_sheet(sp, results, seen_ids, state, done, total)
         done += max(0, len(sp.sheet.rows) - sp.layout.data_row)
+    # Who this file says is what: a head named elsewhere in the file may be stepping down.
+    relations_in_file = {}
+    for r in results:
+        existing = snapshot.persons.get(r.person.get("id_number")) if r.action != "error" else None
+        if existing is not None:
+            relations_in_file[existing[0]] = r.relation
+    heads: dict[tuple, RowResult] = {}
+    columns = {sp.sheet.name: sp.layout.headers[c] for sp in plan.sheets for c, k in sp.mapping.items()
+               if k == "relation"}
     for r in results:
         if r.action != "error":
             _match(snapshot, r, households)
+            _check_head(snapshot, r, households, heads, relations_in_file, columns.get(r.sheet, ""))
     step(state, total, total, _("Checked {n} rows").format(n=total))
     return Preview(plan, results, households, ignored, position)
 
@@ -302,6 +313,29 @@ def _match(snapshot, r: RowResult, households: dict[tuple, HouseholdPlan]) -> No
         r.action = "update" if r.diff else "unchanged"
     else:
         r.action = "create"
+
+
+def _check_head(snapshot, r: RowResult, households: dict[tuple, HouseholdPlan], heads: dict[tuple, RowResult],
+                relations_in_file: dict[str, str | None], column: str) -> None:
+    """A household has one head (户主), as the register requires."""
+    if r.relation != "户主" or r.household_key is None:
+        return
+    hp = households[r.household_key]
+    first = heads.get(r.household_key)
+    if first is not None:
+        r.errors.append(Issue(column, "relation", _(
+            "This household already has a head (户主) in row {row} of sheet “{sheet}”; a household has one "
+            "head.").format(row=first.row, sheet=first.sheet)))
+    elif hp.household_id is not None:
+        head = snapshot.heads.get(hp.household_id)
+        if head and head[0] != r.person_id and relations_in_file.get(head[0], "户主") == "户主":
+            r.errors.append(Issue(column, "relation", _(
+                "This household already has a head (户主) in the register: {name}. Change that member's "
+                "relation first, or correct this row.").format(name=head[1] or "")))
+    if r.errors:
+        r.action = "error"
+    else:
+        heads[r.household_key] = r
 
 
 def _compose_address(place: tuple, door: str | None) -> str:
