@@ -153,3 +153,19 @@ def test_values_that_look_like_formulas_stay_text(store, tmp_path):
     for path, cell in ((tmp_path / "t.xlsx", "B4"), (tmp_path / "l.xlsx", "B3")):
         c = openpyxl.load_workbook(path).active[cell]
         assert c.value.startswith("=HYPERLINK") and c.data_type == "s"
+
+
+def test_cancelling_an_export_leaves_no_file_and_no_audit_entry(imported, tmp_path):
+    from db.errors import Cancelled
+    from desktop.tasks import TaskState
+
+    state = TaskState(min_interval=0)
+    state.cancel()
+    out = tmp_path / "never.xlsx"
+    with pytest.raises(Cancelled):
+        export_people(imported, out, state=state)
+    with pytest.raises(Cancelled):
+        save_template(imported, path=TEMPLATE, name="t", mapping=inspect_template(TEMPLATE).mapping)
+        fill_template(imported, name="t", path=out, state=state)
+    assert not out.exists() and not list(tmp_path.glob("*.part"))
+    assert audits(imported) == []

@@ -28,6 +28,7 @@ from db.validation import id_conflicts
 from desktop.i18n import _
 
 PERSON_FIELDS = tuple(f.key for f in FIELD_BY_KEY.values() if f.target == "person")
+_PERSON_SET = frozenset(PERSON_FIELDS)
 PLACE_FIELDS = ("grid", "compound", "building", "unit")
 HOUSEHOLD_FIELDS = {"household_number": "number", "door": "door", "house_use": "house_use",
                     "owner_name": "owner_name", "owner_phone": "owner_phone"}
@@ -261,7 +262,7 @@ def _check_id(r: RowResult, cell: object, header: str, values: dict[str, Any],
 
 
 def _split(r: RowResult, values: dict[str, Any]) -> None:
-    r.person = {k: v for k, v in values.items() if k in PERSON_FIELDS and v is not None}
+    r.person = {k: v for k, v in values.items() if v is not None and k in _PERSON_SET}
     r.relation = values.get("relation")
     place = tuple(values.get(k) for k in PLACE_FIELDS)
     household = {HOUSEHOLD_FIELDS[k]: values[k] for k in HOUSEHOLD_FIELDS if values.get(k) is not None}
