@@ -133,10 +133,10 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         # Ledger import/export (views/ledger): also reachable from the households screen.
         self.action_import = QAction(_("Import a ledger…"), self)
-        self.action_import.setShortcut(QKeySequence("Ctrl+I"))
+        self.action_import.setShortcut(QKeySequence("Ctrl+Shift+I"))
         self.action_import.triggered.connect(self._import_ledger)
         self.action_export = QAction(_("Export to Excel…"), self)
-        self.action_export.setShortcut(QKeySequence("Ctrl+E"))
+        self.action_export.setShortcut(QKeySequence("Ctrl+Shift+E"))
         self.action_export.triggered.connect(self._export_ledger)
         file_menu.addAction(self.action_import)
         file_menu.addAction(self.action_export)

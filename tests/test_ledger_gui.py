@@ -219,3 +219,17 @@ def test_cancelling_the_import_in_the_wizard_leaves_nothing_written(store, qtbot
     assert store.db.execute_sql("select count(*) from oplog").fetchone()[0] == 0
     assert store.db.execute_sql("select count(*) from person").fetchone()[0] == 0
     assert list_batches(store) == []
+
+
+def test_the_file_menu_opens_the_import_wizard_and_the_export_dialog(ctx, qtbot):
+    from desktop.main_window import MainWindow
+    from views.ledger.export_dialog import ExportDialog
+    from views.ledger.import_wizard import ImportWizard
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.action_import.trigger()
+    assert any(isinstance(w, ImportWizard) and w.isVisible() for w in window.findChildren(ImportWizard))
+    window.action_export.trigger()
+    assert any(isinstance(w, ExportDialog) and w.isVisible() for w in window.findChildren(ExportDialog))
+    assert window.action_import.text() == "导入台账…"
