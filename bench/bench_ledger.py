@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import pathlib
 import random
+import shutil
 import time
+from pathlib import Path
 
 ROWS = 150_000
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
@@ -62,7 +64,11 @@ def run(results: dict, workdir: pathlib.Path) -> None:
     source = workdir / "ledger-150k.xlsx"
     if not source.exists():
         make_ledger(source)
-    store = Store(workdir / "bench-ledger.sqlite", user="bench")
+    db_path = workdir / "bench-ledger.sqlite"
+    for old in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        old.unlink(missing_ok=True)  # every run imports into an empty register
+    shutil.rmtree(workdir / "backups" / db_path.stem, ignore_errors=True)
+    store = Store(db_path, user="bench")
     try:
         started = time.perf_counter()
         preview = build_preview(store, plan_import(source, store=store))
