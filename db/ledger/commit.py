@@ -106,40 +106,49 @@ def _write(store, preview: Preview, state) -> ImportResult:
             unit_of[hp.key], grid_of[hp.key] = places.ids(hp.place)
     places.write(store, changes)
     # Households: creations and field updates.
+    # New rows are written without an id: the op log then gives each a fresh UUIDv7 and skips
+    # looking it up; the returned changes come back in row order.
     household_id: dict[tuple, str] = {}
-    creates, updates = [], []
+    new_keys, creates, updates = [], [], []
     for hp in needed.values():
         if hp.household_id is None:
-            hid = new_id()
-            creates.append({"id": hid, "unit_id": unit_of[hp.key], "grid_id": grid_of[hp.key], **hp.fields})
-            household_id[hp.key] = hid
-            result.households_created += 1
+            creates.append({"unit_id": unit_of[hp.key], "grid_id": grid_of[hp.key], **hp.fields})
+            new_keys.append(hp.key)
         else:
             household_id[hp.key] = hp.household_id
             if hp.diff:
                 updates.append({"id": hp.household_id, **hp.diff})
-    for chunk in _chunks(creates + updates):
+    for start in range(0, len(creates), CHUNK):
+        written = oplog.write(store, Household, creates[start:start + CHUNK])
+        household_id.update(zip(new_keys[start:start + CHUNK], (c.row_id for c in written), strict=True))
+        changes.extend(written)
+    result.households_created = len(creates)
+    for chunk in _chunks(updates):
         changes.extend(oplog.write(store, Household, chunk))
-    # Persons.
-    person_rows = []
+    # Persons: creations, then updates of the changed fields only.
     person_id: dict[int, str] = {}
+    new_rows = [i for i, r in enumerate(rows) if r.person_id is None]
+    done = 1
+    for start in range(0, len(new_rows), CHUNK):
+        block = new_rows[start:start + CHUNK]
+        written = oplog.write(store, Person, [rows[i].person for i in block])
+        person_id.update(zip(block, (c.row_id for c in written), strict=True))
+        changes.extend(written)
+        done += len(block)
+        step(state, done, total, _("Writing persons…"))
+    result.created = len(new_rows)
+    person_updates = []
     for i, r in enumerate(rows):
-        if r.person_id is None:
-            pid = new_id()
-            person_rows.append({"id": pid, **r.person})
-            result.created += 1
-        else:
-            pid = r.person_id
+        if r.person_id is not None:
+            person_id[i] = r.person_id
             fields = {k: new for k, _old, new in r.diff if k in r.person}
             if fields:
-                person_rows.append({"id": pid, **fields})
+                person_updates.append({"id": r.person_id, **fields})
             result.updated += 1
-        person_id[i] = pid
-    done = 1
-    for chunk in _chunks(person_rows):
+    for chunk in _chunks(person_updates):
         changes.extend(oplog.write(store, Person, chunk))
         done += len(chunk)
-        step(state, done, total, _("Writing persons…"))
+        step(state, min(done, total), total, _("Writing persons…"))
     # Memberships: join the household; a person who moved leaves the old one (history is kept).
     today = dt.date.today().isoformat()
     members = []
