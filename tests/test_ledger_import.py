@@ -316,6 +316,11 @@ def test_a_person_who_moved_leaves_the_old_household_and_joins_the_new_one(store
         "join household h on h.id = m.household_id where p.name = '张小明' order by h.door").fetchall()
     assert rows == [("301", 0), ("303", 1)]  # history kept, the current household is 303
     assert compare_with_log(store) == []
+    undo_import(store, batch_id=list_batches(store)[0].id)
+    rows = store.db.execute_sql(
+        "select h.door, m.until is null from membership m join person p on p.id = m.person_id "
+        "join household h on h.id = m.household_id where p.name = '张小明' and m.deleted = 0").fetchall()
+    assert rows == [("301", 1)]  # undone: back in 301, the 303 membership tombstoned
 
 
 def test_a_household_has_one_head_in_the_file_and_in_the_register(store, tmp_path):

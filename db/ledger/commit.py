@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from peewee import SQL
+
 from db import oplog
 from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.ids import new_id
@@ -216,7 +218,8 @@ MODELS = {m._meta.table_name: m for m in (Grid, Compound, Building, Unit, Househ
 
 def list_batches(store) -> list[ImportBatch]:
     with store.activated():
-        return list(ImportBatch.select().order_by(ImportBatch.at.desc()))
+        # Newest first; rowid is the insertion order (two imports may share a second).
+        return list(ImportBatch.select().order_by(SQL("rowid").desc()))
 
 
 def undo_import(store, *, batch_id: str, state=None) -> list[oplog.Change]:
