@@ -233,3 +233,27 @@ def test_the_file_menu_opens_the_import_wizard_and_the_export_dialog(ctx, qtbot)
     window.action_export.trigger()
     assert any(isinstance(w, ExportDialog) and w.isVisible() for w in window.findChildren(ExportDialog))
     assert window.action_import.text() == "导入台账…"
+
+
+def test_earlier_imports_are_listed_and_one_can_be_undone(ctx, qtbot):
+    from views.ledger.import_wizard import ImportWizard
+
+    for name in ("gbk.csv", "utf8-bom.csv"):
+        wizard = ImportWizard(ctx, path=str(FIXTURES / name))
+        qtbot.addWidget(wizard)
+        wizard.show()
+        for _step in range(3):
+            wizard.next()
+    assert persons(ctx.store) == 2  # the second file updates 欧阳娜's record (same ID number)
+    wizard = ImportWizard(ctx)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    dialog = wizard.file_page.show_history()
+    assert dialog.table.rowCount() == 2
+    assert dialog.table.item(0, 1).text() == "utf8-bom.csv"  # newest first
+    dialog.table.selectRow(0)
+    dialog.undo_selected(confirmed=True)
+    name = ctx.store.db.execute_sql(
+        "select name from person where id_number = '310115198808085633'").fetchone()[0]
+    assert name == "欧阳娜"  # the update was undone
+    assert "撤销" in dialog.table.item(0, 4).text() and not dialog.undo_button.isEnabled()
