@@ -77,6 +77,7 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
         first = _counter(store) + 1
         with search_index.deferred(store):  # the register's search index follows once, at the end
             result = _write(store, preview, state)
+            step(state, 99, 100, _("Updating the search index…"))
         result.backup = backup_path
         last = _counter(store)
         if last >= first:
