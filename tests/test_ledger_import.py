@@ -342,3 +342,16 @@ def test_a_household_has_one_head_in_the_file_and_in_the_register(store, tmp_pat
     assert "张三" in preview.rows[2].errors[0].message
     assert preview.rows[2].errors[0].column == "与户主关系"
     assert preview.new_households() == 1
+
+
+def test_a_preview_made_stale_by_another_write_is_matched_again_on_commit(store):
+    from db import oplog
+    from db.models.register import Person
+
+    preview = preview_of(store, COMMUNITY)
+    assert by_row(preview, "人口台账", 5).action == "create"
+    oplog.write(store, Person, [{"name": "张三", "id_number": ZHANG, "phone": "13900000000"}])
+    result = commit_import(store, preview, skip_invalid=True)
+    assert result.created == 6 and result.updated == 1
+    assert store.db.execute_sql("select count(*) from person where id_number = ?", (ZHANG,)).fetchone() == (1,)
+    assert person(store, ZHANG)["phone"] == "13812345678"
