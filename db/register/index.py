@@ -124,7 +124,9 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
             status = "deceased" if died else "moved_out" if moved else "active"
             full, initials = name_pinyin(name or "")
             former_full, former_init = name_pinyin(former or "")
-            address = address or current_address or ""
+            # Composed from the live place names, so renaming a compound re-addresses its doors.
+            address = (f"{compound or ''}{building or ''}{unit or ''}{door or ''}" if unit_id and unit
+                       else address or current_address or "")
             # Every field starts with SEP, so letters can match at the start of a pinyin field.
             short_key = SEP + SEP.join([name or "", full, initials, former or "", former_full, former_init,
                                   id_number or "", phone or ""]).lower()

@@ -187,13 +187,16 @@ class HouseholdDialog(QDialog):
     def add_member(self) -> None:
         relation = "户主" if not self.members_model.rows else "配偶" if len(self.members_model.rows) == 1 else "子女"
         dlg = PersonDialog(self.ctx, collect=True, relation=relation, parent=self)
-        if not dlg.exec():
-            return
+        if dlg.exec():
+            self.accept_member(dlg.values, dlg.relation)
+
+    def accept_member(self, values: dict[str, Any], relation: str) -> None:
+        """A member entered in the person editor: kept until Save (new household) or added now."""
         if not self.household_id:
-            self.pending.append({"values": dlg.values, "relation": dlg.relation})
+            self.pending.append({"values": values, "relation": relation})
             self.refresh_members()
             return
-        self._add_existing(dlg.values, dlg.relation, allow_duplicate=False)
+        self._add_existing(values, relation, allow_duplicate=False)
 
     def _add_existing(self, values, relation, *, allow_duplicate: bool) -> None:
         store, hid = self.ctx.store, self.household_id
