@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+from PySide6.QtCore import QLibraryInfo, QLocale, QObject, QTranslator, Signal
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,8 @@ QListWidget#navigation::item:selected {
     color: #0b4ea2;
     border-left: 3px solid #1f6fd1;
 }
-QWidget#sidebar {
-    background: #f3f5f8;
-    border-right: 1px solid #d9dde3;
-}
+QWidget#sidebar { background: #f3f5f8; }
+QSplitter#mainSplitter::handle { background: #d9dde3; }
 QLabel#appTitle { color: #0b4ea2; }
 QLabel#appSubtitle { color: #667085; }
 QLabel#screenHeading { color: #1b2430; }
@@ -98,10 +96,57 @@ def apply_text_scale(percent: int, app: QApplication | None = None) -> None:
     """Set the application font for the text size; every widget without its own font follows."""
     app = app or QApplication.instance()
     app.setFont(application_font(percent))
+    # With an application style sheet, Qt does not pass a new application font on to existing
+    # widgets; setting the sheet again re-polishes them all with the new font.
+    sheet = app.styleSheet()
+    if sheet:
+        app.setStyleSheet(sheet)
+    font_notifier().sig_font_changed.emit()
+
+
+class FontNotifier(QObject):
+    """Widgets with a font of their own (headings, titles) rescale when the text size changes."""
+
+    sig_font_changed = Signal()
+    """The application font changed (text size); recompute derived fonts."""
+
+
+_notifier: FontNotifier | None = None
+
+
+def font_notifier() -> FontNotifier:
+    global _notifier
+    if _notifier is None:
+        _notifier = FontNotifier()
+    return _notifier
+
+
+class ScaledStyle(QProxyStyle):
+    """Fusion, with check boxes, radio buttons and small icons growing with the text size."""
+
+    SCALED = (
+        QStyle.PixelMetric.PM_IndicatorWidth, QStyle.PixelMetric.PM_IndicatorHeight,
+        QStyle.PixelMetric.PM_ExclusiveIndicatorWidth, QStyle.PixelMetric.PM_ExclusiveIndicatorHeight,
+        QStyle.PixelMetric.PM_SmallIconSize, QStyle.PixelMetric.PM_ScrollBarExtent,
+    )
+
+    def pixelMetric(self, metric, option=None, widget=None) -> int:  # noqa: N802 - Qt override
+        value = super().pixelMetric(metric, option, widget)
+        if metric in self.SCALED:
+            factor = QApplication.font().pointSizeF() / BASE_POINT_SIZE
+            if factor > 1.01:
+                return round(value * factor)
+        return value
+
+
+_style: QStyle | None = None
 
 
 def apply_style(app: QApplication) -> None:
-    app.setStyle("Fusion")
+    global _style
+    if _style is None:
+        _style = ScaledStyle(QStyleFactory.create("Fusion"))
+    app.setStyle(_style)
     app.setStyleSheet(STYLE_SHEET)
 
 

@@ -11,8 +11,9 @@ import logging
 import sys
 import traceback
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from db.errors import Cancelled, GridDeskError
 from desktop.i18n import _
@@ -31,6 +32,18 @@ def describe(error: BaseException | str) -> tuple[str, str | None]:
              "If this happens again, show the details below to your support contact."), details
 
 
+def _usable_parent(parent: QWidget | None) -> QWidget | None:
+    """The given parent if it is still alive, else the active visible window, else none."""
+    for candidate in (parent, QApplication.activeWindow()):
+        # Never a dialog (another message box, a progress dialog): it goes away, and would take
+        # this box with it.
+        while isinstance(candidate, QDialog):
+            candidate = candidate.parentWidget()
+        if candidate is not None and shiboken6.isValid(candidate) and candidate.isVisible():
+            return candidate
+    return None
+
+
 class ErrorReporter(QObject):
     """Shows errors in a message box; workers hand their exceptions back here, never show them."""
 
@@ -44,28 +57,55 @@ class ErrorReporter(QObject):
         self.last_message: str | None = None
         self.last_details: str | None = None
         self.last_box: QMessageBox | None = None
+        self._open_boxes: set[QMessageBox] = set()
 
-    def show(self, error: BaseException | str, parent: QWidget | None = None) -> None:
-        if isinstance(error, Cancelled):
-            return  # the user asked for it; nothing to report
+    def _box(self, error: BaseException | str, parent: QWidget | None) -> QMessageBox:
         message, details = describe(error)
         if details:
             log.error("unexpected error: %s", details)
         self.last_message, self.last_details = message, details
-        parent = parent or QApplication.activeWindow()
-        box = QMessageBox(parent)
+        box = QMessageBox(_usable_parent(parent))
         box.setIcon(QMessageBox.Icon.Critical if details else QMessageBox.Icon.Warning)
         box.setWindowTitle(_("GridDesk"))
         box.setText(message)
         if details:
             box.setDetailedText(details)
-        box.setStandardButtons(QMessageBox.StandardButton.Ok)
         self.last_box = box
-        self.sig_shown.emit(message)
+        # A parentless open box must stay referenced until it is closed.
+        self._open_boxes.add(box)
+        box.finished.connect(lambda _result, b=box: self._open_boxes.discard(b))
+        return box
+
+    def show(self, error: BaseException | str, parent: QWidget | None = None) -> None:
+        if isinstance(error, Cancelled):
+            return  # the user asked for it; nothing to report
+        box = self._box(error, parent)
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        self.sig_shown.emit(self.last_message)
         if self.modal:
             box.exec()
         else:
             box.open()
+
+    def ask(self, error: BaseException | str, question: str, choices: list[str],
+            parent: QWidget | None = None) -> int | None:
+        """Show the error with a question and one button per choice (the last one cancels).
+
+        Returns the index of the chosen button, or None when the box was closed or is not modal.
+        """
+        box = self._box(error, parent)
+        box.setInformativeText(question)
+        buttons = []
+        for n, text in enumerate(choices):
+            role = QMessageBox.ButtonRole.RejectRole if n == len(choices) - 1 else QMessageBox.ButtonRole.AcceptRole
+            buttons.append(box.addButton(text, role))
+        self.sig_shown.emit(self.last_message)
+        if not self.modal:
+            box.open()
+            return None
+        box.exec()
+        clicked = box.clickedButton()
+        return buttons.index(clicked) if clicked in buttons else None
 
     def install_excepthook(self) -> None:
         """Exceptions that escape a slot on the GUI thread end up here instead of a dead console."""

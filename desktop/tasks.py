@@ -81,10 +81,12 @@ class TaskState:
 class Task(QObject):
     """One submitted task; lives on the GUI thread, its worker reports through queued signals."""
 
-    sig_progress = Signal(object, object, object)
-    """(done, total, text) from the worker, delivered on the GUI thread."""
-    sig_finished = Signal(object, object)
-    """(result, error) from the worker; internal."""
+    sig_progress = Signal(int, int, str)
+    """(done, total, text) re-emitted on the GUI thread for whoever wants to follow a task."""
+    # The worker thread emits only argument-less signals; the values travel in Python attributes
+    # (emitting Python objects across threads has crashed PySide6 with a refcount error).
+    _sig_worker_progress = Signal()
+    _sig_worker_finished = Signal()
     sig_done = Signal()
     """The task is over (done, failed or cancelled) and its callbacks have run."""
 
@@ -96,21 +98,29 @@ class Task(QObject):
         self.parent_widget = parent_widget
         self.on_done, self.on_error, self.on_cancel = on_done, on_error, on_cancel
         self.cancellable = cancellable
-        self.state = TaskState(self.sig_progress.emit)
+        self.state = TaskState(self._worker_progress)
         self.finished = False
         self.result: Any = None
         self.error: BaseException | None = None
         self.dialog: QProgressDialog | None = None
         self.dialog_shown = False
-        self.sig_progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
-        self.sig_finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self._outcome: tuple[Any, BaseException | None] = (None, None)
+        self._sig_worker_progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
+        self._sig_worker_finished.connect(self._on_worker_finished, Qt.ConnectionType.QueuedConnection)
+
+    # -- worker-thread side ---------------------------------------------------------------------
+    def _worker_progress(self, done: int, total: int, text: str) -> None:
+        self._sig_worker_progress.emit()
+
+    def _worker_finished(self, result: Any, error: BaseException | None) -> None:
+        self._outcome = (result, error)
+        self._sig_worker_finished.emit()
 
     # -- called by the user / tests -------------------------------------------------------------
     def cancel(self) -> None:
         self.state.cancel()
         if self.dialog is not None:
             self.dialog.setLabelText(_("Cancelling…"))
-            self.dialog.setCancelButton(None)
 
     @property
     def cancelled(self) -> bool:
@@ -157,11 +167,19 @@ class Task(QObject):
         else:
             dialog.setRange(0, 0)
 
-    @Slot(object, object, object)
-    def _on_progress(self, done, total, text) -> None:
+    @Slot()
+    def _on_progress(self) -> None:
+        if self.finished:
+            return
+        state = self.state
+        done, total, text = state.done, state.total, state.text or ""
         self._update_dialog(done, total, text)
+        self.sig_progress.emit(min(done, 2**31 - 1), min(total, 2**31 - 1), text)
 
-    @Slot(object, object)
+    @Slot()
+    def _on_worker_finished(self) -> None:
+        self._on_finished(*self._outcome)
+
     def _on_finished(self, result, error) -> None:
         self.finished = True
         self.result, self.error = result, error
@@ -200,6 +218,8 @@ class TaskRunner(QObject):
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="griddesk-db")
         self._io = ThreadPoolExecutor(max_workers=io_workers, thread_name_prefix="griddesk-io")
         self._active: set[Task] = set()
+        # The peewee databases that I/O tasks may have read (the shell sets this to the open store).
+        self.io_databases: Callable[[], list] = list
 
     def run(self, fn: Callable[[TaskState], Any], *, title: str, on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None, on_cancel: Callable[[], None] | None = None,
@@ -217,7 +237,7 @@ class TaskRunner(QObject):
             return task
         QTimer.singleShot(self.dialog_delay_ms, task, task._show_dialog)
         executor = self._io if io else self._writer
-        executor.submit(self._work, fn, task)
+        executor.submit(self._work, fn, task, io)
         return task
 
     @staticmethod
@@ -227,9 +247,21 @@ class TaskRunner(QObject):
         except BaseException as exc:  # noqa: BLE001 - handed back to the GUI thread
             return None, exc
 
-    def _work(self, fn, task: Task) -> None:
+    def _work(self, fn, task: Task, io: bool = False) -> None:
         result, error = self._call(fn, task.state)
-        task.sig_finished.emit(result, error)
+        if io:
+            self._close_io_connections()
+        task._worker_finished(result, error)
+
+    def _close_io_connections(self) -> None:
+        # peewee keeps one connection per thread; a pool thread must not keep the file open
+        # (another database may be opened or a backup restored before it runs again).
+        for database in self.io_databases():
+            try:
+                if not database.is_closed():
+                    database.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
 
     def report(self, error: BaseException, parent: QWidget | None = None) -> None:
         if self.errors is not None:
@@ -244,11 +276,13 @@ class TaskRunner(QObject):
     def active(self) -> list[Task]:
         return list(self._active)
 
-    def call_on_writer(self, fn: Callable[[], Any], timeout: float | None = 30) -> Any:
-        """Run a short fn on the writer thread and wait for it (e.g. closing its connection)."""
+    def call_on_writer(self, fn: Callable[[], Any], *, wait: bool = True, timeout: float | None = 30) -> Any:
+        """Run a short fn on the writer thread after the tasks queued before it (e.g. closing
+        its database connection); wait=False returns at once."""
         if self.synchronous:
             return fn()
-        return self._writer.submit(fn).result(timeout)
+        future = self._writer.submit(fn)
+        return future.result(timeout) if wait else None
 
     def cancel_all(self) -> None:
         for task in list(self._active):

@@ -27,9 +27,16 @@ FONT_DIR = Path(__file__).resolve().parent.parent / "resources" / "fonts"
 SONG = "GD-Song"
 KAI = "GD-Kai"
 HEI = "GD-Hei"
+# The Song face on the official character grid: GB/T 9704 puts 28 characters of 16 pt in the
+# 156 mm text block, i.e. a pitch of 156 mm / 28 = 15.80 pt, as word processors do with their
+# document grid. Full-width characters of this face advance by that pitch (the glyphs are still
+# 16 pt; CJK side bearings keep them apart); Latin letters and digits keep their own widths.
+SONG_GRID = "GD-SongGrid"
+GRID_PITCH = round(1000 * (156 / 25.4 * 72) / (28 * 16))  # per mille of the font size: 987
 
 FACES: dict[str, tuple[str, int]] = {
     SONG: ("uming.ttc", 0),
+    SONG_GRID: ("uming.ttc", 0),
     KAI: ("ukai.ttc", 0),
     HEI: ("wqy-zenhei.ttc", 0),
 }
@@ -56,6 +63,13 @@ def register_fonts() -> None:
             if not path.is_file():
                 raise PrintError(_("The font file {path} is missing; printing needs it.").format(path=path))
             font = TTFont(name, str(path), subfontIndex=index)
+            if name == SONG_GRID:
+                # reportlab shares one font object per face name: this one needs its own.
+                font.face.name = font.face.name + b"Grid"
+                widths = font.face.charWidths
+                for code, width in widths.items():
+                    if width >= 1000:
+                        widths[code] = GRID_PITCH
             pdfmetrics.registerFont(font)
             _cmaps[name] = frozenset(font.face.charToGlyph)
 

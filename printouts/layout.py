@@ -19,7 +19,7 @@ from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
 from db.errors import Cancelled
 from desktop.i18n import _
-from printouts.fonts import HEI, KAI, SONG, register_fonts, single_face
+from printouts.fonts import GRID_PITCH, HEI, KAI, SONG, SONG_GRID, register_fonts, single_face
 
 PAGE_W, PAGE_H = A4
 TOP_MARGIN = 37 * mm
@@ -29,6 +29,7 @@ BLOCK_H = 225 * mm
 TITLE_PT = 22
 BODY_PT = 16
 BODY_LEADING = BLOCK_H / 22  # 22 lines to the text block
+INDENT = 2 * BODY_PT * GRID_PITCH / 1000  # two characters on the official grid
 
 ProgressFn = Callable[[int, int], None]
 CancelledFn = Callable[[], bool]
@@ -66,23 +67,26 @@ def styles() -> dict[str, ParagraphStyle]:
     return {
         "title": ParagraphStyle("title", fontName=SONG, fontSize=TITLE_PT, leading=TITLE_PT * 1.5,
                                 alignment=TA_CENTER, spaceAfter=BODY_LEADING - TITLE_PT * 0.5, **base),
-        "addressee": ParagraphStyle("addressee", fontName=SONG, fontSize=BODY_PT, leading=BODY_LEADING,
+        "addressee": ParagraphStyle("addressee", fontName=SONG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
                                     alignment=TA_LEFT, **base),
-        "body": ParagraphStyle("body", fontName=SONG, fontSize=BODY_PT, leading=BODY_LEADING,
-                               firstLineIndent=2 * BODY_PT, alignment=TA_JUSTIFY, **base),
+        "body": ParagraphStyle("body", fontName=SONG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
+                               firstLineIndent=INDENT, alignment=TA_JUSTIFY, **base),
         "h1": ParagraphStyle("h1", fontName=HEI, fontSize=BODY_PT, leading=BODY_LEADING,
-                             firstLineIndent=2 * BODY_PT, **base),
+                             firstLineIndent=INDENT, **base),
         "h2": ParagraphStyle("h2", fontName=KAI, fontSize=BODY_PT, leading=BODY_LEADING,
-                             firstLineIndent=2 * BODY_PT, **base),
-        "h3": ParagraphStyle("h3", fontName=SONG, fontSize=BODY_PT, leading=BODY_LEADING,
-                             firstLineIndent=2 * BODY_PT, alignment=TA_JUSTIFY, **base),
+                             firstLineIndent=INDENT, **base),
+        "h3": ParagraphStyle("h3", fontName=SONG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
+                             firstLineIndent=INDENT, alignment=TA_JUSTIFY, **base),
         "signature": ParagraphStyle("signature", fontName=SONG, fontSize=BODY_PT, leading=BODY_LEADING,
                                     alignment=TA_RIGHT, **base),
         "form_title": ParagraphStyle("form_title", fontName=SONG, fontSize=20, leading=28,
                                      alignment=TA_CENTER, spaceAfter=6, **base),
         "form_info": ParagraphStyle("form_info", fontName=HEI, fontSize=10.5, leading=15, **base),
-        "cell": ParagraphStyle("cell", fontName=HEI, fontSize=10.5, leading=13.5, **base),
-        "cell_small": ParagraphStyle("cell_small", fontName=HEI, fontSize=9, leading=11.5, **base),
+        # In cells a closing mark that hangs past the line end (标点悬挂) must stay inside the box:
+        # its ink is in the left half of the em, so half an em of right indent is enough.
+        "cell": ParagraphStyle("cell", fontName=HEI, fontSize=10.5, leading=13.5, rightIndent=5.25, **base),
+        "cell_small": ParagraphStyle("cell_small", fontName=HEI, fontSize=9, leading=11.5, rightIndent=4.5,
+                                     **base),
         "cell_head": ParagraphStyle("cell_head", fontName=HEI, fontSize=10.5, leading=13.5,
                                     alignment=TA_CENTER, **base),
         "footer": ParagraphStyle("footer", fontName=HEI, fontSize=10.5, leading=16, **base),
@@ -125,10 +129,12 @@ def _numbered_canvas(page_numbers: bool):
 
 def build_pdf(story: list, *, geometry: PageGeometry = OFFICIAL, title: str = "", author: str = "GridDesk",
               page_numbers: bool = False, on_page: Callable | None = None,
-              progress: ProgressFn | None = None, cancelled: CancelledFn | None = None) -> bytes:
+              progress: ProgressFn | None = None, cancelled: CancelledFn | None = None,
+              expected_pages: int | None = None) -> bytes:
     """Lay out story on pages of the given geometry and return the PDF bytes.
 
-    progress(done, total) reports flowables laid out; cancelled() is polled and raises Cancelled.
+    progress(done, total) reports flowables laid out (or pages, when expected_pages is given: a long
+    table is one flowable); cancelled() is polled at every flowable and page and raises Cancelled.
     """
     register_fonts()
     out = io.BytesIO()
@@ -145,8 +151,12 @@ def build_pdf(story: list, *, geometry: PageGeometry = OFFICIAL, title: str = ""
             raise Cancelled(_("Printing was cancelled."))
         if kind == "SIZE_EST":
             total[0] = value
-        elif kind == "PROGRESS" and progress is not None:
+        elif progress is None:
+            return
+        elif kind == "PROGRESS" and not expected_pages:
             progress(value, total[0])
+        elif kind == "PAGE" and expected_pages:
+            progress(value, max(expected_pages, value))
 
     doc.setProgressCallBack(on_progress)
     doc.build(story, canvasmaker=_numbered_canvas(page_numbers))

@@ -8,7 +8,7 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph
 
 from desktop.i18n import _
 from printouts.data import Block, MeetingNoticeData, NoticeData, chinese_date
-from printouts.fonts import SONG, PrintError, markup, single_face
+from printouts.fonts import SONG_GRID, PrintError, markup, single_face
 from printouts.layout import BODY_LEADING, BODY_PT, OFFICIAL, CancelledFn, ProgressFn, build_pdf, styles
 
 CHINESE_NUMERALS = "一二三四五六七八九十"
@@ -91,8 +91,8 @@ def _paragraph(block: Block, st: dict) -> Paragraph:
     where = _("the paragraph “{start}”").format(start=block.text[:12])
     text = markup(block.text, style.fontName, where=where)
     if block.rest:
-        rest = markup(block.rest, SONG, where=where)
-        text += f'<font face="{SONG}">：{rest}</font>'
+        rest = markup(block.rest, SONG_GRID, where=where)
+        text += f'<font face="{SONG_GRID}">：{rest}</font>'
     return Paragraph(text, style)
 
 
@@ -102,7 +102,7 @@ def notice_story(data: NoticeData) -> list:
         raise PrintError(_("A notice needs a title."))
     story: list = [Paragraph(markup(data.title, st["title"].fontName, where=_("the title")), st["title"])]
     if data.addressee:
-        story.append(Paragraph(markup(data.addressee, "GD-Song", where=_("the addressee")), st["addressee"]))
+        story.append(Paragraph(markup(data.addressee, SONG_GRID, where=_("the addressee")), st["addressee"]))
     body = blocks_from_text(data.body) if isinstance(data.body, str) else data.body
     # Each heading stays on the page of the paragraph that follows it.
     groups: list[list] = []

@@ -17,7 +17,7 @@ SCREENS: list[tuple[str, str, str]] = [
     ("visits", N_("Visits"), "views.visits:VisitsScreen"),
     ("meetings", N_("Meetings"), "views.placeholder:MeetingsPlaceholder"),
     ("volunteers", N_("Volunteers"), "views.placeholder:VolunteersPlaceholder"),
-    ("printing", N_("Printing"), "views.placeholder:PrintingPlaceholder"),
+    ("printing", N_("Printing"), "views.printing:PrintingScreen"),
     ("sync", N_("Sync and handover"), "views.placeholder:SyncPlaceholder"),
     ("settings", N_("Settings"), "views.settings:SettingsScreen"),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -17,13 +17,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from db.backup import KEEP, backup_dir, list_backups
 from desktop.backups import backup_now, backup_reason, backup_time, format_size, format_time
-from desktop.i18n import LANGUAGES, N_, _
+from desktop.i18n import LANGUAGES, N_, _, language
 from desktop.settings import TEXT_SCALES
 from views.widgets import heading
 
@@ -35,6 +36,14 @@ def _hint(text: str, parent: QWidget) -> QLabel:
     label.setObjectName("hint")
     label.setWordWrap(True)
     return label
+
+
+class BackupList(QListWidget):
+    """About seven rows high, whatever the text size."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        hint = super().sizeHint()
+        return QSize(hint.width(), self.fontMetrics().lineSpacing() * 7 + 12)
 
 
 class SettingsScreen(QWidget):
@@ -72,7 +81,7 @@ class SettingsScreen(QWidget):
         self.language_combo = QComboBox(box)
         for code, name in LANGUAGES.items():
             self.language_combo.addItem(name, code)
-        self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(self.ctx.settings.language)))
+        self.language_combo.setCurrentIndex(max(0, self.language_combo.findData(language())))
         self.language_combo.currentIndexChanged.connect(self._language_chosen)
         row.addWidget(self.language_combo)
         row.addStretch(1)
@@ -123,8 +132,8 @@ class SettingsScreen(QWidget):
         layout = QVBoxLayout(box)
         self.backup_hint = _hint("", box)
         layout.addWidget(self.backup_hint)
-        self.backup_list = QListWidget(box)
-        self.backup_list.setMinimumHeight(150)
+        self.backup_list = BackupList(box)
+        self.backup_list.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.backup_list.setAlternatingRowColors(True)
         self.backup_list.currentRowChanged.connect(self._backup_selected)
         layout.addWidget(self.backup_list)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication, QFrame, QLabel, QWidget
 
+from desktop.appearance import font_notifier
+
 
 def scaled_font(factor: float, bold: bool = False) -> QFont:
     """The application font scaled by factor (follows the text-size setting when re-applied)."""
@@ -22,16 +24,10 @@ class Heading(QLabel):
         self.factor = factor
         self.setObjectName("screenHeading")
         self.refresh_font()
+        font_notifier().sig_font_changed.connect(self.refresh_font)
 
     def refresh_font(self) -> None:
         self.setFont(scaled_font(self.factor, bold=True))
-
-    def event(self, e):  # noqa: D401 - Qt override
-        from PySide6.QtCore import QEvent
-
-        if e.type() == QEvent.Type.ApplicationFontChange:
-            self.refresh_font()
-        return super().event(e)
 
 
 def heading(text: str, parent: QWidget | None = None, factor: float = 1.45) -> Heading:

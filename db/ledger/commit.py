@@ -96,9 +96,11 @@ def _write(store, preview: Preview, state) -> ImportResult:
     unit_of: dict[tuple, str | None] = {}
     grid_of: dict[tuple, str | None] = {}
     needed = {hp.key: hp for hp in preview.households.values()}
+    places = _Places(snapshot)
     for hp in needed.values():
         if hp.household_id is None:
-            unit_of[hp.key], grid_of[hp.key] = _place_ids(store, snapshot, hp.place, changes)
+            unit_of[hp.key], grid_of[hp.key] = places.ids(hp.place)
+    places.write(store, changes)
     # Households: creations and field updates.
     household_id: dict[tuple, str] = {}
     creates, updates = [], []
@@ -162,24 +164,36 @@ def _chunks(items: list, size: int = CHUNK):
         yield items[start:start + size]
 
 
-def _place_ids(store, snapshot: Snapshot, place: tuple, changes: list) -> tuple[str | None, str | None]:
-    grid, compound, building, unit = place
+class _Places:
+    """Find or create grid, compound, building and unit rows by name; new ones written in bulk."""
 
-    def create(model, key_map, key, **values) -> str:
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        self.pending: dict[type, list[dict[str, Any]]] = {Grid: [], Compound: [], Building: [], Unit: []}
+
+    def _get(self, model, key_map: dict, key, **values) -> str:
         found = key_map.get(key)
         if found is None:
             found = new_id()
-            changes.extend(oplog.write(store, model, [{"id": found, **values}]))
+            self.pending[model].append({"id": found, **values})
             key_map[key] = found
         return found
 
-    gid = create(Grid, snapshot.grids, grid, name=grid) if grid else None
-    if not (building or unit):
-        return None, gid
-    cid = create(Compound, snapshot.compounds, compound, name=compound, grid_id=gid) if compound else None
-    bid = create(Building, snapshot.buildings, (cid, building), name=building, compound_id=cid)
-    uid = create(Unit, snapshot.units, (bid, unit), name=unit, building_id=bid)
-    return uid, gid
+    def ids(self, place: tuple) -> tuple[str | None, str | None]:
+        grid, compound, building, unit = place
+        s = self.snapshot
+        gid = self._get(Grid, s.grids, grid, name=grid) if grid else None
+        if not (building or unit):
+            return None, gid
+        cid = self._get(Compound, s.compounds, compound, name=compound, grid_id=gid) if compound else None
+        bid = self._get(Building, s.buildings, (cid, building), name=building, compound_id=cid)
+        uid = self._get(Unit, s.units, (bid, unit), name=unit, building_id=bid)
+        return uid, gid
+
+    def write(self, store, changes: list) -> None:
+        for model, rows in self.pending.items():
+            for chunk in _chunks(rows):
+                changes.extend(oplog.write(store, model, chunk))
 
 
 # -- undo -------------------------------------------------------------------------------------------

@@ -119,8 +119,10 @@ def read_header(data: bytes) -> tuple[dict, bytes, int]:
     """Parse the clear-text header; returns (header, header bytes, offset of the first chunk)."""
     if not data.startswith(MAGIC[:-1]):
         raise SyncError(_("This file is not a GridDesk bundle."))
-    if data[len(MAGIC) - 1] > MAGIC[-1]:
-        raise _newer()
+    if len(data) < len(MAGIC) or data[len(MAGIC) - 1] > MAGIC[-1]:
+        raise _newer() if len(data) >= len(MAGIC) else _truncated()
+    if data[len(MAGIC) - 1] != MAGIC[-1]:
+        raise SyncError(_("This file is not a GridDesk bundle."))
     pos = len(MAGIC)
     if len(data) < pos + 4:
         raise _truncated()

@@ -266,7 +266,7 @@ def _check_sender(store, trust_sender: str | None):
             if wanted and wanted == sender:
                 return unb64(header["sign_public"])
             raise SyncError(_("The bundle comes from an unknown device “{name}” ({device}). Add its device card "
-                              "under 同步与交接 → 设备 first (or confirm its fingerprint). Nothing was imported."
+                              "under Sync and handover → Devices first (or confirm its fingerprint). Nothing was imported."
                               ).format(name=header.get("sender_name") or "?", device=fingerprint(sender)))
         if device.revoked_at:
             raise SyncError(_("The bundle comes from device “{name}” ({device}), which was revoked on {when}. "

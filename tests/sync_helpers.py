@@ -1,0 +1,42 @@
+"""Shared helpers for the sync tests: replicas that trust each other, content snapshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from db.models import SYNCED_MODELS
+from db.store import Store
+from db.sync import identity
+
+
+def make_replicas(folder: Path, names: list[str]) -> list[Store]:
+    stores = [Store(folder / f"{n}.sqlite", user=n) for n in names]
+    ids = [identity.identity(s) for s in stores]
+    for s in stores:
+        for other in ids:
+            if other.device_id != identity.identity(s).device_id:
+                identity.trust_device(s, other.card())
+    return stores
+
+
+def content(store: Store) -> dict:
+    """Everything synced plus the op log and the conflict queue: what must not change."""
+    db = store.db
+    snap = {}
+    for model in SYNCED_MODELS:
+        table = model._meta.table_name
+        snap[table] = sorted(db.execute_sql(f'select * from "{table}"').fetchall())
+    snap["oplog"] = sorted(db.execute_sql("select * from oplog").fetchall())
+    snap["conflict"] = sorted(db.execute_sql("select tbl, row_id, field from conflict").fetchall())
+    return snap
+
+
+def synced_content(store: Store) -> dict:
+    db = store.db
+    snap = {}
+    for model in SYNCED_MODELS:
+        table = model._meta.table_name
+        snap[table] = sorted(db.execute_sql(f'select * from "{table}"').fetchall())
+    snap["conflict"] = sorted(db.execute_sql("select tbl, row_id, field from conflict").fetchall())
+    snap["ops"] = sorted(db.execute_sql("select node, counter from oplog").fetchall())
+    return snap
