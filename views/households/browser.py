@@ -93,7 +93,7 @@ class RegisterBrowser(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((90, 44, 44, 70, 240, 170, 110, 140, 90, 70, 90)):
+        for col, width in enumerate((90, 50, 50, 96, 230, 170, 110, 140, 100, 70, 90)):
             header.resizeSection(col, width)
         header.setStretchLastSection(True)
         self.table.doubleClicked.connect(lambda _i: self.edit_person())
@@ -120,9 +120,9 @@ class RegisterBrowser(QWidget):
         shortcut(self.table, "Enter", self.edit_person)
 
         filters = QHBoxLayout()
-        filters.addWidget(self.search, 3)
         for w in (self.tag, self.age, self.residence, self.status, self.overdue):
             filters.addWidget(w)
+        filters.addStretch(1)
         buttons = QHBoxLayout()
         buttons.addWidget(self.count, 1)
         for b in (new_hh, edit_hh, edit_p, visit, self.undo_button):
@@ -131,6 +131,7 @@ class RegisterBrowser(QWidget):
         right = QWidget(self)
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.search)
         rl.addLayout(filters)
         rl.addWidget(self.table, 1)
         rl.addLayout(buttons)

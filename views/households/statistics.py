@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCharts import (
     QBarCategoryAxis,
     QBarSet,
+    QCategoryAxis,
     QChart,
     QChartView,
     QHorizontalBarSeries,
@@ -13,13 +14,15 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtGui import QColor, QFont, QPainter
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QPushButton,
+    QScrollArea,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -35,16 +38,25 @@ PLACE_COLUMNS = [("grid", N_("Grid")), ("building", N_("Building")), ("household
 COVERAGE_COLUMNS = [("grid", N_("Grid")), ("households", N_("Households")), ("visited", N_("Visited (182 days)")),
                     ("coverage", N_("Coverage")), ("overdue", N_("Overdue"))]
 MALE = QColor("#3b6fb6")
+COVERAGE_SHOWN = 15  # grids with the lowest coverage in the chart (the table lists all)
 FEMALE = QColor("#c8553d")
+
+
+def _small_font() -> QFont:
+    font = QFont(QApplication.font())
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.8))
+    return font
 
 
 def _view(chart: QChart, name: str) -> QChartView:
     chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+    for axis in chart.axes():
+        axis.setLabelsFont(_small_font())
     chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
     view = QChartView(chart)
     view.setObjectName(name)
     view.setRenderHint(QPainter.RenderHint.Antialiasing)
-    view.setMinimumHeight(260)
+    view.setMinimumHeight(400)
     return view
 
 
@@ -64,7 +76,10 @@ class StatisticsView(QWidget):
         self.tabs = QTabWidget(self)
         charts_page = QWidget(self)
         self.chart_grid = QGridLayout(charts_page)
-        self.tabs.addTab(charts_page, _("Charts"))
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(charts_page)
+        self.tabs.addTab(scroll, _("Charts"))
         self.place_model = DictListModel(PLACE_COLUMNS, self)
         self.coverage_model = DictListModel(COVERAGE_COLUMNS, self, formatters={
             "coverage": lambda r: f"{r['coverage'] * 100:.1f}%"})
@@ -122,9 +137,13 @@ class StatisticsView(QWidget):
         axis_y = QBarCategoryAxis()
         axis_y.append([r["band"] for r in rows])
         top = max([max(r["男"], r["女"]) for r in rows] + [1])
-        axis_x = QValueAxis()
+        # Men to the left, women to the right; the axis shows counts without minus signs.
+        axis_x = QCategoryAxis()
+        axis_x.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
         axis_x.setRange(-top * 1.05, top * 1.05)
-        axis_x.setLabelFormat("%d")
+        for k in (-1, -0.5, 0, 0.5, 1):
+            value = round(top * k)
+            axis_x.append(f"{abs(value)}" + (" " * (k < 0)), value)
         chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
         chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
         series.attachAxis(axis_y)
@@ -133,6 +152,7 @@ class StatisticsView(QWidget):
 
     def _tags(self, rows) -> QChartView:
         rows = [r for r in rows if r[1]] or rows
+        rows = list(reversed(rows))  # the first tag at the top
         bars = QBarSet(_("Persons"))
         for _name, n in rows:
             bars.append(n)
@@ -166,24 +186,27 @@ class StatisticsView(QWidget):
         return _view(chart, "chartResidence")
 
     def _coverage(self, rows) -> QChartView:
-        visited, overdue = QBarSet(_("Visited (182 days)")), QBarSet(_("Overdue"))
-        for r in rows:
-            visited.append(r["visited"])
-            overdue.append(r["overdue"])
+        rows = sorted(rows, key=lambda r: r["coverage"])[:COVERAGE_SHOWN]
+        bars = QBarSet(_("Coverage"))
+        for r in reversed(rows):
+            bars.append(round(r["coverage"] * 100, 1))
         series = QHorizontalBarSeries()
-        series.append(visited)
-        series.append(overdue)
+        series.append(bars)
+        series.setLabelsVisible(True)
+        series.setLabelsFormat("@value%")
         chart = QChart()
-        chart.setTitle(_("Visit coverage by grid (households)"))
+        chart.setTitle(_("Visit coverage (last 182 days): the {n} lowest grids").format(n=len(rows)))
         chart.addSeries(series)
         axis_y = QBarCategoryAxis()
-        axis_y.append([r["grid"] for r in rows[:30]])
+        axis_y.append([r["grid"] for r in reversed(rows)])
         axis_x = QValueAxis()
-        axis_x.setLabelFormat("%d")
+        axis_x.setRange(0, 100)
+        axis_x.setLabelFormat("%d%%")
         chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
         chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
         series.attachAxis(axis_y)
         series.attachAxis(axis_x)
+        chart.legend().hide()
         return _view(chart, "chartCoverage")
 
     def save_chart(self, key: str, path: str) -> bool:
