@@ -155,3 +155,37 @@ def test_statistics_chart_saved_as_image(ctx, qtbot, unit, store, tmp_path):
     target = tmp_path / "pyramid.png"
     assert screen.statistics.save_chart("pyramid", str(target))
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_places_and_tag_intervals_are_edited_in_the_screen(ctx, qtbot, store):
+    from PySide6.QtCore import Qt
+
+    from db.register.places import place_tree
+    from views.households.settings_dialogs import TagsDialog, add_place, rename_place
+
+    screen = HouseholdsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    browser = screen.browser
+    add_place(ctx, browser, None, name="第一网格")
+    grid = place_tree(store)[0]
+    add_place(ctx, browser, ("grid", grid["id"]), name="幸福小区")
+    rename_place(ctx, browser, ("grid", grid["id"]), "第一网格", name="第1网格")
+    tree = place_tree(store)
+    assert [(g["name"], [c["name"] for c in g["children"]]) for g in tree] == [("第1网格", ["幸福小区"])]
+    assert browser.tree.topLevelItem(0).child(0).text(0) == "第1网格"  # the tree followed the changes
+
+    tags.ensure_default_tags(store)
+    dlg = TagsDialog(ctx)
+    qtbot.addWidget(dlg)
+    row = [t["name"] for t in dlg.tags].index("低保")
+    dlg.spins[row].setValue(14)
+    qtbot.keyClick(dlg.table, Qt.Key.Key_Return)  # Enter saves
+    dlg.save()
+    assert {t["name"]: t["visit_interval_days"] for t in tags.list_tags(store)}["低保"] == 14
+    # Ctrl+Z in the register undoes the last edit (the tag interval) with a new op.
+    screen.activateWindow()
+    qtbot.waitUntil(screen.isActiveWindow, timeout=2000)
+    browser.table.setFocus()
+    qtbot.keyClick(browser.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert {t["name"]: t["visit_interval_days"] for t in tags.list_tags(store)}["低保"] == 30

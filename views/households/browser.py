@@ -137,11 +137,23 @@ class RegisterBrowser(QWidget):
         rl.addLayout(filters)
         rl.addWidget(self.table, 1)
         rl.addLayout(buttons)
+        left = QWidget(self)
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.tree, 1)
+        place_buttons = QHBoxLayout()
+        for text, slot in ((_("Add place…"), self.add_place), (_("Rename…"), self.rename_place),
+                           (_("Tags…"), self.edit_tags)):
+            button = QPushButton(text, self)
+            button.setAutoDefault(False)
+            button.clicked.connect(slot)
+            place_buttons.addWidget(button)
+        ll.addLayout(place_buttons)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        splitter.addWidget(self.tree)
+        splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([220, 900])
+        splitter.setSizes([250, 900])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -310,3 +322,19 @@ class RegisterBrowser(QWidget):
             return
         self.ctx.tasks.run(lambda _s: undo_service.undo_last_edit(store),
                            title=_("Undo: {what}").format(what=_(str(last.get("label") or ""))), on_done=done, parent=self)
+
+    def add_place(self) -> None:
+        from views.households.settings_dialogs import add_place
+
+        add_place(self.ctx, self, self.current_place())
+
+    def rename_place(self) -> None:
+        from views.households.settings_dialogs import rename_place
+
+        item = self.tree.currentItem()
+        rename_place(self.ctx, self, self.current_place(), item.text(0) if item else "")
+
+    def edit_tags(self) -> None:
+        from views.households.settings_dialogs import TagsDialog
+
+        TagsDialog(self.ctx, self).exec()
