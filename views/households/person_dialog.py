@@ -127,6 +127,7 @@ class PersonDialog(QDialog):
                 widget.currentIndexChanged.connect(self._schedule_check)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
+        grid.setRowStretch(grid.rowCount(), 1)  # extra height below the fields, not between them
         self.derived = QLabel(self)
         self.derived.setObjectName("derived")
         self.general = message_label(self)

@@ -18,7 +18,7 @@ from db.errors import ValidationErrors
 from db.register.households import household_members
 from db.register.visits import FOLLOW_UP_DAYS_NOT_HOME, record_visit
 from desktop.i18n import _
-from views.households.common import combo, combo_value, message_label, show_message
+from views.households.common import combo, combo_value, message_label, show_message, with_message
 
 PURPOSES = ["常规走访", "政策宣传", "信息核实", "节日慰问", "安全检查", "矛盾调解", "需求了解"]
 
@@ -31,6 +31,7 @@ class VisitDialog(QDialog):
         self.setWindowTitle(_("Record visit"))
         self.saved_changes: list = []
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         form.addRow(_("Household"), QLabel(address or "", self))
         self.date = QLineEdit(dt.date.today().isoformat(), self)
         self.date.setObjectName("visit_date")
@@ -55,9 +56,8 @@ class VisitDialog(QDialog):
                                    (_("Situation"), self.situation, "situation"),
                                    (_("Requests"), self.requests, "requests"), (_("Outcome"), self.outcome, "outcome"),
                                    (_("Follow-up date"), self.follow_up, "follow_up_date")):
-            form.addRow(label, widget)
             msg = message_label(self)
-            form.addRow("", msg)
+            form.addRow(label, with_message(widget, msg))
             self.messages[key] = msg
         self.not_home.toggled.connect(self._not_home_toggled)
         self.general = message_label(self)
