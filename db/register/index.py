@@ -172,29 +172,32 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
     renumbered. Searches then read candidates in rowid order and stop at the limit.
     """
     pids = [r[0] for r in rows] + drop
-    existing: dict[str, tuple[int, str]] = {}
+    existing: dict[str, tuple[int, str, str, str, str]] = {}
     for start in range(0, len(pids), 500):
         part = pids[start:start + 500]
         marks = ",".join("?" * len(part))
-        for pid, rowid, key in db.execute_sql(
-                f"select person_id, rowid, sort_key from register_search where person_id in ({marks})", part):
-            existing[pid] = (rowid, key)
+        for pid, rowid, key, haystack, short_key, status in db.execute_sql(
+                f"select person_id, rowid, sort_key, haystack, short_key, status from register_search "
+                f"where person_id in ({marks})", part):
+            existing[pid] = (rowid, key, haystack, short_key, status)
     kept = [r for r in rows if r[0] in existing and existing[r[0]][1] == r[_SORT]]
     moved = sorted((r for r in rows if not (r[0] in existing and existing[r[0]][1] == r[_SORT])),
                    key=lambda r: r[_SORT])
     gone = [existing[p][0] for p in drop if p in existing] + [existing[r[0]][0] for r in moved if r[0] in existing]
     _delete_rowids(db, gone, search_too=True)
     cursor = db.cursor()
+    # Most refreshes (a visit, a tag) change no searchable text: the text indexes stay as they are.
+    retext = [r for r in kept if (r[-2], r[-1], r[_STATUS]) != existing[r[0]][2:]]
     if kept:
         cursor.executemany(_UPDATE, [(*r[1:], r[0]) for r in kept])
-        _delete_rowids(db, [existing[r[0]][0] for r in kept], search_too=False)
+        _delete_rowids(db, [existing[r[0]][0] for r in retext], search_too=False)
     placed = None if append else _allocate(db, moved)
     renumber = placed is None
     if placed is None:
         top = db.execute_sql("select coalesce(max(rowid), 0) from register_search").fetchone()[0]
         placed = [(top + GAP * (k + 1), r) for k, r in enumerate(moved)]
     cursor.executemany(_INSERT, [(rowid, *r) for rowid, r in placed])
-    written = [(existing[r[0]][0], r) for r in kept] + placed
+    written = [(existing[r[0]][0], r) for r in retext] + placed
     cursor.executemany("insert into register_fts(rowid, haystack) values (?, ?)",
                        [(rowid, r[-2]) for rowid, r in written])
     active = [(rowid, r[-1]) for rowid, r in written if r[_STATUS] == "active"]
