@@ -14,6 +14,7 @@ from desktop.i18n import _, set_language
 
 COMMAND_MODULES = [
     "desktop.commands.core",
+    "desktop.commands.sync",
 ]
 
 
