@@ -19,7 +19,7 @@ run: deps $(STAMP)
 	$(BIN)/griddesk
 
 test: deps $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
 bench: deps $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench

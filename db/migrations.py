@@ -40,6 +40,33 @@ def _v2(db: SqliteDatabase) -> None:
     add_column(db, "person", "wechat")
 
 
+def _v3(db: SqliteDatabase) -> None:
+    # Register: a local search index (FTS5 trigram over a lower-case haystack), the undo stack,
+    # and indexes for duplicate detection and visit look-ups.
+    from db.models.register_local import RegisterSearch, RegisterShort, RegisterUndo
+
+    create_table(db, RegisterSearch)
+    create_table(db, RegisterShort)
+    create_table(db, RegisterUndo)
+    db.execute_sql("CREATE VIRTUAL TABLE IF NOT EXISTS register_fts USING fts5("
+                   "haystack, tokenize='trigram', detail='none')")
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "person_id_number" ON "person" ("id_number")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "person_name_birth" ON "person" ("name", "birth_date")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "visit_household_date" ON "visit" ("household_id", "visit_date")')
+    # An empty register has a complete (empty) index; otherwise it is built on first use.
+    empty = db.execute_sql("select count(*) from person").fetchone()[0] == 0
+    db.execute_sql("INSERT INTO meta(key, value) VALUES('register_index', ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
+
+
+def _v4(db: SqliteDatabase) -> None:
+    # Ledger import/export: saved mappings, department templates, undoable import batches.
+    from db.models.ledger import LEDGER_MODELS
+
+    for model in LEDGER_MODELS:
+        create_table(db, model)
+
+
 def _v6(db: SqliteDatabase) -> None:
     # Sync and handover: device keys, trusted devices, acknowledged vectors, exchange history.
     from db.models.sync import SYNC_MODELS
@@ -50,7 +77,7 @@ def _v6(db: SqliteDatabase) -> None:
 
 # Version numbers may have gaps (areas developed in parallel reserve their own numbers);
 # a missing number is simply skipped.
-MIGRATIONS = {1: _v1, 2: _v2, 6: _v6}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

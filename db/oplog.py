@@ -36,7 +36,7 @@ def add_row_hook(table: str, hook) -> None:
 def _run_hooks(store, table: str, row_ids) -> None:
     for hook in ROW_HOOKS.get(table, ()):
         hook(store, list(row_ids))
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _loads = json.loads
 
 
@@ -70,7 +70,7 @@ class OpRecord:
 
     def as_row(self) -> tuple:
         return (self.node, self.counter, self.tbl, self.row_id, _dumps(self.fields),
-                _dumps(self.supersedes), self.hlc, self.user, self.schema, self.kind)
+                _dumps(self.supersedes) if self.supersedes else "{}", self.hlc, self.user, self.schema, self.kind)
 
     def as_dict(self) -> dict[str, Any]:
         return {"node": self.node, "counter": self.counter, "tbl": self.tbl, "row_id": self.row_id,
@@ -179,7 +179,9 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
     table = model._meta.table_name
     columns = _columns(model)
     known = set(columns)
-    rows = [dict(r) for r in rows]
+    # Callers may name foreign keys by field ("household") or column ("household_id").
+    renames = {f.name: f.column_name for f in model._meta.sorted_fields if f.name != f.column_name}
+    rows = [{renames.get(k, k): v for k, v in r.items()} for r in rows]
     if not rows:
         return []
     for r in rows:
@@ -199,7 +201,8 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         counter = _next_counter(store)
         defaults = _column_defaults(model)
         ops: list[OpRecord] = []
-        inserts: list[tuple] = []
+        inserts: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+        required = {"id"} | {c for c, v in defaults.items() if v is not None}
         updates: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
         changes: list[Change] = []
         for r in rows:
@@ -220,10 +223,10 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
                           migrations.SCHEMA_VERSION, kind)
             ops.append(op)
             if created:
-                full = dict(defaults)
-                full.update(r)
-                full["id"] = row_id
-                inserts.append(tuple(full[c] for c in columns))
+                # Only the given columns and those with a non-NULL default: binding a long row of
+                # NULLs costs as much as real values.
+                key = tuple(sorted(set(r) | required))
+                inserts[key].append(tuple(row_id if c == "id" else r.get(c, defaults[c]) for c in key))
                 existing.add(row_id)
             else:
                 key = tuple(sorted(r))
@@ -232,15 +235,17 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         cursor = db.cursor()
         cursor.executemany(f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)",
                            [op.as_row() for op in ops])
-        if inserts:
-            col_sql = ",".join(f'"{c}"' for c in columns)
-            cursor.executemany(f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))})',
-                               inserts)
+        for key, params in inserts.items():
+            col_sql = ",".join(f'"{c}"' for c in key)
+            cursor.executemany(f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(key))})',
+                               params)
+        has_conflicts = bool(updates) and db.execute_sql(
+            "select exists(select 1 from conflict where tbl = ?)", (table,)).fetchone()[0]
         for key, params in updates.items():
             sets = ",".join(f'"{c}" = ?' for c in key)
             cursor.executemany(f'update "{table}" set {sets} where id = ?', params)
             # A person's write on a column settles any conflict on it.
-            for column in key:
+            for column in key if has_conflicts else ():
                 cursor.executemany("delete from conflict where tbl = ? and row_id = ? and field = ?",
                                    [(table, p[-1], column) for p in params])
         _save_position(store, counter)

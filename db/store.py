@@ -83,6 +83,8 @@ class Store:
     """One open GridDesk database: peewee database, node id, hybrid clock, current user."""
 
     def __init__(self, path: str | os.PathLike, *, user: str | None = None, create: bool = True):
+        import db.register  # noqa: F401 - installs the row hooks that keep the register's search index
+
         self.path = Path(path)
         version, is_new = inspect_file(self.path)
         if is_new and not create:

@@ -14,6 +14,8 @@ from desktop.i18n import _, set_language
 
 COMMAND_MODULES = [
     "desktop.commands.core",
+    "desktop.commands.ledger",
+    "desktop.commands.printing",
     "desktop.commands.sync",
 ]
 
@@ -33,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_gui(args) -> int:
     from desktop.app import main as gui_main
 
-    return gui_main(db_path=getattr(args, "db", None))
+    return gui_main(db_path=getattr(args, "db", None), lang=getattr(args, "lang", None))
 
 
 def main(argv: list[str] | None = None) -> int:

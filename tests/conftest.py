@@ -22,3 +22,22 @@ def store(tmp_path):
     s = Store(tmp_path / "griddesk.sqlite", user="测试员")
     yield s
     s.close()
+
+
+@pytest.fixture
+def ctx(store, tmp_path, qtbot):
+    """An AppContext for screen tests: real store, tasks run inline, settings in a temp file,
+    errors open non-modal boxes (see ctx.errors.last_message)."""
+    from PySide6.QtCore import QSettings
+
+    from desktop.context import AppContext
+    from desktop.errors import ErrorReporter
+    from desktop.settings import Settings
+    from desktop.tasks import TaskRunner
+
+    errors = ErrorReporter(modal=False)
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    context = AppContext(store=store, tasks=TaskRunner(errors, synchronous=True), errors=errors,
+                         settings=settings, user=store.user)
+    yield context
+    context.tasks.shutdown(wait=True)

@@ -60,7 +60,8 @@ def cmd_info(args) -> int:
             table = model._meta.table_name
             total, live = store.db.execute_sql(
                 f'select count(*), coalesce(sum(deleted = 0), 0) from "{table}"').fetchone()
-            print(f"  {table}: {live} ({_('with deleted')}: {total})")
+            print("  " + _("{table}: {live} (including deleted: {total})").format(
+                table=table, live=live, total=total))
     finally:
         store.close()
     return 0

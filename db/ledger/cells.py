@@ -1,0 +1,145 @@
+"""Turning one spreadsheet cell into one validated GridDesk value (or a ValidationError).
+
+Cells arrive as the reader gives them: str, float (Excel stores every number as a float), date,
+datetime, bool or "". Each converter takes the raw value and returns a str or None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from db.errors import ValidationError
+from db.validation import (
+    looks_like_lost_digits,
+    normalize_phone,
+    normalize_text,
+    parse_date,
+    parse_id_number,
+)
+from desktop.i18n import _
+
+_CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\U00020000-\U0002ffff])\s+(?=[\u3400-\u9fff\U00020000-\U0002ffff])")
+_SPACES = re.compile(r"\s+")
+
+CITIZEN_ID_TYPES = ("", "居民身份证", "身份证", "二代身份证", "公民身份证", "港澳台居民居住证")
+SEX_VALUES = {"男": "男", "女": "女", "男性": "男", "女性": "女", "m": "男", "f": "女", "1": "男", "2": "女"}
+RELATION_VALUES = {"本人": "户主", "户主本人": "户主", "之妻": "配偶", "之夫": "配偶", "妻": "配偶", "夫": "配偶",
+                   "妻子": "配偶", "丈夫": "配偶", "儿子": "子女", "女儿": "子女", "之子": "子女", "之女": "子女",
+                   "长子": "子女", "次子": "子女", "长女": "子女", "次女": "子女", "父亲": "父母", "母亲": "父母",
+                   "孙子": "孙子女", "孙女": "孙子女", "儿媳": "媳婿", "女婿": "媳婿"}
+DATE_FIELDS = ("birth_date", "move_in_date")
+PHONE_FIELDS = ("phone", "owner_phone")
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def as_text(value: object) -> str:
+    """Text of a cell: integral floats lose their .0, full-width becomes half-width, spaces trimmed."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = normalize_text(value)
+    if " " in text or "\t" in text or "\n" in text:
+        text = _CJK_GAP.sub("", text)
+        text = _SPACES.sub(" ", text)
+    return text
+
+
+def display(value: object) -> str:
+    """How a raw cell looked in the spreadsheet, for messages and the error workbook."""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.15g}"
+    if isinstance(value, float) and abs(value) >= 1e15:
+        return f"{value:.5E}"  # as Excel shows it: 4.20102E+17
+    return as_text(value)
+
+
+def convert_text(value: object, field: str) -> str | None:
+    return as_text(value) or None
+
+
+def convert_name(value: object, field: str) -> str | None:
+    text = as_text(value)
+    if not text:
+        raise ValidationError(_("The name is empty."), field=field)
+    return text
+
+
+def convert_sex(value: object, field: str) -> str | None:
+    text = as_text(value)
+    if not text:
+        return None
+    sex = SEX_VALUES.get(text.lower())
+    if sex is None:
+        raise ValidationError(_("“{value}” is not a sex: write 男 or 女.").format(value=text), field=field)
+    return sex
+
+
+def convert_relation(value: object, field: str) -> str | None:
+    text = as_text(value)
+    return RELATION_VALUES.get(text, text) or None
+
+
+def convert_phone(value: object, field: str) -> str | None:
+    if is_blank(value):
+        return None
+    if isinstance(value, float):
+        value = as_text(value)
+    try:
+        return normalize_phone(value)
+    except ValidationError as exc:
+        exc.field = field
+        raise
+
+
+def convert_date(value: object, field: str) -> str | None:
+    if is_blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer() and 19000101 <= value <= 21001231:
+        value = str(int(value))  # 20230105 typed into a number cell
+    day = parse_date(value, field=field)
+    return day.isoformat() if day else None
+
+
+def convert_id_number(value: object, id_type: str | None) -> tuple[str | None, object]:
+    """(normalised number, IdInfo or None). Citizen IDs are checked fully; other papers as text."""
+    if isinstance(value, float) and looks_like_lost_digits(value):
+        value = display(value)  # explained as Excel shows it: 4.20102E+17
+    if (id_type or "") in CITIZEN_ID_TYPES:
+        if isinstance(value, float) and value.is_integer():
+            value = str(int(value))
+        info = parse_id_number(value)
+        return info.number, info
+    if looks_like_lost_digits(value):
+        parse_id_number(value)  # raises the explanation
+    text = as_text(value).upper().replace(" ", "")
+    if not text:
+        raise ValidationError(_("The ID number is empty."), field="id_number")
+    return text, None
+
+
+CONVERTERS = {
+    "name": convert_name,
+    "sex": convert_sex,
+    "relation": convert_relation,
+    "birth_date": convert_date,
+    "move_in_date": convert_date,
+    "phone": convert_phone,
+    "owner_phone": convert_phone,
+}
+
+
+def converter(field: str):
+    return CONVERTERS.get(field, convert_text)

@@ -1,0 +1,269 @@
+"""Committing a previewed import, all or nothing, and undoing a whole import as one step.
+
+A backup is made first; then places, households, persons and memberships are written through
+db.oplog.write in bulk, inside one transaction (a cancel or an error rolls everything back). The
+import's ops are one contiguous counter range of this node, recorded as an ImportBatch. Undo
+writes new ops that restore the previous values and tombstone the rows the import created; the
+log keeps every entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from db import oplog
+from db.errors import GridDeskError, ValidationError, ValidationErrors
+from db.ids import new_id
+from db.ledger.preview import Preview, build_preview, log_position
+from db.ledger.progress import step
+from db.ledger.register_snapshot import Snapshot
+from db.models.ledger import ImportBatch
+from db.models.register import Building, Compound, Grid, Household, Membership, Person, Unit
+from desktop.i18n import _
+
+CHUNK = 5000
+
+
+@dataclass
+class ImportResult:
+    batch_id: str | None
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    households_created: int = 0
+    backup: str | None = None
+    changes: list[oplog.Change] = field(default_factory=list)
+
+
+def _counter(store) -> int:
+    row = store.db.execute_sql("select value from meta where key = 'op_counter'").fetchone()
+    return int(row[0]) if row and row[0] else 0
+
+
+def row_errors(preview: Preview) -> list[ValidationError]:
+    out = []
+    for r in preview.error_rows():
+        for issue in r.errors:
+            out.append(ValidationError(
+                _("Sheet “{sheet}”, row {row}, column “{column}”: {message}").format(
+                    sheet=r.sheet, row=r.row, column=issue.column, message=issue.message),
+                field=issue.field, row=r.row))
+    return out
+
+
+def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=None,
+                  backup: bool = True) -> ImportResult:
+    """Write the previewed rows; invalid rows stop everything unless skip_invalid."""
+    if preview.has_errors and not skip_invalid:
+        raise ValidationErrors(row_errors(preview))
+    if not any(r.action in ("create", "update") for r in preview.rows):
+        return ImportResult(None, unchanged=preview.count("unchanged"), skipped=preview.count("error"))
+    from db.backup import make_backup
+
+    backup_path = str(make_backup(store, "import")) if backup else None
+    with store.db.atomic():
+        if log_position(store) != preview.log_position:
+            # The register changed since the preview: match again inside this transaction.
+            preview = build_preview(store, preview.plan, state=state)
+            if preview.has_errors and not skip_invalid:
+                raise ValidationErrors(row_errors(preview))
+        first = _counter(store) + 1
+        result = _write(store, preview, state)
+        result.backup = backup_path
+        last = _counter(store)
+        if last >= first:
+            result.batch_id = new_id()
+            with store.activated():
+                ImportBatch.insert(
+                    id=result.batch_id, at=dt.datetime.now().isoformat(timespec="seconds"), user=store.user,
+                    file_name=preview.plan.path.name, node=store.node_id, first_counter=first,
+                    last_counter=last, created=result.created, updated=result.updated,
+                    skipped=result.skipped).execute()
+    return result
+
+
+def _write(store, preview: Preview, state) -> ImportResult:
+    snapshot = Snapshot.load(store)
+    rows = [r for r in preview.rows if r.action in ("create", "update")]
+    result = ImportResult(None, unchanged=preview.count("unchanged"), skipped=preview.count("error"))
+    total = len(rows) * 2 + 1
+    step(state, 0, total, _("Writing households…"))
+    changes = result.changes
+    # Places first: find or create grid, compound, building and unit rows by name.
+    unit_of: dict[tuple, str | None] = {}
+    grid_of: dict[tuple, str | None] = {}
+    needed = {hp.key: hp for hp in preview.households.values()}
+    places = _Places(snapshot)
+    for hp in needed.values():
+        if hp.household_id is None:
+            unit_of[hp.key], grid_of[hp.key] = places.ids(hp.place)
+    places.write(store, changes)
+    # Households: creations and field updates.
+    household_id: dict[tuple, str] = {}
+    creates, updates = [], []
+    for hp in needed.values():
+        if hp.household_id is None:
+            hid = new_id()
+            creates.append({"id": hid, "unit_id": unit_of[hp.key], "grid_id": grid_of[hp.key], **hp.fields})
+            household_id[hp.key] = hid
+            result.households_created += 1
+        else:
+            household_id[hp.key] = hp.household_id
+            if hp.diff:
+                updates.append({"id": hp.household_id, **hp.diff})
+    for chunk in _chunks(creates + updates):
+        changes.extend(oplog.write(store, Household, chunk))
+    # Persons.
+    person_rows = []
+    person_id: dict[int, str] = {}
+    for i, r in enumerate(rows):
+        if r.person_id is None:
+            pid = new_id()
+            person_rows.append({"id": pid, **r.person})
+            result.created += 1
+        else:
+            pid = r.person_id
+            fields = {k: new for k, _old, new in r.diff if k in r.person}
+            if fields:
+                person_rows.append({"id": pid, **fields})
+            result.updated += 1
+        person_id[i] = pid
+    done = 1
+    for chunk in _chunks(person_rows):
+        changes.extend(oplog.write(store, Person, chunk))
+        done += len(chunk)
+        step(state, done, total, _("Writing persons…"))
+    # Memberships: join the household; a person who moved leaves the old one (history is kept).
+    today = dt.date.today().isoformat()
+    members = []
+    for i, r in enumerate(rows):
+        if r.household_key is None:
+            continue
+        pid, hid = person_id[i], household_id[r.household_key]
+        current = snapshot.memberships.get(pid, []) if r.person_id else []
+        same = [m for m in current if m[1] == hid]
+        if same:
+            if r.relation and same[0][2] != r.relation:
+                members.append({"id": same[0][0], "relation": r.relation})
+            continue
+        for mid, _hid, _rel in current:
+            members.append({"id": mid, "until": today})
+        members.append({"household_id": hid, "person_id": pid, "relation": r.relation, "since": today})
+    for chunk in _chunks(members):
+        changes.extend(oplog.write(store, Membership, chunk))
+        done += len(chunk)
+        step(state, min(done, total), total, _("Writing memberships…"))
+    return result
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class _Places:
+    """Find or create grid, compound, building and unit rows by name; new ones written in bulk."""
+
+    def __init__(self, snapshot: Snapshot):
+        self.snapshot = snapshot
+        self.pending: dict[type, list[dict[str, Any]]] = {Grid: [], Compound: [], Building: [], Unit: []}
+
+    def _get(self, model, key_map: dict, key, **values) -> str:
+        found = key_map.get(key)
+        if found is None:
+            found = new_id()
+            self.pending[model].append({"id": found, **values})
+            key_map[key] = found
+        return found
+
+    def ids(self, place: tuple) -> tuple[str | None, str | None]:
+        grid, compound, building, unit = place
+        s = self.snapshot
+        gid = self._get(Grid, s.grids, grid, name=grid) if grid else None
+        if not (building or unit):
+            return None, gid
+        cid = self._get(Compound, s.compounds, compound, name=compound, grid_id=gid) if compound else None
+        bid = self._get(Building, s.buildings, (cid, building), name=building, compound_id=cid)
+        uid = self._get(Unit, s.units, (bid, unit), name=unit, building_id=bid)
+        return uid, gid
+
+    def write(self, store, changes: list) -> None:
+        for model, rows in self.pending.items():
+            for chunk in _chunks(rows):
+                changes.extend(oplog.write(store, model, chunk))
+
+
+# -- undo -------------------------------------------------------------------------------------------
+
+MODELS = {m._meta.table_name: m for m in (Grid, Compound, Building, Unit, Household, Person, Membership)}
+
+
+def list_batches(store) -> list[ImportBatch]:
+    with store.activated():
+        return list(ImportBatch.select().order_by(ImportBatch.at.desc()))
+
+
+def undo_import(store, *, batch_id: str, state=None) -> list[oplog.Change]:
+    """Undo one import with new ops: created rows are tombstoned, updated columns get their old value
+    back unless someone changed them since (those are left as they are)."""
+    with store.activated():
+        batch = ImportBatch.get_or_none(ImportBatch.id == batch_id)
+    if batch is None:
+        raise GridDeskError(_("There is no import with the id {id}.").format(id=batch_id))
+    if batch.undone_at:
+        raise GridDeskError(_("This import was already undone on {at}.").format(at=batch.undone_at))
+    db = store.db
+    changes: list[oplog.Change] = []
+    with db.atomic():
+        by_table: dict[str, list[str]] = {}
+        for tbl, row_id in db.execute_sql(
+                "select tbl, row_id from oplog where node = ? and counter between ? and ? order by counter",
+                (batch.node, batch.first_counter, batch.last_counter)):
+            by_table.setdefault(tbl, []).append(row_id)
+        order = ["membership", "person", "household", "unit", "building", "compound", "grid"]
+        for n, tbl in enumerate(t for t in order if t in by_table):
+            step(state, n, len(by_table), _("Undoing the import…"))
+            model = MODELS[tbl]
+            writes = _undo_rows(db, model, sorted(set(by_table[tbl])), batch)
+            for chunk in _chunks(writes):
+                changes.extend(oplog.write(store, model, chunk))
+        with store.activated():
+            ImportBatch.update(undone_at=dt.datetime.now().isoformat(timespec="seconds")).where(
+                ImportBatch.id == batch_id).execute()
+    return changes
+
+
+def _undo_rows(db, model, row_ids: list[str], batch: ImportBatch) -> list[dict[str, Any]]:
+    table = model._meta.table_name
+    history = oplog.ops_for_rows(db, table, row_ids)
+    columns = [f.column_name for f in model._meta.sorted_fields]
+    current = {}
+    col_sql = ",".join(f'"{c}"' for c in columns)
+    for chunk in _chunks(row_ids, 500):
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute_sql(f'select {col_sql} from "{table}" where id in ({marks})', tuple(chunk)):
+            current[row[columns.index("id")]] = dict(zip(columns, row, strict=True))
+    writes = []
+    for row_id in row_ids:
+        ops = history.get(row_id, [])
+        mine = [o for o in ops if o.node == batch.node and batch.first_counter <= o.counter <= batch.last_counter]
+        before = [o for o in ops if o not in mine and o.hlc < min(m.hlc for m in mine)]
+        now = current.get(row_id, {})
+        if not before:
+            if not now.get("deleted"):
+                writes.append({"id": row_id, "deleted": 1})
+            continue
+        previous = oplog.resolve(before).values
+        restore = {}
+        for op in mine:
+            for column, value in op.fields.items():
+                if column in ("deleted", "id"):
+                    continue
+                if now.get(column) == value and previous.get(column) != value:
+                    restore[column] = previous.get(column)
+        if restore:
+            writes.append({"id": row_id, **restore})
+    return writes

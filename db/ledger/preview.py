@@ -1,0 +1,303 @@
+"""The preview of an import: every row validated and matched with the register; nothing written.
+
+A row whose ID number is already in the register becomes an update with a field-by-field diff
+(an empty cell never erases a known value); a new ID number becomes a creation; an ID number seen
+earlier in the file is flagged as a duplicate. Rows are grouped into households by 户号, else by
+compound/building/unit/door, else by address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from db.errors import GridDeskError, ValidationError
+from db.ledger import cells
+from db.ledger.mapping import (
+    FIELD_BY_KEY,
+    Layout,
+    auto_mapping,
+    detect_layout,
+    load_mapping,
+    mapping_from_template,
+)
+from db.ledger.progress import step
+from db.ledger.readers import Sheet, read_file
+from db.validation import id_conflicts
+from desktop.i18n import _
+
+PERSON_FIELDS = tuple(f.key for f in FIELD_BY_KEY.values() if f.target == "person")
+PLACE_FIELDS = ("grid", "compound", "building", "unit")
+HOUSEHOLD_FIELDS = {"household_number": "number", "door": "door", "house_use": "house_use",
+                    "owner_name": "owner_name", "owner_phone": "owner_phone"}
+_CACHED = {"sex", "ethnicity", "id_type", "relation", "political_status", "education", "marital_status",
+           "health", "disability", "employment", "residence_status", "person_type", "grid", "compound",
+           "building", "unit", "house_use"}
+
+
+@dataclass
+class SheetPlan:
+    sheet: Sheet
+    layout: Layout
+    mapping: dict[int, str]  # column index -> field
+
+
+@dataclass
+class ImportPlan:
+    path: Path
+    sheets: list[SheetPlan]
+    skipped_sheets: list[str] = field(default_factory=list)
+
+
+def plan_import(path: str | Path, *, store=None, mapping_name: str | None = None) -> ImportPlan:
+    """Read the file, find each sheet's table and propose (or apply a saved) column mapping."""
+    path = Path(path)
+    saved = load_mapping(store, mapping_name) if mapping_name else None
+    plans, skipped = [], []
+    for sheet in read_file(path):
+        try:
+            layout = detect_layout(sheet)
+        except Exception:  # noqa: BLE001 - a sheet without a table (notes, charts) is left out
+            skipped.append(sheet.name)
+            continue
+        if saved is not None:
+            mapping = mapping_from_template(layout.headers, saved)
+        else:
+            mapping = auto_mapping(layout.headers)
+        plans.append(SheetPlan(sheet, layout, mapping))
+    if not plans:
+        sheets = read_file(path)
+        if not sheets:
+            raise GridDeskError(_("“{name}” contains no data.").format(name=path.name))
+        detect_layout(sheets[0])  # raises the explanation for the first sheet
+    return ImportPlan(path, plans, skipped)
+
+
+@dataclass(slots=True)
+class Issue:
+    column: str
+    field: str | None
+    message: str
+
+
+@dataclass(slots=True)
+class RowResult:
+    sheet: str
+    row: int  # 1-based, as the spreadsheet shows it
+    raw: list
+    action: str = "create"  # create | update | unchanged | error
+    person: dict[str, Any] = field(default_factory=dict)
+    household_key: tuple | None = None
+    household: tuple | None = None  # ((grid, compound, building, unit), {household column: value})
+    relation: str | None = None
+    person_id: str | None = None
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    diff: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+
+@dataclass
+class HouseholdPlan:
+    key: tuple
+    place: tuple  # (grid, compound, building, unit) names
+    fields: dict[str, Any]
+    household_id: str | None = None  # existing household
+    diff: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Preview:
+    plan: ImportPlan
+    rows: list[RowResult]
+    households: dict[tuple, HouseholdPlan]
+    ignored_rows: int = 0
+    log_position: int = 0  # max(rowid) of the op log when the preview was made
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(r.action == "error" for r in self.rows)
+
+    def error_rows(self) -> list[RowResult]:
+        return [r for r in self.rows if r.action == "error"]
+
+    def new_households(self) -> int:
+        return sum(1 for h in self.households.values() if h.household_id is None)
+
+
+def log_position(store) -> int:
+    return store.db.execute_sql("select coalesce(max(rowid), 0) from oplog").fetchone()[0]
+
+
+def build_preview(store, plan: ImportPlan, *, state=None) -> Preview:
+    """Validate every row of every planned sheet and match it with the register."""
+    from db.ledger.register_snapshot import Snapshot
+
+    position = log_position(store)
+    snapshot = Snapshot.load(store)
+    total = sum(max(0, len(p.sheet.rows) - p.layout.data_row) for p in plan.sheets)
+    results: list[RowResult] = []
+    households: dict[tuple, HouseholdPlan] = {}
+    seen_ids: dict[str, RowResult] = {}
+    ignored = 0
+    done = 0
+    for sp in plan.sheets:
+        ignored += _validate_sheet(sp, results, seen_ids, state, done, total)
+        done += max(0, len(sp.sheet.rows) - sp.layout.data_row)
+    for r in results:
+        if r.action != "error":
+            _match(snapshot, r, households)
+    step(state, total, total, _("Checked {n} rows").format(n=total))
+    return Preview(plan, results, households, ignored, position)
+
+
+def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str, RowResult], state,
+                    done: int, total: int) -> int:
+    headers = sp.layout.headers
+    items = sorted((col, key) for col, key in sp.mapping.items() if key != "id_number")
+    id_col = next((col for col, key in sp.mapping.items() if key == "id_number"), None)
+    mapped_cols = list(sp.mapping)
+    converters = [(col, key, cells.converter(key), key in _CACHED) for col, key in items]
+    cache: dict[tuple[str, Any], Any] = {}
+    ignored = 0
+    rows = sp.sheet.rows
+    for index in range(sp.layout.data_row, len(rows)):
+        if (index & 2047) == 0:
+            step(state, done + index - sp.layout.data_row, total, _("Checking rows…"))
+        raw = rows[index]
+        width = len(raw)
+        filled = sum(1 for c in mapped_cols if c < width and not cells.is_blank(raw[c]))
+        if filled < 2:
+            if any(not cells.is_blank(v) for v in raw):
+                ignored += 1
+            continue
+        r = RowResult(sp.sheet.name, index + 1, raw)
+        values: dict[str, Any] = {}
+        for col, key, conv, cached in converters:
+            cell = raw[col] if col < width else ""
+            if cached:
+                ck = (key, cell)
+                hit = cache.get(ck)
+                if hit is None:
+                    try:
+                        hit = (conv(cell, key), None)
+                    except ValidationError as exc:
+                        hit = (None, exc.message)
+                    cache[ck] = hit
+                if hit[1] is not None:
+                    r.errors.append(Issue(headers[col], key, hit[1]))
+                else:
+                    values[key] = hit[0]
+                continue
+            try:
+                values[key] = conv(cell, key)
+            except ValidationError as exc:
+                r.errors.append(Issue(headers[col], key, exc.message))
+        if "name" not in sp.mapping.values():
+            r.errors.append(Issue("", "name", _("No column is mapped to the name.")))
+        if id_col is None:
+            r.errors.append(Issue("", "id_number", _("No column is mapped to the ID number.")))
+        else:
+            _check_id(r, raw[id_col] if id_col < width else "", headers[id_col], values, seen_ids)
+        _split(r, values)
+        if r.errors:
+            r.action = "error"
+        results.append(r)
+    return ignored
+
+
+def _check_id(r: RowResult, cell: object, header: str, values: dict[str, Any],
+              seen_ids: dict[str, RowResult]) -> None:
+    try:
+        number, info = cells.convert_id_number(cell, values.get("id_type"))
+    except ValidationError as exc:
+        r.errors.append(Issue(header, "id_number", exc.message))
+        return
+    values["id_number"] = number
+    if info is not None:
+        if not values.get("id_type"):
+            values["id_type"] = "居民身份证"
+        for message in id_conflicts(info, birth_date=values.get("birth_date"), sex=values.get("sex")):
+            r.warnings.append(Issue(header, "id_number", message))
+        values.setdefault("birth_date", None)
+        if not values["birth_date"]:
+            values["birth_date"] = info.birth_date.isoformat()
+        if not values.get("sex"):
+            values["sex"] = info.sex
+    first = seen_ids.get(number)
+    if first is not None:
+        r.errors.append(Issue(header, "id_number", _(
+            "The same ID number is already in row {row} of sheet “{sheet}”: each person once, please.").format(
+                row=first.row, sheet=first.sheet)))
+    else:
+        seen_ids[number] = r
+
+
+def _split(r: RowResult, values: dict[str, Any]) -> None:
+    r.person = {k: v for k, v in values.items() if k in PERSON_FIELDS and v is not None}
+    r.relation = values.get("relation")
+    place = tuple(values.get(k) for k in PLACE_FIELDS)
+    household = {HOUSEHOLD_FIELDS[k]: values[k] for k in HOUSEHOLD_FIELDS if values.get(k) is not None}
+    number = household.get("number")
+    if number:
+        key: tuple | None = ("number", number)
+    elif household.get("door") or any(place[1:]):
+        key = ("place", *place, household.get("door"))
+    elif r.person.get("current_address"):
+        key = ("address", r.person["current_address"])
+    else:
+        key = None
+    r.household_key = key
+    if key is not None:
+        r.household = (place, household)
+
+
+def _match(snapshot, r: RowResult, households: dict[tuple, HouseholdPlan]) -> None:
+    existing = snapshot.persons.get(r.person.get("id_number"))
+    if existing is not None:
+        r.person_id, old = existing
+        r.diff = [(k, old.get(k), v) for k, v in r.person.items() if v != old.get(k)]
+    hp = None
+    if r.household_key is not None:
+        hp = households.get(r.household_key)
+        place, fields = r.household
+        if hp is None:
+            address = r.person.get("current_address") or _compose_address(place, fields.get("door"))
+            fields = dict(fields)
+            if address:
+                fields.setdefault("address", address)
+            hid = snapshot.find_household(r.household_key, place, fields)
+            hp = HouseholdPlan(r.household_key, place, fields, hid)
+            if hid is not None:
+                old = snapshot.households[hid]
+                hp.diff = {k: v for k, v in fields.items() if k != "address" and v != old.get(k)}
+            households[r.household_key] = hp
+            if hp.diff:
+                r.diff.extend((f"household.{k}", snapshot.households[hid].get(k), v) for k, v in hp.diff.items())
+    if r.person_id is not None:
+        current = snapshot.memberships.get(r.person_id, [])
+        target = hp.household_id if hp else None
+        same = [m for m in current if target is not None and m[1] == target]
+        if hp is not None and not same:
+            old_addr = snapshot.households.get(current[0][1], {}).get("address") if current else None
+            r.diff.append(("household", old_addr, hp.fields.get("address") or ""))
+        elif same and r.relation and same[0][2] != r.relation:
+            r.diff.append(("relation", same[0][2], r.relation))
+        r.action = "update" if r.diff else "unchanged"
+    else:
+        r.action = "create"
+
+
+def _compose_address(place: tuple, door: str | None) -> str:
+    _grid, compound, building, unit = place
+    parts = [compound or ""]
+    if building:
+        parts.append(building if not building.isdigit() else f"{building}栋")
+    if unit:
+        parts.append(unit if not unit.isdigit() else f"{unit}单元")
+    if door:
+        parts.append(door if not door.isdigit() else f"{door}室")
+    return "".join(parts)

@@ -1,0 +1,83 @@
+"""What the register already holds, loaded once per import for matching rows by key.
+
+Persons are matched by ID number; places by name along 小区 > 楼栋 > 单元; households by 户号,
+else by unit and door, else by address. Tombstoned rows are ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from db.ledger.preview import PERSON_FIELDS
+
+HOUSEHOLD_COLUMNS = ("number", "door", "address", "house_use", "owner_name", "owner_phone", "unit_id", "grid_id")
+
+
+@dataclass
+class Snapshot:
+    persons: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    grids: dict[str, str] = field(default_factory=dict)
+    compounds: dict[str, str] = field(default_factory=dict)
+    buildings: dict[tuple[str | None, str], str] = field(default_factory=dict)
+    units: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    households: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_number: dict[str, str] = field(default_factory=dict)
+    by_place: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    by_address: dict[str, str] = field(default_factory=dict)
+    memberships: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store) -> Snapshot:
+        db = store.db
+        s = cls()
+        cols = ",".join(f'"{c}"' for c in PERSON_FIELDS)
+        for row in db.execute_sql(
+                f"select id, {cols} from person where deleted = 0 and id_number is not null"):
+            s.persons.setdefault(row[1 + PERSON_FIELDS.index("id_number")],
+                                 (row[0], dict(zip(PERSON_FIELDS, row[1:], strict=True))))
+        for gid, name in db.execute_sql("select id, name from grid where deleted = 0"):
+            s.grids.setdefault(name, gid)
+        for cid, name in db.execute_sql("select id, name from compound where deleted = 0"):
+            s.compounds.setdefault(name, cid)
+        for bid, cid, name in db.execute_sql("select id, compound_id, name from building where deleted = 0"):
+            s.buildings.setdefault((cid, name), bid)
+        for uid, bid, name in db.execute_sql("select id, building_id, name from unit where deleted = 0"):
+            s.units.setdefault((bid, name), uid)
+        hcols = ",".join(f'"{c}"' for c in HOUSEHOLD_COLUMNS)
+        for row in db.execute_sql(f"select id, {hcols} from household where deleted = 0"):
+            h = dict(zip(HOUSEHOLD_COLUMNS, row[1:], strict=True))
+            s.households[row[0]] = h
+            if h["number"]:
+                s.by_number.setdefault(h["number"], row[0])
+            if h["unit_id"] or h["door"]:
+                s.by_place.setdefault((h["unit_id"], h["door"]), row[0])
+            if h["address"]:
+                s.by_address.setdefault(h["address"], row[0])
+        for mid, pid, hid, relation in db.execute_sql(
+                "select id, person_id, household_id, relation from membership "
+                "where deleted = 0 and until is null"):
+            s.memberships.setdefault(pid, []).append((mid, hid, relation))
+        return s
+
+    def unit_id(self, place: tuple) -> str | None:
+        """The existing unit for (grid, compound, building, unit) names, if every level exists."""
+        _grid, compound, building, unit = place
+        cid = self.compounds.get(compound) if compound else None
+        if compound and cid is None:
+            return None
+        bid = self.buildings.get((cid, building))
+        if bid is None:
+            return None
+        return self.units.get((bid, unit))
+
+    def find_household(self, key: tuple, place: tuple, fields: dict[str, Any]) -> str | None:
+        kind = key[0]
+        if kind == "number":
+            return self.by_number.get(key[1])
+        if kind == "place":
+            unit = self.unit_id(place) if place[2] or place[3] else None
+            if (place[2] or place[3]) and unit is None:
+                return None
+            return self.by_place.get((unit, fields.get("door")))
+        return self.by_address.get(key[1])

@@ -1,0 +1,24 @@
+"""The one write of the printing area: an AuditEntry when ID or phone numbers print in full."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from db import oplog
+from db.models.register import AuditEntry
+
+
+def record_full_print(store, *, form: str, target_table: str | None = None, target_ids: list[str] | None = None,
+                      detail: str = "", user: str | None = None) -> list[oplog.Change]:
+    """Record that `user` (default: the store's user) printed `form` with ID and phone numbers in full.
+
+    One entry per printed record (household, visit) so the trail answers "who printed this
+    household's numbers, and when"; a list prints as one entry naming its filter and size.
+    """
+    at = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
+    who = user or store.user
+    ids = target_ids or [None]
+    rows = [{"at": at, "user": who, "action": "print_unmasked", "target_table": target_table,
+             "target_id": target_id, "detail": f"{form}: {detail}" if detail else form} for target_id in ids]
+    with store.db.atomic():
+        return oplog.write(store, AuditEntry, rows, user=who)

@@ -1,0 +1,399 @@
+"""Read-only queries that gather the data of printed forms from the register (no writes).
+
+Everything returned is plain data (printouts.data dataclasses, tuples); ID and phone numbers come
+raw and the printouts mask them unless the caller asked for them in full (and recorded that with
+db.printing_audit.record_full_print).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+
+from peewee import JOIN, fn
+
+from db.errors import ValidationError
+from db.models.register import (
+    Building,
+    Compound,
+    Grid,
+    Household,
+    Membership,
+    Person,
+    PersonTag,
+    Tag,
+    Unit,
+    Visit,
+)
+from desktop.i18n import N_, _
+from printouts.data import (
+    Column,
+    HouseholdFormData,
+    MemberRow,
+    RegisterListData,
+    SigninPerson,
+    VisitRecordData,
+    chinese_date,
+)
+
+_DIGITS = re.compile(r"(\d+)")
+
+LIST_KINDS = {
+    "persons": N_("Residents"),
+    "households": N_("Households"),
+    "visits": N_("Home visits"),
+}
+
+
+def natural_key(text: str | None) -> tuple:
+    """3栋 before 10栋: numbers inside names compare as numbers."""
+    parts = _DIGITS.split(text or "")
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts)
+
+
+# -- places ---------------------------------------------------------------------------------------
+
+def compounds(store) -> list[tuple[str, str]]:
+    rows = Compound.select(Compound.id, Compound.name).where(Compound.deleted == 0).tuples()
+    return sorted(rows, key=lambda r: natural_key(r[1]))
+
+
+def buildings(store, compound_id: str | None = None) -> list[tuple[str, str]]:
+    """(id, label) of the buildings, optionally of one compound; label is 小区 + 楼栋."""
+    q = (Building.select(Building.id, Compound.name, Building.name)
+         .join(Compound, JOIN.LEFT_OUTER, on=(Building.compound == Compound.id))
+         .where(Building.deleted == 0))
+    if compound_id:
+        q = q.where(Building.compound == compound_id)
+    rows = sorted(q.tuples(), key=lambda r: (natural_key(r[1]), natural_key(r[2])))
+    return [(bid, f"{cname or ''}{bname or ''}") for bid, cname, bname in rows]
+
+
+def _household_query():
+    return (Household.select(Household.id, Household.number, Household.door, Household.address,
+                             Household.house_use, Household.owner_name, Household.owner_phone,
+                             Household.notes, Unit.name.alias("unit_name"),
+                             Building.id.alias("building_id"), Building.name.alias("building_name"),
+                             Compound.name.alias("compound_name"), Grid.name.alias("grid_name"))
+            .join(Unit, JOIN.LEFT_OUTER, on=(Household.unit == Unit.id))
+            .join(Building, JOIN.LEFT_OUTER, on=(Unit.building == Building.id))
+            .join(Compound, JOIN.LEFT_OUTER, on=(Building.compound == Compound.id))
+            .join(Grid, JOIN.LEFT_OUTER, on=(Household.grid == Grid.id), src=Household)
+            .where(Household.deleted == 0))
+
+
+def _address(row: dict) -> str:
+    if row.get("address"):
+        return row["address"]
+    return "".join(x for x in (row.get("compound_name"), row.get("building_name"), row.get("unit_name"),
+                               row.get("door")) if x)
+
+
+def _place_key(row: dict) -> tuple:
+    return (natural_key(row.get("compound_name")), natural_key(row.get("building_name")),
+            natural_key(row.get("unit_name")), natural_key(row.get("door")), natural_key(row.get("number")))
+
+
+def households(store, building_id: str) -> list[tuple[str, str]]:
+    """(id, address) of the households of a building, in door order."""
+    rows = list(_household_query().where(Building.id == building_id).dicts())
+    rows.sort(key=_place_key)
+    return [(r["id"], _address(r)) for r in rows]
+
+
+def find_households(store, text: str, limit: int = 50) -> list[tuple[str, str]]:
+    """Households whose number, address or door contains text (for pickers)."""
+    like = f"%{text}%"
+    q = _household_query().where((Household.number ** like) | (Household.address ** like)
+                                 | (Household.door ** like) | (Building.name ** like)).limit(limit)
+    rows = sorted(q.dicts(), key=_place_key)
+    return [(r["id"], _address(r)) for r in rows]
+
+
+def _resolve(rows: list[tuple[str, str]], text: str, what: str, field: str) -> str:
+    text = (text or "").strip()
+    for rid, _label in rows:
+        if rid == text:
+            return rid
+    matches = [rid for rid, label in rows if label == text]
+    if not matches:
+        matches = [rid for rid, label in rows if label.endswith(text)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise ValidationError(_("No {what} called “{text}” was found.").format(what=_(what), text=text),
+                              field=field)
+    raise ValidationError(_("“{text}” names {n} {what}s; give the full name or the id.").format(
+        text=text, n=len(matches), what=_(what)), field=field)
+
+
+def resolve_compound(store, text: str) -> str:
+    """A compound's id from its id or name."""
+    return _resolve(compounds(store), text, N_("compound"), "compound")
+
+
+def resolve_building(store, text: str) -> str:
+    """A building's id from its id, 小区+楼栋 label or (unique) building name."""
+    return _resolve(buildings(store), text, N_("building"), "building")
+
+
+def resolve_household(store, text: str) -> str:
+    """A household's id from its id, number or full address."""
+    text = (text or "").strip()
+    row = (Household.select(Household.id)
+           .where((Household.deleted == 0) & ((Household.id == text) | (Household.number == text))).tuples())
+    found = [r[0] for r in row]
+    if len(found) == 1:
+        return found[0]
+    return _resolve(find_households(store, text, limit=20), text, N_("household"), "household")
+
+
+# -- members and tags -----------------------------------------------------------------------------
+
+def _current_members(household_ids: list[str]) -> dict[str, list[dict]]:
+    members: dict[str, list[dict]] = defaultdict(list)
+    for start in range(0, len(household_ids), 500):
+        chunk = household_ids[start:start + 500]
+        q = (Membership.select(Membership.household, Membership.relation, Person)
+             .join(Person, on=(Membership.person == Person.id))
+             .where(Membership.household.in_(chunk), Membership.deleted == 0, Membership.until.is_null(),
+                    Person.deleted == 0, Person.merged_into.is_null(), Person.death_date.is_null(),
+                    Person.move_out_date.is_null())
+             .dicts())
+        for row in q:
+            members[row["household"]].append(row)
+    order = ["户主", "配偶", "子女", "父母", "岳父母或公婆", "祖父母", "媳婿", "孙子女", "兄弟姐妹", "其他"]
+    for rows in members.values():
+        rows.sort(key=lambda r: (order.index(r["relation"]) if r["relation"] in order else len(order),
+                                 r.get("birth_date") or ""))
+    return members
+
+
+def _tags(person_ids: Iterable[str], today: dt.date | None = None) -> dict[str, str]:
+    today_iso = (today or dt.date.today()).isoformat()
+    ids = list(person_ids)
+    out: dict[str, list[str]] = defaultdict(list)
+    for start in range(0, len(ids), 500):
+        q = (PersonTag.select(PersonTag.person, Tag.name)
+             .join(Tag, on=(PersonTag.tag == Tag.id))
+             .where(PersonTag.person.in_(ids[start:start + 500]), PersonTag.deleted == 0,
+                    (PersonTag.end_date.is_null()) | (PersonTag.end_date >= today_iso))
+             .order_by(Tag.sort_order, Tag.name).tuples())
+        for pid, name in q:
+            if name and name not in out[pid]:
+                out[pid].append(name)
+    return {pid: "、".join(names) for pid, names in out.items()}
+
+
+# -- 入户登记表 -----------------------------------------------------------------------------------
+
+def household_forms(store, household_ids: list[str], *, show_full: bool = False) -> list[HouseholdFormData]:
+    """The registration forms of these households, in the order given."""
+    rows = {}
+    for start in range(0, len(household_ids), 500):
+        for r in _household_query().where(Household.id.in_(household_ids[start:start + 500])).dicts():
+            rows[r["id"]] = r
+    missing = [h for h in household_ids if h not in rows]
+    if missing:
+        raise ValidationError(_("There is no household with id {id}.").format(id=missing[0]))
+    members = _current_members(list(rows))
+    tags = _tags(m["id"] for ms in members.values() for m in ms)
+    forms = []
+    for hid in household_ids:
+        r = rows[hid]
+        forms.append(HouseholdFormData(
+            address=_address(r), number=r["number"] or "", grid=r["grid_name"] or "",
+            compound=r["compound_name"] or "", building=r["building_name"] or "", unit=r["unit_name"] or "",
+            door=r["door"] or "", house_use=r["house_use"] or "", owner_name=r["owner_name"] or "",
+            owner_phone=r["owner_phone"] or "", notes=r["notes"] or "", show_full=show_full,
+            members=[MemberRow(
+                name=m["name"] or "", relation=m["relation"] or "", sex=m["sex"] or "",
+                ethnicity=m["ethnicity"] or "", id_type=m["id_type"] or "", id_number=m["id_number"] or "",
+                birth_date=m["birth_date"] or "", phone=m["phone"] or "", person_type=m["person_type"] or "",
+                residence_status=m["residence_status"] or "", political_status=m["political_status"] or "",
+                education=m["education"] or "",
+                employer="　".join(x for x in (m["employer"], m["employment"]) if x),
+                tags=tags.get(m["id"], "")) for m in members.get(hid, [])]))
+    return forms
+
+
+def household_ids_of_building(store, building_id: str) -> list[str]:
+    return [hid for hid, _label in households(store, building_id)]
+
+
+# -- 入户走访记录 ---------------------------------------------------------------------------------
+
+def _head(household_id: str) -> tuple[str, str]:
+    members = _current_members([household_id]).get(household_id, [])
+    for m in members:
+        if m["relation"] == "户主":
+            return m["name"] or "", m["phone"] or ""
+    return (members[0]["name"] or "", members[0]["phone"] or "") if members else ("", "")
+
+
+def visits_of_household(store, household_id: str) -> list[tuple[str, str]]:
+    """(id, label) of the visits of a household, newest first."""
+    q = (Visit.select(Visit.id, Visit.visit_date, Visit.visitor, Visit.purpose)
+         .where(Visit.household == household_id, Visit.deleted == 0)
+         .order_by(Visit.visit_date.desc()).tuples())
+    return [(vid, " ".join(x for x in (chinese_date(d), v, p) if x)) for vid, d, v, p in q]
+
+
+def visit_record(store, visit_id: str, *, show_full: bool = False) -> VisitRecordData:
+    visit = Visit.get_or_none((Visit.id == visit_id) & (Visit.deleted == 0))
+    if visit is None:
+        raise ValidationError(_("There is no home visit with id {id}.").format(id=visit_id))
+    data = blank_visit_record(store, visit.household_id, show_full=show_full) if visit.household_id \
+        else VisitRecordData(address="", show_full=show_full)
+    data.visit_date = visit.visit_date or ""
+    data.visitor = visit.visitor or ""
+    data.met = visit.met or ""
+    data.not_home = bool(visit.not_home)
+    data.purpose = visit.purpose or ""
+    data.situation = visit.situation or ""
+    data.requests = visit.requests or ""
+    data.outcome = visit.outcome or ""
+    data.follow_up_date = visit.follow_up_date or ""
+    return data
+
+
+def blank_visit_record(store, household_id: str, *, show_full: bool = False) -> VisitRecordData:
+    """A visit form for a household with its address and head filled in, the rest to write by hand."""
+    row = _household_query().where(Household.id == household_id).dicts().first()
+    if row is None:
+        raise ValidationError(_("There is no household with id {id}.").format(id=household_id))
+    head, phone = _head(household_id)
+    return VisitRecordData(address=_address(row), household_number=row["number"] or "", head=head,
+                           phone=phone, show_full=show_full)
+
+
+# -- 签到表 ---------------------------------------------------------------------------------------
+
+def signin_people(store, *, building_ids: list[str]) -> list[SigninPerson]:
+    """One line per household of these buildings: the head of household, door and phone."""
+    out = []
+    for building_id in building_ids:
+        rows = sorted(_household_query().where(Building.id == building_id).dicts(), key=_place_key)
+        members = _current_members([r["id"] for r in rows])
+        for r in rows:
+            ms = members.get(r["id"], [])
+            head = next((m for m in ms if m["relation"] == "户主"), ms[0] if ms else None)
+            if head is None:
+                continue
+            unit = "".join(x for x in (r["building_name"], r["unit_name"], r["door"]) if x)
+            out.append(SigninPerson(name=head["name"] or "", unit=unit, phone=head["phone"] or ""))
+    return out
+
+
+# -- register lists -------------------------------------------------------------------------------
+
+def register_list(store, kind: str, *, compound_id: str | None = None, building_id: str | None = None,
+                  tag: str | None = None, person_type: str | None = None, house_use: str | None = None,
+                  date_from: str | None = None, date_to: str | None = None, show_full: bool = False,
+                  title: str | None = None) -> RegisterListData:
+    """A filtered list of residents, households or visits, in address order."""
+    if kind not in LIST_KINDS:
+        raise ValidationError(_("Unknown list “{kind}”; choose one of: {kinds}.").format(
+            kind=kind, kinds=", ".join(LIST_KINDS)))
+    filters: list[str] = []
+    hq = _household_query()
+    if compound_id:
+        hq = hq.where(Compound.id == compound_id)
+        filters.append(_("compound {name}").format(name=_name(Compound, compound_id)))
+    if building_id:
+        hq = hq.where(Building.id == building_id)
+        filters.append(_("building {name}").format(name=dict(buildings(store)).get(building_id, building_id)))
+    if house_use and kind == "households":
+        hq = hq.where(Household.house_use == house_use)
+        filters.append(_("use {value}").format(value=house_use))
+    homes = {r["id"]: r for r in hq.dicts()}
+    if kind == "households":
+        data = _households_list(homes)
+    elif kind == "persons":
+        data = _persons_list(homes, tag=tag, person_type=person_type)
+        if tag:
+            filters.append(_("tag {value}").format(value=tag))
+        if person_type:
+            filters.append(_("person type {value}").format(value=person_type))
+    else:
+        data = _visits_list(homes, date_from=date_from, date_to=date_to)
+        if date_from or date_to:
+            filters.append(_("dates {start} to {end}").format(start=chinese_date(date_from) or "…",
+                                                               end=chinese_date(date_to) or "…"))
+    data.title = title or _(LIST_KINDS[kind])
+    data.subtitle = _("Filter: {filters}").format(filters="；".join(filters)) if filters else _("Filter: none")
+    data.show_full = show_full
+    return data
+
+
+def _name(model, row_id: str) -> str:
+    row = model.get_or_none(model.id == row_id)
+    return (row.name or "") if row else row_id
+
+
+def _households_list(homes: dict[str, dict]) -> RegisterListData:
+    ordered = sorted(homes.values(), key=_place_key)
+    members = _current_members(list(homes))
+    columns = [Column(_("No."), 5), Column(_("Household no."), 10), Column(_("Address"), 30),
+               Column(_("Use of the dwelling"), 8), Column(_("Head of household"), 10),
+               Column(_("Members"), 6), Column(_("Owner"), 10), Column(_("Owner's telephone"), 13, "phone"),
+               Column(_("Notes"), 20)]
+    rows = []
+    for i, r in enumerate(ordered, 1):
+        ms = members.get(r["id"], [])
+        head = next((m["name"] for m in ms if m["relation"] == "户主"), "")
+        rows.append([str(i), r["number"] or "", _address(r), r["house_use"] or "", head or "", str(len(ms)),
+                     r["owner_name"] or "", r["owner_phone"] or "", r["notes"] or ""])
+    return RegisterListData(title="", columns=columns, rows=rows)
+
+
+def _persons_list(homes: dict[str, dict], *, tag: str | None, person_type: str | None) -> RegisterListData:
+    members = _current_members(list(homes))
+    entries = [(homes[hid], m) for hid, ms in members.items() for m in ms]
+    if person_type:
+        entries = [e for e in entries if e[1]["person_type"] == person_type]
+    tags = _tags(m["id"] for _h, m in entries)
+    if tag:
+        entries = [e for e in entries if tag in tags.get(e[1]["id"], "").split("、")]
+    relation_order = {"户主": 0, "配偶": 1}
+    entries.sort(key=lambda e: (_place_key(e[0]), relation_order.get(e[1]["relation"], 2)))
+    columns = [Column(_("No."), 5), Column(_("Name"), 10), Column(_("Sex"), 5), Column(_("ID number"), 19, "id"),
+               Column(_("Date of birth"), 11), Column(_("Telephone"), 13, "phone"),
+               Column(_("Relation to head"), 9), Column(_("Address"), 27), Column(_("Person type"), 7),
+               Column(_("Special groups"), 14)]
+    rows = []
+    for i, (h, m) in enumerate(entries, 1):
+        rows.append([str(i), m["name"] or "", m["sex"] or "", m["id_number"] or "", m["birth_date"] or "",
+                     m["phone"] or "", m["relation"] or "", _address(h), m["person_type"] or "",
+                     tags.get(m["id"], "")])
+    return RegisterListData(title="", columns=columns, rows=rows)
+
+
+def _visits_list(homes: dict[str, dict], *, date_from: str | None, date_to: str | None) -> RegisterListData:
+    ids = list(homes)
+    visits = []
+    for start in range(0, len(ids), 500):
+        q = Visit.select().where(Visit.household.in_(ids[start:start + 500]), Visit.deleted == 0)
+        if date_from:
+            q = q.where(Visit.visit_date >= date_from)
+        if date_to:
+            q = q.where(Visit.visit_date <= date_to)
+        visits.extend(q.dicts())
+    visits.sort(key=lambda v: (v["visit_date"] or "", _place_key(homes[v["household"]])))
+    columns = [Column(_("No."), 5), Column(_("Visit date"), 11), Column(_("Address"), 26),
+               Column(_("Visitor"), 8), Column(_("Received by"), 12), Column(_("Purpose"), 16),
+               Column(_("Outcome"), 20), Column(_("Follow-up date"), 11)]
+    rows = []
+    for i, v in enumerate(visits, 1):
+        met = _("Nobody at home") if v["not_home"] else (v["met"] or "")
+        rows.append([str(i), chinese_date(v["visit_date"]), _address(homes[v["household"]]), v["visitor"] or "",
+                     met, v["purpose"] or "", v["outcome"] or "", chinese_date(v["follow_up_date"])])
+    return RegisterListData(title="", columns=columns, rows=rows)
+
+
+def count_rows(store, kind: str) -> int:
+    """Live rows of the table a list kind is drawn from (for the screen's summary)."""
+    model = {"persons": Person, "households": Household, "visits": Visit}[kind]
+    return model.select(fn.COUNT(model.id)).where(model.deleted == 0).scalar() or 0

@@ -1,0 +1,272 @@
+"""The local search index of the register (register_search + register_fts), kept by row hooks.
+
+Each live person has one row with what the register list shows and filters on, and a lower-case
+haystack: name | full pinyin | initials | former name | ID number | phone | address. The FTS5
+trigram table indexes the haystack for terms of 3+ characters; shorter terms (zs, 张三) are
+matched with instr() on the narrow local table. The index follows local writes, merges and
+rebuilds through db.oplog.add_row_hook and is never synced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+
+from pypinyin import Style, pinyin
+
+from db import oplog
+from db.register.common import RELATIONS, today
+from db.register.visits import compute_due
+
+SEP = "\x1f"
+_RELATION_ORDER = {r: i for i, r in enumerate(RELATIONS)}
+_DIGITS = re.compile(r"\d+")
+_pending: list[set[str]] = []  # stack of person-id sets while hooks are deferred
+
+
+def natural_key(text: str) -> str:
+    """'2栋' sorts before '10栋': numbers are zero-padded."""
+    return _DIGITS.sub(lambda m: m.group().zfill(8), text)
+
+
+@lru_cache(maxsize=65_536)
+def _char_pinyin(char: str) -> tuple[str, ...]:
+    """Readings of one character (the most common first); non-Chinese characters give themselves."""
+    readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
+    found = tuple(dict.fromkeys(r.lower() for r in (readings[0] if readings else []) if r))
+    return found or ((char.lower(),) if char.isascii() and char.isalnum() else ("",))
+
+
+@lru_cache(maxsize=262_144)
+def name_pinyin(name: str) -> tuple[str, str]:
+    """(full pinyin variants, initials variants), space-separated; polyphonic surnames give up to 3.
+
+    Per character (names are not phrases): 张三 -> ("zhangsan", "zs"); 曾 -> zeng and ceng.
+    """
+    if not name:
+        return "", ""
+    rest = [_char_pinyin(c)[0] for c in name[1:]]
+    rest_full = "".join(rest)
+    rest_init = "".join(r[:1] for r in rest)
+    alternatives = _char_pinyin(name[0])[:3]
+    full = " ".join(dict.fromkeys(a + rest_full for a in alternatives))
+    initials = " ".join(dict.fromkeys(a[:1] + rest_init for a in alternatives))
+    return full, initials
+
+
+_PERSON_SQL = """
+select p.id, p.deleted, p.merged_into, p.name, p.former_name, p.sex, p.birth_date, p.id_number, p.phone,
+       p.residence_status, p.person_type, p.move_out_date, p.death_date, p.current_address,
+       m.id, m.household_id, m.relation, h.grid_id, h.unit_id, h.address, h.door,
+       u.name, b.id, b.name, c.id, c.name, g.name
+from person p
+left join membership m on m.id = (
+    select id from membership where person_id = p.id and deleted = 0
+    order by (until is null) desc, coalesce(until, '') desc, since desc limit 1)
+left join household h on h.id = m.household_id
+left join unit u on u.id = h.unit_id
+left join building b on b.id = u.building_id
+left join compound c on c.id = b.compound_id
+left join grid g on g.id = coalesce(h.grid_id, c.grid_id)
+where p.id in ({marks})
+"""
+
+_COLUMNS = ("person_id", "household_id", "membership_id", "grid_id", "compound_id", "building_id", "unit_id",
+            "name", "sex", "birth_date", "id_number", "phone", "relation", "address", "residence_status",
+            "person_type", "status", "tags", "tag_ids", "due_date", "last_visit", "sort_key", "haystack",
+            "short_key")
+_UPSERT = (f"insert into register_search ({','.join(_COLUMNS)}) values ({','.join('?' * len(_COLUMNS))}) "
+           f"on conflict(person_id) do update set "
+           + ",".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "person_id"))
+
+
+def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = None) -> None:
+    """Recompute the index rows of these persons (removing the dead, merged and deleted ones)."""
+    if _pending:
+        _pending[-1].update(person_ids)
+        return
+    on = on or today()
+    db = store.db
+    ids = sorted(set(person_ids))
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        rows = db.execute_sql(_PERSON_SQL.format(marks=marks), tuple(chunk)).fetchall()
+        tags: dict[str, list[tuple[str, str]]] = {}
+        for pid, tid, tname in db.execute_sql(
+                f"select pt.person_id, t.id, t.name from person_tag pt join tag t on t.id = pt.tag_id "
+                f"where pt.deleted = 0 and t.deleted = 0 and (pt.start_date is null or pt.start_date <= ?) "
+                f"and (pt.end_date is null or pt.end_date >= ?) and pt.person_id in ({marks}) "
+                f"order by t.sort_order, t.name", (on.isoformat(), on.isoformat(), *chunk)):
+            tags.setdefault(pid, []).append((tid, tname))
+        households = sorted({r[15] for r in rows if r[15]})
+        due = compute_due(store, households, on=on) if households else {}
+        upserts = []
+        drop = []
+        for r in rows:
+            (pid, deleted, merged, name, former, sex, birth, id_number, phone, residence, ptype, moved, died,
+             current_address, mid, hid, relation, grid_id, unit_id, address, door, unit, building_id, building,
+             compound_id, compound, grid) = r
+            if deleted or merged:
+                drop.append(pid)
+                continue
+            status = "deceased" if died else "moved_out" if moved else "active"
+            full, initials = name_pinyin(name or "")
+            former_full, former_init = name_pinyin(former or "")
+            address = address or current_address or ""
+            short_key = SEP.join([name or "", full, initials, former or "", former_full, former_init,
+                                  id_number or "", phone or ""]).lower()
+            haystack = short_key + SEP + address.lower()
+            sort_key = SEP.join(natural_key(x or "") for x in (grid, compound, building, unit, door)) + SEP + \
+                f"{_RELATION_ORDER.get(relation or '', 99):02d}" + SEP + (birth or "") + SEP + pid
+            person_tags = tags.get(pid, [])
+            d = due.get(hid, {}) if hid else {}
+            upserts.append((pid, hid, mid, grid_id, compound_id, building_id, unit_id, name, sex, birth,
+                            id_number, phone, relation, address, residence, ptype, status,
+                            "、".join(t[1] for t in person_tags),
+                            ("," + ",".join(t[0] for t in person_tags) + ",") if person_tags else "",
+                            d.get("due_date", "") if hid else None, d.get("last_met") if hid else None,
+                            sort_key, haystack, short_key))
+        present = {r[0] for r in rows}
+        drop.extend(pid for pid in chunk if pid not in present)
+        if drop:
+            dm = ",".join("?" * len(drop))
+            db.execute_sql(f"delete from register_fts where rowid in (select rowid from register_search "
+                           f"where person_id in ({dm}))", tuple(drop))
+            db.execute_sql(f"delete from register_short where rowid in (select rowid from register_search "
+                           f"where person_id in ({dm}))", tuple(drop))
+            db.execute_sql(f"delete from register_search where person_id in ({dm})", tuple(drop))
+        if upserts:
+            cursor = db.cursor()
+            cursor.executemany(_UPSERT, upserts)
+            um = ",".join("?" * len(upserts))
+            uids = tuple(u[0] for u in upserts)
+            db.execute_sql(f"delete from register_fts where rowid in (select rowid from register_search "
+                           f"where person_id in ({um}))", uids)
+            db.execute_sql(f"insert into register_fts(rowid, haystack) select rowid, haystack from register_search "
+                           f"where person_id in ({um})", uids)
+            db.execute_sql(f"insert or replace into register_short(rowid, key) select rowid, short_key "
+                           f"from register_search where person_id in ({um})", uids)
+
+
+def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for chunk in _chunks(list(household_ids)):
+        marks = ",".join("?" * len(chunk))
+        out += [r[0] for r in store.db.execute_sql(
+            f"select distinct person_id from membership where household_id in ({marks})", tuple(chunk))]
+    return out
+
+
+def _households_of_persons(store, person_ids: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for chunk in _chunks(list(person_ids)):
+        marks = ",".join("?" * len(chunk))
+        out += [r[0] for r in store.db.execute_sql(
+            f"select distinct household_id from membership where deleted = 0 and person_id in ({marks})",
+            tuple(chunk))]
+    return out
+
+
+def _select(store, sql: str, ids: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for chunk in _chunks(list(ids)):
+        marks = ",".join("?" * len(chunk))
+        out += [r[0] for r in store.db.execute_sql(sql.format(marks=marks), tuple(chunk))]
+    return out
+
+
+def _on_person(store, ids):
+    refresh_persons(store, ids)
+
+
+def _on_membership(store, ids):
+    persons = _select(store, "select person_id from membership where id in ({marks})", ids)
+    # A new or ended member changes the household's visit interval: refresh all its members.
+    refresh_persons(store, _persons_of_households(store, _households_of_persons(store, persons)) + persons)
+
+
+def _on_household(store, ids):
+    refresh_persons(store, _persons_of_households(store, ids))
+
+
+def _on_person_tag(store, ids):
+    persons = _select(store, "select person_id from person_tag where id in ({marks})", ids)
+    refresh_persons(store, _persons_of_households(store, _households_of_persons(store, persons)) + persons)
+
+
+def _on_tag(store, ids):
+    persons = _select(store, "select distinct person_id from person_tag where tag_id in ({marks})", ids)
+    refresh_persons(store, _persons_of_households(store, _households_of_persons(store, persons)) + persons)
+
+
+def _on_visit(store, ids):
+    households = _select(store, "select distinct household_id from visit where id in ({marks})", ids)
+    refresh_persons(store, _persons_of_households(store, households))
+
+
+_PLACE_TO_HOUSEHOLDS = {
+    "grid": "select id from household where grid_id in ({marks})",
+    "compound": "select h.id from household h join unit u on u.id = h.unit_id join building b on b.id = u.building_id "
+                "where b.compound_id in ({marks})",
+    "building": "select h.id from household h join unit u on u.id = h.unit_id where u.building_id in ({marks})",
+    "unit": "select id from household where unit_id in ({marks})",
+}
+
+
+def _place_hook(table: str):
+    def hook(store, ids):
+        refresh_persons(store, _persons_of_households(store, _select(store, _PLACE_TO_HOUSEHOLDS[table], ids)))
+    return hook
+
+
+def install_hooks() -> None:
+    oplog.add_row_hook("person", _on_person)
+    oplog.add_row_hook("membership", _on_membership)
+    oplog.add_row_hook("household", _on_household)
+    oplog.add_row_hook("person_tag", _on_person_tag)
+    oplog.add_row_hook("tag", _on_tag)
+    oplog.add_row_hook("visit", _on_visit)
+    for table in _PLACE_TO_HOUSEHOLDS:
+        oplog.add_row_hook(table, _place_hook(table))
+
+
+@contextmanager
+def deferred(store) -> Iterator[None]:
+    """Collect index refreshes during a bulk write and do them once at the end (same transaction)."""
+    _pending.append(set())
+    try:
+        yield
+    finally:
+        ids = _pending.pop()
+    refresh_persons(store, sorted(ids))
+
+
+def rebuild_index(store, progress=None) -> int:
+    """Rebuild the whole index from the register tables; returns the number of persons indexed."""
+    db = store.db
+    with db.atomic():
+        db.execute_sql("delete from register_search")
+        db.execute_sql("delete from register_fts")
+        db.execute_sql("delete from register_short")
+        ids = [r[0] for r in db.execute_sql("select id from person where deleted = 0 and merged_into is null")]
+        step = 5000
+        for start in range(0, len(ids), step):
+            refresh_persons(store, ids[start:start + step])
+            if progress:
+                progress(min(start + step, len(ids)), len(ids))
+        store.set_meta(register_index="ok")
+    return len(ids)
+
+
+def ensure_index(store, progress=None) -> None:
+    """Build the index if this database has none yet (a fresh upgrade, or it was marked stale)."""
+    if store.get_meta("register_index") != "ok":
+        rebuild_index(store, progress)

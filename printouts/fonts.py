@@ -1,0 +1,178 @@
+"""CJK TrueType faces for every printout, embedded in the PDF, with a coverage check.
+
+Three faces ship in resources/fonts (licences in resources/fonts/licenses/):
+- SONG: AR PL UMing CN (uming.ttc, index 0), Song/Ming style for official notices and titles;
+- KAI:  AR PL UKai CN (ukai.ttc, index 0), for （一） headings;
+- HEI:  WenQuanYi Zen Hei (wqy-zenhei.ttc, index 0), plain face for tables and 一、 headings.
+
+A character that the chosen face lacks is drawn in another shipped face that has it; a character
+that no shipped face has raises PrintError naming it. Nothing ever falls back silently to a
+Latin base-14 font (that prints black boxes or nothing).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+from db.errors import GridDeskError
+from desktop.i18n import _
+
+FONT_DIR = Path(__file__).resolve().parent.parent / "resources" / "fonts"
+
+SONG = "GD-Song"
+KAI = "GD-Kai"
+HEI = "GD-Hei"
+# The Song face on the official character grid: GB/T 9704 puts 28 characters of 16 pt in the
+# 156 mm text block, i.e. a pitch of 156 mm / 28 = 15.80 pt, as word processors do with their
+# document grid. Full-width characters of this face advance by that pitch (the glyphs are still
+# 16 pt; CJK side bearings keep them apart); Latin letters and digits keep their own widths.
+SONG_GRID = "GD-SongGrid"
+GRID_PITCH = round(1000 * (156 / 25.4 * 72) / (28 * 16))  # per mille of the font size: 987
+
+FACES: dict[str, tuple[str, int]] = {
+    SONG: ("uming.ttc", 0),
+    SONG_GRID: ("uming.ttc", 0),
+    KAI: ("ukai.ttc", 0),
+    HEI: ("wqy-zenhei.ttc", 0),
+}
+# Order in which other faces are tried for a character the requested face lacks.
+FALLBACK_ORDER = [HEI, SONG, KAI]
+
+_lock = threading.Lock()
+_cmaps: dict[str, frozenset[int]] = {}
+
+
+class PrintError(GridDeskError):
+    """A printout cannot be made as asked; the message says why, in the interface language."""
+
+
+def register_fonts() -> None:
+    """Register the three faces with reportlab once (thread-safe, cheap after the first call)."""
+    if len(_cmaps) == len(FACES):
+        return
+    with _lock:
+        for name, (filename, index) in FACES.items():
+            if name in _cmaps:
+                continue
+            path = FONT_DIR / filename
+            if not path.is_file():
+                raise PrintError(_("The font file {path} is missing; printing needs it.").format(path=path))
+            font = TTFont(name, str(path), subfontIndex=index)
+            if name == SONG_GRID:
+                # reportlab shares one font object per face name: this one needs its own.
+                font.face.name = font.face.name + b"Grid"
+                widths = font.face.charWidths
+                for code, width in widths.items():
+                    if width >= 1000:
+                        widths[code] = GRID_PITCH
+            pdfmetrics.registerFont(font)
+            _cmaps[name] = frozenset(font.face.charToGlyph)
+
+
+def cmap(face: str) -> frozenset[int]:
+    register_fonts()
+    return _cmaps[face]
+
+
+def _printable(ch: str) -> bool:
+    return ch not in "\r\n\t"
+
+
+def missing_chars(text: str, face: str) -> list[str]:
+    """Characters of text that face has no glyph for (in order, each once)."""
+    have = cmap(face)
+    seen: list[str] = []
+    for ch in text:
+        if _printable(ch) and ord(ch) not in have and ch not in seen:
+            seen.append(ch)
+    return seen
+
+
+def covering_face(ch: str, preferred: str) -> str:
+    """The face to draw ch in: preferred if it has the glyph, else the first shipped face that does."""
+    code = ord(ch)
+    if code in cmap(preferred):
+        return preferred
+    for face in FALLBACK_ORDER:
+        if code in cmap(face):
+            return face
+    raise PrintError(_("The character “{char}” (U+{code:04X}) in {where} is in none of the printing "
+                       "fonts, so it cannot be printed. Please check the text.").format(
+        char=ch, code=code, where=_where_text()))
+
+
+_where = threading.local()
+
+
+def _where_text() -> str:
+    return getattr(_where, "value", None) or _("the text")
+
+
+def check_text(text: str, face: str, *, where: str | None = None) -> None:
+    """Raise PrintError if some character of text is in no shipped face (used before drawString)."""
+    _where.value = where
+    try:
+        for ch in missing_chars(text, face):
+            covering_face(ch, face)
+    finally:
+        _where.value = None
+
+
+def single_face(text: str, face: str, *, where: str | None = None) -> str:
+    """The face that has every character of text: face itself or else a shipped face that does.
+
+    For canvas.drawString, which cannot switch faces mid-string.
+    """
+    missing = missing_chars(text, face)
+    if not missing:
+        return face
+    for other in FALLBACK_ORDER:
+        if not missing_chars(text, other):
+            return other
+    check_text(text, face, where=where)  # raises for a character no face has
+    raise PrintError(_("No single printing font has every character of {where}.").format(
+        where=where or _("the text")))
+
+
+def markup(text: str | None, face: str, *, where: str | None = None) -> str:
+    """Paragraph markup for plain text in face: escaped, line breaks kept, and every run of
+    characters that face lacks wrapped in <font> of a shipped face that has them."""
+    if not text:
+        return ""
+    _where.value = where
+    try:
+        have = cmap(face)
+        out: list[str] = []
+        run_face = face
+        run: list[str] = []
+
+        def flush() -> None:
+            if not run:
+                return
+            chunk = escape("".join(run))
+            out.append(chunk if run_face == face else f'<font face="{run_face}">{chunk}</font>')
+            run.clear()
+
+        for ch in text:
+            if ch == "\r":
+                continue
+            if ch == "\n":
+                flush()
+                out.append("<br/>")
+                continue
+            if ch == "\t":
+                ch = " "
+            target = face if ord(ch) in have else covering_face(ch, face)
+            if target != run_face:
+                flush()
+                run_face = target
+            run.append(ch)
+        flush()
+        return "".join(out)
+    finally:
+        _where.value = None

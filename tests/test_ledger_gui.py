@@ -1,0 +1,215 @@
+"""The import wizard and the export dialog as a person uses them (real widgets, real database)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox, QWizard
+
+from db.ledger.commit import list_batches
+from db.ledger.mapping import mapping_names
+from desktop.context import AppContext
+from desktop.errors import ErrorReporter
+from desktop.settings import Settings
+from desktop.tasks import TaskRunner
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ledger"
+
+
+@pytest.fixture
+def ctx(store, qtbot, tmp_path):
+    runner = TaskRunner(synchronous=True)
+    errors = ErrorReporter(modal=False)
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    context = AppContext(store=store, tasks=runner, errors=errors, settings=settings)
+    runner.errors = errors
+    yield context
+    runner.shutdown()
+
+
+def persons(store) -> int:
+    return store.db.execute_sql("select count(*) from person where deleted = 0").fetchone()[0]
+
+
+def test_import_wizard_file_mapping_preview_commit_and_undo(ctx, qtbot):
+    from views.ledger.import_wizard import ImportWizard
+
+    changed = []
+    ctx.events.sig_data_changed.connect(changed.append)
+    wizard = ImportWizard(ctx)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    page = wizard.file_page
+    assert not page.isComplete()
+    page.path_edit.setText(str(FIXTURES / "community.xlsx"))
+    assert page.isComplete()
+    wizard.next()
+    assert wizard.currentPage() is wizard.mapping_page
+    mp = wizard.mapping_page
+    assert mp.sheet_combo.count() == 2
+    headers = wizard.plan.sheets[0].layout.headers
+    notes_col = headers.index("备注")
+    assert mp.combos[notes_col].currentText() == "备注"
+    mp.set_field(notes_col, None)  # the person decides not to import the notes column
+    assert notes_col not in wizard.plan.sheets[0].mapping
+    mp.name_edit.setText("社区人口表")
+    mp.save_mapping()
+    assert mapping_names(ctx.store) == ["社区人口表"]
+    wizard.next()
+    pp = wizard.preview_page
+    assert wizard.currentPage() is pp
+    assert "新增 7 人" in pp.summary.text() and "有错误 3 行" in pp.summary.text()
+    assert wizard.model.rowCount() == 3  # errors shown first
+    assert "4.20102E+17" in wizard.model.details(wizard.model.row_result(0))
+    assert not pp.isComplete()  # errors: import only when skipping them is chosen
+    assert wizard.button(QWizard.WizardButton.NextButton).text() == "导入"
+    pp.skip_box.setChecked(True)
+    assert pp.isComplete()
+    wizard.next()
+    assert wizard.currentPage() is wizard.done_page
+    assert persons(ctx.store) == 7
+    assert "李四" in {r[0] for r in ctx.store.db.execute_sql("select name, notes from person")}
+    assert ctx.store.db.execute_sql("select notes from person where name = '李四'").fetchone() == (None,)
+    assert changed and any(c.table == "person" for c in changed[0])
+    wizard.done_page.undo_button.click()
+    assert persons(ctx.store) == 0
+    assert list_batches(ctx.store)[0].undone_at
+
+
+def test_preview_lists_updates_with_their_diff(ctx, qtbot, tmp_path):
+    from views.ledger.import_wizard import ImportWizard
+
+    first = ImportWizard(ctx, path=str(FIXTURES / "gbk.csv"))
+    qtbot.addWidget(first)
+
+    first.show()
+    first.next()
+    first.next()
+    first.next()
+    assert persons(ctx.store) == 2
+    src = tmp_path / "gbk2.csv"
+    src.write_bytes((FIXTURES / "gbk.csv").read_bytes().replace(b"13611112222", b"13611119999"))
+    wizard = ImportWizard(ctx, path=str(src))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.next()
+    wizard.next()
+    wizard.preview_page.filter_combo.setCurrentIndex(2)  # updates
+    assert wizard.model.rowCount() == 1
+    assert "13611112222 → 13611119999" in wizard.model.details(wizard.model.row_result(0))
+
+
+def test_a_file_without_a_table_is_explained_and_the_wizard_stays(ctx, qtbot, tmp_path):
+    from views.ledger.import_wizard import ImportWizard
+
+    path = tmp_path / "notes.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["只有说明"])
+    wb.save(path)
+    wizard = ImportWizard(ctx, path=str(path))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.next()
+    assert wizard.currentPage() is wizard.file_page
+    assert "没有找到表头" in ctx.errors.last_message
+
+
+def test_export_dialog_masked_by_default_and_unmasked_only_when_confirmed(ctx, qtbot, tmp_path, monkeypatch):
+    from views.ledger.export_dialog import ExportDialog
+    from views.ledger.import_wizard import ImportWizard
+
+    wizard = ImportWizard(ctx, path=str(FIXTURES / "gbk.csv"))
+    qtbot.addWidget(wizard)
+
+    wizard.show()
+    for _step in range(3):
+        wizard.next()
+    dialog = ExportDialog(ctx)
+    qtbot.addWidget(dialog)
+    assert "2 名居民" in dialog.count_label.text()
+    out = tmp_path / "list.xlsx"
+    dialog.path_edit.setText(str(out))
+    dialog.export()
+    assert dialog.last_count == 2
+    ids = [r[4] for r in openpyxl.load_workbook(out).active.iter_rows(min_row=3, values_only=True)]
+    assert all("*" in i for i in ids)
+    dialog.unmasked_box.setChecked(True)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.No)
+    dialog.export()  # declined: nothing written, nothing recorded
+    actions = [a for (a,) in ctx.store.db.execute_sql("select action from audit_entry")]
+    assert actions == ["export"]
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    dialog.export()
+    ids = [r[4] for r in openpyxl.load_workbook(out).active.iter_rows(min_row=3, values_only=True)]
+    assert "310115198808085633" in ids
+    rows = ctx.store.db.execute_sql("select action, detail from audit_entry order by at").fetchall()
+    assert rows[-1][0] == "export_unmasked" and json.loads(rows[-1][1])["rows"] == 2
+
+
+def test_export_dialog_adds_a_department_template_and_fills_it(ctx, qtbot, tmp_path):
+    from views.ledger.export_dialog import ExportDialog
+    from views.ledger.import_wizard import ImportWizard
+
+    wizard = ImportWizard(ctx, path=str(FIXTURES / "gbk.csv"))
+    qtbot.addWidget(wizard)
+
+    wizard.show()
+    for _step in range(3):
+        wizard.next()
+    dialog = ExportDialog(ctx)
+    qtbot.addWidget(dialog)
+    assert not dialog.template_radio.isEnabled()
+    mapping_dialog = dialog.add_template(str(FIXTURES / "dept-template.xlsx"))
+    assert mapping_dialog.combos[2].currentData() == "id_number"
+    mapping_dialog.name_edit.setText("低保名册")
+    mapping_dialog.combos[5].setCurrentIndex(mapping_dialog.combos[5].findData("sex"))
+    mapping_dialog.save()
+    assert dialog.template_radio.isChecked() and dialog.template_combo.currentData() == "低保名册"
+    out = tmp_path / "dept.xlsx"
+    dialog.path_edit.setText(str(out))
+    dialog.export()
+    ws = openpyxl.load_workbook(out).active
+    assert ws["B4"].value == "欧阳娜" and ws["F4"].value == "女" and ws["C4"].value == "310115********5633"
+
+
+def test_cancelling_the_import_in_the_wizard_leaves_nothing_written(store, qtbot, tmp_path):
+    """With the real background runner: the person presses Cancel while rows are being written."""
+    from db.validation import check_character
+    from views.ledger.import_wizard import ImportWizard
+
+    path = tmp_path / "big.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "楼栋", "门牌"])
+    for i in range(3000):
+        first17 = f"1101051980{i // 1000 + 1:02d}01{i % 1000:03d}"
+        wb.active.append([f"居民{i}", first17 + check_character(first17), f"{i // 60 + 1}栋", str(i % 60)])
+    wb.save(path)
+    runner = TaskRunner(synchronous=False, dialog_delay_ms=10_000)
+    errors = ErrorReporter(modal=False)
+    ctx = AppContext(store=store, tasks=runner, errors=errors,
+                     settings=Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)))
+    try:
+        wizard = ImportWizard(ctx, path=str(path))
+        qtbot.addWidget(wizard)
+        wizard.show()
+        wizard.next()
+        qtbot.waitUntil(lambda: wizard.currentPage() is wizard.mapping_page, timeout=10_000)
+        wizard.next()
+        qtbot.waitUntil(lambda: wizard.currentPage() is wizard.preview_page, timeout=20_000)
+        assert wizard.preview.count("create") == 3000
+        wizard.next()  # Import: runs in the background
+        assert runner.active
+        runner.active[0].cancel()
+        qtbot.waitUntil(lambda: not runner.active, timeout=20_000)
+        assert wizard.currentPage() is wizard.preview_page
+        assert "已取消" in wizard.status.text()
+        assert errors.last_message is None
+    finally:
+        runner.shutdown()
+    assert store.db.execute_sql("select count(*) from oplog").fetchone()[0] == 0
+    assert store.db.execute_sql("select count(*) from person").fetchone()[0] == 0
+    assert list_batches(store) == []

@@ -1,0 +1,286 @@
+"""Importing ledgers written by other programs (openpyxl, Python's csv in GBK, LibreOffice .ods/.xls):
+header detection, synonyms, validation, diff, all-or-nothing commit, undo, cancel, re-import."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from db.backup import list_backups
+from db.errors import Cancelled, GridDeskError, ValidationErrors
+from db.ledger.commit import commit_import, list_batches, undo_import
+from db.ledger.mapping import field_label, mapping_names, save_mapping
+from db.ledger.preview import build_preview, plan_import
+from db.ledger.report import report_lines, write_error_workbook
+from db.oplog import compare_with_log
+from db.validation import check_character
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ledger"
+COMMUNITY = FIXTURES / "community.xlsx"
+ZHANG = "420102198001011231"
+LI = "420102198203042247"
+ZHENG = "42010219990101124" + check_character("42010219990101124")
+
+
+def ops(store) -> int:
+    return store.db.execute_sql("select count(*) from oplog").fetchone()[0]
+
+
+def person(store, id_number: str) -> dict | None:
+    cur = store.db.execute_sql("select * from person where id_number = ? and deleted = 0", (id_number,))
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+
+def preview_of(store, path, **kw):
+    return build_preview(store, plan_import(path, store=store, **kw))
+
+
+def by_row(preview, sheet: str, row: int):
+    return next(r for r in preview.rows if r.sheet == sheet and r.row == row)
+
+
+def test_title_rows_and_a_merged_two_row_header_are_found(store):
+    plan = plan_import(COMMUNITY, store=store)
+    main = plan.sheets[0]
+    assert main.layout.header_row == 2  # two title rows above
+    assert main.layout.data_row == 4  # 住址 merged over 小区/楼栋/单元/门牌 in the row below
+    mapped = {main.layout.headers[c]: k for c, k in main.mapping.items()}
+    assert mapped["小区"] == "compound" and mapped["门牌"] == "door" and mapped["公民身份号码"] == "id_number"
+    assert "序号" not in mapped
+    assert plan.skipped_sheets == ["填表说明"]
+
+
+def test_chinese_synonyms_map_other_ledgers_column_names(store):
+    plan = plan_import(COMMUNITY, store=store)
+    second = {plan.sheets[1].layout.headers[c]: k for c, k in plan.sheets[1].mapping.items()}
+    assert second == {"名字": "name", "证件号码": "id_number", "手机号": "phone", "居住地址": "current_address",
+                      "人员类型": "person_type", "出生年月": "birth_date"}
+    gbk = plan_import(FIXTURES / "gbk.csv", store=store).sheets[0]
+    assert set(gbk.mapping.values()) >= {"name", "id_number", "phone", "current_address", "sex", "ethnicity"}
+
+
+def test_a_user_adjusted_mapping_is_saved_by_name_and_applied_again(store):
+    plan = plan_import(FIXTURES / "gbk.csv", store=store)
+    sp = plan.sheets[0]
+    phone_col = next(c for c, k in sp.mapping.items() if k == "phone")
+    address_col = next(c for c, k in sp.mapping.items() if k == "current_address")
+    sp.mapping[address_col] = "hukou_address"  # this department's 现住址 is really the hukou address
+    del sp.mapping[phone_col]  # and its phone column is not to be imported
+    save_mapping(store, name="街道模板", headers=sp.layout.headers, mapping=sp.mapping)
+    assert mapping_names(store) == ["街道模板"]
+    again = plan_import(FIXTURES / "gbk.csv", store=store, mapping_name="街道模板").sheets[0]
+    assert again.mapping[address_col] == "hukou_address" and phone_col not in again.mapping
+    preview = build_preview(store, plan_import(FIXTURES / "gbk.csv", store=store, mapping_name="街道模板"))
+    assert preview.rows[0].person["hukou_address"] == "长宁区幸福路1号"
+    assert "phone" not in preview.rows[0].person
+    with pytest.raises(GridDeskError, match="没有名为"):
+        plan_import(FIXTURES / "gbk.csv", store=store, mapping_name="不存在")
+
+
+def test_gbk_and_utf8_bom_csv_files_are_decoded(store):
+    gbk = preview_of(store, FIXTURES / "gbk.csv")
+    assert [r.person["name"] for r in gbk.rows] == ["欧阳娜", "诸葛亮"]
+    assert gbk.rows[0].person["phone"] == "021-64001234"
+    bom = preview_of(store, FIXTURES / "utf8-bom.csv")
+    assert bom.rows[0].person["name"] == "䶮王" and bom.rows[0].person["id_number"] == "310115198808085633"
+
+
+@pytest.mark.parametrize("name", ["community.ods", "community.xls"])
+def test_libreoffice_ods_and_xls_read_like_the_xlsx(store, name):
+    expected = [(r.row, r.action, r.person) for r in preview_of(store, COMMUNITY).rows]
+    got = [(r.row, r.action, r.person) for r in preview_of(store, FIXTURES / name).rows]
+    assert got == expected
+
+
+def test_errors_are_listed_by_sheet_row_and_column_in_chinese(store):
+    preview = preview_of(store, COMMUNITY)
+    lines = report_lines(preview)
+    joined = "\n".join(lines)
+    assert "工作表“人口台账”第 12 行“联系电话”列" in joined
+    assert "校验码不正确" in joined
+    assert preview.count("error") == 3 and preview.count("create") == 7
+
+
+def test_id_numbers_stored_as_numbers_are_explained_never_guessed(store):
+    preview = preview_of(store, COMMUNITY)
+    zhao = by_row(preview, "人口台账", 8)
+    assert zhao.action == "error"
+    assert "4.20102E+17" in zhao.errors[0].message and "文本" in zhao.errors[0].message
+    commit_import(store, preview, skip_invalid=True)
+    assert store.db.execute_sql("select count(*) from person where name = '赵六'").fetchone()[0] == 0
+
+
+def test_dates_in_every_usual_form_are_normalised(store):
+    preview = preview_of(store, COMMUNITY)
+    births = {r.person["name"]: r.person.get("birth_date") for r in preview.rows}
+    assert births["张三"] == "1980-01-01"  # a real date cell
+    assert births["李四"] == "1982-03-04"  # 1982年3月4日
+    assert births["张小明"] == "2010-01-05"  # 2010/1/5
+    assert births["钱七"] == "2023-01-05"  # 20230105
+    assert births["吴八"] == "2023-01-05"  # Excel serial 44931
+    assert births["陈一"] == "1990-03-10"  # 1990.3.10
+    assert births["刘二"] == "1992-11-21"  # empty: taken from the ID number
+
+
+def test_full_width_digits_and_stray_spaces_are_normalised(store):
+    li = by_row(preview_of(store, COMMUNITY), "人口台账", 6)
+    assert li.person["name"] == "李四"
+    assert li.person["id_number"] == LI
+    assert li.person["phone"] == "13912345678"
+    assert li.person["notes"] == "全角与空格"
+    assert li.relation == "配偶"
+
+
+def test_duplicates_within_the_file_are_flagged(store):
+    sun = by_row(preview_of(store, COMMUNITY), "人口台账", 11)
+    assert sun.action == "error"
+    assert "第 5 行" in sun.errors[0].message
+
+
+def test_invalid_rows_stop_everything_unless_skipped(store):
+    preview = preview_of(store, COMMUNITY)
+    with pytest.raises(ValidationErrors) as info:
+        commit_import(store, preview)
+    assert len(info.value.errors) == 4 and ops(store) == 0
+    assert list_backups(store.path) == []
+
+
+def test_commit_makes_a_backup_and_writes_households_and_members(store):
+    result = commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    assert result.created == 7 and result.skipped == 3 and result.households_created == 5
+    assert any("import" in p.name for p in list_backups(store.path))
+    zhang = person(store, ZHANG)
+    assert zhang["phone"] == "13812345678"
+    members = store.db.execute_sql(
+        "select p.name, m.relation, h.door, u.name, b.name, c.name from membership m "
+        "join person p on p.id = m.person_id join household h on h.id = m.household_id "
+        "join unit u on u.id = h.unit_id join building b on b.id = u.building_id "
+        "join compound c on c.id = b.compound_id where h.door = '301' order by p.name").fetchall()
+    assert members == [("张三", "户主", "301", "2", "3栋", "幸福小区"), ("张小明", "子女", "301", "2", "3栋", "幸福小区"),
+                       ("李四", "配偶", "301", "2", "3栋", "幸福小区")]
+    assert compare_with_log(store) == []
+
+
+def test_skipped_rows_go_to_an_error_workbook_that_can_be_fixed_and_reimported(store, tmp_path):
+    preview = preview_of(store, COMMUNITY)
+    commit_import(store, preview, skip_invalid=True)
+    errors = tmp_path / "errors.xlsx"
+    assert write_error_workbook(preview, errors) == 3
+    wb = openpyxl.load_workbook(errors)
+    ws = wb["人口台账"]
+    header = [c.value for c in ws[1]]
+    assert header[-1] == "需要修改的地方"
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    assert [r[1] for r in rows] == ["赵六", "孙九", "周十"]
+    assert rows[0][4] == "4.20102E+17"
+    # The worker fixes the rows and imports the workbook again.
+    ws.cell(2, 5).value = "420102197506071112"
+    ws.delete_rows(3, 2)
+    wb.save(errors)
+    again = preview_of(store, errors)
+    assert [(r.person["name"], r.action) for r in again.rows] == [("赵六", "create")]
+    commit_import(store, again)
+    assert person(store, "420102197506071112")["ethnicity"] == "回族"
+
+
+def test_matching_id_numbers_become_updates_with_a_field_diff(store, tmp_path):
+    commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    changed = tmp_path / "changed.xlsx"
+    shutil.copy(COMMUNITY, changed)
+    wb = openpyxl.load_workbook(changed)
+    wb["人口台账"]["G5"] = "13800000000"  # 张三 has a new phone
+    wb.save(changed)
+    before = ops(store)
+    preview = preview_of(store, changed)
+    zhang = by_row(preview, "人口台账", 5)
+    assert zhang.action == "update"
+    assert zhang.diff == [("phone", "13812345678", "13800000000")]
+    assert preview.count("update") == 1 and preview.count("unchanged") == 6
+    assert any("联系电话: 13812345678 → 13800000000" in line for line in report_lines(preview))
+    result = commit_import(store, preview, skip_invalid=True)
+    assert result.updated == 1 and result.created == 0
+    assert ops(store) == before + 1  # one op for one changed row
+    assert person(store, ZHANG)["phone"] == "13800000000"
+
+
+def test_reimporting_the_same_file_changes_nothing(store):
+    commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    before = ops(store)
+    preview = preview_of(store, COMMUNITY)
+    assert preview.count("create") == 0 and preview.count("update") == 0
+    result = commit_import(store, preview, skip_invalid=True)
+    assert result.batch_id is None and ops(store) == before
+
+
+def test_a_whole_import_is_undone_as_one_step_without_deleting_log_entries(store, tmp_path):
+    first = commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    changed = tmp_path / "changed.xlsx"
+    shutil.copy(COMMUNITY, changed)
+    wb = openpyxl.load_workbook(changed)
+    wb["人口台账"]["G5"] = "13800000000"
+    wb["人口台账"].append([9, "郑新", "女", "汉族", ZHENG, None, None, "幸福小区", "4栋", 1, 105, "户主"])
+    wb.save(changed)
+    second = commit_import(store, preview_of(store, changed), skip_invalid=True)
+    assert second.created == 1 and second.updated == 1
+    before = ops(store)
+    undo_import(store, batch_id=second.batch_id)
+    assert ops(store) > before  # undo appends ops, never removes any
+    assert person(store, ZHANG)["phone"] == "13812345678"  # the previous value is back
+    assert person(store, ZHENG) is None  # the created person is tombstoned
+    assert store.db.execute_sql("select deleted from person where id_number = ?", (ZHENG,)).fetchone() == (1,)
+    assert compare_with_log(store) == []
+    assert [b.id for b in list_batches(store) if b.undone_at] == [second.batch_id]
+    with pytest.raises(GridDeskError):
+        undo_import(store, batch_id=second.batch_id)
+    undo_import(store, batch_id=first.batch_id)
+    assert store.db.execute_sql("select count(*) from person where deleted = 0").fetchone()[0] == 0
+
+
+def test_cancelling_in_the_middle_of_an_import_leaves_nothing_written(store, tmp_path):
+    from db.ledger import commit as commit_module
+    from desktop.tasks import TaskState
+
+    rows = [["姓名", "身份证号", "门牌"]]
+    for i in range(30):
+        first17 = f"11010519800101{i:03d}"
+        rows.append([f"居民{i}", first17 + check_character(first17), str(100 + i)])
+    path = tmp_path / "many.xlsx"
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    wb.save(path)
+    preview = preview_of(store, path)
+    state = TaskState(min_interval=0)
+    calls = []
+
+    def set_progress(done, total, text=None):
+        calls.append(done)
+        if len(calls) == 3:  # after households and the first chunk of persons were written
+            state.cancel()
+
+    state.set_progress = set_progress
+    old_chunk = commit_module.CHUNK
+    commit_module.CHUNK = 10
+    try:
+        with pytest.raises(Cancelled):
+            commit_import(store, preview, state=state)
+    finally:
+        commit_module.CHUNK = old_chunk
+    assert len(calls) >= 3
+    assert ops(store) == 0
+    assert store.db.execute_sql("select count(*) from person").fetchone()[0] == 0
+    assert list_batches(store) == []
+
+
+def test_a_sheet_without_a_header_is_explained(store, tmp_path):
+    path = tmp_path / "notes.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["这里只有一些说明文字"])
+    wb.save(path)
+    with pytest.raises(GridDeskError, match="找到表头"):
+        plan_import(path, store=store)
+    assert field_label("id_number") == "证件号码"

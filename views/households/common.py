@@ -1,0 +1,216 @@
+"""Pieces shared by the register screens: list models, masking, small form helpers (no SQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+
+from db.register.search import age_on, fetch_rows
+from db.validation import mask_id, mask_phone
+from desktop.i18n import N_, _
+
+STATUS_LABELS = {"active": N_("Living here"), "moved_out": N_("Moved out"), "deceased": N_("Deceased")}
+ERROR_STYLE = "color: #b3261e;"
+WARNING_STYLE = "color: #8a5a00;"
+OVERDUE = QColor("#b3261e")
+
+
+def due_text(due: str | None, on: dt.date | None = None) -> str:
+    if due is None:
+        return ""
+    if due == "":
+        return _("Never visited")
+    return due
+
+
+def is_overdue(due: str | None, on: dt.date | None = None) -> bool:
+    if due is None:
+        return False
+    return due == "" or due < (on or dt.date.today()).isoformat()
+
+
+class PersonTableModel(QAbstractTableModel):
+    """The register list: holds index row ids only and fetches rows lazily, a page at a time."""
+
+    COLUMNS: list[tuple[str, str]] = [
+        ("name", N_("Name")), ("sex", N_("Sex")), ("age", N_("Age")), ("relation", N_("Relation")),
+        ("address", N_("Address")), ("id_number", N_("ID number")), ("phone", N_("Phone")),
+        ("tags", N_("Tags")), ("residence_status", N_("Residence")), ("status", N_("Status")),
+        ("due_date", N_("Next visit"))]
+    PAGE = 200
+    MAX_PAGES = 64
+
+    def __init__(self, store_getter: Callable[[], Any], parent=None):
+        super().__init__(parent)
+        self._store = store_getter
+        self._ids: list[int] = []
+        self._pages: OrderedDict[int, dict[int, dict[str, Any]]] = OrderedDict()
+        self.fetches = 0
+
+    def set_ids(self, ids: list[int]) -> None:
+        self.beginResetModel()
+        self._ids = list(ids)
+        self._pages.clear()
+        self.endResetModel()
+
+    def invalidate(self) -> None:
+        """Rows changed (not the list): drop the cache; visible rows are fetched again."""
+        self._pages.clear()
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(self.COLUMNS) - 1))
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self._ids)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt API
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return _(self.COLUMNS[section][1])
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Vertical:
+            return str(section + 1)
+        return None
+
+    def row(self, row: int) -> dict[str, Any] | None:
+        if not 0 <= row < len(self._ids):
+            return None
+        page = row // self.PAGE
+        cached = self._pages.get(page)
+        if cached is None:
+            ids = self._ids[page * self.PAGE:(page + 1) * self.PAGE]
+            cached = fetch_rows(self._store(), ids)
+            self.fetches += 1
+            self._pages[page] = cached
+            while len(self._pages) > self.MAX_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(page)
+        return cached.get(self._ids[row])
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        r = self.row(index.row())
+        if r is None:
+            return None
+        key = self.COLUMNS[index.column()][0]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if key == "age":
+                age = age_on(r["birth_date"])
+                return "" if age is None else str(age)
+            if key == "id_number":
+                return mask_id(r["id_number"])
+            if key == "phone":
+                return mask_phone(r["phone"])
+            if key == "status":
+                return _(STATUS_LABELS.get(r["status"], r["status"] or ""))
+            if key == "due_date":
+                return due_text(r["due_date"]) if r["status"] == "active" else ""
+            return r.get(key) or ""
+        if role == Qt.ItemDataRole.ForegroundRole and key == "due_date" and r["status"] == "active" \
+                and is_overdue(r["due_date"]):
+            return QBrush(OVERDUE)
+        if role == Qt.ItemDataRole.UserRole:
+            return r
+        return None
+
+
+class DictListModel(QAbstractTableModel):
+    """A read-only table over a list of dicts already computed by a db/ query (short lists)."""
+
+    def __init__(self, columns: list[tuple[str, str]], parent=None,
+                 formatters: dict[str, Callable[[dict[str, Any]], str]] | None = None,
+                 colour: Callable[[dict[str, Any], str], QColor | None] | None = None):
+        super().__init__(parent)
+        self.columns = columns
+        self.rows: list[dict[str, Any]] = []
+        self.formatters = formatters or {}
+        self.colour = colour
+
+    def set_rows(self, rows: list[dict[str, Any]]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt API
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return _(self.columns[section][1])
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self.rows):
+            return None
+        r = self.rows[index.row()]
+        key = self.columns[index.column()][0]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if key in self.formatters:
+                return self.formatters[key](r)
+            value = r.get(key)
+            return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.ForegroundRole and self.colour:
+            c = self.colour(r, key)
+            return QBrush(c) if c else None
+        if role == Qt.ItemDataRole.UserRole:
+            return r
+        return None
+
+
+def combo(items: list[str], *, blank: bool = True, editable: bool = False, parent: QWidget | None = None) -> QComboBox:
+    box = QComboBox(parent)
+    box.setEditable(editable)
+    if blank:
+        box.addItem("", None)
+    for item in items:
+        box.addItem(item, item)
+    return box
+
+
+def set_combo(box: QComboBox, value: str | None) -> None:
+    i = box.findData(value) if value is not None else 0
+    if i < 0 and box.isEditable():
+        box.setEditText(value or "")
+        return
+    box.setCurrentIndex(max(i, 0))
+
+
+def combo_value(box: QComboBox) -> str | None:
+    if box.isEditable():
+        return box.currentText().strip() or None
+    return box.currentData()
+
+
+def message_label(parent: QWidget | None = None) -> QLabel:
+    label = QLabel(parent)
+    label.setWordWrap(True)
+    label.setVisible(False)
+    return label
+
+
+def show_message(label: QLabel, text: str | None, *, warning: bool = False) -> None:
+    label.setText(text or "")
+    label.setStyleSheet(WARNING_STYLE if warning else ERROR_STYLE)
+    label.setVisible(bool(text))
+
+
+def shortcut(widget: QWidget, keys: str | QKeySequence.StandardKey, slot, *, context=Qt.ShortcutContext.WidgetWithChildrenShortcut) -> QShortcut:
+    sc = QShortcut(QKeySequence(keys), widget)
+    sc.setContext(context)
+    sc.activated.connect(slot)
+    return sc
+
+
+def masked(field: str, value: str | None) -> str:
+    return mask_id(value) if field == "id_number" else mask_phone(value)

@@ -1,0 +1,281 @@
+"""Person editor: inline validation next to each field, ID and phone masked until shown in full."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QMessageBox, QPushButton, QTabWidget, QVBoxLayout, QWidget)
+
+from db.errors import ValidationErrors
+from db.register import persons as person_service
+from db.register.audit import reveal
+from db.register.common import (ID_TYPES, MARITAL_STATUSES, PERSON_TYPES, RELATIONS, RESIDENCE_STATUSES,
+                                 SEXES)
+from db.register.households import change_relation
+from db.validation import mask_id, mask_phone
+from desktop.i18n import N_, _
+from views.households.common import combo, combo_value, message_label, set_combo, show_message
+
+TEXT_FIELDS: list[tuple[str, str]] = [
+    ("name", N_("Name")), ("former_name", N_("Former name")), ("ethnicity", N_("Ethnicity")),
+    ("id_number", N_("ID number")), ("birth_date", N_("Birth date")), ("phone", N_("Phone")),
+    ("hukou_address", N_("Registered (hukou) address")), ("current_address", N_("Current address")),
+    ("political_status", N_("Political status")), ("education", N_("Education")),
+    ("health", N_("Health")), ("disability", N_("Disability")), ("employment", N_("Employment")),
+    ("employer", N_("Employer")), ("move_in_date", N_("Moved in on")), ("notes", N_("Notes"))]
+CHOICE_FIELDS: dict[str, tuple[str, list[str], bool]] = {
+    "sex": (N_("Sex"), SEXES, False), "id_type": (N_("ID type"), ID_TYPES, False),
+    "marital_status": (N_("Marital status"), MARITAL_STATUSES, False),
+    "residence_status": (N_("Residence status"), RESIDENCE_STATUSES, False),
+    "person_type": (N_("Person type"), PERSON_TYPES, False)}
+ORDER = ["name", "former_name", "sex", "ethnicity", "id_type", "id_number", "birth_date", "phone",
+         "residence_status", "person_type", "marital_status", "political_status", "education", "employment",
+         "employer", "health", "disability", "hukou_address", "current_address", "move_in_date", "notes"]
+PROTECTED = ("id_number", "phone")
+
+
+class PersonDialog(QDialog):
+    """Edit a person (person_id) or collect a new one (collect=True returns `values` and `relation`).
+
+    Enter saves; problems appear in Chinese under the field they concern, before anything is saved.
+    """
+
+    def __init__(self, ctx, *, person_id: str | None = None, membership_id: str | None = None,
+                 relation: str | None = None, collect: bool = False, initial: dict[str, Any] | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.person_id = person_id
+        self.membership_id = membership_id
+        self.initial_relation = relation
+        self.collect = collect
+        self.values: dict[str, Any] = {}
+        self.relation: str | None = relation
+        self.saved_changes: list = []
+        self.revealed: set[str] = set()
+        self.setWindowTitle(_("Edit person") if person_id else _("New person"))
+        self.current: dict[str, Any] = person_service.get_person(ctx.store, person_id) if person_id else dict(initial or {})
+
+        self.inputs: dict[str, Any] = {}
+        self.messages: dict[str, QLabel] = {}
+        form_widget = QWidget(self)
+        grid = QGridLayout(form_widget)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(2)
+        fields = ["relation"] + ORDER if (membership_id or collect) else ORDER
+        labels = dict(TEXT_FIELDS)
+        for i, key in enumerate(fields):
+            col = (i % 2) * 2
+            row = (i // 2) * 2
+            if key == "relation":
+                label, widget = _("Relation to head"), combo(RELATIONS, blank=False, parent=self)
+                set_combo(widget, relation or "户主")
+            elif key in CHOICE_FIELDS:
+                title, items, editable = CHOICE_FIELDS[key]
+                label, widget = _(title), combo(items, editable=editable, parent=self)
+                set_combo(widget, self.current.get(key))
+            else:
+                label, widget = _(labels[key]), QLineEdit(self)
+                widget.setText(self.current.get(key) or "")
+                if key in ("birth_date", "move_in_date"):
+                    widget.setPlaceholderText(_("e.g. 1980-05-01"))
+            widget.setObjectName(f"field_{key}")
+            if key == "name":
+                label += " *"
+            if key in PROTECTED and person_id and self.current.get(key):
+                widget.setText(mask_id(self.current[key]) if key == "id_number" else mask_phone(self.current[key]))
+                widget.setReadOnly(True)
+                box = QWidget(self)
+                h = QHBoxLayout(box)
+                h.setContentsMargins(0, 0, 0, 0)
+                h.addWidget(widget, 1)
+                button = QPushButton(_("Show in full"), self)
+                button.setObjectName(f"reveal_{key}")
+                button.setAutoDefault(False)
+                button.clicked.connect(lambda _c=False, k=key: self.reveal(k))
+                h.addWidget(button)
+                self.reveal_buttons = getattr(self, "reveal_buttons", {})
+                self.reveal_buttons[key] = button
+                holder = box
+            else:
+                holder = widget
+            caption = QLabel(label, self)
+            caption.setBuddy(widget)
+            grid.addWidget(caption, row, col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            grid.addWidget(holder, row, col + 1)
+            msg = message_label(self)
+            msg.setObjectName(f"msg_{key}")
+            grid.addWidget(msg, row + 1, col + 1)
+            self.inputs[key] = widget
+            self.messages[key] = msg
+            if isinstance(widget, QLineEdit):
+                widget.textEdited.connect(self._schedule_check)
+            else:
+                widget.currentIndexChanged.connect(self._schedule_check)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        self.derived = QLabel(self)
+        self.derived.setObjectName("derived")
+        self.general = message_label(self)
+
+        tabs = QTabWidget(self)
+        tabs.addTab(form_widget, _("Personal details"))
+        if person_id:
+            from views.households.person_history import PersonHistory
+
+            self.history = PersonHistory(ctx, person_id, self)
+            tabs.addTab(self.history, _("Tags and history"))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText(_("Save (Enter)"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Cancel"))
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setDefault(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(self.derived)
+        layout.addWidget(self.general)
+        layout.addWidget(buttons)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(250)
+        self._timer.timeout.connect(self.check)
+        self.inputs["name"].setFocus()
+        self.resize(760, 560)
+
+    # -- values and validation -----------------------------------------------------------------------
+    def form_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, widget in self.inputs.items():
+            if key == "relation":
+                continue
+            if isinstance(widget, QLineEdit):
+                if key in PROTECTED and widget.isReadOnly():
+                    continue  # still masked: unchanged
+                values[key] = widget.text().strip() or None
+            else:
+                values[key] = combo_value(widget)
+        if self.person_id:
+            # Only what changed is written (one op per row, changed columns only).
+            values = {k: v for k, v in values.items() if (self.current.get(k) or None) != v}
+        return values
+
+    def _schedule_check(self, *_args) -> None:
+        self._timer.start()
+
+    def check(self) -> person_service.CheckedPerson | None:
+        for label in self.messages.values():
+            show_message(label, None)
+        show_message(self.general, None)
+        values = self.form_values()
+        if not self.person_id:
+            values["name"] = values.get("name")
+        try:
+            checked = person_service.check_person(values)
+        except ValidationErrors as exc:
+            for err in exc.errors:
+                target = self.messages.get(err.field or "") or self.general
+                show_message(target, err.message)
+            self.derived.setText("")
+            return None
+        for warning in checked.warnings:
+            show_message(self.messages.get(warning.field or "") or self.general, warning.message, warning=True)
+        parts = []
+        if checked.values.get("birth_date") and not values.get("birth_date"):
+            parts.append(_("Birth date from the ID number: {date}").format(date=checked.values["birth_date"]))
+        if checked.values.get("sex") and not values.get("sex"):
+            parts.append(_("Sex from the ID number: {sex}").format(sex=checked.values["sex"]))
+        if checked.age is not None:
+            parts.append(_("Age: {age}").format(age=checked.age))
+        self.derived.setText("；".join(parts))
+        return checked
+
+    # -- actions ---------------------------------------------------------------------------------------
+    def reveal(self, key: str) -> None:
+        """Show the full number: an explicit choice that leaves an audit entry."""
+        def work(_state):
+            return reveal(self.ctx.store, table="person", row_id=self.person_id, field=key)
+
+        def done(value: str) -> None:
+            widget = self.inputs[key]
+            widget.setReadOnly(False)
+            widget.setText(value)
+            self.revealed.add(key)
+            self.reveal_buttons[key].setEnabled(False)
+
+        self.ctx.tasks.run(work, title=_("Show in full"), on_done=done, parent=self)
+
+    def save(self) -> None:
+        self._timer.stop()
+        checked = self.check()
+        if checked is None:
+            return
+        relation = combo_value(self.inputs["relation"]) if "relation" in self.inputs else None
+        if self.collect:
+            self.values, self.relation = checked.values, relation
+            self.accept()
+            return
+        self._write(allow_duplicate=False, relation=relation)
+
+    def _write(self, *, allow_duplicate: bool, relation: str | None) -> None:
+        values = self.form_values()
+        store = self.ctx.store
+        pid, mid, old_relation = self.person_id, self.membership_id, self.initial_relation
+
+        def work(_state):
+            changes = []
+            if values:
+                changes += person_service.save_person(store, values=values, person_id=pid,
+                                                      allow_duplicate=allow_duplicate)
+            if mid and relation and relation != old_relation:
+                changes += change_relation(store, membership_id=mid, relation=relation)
+            return changes
+
+        self.ctx.tasks.run(work, title=_("Saving"), on_done=self._saved, on_error=lambda e: self._failed(e, relation),
+                           parent=self)
+
+    def _saved(self, changes) -> None:
+        self.saved_changes = changes
+        self.ctx.data_changed(changes)
+        self.accept()
+
+    def _failed(self, error: BaseException, relation: str | None) -> None:
+        if isinstance(error, person_service.DuplicatePersonError):
+            if ask_duplicate(self, error.candidates):
+                self._write(allow_duplicate=True, relation=relation)
+            return
+        if isinstance(error, ValidationErrors):
+            for err in error.errors:
+                show_message(self.messages.get(err.field or "") or self.general, err.message)
+            return
+        self.ctx.errors.show(error, self)
+
+
+def describe_candidates(candidates: list[dict[str, Any]]) -> str:
+    lines = []
+    for c in candidates[:8]:
+        lines.append(_("{name}, born {birth}, ID {id}, {address}").format(
+            name=c.get("name") or "", birth=c.get("birth_date") or "?", id=mask_id(c.get("id_number")) or "-",
+            address=c.get("current_address") or ""))
+    return "\n".join(lines)
+
+
+def ask_duplicate(parent: QWidget, candidates: list[dict[str, Any]]) -> bool:
+    """Offer the existing record(s) before a second one is made; True = create anyway."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(_("Possible duplicate"))
+    box.setText(_("This person may already be in the register:"))
+    box.setInformativeText(describe_candidates(candidates) + "\n\n" +
+                           _("Create a second record anyway? (Choose No and search for the existing one.)"))
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.button(QMessageBox.StandardButton.Yes).setText(_("Create anyway"))
+    box.button(QMessageBox.StandardButton.No).setText(_("Do not create"))
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
+
+
+__all__ = ["PersonDialog", "ask_duplicate", "QFormLayout"]

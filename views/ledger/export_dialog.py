@@ -1,0 +1,189 @@
+"""Export dialog: a filtered list of residents to .xlsx, or into a department's own template.
+
+ID and phone numbers are masked unless the person ticks the box, and every export is recorded in
+the audit trail (db.ledger.export.record_export). Work runs through ctx.tasks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QRadioButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from db.ledger.export import PeopleFilter, all_columns, column_label, count_people, export_people
+from db.ledger.templates import TemplateInfo, fill_template, inspect_template, save_template, template_names
+from desktop.i18n import _
+
+
+class TemplateMappingDialog(QDialog):
+    """Map a department template's columns to GridDesk fields once; saved under a name."""
+
+    def __init__(self, ctx, path: str, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.path = path
+        self.setWindowTitle(_("Department template"))
+        self.info: TemplateInfo = inspect_template(path)
+        self.name_edit = QLineEdit(self.info.name)
+        self.table = QTableWidget(0, 2)
+        self.table.setHorizontalHeaderLabels([_("Template column"), _("GridDesk field")])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.combos: dict[int, QComboBox] = {}
+        cols = [c for c, h in enumerate(self.info.headers) if h]
+        self.table.setRowCount(len(cols))
+        for row, col in enumerate(cols):
+            self.table.setItem(row, 0, QTableWidgetItem(self.info.headers[col]))
+            combo = QComboBox()
+            combo.addItem(_("(leave empty)"), None)
+            for key in all_columns():
+                combo.addItem(column_label(key), key)
+            combo.setCurrentIndex(max(0, combo.findData(self.info.mapping.get(col))))
+            self.table.setCellWidget(row, 1, combo)
+            self.combos[col] = combo
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout()
+        form.addRow(_("Template name:"), self.name_edit)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel(_("Header found in row {row} of sheet “{sheet}”.").format(
+            row=self.info.header_row + 1, sheet=self.info.sheet)))
+        layout.addWidget(self.table, 1)
+        layout.addWidget(buttons)
+        self.resize(520, 480)
+
+    def mapping(self) -> dict[int, str]:
+        return {col: combo.currentData() for col, combo in self.combos.items() if combo.currentData()}
+
+    def save(self) -> None:
+        try:
+            save_template(self.ctx.store, path=self.path, name=self.name_edit.text(), mapping=self.mapping())
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.ctx.errors.show(exc, self)
+            return
+        self.accept()
+
+
+class ExportDialog(QDialog):
+    """Export the residents matching `people` (all by default)."""
+
+    def __init__(self, ctx, parent=None, people: PeopleFilter | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.people = people or PeopleFilter()
+        self.last_count: int | None = None
+        self.setWindowTitle(_("Export to Excel"))
+        self.list_radio = QRadioButton(_("A plain list"))
+        self.template_radio = QRadioButton(_("Fill a department template"))
+        self.list_radio.setChecked(True)
+        self.template_combo = QComboBox()
+        add = QPushButton(_("Add a template…"))
+        add.clicked.connect(self.add_template)
+        self.unmasked_box = QCheckBox(_("Show ID and phone numbers in full (recorded in the audit trail)"))
+        self.path_edit = QLineEdit()
+        browse = QPushButton(_("Browse…"))
+        browse.clicked.connect(self.browse)
+        self.count_label = QLabel()
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        template_row = QHBoxLayout()
+        template_row.addWidget(self.template_radio)
+        template_row.addWidget(self.template_combo, 1)
+        template_row.addWidget(add)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
+        buttons = QDialogButtonBox()
+        self.export_button = buttons.addButton(_("Export"), QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        buttons.accepted.connect(self.export)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.count_label)
+        layout.addWidget(self.list_radio)
+        layout.addLayout(template_row)
+        layout.addWidget(self.unmasked_box)
+        layout.addWidget(QLabel(_("Save as:")))
+        layout.addLayout(path_row)
+        layout.addWidget(self.status)
+        self.refresh_templates()
+        self.count_label.setText(_("{n} residents will be exported.").format(n=count_people(ctx.store, self.people)))
+        self.resize(560, 300)
+
+    def refresh_templates(self, select: str | None = None) -> None:
+        self.template_combo.clear()
+        for name in template_names(self.ctx.store):
+            self.template_combo.addItem(name, name)
+        if select:
+            self.template_combo.setCurrentIndex(max(0, self.template_combo.findData(select)))
+        self.template_radio.setEnabled(self.template_combo.count() > 0)
+
+    def add_template(self, path: str | None = None) -> TemplateMappingDialog | None:
+        if not path:
+            path, _f = QFileDialog.getOpenFileName(self, _("Choose a department template"), "", "Excel (*.xlsx)")
+        if not path:
+            return None
+        try:
+            dialog = TemplateMappingDialog(self.ctx, path, self)
+        except Exception as exc:  # noqa: BLE001 - shown to the user
+            self.ctx.errors.show(exc, self)
+            return None
+        dialog.accepted.connect(lambda: (self.refresh_templates(dialog.name_edit.text().strip()),
+                                         self.template_radio.setChecked(True)))
+        dialog.open()
+        return dialog
+
+    def browse(self) -> None:
+        path, _f = QFileDialog.getSaveFileName(self, _("Export to Excel"), "居民名单.xlsx", "Excel (*.xlsx)")
+        if path:
+            self.path_edit.setText(path)
+
+    def export(self) -> None:
+        path = self.path_edit.text().strip()
+        if not path:
+            self.ctx.errors.show(_("Choose where to save the file."), self)
+            return
+        if not path.lower().endswith(".xlsx"):
+            path += ".xlsx"
+        unmasked = self.unmasked_box.isChecked()
+        if unmasked and not self.confirm_unmasked():
+            return
+        store, people = self.ctx.store, self.people
+        template = self.template_combo.currentData() if self.template_radio.isChecked() else None
+        if template:
+            def fn(state):
+                return fill_template(store, name=template, path=path, people=people, unmasked=unmasked, state=state)
+        else:
+            def fn(state):
+                return export_people(store, path, people=people, unmasked=unmasked, state=state)
+
+        def done(n: int) -> None:
+            self.last_count = n
+            self.status.setText(_("{n} rows exported to {path}.").format(n=n, path=Path(path).name))
+
+        self.ctx.tasks.run(fn, title=_("Exporting…"), on_done=done, parent=self)
+
+    def confirm_unmasked(self) -> bool:
+        answer = QMessageBox.question(
+            self, _("Show numbers in full?"),
+            _("The file will contain full ID and phone numbers. Keep it safe and do not share it in chat "
+              "groups. This export is recorded in the audit trail."))
+        return answer == QMessageBox.StandardButton.Yes

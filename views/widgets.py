@@ -1,0 +1,41 @@
+"""Small shared widgets and helpers for screens (no SQL here)."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication, QFrame, QLabel, QWidget
+
+from desktop.appearance import font_notifier
+
+
+def scaled_font(factor: float, bold: bool = False) -> QFont:
+    """The application font scaled by factor (follows the text-size setting when re-applied)."""
+    font = QFont(QApplication.font())
+    font.setPointSizeF(font.pointSizeF() * factor)
+    font.setBold(bold)
+    return font
+
+
+class Heading(QLabel):
+    """A screen title: larger and bold, and it follows text-size changes of the application."""
+
+    def __init__(self, text: str, parent: QWidget | None = None, factor: float = 1.45):
+        super().__init__(text, parent)
+        self.factor = factor
+        self.setObjectName("screenHeading")
+        self.refresh_font()
+        font_notifier().sig_font_changed.connect(self.refresh_font)
+
+    def refresh_font(self) -> None:
+        self.setFont(scaled_font(self.factor, bold=True))
+
+
+def heading(text: str, parent: QWidget | None = None, factor: float = 1.45) -> Heading:
+    return Heading(text, parent, factor)
+
+
+def separator(parent: QWidget | None = None) -> QFrame:
+    line = QFrame(parent)
+    line.setFrameShape(QFrame.Shape.HLine)
+    line.setFrameShadow(QFrame.Shadow.Sunken)
+    return line
