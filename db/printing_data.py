@@ -45,7 +45,7 @@ _DIGITS = re.compile(r"(\d+)")
 
 LIST_KINDS = {
     "persons": N_("Residents"),
-    "households": N_("Households"),
+    "households": N_("Household register"),
     "visits": N_("Home visits"),
 }
 
@@ -346,7 +346,7 @@ def _households_list(homes: dict[str, dict]) -> RegisterListData:
     members = _current_members(list(homes))
     columns = [Column(_("No."), 5), Column(_("Household no."), 10), Column(_("Address"), 30),
                Column(_("Use of the dwelling"), 8), Column(_("Head of household"), 10),
-               Column(_("Members"), 6), Column(_("Owner"), 10), Column(_("Owner's telephone"), 13, "phone"),
+               Column(_("Number of members"), 6), Column(_("Owner"), 10), Column(_("Owner's telephone"), 13, "phone"),
                Column(_("Notes"), 20)]
     rows = []
     for i, r in enumerate(ordered, 1):

@@ -13,12 +13,12 @@ import importlib
 from desktop.i18n import N_
 
 SCREENS: list[tuple[str, str, str]] = [
-    ("households", N_("Household register"), "views.placeholder:HouseholdsPlaceholder"),
-    ("visits", N_("Visits"), "views.placeholder:VisitsPlaceholder"),
+    ("households", N_("Household register"), "views.households:HouseholdsScreen"),
+    ("visits", N_("Visits"), "views.visits:VisitsScreen"),
     ("meetings", N_("Meetings"), "views.placeholder:MeetingsPlaceholder"),
     ("volunteers", N_("Volunteers"), "views.placeholder:VolunteersPlaceholder"),
     ("printing", N_("Printing"), "views.printing:PrintingScreen"),
-    ("sync", N_("Sync and handover"), "views.placeholder:SyncPlaceholder"),
+    ("sync", N_("Sync and handover"), "views.sync:SyncScreen"),
     ("settings", N_("Settings"), "views.settings:SettingsScreen"),
 ]
 
