@@ -196,12 +196,12 @@ class _Places:
         return found
 
     def ids(self, place: tuple) -> tuple[str | None, str | None]:
-        grid, compound, building, unit = place
         s = self.snapshot
+        grid, compound, building, unit = s.effective_place(place)
         gid = self._get(Grid, s.grids, grid, name=grid) if grid else None
         if not (building or unit):
             return None, gid
-        cid = self._get(Compound, s.compounds, compound, name=compound, grid_id=gid) if compound else None
+        cid = self._get(Compound, s.compounds, compound, name=compound, grid_id=gid)
         bid = self._get(Building, s.buildings, (cid, building), name=building, compound_id=cid)
         uid = self._get(Unit, s.units, (bid, unit), name=unit, building_id=bid)
         return uid, gid

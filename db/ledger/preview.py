@@ -264,7 +264,8 @@ def _check_id(r: RowResult, cell: object, header: str, values: dict[str, Any],
 def _split(r: RowResult, values: dict[str, Any]) -> None:
     r.person = {k: v for k, v in values.items() if v is not None and k in _PERSON_SET}
     r.relation = values.get("relation")
-    place = tuple(values.get(k) for k in PLACE_FIELDS)
+    place = (values.get("grid"), values.get("compound"), _place_name(values.get("building"), "栋"),
+             _place_name(values.get("unit"), "单元"))
     household = {HOUSEHOLD_FIELDS[k]: values[k] for k in HOUSEHOLD_FIELDS if values.get(k) is not None}
     number = household.get("number")
     if number:
@@ -339,13 +340,12 @@ def _check_head(snapshot, r: RowResult, households: dict[tuple, HouseholdPlan], 
         heads[r.household_key] = r
 
 
+def _place_name(name: str | None, suffix: str) -> str | None:
+    """3 → 3栋, 2 → 2单元: the way the register names its places, so both match."""
+    return f"{name}{suffix}" if name and name.isdigit() else name
+
+
 def _compose_address(place: tuple, door: str | None) -> str:
+    """Like the register: compound, building, unit and door, one after the other."""
     _grid, compound, building, unit = place
-    parts = [compound or ""]
-    if building:
-        parts.append(building if not building.isdigit() else f"{building}栋")
-    if unit:
-        parts.append(unit if not unit.isdigit() else f"{unit}单元")
-    if door:
-        parts.append(door if not door.isdigit() else f"{door}室")
-    return "".join(parts)
+    return "".join(x for x in (compound, building, unit, door) if x)
