@@ -374,3 +374,15 @@ def test_places_match_the_registers_own_names_and_its_only_grid(store, tmp_path)
     tree = place_tree(store)
     assert [g["name"] for g in tree] == ["第三网格"]
     assert sorted(b["name"] for b in tree[0]["children"][0]["children"]) == ["3栋", "4栋"]
+
+
+def test_csv_lost_digits_and_tab_separated_text(store, tmp_path):
+    """Excel saves a number-formatted ID column to CSV as 4.20102E+17; tabs separate some exports."""
+    path = tmp_path / "export.csv"
+    path.write_bytes("姓名,身份证号,电话\n王五,4.20102E+17,13800001111\n".encode("gbk"))
+    row = preview_of(store, path).rows[0]
+    assert row.action == "error" and "4.20102E+17" in row.errors[0].message
+    tsv = tmp_path / "list.txt"
+    tsv.write_text(f"姓名\t身份证号\t电话\n王五\t{ZHANG}\t13800001111\n", encoding="utf-8")
+    row = preview_of(store, tsv).rows[0]
+    assert row.action == "create" and row.person["phone"] == "13800001111"
