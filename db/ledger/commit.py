@@ -167,7 +167,12 @@ def _write(store, preview: Preview, state) -> ImportResult:
             continue
         for mid, _hid, _rel in current:
             members.append({"id": mid, "until": today})
-        members.append({"household_id": hid, "person_id": pid, "relation": r.relation, "since": today})
+        # Joined when the ledger says they moved in; a known person who changed households, today.
+        since = r.person.get("move_in_date") or (today if current else None)
+        member = {"household_id": hid, "person_id": pid, "relation": r.relation}
+        if since:
+            member["since"] = since
+        members.append(member)
     for chunk in _chunks(members):
         changes.extend(oplog.write(store, Membership, chunk))
         done += len(chunk)
