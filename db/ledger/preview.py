@@ -270,7 +270,7 @@ def _split(r: RowResult, values: dict[str, Any]) -> None:
     number = household.get("number")
     if number:
         key: tuple | None = ("number", number)
-    elif household.get("door") or any(place[1:]):
+    elif household.get("door"):  # without a door, a unit is not one household
         key = ("place", *place, household.get("door"))
     elif r.person.get("current_address"):
         key = ("address", r.person["current_address"])
