@@ -386,3 +386,23 @@ def test_csv_lost_digits_and_tab_separated_text(store, tmp_path):
     tsv.write_text(f"姓名\t身份证号\t电话\n王五\t{ZHANG}\t13800001111\n", encoding="utf-8")
     row = preview_of(store, tsv).rows[0]
     assert row.action == "create" and row.person["phone"] == "13800001111"
+
+
+def test_household_numbers_group_rows_and_other_papers_are_kept_as_text(store, tmp_path):
+    path = tmp_path / "huhao.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["户号", "姓名", "证件类型", "证件号码", "与户主关系", "房屋用途", "家庭住址"])
+    ws.append(["H001", "约翰", "护照", "e1234567", "户主", "出租", "幸福路8号"])
+    ws.append(["H001", "玛丽", "护照", "E7654321", "妻子", "出租", "幸福路8号"])
+    ws.append(["H002", "赵云", "居民身份证", ZHANG, "户主", "租住", "幸福路9号"])
+    wb.save(path)
+    preview = preview_of(store, path)
+    assert [r.action for r in preview.rows] == ["create", "create", "error"]
+    assert preview.rows[0].person["id_number"] == "E1234567" and preview.rows[0].person["id_type"] == "护照"
+    assert "房屋用途" in preview.rows[2].errors[0].column and "自住" in preview.rows[2].errors[0].message
+    commit_import(store, preview, skip_invalid=True)
+    rows = store.db.execute_sql(
+        "select h.number, h.house_use, h.address, count(*) from household h join membership m "
+        "on m.household_id = h.id group by h.id").fetchall()
+    assert rows == [("H001", "出租", "幸福路8号", 2)]
