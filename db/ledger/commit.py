@@ -9,6 +9,7 @@ log keeps every entry.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +93,11 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
 
 
 def _write(store, preview: Preview, state) -> ImportResult:
-    snapshot = Snapshot.load(store)
+    # The preview's view of the register is current (the log has not moved): reuse it. The place
+    # maps are copied because new places are added to them while writing.
+    snapshot = copy.copy(preview.snapshot) if preview.snapshot is not None else Snapshot.load(store)
+    for name in ("grids", "compounds", "buildings", "units"):
+        setattr(snapshot, name, dict(getattr(snapshot, name)))
     rows = [r for r in preview.rows if r.action in ("create", "update")]
     result = ImportResult(None, unchanged=preview.count("unchanged"), skipped=preview.count("error"))
     total = len(rows) * 2 + 1

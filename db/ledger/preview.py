@@ -114,6 +114,7 @@ class Preview:
     households: dict[tuple, HouseholdPlan]
     ignored_rows: int = 0
     log_position: int = 0  # max(rowid) of the op log when the preview was made
+    snapshot: Any = None  # the register as it was then (reused by the commit while still current)
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
@@ -163,7 +164,7 @@ def build_preview(store, plan: ImportPlan, *, state=None) -> Preview:
             _match(snapshot, r, households)
             _check_head(snapshot, r, households, heads, relations_in_file, columns.get(r.sheet, ""))
     step(state, total, total, _("Checked {n} rows").format(n=total))
-    return Preview(plan, results, households, ignored, position)
+    return Preview(plan, results, households, ignored, position, snapshot)
 
 
 def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str, RowResult], state,
