@@ -87,14 +87,6 @@ def run(results: dict, workdir: pathlib.Path) -> None:
         probe = preview.rows[ROWS // 2].person["name"]
         results["ledger_import_searchable"] = int(_searchable(store, probe))
 
-        # How much of the import is the register's search index (for whoever tunes it).
-        from db.register.index import rebuild_index
-
-        started, cpu = time.perf_counter(), time.process_time()
-        rebuild_index(store)
-        results["ledger_search_index_rebuild_150k_s"] = round(time.perf_counter() - started, 2)
-        results["ledger_search_index_rebuild_150k_cpu_s"] = round(time.process_time() - cpu, 2)
-
         started, cpu = time.perf_counter(), time.process_time()
         count = export_people(store, workdir / "export-150k.xlsx")
         results["ledger_export_150k_s"] = round(time.perf_counter() - started, 2)
