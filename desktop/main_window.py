@@ -121,7 +121,9 @@ class MainWindow(QMainWindow):
         self.action_open.setShortcut(QKeySequence.StandardKey.Open)
         self.action_open.triggered.connect(lambda: self._shell_call("choose_and_open"))
         self.action_new = QAction(_("New database…"), self)
-        self.action_new.setShortcut(QKeySequence.StandardKey.New)
+        # Ctrl+N belongs to the households screen (new household); a second Ctrl+N here would make
+        # both ambiguous, so neither would work.
+        self.action_new.setShortcut(QKeySequence("Ctrl+Shift+N"))
         self.action_new.triggered.connect(lambda: self._shell_call("choose_and_create"))
         self.action_backup = QAction(_("Back up now"), self)
         self.action_backup.triggered.connect(self._backup_now)
