@@ -178,11 +178,13 @@ class MappingPage(_AsyncPage):
         headers = sp.layout.headers
         self.table.setRowCount(len(headers))
         self.combos = []
+        self.samples: dict[int, list[str]] = {}
         samples = sp.sheet.rows[sp.layout.data_row: sp.layout.data_row + 3]
         for col, header in enumerate(headers):
             self.table.setItem(col, 0, QTableWidgetItem(header or _("Column {n}").format(n=col + 1)))
             values = [cells.display(r[col]) for r in samples if col < len(r) and not cells.is_blank(r[col])]
-            self.table.setItem(col, 1, QTableWidgetItem("，".join(values)))
+            self.samples[col] = values
+            self.table.setItem(col, 1, QTableWidgetItem(self._sample_text(col, sp.mapping.get(col))))
             combo = QComboBox()
             combo.addItem(field_label(None), None)
             for f in FIELDS:
@@ -194,8 +196,15 @@ class MappingPage(_AsyncPage):
         self.table.resizeColumnToContents(0)
         self.table.setColumnWidth(2, 160)
 
+    def _sample_text(self, col: int, key: str | None) -> str:
+        """The first values of a column, ID and phone numbers masked as on every screen."""
+        return "，".join(cells.masked_sample(v, key) for v in self.samples.get(col, []))
+
     def _changed(self, sp, col: int, combo: QComboBox) -> None:
         key = combo.currentData()
+        item = self.table.item(col, 1)
+        if item is not None:
+            item.setText(self._sample_text(col, key))
         if key is None:
             sp.mapping.pop(col, None)
             return
