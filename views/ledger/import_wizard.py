@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -32,6 +31,7 @@ from db.ledger.mapping import FIELDS, field_label, mapping_names, save_mapping
 from db.ledger.preview import ImportPlan, Preview, build_preview, plan_import
 from db.ledger.readers import SUFFIXES
 from db.ledger.report import summary, write_error_workbook
+from desktop import file_dialogs
 from desktop.i18n import N_, _
 from views.ledger.preview_model import PreviewModel
 
@@ -116,8 +116,8 @@ class FilePage(_AsyncPage):
 
     def browse(self) -> None:
         patterns = " ".join(f"*{s}" for s in SUFFIXES)
-        path, _filter = QFileDialog.getOpenFileName(self, _("Choose a ledger file"), "",
-                                                    _("Spreadsheets ({patterns})").format(patterns=patterns))
+        path = file_dialogs.open_file(self, self.w.ctx.settings, _("Choose a ledger file"),
+                                      _("Spreadsheets ({patterns})").format(patterns=patterns))
         if path:
             self.path_edit.setText(path)
 
@@ -300,7 +300,8 @@ class PreviewPage(_AsyncPage):
     def save_errors(self, path: str | None = None) -> None:
         if not path:
             default = str(self.w.plan.path.with_name(self.w.plan.path.stem + "-错误.xlsx"))
-            path, _f = QFileDialog.getSaveFileName(self, _("Save the rows with errors"), default, "Excel (*.xlsx)")
+            path = file_dialogs.save_file(self, self.w.ctx.settings, _("Save the rows with errors"), default,
+                                          "Excel (*.xlsx)")
         if path:
             n = write_error_workbook(self.w.preview, path)
             self.w.status.setText(_("{n} rows with errors saved to {path}.").format(n=n, path=path))
