@@ -250,10 +250,16 @@ class MainWindow(QMainWindow):
 
         open_import_wizard(self.ctx, self)
 
-    def _export_ledger(self) -> None:
+    def _export_ledger(self):
+        """Export what the households list shows (its search and filters), as its own button does;
+        before that screen was opened, its default list: everyone living here."""
+        screen = self.get_screen("households")
+        browser = getattr(screen, "browser", None)
+        if browser is not None and callable(getattr(browser, "export_list", None)):
+            return browser.export_list()
         from views.ledger import open_export_dialog
 
-        open_export_dialog(self.ctx, self)
+        return open_export_dialog(self.ctx, self)
 
     def _backup_now(self) -> None:
         from desktop.backups import backup_now
