@@ -34,7 +34,9 @@ HOUSEHOLD_FIELDS = {"household_number": "number", "door": "door", "house_use": "
                     "owner_name": "owner_name", "owner_phone": "owner_phone"}
 _CACHED = {"sex", "ethnicity", "id_type", "relation", "political_status", "education", "marital_status",
            "health", "disability", "employment", "residence_status", "person_type", "grid", "compound",
-           "building", "unit", "house_use"}
+           "building", "unit", "house_use",
+           # Dates repeat across a community's rows (birthdays, move-in days): parsed once each.
+           "birth_date", "move_in_date"}
 
 
 @dataclass
