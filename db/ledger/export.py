@@ -15,7 +15,7 @@ from typing import Any
 
 from db import oplog
 from db.ledger.mapping import FIELD_BY_KEY, field_label
-from db.ledger.progress import step
+from db.ledger.progress import gc_paused, step
 from db.models.register import AuditEntry
 from db.validation import mask_id, mask_phone
 from desktop.i18n import N_, _
@@ -199,6 +199,7 @@ def record_export(store, *, path: Path, rows: int, unmasked: bool, detail: dict[
         "detail": json.dumps({"file": Path(path).name, "rows": rows, **detail}, ensure_ascii=False)}])
 
 
+@gc_paused()
 def export_people(store, path: str | Path, *, people: PeopleFilter | None = None,
                   columns: list[str] | tuple[str, ...] | None = None, unmasked: bool = False,
                   title: str | None = None, state=None) -> int:

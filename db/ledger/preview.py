@@ -22,7 +22,7 @@ from db.ledger.mapping import (
     load_mapping,
     mapping_from_template,
 )
-from db.ledger.progress import step
+from db.ledger.progress import gc_paused, step
 from db.ledger.readers import Sheet, read_file
 from db.validation import id_conflicts
 from desktop.i18n import _
@@ -53,6 +53,7 @@ class ImportPlan:
     skipped_sheets: list[str] = field(default_factory=list)
 
 
+@gc_paused()
 def plan_import(path: str | Path, *, store=None, mapping_name: str | None = None) -> ImportPlan:
     """Read the file, find each sheet's table and propose (or apply a saved) column mapping."""
     path = Path(path)
@@ -137,6 +138,7 @@ def log_position(store) -> int:
     return store.db.execute_sql("select coalesce(max(rowid), 0) from oplog").fetchone()[0]
 
 
+@gc_paused()
 def build_preview(store, plan: ImportPlan, *, state=None) -> Preview:
     """Validate every row of every planned sheet and match it with the register."""
     from db.ledger.register_snapshot import Snapshot
