@@ -27,6 +27,9 @@ def test_qt_file_dialog_strings_are_chinese_after_the_app_set_up_its_translators
     for source in ("Look in:", "&Look in:", "Files of &type:", "File &name:", "Parent Directory", "Detail View"):
         text = QCoreApplication.translate("QFileDialog", source)
         assert not ASCII_WORD.search(text.replace("&", "")), (source, text)
+    for source, comment in (("Folder", "All other platforms"), ("%1 File", None), ("Drive", None)):
+        text = QCoreApplication.translate("QAbstractFileIconProvider", source, comment)
+        assert not ASCII_WORD.search(text), (source, text)  # the file list's 类型 column
     dialog = QFileDialog(shell.window, "选择")
     dialog.setOption(QFileDialog.Option.DontUseNativeDialog)
     labels = [label.text() for label in dialog.findChildren(QLabel) if label.text()]
