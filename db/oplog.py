@@ -378,6 +378,8 @@ def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyRe
 
 def _rows_with_ops(db, table: str, row_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
+    if not db.execute_sql("select exists(select 1 from oplog where tbl = ?)", (table,)).fetchone()[0]:
+        return found  # nothing of this table here yet (e.g. a full handover into a new database)
     for chunk in _chunks(list(row_ids)):
         marks = ",".join("?" * len(chunk))
         found.update(x for (x,) in db.execute_sql(

@@ -342,6 +342,8 @@ def read_bundle_file(store, path: Path, **kwargs) -> Bundle:
 
 def _existing_rows(db, table: str, row_ids: list[str]) -> set[str]:
     found: set[str] = set()
+    if not db.execute_sql(f'select exists(select 1 from "{table}")').fetchone()[0]:
+        return found
     for start in range(0, len(row_ids), 500):
         chunk = row_ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
@@ -351,6 +353,8 @@ def _existing_rows(db, table: str, row_ids: list[str]) -> set[str]:
 
 def _conflict_keys(db, affected: dict[str, list[str]]) -> set[tuple[str, str, str]]:
     keys: set[tuple[str, str, str]] = set()
+    if not db.execute_sql("select exists(select 1 from conflict)").fetchone()[0]:
+        return keys
     for table, ids in affected.items():
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
