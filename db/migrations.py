@@ -50,6 +50,10 @@ def _v3(db: SqliteDatabase) -> None:
     create_table(db, RegisterUndo)
     db.execute_sql("CREATE VIRTUAL TABLE IF NOT EXISTS register_fts USING fts5("
                    "haystack, tokenize='trigram', detail='none')")
+    # Postings of name characters and pinyin first letters (persons living here), by rowid.
+    db.execute_sql("CREATE TABLE IF NOT EXISTS register_chars (token TEXT NOT NULL, row INTEGER NOT NULL, "
+                   "PRIMARY KEY (token, row)) WITHOUT ROWID")
+    db.execute_sql("CREATE INDEX IF NOT EXISTS register_chars_row ON register_chars (row)")
     db.execute_sql('CREATE INDEX IF NOT EXISTS "person_id_number" ON "person" ("id_number")')
     db.execute_sql('CREATE INDEX IF NOT EXISTS "person_name_birth" ON "person" ("name", "birth_date")')
     db.execute_sql('CREATE INDEX IF NOT EXISTS "visit_household_date" ON "visit" ("household_id", "visit_date")')

@@ -35,8 +35,8 @@ def test_window_opens_with_chinese_labels(shell):
     assert window.db_label.text() == "数据库：griddesk.sqlite"
     assert window.node_label.text() == f"设备：{shell.ctx.store.node_id[:8]}"
     assert window.backup_label.text().startswith("上次备份：")
-    # The first screen is an honest placeholder that says so in Chinese.
-    assert "这一功能将在后续版本提供。" in [w.text() for w in window.stack.currentWidget().findChildren(QLabel)]
+    # The first screen is the household register, titled in Chinese.
+    assert "住户台账" in [w.text() for w in window.stack.currentWidget().findChildren(QLabel)]
 
 
 def test_the_bundled_cjk_font_is_the_application_font(shell):

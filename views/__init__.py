@@ -13,8 +13,8 @@ import importlib
 from desktop.i18n import N_
 
 SCREENS: list[tuple[str, str, str]] = [
-    ("households", N_("Household register"), "views.placeholder:HouseholdsPlaceholder"),
-    ("visits", N_("Visits"), "views.placeholder:VisitsPlaceholder"),
+    ("households", N_("Household register"), "views.households:HouseholdsScreen"),
+    ("visits", N_("Visits"), "views.visits:VisitsScreen"),
     ("meetings", N_("Meetings"), "views.placeholder:MeetingsPlaceholder"),
     ("volunteers", N_("Volunteers"), "views.placeholder:VolunteersPlaceholder"),
     ("printing", N_("Printing"), "views.printing:PrintingScreen"),

@@ -43,8 +43,9 @@ class RegisterSearch(BaseModel):
 
     class Meta:
         table_name = "register_search"
-        indexes = ((("sort_key",), False), (("household_id",), False), (("grid_id", "sort_key"), False),
-                   (("building_id",), False), (("birth_date",), False), (("due_date",), False))
+        # Single-column indexes list equal keys in rowid order, which is display order.
+        indexes = ((("sort_key",), False), (("household_id",), False), (("grid_id",), False),
+                   (("compound_id",), False), (("building_id",), False), (("unit_id",), False))
 
 
 class RegisterShort(BaseModel):

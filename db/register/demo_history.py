@@ -8,6 +8,7 @@ import random
 from collections.abc import Callable
 
 from db import oplog
+from db.ids import new_id
 from db.models.register import LifeEvent, Membership, Person, Visit
 from db.register import index
 
@@ -84,5 +85,28 @@ def add_history(store, roster: Roster, *, seed: int, today: dt.date,
             if progress and progress(n, len(roster)) is False:
                 break
     flush()
+    counts["duplicates"] = _duplicates(store, roster, rng)
     counts["life_events"] = store.db.execute_sql("select count(*) from life_event").fetchone()[0]
     return counts
+
+
+def _duplicates(store, roster: Roster, rng: random.Random) -> int:
+    """A few persons registered twice (same ID number typed on another laptop, in another
+    household): what the duplicates review is for."""
+    lived = [r for r in roster if r[2]]
+    n = max(1, len(lived) // 1000)
+    people, memberships = [], []
+    for _ in range(n):
+        source = rng.choice(lived)
+        target = rng.choice(lived)
+        pid = rng.choice(source[2])[0]
+        row = store.db.execute_sql("select name, sex, birth_date, id_type, id_number, residence_status, person_type "
+                                   "from person where id = ?", (pid,)).fetchone()
+        copy_id = new_id()
+        people.append({"id": copy_id, "name": row[0], "sex": row[1], "birth_date": row[2], "id_type": row[3],
+                       "id_number": row[4], "residence_status": row[5], "person_type": row[6]})
+        memberships.append({"household_id": target[0], "person_id": copy_id, "relation": "其他"})
+    with store.db.atomic(), index.deferred(store):
+        oplog.write(store, Person, people)
+        oplog.write(store, Membership, memberships)
+    return n

@@ -25,6 +25,15 @@ SEP = "\x1f"
 _RELATION_ORDER = {r: i for i, r in enumerate(RELATIONS)}
 _DIGITS = re.compile(r"\d+")
 _pending: list[set[str]] = []  # stack of person-id sets while hooks are deferred
+GAP = 1 << 24  # rowid spacing: room for new rows between neighbours in display order
+
+
+def tokens(short_key: str) -> set[str]:
+    """Posting tokens of a short key: each Chinese character, and SEP + the first letter of each
+    pinyin or initials field (so 1-2 character terms are answered from an index)."""
+    out = {c for c in short_key if c >= "\u3400"}
+    out.update(SEP + f[0] for f in short_key.split(SEP) if f and f[0].isascii() and f[0].isalpha())
+    return out
 
 
 def natural_key(text: str) -> str:
@@ -42,7 +51,7 @@ def _char_pinyin(char: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=262_144)
 def name_pinyin(name: str) -> tuple[str, str]:
-    """(full pinyin variants, initials variants), space-separated; polyphonic surnames give up to 3.
+    """(full pinyin variants, initials variants), SEP-separated; polyphonic surnames give up to 3.
 
     Per character (names are not phrases): 张三 -> ("zhangsan", "zs"); 曾 -> zeng and ceng.
     """
@@ -52,8 +61,8 @@ def name_pinyin(name: str) -> tuple[str, str]:
     rest_full = "".join(rest)
     rest_init = "".join(r[:1] for r in rest)
     alternatives = _char_pinyin(name[0])[:3]
-    full = " ".join(dict.fromkeys(a + rest_full for a in alternatives))
-    initials = " ".join(dict.fromkeys(a[:1] + rest_init for a in alternatives))
+    full = SEP.join(dict.fromkeys(a + rest_full for a in alternatives))
+    initials = SEP.join(dict.fromkeys(a[:1] + rest_init for a in alternatives))
     return full, initials
 
 
@@ -78,17 +87,12 @@ _COLUMNS = ("person_id", "household_id", "membership_id", "grid_id", "compound_i
             "name", "sex", "birth_date", "id_number", "phone", "relation", "address", "residence_status",
             "person_type", "status", "tags", "tag_ids", "due_date", "last_visit", "sort_key", "haystack",
             "short_key")
-_UPSERT = (f"insert into register_search ({','.join(_COLUMNS)}) values ({','.join('?' * len(_COLUMNS))}) "
-           f"on conflict(person_id) do update set "
-           + ",".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "person_id"))
-
-
 def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = None) -> None:
+def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = None, append: bool = False) -> None:
     """Recompute the index rows of these persons (removing the dead, merged and deleted ones)."""
     if _pending:
         _pending[-1].update(person_ids)
@@ -120,8 +124,11 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
             status = "deceased" if died else "moved_out" if moved else "active"
             full, initials = name_pinyin(name or "")
             former_full, former_init = name_pinyin(former or "")
-            address = address or current_address or ""
-            short_key = SEP.join([name or "", full, initials, former or "", former_full, former_init,
+            # Composed from the live place names, so renaming a compound re-addresses its doors.
+            address = (f"{compound or ''}{building or ''}{unit or ''}{door or ''}" if unit_id and unit
+                       else address or current_address or "")
+            # Every field starts with SEP, so letters can match at the start of a pinyin field.
+            short_key = SEP + SEP.join([name or "", full, initials, former or "", former_full, former_init,
                                   id_number or "", phone or ""]).lower()
             haystack = short_key + SEP + address.lower()
             sort_key = SEP.join(natural_key(x or "") for x in (grid, compound, building, unit, door)) + SEP + \
@@ -136,24 +143,112 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
                             sort_key, haystack, short_key))
         present = {r[0] for r in rows}
         drop.extend(pid for pid in chunk if pid not in present)
-        if drop:
-            dm = ",".join("?" * len(drop))
-            db.execute_sql(f"delete from register_fts where rowid in (select rowid from register_search "
-                           f"where person_id in ({dm}))", tuple(drop))
-            db.execute_sql(f"delete from register_short where rowid in (select rowid from register_search "
-                           f"where person_id in ({dm}))", tuple(drop))
-            db.execute_sql(f"delete from register_search where person_id in ({dm})", tuple(drop))
-        if upserts:
-            cursor = db.cursor()
-            cursor.executemany(_UPSERT, upserts)
-            um = ",".join("?" * len(upserts))
-            uids = tuple(u[0] for u in upserts)
-            db.execute_sql(f"delete from register_fts where rowid in (select rowid from register_search "
-                           f"where person_id in ({um}))", uids)
-            db.execute_sql(f"insert into register_fts(rowid, haystack) select rowid, haystack from register_search "
-                           f"where person_id in ({um})", uids)
-            db.execute_sql(f"insert or replace into register_short(rowid, key) select rowid, short_key "
-                           f"from register_search where person_id in ({um})", uids)
+        _store_rows(db, upserts, drop, append=append)
+
+
+_SORT = _COLUMNS.index("sort_key")
+_STATUS = _COLUMNS.index("status")
+_INSERT = (f"insert into register_search (rowid, {','.join(_COLUMNS)}) "
+           f"values (?, {','.join('?' * len(_COLUMNS))})")
+_UPDATE = (f"update register_search set {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} where person_id = ?")
+
+
+def _delete_rowids(db, rowids: list[int], *, search_too: bool) -> None:
+    for start in range(0, len(rowids), 500):
+        part = rowids[start:start + 500]
+        marks = ",".join("?" * len(part))
+        db.execute_sql(f"delete from register_fts where rowid in ({marks})", part)
+        db.execute_sql(f"delete from register_short where rowid in ({marks})", part)
+        db.execute_sql(f"delete from register_chars where row in ({marks})", part)
+        if search_too:
+            db.execute_sql(f"delete from register_search where rowid in ({marks})", part)
+
+
+def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False) -> None:
+    """Write index rows so that rowid order is display order (sort_key order).
+
+    A row whose sort key did not change keeps its rowid; others get a rowid in the gap between
+    their new neighbours (GAP apart when appended). When a gap is used up, everything is
+    renumbered. Searches then read candidates in rowid order and stop at the limit.
+    """
+    pids = [r[0] for r in rows] + drop
+    existing: dict[str, tuple[int, str, str, str, str]] = {}
+    for start in range(0, len(pids), 500):
+        part = pids[start:start + 500]
+        marks = ",".join("?" * len(part))
+        for pid, rowid, key, haystack, short_key, status in db.execute_sql(
+                f"select person_id, rowid, sort_key, haystack, short_key, status from register_search "
+                f"where person_id in ({marks})", part):
+            existing[pid] = (rowid, key, haystack, short_key, status)
+    kept = [r for r in rows if r[0] in existing and existing[r[0]][1] == r[_SORT]]
+    moved = sorted((r for r in rows if not (r[0] in existing and existing[r[0]][1] == r[_SORT])),
+                   key=lambda r: r[_SORT])
+    gone = [existing[p][0] for p in drop if p in existing] + [existing[r[0]][0] for r in moved if r[0] in existing]
+    _delete_rowids(db, gone, search_too=True)
+    cursor = db.cursor()
+    # Most refreshes (a visit, a tag) change no searchable text: the text indexes stay as they are.
+    retext = [r for r in kept if (r[-2], r[-1], r[_STATUS]) != existing[r[0]][2:]]
+    if kept:
+        cursor.executemany(_UPDATE, [(*r[1:], r[0]) for r in kept])
+        _delete_rowids(db, [existing[r[0]][0] for r in retext], search_too=False)
+    placed = None if append else _allocate(db, moved)
+    renumber = placed is None
+    if placed is None:
+        top = db.execute_sql("select coalesce(max(rowid), 0) from register_search").fetchone()[0]
+        placed = [(top + GAP * (k + 1), r) for k, r in enumerate(moved)]
+    cursor.executemany(_INSERT, [(rowid, *r) for rowid, r in placed])
+    written = [(existing[r[0]][0], r) for r in retext] + placed
+    cursor.executemany("insert into register_fts(rowid, haystack) values (?, ?)",
+                       [(rowid, r[-2]) for rowid, r in written])
+    active = [(rowid, r[-1]) for rowid, r in written if r[_STATUS] == "active"]
+    cursor.executemany("insert into register_short(rowid, key) values (?, ?)", active)
+    cursor.executemany("insert or ignore into register_chars(token, row) values (?, ?)",
+                       [(t, rowid) for rowid, key in active for t in tokens(key)])
+    if renumber and moved and not append:
+        renumber_rows(db)
+
+
+def _allocate(db, rows: list[tuple]) -> list[tuple[int, tuple]] | None:
+    """Rowids between each new row's neighbours in sort order; None when a gap is used up."""
+    out: list[tuple[int, tuple]] = []
+    i = 0
+    while i < len(rows):
+        key = rows[i][_SORT]
+        prev = db.execute_sql("select rowid from register_search where sort_key < ? order by sort_key desc limit 1",
+                              (key,)).fetchone()
+        nxt = db.execute_sql("select rowid, sort_key from register_search where sort_key > ? order by sort_key "
+                             "limit 1", (key,)).fetchone()
+        j = i + 1
+        while j < len(rows) and (nxt is None or rows[j][_SORT] < nxt[1]):
+            j += 1
+        low = prev[0] if prev else 0
+        count = j - i
+        if nxt is None:
+            out.extend((low + GAP * (k + 1), rows[i + k]) for k in range(count))
+        else:
+            step = (nxt[0] - low) // (count + 1)
+            if step < 1:
+                return None
+            out.extend((low + step * (k + 1), rows[i + k]) for k in range(count))
+        i = j
+    return out
+
+
+def renumber_rows(db) -> None:
+    """Give every index row rowid = rank * GAP in display order (after a gap ran out, or a rebuild)."""
+    order = [r[0] for r in db.execute_sql("select rowid from register_search order by sort_key")]
+    db.execute_sql("delete from register_fts")
+    db.execute_sql("delete from register_short")
+    db.execute_sql("update register_search set rowid = -rowid")
+    db.cursor().executemany("update register_search set rowid = ? where rowid = ?",
+                            [(GAP * (k + 1), -old) for k, old in enumerate(order)])
+    db.execute_sql("insert into register_fts(rowid, haystack) select rowid, haystack from register_search")
+    db.execute_sql("insert into register_short(rowid, key) select rowid, short_key from register_search "
+                   "where status = 'active'")
+    db.execute_sql("delete from register_chars")
+    db.cursor().executemany("insert or ignore into register_chars(token, row) values (?, ?)",
+                            [(t, rowid) for rowid, key in db.execute_sql("select rowid, key from register_short")
+                             for t in tokens(key)])
 
 
 def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
@@ -258,12 +353,14 @@ def rebuild_index(store, progress=None) -> int:
         db.execute_sql("delete from register_search")
         db.execute_sql("delete from register_fts")
         db.execute_sql("delete from register_short")
+        db.execute_sql("delete from register_chars")
         ids = [r[0] for r in db.execute_sql("select id from person where deleted = 0 and merged_into is null")]
         step = 5000
         for start in range(0, len(ids), step):
-            refresh_persons(store, ids[start:start + step])
+            refresh_persons(store, ids[start:start + step], append=True)
             if progress:
                 progress(min(start + step, len(ids)), len(ids))
+        renumber_rows(db)
         store.set_meta(register_index="ok")
     return len(ids)
 

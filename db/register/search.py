@@ -7,11 +7,11 @@ the displayed values of a block of them.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from db.register.common import today
+from db.register.index import SEP
 from db.validation import normalize_text
 
 ROW_KEYS = ("rowid", "person_id", "household_id", "membership_id", "name", "sex", "birth_date", "id_number",
@@ -45,10 +45,8 @@ def _years_before(on: dt.date, years: int) -> dt.date:
         return on.replace(year=on.year - years, day=28)
 
 
-# Up to this many text matches, the matches are looked up by rowid and sorted; above it the
-# list is read in display order and each row is tested (it stops early at the limit).
-DENSE = 5_000
 SEARCH_LIMIT = 1_000  # search-as-you-type shows the first matches and says when there are more
+FTS_WINDOW = 7  # characters of a long term given to the trigram index
 
 
 def _filter_predicates(filters: Filters, on: dt.date) -> tuple[list[str], list[Any]]:
@@ -79,71 +77,108 @@ def _filter_predicates(filters: Filters, on: dt.date) -> tuple[list[str], list[A
 
 
 def _terms(text: str) -> list[str]:
-    return normalize_text(text).lower().split()
+    """Search patterns: letters match the start of a pinyin or initials field (zs finds 张三, not
+    李张山 whose initials are lzs); digits and Chinese characters match anywhere."""
+    out = []
+    for term in normalize_text(text).lower().split():
+        out.append(SEP + term if term.isascii() and term.isalpha() else term)
+    return out
 
 
-def _candidates(terms: list[str]) -> tuple[str, Any, int] | None:
-    """The most selective term as a rowid query: FTS trigram for 3+ characters, else the narrow
-    name/pinyin/ID/phone table. Returns (sql, parameter, index of the term)."""
-    usable = [k for k, t in enumerate(terms) if len(t) < 3 or not any(c in t for c in "%_")]
-    if not usable:
-        return None
-    i = max(usable, key=lambda k: len(terms[k]))
-    term = terms[i]
-    if len(term) >= 3:
-        # No ESCAPE clause: FTS5 would then scan instead of using the trigram index.
-        return "select rowid from register_fts where haystack like ?", f"%{term}%", i
-    return "select rowid from register_short where instr(key, ?) > 0", term, i
+def build_query(filters: Filters, *, on: dt.date | None = None) -> tuple[str, list[Any]]:
+    """The SQL selecting matching rowids in display order, and its parameters.
 
-
-def build_query(filters: Filters, *, on: dt.date | None = None, dense: bool = True
-                ) -> tuple[str, list[Any]]:
-    """The SQL selecting matching rowids in list order, and its parameters.
-
-    dense=False: the caller passes the candidate rowids (a JSON array) as the first parameter;
-    dense=True reads the list in display order and tests each row.
+    Index rowids are in display order, so each plan reads candidates in rowid order and can stop
+    at the limit: the longest term drives (FTS5 trigram for 3+ characters, else the narrow table
+    of persons living here), the other terms and the filters are tested on each candidate.
     """
     on = on or today()
     terms = _terms(filters.text)
     where, params = _filter_predicates(filters, on)
-    cand = _candidates(terms)
+    usable = [k for k, t in enumerate(terms) if len(t) < 3 or not any(c in t for c in "%_")]
+    lead = max(usable, key=lambda k: len(terms[k])) if usable else None
+    if lead is not None and len(terms[lead]) < 3 and filters.status != "active":
+        lead = None  # the narrow table holds only persons living here
     term_where: list[str] = []
     term_params: list[Any] = []
     for k, term in enumerate(terms):
-        if cand and k == cand[2] and not dense:
+        if k == lead:
             continue
-        # A lone short term matches names, pinyin, initials, ID and phone; longer terms and
-        # extra terms also match the address.
-        column = "s.short_key" if cand and k == cand[2] and len(term) < 3 else "s.haystack"
-        term_where.append(f"instr({column}, ?) > 0")
+        term_where.append("instr(s.haystack, ?) > 0")
         term_params.append(term)
+    if lead is None:
+        conditions = term_where + where
+        tail = (" where " + " and ".join(conditions)) if conditions else ""
+        return f"select s.rowid from register_search s{tail} order by s.rowid", [*term_params, *params]
+    term = terms[lead]
+    extra: list[Any] = []
+    if len(term) >= 3:
+        # No ESCAPE clause: FTS5 would then scan instead of using the trigram index. A long term
+        # (an ID typed from its start) has many common trigrams (420, 201, 019…): its last
+        # characters find the few candidates, the whole term is then checked on each.
+        probe = term
+        if len(term) > FTS_WINDOW + 1:
+            probe = term[-FTS_WINDOW:]
+            term_where.insert(0, "instr(s.haystack, ?) > 0")
+            term_params.insert(0, term)
+        source, lead_sql, lead_param = "register_fts c", "c.haystack like ?", f"%{probe}%"
+    elif _postable(term):
+        # Postings: one character, or two whose rows are intersected and then checked for the pair.
+        first, rest = (term[:2], "") if term.startswith(SEP) else (term[0], term[1:])
+        source = "register_chars p"
+        lead_sql, lead_param = "p.token = ?", first
+        if rest:
+            source += " cross join register_chars q on q.token = ? and q.row = p.row"
+            extra = [rest]
+            term_where.insert(0, "instr(s.short_key, ?) > 0")
+            term_params.insert(0, term)
+        if not rest:
+            where_rest = _strip_status(filters, where, params)
+            if not where_rest[0] and not term_where:
+                return (f"select p.row from {source} where {lead_sql} order by p.row", [lead_param])
+        return _join_postings(source, lead_sql, [*extra, lead_param], term_where, term_params, filters, where, params)
+    else:
+        source, lead_sql, lead_param = "register_short c", "instr(c.key, ?) > 0", term
     conditions = term_where + where
-    tail = (" where " + " and ".join(conditions)) if conditions else ""
-    if cand and not dense:
-        sql = (f"select s.rowid from json_each(?) c cross join register_search s on s.rowid = c.value"
-               f"{tail} order by s.sort_key")
-        return sql, [*term_params, *params]
-    return f"select s.rowid from register_search s{tail} order by s.sort_key", [*term_params, *params]
+    if filters.status == "active" and len(term) < 3:
+        # register_short holds only persons living here: that filter is already met.
+        i = where.index("s.status = ?")
+        conditions = term_where + where[:i] + where[i + 1:]
+        params = params[:i] + params[i + 1:]
+    if not conditions:
+        return f"select c.rowid from {source} where {lead_sql} order by c.rowid", [lead_param]
+    return (f"select c.rowid from {source} cross join register_search s on s.rowid = c.rowid where {lead_sql} and "
+            f"{' and '.join(conditions)} order by c.rowid", [lead_param, *term_params, *params])
 
 
-def candidate_rowids(store, filters: Filters, cap: int = DENSE) -> list[int] | None:
-    """Rowids matching the most selective text term, or None when there are more than cap (or no text)."""
-    cand = _candidates(_terms(filters.text))
-    if cand is None:
-        return None
-    rows = store.db.execute_sql(f"{cand[0]} limit {cap + 1}", (cand[1],)).fetchall()
-    return None if len(rows) > cap else [r[0] for r in rows]
+def _postable(term: str) -> bool:
+    """1-2 character terms answered from register_chars: Chinese characters or one pinyin letter."""
+    if term.startswith(SEP):
+        return len(term) == 2
+    return 1 <= len(term) <= 2 and all(c >= "\u3400" for c in term)
+
+
+def _strip_status(filters: Filters, where: list[str], params: list[Any]) -> tuple[list[str], list[Any]]:
+    """The filters without `status = active` (the posting tables hold only persons living here)."""
+    if filters.status == "active" and "s.status = ?" in where:
+        i = where.index("s.status = ?")
+        return where[:i] + where[i + 1:], params[:i] + params[i + 1:]
+    return where, params
+
+
+def _join_postings(source, lead_sql, source_params, term_where, term_params, filters, where, params):
+    where, params = _strip_status(filters, where, params)
+    conditions = term_where + where
+    sql = f"select p.row from {source} cross join register_search s on s.rowid = p.row where {lead_sql}"
+    if conditions:
+        sql += " and " + " and ".join(conditions)
+    return sql + " order by p.row", [*source_params, *term_params, *params]
 
 
 def search_ids(store, filters: Filters, *, limit: int | None = SEARCH_LIMIT, on: dt.date | None = None
                ) -> SearchResult:
     """Matching index rows in list order; at most `limit` (truncated says there were more)."""
-    ids = candidate_rowids(store, filters)
-    sql, params = build_query(filters, on=on, dense=ids is None)
-    if ids is not None:
-        if not ids:
-            return SearchResult([], False)
-        params.insert(0, json.dumps(ids))
+    sql, params = build_query(filters, on=on)
     if limit is not None:
         sql += " limit ?"
         params.append(limit + 1)

@@ -103,7 +103,8 @@ met as (select v.household_id, max(v.visit_date) as last_met from visit v join h
         where v.deleted = 0 and v.not_home = 0 group by v.household_id),
 attempts as (select v.household_id, max(v.visit_date) as last_attempt, max(v.follow_up_date) as follow_up
              from visit v join hh on hh.id = v.household_id where v.deleted = 0 group by v.household_id)
-select hh.id, coalesce(i.days, :default) as days, i.reasons, met.last_met, a.last_attempt, a.follow_up
+select hh.id, coalesce(i.days, :default) as days, i.reasons, met.last_met, a.last_attempt, a.follow_up,
+       exists(select 1 from members where members.household_id = hh.id) as lived_in
 from hh left join intervals i on i.household_id = hh.id left join met on met.household_id = hh.id
 left join attempts a on a.household_id = hh.id
 """
@@ -125,14 +126,15 @@ def compute_due(store, household_ids: list[str] | None = None, *, on: dt.date | 
             where = "and id in (" + ",".join(f":h{i}" for i in range(len(chunk))) + ")"
             params.update({f"h{i}": hid for i, hid in enumerate(chunk)})
         rows = store.db.execute_sql(_DUE_SQL.format(where=where), params)
-        for hid, days, reasons, last_met, last_attempt, follow_up in rows:
+        for hid, days, reasons, last_met, last_attempt, follow_up, lived_in in rows:
             due = ""
             if last_met:
                 due = (dt.date.fromisoformat(last_met) + dt.timedelta(days=int(days))).isoformat()
             if follow_up and last_attempt and (not last_met or last_attempt > last_met) and (not due or follow_up < due):
                 due = follow_up
             out[hid] = {"household_id": hid, "interval_days": int(days), "reasons": reasons or "",
-                        "last_met": last_met, "last_attempt": last_attempt, "due_date": due}
+                        "last_met": last_met, "last_attempt": last_attempt, "due_date": due,
+                        "lived_in": bool(lived_in)}
     return out
 
 
@@ -145,7 +147,8 @@ def visits_due(store, *, on: dt.date | None = None, within_days: int = 0, grid_i
     if grid_id:
         ids = [r[0] for r in store.db.execute_sql("select id from household where deleted = 0 and grid_id = ?",
                                                   (grid_id,))]
-    due = [d for d in compute_due(store, ids, on=on).values() if d["due_date"] <= horizon]
+    # Households where nobody lives now (vacant, everyone moved out) are not on the list.
+    due = [d for d in compute_due(store, ids, on=on).values() if d["lived_in"] and d["due_date"] <= horizon]
     info = {}
     hids = [d["household_id"] for d in due]
     for start in range(0, len(hids), 500):

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import QComboBox, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from db.register.search import age_on, fetch_rows
 from db.validation import mask_id, mask_phone
@@ -19,6 +19,11 @@ STATUS_LABELS = {"active": N_("Living here"), "moved_out": N_("Moved out"), "dec
 ERROR_STYLE = "color: #b3261e;"
 WARNING_STYLE = "color: #8a5a00;"
 OVERDUE = QColor("#b3261e")
+_ROOT = QModelIndex()
+_OVERDUE_BRUSH = QBrush(OVERDUE)
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole
+_USER = Qt.ItemDataRole.UserRole
 
 
 def due_text(due: str | None, on: dt.date | None = None) -> str:
@@ -65,10 +70,10 @@ class PersonTableModel(QAbstractTableModel):
         if self._ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(self.COLUMNS) - 1))
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self._ids)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def columnCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self.COLUMNS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt API
@@ -94,32 +99,37 @@ class PersonTableModel(QAbstractTableModel):
             self._pages.move_to_end(page)
         return cached.get(self._ids[row])
 
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+    def _display(self, r: dict[str, Any]) -> list[str]:
+        """The row's texts, computed once per fetched row (painting asks for them many times)."""
+        shown = r.get("_display")
+        if shown is None:
+            active = r["status"] == "active"
+            age = age_on(r["birth_date"])
+            values = {"age": "" if age is None else str(age), "id_number": mask_id(r["id_number"]),
+                      "phone": mask_phone(r["phone"]),
+                      "status": _(STATUS_LABELS.get(r["status"], r["status"] or "")),
+                      "due_date": due_text(r["due_date"]) if active else ""}
+            shown = [values[k] if k in values else (r.get(k) or "") for k, _label in self.COLUMNS]
+            r["_display"] = shown
+            r["_overdue"] = active and is_overdue(r["due_date"])
+        return shown
+
+    def data(self, index, role=_DISPLAY):
+        # Painting asks for many roles per cell: answer the unused ones before any other work.
+        if role != _DISPLAY and role != _FOREGROUND and role != _USER:
             return None
         r = self.row(index.row())
         if r is None:
             return None
-        key = self.COLUMNS[index.column()][0]
-        if role == Qt.ItemDataRole.DisplayRole:
-            if key == "age":
-                age = age_on(r["birth_date"])
-                return "" if age is None else str(age)
-            if key == "id_number":
-                return mask_id(r["id_number"])
-            if key == "phone":
-                return mask_phone(r["phone"])
-            if key == "status":
-                return _(STATUS_LABELS.get(r["status"], r["status"] or ""))
-            if key == "due_date":
-                return due_text(r["due_date"]) if r["status"] == "active" else ""
-            return r.get(key) or ""
-        if role == Qt.ItemDataRole.ForegroundRole and key == "due_date" and r["status"] == "active" \
-                and is_overdue(r["due_date"]):
-            return QBrush(OVERDUE)
-        if role == Qt.ItemDataRole.UserRole:
-            return r
-        return None
+        column = index.column()
+        if role == _DISPLAY:
+            return self._display(r)[column]
+        if role == _FOREGROUND:
+            if self.COLUMNS[column][0] == "due_date":
+                self._display(r)
+                return _OVERDUE_BRUSH if r["_overdue"] else None
+            return None
+        return r
 
 
 class DictListModel(QAbstractTableModel):
@@ -139,10 +149,10 @@ class DictListModel(QAbstractTableModel):
         self.rows = list(rows)
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt API
+    def columnCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self.columns)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt API
@@ -197,6 +207,17 @@ def message_label(parent: QWidget | None = None) -> QLabel:
     label.setWordWrap(True)
     label.setVisible(False)
     return label
+
+
+def with_message(widget: QWidget, message: QLabel) -> QWidget:
+    """A field with its message under it (the hidden message takes no space)."""
+    box = QWidget(widget.parentWidget())
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(2)
+    layout.addWidget(widget)
+    layout.addWidget(message)
+    return box
 
 
 def show_message(label: QLabel, text: str | None, *, warning: bool = False) -> None:

@@ -5,14 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QHBoxLayout, QLabel,
-                               QLineEdit, QMessageBox, QPushButton, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from db.errors import ValidationErrors
 from db.register import persons as person_service
 from db.register.audit import reveal
-from db.register.common import (ID_TYPES, MARITAL_STATUSES, PERSON_TYPES, RELATIONS, RESIDENCE_STATUSES,
-                                 SEXES)
+from db.register.common import ID_TYPES, MARITAL_STATUSES, PERSON_TYPES, RELATIONS, RESIDENCE_STATUSES, SEXES
 from db.register.households import change_relation
 from db.validation import mask_id, mask_phone
 from desktop.i18n import N_, _
@@ -116,6 +127,7 @@ class PersonDialog(QDialog):
                 widget.currentIndexChanged.connect(self._schedule_check)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
+        grid.setRowStretch(grid.rowCount(), 1)  # extra height below the fields, not between them
         self.derived = QLabel(self)
         self.derived.setObjectName("derived")
         self.general = message_label(self)

@@ -64,7 +64,7 @@ class DevicesTab(QWidget):
         layout.addWidget(me_box)
         layout.addWidget(QLabel(_("Trusted devices: bundles are accepted only from these. Compare the fingerprint "
                                   "(by phone or in person) before adding a card.")))
-        self.devices = _table([_("Name"), _("Fingerprint"), _("Role"), _("Added"), _("Status")])
+        self.devices = _table([_("Device name"), _("Fingerprint"), _("Role"), _("Added"), _("Status")])
         layout.addWidget(self.devices, 1)
         row = QHBoxLayout()
         self.office = QCheckBox(_("it is the community office"))

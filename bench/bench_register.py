@@ -1,0 +1,161 @@
+"""Register: search per keystroke (p95, and against the bare SQLite query), opening the register
+to a usable list, the longest GUI block while scrolling the whole list, resident memory.
+
+The GUI figures come from a child process (offscreen Qt) so its memory is the register's alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import demo_db, fresh_copy
+
+HOUSEHOLDS = int(os.environ.get("GRIDDESK_BENCH_HOUSEHOLDS", "50000"))
+
+
+def _typed(text: str) -> list[str]:
+    """What the search box holds after each keystroke."""
+    return [text[:i] for i in range(1, len(text) + 1)]
+
+
+def _queries(store) -> list[str]:
+    """Keystroke sequences a grid worker types: initials, pinyin, names, ID and phone fragments, addresses."""
+    from db.register.index import name_pinyin
+
+    db = store.db
+    sample = db.execute_sql("select name, id_number, phone, address from register_search where status = 'active' "
+                            "and rowid % 211 = 0 limit 24").fetchall()
+    queries: list[str] = []
+    for k, (name, id_number, phone, address) in enumerate(sample):
+        full, initials = name_pinyin(name)
+        kind = k % 6
+        if kind == 0:
+            queries += _typed(initials.split("\x1f")[0])
+        elif kind == 1:
+            queries += _typed(full.split("\x1f")[0])
+        elif kind == 2:
+            queries += _typed(name)
+        elif kind == 3 and id_number:
+            queries += _typed(id_number[:14])
+        elif kind == 4 and phone:
+            queries += _typed(phone[-6:])
+        elif address:
+            queries += _typed(address[:8])
+    return queries
+
+
+def _search(results: dict, path: Path) -> None:
+    from pysqlite3 import dbapi2 as sqlite3
+
+    from db.register.search import SEARCH_LIMIT, Filters, build_query, search_ids
+    from db.store import Store
+
+    store = Store(path)
+    queries = _queries(store)
+    bare = sqlite3.connect(str(path))
+    ours_ms, bare_ms = [], []
+    for q in queries * 2:  # the second round is what a worker sees after the first minutes
+        started = time.perf_counter()
+        search_ids(store, Filters(text=q))
+        ours_ms.append((time.perf_counter() - started) * 1000)
+        sql, params = build_query(Filters(text=q))
+        started = time.perf_counter()
+        bare.execute(sql + " limit ?", (*params, SEARCH_LIMIT + 1)).fetchall()
+        bare_ms.append((time.perf_counter() - started) * 1000)
+    bare.close()
+    store.close()
+    ours_ms, bare_ms = ours_ms[len(queries):], bare_ms[len(queries):]
+
+    def p95(values):
+        return sorted(values)[int(len(values) * 0.95)]
+
+    results["register_search_keystrokes"] = len(ours_ms)
+    results["register_search_p50_ms"] = statistics.median(ours_ms)
+    results["register_search_p95_ms"] = p95(ours_ms)
+    results["register_search_max_ms"] = max(ours_ms)
+    results["register_search_bare_sql_p95_ms"] = p95(bare_ms)
+    results["register_search_vs_bare_sql_ratio"] = sum(ours_ms) / sum(bare_ms)
+
+
+def _child(path: str) -> None:
+    """Open the register screen on the database, scroll the whole list, report JSON on stdout."""
+    import psutil
+    from PySide6.QtCore import QElapsedTimer, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from desktop.appearance import apply_text_scale, register_fonts
+
+    register_fonts()
+    apply_text_scale(100, app)
+    from db.store import Store
+    from desktop.context import AppContext
+    from desktop.errors import ErrorReporter
+    from desktop.settings import Settings
+    from desktop.tasks import TaskRunner
+    from views.households import HouseholdsScreen
+
+    out: dict[str, float] = {}
+    started = time.perf_counter()
+    store = Store(path)
+    errors = ErrorReporter(modal=False)
+    settings = Settings(QSettings(str(Path(path).with_suffix(".ini")), QSettings.Format.IniFormat))
+    ctx = AppContext(store=store, tasks=TaskRunner(errors), errors=errors, settings=settings)
+    screen = HouseholdsScreen(ctx)
+    screen.resize(1280, 800)
+    screen.show()
+    browser = screen.browser
+    while browser.model.rowCount() == 0 or not browser.ready:
+        app.processEvents()
+        time.sleep(0.001)
+    app.processEvents()  # the first rows are painted (fetched lazily)
+    out["register_open_to_usable_list_s"] = time.perf_counter() - started
+    out["register_list_rows"] = browser.model.rowCount()
+    bar = browser.table.verticalScrollBar()
+    timer = QElapsedTimer()
+    blocks: list[float] = []
+    value = 0
+    while value < bar.maximum():
+        value = min(bar.maximum(), value + bar.pageStep())
+        timer.start()
+        bar.setValue(value)
+        app.processEvents()  # the scroll is handled and the new rows painted (fetched when needed)
+        blocks.append(timer.nsecsElapsed() / 1e6)
+    blocks.sort()
+    out["register_scroll_pages"] = len(blocks)
+    out["register_scroll_max_gui_block_ms"] = blocks[-1]
+    out["register_scroll_p99_gui_block_ms"] = blocks[int(len(blocks) * 0.99)]
+    out["register_scroll_median_gui_block_ms"] = blocks[len(blocks) // 2]
+    out["register_row_fetches_while_scrolling"] = browser.model.fetches
+    out["register_resident_memory_mb"] = psutil.Process().memory_info().rss / 1e6
+    ctx.tasks.shutdown()
+    store.close()
+    print("RESULT " + json.dumps(out))
+
+
+def run(results: dict, workdir: Path) -> None:
+    cached = (workdir / f"demo-{HOUSEHOLDS}-1.sqlite").exists()
+    started = time.perf_counter()
+    source = demo_db(workdir, HOUSEHOLDS)
+    if not cached:
+        results["register_demo_generate_s"] = time.perf_counter() - started
+    path = fresh_copy(source, workdir / "register-bench.sqlite")
+    _search(results, path)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, "-m", "bench.bench_register", str(path)], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=900)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"register GUI benchmark failed:\n{proc.stdout}\n{proc.stderr}")
+    results.update(json.loads(line[len("RESULT "):]))
+
+
+if __name__ == "__main__":
+    _child(sys.argv[1])

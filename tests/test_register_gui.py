@@ -1,0 +1,191 @@
+"""The register screens in real widgets (pytest-qt): a household with two members, editing one,
+search by initials, a visit, undo, inline validation, masked numbers shown in full with an audit."""
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from db import oplog
+from db.register import places, tags
+from desktop.context import AppContext
+from desktop.errors import ErrorReporter
+from desktop.settings import Settings
+from desktop.tasks import TaskRunner
+from views.households import HouseholdsScreen
+from views.households.household_dialog import HouseholdDialog
+from views.households.person_dialog import PersonDialog
+from views.visits import VisitsScreen
+from views.visits.visit_dialog import VisitDialog
+
+
+@pytest.fixture
+def ctx(store, tmp_path, qtbot):
+    errors = ErrorReporter(modal=False)
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    return AppContext(store=store, tasks=TaskRunner(errors, synchronous=True), errors=errors, settings=settings)
+
+
+@pytest.fixture
+def unit(store):
+    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
+    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
+    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
+    return places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+
+
+def fill_person(ctx, qtbot, relation, **fields):
+    dlg = PersonDialog(ctx, collect=True, relation=relation)
+    qtbot.addWidget(dlg)
+    for key, value in fields.items():
+        dlg.inputs[key].setText(value)
+    dlg.save()
+    assert dlg.result() == PersonDialog.DialogCode.Accepted
+    return dlg
+
+
+def test_register_flow(ctx, qtbot, unit, store):
+    tags.ensure_default_tags(store)
+    screen = HouseholdsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    browser = screen.browser
+    assert browser.ready and browser.model.rowCount() == 0
+
+    # A new household with two members, saved together.
+    hh = HouseholdDialog(ctx, unit_id=unit)
+    qtbot.addWidget(hh)
+    assert hh.unit_box.currentText() == "1单元"
+    hh.door.setText("101")
+    head = fill_person(ctx, qtbot, "户主", name="张三", id_number="11010519491231002X", phone="13812345678")
+    hh.accept_member(head.values, head.relation)
+    spouse = fill_person(ctx, qtbot, "配偶", name="李四", birth_date="1950-02-03")
+    hh.accept_member(spouse.values, spouse.relation)
+    assert hh.members_model.rowCount() == 2
+    hh.save()
+    assert hh.result() == HouseholdDialog.DialogCode.Accepted
+    assert browser.model.rowCount() == 2  # the list refreshed from the changes
+
+    # The list shows masked numbers.
+    first = browser.model.row(0)
+    shown = [browser.model.data(browser.model.index(0, c)) for c in range(browser.model.columnCount())]
+    assert "110105********002X" in shown and "138****5678" in shown and first["name"] == "张三"
+
+    # Search by initials (debounced as you type).
+    qtbot.keyClicks(browser.search, "zs")
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 1, timeout=2000)
+    assert browser.model.row(0)["name"] == "张三"
+    assert "1" in browser.count.text()
+
+    # Edit one member: the phone is masked until shown in full (an audit entry is written).
+    row = browser.model.row(0)
+    person = PersonDialog(ctx, person_id=row["person_id"], membership_id=row["membership_id"], relation="户主")
+    qtbot.addWidget(person)
+    assert person.inputs["phone"].text() == "138****5678" and person.inputs["phone"].isReadOnly()
+    person.reveal_buttons["phone"].click()
+    assert person.inputs["phone"].text() == "13812345678"
+    assert store.db.execute_sql("select count(*) from audit_entry where action = 'reveal'").fetchone()[0] == 1
+    person.inputs["phone"].setText("13900001111")
+    person.inputs["former_name"].setText("张山")
+    person.save()
+    assert person.result() == PersonDialog.DialogCode.Accepted
+    assert store.db.execute_sql("select phone, former_name from person where id = ?",
+                                (row["person_id"],)).fetchone() == ("13900001111", "张山")
+
+    # Record a visit: the household's next visit moves from "never visited" to a date.
+    assert browser.model.row(0)["due_date"] == ""
+    visit = VisitDialog(ctx, household_id=row["household_id"], address=row["address"])
+    qtbot.addWidget(visit)
+    visit.met.setEditText("张三")
+    visit.situation.setPlainText("一切正常")
+    visit.save()
+    assert visit.result() == VisitDialog.DialogCode.Accepted
+    assert browser.model.row(0)["due_date"] not in ("", None)
+    assert browser.model.row(0)["last_visit"] == visit.date.text()
+
+    # Undo (Ctrl+Z) the visit: a new op tombstones it; the household is due again.
+    browser.table.setFocus()
+    browser.undo()
+    assert store.db.execute_sql("select deleted from visit").fetchone()[0] == 1
+    assert browser.model.row(0)["due_date"] == ""
+    assert oplog.compare_with_log(store) == []
+
+
+def test_person_editor_validates_inline_in_chinese(ctx, qtbot):
+    dlg = PersonDialog(ctx, collect=True, relation="户主")
+    qtbot.addWidget(dlg)
+    dlg.inputs["name"].setText("王五")
+    dlg.inputs["id_number"].setText("110105194912310021")  # wrong check character
+    dlg.inputs["phone"].setText("12345")
+    dlg.save()
+    assert dlg.result() != PersonDialog.DialogCode.Accepted
+    assert not dlg.messages["id_number"].isHidden() and "校验码" in dlg.messages["id_number"].text()
+    assert not dlg.messages["phone"].isHidden() and "电话" in dlg.messages["phone"].text()
+    dlg.inputs["id_number"].setText("11010519491231002X")
+    dlg.inputs["phone"].setText("13812345678")
+    dlg.inputs["birth_date"].setText("1950-01-01")
+    assert dlg.check() is not None
+    assert "证件号码" in dlg.messages["birth_date"].text()  # flagged, not refused
+    dlg.save()
+    assert dlg.result() == PersonDialog.DialogCode.Accepted
+
+
+def test_visits_screen_lists_due_households(ctx, qtbot, unit, store):
+    from db.register import households
+
+    households.register_household(store, household={"unit_id": unit, "door": "101"},
+                                  members=[{"relation": "户主", "name": "赵六"}])
+    screen = VisitsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    assert screen.due_model.rowCount() == 1
+    assert screen.due_model.rows[0]["head"] == "赵六"
+    shown = screen.due_model.data(screen.due_model.index(0, 6))
+    assert shown == "从未走访"
+
+
+def test_statistics_chart_saved_as_image(ctx, qtbot, unit, store, tmp_path):
+    from db.register import households
+
+    households.register_household(store, household={"unit_id": unit, "door": "101"}, members=[
+        {"relation": "户主", "name": "赵六", "birth_date": "1950-01-01", "sex": "男"}])
+    screen = HouseholdsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    screen.tabs.setCurrentWidget(screen.statistics)
+    assert set(screen.statistics.charts) == {"pyramid", "tags", "residence", "coverage"}
+    target = tmp_path / "pyramid.png"
+    assert screen.statistics.save_chart("pyramid", str(target))
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_places_and_tag_intervals_are_edited_in_the_screen(ctx, qtbot, store):
+    from PySide6.QtCore import Qt
+
+    from db.register.places import place_tree
+    from views.households.settings_dialogs import TagsDialog, add_place, rename_place
+
+    screen = HouseholdsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    browser = screen.browser
+    add_place(ctx, browser, None, name="第一网格")
+    grid = place_tree(store)[0]
+    add_place(ctx, browser, ("grid", grid["id"]), name="幸福小区")
+    rename_place(ctx, browser, ("grid", grid["id"]), "第一网格", name="第1网格")
+    tree = place_tree(store)
+    assert [(g["name"], [c["name"] for c in g["children"]]) for g in tree] == [("第1网格", ["幸福小区"])]
+    assert browser.tree.topLevelItem(0).child(0).text(0) == "第1网格"  # the tree followed the changes
+
+    tags.ensure_default_tags(store)
+    dlg = TagsDialog(ctx)
+    qtbot.addWidget(dlg)
+    row = [t["name"] for t in dlg.tags].index("低保")
+    dlg.spins[row].setValue(14)
+    qtbot.keyClick(dlg.table, Qt.Key.Key_Return)  # Enter saves
+    dlg.save()
+    assert {t["name"]: t["visit_interval_days"] for t in tags.list_tags(store)}["低保"] == 14
+    # Ctrl+Z in the register undoes the last edit (the tag interval) with a new op.
+    screen.activateWindow()
+    qtbot.waitUntil(screen.isActiveWindow, timeout=2000)
+    browser.table.setFocus()
+    qtbot.keyClick(browser.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert {t["name"]: t["visit_interval_days"] for t in tags.list_tags(store)}["低保"] == 30

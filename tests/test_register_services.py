@@ -1,0 +1,219 @@
+"""Register services on a real database: households, search (pinyin, initials), duplicates, merge,
+life events, visits due, undo, and the tables and index agreeing with a rebuild."""
+
+import datetime as dt
+
+import pytest
+
+from db import oplog
+from db.errors import GridDeskError, ValidationErrors
+from db.register import households, index, persons, places, search, stats, tags, undo, visits
+from db.register.audit import reveal
+from db.register.search import Filters, search_ids
+
+
+@pytest.fixture
+def unit(store):
+    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
+    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
+    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
+    return places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+
+
+def register(store, unit, door, members):
+    changes = households.register_household(store, household={"unit_id": unit, "door": door, "house_use": "自住"},
+                                            members=members)
+    hid = next(c.row_id for c in changes if c.table == "household")
+    pids = [c.row_id for c in changes if c.table == "person"]
+    return hid, pids
+
+
+def names(store, text, **kw):
+    rows = search.fetch_rows(store, search_ids(store, Filters(text=text, **kw)).ids)
+    return sorted(r["name"] for r in rows.values())
+
+
+def index_snapshot(store):
+    cols = "person_id, household_id, name, status, tags, due_date, address, haystack, short_key, sort_key"
+    return store.db.execute_sql(f"select {cols} from register_search order by person_id").fetchall()
+
+
+def test_register_household_and_search_by_pinyin_initials_id_phone_address(store, unit):
+    register(store, unit, "101", [
+        {"relation": "户主", "name": "张三", "id_number": "11010519491231002X", "phone": "13812345678"},
+        {"relation": "配偶", "name": "李四", "birth_date": "1950-02-03", "sex": "女"}])
+    register(store, unit, "102", [{"relation": "户主", "name": "曾国藩", "birth_date": "1960-01-01"},
+                                  {"relation": "子女", "name": "李张山", "birth_date": "1990-01-01"}])
+    assert names(store, "zs") == ["张三"]  # initials at the start, not 李张山 (lzs)
+    assert names(store, "z") == ["张三", "曾国藩"]
+    assert names(store, "zhangsan") == ["张三"]
+    assert names(store, "zhang") == ["张三"]
+    assert names(store, "ceng") == names(store, "zeng") == ["曾国藩"]  # polyphonic surname
+    assert names(store, "张") == ["张三", "李张山"]
+    assert names(store, "国藩") == ["曾国藩"]
+    assert names(store, "1231002") == ["张三"]  # ID fragment
+    assert names(store, "1949123100") == ["张三"]  # long ID fragment (windowed probe)
+    assert names(store, "5678") == ["张三"]  # phone fragment
+    assert names(store, "3栋1单元102") == ["曾国藩", "李张山"]  # address
+    assert names(store, "zs 101") == ["张三"]  # several terms: all must match
+    assert names(store, "wangwu") == []
+    row = search.fetch_rows(store, search_ids(store, Filters(text="zs")).ids)
+    (only,) = row.values()
+    assert only["address"] == "幸福小区3栋1单元101" and only["relation"] == "户主"
+
+
+def test_bad_members_change_nothing_and_name_the_row(store, unit):
+    before = store.db.execute_sql("select count(*) from oplog").fetchone()[0]
+    with pytest.raises(ValidationErrors) as exc:
+        households.register_household(store, household={"unit_id": unit, "door": "201"}, members=[
+            {"relation": "户主", "name": "王五"}, {"relation": "子女", "name": "", "phone": "123"}])
+    assert {(e.row, e.field) for e in exc.value.errors} == {(2, "name"), (2, "phone")}
+    assert store.db.execute_sql("select count(*) from oplog").fetchone()[0] == before
+
+
+def test_duplicates_offered_then_reviewed_and_merged(store, unit):
+    _hid, (a,) = register(store, unit, "101", [{"relation": "户主", "name": "张三", "id_number": "11010519491231002X"}])
+    with pytest.raises(persons.DuplicatePersonError) as exc:
+        persons.save_person(store, values={"name": "张叁", "id_number": "11010519491231002x"})
+    assert [c["id"] for c in exc.value.candidates] == [a]
+    with pytest.raises(persons.DuplicatePersonError):
+        persons.save_person(store, values={"name": "张三", "birth_date": "1949-12-31"})
+    b = persons.save_person(store, values={"name": "张三", "birth_date": "1949-12-31", "phone": "13900001111"},
+                            allow_duplicate=True)[0].row_id
+    pairs = persons.duplicate_pairs(store)
+    assert [(p["a"], p["b"]) for p in pairs] == [tuple(sorted((a, b)))]
+    assert pairs[0]["reasons"] == ["name_birth"]
+    persons.merge_persons(store, keep_id=a, duplicate_id=b)
+    kept = persons.get_person(store, a)
+    assert kept["phone"] == "13900001111"  # empty field filled from the duplicate
+    assert persons.get_person(store, b)["merged_into"] == a  # nothing deleted
+    assert store.db.execute_sql("select deleted from person where id = ?", (b,)).fetchone()[0] == 0
+    assert persons.duplicate_pairs(store) == []
+    assert names(store, "zs") == ["张三"]
+    assert persons.merged_ids(store, a) == [a, b]
+
+
+def test_life_events_keep_history(store, unit):
+    hid, (head, child) = register(store, unit, "101", [{"relation": "户主", "name": "王大"},
+                                                       {"relation": "子女", "name": "王小"}])
+    with pytest.raises(ValidationErrors):
+        persons.move_out(store, person_id=child, date="2026-01-01", destination=" ")
+    persons.move_out(store, person_id=child, date="2026-01-01", destination="上海市浦东新区")
+    persons.record_death(store, person_id=head, date="2026-02-01")
+    events = persons.life_events(store, child)
+    assert [(e["kind"], e["detail"]) for e in events] == [("move_out", "上海市浦东新区")]
+    assert households.household_members(store, hid) == []
+    assert len(households.household_members(store, hid, include_past=True)) == 2
+    assert names(store, "wang") == []
+    assert names(store, "wang", status="all") == ["王大", "王小"]
+    assert names(store, "wang", status="moved_out") == ["王小"]
+
+
+def test_visits_due_from_tag_frequencies(store, unit):
+    tags.ensure_default_tags(store)
+    tag_ids = {t["name"]: t["id"] for t in tags.list_tags(store)}
+    h1, (old,) = register(store, unit, "101", [{"relation": "户主", "name": "孤老"}])
+    h2, _ = register(store, unit, "102", [{"relation": "户主", "name": "普通"}])
+    h3, _ = register(store, unit, "103", [{"relation": "户主", "name": "从未"}])
+    tags.tag_person(store, person_id=old, tag_id=tag_ids["独居老人"], start_date="2026-01-01", reason="独居")
+    visits.record_visit(store, household_id=h1, visit_date="2026-10-01", visitor="网格员", met="孤老")
+    visits.record_visit(store, household_id=h2, visit_date="2026-10-01", visitor="网格员", met="普通")
+    on = dt.date(2026, 11, 10)
+    due = visits.compute_due(store, on=on)
+    assert due[h1]["due_date"] == "2026-10-31" and due[h1]["interval_days"] == 30
+    assert due[h2]["due_date"] == "2027-04-01" and due[h2]["interval_days"] == 182
+    assert due[h3]["due_date"] == ""  # never visited
+    listed = [d["household_id"] for d in visits.visits_due(store, on=on)]
+    assert listed == [h3, h1]
+    # 未遇 does not count as a visit, but its follow-up date makes the household due earlier.
+    visits.record_visit(store, household_id=h2, visit_date="2026-11-05", visitor="网格员", not_home=True)
+    assert visits.compute_due(store, on=on)[h2]["due_date"] == "2026-11-12"
+    assert [d["household_id"] for d in visits.visits_due(store, on=on, within_days=3)] == [h3, h1, h2]
+    with pytest.raises(ValidationErrors) as exc:
+        visits.record_visit(store, household_id=h1, visit_date="2026-11-01", visitor="网格员")
+    assert exc.value.errors[0].field == "met"
+    # Ending the tag falls back to the ordinary interval; the period stays in the history.
+    (period,) = tags.person_tags(store, old)
+    tags.end_tag(store, person_tag_id=period["id"], end_date="2026-11-01")
+    assert visits.compute_due(store, on=on)[h1]["interval_days"] == 182
+    assert len(tags.person_tags(store, old)) == 1
+    overdue = names(store, "", overdue=True)
+    assert "从未" in overdue and "孤老" not in overdue
+
+
+def test_undo_restores_previous_values_with_new_ops(store, unit):
+    hid, (pid,) = register(store, unit, "101", [{"relation": "户主", "name": "张三", "phone": "13812345678"}])
+    persons.save_person(store, person_id=pid, values={"phone": "13900000000", "name": "张叁"})
+    ops_before = store.db.execute_sql("select count(*) from oplog").fetchone()[0]
+    assert undo.last_edit(store)["label"] == "Edit person"
+    undo.undo_last_edit(store)
+    p = persons.get_person(store, pid)
+    assert (p["name"], p["phone"]) == ("张三", "13812345678")
+    assert store.db.execute_sql("select count(*) from oplog").fetchone()[0] == ops_before + 1
+    assert names(store, "zs") == ["张三"]
+    undo.undo_last_edit(store)  # undo the registration itself: tombstones, nothing removed
+    assert store.db.execute_sql("select deleted from household where id = ?", (hid,)).fetchone()[0] == 1
+    assert names(store, "zs") == []
+    assert undo.last_edit(store)["label"] == "New place"  # next in line: the unit made by the fixture
+    assert oplog.compare_with_log(store) == []
+
+
+def test_undo_refuses_when_the_row_changed_since(store, unit):
+    _hid, (pid,) = register(store, unit, "101", [{"relation": "户主", "name": "张三"}])
+    # Another computer renames the person (an op merged from elsewhere, not an edit made here).
+    store_user = store.user
+    store.user = "另一台电脑"
+    persons.save_person(store, person_id=pid, values={"name": "张叁"})
+    store.user = store_user
+    # The registration is still this user's newest edit, but what it wrote changed since.
+    with pytest.raises(GridDeskError):
+        undo.undo_last_edit(store)
+
+
+def test_reveal_writes_an_audit_entry(store, unit):
+    _hid, (pid,) = register(store, unit, "101", [{"relation": "户主", "name": "张三", "id_number": "11010519491231002X"}])
+    assert reveal(store, table="person", row_id=pid, field="id_number") == "11010519491231002X"
+    user, action, target, detail = store.db.execute_sql(
+        "select user, action, target_id, detail from audit_entry").fetchone()
+    assert (user, action, target, detail) == ("测试员", "reveal", pid, "id_number")
+
+
+def test_statistics(store, unit):
+    tags.ensure_default_tags(store)
+    tag_ids = {t["name"]: t["id"] for t in tags.list_tags(store)}
+    hid, (a, b) = register(store, unit, "101", [
+        {"relation": "户主", "name": "甲", "birth_date": "1940-01-01", "sex": "男", "residence_status": "人户一致"},
+        {"relation": "配偶", "name": "乙", "birth_date": "1945-01-01", "sex": "女", "residence_status": "人在户不在"}])
+    tags.tag_person(store, person_id=a, tag_id=tag_ids["低保"])
+    assert dict(stats.by_tag(store))["低保"] == 1
+    assert dict(stats.by_residence_status(store)) == {"人户一致": 1, "人在户不在": 1}
+    pyramid = {r["band"]: (r["男"], r["女"]) for r in stats.age_pyramid(store, on=dt.date(2026, 11, 25))}
+    assert pyramid["80-89"] == (1, 1)
+    assert stats.by_place(store)[0]["households"] == 1
+    visits.record_visit(store, household_id=hid, visit_date=dt.date.today().isoformat(), visitor="x", met="甲")
+    (cov,) = stats.visit_coverage(store)
+    assert (cov["households"], cov["visited"], cov["coverage"]) == (1, 1, 1.0)
+
+
+def test_tables_and_index_agree_with_a_rebuild(store, unit):
+    tags.ensure_default_tags(store)
+    tag_id = tags.list_tags(store)[0]["id"]
+    hid, (a, b) = register(store, unit, "101", [{"relation": "户主", "name": "张三"},
+                                                {"relation": "子女", "name": "张小"}])
+    households.add_member(store, household_id=hid, relation="父母", person={"name": "张老", "birth_date": "1930-05-05"})
+    households.update_household(store, household_id=hid, values={"door": "1101"})
+    tags.tag_person(store, person_id=a, tag_id=tag_id)
+    visits.record_visit(store, household_id=hid, visit_date="2026-11-01", visitor="x", not_home=True)
+    persons.move_out(store, person_id=b, date="2026-11-02", destination="北京")
+    places.save_place(store, level="compound", name="幸福家园", place_id=store.db.execute_sql(
+        "select id from compound").fetchone()[0])
+    assert names(store, "幸福家园") == ["张三", "张老"]
+    assert oplog.compare_with_log(store) == []
+    before = index_snapshot(store)
+    oplog.rebuild(store)  # the row hooks rebuild the index from the rebuilt tables
+    assert oplog.compare_with_log(store) == []
+    assert index_snapshot(store) == before
+    index.rebuild_index(store)
+    assert index_snapshot(store) == before
+    order = [r[0] for r in store.db.execute_sql("select sort_key from register_search order by rowid")]
+    assert order == sorted(order)  # rowid order is display order

@@ -1,0 +1,340 @@
+"""Register browser: place tree beside the lazy person list, search as you type, filters."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from db.register import index as register_index
+from db.register import undo as undo_service
+from db.register.common import AGE_BANDS, RESIDENCE_STATUSES
+from db.register.places import place_tree
+from db.register.search import Filters, search_ids
+from db.register.tags import list_tags
+from desktop.i18n import N_, _
+from views.households.common import PersonTableModel, shortcut
+
+REGISTER_TABLES = {"person", "household", "membership", "person_tag", "tag", "visit", "grid", "compound",
+                   "building", "unit"}
+STATUS_CHOICES = [("active", N_("Living here")), ("moved_out", N_("Moved out")), ("deceased", N_("Deceased")),
+                  ("all", N_("Everyone"))]
+DEBOUNCE_MS = 120
+
+
+class RegisterBrowser(QWidget):
+    sig_open_household = Signal(str)
+    """The user wants to edit a household (its id)."""
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.ready = False
+        self.last_search_ms = 0.0
+
+        self.tree = QTreeWidget(self)
+        self.tree.setObjectName("placeTree")
+        self.tree.setHeaderLabels([_("Places")])
+        self.tree.currentItemChanged.connect(lambda *_a: self.refresh())
+
+        self.search = QLineEdit(self)
+        self.search.setObjectName("search")
+        self.search.setClearButtonEnabled(True)
+        self.search.setPlaceholderText(_("Search: name, pinyin or initials (zs), ID or phone digits, address  (Ctrl+F)"))
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(DEBOUNCE_MS)
+        self.timer.timeout.connect(self.refresh)
+        self.search.textChanged.connect(lambda _t: self.timer.start())
+        self.search.returnPressed.connect(self._focus_table)
+
+        self.tag = QComboBox(self)
+        self.tag.setObjectName("tagFilter")
+        self.age = QComboBox(self)
+        self.age.addItem(_("All ages"), None)
+        for label, lo, hi in AGE_BANDS:
+            self.age.addItem(_("Age {band}").format(band=_(label)), (lo, hi))
+        self.residence = QComboBox(self)
+        self.residence.addItem(_("Any residence status"), None)
+        for r in RESIDENCE_STATUSES:
+            self.residence.addItem(r, r)
+        self.status = QComboBox(self)
+        for key, label in STATUS_CHOICES:
+            self.status.addItem(_(label), key)
+        self.overdue = QCheckBox(_("Visit overdue"), self)
+        self.overdue.setObjectName("overdueFilter")
+        for w in (self.tag, self.age, self.residence, self.status):
+            w.currentIndexChanged.connect(lambda *_a: self.refresh())
+        self.overdue.toggled.connect(lambda *_a: self.refresh())
+
+        self.model = PersonTableModel(lambda: self.ctx.store, self)
+        self.table = QTableView(self)
+        self.table.setObjectName("registerTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for col, width in enumerate((90, 50, 50, 96, 230, 170, 110, 140, 100, 70, 90)):
+            header.resizeSection(col, width)
+        header.setStretchLastSection(True)
+        self.table.doubleClicked.connect(lambda _i: self.edit_person())
+        self.count = QLabel(self)
+        self.count.setObjectName("count")
+
+        new_hh = QPushButton(_("New household (Ctrl+N)"), self)
+        new_hh.clicked.connect(self.new_household)
+        edit_hh = QPushButton(_("Edit household (Ctrl+E)"), self)
+        edit_hh.clicked.connect(self.edit_household)
+        edit_p = QPushButton(_("Edit person (Enter)"), self)
+        edit_p.clicked.connect(self.edit_person)
+        visit = QPushButton(_("Record visit (Ctrl+R)"), self)
+        visit.clicked.connect(self.record_visit)
+        self.undo_button = QPushButton(_("Undo last edit (Ctrl+Z)"), self)
+        self.undo_button.setObjectName("undo")
+        self.undo_button.clicked.connect(self.undo)
+        shortcut(self, "Ctrl+F", self._focus_search)
+        shortcut(self, "Ctrl+N", self.new_household)
+        shortcut(self, "Ctrl+E", self.edit_household)
+        shortcut(self, "Ctrl+R", self.record_visit)
+        shortcut(self, "Ctrl+Z", self.undo)
+        shortcut(self.table, "Return", self.edit_person)
+        shortcut(self.table, "Enter", self.edit_person)
+
+        filters = QHBoxLayout()
+        for w in (self.tag, self.age, self.residence, self.status, self.overdue):
+            filters.addWidget(w)
+        filters.addStretch(1)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.count, 1)
+        for b in (new_hh, edit_hh, edit_p, visit, self.undo_button):
+            b.setAutoDefault(False)
+            buttons.addWidget(b)
+        right = QWidget(self)
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.search)
+        rl.addLayout(filters)
+        rl.addWidget(self.table, 1)
+        rl.addLayout(buttons)
+        left = QWidget(self)
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.tree, 1)
+        place_buttons = QHBoxLayout()
+        for text, slot in ((_("Add place…"), self.add_place), (_("Rename…"), self.rename_place),
+                           (_("Tags…"), self.edit_tags)):
+            button = QPushButton(text, self)
+            button.setAutoDefault(False)
+            button.clicked.connect(slot)
+            place_buttons.addWidget(button)
+        ll.addLayout(place_buttons)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([250, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+        QWidget.setTabOrder(self.search, self.table)
+        ctx.events.sig_data_changed.connect(self.on_data_changed)
+
+    # -- loading -------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Build the search index if needed (in the background), then show the list."""
+        store = self.ctx.store
+
+        def work(state):
+            register_index.ensure_index(store, progress=lambda done, total: state.set_progress(done, total))
+            return True
+
+        self.ctx.tasks.run(work, title=_("Preparing the register"), on_done=lambda _r: self._loaded(), parent=self)
+
+    def _loaded(self) -> None:
+        self.ready = True
+        self.reload_places()
+        self.reload_tags()
+        self.refresh()
+        self.search.setFocus()
+
+    def reload_places(self) -> None:
+        current = self.current_place()
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        root = QTreeWidgetItem([_("All places")])
+        root.setData(0, Qt.ItemDataRole.UserRole, None)
+        self.tree.addTopLevelItem(root)
+
+        def add(parent_item, nodes):
+            for n in nodes:
+                item = QTreeWidgetItem([n["name"] or ""])
+                item.setData(0, Qt.ItemDataRole.UserRole, (n["level"], n["id"]))
+                parent_item.addChild(item)
+                add(item, n["children"])
+
+        add(root, place_tree(self.ctx.store))
+        root.setExpanded(True)
+        self.tree.setCurrentItem(root)
+        if current:
+            for item in self.tree.findItems("*", Qt.MatchFlag.MatchWildcard | Qt.MatchFlag.MatchRecursive):
+                if item.data(0, Qt.ItemDataRole.UserRole) == current:
+                    self.tree.setCurrentItem(item)
+                    break
+        self.tree.blockSignals(False)
+
+    def reload_tags(self) -> None:
+        current = self.tag.currentData()
+        self.tag.blockSignals(True)
+        self.tag.clear()
+        self.tag.addItem(_("All tags"), None)
+        for t in list_tags(self.ctx.store):
+            self.tag.addItem(t["name"], t["id"])
+        i = self.tag.findData(current)
+        self.tag.setCurrentIndex(max(i, 0))
+        self.tag.blockSignals(False)
+
+    def current_place(self):
+        item = self.tree.currentItem()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item else None
+
+    def filters(self) -> Filters:
+        place = self.current_place()
+        age = self.age.currentData()
+        return Filters(text=self.search.text(), place_level=place[0] if place else None,
+                       place_id=place[1] if place else None, tag_id=self.tag.currentData(),
+                       age_min=age[0] if age else None, age_max=age[1] if age else None,
+                       residence_status=self.residence.currentData(), status=self.status.currentData() or "active",
+                       overdue=self.overdue.isChecked())
+
+    def refresh(self) -> None:
+        if not self.ready:
+            return
+        self.timer.stop()
+        started = time.perf_counter()
+        filters = self.filters()
+        limit = None if not filters.text.strip() else 1000
+        result = search_ids(self.ctx.store, filters, limit=limit)
+        self.last_search_ms = (time.perf_counter() - started) * 1000
+        self.model.set_ids(result.ids)
+        if result.truncated:
+            self.count.setText(_("More than {n} found; type more to narrow the search.").format(n=len(result.ids)))
+        else:
+            self.count.setText(_("{n} persons").format(n=len(result.ids)))
+        if result.ids:
+            self.table.selectRow(0)
+
+    def on_data_changed(self, changes) -> None:
+        tables = {c.table for c in changes}
+        if not self.ready or not tables & REGISTER_TABLES:
+            return
+        if tables & {"grid", "compound", "building", "unit"}:
+            self.reload_places()
+        if "tag" in tables:
+            self.reload_tags()
+        selected = self.selected()
+        self.refresh()
+        if selected:
+            self.select_person(selected["person_id"])
+
+    # -- selection and actions -----------------------------------------------------------------------
+    def selected(self) -> dict | None:
+        index = self.table.currentIndex()
+        return self.model.row(index.row()) if index.isValid() else None
+
+    def select_person(self, person_id: str) -> bool:
+        for row in range(self.model.rowCount()):
+            r = self.model.row(row)
+            if r and r["person_id"] == person_id:
+                self.table.selectRow(row)
+                return True
+            if row > 5000:
+                break
+        return False
+
+    def _focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _focus_table(self) -> None:
+        self.refresh()
+        self.table.setFocus()
+
+    def new_household(self) -> None:
+        from views.households.household_dialog import HouseholdDialog
+
+        place = self.current_place()
+        unit = place[1] if place and place[0] == "unit" else None
+        HouseholdDialog(self.ctx, unit_id=unit, parent=self).exec()
+
+    def edit_household(self) -> None:
+        from views.households.household_dialog import HouseholdDialog
+
+        r = self.selected()
+        if r and r["household_id"]:
+            HouseholdDialog(self.ctx, household_id=r["household_id"], parent=self).exec()
+
+    def edit_person(self) -> None:
+        from views.households.person_dialog import PersonDialog
+
+        r = self.selected()
+        if r:
+            PersonDialog(self.ctx, person_id=r["person_id"], membership_id=r["membership_id"],
+                         relation=r["relation"], parent=self).exec()
+
+    def record_visit(self) -> None:
+        from views.visits.visit_dialog import VisitDialog
+
+        r = self.selected()
+        if r and r["household_id"]:
+            VisitDialog(self.ctx, household_id=r["household_id"], address=r["address"], parent=self).exec()
+
+    def undo(self) -> None:
+        store = self.ctx.store
+
+        def done(changes):
+            self.ctx.data_changed(changes)
+            self.count.setText(_("Undone."))
+
+        last = undo_service.last_edit(store)
+        if last is None:
+            self.ctx.errors.show(_("There is nothing to undo."), self)
+            return
+        self.ctx.tasks.run(lambda _s: undo_service.undo_last_edit(store),
+                           title=_("Undo: {what}").format(what=_(str(last.get("label") or ""))), on_done=done, parent=self)
+
+    def add_place(self) -> None:
+        from views.households.settings_dialogs import add_place
+
+        add_place(self.ctx, self, self.current_place())
+
+    def rename_place(self) -> None:
+        from views.households.settings_dialogs import rename_place
+
+        item = self.tree.currentItem()
+        rename_place(self.ctx, self, self.current_place(), item.text(0) if item else "")
+
+    def edit_tags(self) -> None:
+        from views.households.settings_dialogs import TagsDialog
+
+        TagsDialog(self.ctx, self).exec()
