@@ -57,22 +57,28 @@ def _run_hooks(store, table: str, row_ids) -> None:
 
 
 @contextmanager
-def deferred_hooks(store) -> Iterator[None]:
+def deferred_hooks(store) -> Iterator[dict]:
     """Collect row hooks during a bulk merge and run each table's hooks once at the end.
 
-    Use inside the writing transaction: the hooks then still run in it.
+    Use inside the writing transaction: the hooks then still run in it. Yields a dict that gets
+    "seconds": the time the deferred hooks took (derived data such as search indexes).
     """
+    import time
+
+    stats: dict = {"seconds": 0.0}
     _deferred.append({})
     try:
-        yield
+        yield stats
         pending = _deferred[-1]
     finally:
         _deferred.pop()
+    started = time.perf_counter()
     with ExitStack() as stack:
         for factory in BULK_CONTEXTS:
             stack.enter_context(factory(store))
         for table, ids in pending.items():
             _run_hooks(store, table, sorted(ids))
+    stats["seconds"] = time.perf_counter() - started
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _loads = json.loads
 

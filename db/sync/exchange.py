@@ -82,6 +82,7 @@ class Summary:
     copied_node_detected: bool = False
     already_imported: bool = False
     dry_run: bool = False
+    derived_seconds: float = 0.0  # time spent refreshing derived data (search index) of the rows
     changes: list[oplog.Change] = field(default_factory=list)
 
     @property
@@ -413,7 +414,7 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
                 summary.new_rows[table] = len(ids) - len(existing)
             if existing:
                 summary.updated_rows[table] = len(existing)
-        with oplog.deferred_hooks(store):
+        with oplog.deferred_hooks(store) as hook_stats:
             for start in range(0, len(fresh), APPLY_BATCH):
                 if cancelled and cancelled():
                     raise Cancelled(_("The import was cancelled; nothing was changed."))
@@ -423,6 +424,7 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
                 summary.copied_node_detected |= result.copied_node_detected
                 if progress:
                     progress(min(start + APPLY_BATCH, len(fresh)), len(fresh))
+        summary.derived_seconds = hook_stats["seconds"]
         summary.new_conflicts = len(_conflict_keys(db, tables) - before)
         if dry_run:
             txn.rollback()
