@@ -82,6 +82,7 @@ class Summary:
     copied_node_detected: bool = False
     already_imported: bool = False
     dry_run: bool = False
+    backup_seconds: float = 0.0  # the safety copy of the database made before importing
     derived_seconds: float = 0.0  # time spent refreshing derived data (search index) of the rows
     changes: list[oplog.Change] = field(default_factory=list)
 
@@ -403,9 +404,13 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         affected[op.tbl].add(op.row_id)
     tables = {t: sorted(ids) for t, ids in affected.items() if synced_model(t) is not None}
     if not dry_run and fresh:
+        import time
+
         from db.backup import make_backup
 
+        started = time.perf_counter()
         make_backup(store, "import")
+        summary.backup_seconds = time.perf_counter() - started
     with _roomy_cache(store, len(fresh)), db.atomic() as txn:
         before = _conflict_keys(db, tables)
         for table, ids in tables.items():
