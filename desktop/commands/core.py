@@ -106,7 +106,6 @@ def cmd_restore(args) -> int:
 
 def cmd_demo(args) -> int:
     from db.demo import generate
-
     from db.errors import GridDeskError
     from db.info import TABLE_LABELS, has_households
 
