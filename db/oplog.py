@@ -58,11 +58,12 @@ def _run_hooks(store, table: str, row_ids) -> None:
 
 
 @contextmanager
-def deferred_hooks(store) -> Iterator[dict]:
+def deferred_hooks(store, *, run: bool = True) -> Iterator[dict]:
     """Collect row hooks during a bulk merge and run each table's hooks once at the end.
 
     Use inside the writing transaction: the hooks then still run in it. Yields a dict that gets
     "seconds": the time the deferred hooks took (derived data such as search indexes).
+    run=False drops them: for a dry run whose transaction is rolled back anyway.
     """
     import time
 
@@ -73,6 +74,8 @@ def deferred_hooks(store) -> Iterator[dict]:
         pending = _deferred[-1]
     finally:
         _deferred.pop()
+    if not run:
+        return
     started = time.perf_counter()
     with ExitStack() as stack:
         for factory in BULK_CONTEXTS:

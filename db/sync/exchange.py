@@ -419,7 +419,8 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
                 summary.new_rows[table] = len(ids) - len(existing)
             if existing:
                 summary.updated_rows[table] = len(existing)
-        with oplog.deferred_hooks(store) as hook_stats:
+        # A dry run is rolled back: derived data (search index) need not be refreshed for it.
+        with oplog.deferred_hooks(store, run=not dry_run) as hook_stats:
             for start in range(0, len(fresh), APPLY_BATCH):
                 if cancelled and cancelled():
                     raise Cancelled(_("The import was cancelled; nothing was changed."))
