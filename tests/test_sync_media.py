@@ -182,3 +182,29 @@ def test_copied_node_and_skewed_clock_are_flagged_not_refused(tmp_path):
     assert changes[0].op.startswith(a.node_id + ":")
     a.close()
     b.close()
+
+
+def test_imported_rows_reach_the_register_search_index(tmp_path):
+    """Derived data follows merged rows: a person received in a bundle is found by search."""
+    import db.register  # noqa: F401 - installs the register's row hooks
+    from db.register.search import Filters, search_ids
+
+    a, b = make_replicas(tmp_path, ["a", "b"])
+    with a.activated():
+        pid = oplog.write(a, Person, [{"name": "欧阳娜娜"}])[0].row_id
+        data = exchange.export_bundle(a, for_device=identity.identity(b).device_id).data
+    with b.activated():
+        bundle = exchange.read_bundle(b, data)
+        exchange.preview(b, bundle)
+        assert search_ids(b, Filters(text="欧阳")).ids == []
+        exchange.import_bundle(b, bundle)
+        found = search_ids(b, Filters(text="oyn")).ids
+        assert len(found) == 1
+        assert b.db.execute_sql("select person_id from register_search where rowid = ?", (found[0],)).fetchone() == (pid,)
+        with a.activated():
+            oplog.delete(a, Person, [pid])
+            later = exchange.export_bundle(a, for_device=identity.identity(b).device_id).data
+        exchange.import_bundle(b, exchange.read_bundle(b, later))
+        assert search_ids(b, Filters(text="欧阳")).ids == []
+    a.close()
+    b.close()
