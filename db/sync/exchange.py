@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from db import migrations, oplog
 from db.errors import Cancelled
 from db.ids import new_id
@@ -185,9 +187,9 @@ def _manifest(store, kind: str, *, recipient: str | None, since: dict, vector: d
     return manifest
 
 
-def _seal(store, manifest: dict, ops_json: str, recipients: list[dict], passphrase: str | None) -> bytes:
+def _seal(store, manifest: dict, ops_json: bytes, recipients: list[dict], passphrase: str | None) -> bytes:
     me = identity(store)
-    payload = (json.dumps(manifest, ensure_ascii=False) + "\n" + ops_json).encode("utf-8")
+    payload = json.dumps(manifest, ensure_ascii=False).encode("utf-8") + b"\n" + ops_json
     fields = {"bundle_id": manifest["bundle_id"], "kind": manifest["kind"], "app_version": APP_VERSION,
               "created_at": manifest["created_at"], "box_public": container.b64(me.box_public)}
     return container.seal(payload, sender=me, header_fields=fields,
@@ -230,7 +232,7 @@ def export_bundle(store, *, for_device: str | None = None, full: bool = False, p
     manifest = _manifest(store, "full" if full else "changes",
                          recipient=recipients[0]["device_id"] if recipients else None,
                          since=since, vector=vector, ranges=ranges, counts=tables, ops=len(rows))
-    data = _seal(store, manifest, json.dumps(rows, ensure_ascii=False), recipients, passphrase)
+    data = _seal(store, manifest, orjson.dumps(rows), recipients, passphrase)
     name = short_name("GD" + manifest["bundle_id"].replace("-", "")[-6:], "GDB")
     return Exported(data, manifest, name)
 
@@ -281,7 +283,7 @@ def _check_sender(store, trust_sender: str | None):
 
 def _parse_ops(raw: list) -> list[oplog.OpRecord]:
     ops = []
-    loads = json.loads
+    loads = orjson.loads
     for i, r in enumerate(raw):
         try:
             node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
@@ -306,7 +308,7 @@ def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_send
     try:
         head, _sep, rest = opened.body.partition(b"\n")
         manifest = json.loads(head)
-        raw_ops = json.loads(rest) if rest.strip() else []
+        raw_ops = orjson.loads(rest) if rest.strip() else []
         if not isinstance(manifest, dict) or not isinstance(raw_ops, list):
             raise ValueError
         if manifest.get("kind") not in KINDS:
@@ -486,7 +488,7 @@ def make_receipt(store, bundle: Bundle) -> Exported:
     vector = oplog.version_vector(store.db)
     manifest = _manifest(store, "receipt", recipient=sender.device_id, since={}, vector=vector, ranges={},
                          counts={}, ops=0, extra={"ack": {"bundle_id": bundle.bundle_id, "vector": vector}})
-    data = _seal(store, manifest, "[]", [{"device_id": sender.device_id, "box_public": sender.box_public}], None)
+    data = _seal(store, manifest, b"[]", [{"device_id": sender.device_id, "box_public": sender.box_public}], None)
     name = short_name("RC" + manifest["bundle_id"].replace("-", "")[-6:], "GDR")
     return Exported(data, manifest, name)
 
