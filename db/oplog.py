@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -428,16 +429,29 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
     conflict_rows: list[tuple] = []
     unknown: set[str] = set()
     n_conflicts = 0
+    row_tuple = itemgetter(*columns)
     for row_id in row_ids:
-        resolved = resolve(history.get(row_id, []))
+        ops = history.get(row_id, [])
         full = dict(defaults)
+        if len(ops) == 1 and not ops[0].supersedes:
+            # The common case of a bulk handover: one op made the row; it is the value.
+            values = ops[0].fields
+            if values.keys() <= known:
+                full.update(values)
+            else:
+                full.update((k, v) for k, v in values.items() if k in known)
+                unknown.update(k for k in values if k not in known)
+            full["id"] = row_id
+            upserts.append(row_tuple(full))
+            continue
+        resolved = resolve(ops)
         for column, value in resolved.values.items():
             if column in known:
                 full[column] = value
             else:
                 unknown.add(column)
         full["id"] = row_id
-        upserts.append(tuple(full[c] for c in columns))
+        upserts.append(row_tuple(full))
         for column, candidates in resolved.conflicts.items():
             conflict_rows.append((table, row_id, column, candidates[0].hlc))
             n_conflicts += 1
