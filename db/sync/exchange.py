@@ -26,6 +26,7 @@ from db.ids import new_id
 from db.models import synced_model
 from db.models.sync import Exchange, NodeName, PeerAck, TrustedDevice
 from db.sync import bundle as container
+from db.sync.conflicts import table_label
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
 from db.sync.usb import safe_write, short_name
 from desktop.i18n import _
@@ -33,6 +34,7 @@ from desktop.i18n import _
 APP_VERSION = "0.1.0"
 KINDS = ("changes", "full", "receipt")
 APPLY_BATCH = 20_000
+BULK_OPS = 20_000  # from this many new ops an import runs in bulk mode (see _bulk_mode)
 _HLC = re.compile(r"^\d{16}-\d{6}-\S+$")
 Progress = Callable[[int, int], None] | None
 IsCancelled = Callable[[], bool] | None
@@ -375,21 +377,34 @@ def _already_imported(store, bundle_id: str) -> bool:
 
 
 @contextmanager
-def _roomy_cache(store, n_ops: int) -> Iterator[None]:
-    """A big merge in one transaction must not spill dirty pages (that makes it many times slower)."""
-    if n_ops < 20_000:
-        yield
+def _bulk_mode(store, n_ops: int) -> Iterator[bool]:
+    """For a big merge: a page cache that holds the whole transaction (spilling makes it many times
+    slower) and foreign keys checked once before commit instead of row by row. Yields whether on."""
+    db = store.db
+    if n_ops < BULK_OPS or db.in_transaction():
+        yield False
         return
     import psutil
 
-    db = store.db
     old = db.execute_sql("pragma cache_size").fetchone()[0]
     kib = min(2_000_000, max(64_000, psutil.virtual_memory().available // 3 // 1024))
     db.execute_sql(f"pragma cache_size = -{kib}")
+    db.execute_sql("pragma foreign_keys = 0")
     try:
-        yield
+        yield True
     finally:
+        db.execute_sql("pragma foreign_keys = 1")
         db.execute_sql(f"pragma cache_size = {int(old)}")
+
+
+def _check_references(db, tables) -> None:
+    """Refuse a merge that leaves rows pointing at records that are not here (checked per table)."""
+    for table in tables:
+        bad = db.execute_sql(f'pragma foreign_key_check("{table}")').fetchone()
+        if bad:
+            raise SyncError(_("The bundle has {table} rows that refer to records missing here ({parent}); "
+                              "nothing was imported. Import the earlier bundles from that device first, or "
+                              "ask for a full handover.").format(table=table_label(table), parent=table_label(bad[2])))
 
 
 def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelled: IsCancelled) -> Summary:
@@ -413,7 +428,7 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         started = time.perf_counter()
         make_backup(store, "import")
         summary.backup_seconds = time.perf_counter() - started
-    with _roomy_cache(store, len(fresh)), db.atomic() as txn:
+    with _bulk_mode(store, len(fresh)), db.atomic() as txn:
         before = _conflict_keys(db, tables)
         for table, ids in tables.items():
             existing = _existing_rows(db, table, ids)
@@ -432,6 +447,7 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
                 summary.copied_node_detected |= result.copied_node_detected
                 if progress:
                     progress(min(start + APPLY_BATCH, len(fresh)), len(fresh))
+        _check_references(db, tables)
         summary.derived_seconds = hook_stats["seconds"]
         summary.new_conflicts = len(_conflict_keys(db, tables) - before)
         if dry_run:
