@@ -100,6 +100,9 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
     on = on or today()
     db = store.db
     ids = sorted(set(person_ids))
+    # All rows are placed at once: chunk by chunk, rows of one gap would split it again and again.
+    all_rows: list[tuple] = []
+    all_drop: list[str] = []
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
         rows = db.execute_sql(_PERSON_SQL.format(marks=marks), tuple(chunk)).fetchall()
@@ -143,7 +146,9 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
                             sort_key, haystack, short_key))
         present = {r[0] for r in rows}
         drop.extend(pid for pid in chunk if pid not in present)
-        _store_rows(db, upserts, drop, append=append)
+        all_rows += upserts
+        all_drop += drop
+    _store_rows(db, all_rows, all_drop, append=append)
 
 
 _SORT = _COLUMNS.index("sort_key")

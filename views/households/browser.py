@@ -25,7 +25,7 @@ from db.register import index as register_index
 from db.register import undo as undo_service
 from db.register.common import AGE_BANDS, RESIDENCE_STATUSES
 from db.register.places import place_tree
-from db.register.search import Filters, search_ids
+from db.register.search import Filters, row_for_person, search_ids
 from db.register.tags import list_tags
 from desktop.i18n import N_, _
 from views.households.common import PersonTableModel, shortcut
@@ -263,14 +263,12 @@ class RegisterBrowser(QWidget):
         return self.model.row(index.row()) if index.isValid() else None
 
     def select_person(self, person_id: str) -> bool:
-        for row in range(self.model.rowCount()):
-            r = self.model.row(row)
-            if r and r["person_id"] == person_id:
-                self.table.selectRow(row)
-                return True
-            if row > 5000:
-                break
-        return False
+        rowid = row_for_person(self.ctx.store, person_id)
+        row = self.model.position(rowid) if rowid is not None else None
+        if row is None:
+            return False
+        self.table.selectRow(row)
+        return True
 
     def _focus_search(self) -> None:
         self.search.setFocus()

@@ -70,6 +70,13 @@ class PersonTableModel(QAbstractTableModel):
         if self._ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(self.COLUMNS) - 1))
 
+    def position(self, rowid: int) -> int | None:
+        """The list row showing an index row id (None when it is not in the list)."""
+        try:
+            return self._ids.index(rowid)
+        except ValueError:
+            return None
+
     def rowCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self._ids)
 
