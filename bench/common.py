@@ -9,7 +9,10 @@ from pathlib import Path
 
 def demo_db(workdir: Path, households: int, seed: int = 1) -> Path:
     """A demo database with `households` households, generated once per workdir and reused."""
-    path = workdir / f"demo-{households}-{seed}.sqlite"
+    from db.migrations import SCHEMA_VERSION
+
+    # Keyed on the schema version too: a cached file from an older build may lack newer tables.
+    path = workdir / f"demo-{households}-{seed}-v{SCHEMA_VERSION}.sqlite"
     if not path.exists():
         from db.demo import generate
         from db.store import Store

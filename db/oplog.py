@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +34,45 @@ def add_row_hook(table: str, hook) -> None:
         ROW_HOOKS[table].append(hook)
 
 
+def add_bulk_context(factory) -> None:
+    """factory(store) -> context manager entered around the hooks of a bulk merge."""
+    if factory not in BULK_CONTEXTS:
+        BULK_CONTEXTS.append(factory)
+
+
+# Context managers (store -> context) entered around deferred hooks, so derived data that several
+# tables feed (e.g. the register's search index) is refreshed once per bulk merge.
+BULK_CONTEXTS: list = []
+_deferred: list[dict[str, set[str]]] = []  # stack of pending hook calls while deferred
+
+
 def _run_hooks(store, table: str, row_ids) -> None:
+    if not ROW_HOOKS.get(table):
+        return
+    if _deferred:
+        _deferred[-1].setdefault(table, set()).update(row_ids)
+        return
     for hook in ROW_HOOKS.get(table, ()):
         hook(store, list(row_ids))
+
+
+@contextmanager
+def deferred_hooks(store) -> Iterator[None]:
+    """Collect row hooks during a bulk merge and run each table's hooks once at the end.
+
+    Use inside the writing transaction: the hooks then still run in it.
+    """
+    _deferred.append({})
+    try:
+        yield
+        pending = _deferred[-1]
+    finally:
+        _deferred.pop()
+    with ExitStack() as stack:
+        for factory in BULK_CONTEXTS:
+            stack.enter_context(factory(store))
+        for table, ids in pending.items():
+            _run_hooks(store, table, sorted(ids))
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _loads = json.loads
 
@@ -63,12 +100,16 @@ class OpRecord:
     user: str | None = None
     schema: int = migrations.SCHEMA_VERSION
     kind: str = "edit"
+    # The stored form when the op was read from a bundle or the log (saves re-encoding).
+    raw: tuple | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
         return op_id(self.node, self.counter)
 
     def as_row(self) -> tuple:
+        if self.raw is not None:
+            return self.raw
         return (self.node, self.counter, self.tbl, self.row_id, _dumps(self.fields),
                 _dumps(self.supersedes) if self.supersedes else "{}", self.hlc, self.user, self.schema, self.kind)
 
@@ -307,20 +348,25 @@ def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyRe
             fresh.append(op)
         if not fresh:
             return result
+        affected: dict[str, set[str]] = defaultdict(set)
+        by_row: dict[tuple[str, str], list[OpRecord]] = defaultdict(list)
+        for op in fresh:
+            affected[op.tbl].add(op.row_id)
+            by_row[(op.tbl, op.row_id)].append(op)
+        # Rows with no ops here yet are resolved from the incoming ops alone (no log read-back).
+        had_history = {table: _rows_with_ops(db, table, ids) for table, ids in affected.items()}
         db.cursor().executemany(
             f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", [op.as_row() for op in fresh])
         result.new_ops = len(fresh)
-        for op in fresh:
-            if store.observe(op.hlc):
-                result.skewed = True
-        affected: dict[str, set[str]] = defaultdict(set)
-        for op in fresh:
-            affected[op.tbl].add(op.row_id)
+        if store.observe(max(op.hlc for op in fresh)):
+            result.skewed = True
         for table, row_ids in affected.items():
             model = synced_model(table)
             if model is None:
                 continue  # a table of a newer schema: kept in the log, applied after an upgrade
-            changed, conflicts, unknown = materialize(store, model, sorted(row_ids))
+            known_rows = had_history[table]
+            preloaded = {rid: by_row[(table, rid)] for rid in row_ids if rid not in known_rows}
+            changed, conflicts, unknown = materialize(store, model, sorted(row_ids), preloaded=preloaded)
             result.rows_changed += changed
             result.conflicts += conflicts
             result.unknown_columns |= unknown
@@ -330,14 +376,30 @@ def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyRe
     return result
 
 
-def materialize(store, model: type[SyncedModel], row_ids: Sequence[str]) -> tuple[int, int, set[str]]:
-    """Recompute rows from all their ops; upsert them and refresh their conflicts."""
+def _rows_with_ops(db, table: str, row_ids: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(list(row_ids)):
+        marks = ",".join("?" * len(chunk))
+        found.update(x for (x,) in db.execute_sql(
+            f"select distinct row_id from oplog where tbl = ? and row_id in ({marks})", (table, *chunk)))
+    return found
+
+
+def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
+                preloaded: dict[str, list[OpRecord]] | None = None) -> tuple[int, int, set[str]]:
+    """Recompute rows from all their ops; upsert them and refresh their conflicts.
+
+    preloaded: for rows whose every op is known to the caller (new rows), those ops.
+    """
     db = store.db
     table = model._meta.table_name
     columns = _columns(model)
     known = set(columns)
     defaults = _column_defaults(model)
-    history = ops_for_rows(db, table, row_ids)
+    preloaded = preloaded or {}
+    to_read = [rid for rid in row_ids if rid not in preloaded]
+    history = ops_for_rows(db, table, to_read) if to_read else {}
+    history.update(preloaded)
     upserts: list[tuple] = []
     conflict_rows: list[tuple] = []
     unknown: set[str] = set()
@@ -361,7 +423,7 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str]) -> tupl
     cursor.executemany(
         f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))}) '
         f"on conflict(id) do update set {sets}", upserts)
-    for chunk in _chunks(list(row_ids)):
+    for chunk in _chunks(to_read):  # rows new here have no conflicts to clear
         marks = ",".join("?" * len(chunk))
         db.execute_sql(f"delete from conflict where tbl = ? and row_id in ({marks})", (table, *chunk))
     cursor.executemany("insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)",

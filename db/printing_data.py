@@ -27,6 +27,9 @@ from db.models.register import (
     Unit,
     Visit,
 )
+from db.register.index import ensure_index
+from db.register.search import Filters, fetch_rows, search_ids
+from db.register.tags import list_tags
 from desktop.i18n import N_, _
 from printouts.data import (
     Column,
@@ -42,7 +45,7 @@ _DIGITS = re.compile(r"(\d+)")
 
 LIST_KINDS = {
     "persons": N_("Residents"),
-    "households": N_("Households"),
+    "households": N_("Household register"),
     "visits": N_("Home visits"),
 }
 
@@ -119,7 +122,9 @@ def _resolve(rows: list[tuple[str, str]], text: str, what: str, field: str) -> s
             return rid
     matches = [rid for rid, label in rows if label == text]
     if not matches:
-        matches = [rid for rid, label in rows if label.endswith(text)]
+        # 1栋 names 幸福里小区1栋, not 幸福里小区11栋
+        matches = [rid for rid, label in rows if label.endswith(text)
+                   and not label[:len(label) - len(text)][-1:].isdigit()]
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -312,9 +317,12 @@ def register_list(store, kind: str, *, compound_id: str | None = None, building_
     if kind == "households":
         data = _households_list(homes)
     elif kind == "persons":
-        data = _persons_list(homes, tag=tag, person_type=person_type)
+        search = Filters(place_level="building" if building_id else "compound" if compound_id else None,
+                         place_id=building_id or compound_id, status="active")
         if tag:
+            search.tag_id = _tag_id(store, tag)
             filters.append(_("tag {value}").format(value=tag))
+        data = _index_list(store, search, person_type=person_type)
         if person_type:
             filters.append(_("person type {value}").format(value=person_type))
     else:
@@ -338,7 +346,7 @@ def _households_list(homes: dict[str, dict]) -> RegisterListData:
     members = _current_members(list(homes))
     columns = [Column(_("No."), 5), Column(_("Household no."), 10), Column(_("Address"), 30),
                Column(_("Use of the dwelling"), 8), Column(_("Head of household"), 10),
-               Column(_("Members"), 6), Column(_("Owner"), 10), Column(_("Owner's telephone"), 13, "phone"),
+               Column(_("Number of members"), 6), Column(_("Owner"), 10), Column(_("Owner's telephone"), 13, "phone"),
                Column(_("Notes"), 20)]
     rows = []
     for i, r in enumerate(ordered, 1):
@@ -349,26 +357,72 @@ def _households_list(homes: dict[str, dict]) -> RegisterListData:
     return RegisterListData(title="", columns=columns, rows=rows)
 
 
-def _persons_list(homes: dict[str, dict], *, tag: str | None, person_type: str | None) -> RegisterListData:
-    members = _current_members(list(homes))
-    entries = [(homes[hid], m) for hid, ms in members.items() for m in ms]
-    if person_type:
-        entries = [e for e in entries if e[1]["person_type"] == person_type]
-    tags = _tags(m["id"] for _h, m in entries)
-    if tag:
-        entries = [e for e in entries if tag in tags.get(e[1]["id"], "").split("、")]
-    relation_order = {"户主": 0, "配偶": 1}
-    entries.sort(key=lambda e: (_place_key(e[0]), relation_order.get(e[1]["relation"], 2)))
-    columns = [Column(_("No."), 5), Column(_("Name"), 10), Column(_("Sex"), 5), Column(_("ID number"), 19, "id"),
-               Column(_("Date of birth"), 11), Column(_("Telephone"), 13, "phone"),
-               Column(_("Relation to head"), 9), Column(_("Address"), 27), Column(_("Person type"), 7),
-               Column(_("Special groups"), 14)]
+def _tag_id(store, name: str) -> str:
+    for tag in list_tags(store):
+        if tag["name"] == name or tag["id"] == name:
+            return tag["id"]
+    raise ValidationError(_("There is no tag “{name}”.").format(name=name), field="tag")
+
+
+PERSON_COLUMNS = [(N_("No."), 5, "text"), (N_("Name"), 10, "text"), (N_("Sex"), 5, "text"),
+                  (N_("ID number"), 19, "id"), (N_("Date of birth"), 11, "text"), (N_("Telephone"), 13, "phone"),
+                  (N_("Relation to head"), 9, "text"), (N_("Address"), 27, "text"),
+                  (N_("Person type"), 7, "text"), (N_("Special groups"), 14, "text")]
+
+
+def _index_list(store, filters: Filters, *, person_type: str | None = None) -> RegisterListData:
+    """Residents matching the register's filters, in the register list's order (its search index)."""
+    ensure_index(store)
+    ids = search_ids(store, filters, limit=None).ids
+    rows_by_id = fetch_rows(store, ids)
     rows = []
-    for i, (h, m) in enumerate(entries, 1):
-        rows.append([str(i), m["name"] or "", m["sex"] or "", m["id_number"] or "", m["birth_date"] or "",
-                     m["phone"] or "", m["relation"] or "", _address(h), m["person_type"] or "",
-                     tags.get(m["id"], "")])
+    for rowid in ids:
+        r = rows_by_id.get(rowid)
+        if r is None or (person_type and r["person_type"] != person_type):
+            continue
+        rows.append([str(len(rows) + 1), r["name"] or "", r["sex"] or "", r["id_number"] or "",
+                     r["birth_date"] or "", r["phone"] or "", r["relation"] or "", r["address"] or "",
+                     r["person_type"] or "", r["tags"] or ""])
+    columns = [Column(_(title), width, kind) for title, width, kind in PERSON_COLUMNS]
     return RegisterListData(title="", columns=columns, rows=rows)
+
+
+STATUS_LABELS = {"active": N_("living here"), "moved_out": N_("moved out"), "deceased": N_("deceased"),
+                 "all": N_("everyone")}
+
+
+def register_filter_list(store, filters: Filters, *, title: str | None = None,
+                         show_full: bool = False) -> RegisterListData:
+    """The register list exactly as filtered on the households screen, ready to print."""
+    data = _index_list(store, filters)
+    parts = []
+    if filters.text.strip():
+        parts.append(_("search “{text}”").format(text=filters.text.strip()))
+    if filters.place_id:
+        parts.append(_place_label(filters.place_level, filters.place_id))
+    if filters.tag_id:
+        names = {t["id"]: t["name"] for t in list_tags(store)}
+        parts.append(_("tag {value}").format(value=names.get(filters.tag_id, filters.tag_id)))
+    if filters.age_min is not None or filters.age_max is not None:
+        parts.append(_("age {low} to {high}").format(
+            low=filters.age_min if filters.age_min is not None else "…",
+            high=filters.age_max if filters.age_max is not None else "…"))
+    if filters.residence_status:
+        parts.append(filters.residence_status)
+    parts.append(_(STATUS_LABELS.get(filters.status, filters.status)))
+    if filters.overdue:
+        parts.append(_("visit overdue"))
+    data.title = title or _("Residents")
+    data.subtitle = _("Filter: {filters}").format(filters="；".join(parts))
+    data.show_full = show_full
+    return data
+
+
+def _place_label(level: str | None, place_id: str) -> str:
+    model = {"grid": Grid, "compound": Compound, "building": Building, "unit": Unit}.get(level or "")
+    if model is Building:
+        return dict(buildings(None)).get(place_id, place_id)
+    return _name(model, place_id) if model else place_id
 
 
 def _visits_list(homes: dict[str, dict], *, date_from: str | None, date_to: str | None) -> RegisterListData:

@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "desktop.commands.core",
     "desktop.commands.ledger",
     "desktop.commands.printing",
+    "desktop.commands.sync",
 ]
 
 

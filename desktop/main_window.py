@@ -131,6 +131,16 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.action_open)
         file_menu.addAction(self.action_new)
         file_menu.addSeparator()
+        # Ledger import/export (views/ledger): also reachable from the households screen.
+        self.action_import = QAction(_("Import a ledger…"), self)
+        self.action_import.setShortcut(QKeySequence("Ctrl+Shift+I"))
+        self.action_import.triggered.connect(self._import_ledger)
+        self.action_export = QAction(_("Export to Excel…"), self)
+        self.action_export.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.action_export.triggered.connect(self._export_ledger)
+        file_menu.addAction(self.action_import)
+        file_menu.addAction(self.action_export)
+        file_menu.addSeparator()
         file_menu.addAction(self.action_backup)
         file_menu.addSeparator()
         file_menu.addAction(self.action_quit)
@@ -232,6 +242,16 @@ class MainWindow(QMainWindow):
         shell = self.ctx.shell
         if shell is not None:
             getattr(shell, name)(self)
+
+    def _import_ledger(self) -> None:
+        from views.ledger import open_import_wizard
+
+        open_import_wizard(self.ctx, self)
+
+    def _export_ledger(self) -> None:
+        from views.ledger import open_export_dialog
+
+        open_export_dialog(self.ctx, self)
 
     def _backup_now(self) -> None:
         from desktop.backups import backup_now

@@ -15,6 +15,7 @@ from typing import Any
 from db import printing_data as pd
 from db.errors import ValidationError
 from db.printing_audit import record_full_print
+from db.register.search import Filters
 from db.validation import parse_date
 from desktop.i18n import N_, _
 from printouts.data import MeetingNoticeData, NoticeData, SigninData, SigninPerson
@@ -194,8 +195,27 @@ def _visit(store, job, progress, cancelled, today):
     return visit_pdf(data, progress=progress, cancelled=cancelled), _("Home visit record"), 1, audit
 
 
+def register_list_job(filters, *, title: str | None = None, show_full: bool = False,
+                      portrait: bool = False) -> PrintJob:
+    """A print job for the register list as filtered on the households screen
+    (filters: db.register.search.Filters)."""
+    return PrintJob("list", {"kind": "register", "filters": filters, "title": title, "portrait": portrait},
+                    show_full=show_full)
+
+
 def _list(store, job, progress, cancelled, today):
     kind = _param(job, "kind", "persons")
+    if kind == "register":
+        filters = _param(job, "filters", None)
+        if isinstance(filters, dict):
+            filters = Filters(**filters)
+        data = pd.register_filter_list(store, filters or Filters(), title=_param(job, "title") or None,
+                                       show_full=job.show_full)
+        data.landscape = not _param(job, "portrait", False)
+        pdf = register_list_pdf(data, progress=progress, cancelled=cancelled)
+        audit = (None, None, _("{title}, {filter}, {n} rows").format(title=data.title, filter=data.subtitle,
+                                                                      n=len(data.rows)))
+        return pdf, data.title, len(data.rows), audit
     compound = _param(job, "compound")
     building = _param(job, "building")
     data = pd.register_list(

@@ -10,16 +10,27 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from reportlab.lib import textsplit as _rl_textsplit
 from reportlab.lib.enums import TA_CENTER, TA_JUSTIFY, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+from reportlab.platypus import paragraph as _rl_paragraph
 
 from db.errors import Cancelled
 from desktop.i18n import _
 from printouts.fonts import GRID_PITCH, HEI, KAI, SONG, SONG_GRID, register_fonts, single_face
+
+# Chinese line-start rule (GB/T 15834 标点符号用法): closing marks never begin a line. reportlab's
+# CJK wrap hangs a mark from ALL_CANNOT_START at the line end instead of carrying it over, but its
+# list is Japanese and lacks most full-width Chinese marks. Both wrap paths (textsplit.dumbSplit
+# for one-font paragraphs, paragraph.cjkFragSplit for mixed ones) read their module's global.
+_CHINESE_CANNOT_START = "，。、：；！？）》」』】〕〉”’…·～%,.:;!?)]}"
+for _module in (_rl_textsplit, _rl_paragraph):
+    _module.ALL_CANNOT_START = _module.ALL_CANNOT_START + "".join(
+        ch for ch in _CHINESE_CANNOT_START if ch not in _module.ALL_CANNOT_START)
 
 PAGE_W, PAGE_H = A4
 TOP_MARGIN = 37 * mm
@@ -93,9 +104,13 @@ def styles() -> dict[str, ParagraphStyle]:
     }
 
 
-def _numbered_canvas(page_numbers: bool):
+def _numbered_canvas(page_numbers: bool | str):
+    """page_numbers: True for 第 N 页 共 M 页 under tables; "official" for GB/T 9704 page numbers
+    (— N —, 14 pt, 7 mm below the text block, odd pages right and even pages left, one character
+    in), drawn only when the document has more than one page; False for none."""
+
     class NumberedCanvas(Canvas):
-        """Keeps each page until the end, so every page can say 第 N 页 共 M 页."""
+        """Keeps each page until the end, so every page can know the page count."""
 
         def __init__(self, *args, **kwargs):
             # reportlab's default initial font is Helvetica, which would appear (not embedded)
@@ -112,7 +127,10 @@ def _numbered_canvas(page_numbers: bool):
             total = len(self._pages)
             for state in self._pages:
                 self.__dict__.update(state)
-                if page_numbers:
+                if page_numbers == "official":
+                    if total > 1:
+                        self._draw_official_number()
+                elif page_numbers:
                     self._draw_page_number(total)
                 super().showPage()
             super().save()
@@ -124,11 +142,23 @@ def _numbered_canvas(page_numbers: bool):
             self.setFont(face, 9)
             self.drawCentredString(width / 2, 10 * mm, text)
 
+        def _draw_official_number(self) -> None:
+            n = self._pageNumber
+            text = f"— {n} —"
+            face = single_face(text, SONG)
+            size = 14
+            y = OFFICIAL.bottom - 7 * mm - size * 0.8
+            self.setFont(face, size)
+            if n % 2:
+                self.drawRightString(OFFICIAL.left + OFFICIAL.block_w - size, y, text)
+            else:
+                self.drawString(OFFICIAL.left + size, y, text)
+
     return NumberedCanvas
 
 
 def build_pdf(story: list, *, geometry: PageGeometry = OFFICIAL, title: str = "", author: str = "GridDesk",
-              page_numbers: bool = False, on_page: Callable | None = None,
+              page_numbers: bool | str = False, on_page: Callable | None = None,
               progress: ProgressFn | None = None, cancelled: CancelledFn | None = None,
               expected_pages: int | None = None) -> bytes:
     """Lay out story on pages of the given geometry and return the PDF bytes.

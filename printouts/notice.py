@@ -46,6 +46,10 @@ def blocks_from_text(text: str) -> list[Block]:
     return blocks
 
 
+def _is_addressee(line: str) -> bool:
+    return len(line) <= 30 and line.endswith(("：", ":")) and "。" not in line
+
+
 class SignatureBlock(Flowable):
     """Issuer centred over the date, the date four characters in from the right edge, with blank
     room above for the seal (GB/T 9704 7.3.5). The seal itself is never drawn."""
@@ -104,6 +108,10 @@ def notice_story(data: NoticeData) -> list:
     if data.addressee:
         story.append(Paragraph(markup(data.addressee, SONG_GRID, where=_("the addressee")), st["addressee"]))
     body = blocks_from_text(data.body) if isinstance(data.body, str) else data.body
+    if not data.addressee and body and body[0].kind == "para" and _is_addressee(body[0].text):
+        # Free text often starts with its addressee (各位居民：): it stands flush left.
+        story.append(Paragraph(markup(body[0].text, SONG_GRID, where=_("the addressee")), st["addressee"]))
+        body = body[1:]
     # Each heading stays on the page of the paragraph that follows it.
     groups: list[list] = []
     pending: list = []
@@ -149,7 +157,7 @@ def meeting_notice_blocks(data: MeetingNoticeData) -> NoticeData:
     if data.contact or data.contact_phone:
         text = _("{name}, telephone {phone}").format(name=data.contact, phone=data.contact_phone) \
             if data.contact_phone else data.contact
-        sections.append((_("Contact person"), text, []))
+        sections.append((_("Contact details"), text, []))
     for i, (heading, rest, blocks) in enumerate(sections, 1):
         body.append(Block("h1", f"{chinese_number(i)}、{heading}", rest))
         body.extend(blocks)
@@ -164,7 +172,11 @@ def _many(stories: list[list], progress: ProgressFn | None, cancelled: Cancelled
         if i:
             story.append(PageBreak())
         story.extend(part)
-    return build_pdf(story, geometry=OFFICIAL, title=title, progress=progress, cancelled=cancelled)
+    # A single notice of several pages gets GB/T 9704 page numbers; a batch of notices (one per
+    # building) would number across notices, so it gets none.
+    numbers = "official" if len(stories) == 1 else False
+    return build_pdf(story, geometry=OFFICIAL, title=title, progress=progress, cancelled=cancelled,
+                     page_numbers=numbers)
 
 
 def notice_pdf(data: NoticeData | list[NoticeData], *, progress: ProgressFn | None = None,

@@ -45,3 +45,18 @@ def test_switching_to_english_gives_english():
     assert i18n.ngettext("{n} file", "{n} files", 2) == "{n} files"
     i18n.set_language("zh_CN")
     assert i18n._("Settings") == "设置"
+
+
+def test_no_msgid_is_translated_differently_in_two_catalogues():
+    """All areas share one catalogue: the same English text must mean the same Chinese text."""
+    from babel.messages.pofile import read_po
+
+    seen: dict[str, dict[str, str]] = {}
+    for po in sorted((i18n.LOCALE_DIR / "zh_CN" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            for message in read_po(fh):
+                if message.id and message.string:
+                    key = message.id if isinstance(message.id, str) else message.id[0]
+                    seen.setdefault(key, {})[po.name] = str(message.string)
+    clashes = {k: v for k, v in seen.items() if len(set(v.values())) > 1}
+    assert not clashes, f"one msgid, several translations (use distinct msgids): {clashes}"

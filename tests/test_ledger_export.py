@@ -131,3 +131,41 @@ def test_cli_import_export_template_and_undo(tmp_path, capsys):
     assert main(["undo-import", "--db", db]) == 0
     assert "已撤销" in capsys.readouterr().out
     assert main(["undo-import", "--db", db]) == 2  # nothing left to undo
+
+
+def test_export_takes_the_register_lists_own_filters(imported, tmp_path):
+    from db.register.search import Filters
+
+    out = tmp_path / "zhang.xlsx"
+    assert export_people(imported, out, people=PeopleFilter(register=Filters(text="zhang"))) == 2
+    names = sorted(r[1] for r in openpyxl.load_workbook(out).active.iter_rows(min_row=3, values_only=True))
+    assert names == ["张三", "张小明"]
+    assert audits(imported)[-1][1]["filter"] == {"register": {"text": "zhang", "status": "active"}}
+
+
+def test_values_that_look_like_formulas_stay_text(store, tmp_path):
+    src = tmp_path / "evil.csv"
+    src.write_text("姓名,身份证号\n\"=HYPERLINK(\"\"http://x\"\")\",110105199003104213\n", encoding="utf-8")
+    commit_import(store, build_preview(store, plan_import(src, store=store)))
+    save_template(store, path=TEMPLATE, name="t", mapping=inspect_template(TEMPLATE).mapping)
+    fill_template(store, name="t", path=tmp_path / "t.xlsx")
+    export_people(store, tmp_path / "l.xlsx")
+    for path, cell in ((tmp_path / "t.xlsx", "B4"), (tmp_path / "l.xlsx", "B3")):
+        c = openpyxl.load_workbook(path).active[cell]
+        assert c.value.startswith("=HYPERLINK") and c.data_type == "s"
+
+
+def test_cancelling_an_export_leaves_no_file_and_no_audit_entry(imported, tmp_path):
+    from db.errors import Cancelled
+    from desktop.tasks import TaskState
+
+    state = TaskState(min_interval=0)
+    state.cancel()
+    out = tmp_path / "never.xlsx"
+    with pytest.raises(Cancelled):
+        export_people(imported, out, state=state)
+    with pytest.raises(Cancelled):
+        save_template(imported, path=TEMPLATE, name="t", mapping=inspect_template(TEMPLATE).mapping)
+        fill_template(imported, name="t", path=out, state=state)
+    assert not out.exists() and not list(tmp_path.glob("*.part"))
+    assert audits(imported) == []

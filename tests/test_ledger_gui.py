@@ -35,7 +35,7 @@ def persons(store) -> int:
     return store.db.execute_sql("select count(*) from person where deleted = 0").fetchone()[0]
 
 
-def test_import_wizard_file_mapping_preview_commit_and_undo(ctx, qtbot):
+def test_import_wizard_file_mapping_preview_commit_and_undo(ctx, qtbot, tmp_path):
     from views.ledger.import_wizard import ImportWizard
 
     changed = []
@@ -45,7 +45,9 @@ def test_import_wizard_file_mapping_preview_commit_and_undo(ctx, qtbot):
     wizard.show()
     page = wizard.file_page
     assert not page.isComplete()
-    page.path_edit.setText(str(FIXTURES / "community.xlsx"))
+    source = tmp_path / "community.xlsx"
+    source.write_bytes((FIXTURES / "community.xlsx").read_bytes())
+    page.path_edit.setText(str(source))
     assert page.isComplete()
     wizard.next()
     assert wizard.currentPage() is wizard.mapping_page
@@ -75,6 +77,10 @@ def test_import_wizard_file_mapping_preview_commit_and_undo(ctx, qtbot):
     assert "李四" in {r[0] for r in ctx.store.db.execute_sql("select name, notes from person")}
     assert ctx.store.db.execute_sql("select notes from person where name = '李四'").fetchone() == (None,)
     assert changed and any(c.table == "person" for c in changed[0])
+    errors = tmp_path / "community-错误.xlsx"
+    assert str(errors) in wizard.done_page.label.text()
+    assert [r[1] for r in openpyxl.load_workbook(errors).active.iter_rows(min_row=2, values_only=True)] == [
+        "赵六", "孙九", "周十"]
     wizard.done_page.undo_button.click()
     assert persons(ctx.store) == 0
     assert list_batches(ctx.store)[0].undone_at
@@ -133,7 +139,7 @@ def test_export_dialog_masked_by_default_and_unmasked_only_when_confirmed(ctx, q
     assert "2 名居民" in dialog.count_label.text()
     out = tmp_path / "list.xlsx"
     dialog.path_edit.setText(str(out))
-    dialog.export()
+    dialog.export_button.click()
     assert dialog.last_count == 2
     ids = [r[4] for r in openpyxl.load_workbook(out).active.iter_rows(min_row=3, values_only=True)]
     assert all("*" in i for i in ids)
@@ -213,3 +219,17 @@ def test_cancelling_the_import_in_the_wizard_leaves_nothing_written(store, qtbot
     assert store.db.execute_sql("select count(*) from oplog").fetchone()[0] == 0
     assert store.db.execute_sql("select count(*) from person").fetchone()[0] == 0
     assert list_batches(store) == []
+
+
+def test_the_file_menu_opens_the_import_wizard_and_the_export_dialog(ctx, qtbot):
+    from desktop.main_window import MainWindow
+    from views.ledger.export_dialog import ExportDialog
+    from views.ledger.import_wizard import ImportWizard
+
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.action_import.trigger()
+    assert any(isinstance(w, ImportWizard) and w.isVisible() for w in window.findChildren(ImportWizard))
+    window.action_export.trigger()
+    assert any(isinstance(w, ExportDialog) and w.isVisible() for w in window.findChildren(ExportDialog))
+    assert window.action_import.text() == "导入台账…"

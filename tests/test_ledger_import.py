@@ -284,3 +284,61 @@ def test_a_sheet_without_a_header_is_explained(store, tmp_path):
     with pytest.raises(GridDeskError, match="找到表头"):
         plan_import(path, store=store)
     assert field_label("id_number") == "证件号码"
+
+
+def test_a_legacy_15_digit_number_stored_as_a_number_is_exact_and_accepted(store, tmp_path):
+    path = tmp_path / "old.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "住址"])
+    wb.active.append(["老李", 110105500310421.0, "幸福路1号"])
+    wb.active.append(["小李", 1.10105199003104e17, "幸福路1号"])
+    wb.save(path)
+    preview = preview_of(store, path)
+    assert preview.rows[0].action == "create" and preview.rows[0].person["id_number"] == "110105500310421"
+    assert preview.rows[0].person["birth_date"] == "1950-03-10"
+    assert preview.rows[1].action == "error" and "1.10105E+17" in preview.rows[1].errors[0].message
+
+
+def test_a_person_who_moved_leaves_the_old_household_and_joins_the_new_one(store, tmp_path):
+    commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    moved = tmp_path / "moved.xlsx"
+    shutil.copy(COMMUNITY, moved)
+    wb = openpyxl.load_workbook(moved)
+    wb["人口台账"]["K7"] = 303  # 张小明 now lives at 303
+    wb.save(moved)
+    preview = preview_of(store, moved)
+    ming = by_row(preview, "人口台账", 7)
+    assert ming.action == "update"
+    assert ming.diff == [("household", "幸福小区3栋2单元301室", "幸福小区3栋2单元303室")]
+    commit_import(store, preview, skip_invalid=True)
+    rows = store.db.execute_sql(
+        "select h.door, m.until is null from membership m join person p on p.id = m.person_id "
+        "join household h on h.id = m.household_id where p.name = '张小明' order by h.door").fetchall()
+    assert rows == [("301", 0), ("303", 1)]  # history kept, the current household is 303
+    assert compare_with_log(store) == []
+    undo_import(store, batch_id=list_batches(store)[0].id)
+    rows = store.db.execute_sql(
+        "select h.door, m.until is null from membership m join person p on p.id = m.person_id "
+        "join household h on h.id = m.household_id where p.name = '张小明' and m.deleted = 0").fetchall()
+    assert rows == [("301", 1)]  # undone: back in 301, the 303 membership tombstoned
+
+
+def test_a_household_has_one_head_in_the_file_and_in_the_register(store, tmp_path):
+    commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    path = tmp_path / "heads.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["姓名", "身份证号", "小区", "楼栋", "单元", "门牌", "与户主关系"])
+    a = "11010519700101123" + check_character("11010519700101123")
+    b = "11010519720202224" + check_character("11010519720202224")
+    c = "11010519750303335" + check_character("11010519750303335")
+    ws.append(["甲", a, "幸福小区", "9栋", 1, 101, "户主"])
+    ws.append(["乙", b, "幸福小区", "9栋", 1, 101, "户主"])  # a second head in the same new household
+    ws.append(["丙", c, "幸福小区", "3栋", 2, 301, "户主"])  # 张三 is the head there already
+    wb.save(path)
+    preview = preview_of(store, path)
+    assert [r.action for r in preview.rows] == ["create", "error", "error"]
+    assert "第 2 行" in preview.rows[1].errors[0].message
+    assert "张三" in preview.rows[2].errors[0].message
+    assert preview.rows[2].errors[0].column == "与户主关系"
+    assert preview.new_households() == 1

@@ -83,6 +83,8 @@ def test_visit_record_and_blank_visit_form(store, community):
     for expected in ("入户走访记录", "2026年11月20日", "张网格", "例行走访", "希望楼道加装照明。", "已转物业。",
                      "2026年12月20日", "幸福里小区1栋1单元201室"):
         assert expected in text, expected
+    head = Person.get_by_id(community["persons"][0])
+    assert head.name in text and head.phone[:3] + "****" + head.phone[-4:] in text and head.phone not in text
     blank = make_pdf(store, PrintJob("visit", {"household": "XFL-01101"}))
     blank_text = pdf_tools.text(blank.pdf)
     assert "幸福里小区1栋1单元201室" in blank_text and "例行走访" not in blank_text
@@ -137,6 +139,8 @@ def test_cli_lists_and_prints_every_form(store, community, tmp_path, capsys):
         assert cli_main(["print", form, "--db", db, "--out", str(out), *extra]) == 0, form
         assert pdf_tools.pages(out) >= 1
         assert "已写入" in capsys.readouterr().out
+        fonts = pdf_tools.fonts(out)
+        assert fonts and all(f["emb"] == "yes" for f in fonts), (form, fonts)
     assert "停水通知" in pdf_tools.text(tmp_path / "notice.pdf")
     assert cli_main(["print", "household", "--db", db, "--out", str(tmp_path / "x.pdf"),
                      "--household", "不存在"]) == 2
@@ -153,3 +157,28 @@ def test_dates_as_people_type_them(store, community):
     assert "下周一" in info.value.message and info.value.field == "date"
     visits = make_pdf(store, PrintJob("list", {"kind": "visits", "date_from": "2026年11月21日"}))
     assert visits.records == 0
+
+
+def test_the_register_list_as_filtered_on_the_households_screen(store, community):
+    from db.register.search import Filters
+    from desktop.print_jobs import register_list_job
+
+    everyone = make_pdf(store, register_list_job(Filters()))
+    assert everyone.records == len(community["persons"])
+    building = make_pdf(store, register_list_job(Filters(place_level="building",
+                                                         place_id=community["buildings"][1]), title="2栋名单"))
+    text = pdf_tools.text(building.pdf)
+    assert "2栋名单" in text and "筛选：幸福里小区2栋" in text
+    assert "幸福里小区2栋" in text and "幸福里小区1栋1单元" not in text
+    assert 0 < building.records < everyone.records
+    first = Person.get_by_id(community["persons"][0])
+    found = make_pdf(store, register_list_job(Filters(text=first.name)))
+    assert found.records >= 1 and first.name in pdf_tools.text(found.pdf)
+    assert first.id_number not in pdf_tools.text(found.pdf)
+
+
+def test_a_building_named_by_its_short_name(store):
+    make_community(store, buildings=11, units=1, doors=1)
+    result = make_pdf(store, PrintJob("signin", {"meeting": "会", "buildings": ["1栋"]}))
+    text = pdf_tools.text(result.pdf)
+    assert "1栋1单元201室" in text and "11栋" not in text

@@ -100,6 +100,24 @@ def test_missing_options_are_reported_in_chinese(screen):
     assert "无法生成" in screen.status.text() or "未能" in screen.status.text()
 
 
+def test_printing_runs_in_the_background_with_a_real_task_runner(screen, qtbot, tmp_path):
+    runner = TaskRunner(screen.ctx.errors)
+    screen.ctx.tasks = runner
+    panel = screen.select_form("signin")
+    panel.meeting.setText("楼栋会议")
+    panel.places.select("building", screen.ids["buildings"][0])
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    out = tmp_path / "printed.pdf"
+    printer.setOutputFileName(str(out))
+    screen.print_document(printer)  # makes the PDF on the writer thread, prints on the I/O pool
+    qtbot.waitUntil(lambda: screen.last_printed_pages > 0, timeout=30_000)
+    qtbot.waitUntil(lambda: not runner.active, timeout=10_000)
+    assert screen.last_printed_pages == screen.result.pages == pdf_tools.pages(out)
+    assert "已将" in screen.status.text()
+    runner.shutdown()
+
+
 def _cups_ready() -> bool:
     if os.geteuid() != 0 or not shutil.which("cupsd") or not shutil.which("lpadmin"):
         return False
@@ -148,3 +166,28 @@ def test_print_through_cups_to_the_cups_pdf_printer(screen):
         time.sleep(0.5)
     assert pdf_tools.pages(found[0]) == expected
     found[0].unlink()
+
+
+def test_print_a_page_range_and_cancel(qtbot, tmp_path):
+    from db.errors import Cancelled
+    from printouts.data import Column, RegisterListData
+    from printouts.tables import register_list_pdf
+    from views.printing.printer import prepare_printer, print_pdf
+
+    pdf = register_list_pdf(RegisterListData(title="台账", columns=[Column("序号", 1), Column("姓名", 3)],
+                                             rows=[[str(i), "某某"] for i in range(200)]))
+    assert pdf_tools.pages(pdf) >= 4
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    out = tmp_path / "range.pdf"
+    printer.setOutputFileName(str(out))
+    prepare_printer(printer, pdf)
+    assert printer.pageLayout().orientation().name == "Landscape"
+    seen = []
+    assert print_pdf(pdf, printer, page_range=(2, 3), progress=lambda d, t: seen.append((d, t))) == 2
+    assert pdf_tools.pages(out) == 2 and seen[-1] == (2, 2)
+    other = QPrinter(QPrinter.PrinterMode.HighResolution)
+    other.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    other.setOutputFileName(str(tmp_path / "cancelled.pdf"))
+    with pytest.raises(Cancelled):
+        print_pdf(pdf, other, cancelled=lambda: True)

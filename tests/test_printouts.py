@@ -91,9 +91,15 @@ def test_meeting_notice_gbt9704_layout():
 
 def test_body_lines_hold_28_characters_and_22_lines():
     pdf = notice_pdf(NoticeData(title="测试", body=[Block("para", "社区" * 800)]))
-    page2 = [w for w in pdf_tools.words(pdf) if w.page == 2]
+    page2 = [w for w in pdf_tools.words(pdf) if w.page == 2 and w.text.startswith(("社", "区"))]
     assert len(page2) == 22, "a full page of body text holds 22 lines"
     assert all(len(w.text) == 28 for w in page2), [len(w.text) for w in page2]
+    # GB/T 9704 page numbers of a multi-page notice: — N —, 7 mm below the text block,
+    # odd pages on the right and even pages on the left
+    numbers = {w.page: w for w in pdf_tools.words(pdf) if w.text.isdigit()}
+    assert set(numbers) == set(range(1, pdf_tools.pages(pdf) + 1))
+    assert numbers[1].x0 > 150 * MM and numbers[2].x1 < 60 * MM
+    assert abs(numbers[2].y0 - (37 + 225 + 7) * MM) < 2 * MM
 
 
 def test_rare_name_characters_print_in_every_face():
@@ -196,3 +202,15 @@ def test_meeting_notice_missing_facts_is_a_clear_error():
     with pytest.raises(PrintError) as info:
         meeting_notice_pdf(MeetingNoticeData(meeting="议事会", time="", place="", issuer="居委会"))
     assert "会议通知缺少" in info.value.message and "时间" in info.value.message
+
+
+def test_closing_marks_never_begin_a_line_and_addressee_stands_flush_left():
+    # 2 indent + 26 characters fill the first line exactly; the comma must hang, not wrap.
+    text = "各位居民：\n" + "社" * 26 + "，" + "区" * 10 + "。"
+    pdf = notice_pdf(NoticeData(title="通知", body=text))
+    words = pdf_tools.words(pdf)
+    assert not any(w.text[0] in "，。、：；！？）》”" for w in words), [w.text for w in words]
+    first = next(w for w in words if w.text.startswith("社"))
+    assert first.text.endswith("，")
+    addressee = next(w for w in words if w.text == "各位居民：")
+    assert abs(addressee.x0 - 28 * MM) < 0.5

@@ -18,7 +18,7 @@ SCREENS: list[tuple[str, str, str]] = [
     ("meetings", N_("Meetings"), "views.placeholder:MeetingsPlaceholder"),
     ("volunteers", N_("Volunteers"), "views.placeholder:VolunteersPlaceholder"),
     ("printing", N_("Printing"), "views.printing:PrintingScreen"),
-    ("sync", N_("Sync and handover"), "views.placeholder:SyncPlaceholder"),
+    ("sync", N_("Sync and handover"), "views.sync:SyncScreen"),
     ("settings", N_("Settings"), "views.settings:SettingsScreen"),
 ]
 

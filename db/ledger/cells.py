@@ -10,6 +10,7 @@ import datetime as dt
 import re
 
 from db.errors import ValidationError
+from db.register.common import CHINESE_ID_TYPES, HOUSE_USES, RELATIONS, SEXES
 from db.validation import (
     looks_like_lost_digits,
     normalize_phone,
@@ -22,12 +23,17 @@ from desktop.i18n import _
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\U00020000-\U0002ffff])\s+(?=[\u3400-\u9fff\U00020000-\U0002ffff])")
 _SPACES = re.compile(r"\s+")
 
-CITIZEN_ID_TYPES = ("", "居民身份证", "身份证", "二代身份证", "公民身份证", "港澳台居民居住证")
-SEX_VALUES = {"男": "男", "女": "女", "男性": "男", "女性": "女", "m": "男", "f": "女", "1": "男", "2": "女"}
+# The register's own lists (db/register/common.py) plus the spellings ledgers use for them.
+CITIZEN_ID_TYPES = ("", "身份证", "二代身份证", "公民身份证", *CHINESE_ID_TYPES)
+SEX_VALUES = {**{s: s for s in SEXES}, "男性": "男", "女性": "女", "m": "男", "f": "女", "1": "男", "2": "女"}
 RELATION_VALUES = {"本人": "户主", "户主本人": "户主", "之妻": "配偶", "之夫": "配偶", "妻": "配偶", "夫": "配偶",
                    "妻子": "配偶", "丈夫": "配偶", "儿子": "子女", "女儿": "子女", "之子": "子女", "之女": "子女",
                    "长子": "子女", "次子": "子女", "长女": "子女", "次女": "子女", "父亲": "父母", "母亲": "父母",
-                   "孙子": "孙子女", "孙女": "孙子女", "儿媳": "媳婿", "女婿": "媳婿"}
+                   "孙子": "孙子女", "孙女": "孙子女", "儿媳": "媳婿", "女婿": "媳婿", "外孙": "孙子女",
+                   "外孙女": "孙子女", "哥哥": "兄弟姐妹", "弟弟": "兄弟姐妹", "姐姐": "兄弟姐妹", "妹妹": "兄弟姐妹",
+                   "祖父": "祖父母", "祖母": "祖父母", "爷爷": "祖父母", "奶奶": "祖父母", "外祖父": "祖父母",
+                   "外祖母": "祖父母", "岳父": "岳父母或公婆", "岳母": "岳父母或公婆", "公公": "岳父母或公婆",
+                   "婆婆": "岳父母或公婆", "父": "父母", "母": "父母", "子": "子女", "女": "子女"}
 DATE_FIELDS = ("birth_date", "move_in_date")
 PHONE_FIELDS = ("phone", "owner_phone")
 
@@ -88,8 +94,20 @@ def convert_sex(value: object, field: str) -> str | None:
 
 
 def convert_relation(value: object, field: str) -> str | None:
+    """A census relation code; other words (侄子, 保姆) become 其他 (the preview says so)."""
     text = as_text(value)
-    return RELATION_VALUES.get(text, text) or None
+    if not text:
+        return None
+    code = RELATION_VALUES.get(text, text)
+    return code if code in RELATIONS else "其他"
+
+
+def convert_house_use(value: object, field: str) -> str | None:
+    text = as_text(value)
+    if text and text not in HOUSE_USES:
+        raise ValidationError(_("Unknown house use “{value}”; choose one of {choices}.").format(
+            value=text, choices="、".join(HOUSE_USES)), field=field)
+    return text or None
 
 
 def convert_phone(value: object, field: str) -> str | None:
@@ -115,6 +133,8 @@ def convert_date(value: object, field: str) -> str | None:
 
 def convert_id_number(value: object, id_type: str | None) -> tuple[str | None, object]:
     """(normalised number, IdInfo or None). Citizen IDs are checked fully; other papers as text."""
+    if isinstance(value, float) and value.is_integer() and 1e14 <= value < 1e15:
+        value = str(int(value))  # a legacy 15-digit number fits a spreadsheet number exactly
     if isinstance(value, float) and looks_like_lost_digits(value):
         value = display(value)  # explained as Excel shows it: 4.20102E+17
     if (id_type or "") in CITIZEN_ID_TYPES:
@@ -134,6 +154,7 @@ CONVERTERS = {
     "name": convert_name,
     "sex": convert_sex,
     "relation": convert_relation,
+    "house_use": convert_house_use,
     "birth_date": convert_date,
     "move_in_date": convert_date,
     "phone": convert_phone,

@@ -13,6 +13,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from peewee import SQL
+
 from db import oplog
 from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.ids import new_id
@@ -21,6 +23,7 @@ from db.ledger.progress import step
 from db.ledger.register_snapshot import Snapshot
 from db.models.ledger import ImportBatch
 from db.models.register import Building, Compound, Grid, Household, Membership, Person, Unit
+from db.register import index as search_index  # importing db.register installs the index hooks
 from desktop.i18n import _
 
 CHUNK = 5000
@@ -35,6 +38,7 @@ class ImportResult:
     skipped: int = 0
     households_created: int = 0
     backup: str | None = None
+    error_workbook: str | None = None  # where the skipped rows were written, if any
     changes: list[oplog.Change] = field(default_factory=list)
 
 
@@ -71,7 +75,8 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
             if preview.has_errors and not skip_invalid:
                 raise ValidationErrors(row_errors(preview))
         first = _counter(store) + 1
-        result = _write(store, preview, state)
+        with search_index.deferred(store):  # the register's search index follows once, at the end
+            result = _write(store, preview, state)
         result.backup = backup_path
         last = _counter(store)
         if last >= first:
@@ -95,47 +100,57 @@ def _write(store, preview: Preview, state) -> ImportResult:
     # Places first: find or create grid, compound, building and unit rows by name.
     unit_of: dict[tuple, str | None] = {}
     grid_of: dict[tuple, str | None] = {}
-    needed = {hp.key: hp for hp in preview.households.values()}
+    # Only households that a written row belongs to (a household whose rows all failed is not made).
+    needed = {r.household_key: preview.households[r.household_key] for r in rows if r.household_key}
     places = _Places(snapshot)
     for hp in needed.values():
         if hp.household_id is None:
             unit_of[hp.key], grid_of[hp.key] = places.ids(hp.place)
     places.write(store, changes)
     # Households: creations and field updates.
+    # New rows are written without an id: the op log then gives each a fresh UUIDv7 and skips
+    # looking it up; the returned changes come back in row order.
     household_id: dict[tuple, str] = {}
-    creates, updates = [], []
+    new_keys, creates, updates = [], [], []
     for hp in needed.values():
         if hp.household_id is None:
-            hid = new_id()
-            creates.append({"id": hid, "unit_id": unit_of[hp.key], "grid_id": grid_of[hp.key], **hp.fields})
-            household_id[hp.key] = hid
-            result.households_created += 1
+            creates.append({"unit_id": unit_of[hp.key], "grid_id": grid_of[hp.key], **hp.fields})
+            new_keys.append(hp.key)
         else:
             household_id[hp.key] = hp.household_id
             if hp.diff:
                 updates.append({"id": hp.household_id, **hp.diff})
-    for chunk in _chunks(creates + updates):
+    for start in range(0, len(creates), CHUNK):
+        written = oplog.write(store, Household, creates[start:start + CHUNK])
+        household_id.update(zip(new_keys[start:start + CHUNK], (c.row_id for c in written), strict=True))
+        changes.extend(written)
+    result.households_created = len(creates)
+    for chunk in _chunks(updates):
         changes.extend(oplog.write(store, Household, chunk))
-    # Persons.
-    person_rows = []
+    # Persons: creations, then updates of the changed fields only.
     person_id: dict[int, str] = {}
+    new_rows = [i for i, r in enumerate(rows) if r.person_id is None]
+    done = 1
+    for start in range(0, len(new_rows), CHUNK):
+        block = new_rows[start:start + CHUNK]
+        written = oplog.write(store, Person, [rows[i].person for i in block])
+        person_id.update(zip(block, (c.row_id for c in written), strict=True))
+        changes.extend(written)
+        done += len(block)
+        step(state, done, total, _("Writing persons…"))
+    result.created = len(new_rows)
+    person_updates = []
     for i, r in enumerate(rows):
-        if r.person_id is None:
-            pid = new_id()
-            person_rows.append({"id": pid, **r.person})
-            result.created += 1
-        else:
-            pid = r.person_id
+        if r.person_id is not None:
+            person_id[i] = r.person_id
             fields = {k: new for k, _old, new in r.diff if k in r.person}
             if fields:
-                person_rows.append({"id": pid, **fields})
+                person_updates.append({"id": r.person_id, **fields})
             result.updated += 1
-        person_id[i] = pid
-    done = 1
-    for chunk in _chunks(person_rows):
+    for chunk in _chunks(person_updates):
         changes.extend(oplog.write(store, Person, chunk))
         done += len(chunk)
-        step(state, done, total, _("Writing persons…"))
+        step(state, min(done, total), total, _("Writing persons…"))
     # Memberships: join the household; a person who moved leaves the old one (history is kept).
     today = dt.date.today().isoformat()
     members = []
@@ -203,7 +218,8 @@ MODELS = {m._meta.table_name: m for m in (Grid, Compound, Building, Unit, Househ
 
 def list_batches(store) -> list[ImportBatch]:
     with store.activated():
-        return list(ImportBatch.select().order_by(ImportBatch.at.desc()))
+        # Newest first; rowid is the insertion order (two imports may share a second).
+        return list(ImportBatch.select().order_by(SQL("rowid").desc()))
 
 
 def undo_import(store, *, batch_id: str, state=None) -> list[oplog.Change]:
@@ -224,12 +240,13 @@ def undo_import(store, *, batch_id: str, state=None) -> list[oplog.Change]:
                 (batch.node, batch.first_counter, batch.last_counter)):
             by_table.setdefault(tbl, []).append(row_id)
         order = ["membership", "person", "household", "unit", "building", "compound", "grid"]
-        for n, tbl in enumerate(t for t in order if t in by_table):
-            step(state, n, len(by_table), _("Undoing the import…"))
-            model = MODELS[tbl]
-            writes = _undo_rows(db, model, sorted(set(by_table[tbl])), batch)
-            for chunk in _chunks(writes):
-                changes.extend(oplog.write(store, model, chunk))
+        with search_index.deferred(store):
+            for n, tbl in enumerate(t for t in order if t in by_table):
+                step(state, n, len(by_table), _("Undoing the import…"))
+                model = MODELS[tbl]
+                writes = _undo_rows(db, model, sorted(set(by_table[tbl])), batch)
+                for chunk in _chunks(writes):
+                    changes.extend(oplog.write(store, model, chunk))
         with store.activated():
             ImportBatch.update(undone_at=dt.datetime.now().isoformat(timespec="seconds")).where(
                 ImportBatch.id == batch_id).execute()

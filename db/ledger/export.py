@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +64,35 @@ class PeopleFilter:
     name: str | None = None  # part of the name
     tag: str | None = None  # special-population tag name, current periods only
     person_ids: list[str] | None = field(default=None)
+    # The register list's own filters (db.register.search.Filters): export exactly what it shows.
+    register: Any = None
 
     def describe(self) -> dict[str, Any]:
-        d = {k: v for k, v in asdict(self).items() if v and k != "person_ids"}
+        d = {k: v for k, v in asdict(self).items() if v and k not in ("person_ids", "register")}
         if self.person_ids is not None:
             d["person_ids"] = len(self.person_ids)
+        if self.register is not None:
+            d["register"] = {k: v for k, v in asdict(self.register).items() if v}
         return d
+
+
+def resolve_filter(store, f: PeopleFilter) -> PeopleFilter:
+    """Turn the register list's filters into the person ids it shows (its own query, its order)."""
+    if f.register is None:
+        return f
+    from db.register.search import search_ids
+
+    rowids = search_ids(store, f.register, limit=None).ids
+    ids: list[str] = []
+    for start in range(0, len(rowids), 500):
+        chunk = rowids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        ids.extend(r[0] for r in store.db.execute_sql(
+            f"select person_id from register_search where rowid in ({marks})", tuple(chunk)))
+    if f.person_ids is not None:
+        keep = set(f.person_ids)
+        ids = [i for i in ids if i in keep]
+    return replace(f, register=None, person_ids=ids)
 
 
 def _query(f: PeopleFilter) -> tuple[str, list[Any]]:
@@ -105,7 +128,7 @@ def _query(f: PeopleFilter) -> tuple[str, list[Any]]:
 
 
 def count_people(store, f: PeopleFilter | None = None) -> int:
-    sql, params = _query(f or PeopleFilter())
+    sql, params = _query(resolve_filter(store, f or PeopleFilter()))
     return store.db.execute_sql(f"select count(*) from ({sql})", params).fetchone()[0]
 
 
@@ -148,6 +171,8 @@ def export_people(store, path: str | Path, *, people: PeopleFilter | None = None
 
     path = Path(path)
     people = people or PeopleFilter()
+    described = people.describe()
+    people = resolve_filter(store, people)
     total = count_people(store, people)
     labels = [column_label(c) for c in columns]
     step(state, 0, total, _("Exporting…"))
@@ -169,12 +194,15 @@ def export_people(store, path: str | Path, *, people: PeopleFilter | None = None
     try:
         write_worksheet(records(), str(tmp), sheet_name=_("Residents"), header_row=1, freeze_row=2,
                         column_widths=[float(WIDTHS.get(c, 12)) for c in columns], header_format=header,
-                        merge_ranges=[(0, 0, 0, max(0, len(columns) - 1), title)], autofilter=True)
+                        merge_ranges=[(0, 0, 0, max(0, len(columns) - 1), title)], autofilter=True,
+                        # Printed: A4 landscape, one page wide, the header repeated on every page.
+                        page_setup={"landscape": True, "paper_size": 9, "fit_to_pages": (1, 0),
+                                    "repeat_rows": (1, 1)})
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
     with store.db.atomic():
         record_export(store, path=path, rows=total, unmasked=unmasked,
-                      detail={"filter": people.describe(), "columns": list(columns)})
+                      detail={"filter": described, "columns": list(columns)})
     step(state, total, total, _("Exported {n} rows").format(n=total))
     return total

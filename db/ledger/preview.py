@@ -28,6 +28,7 @@ from db.validation import id_conflicts
 from desktop.i18n import _
 
 PERSON_FIELDS = tuple(f.key for f in FIELD_BY_KEY.values() if f.target == "person")
+_PERSON_SET = frozenset(PERSON_FIELDS)
 PLACE_FIELDS = ("grid", "compound", "building", "unit")
 HOUSEHOLD_FIELDS = {"household_number": "number", "door": "door", "house_use": "house_use",
                     "owner_name": "owner_name", "owner_phone": "owner_phone"}
@@ -125,7 +126,8 @@ class Preview:
         return [r for r in self.rows if r.action == "error"]
 
     def new_households(self) -> int:
-        return sum(1 for h in self.households.values() if h.household_id is None)
+        keys = {r.household_key for r in self.rows if r.action in ("create", "update") and r.household_key}
+        return sum(1 for k in keys if self.households[k].household_id is None)
 
 
 def log_position(store) -> int:
@@ -147,9 +149,19 @@ def build_preview(store, plan: ImportPlan, *, state=None) -> Preview:
     for sp in plan.sheets:
         ignored += _validate_sheet(sp, results, seen_ids, state, done, total)
         done += max(0, len(sp.sheet.rows) - sp.layout.data_row)
+    # Who this file says is what: a head named elsewhere in the file may be stepping down.
+    relations_in_file = {}
+    for r in results:
+        existing = snapshot.persons.get(r.person.get("id_number")) if r.action != "error" else None
+        if existing is not None:
+            relations_in_file[existing[0]] = r.relation
+    heads: dict[tuple, RowResult] = {}
+    columns = {sp.sheet.name: sp.layout.headers[c] for sp in plan.sheets for c, k in sp.mapping.items()
+               if k == "relation"}
     for r in results:
         if r.action != "error":
             _match(snapshot, r, households)
+            _check_head(snapshot, r, households, heads, relations_in_file, columns.get(r.sheet, ""))
     step(state, total, total, _("Checked {n} rows").format(n=total))
     return Preview(plan, results, households, ignored, position)
 
@@ -159,6 +171,7 @@ def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str,
     headers = sp.layout.headers
     items = sorted((col, key) for col, key in sp.mapping.items() if key != "id_number")
     id_col = next((col for col, key in sp.mapping.items() if key == "id_number"), None)
+    relation_col = next((col for col, key in sp.mapping.items() if key == "relation"), None)
     mapped_cols = list(sp.mapping)
     converters = [(col, key, cells.converter(key), key in _CACHED) for col, key in items]
     cache: dict[tuple[str, Any], Any] = {}
@@ -169,8 +182,15 @@ def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str,
             step(state, done + index - sp.layout.data_row, total, _("Checking rows…"))
         raw = rows[index]
         width = len(raw)
-        filled = sum(1 for c in mapped_cols if c < width and not cells.is_blank(raw[c]))
+        filled = 0
+        for c in mapped_cols:
+            if c < width and raw[c] != "" and raw[c] is not None and (
+                    not isinstance(raw[c], str) or raw[c].strip()):
+                filled += 1
+                if filled == 2:
+                    break
         if filled < 2:
+            # Blank rows and footers (制表人：…) are not people.
             if any(not cells.is_blank(v) for v in raw):
                 ignored += 1
             continue
@@ -203,6 +223,11 @@ def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str,
         else:
             _check_id(r, raw[id_col] if id_col < width else "", headers[id_col], values, seen_ids)
         _split(r, values)
+        if r.relation == "其他" and relation_col is not None:
+            original = cells.as_text(raw[relation_col]) if relation_col < width else ""
+            if original != "其他":
+                r.warnings.append(Issue(headers[relation_col], "relation", _(
+                    "“{value}” is not a census relation code; it is recorded as 其他.").format(value=original)))
         if r.errors:
             r.action = "error"
         results.append(r)
@@ -237,7 +262,7 @@ def _check_id(r: RowResult, cell: object, header: str, values: dict[str, Any],
 
 
 def _split(r: RowResult, values: dict[str, Any]) -> None:
-    r.person = {k: v for k, v in values.items() if k in PERSON_FIELDS and v is not None}
+    r.person = {k: v for k, v in values.items() if v is not None and k in _PERSON_SET}
     r.relation = values.get("relation")
     place = tuple(values.get(k) for k in PLACE_FIELDS)
     household = {HOUSEHOLD_FIELDS[k]: values[k] for k in HOUSEHOLD_FIELDS if values.get(k) is not None}
@@ -289,6 +314,29 @@ def _match(snapshot, r: RowResult, households: dict[tuple, HouseholdPlan]) -> No
         r.action = "update" if r.diff else "unchanged"
     else:
         r.action = "create"
+
+
+def _check_head(snapshot, r: RowResult, households: dict[tuple, HouseholdPlan], heads: dict[tuple, RowResult],
+                relations_in_file: dict[str, str | None], column: str) -> None:
+    """A household has one head (户主), as the register requires."""
+    if r.relation != "户主" or r.household_key is None:
+        return
+    hp = households[r.household_key]
+    first = heads.get(r.household_key)
+    if first is not None:
+        r.errors.append(Issue(column, "relation", _(
+            "This household already has a head (户主) in row {row} of sheet “{sheet}”; a household has one "
+            "head.").format(row=first.row, sheet=first.sheet)))
+    elif hp.household_id is not None:
+        head = snapshot.heads.get(hp.household_id)
+        if head and head[0] != r.person_id and relations_in_file.get(head[0], "户主") == "户主":
+            r.errors.append(Issue(column, "relation", _(
+                "This household already has a head (户主) in the register: {name}. Change that member's "
+                "relation first, or correct this row.").format(name=head[1] or "")))
+    if r.errors:
+        r.action = "error"
+    else:
+        heads[r.household_key] = r
 
 
 def _compose_address(place: tuple, door: str | None) -> str:

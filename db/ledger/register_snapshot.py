@@ -26,6 +26,7 @@ class Snapshot:
     by_place: dict[tuple[str, str | None], str] = field(default_factory=dict)
     by_address: dict[str, str] = field(default_factory=dict)
     memberships: dict[str, list[tuple[str, str, str | None]]] = field(default_factory=dict)
+    heads: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # household -> (person, name)
 
     @classmethod
     def load(cls, store) -> Snapshot:
@@ -58,6 +59,10 @@ class Snapshot:
                 "select id, person_id, household_id, relation from membership "
                 "where deleted = 0 and until is null"):
             s.memberships.setdefault(pid, []).append((mid, hid, relation))
+        for hid, pid, name in db.execute_sql(
+                "select m.household_id, m.person_id, p.name from membership m join person p on p.id = m.person_id "
+                "where m.deleted = 0 and m.until is null and m.relation = '户主' and p.deleted = 0"):
+            s.heads.setdefault(hid, (pid, name))
         return s
 
     def unit_id(self, place: tuple) -> str | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from db.errors import GridDeskError
-from db.ledger.export import PeopleFilter, count_people, iter_people, record_export
+from db.ledger.export import PeopleFilter, count_people, iter_people, record_export, resolve_filter
 from db.ledger.mapping import auto_mapping, clean_header, detect_layout
 from db.ledger.progress import step
 from db.ledger.readers import Sheet
@@ -110,6 +110,8 @@ def fill_template(store, *, name: str, path: str | Path, people: PeopleFilter | 
 
     info, content = load_template(store, name)
     people = people or PeopleFilter()
+    described = people.describe()
+    people = resolve_filter(store, people)
     path = Path(path)
     wb = load_workbook(io.BytesIO(content))
     ws = wb[info.sheet] if info.sheet in wb.sheetnames else wb.worksheets[0]
@@ -130,6 +132,8 @@ def fill_template(store, *, name: str, path: str | Path, people: PeopleFilter | 
             cell = ws.cell(r, col + 1)
             value = d.get(key)
             cell.value = value if isinstance(value, int) or value is None else str(value)
+            if cell.data_type == "f":
+                cell.data_type = "s"  # a value that starts with "=" is text, never a formula
             cell._style = copy.copy(styles[col])
         if height is not None:
             ws.row_dimensions[r].height = height
@@ -143,6 +147,6 @@ def fill_template(store, *, name: str, path: str | Path, people: PeopleFilter | 
         tmp.unlink(missing_ok=True)
     with store.db.atomic():
         record_export(store, path=path, rows=n, unmasked=unmasked,
-                      detail={"template": name, "filter": people.describe()})
+                      detail={"template": name, "filter": described})
     step(state, total, total, _("Exported {n} rows").format(n=n))
     return n

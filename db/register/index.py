@@ -336,6 +336,8 @@ def install_hooks() -> None:
     oplog.add_row_hook("visit", _on_visit)
     for table in _PLACE_TO_HOUSEHOLDS:
         oplog.add_row_hook(table, _place_hook(table))
+    # A bulk merge (sync import) refreshes each person once, not once per table that names it.
+    oplog.add_bulk_context(deferred)
 
 
 @contextmanager

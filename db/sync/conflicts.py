@@ -14,7 +14,17 @@ from db import oplog
 from db.clock import hlc_millis
 from db.errors import ValidationError
 from db.models import synced_model
-from desktop.i18n import _
+from desktop.i18n import N_, _
+
+TABLE_LABELS = {"grid": N_("grids"), "compound": N_("compounds"), "building": N_("buildings"),
+                "unit": N_("units"), "household": N_("households"), "person": N_("residents"),
+                "membership": N_("household members"), "tag": N_("tags"), "person_tag": N_("person tags"),
+                "visit": N_("visits"), "life_event": N_("life events"), "audit_entry": N_("audit entries")}
+
+
+def table_label(table: str) -> str:
+    label = TABLE_LABELS.get(table)
+    return _(label) if label else table
 
 # Columns that say which row a conflict is about, per table (first non-empty wins).
 LABEL_COLUMNS = {"person": ("name", "id_number"), "household": ("address", "number", "door"),

@@ -292,7 +292,7 @@ def _parse_ops(raw: list) -> list[oplog.OpRecord]:
                 raise ValueError
         except (ValueError, TypeError) as exc:
             raise SyncError(_("The bundle's change {n} is malformed. Nothing was imported.").format(n=i + 1)) from exc
-        ops.append(oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind))
+        ops.append(oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, tuple(r)))
     return ops
 
 
@@ -390,15 +390,16 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
                 summary.new_rows[table] = len(ids) - len(existing)
             if existing:
                 summary.updated_rows[table] = len(existing)
-        for start in range(0, len(fresh), APPLY_BATCH):
-            if cancelled and cancelled():
-                raise Cancelled(_("The import was cancelled; nothing was changed."))
-            result = oplog.apply_ops(store, fresh[start:start + APPLY_BATCH], rotate=False)
-            summary.new_ops += result.new_ops
-            summary.skewed |= result.skewed
-            summary.copied_node_detected |= result.copied_node_detected
-            if progress:
-                progress(min(start + APPLY_BATCH, len(fresh)), len(fresh))
+        with oplog.deferred_hooks(store):
+            for start in range(0, len(fresh), APPLY_BATCH):
+                if cancelled and cancelled():
+                    raise Cancelled(_("The import was cancelled; nothing was changed."))
+                result = oplog.apply_ops(store, fresh[start:start + APPLY_BATCH], rotate=False)
+                summary.new_ops += result.new_ops
+                summary.skewed |= result.skewed
+                summary.copied_node_detected |= result.copied_node_detected
+                if progress:
+                    progress(min(start + APPLY_BATCH, len(fresh)), len(fresh))
         summary.new_conflicts = len(_conflict_keys(db, tables) - before)
         if dry_run:
             txn.rollback()

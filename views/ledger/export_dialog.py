@@ -45,6 +45,7 @@ class TemplateMappingDialog(QDialog):
         self.table = QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels([_("Template column"), _("GridDesk field")])
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
         self.combos: dict[int, QComboBox] = {}
         cols = [c for c, h in enumerate(self.info.headers) if h]
         self.table.setRowCount(len(cols))
@@ -57,6 +58,8 @@ class TemplateMappingDialog(QDialog):
             combo.setCurrentIndex(max(0, combo.findData(self.info.mapping.get(col))))
             self.table.setCellWidget(row, 1, combo)
             self.combos[col] = combo
+        self.table.setColumnWidth(1, 170)
+        self.table.verticalHeader().setVisible(False)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
@@ -124,6 +127,8 @@ class ExportDialog(QDialog):
         layout.addWidget(QLabel(_("Save as:")))
         layout.addLayout(path_row)
         layout.addWidget(self.status)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
         self.refresh_templates()
         self.count_label.setText(_("{n} residents will be exported.").format(n=count_people(ctx.store, self.people)))
         self.resize(560, 300)

@@ -233,6 +233,11 @@ class PreviewPage(_AsyncPage):
         self.view.setModel(wizard.model)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.setWordWrap(False)
+        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.view.selectionModel().currentRowChanged.connect(self._show_details)
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.skip_box = QCheckBox(_("Skip the rows with errors (they go to an error workbook to fix and re-import)"))
         self.skip_box.toggled.connect(self.completeChanged)
         self.errors_button = QPushButton(_("Save the rows with errors…"))
@@ -246,7 +251,16 @@ class PreviewPage(_AsyncPage):
         layout.addWidget(self.summary)
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.details)
         layout.addWidget(self.skip_box)
+
+    def _show_details(self, current, _previous=None) -> None:
+        if not current.isValid():
+            self.details.clear()
+            return
+        r = self.w.model.row_result(current.row())
+        self.details.setText(_("Sheet “{sheet}”, row {row} ({name}): {diff}").format(
+            sheet=r.sheet, row=r.row, name=r.person.get("name", ""), diff=self.w.model.details(r) or "—"))
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         p = self.w.preview
@@ -256,6 +270,8 @@ class PreviewPage(_AsyncPage):
         if p.has_errors:
             self.filter_combo.setCurrentIndex(1)
         self.view.resizeColumnsToContents()
+        if self.w.model.rowCount():
+            self.view.selectRow(0)
         self.setButtonText(QWizard.WizardButton.NextButton, _("Import"))
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
@@ -270,10 +286,26 @@ class PreviewPage(_AsyncPage):
             n = write_error_workbook(self.w.preview, path)
             self.w.status.setText(_("{n} rows with errors saved to {path}.").format(n=n, path=path))
 
+    def error_workbook_path(self) -> Path:
+        source = self.w.plan.path
+        return source.with_name(source.stem + "-错误.xlsx")
+
     def start(self) -> None:
         store, preview, skip = self.w.ctx.store, self.w.preview, self.skip_box.isChecked()
-        self.run_then_next(lambda state: commit_import(store, preview, skip_invalid=skip, state=state),
-                           _("Importing…"), self.w.set_result)
+        target = self.error_workbook_path()
+
+        def work(state) -> ImportResult:
+            result = commit_import(store, preview, skip_invalid=skip, state=state)
+            if skip and preview.has_errors:
+                # The skipped rows, as they were, with what to fix: the person corrects and re-imports.
+                try:
+                    write_error_workbook(preview, target)
+                    result.error_workbook = str(target)
+                except OSError:
+                    result.error_workbook = None
+            return result
+
+        self.run_then_next(work, _("Importing…"), self.w.set_result)
 
 
 class DonePage(QWizardPage):
@@ -298,6 +330,10 @@ class DonePage(QWizardPage):
                 created=r.created, updated=r.updated, households=r.households_created, skipped=r.skipped))
         else:
             self.label.setText(_("Nothing to change: the register already holds these rows."))
+        if r.error_workbook:
+            self.label.setText(self.label.text() + "\n\n" + _(
+                "The {n} rows with errors were written to {path}: correct them there and import that file "
+                "again.").format(n=r.skipped, path=r.error_workbook))
         self.undo_button.setEnabled(bool(r.batch_id))
 
     def undo(self) -> None:

@@ -16,6 +16,8 @@ from PySide6.QtPrintSupport import QPrinter
 from db.errors import Cancelled, GridDeskError
 from desktop.i18n import _
 
+MAX_DPI = 300
+
 
 def prepare_printer(printer: QPrinter, pdf: bytes | None = None, *, title: str = "") -> None:
     """A4 without margins (the PDF has its own), orientation of the PDF's first page."""
@@ -78,11 +80,15 @@ def print_pdf(pdf: bytes, printer: QPrinter, *, progress: Callable[[int, int], N
                 printer.newPage()
             size = doc.pagePointSize(index)
             scale = min(target.width() / size.width(), target.height() / size.height())
-            pixels = QSize(round(size.width() * scale), round(size.height() * scale))
+            box = QSize(round(size.width() * scale), round(size.height() * scale))
+            # A 1200 dpi printer would need a 560 MB image per A4 page: render at most MAX_DPI and
+            # let the printer scale it up.
+            dpi = min(printer.resolution(), MAX_DPI)
+            pixels = QSize(round(size.width() * dpi / 72), round(size.height() * dpi / 72))
             image = doc.render(index, pixels)
             if image.isNull():
                 raise GridDeskError(_("Page {n} could not be rendered for printing.").format(n=index + 1))
-            painter.drawImage(QRect(target.topLeft(), pixels), _on_white(image))
+            painter.drawImage(QRect(target.topLeft(), box), _on_white(image))
             if progress is not None:
                 progress(n + 1, len(pages))
     finally:

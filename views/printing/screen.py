@@ -99,9 +99,16 @@ class PrintingScreen(QWidget):
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
 
+        hint = QLabel(_("The preview appears here. It shows the pages exactly as they will print."))
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
+        self.preview_stack = QStackedWidget()
+        self.preview_stack.addWidget(hint)
+        self.preview_stack.addWidget(self.view)
+
         splitter = QSplitter()
         splitter.addWidget(left)
-        splitter.addWidget(self.view)
+        splitter.addWidget(self.preview_stack)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([420, 700])
@@ -194,6 +201,7 @@ class PrintingScreen(QWidget):
         path.write_bytes(result.pdf)
         self.document.close()
         self.document.load(str(path))
+        self.preview_stack.setCurrentWidget(self.view)
         self.status.setText(_("{title}: {pages} page(s).").format(title=result.title, pages=result.pages))
 
     def _with_fresh_result(self, action) -> None:

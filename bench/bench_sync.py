@@ -1,0 +1,64 @@
+"""Sync: full bundle of the demo community exported and imported into an empty database,
+1,000 changes exported and imported, bundle size per 1,000 persons."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bench.common import Timer, demo_db, fresh_copy
+
+HOUSEHOLDS = int(os.environ.get("GRIDDESK_BENCH_HOUSEHOLDS", "50000"))
+
+
+def _fresh(path: Path) -> Path:
+    for leftover in path.parent.glob(path.name + "*"):
+        leftover.unlink()
+    return path
+
+
+def run(results: dict, workdir: Path) -> None:
+    from db import oplog
+    from db.models.register import Person
+    from db.store import Store
+    from db.sync import exchange, identity
+
+    source = Store(fresh_copy(demo_db(workdir, HOUSEHOLDS), workdir / "sync-source.sqlite"), user="甲")
+    office = Store(_fresh(workdir / "sync-office.sqlite"), user="乙")
+    identity.trust_device(source, identity.identity(office).card())
+    identity.trust_device(office, identity.identity(source).card())
+    office_id = identity.identity(office).device_id
+    persons = source.db.execute_sql("select count(*) from person").fetchone()[0]
+    ops = source.db.execute_sql("select count(*) from oplog").fetchone()[0]
+
+    with source.activated(), Timer() as t:
+        full = exchange.export_bundle(source, full=True, for_device=office_id)
+    results["sync_full_export_s"] = round(t.seconds, 3)
+    results["sync_full_households"] = HOUSEHOLDS
+    results["sync_full_ops"] = ops
+    results["sync_full_bundle_mb"] = round(len(full.data) / 1e6, 3)
+    results["sync_bundle_kb_per_1000_persons"] = round(len(full.data) / 1024 / (persons / 1000), 1)
+
+    with office.activated(), Timer() as t:
+        bundle = exchange.read_bundle(office, full.data)
+        summary = exchange.import_bundle(office, bundle)
+    results["sync_full_import_into_empty_s"] = round(t.seconds, 3)
+    assert summary.new_ops == ops
+    with office.activated():
+        receipt = exchange.make_receipt(office, bundle).data
+    with source.activated():
+        exchange.import_bundle(source, exchange.read_bundle(source, receipt))
+
+    ids = [r for (r,) in source.db.execute_sql("select id from person order by id limit 1000")]
+    with source.activated():
+        oplog.write(source, Person, [{"id": pid, "notes": "已走访"} for pid in ids])
+    with source.activated(), Timer() as t_export:
+        small = exchange.export_bundle(source, for_device=office_id)
+    with office.activated(), Timer() as t_import:
+        summary = exchange.import_bundle(office, exchange.read_bundle(office, small.data))
+    assert small.ops == 1000 and summary.new_ops == 1000
+    results["sync_1000_changes_export_s"] = round(t_export.seconds, 3)
+    results["sync_1000_changes_import_s"] = round(t_import.seconds, 3)
+    results["sync_1000_changes_bundle_kb"] = round(len(small.data) / 1024, 1)
+    source.close()
+    office.close()

@@ -1,0 +1,128 @@
+"""The 同步与交接 screen under pytest-qt: export to a folder, import with preview, receipts, history,
+conflicts review side by side, devices (add from card, revoke)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from db import oplog
+from db.models.register import Person
+from db.sync import identity
+from desktop.context import AppContext
+from desktop.errors import ErrorReporter
+from desktop.settings import Settings
+from desktop.tasks import TaskRunner
+from tests.sync_helpers import make_replicas
+from views.sync import SyncScreen
+
+
+def _screen(qtbot, store, tmp_path) -> SyncScreen:
+    errors = ErrorReporter(modal=False)
+    ctx = AppContext(store=store, tasks=TaskRunner(errors, synchronous=True), errors=errors,
+                     settings=Settings(QSettings(str(tmp_path / f"{store.path.stem}.ini"),
+                                                 QSettings.Format.IniFormat)))
+    screen = SyncScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.resize(1000, 700)
+    screen.show()
+    return screen
+
+
+@pytest.fixture
+def pair(tmp_path):
+    a, b = make_replicas(tmp_path, ["甲", "乙"])
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_export_import_preview_receipt_and_conflict_review(qtbot, pair, tmp_path):
+    a, b = pair
+    with a.activated():
+        pid = oplog.write(a, Person, [{"name": "张三", "phone": "13800000001"}])[0].row_id
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    sa = _screen(qtbot, a, tmp_path)
+    sa.export_tab.set_target_folder(stick)
+    combo = sa.export_tab.receiver
+    assert combo.count() == 3  # changes for 乙, full for 乙, full with passphrase only
+    assert "乙" in combo.itemText(0)
+    sa.export_tab.export_now()
+    assert "安全拔出" in sa.export_tab.status.text()
+    (bundle_file,) = stick.glob("*.GDB")
+    assert sa.history_tab.table.rowCount() == 1
+
+    sb = _screen(qtbot, b, tmp_path)
+    sb.import_tab.file.setText(str(bundle_file))
+    sb.import_tab.check_now()
+    text = sb.import_tab.preview.toPlainText()
+    assert "来自：甲" in text and "新增人口：1" in text and "冲突" in text
+    assert b.db.execute_sql("select count(*) from person").fetchone() == (0,)  # a preview changes nothing
+    announced = []
+    sb.ctx.events.sig_data_changed.connect(announced.extend)
+    sb.import_tab.import_now()
+    assert b.db.execute_sql("select name from person").fetchall() == [("张三",)]
+    assert [c.row_id for c in announced] == [pid]
+    sb.import_tab.write_receipt(stick)
+    (receipt,) = stick.glob("*.GDR")
+    assert sb.history_tab.table.rowCount() == 2
+
+    # Concurrent edits of the same field on both sides, then b imports a's changes.
+    with a.activated():
+        oplog.write(a, Person, [{"id": pid, "name": "张叁"}])
+    with b.activated():
+        oplog.write(b, Person, [{"id": pid, "name": "张三丰"}])
+    sa.import_tab.file.setText(str(receipt))
+    sa.import_tab.check_now()
+    sa.import_tab.import_now()
+    sa.export_tab.export_now()
+    newest = max(stick.glob("*.GDB"), key=lambda p: p.stat().st_mtime_ns)
+    sb.import_tab.file.setText(str(newest))
+    sb.import_tab.check_now()
+    assert "需要审核的新冲突：1" in sb.import_tab.preview.toPlainText()
+    sb.import_tab.import_now()
+    tab = sb.conflicts_tab
+    assert len(tab.model.items) == 1 and "（1）" in sb.tabs.tabText(sb.tabs.indexOf(tab))
+    values = {tab.values.item(0, c).text() for c in range(tab.values.columnCount())}
+    users = {tab.values.item(1, c).text() for c in range(tab.values.columnCount())}
+    assert values == {"张叁", "张三丰"} and users == {"甲", "乙"}
+    tab.new_value.setText("张三")
+    tab.use_typed()
+    assert tab.model.items == []
+    assert b.db.execute_sql("select name from person").fetchall() == [("张三",)]
+    assert oplog.compare_with_log(b) == []
+
+
+def test_bad_bundle_shows_chinese_message_and_changes_nothing(qtbot, pair, tmp_path):
+    _a, b = pair
+    bad = tmp_path / "BAD.GDB"
+    bad.write_bytes(b"not a bundle at all")
+    sb = _screen(qtbot, b, tmp_path)
+    sb.import_tab.file.setText(str(bad))
+    sb.import_tab.check_now()
+    assert "不是网格台账的交换包" in sb.ctx.errors.last_message
+    assert not sb.import_tab.import_button.isEnabled()
+
+
+def test_devices_tab_add_card_and_revoke(qtbot, tmp_path):
+    (a,) = make_replicas(tmp_path / "one", ["甲"])
+    (c,) = make_replicas(tmp_path / "two", ["丙"])
+    card = tmp_path / "C.GDC"
+    identity.write_card(c, card)
+    sa = _screen(qtbot, a, tmp_path)
+    tab = sa.devices_tab
+    assert tab.fingerprint.text() == identity.identity(a).fingerprint
+    assert tab.devices.rowCount() == 0
+    assert tab.add_card(card, is_office=True)
+    assert tab.devices.rowCount() == 1 and tab.devices.item(0, 2).text() == "社区办公室"
+    tab.devices.selectRow(0)
+    tab.revoke_selected(confirm=False)
+    assert "吊销" in tab.devices.item(0, 4).text()
+    assert not identity.trusted_devices(a, include_revoked=False)
+    junk = tmp_path / "J.GDC"
+    junk.write_text("{}")
+    assert not tab.add_card(junk)
+    assert "设备名片" in sa.ctx.errors.last_message
+    a.close()
+    c.close()

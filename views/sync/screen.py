@@ -1,0 +1,64 @@
+"""同步与交接: one screen, five tabs."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from desktop.i18n import _
+from views.sync.conflicts import ConflictsTab
+from views.sync.devices import DevicesTab, HistoryTab
+from views.sync.transfer import ExportTab, ImportTab
+from views.widgets import heading
+
+
+class SyncScreen(QWidget):
+    def __init__(self, ctx, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading(_("Sync and handover")))
+        self.tabs = QTabWidget()
+        self.export_tab = ExportTab(ctx)
+        self.import_tab = ImportTab(ctx)
+        self.conflicts_tab = ConflictsTab(ctx)
+        self.history_tab = HistoryTab(ctx)
+        self.devices_tab = DevicesTab(ctx)
+        self.tabs.addTab(self.export_tab, _("Export to USB stick"))
+        self.tabs.addTab(self.import_tab, _("Import"))
+        self.tabs.addTab(self.conflicts_tab, _("Conflicts"))
+        self.tabs.addTab(self.history_tab, _("History"))
+        self.tabs.addTab(self.devices_tab, _("This device and trusted devices"))
+        layout.addWidget(self.tabs, 1)
+        self.export_tab.sig_exported.connect(lambda _e: self.history_tab.refresh())
+        self.import_tab.sig_imported.connect(lambda _s: self._after_import())
+        self.import_tab.sig_receipt_written.connect(lambda _r: self.history_tab.refresh())
+        self.devices_tab.revoke_button.clicked.connect(self.export_tab.refresh)
+        self.ctx.events.sig_data_changed.connect(self._data_changed)
+        self._update_conflict_tab_title()
+
+    def activated(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.export_tab.refresh()
+        self.conflicts_tab.refresh()
+        self.history_tab.refresh()
+        self.devices_tab.refresh()
+        self._update_conflict_tab_title()
+
+    def _after_import(self) -> None:
+        self.history_tab.refresh()
+        self.conflicts_tab.refresh()
+        self.devices_tab.refresh()
+        self.export_tab.refresh()
+        self._update_conflict_tab_title()
+
+    def _data_changed(self, _changes) -> None:
+        if self.isVisible():
+            self.conflicts_tab.refresh()
+            self._update_conflict_tab_title()
+
+    def _update_conflict_tab_title(self) -> None:
+        n = len(self.conflicts_tab.model.items)
+        index = self.tabs.indexOf(self.conflicts_tab)
+        self.tabs.setTabText(index, _("Conflicts ({n})").format(n=n) if n else _("Conflicts"))
