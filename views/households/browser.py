@@ -64,6 +64,7 @@ class RegisterBrowser(QWidget):
         self.search.returnPressed.connect(self._focus_table)
 
         self.tag = QComboBox(self)
+        self.tag.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.tag.setObjectName("tagFilter")
         self.age = QComboBox(self)
         self.age.addItem(_("All ages"), None)
@@ -121,12 +122,16 @@ class RegisterBrowser(QWidget):
         shortcut(self.table, "Return", self.edit_person)
         shortcut(self.table, "Enter", self.edit_person)
 
+        tags_button = QPushButton(_("Tags…"), self)
+        tags_button.setAutoDefault(False)
+        tags_button.clicked.connect(self.edit_tags)
         filters = QHBoxLayout()
-        for w in (self.tag, self.age, self.residence, self.status, self.overdue):
+        for w in (self.tag, tags_button, self.age, self.residence, self.status, self.overdue):
             filters.addWidget(w)
         filters.addStretch(1)
+        filters.addWidget(self.count)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.count, 1)
+        buttons.addStretch(1)
         for b in (new_hh, edit_hh, edit_p, visit, self.undo_button):
             b.setAutoDefault(False)
             buttons.addWidget(b)
@@ -142,8 +147,7 @@ class RegisterBrowser(QWidget):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(self.tree, 1)
         place_buttons = QHBoxLayout()
-        for text, slot in ((_("Add place…"), self.add_place), (_("Rename…"), self.rename_place),
-                           (_("Tags…"), self.edit_tags)):
+        for text, slot in ((_("Add place…"), self.add_place), (_("Rename…"), self.rename_place)):
             button = QPushButton(text, self)
             button.setAutoDefault(False)
             button.clicked.connect(slot)
@@ -153,7 +157,7 @@ class RegisterBrowser(QWidget):
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([250, 900])
+        splitter.setSizes([210, 1000])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
