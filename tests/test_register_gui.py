@@ -189,3 +189,24 @@ def test_places_and_tag_intervals_are_edited_in_the_screen(ctx, qtbot, store):
     browser.table.setFocus()
     qtbot.keyClick(browser.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert {t["name"]: t["visit_interval_days"] for t in tags.list_tags(store)}["低保"] == 30
+
+
+def test_sensitive_tags_are_not_named_in_the_list(ctx, qtbot, unit, store):
+    from db.register import households
+
+    tags.ensure_default_tags(store)
+    tag_ids = {t["name"]: t["id"] for t in tags.list_tags(store)}
+    changes = households.register_household(store, household={"unit_id": unit, "door": "101"},
+                                            members=[{"relation": "户主", "name": "赵六"}])
+    pid = next(c.row_id for c in changes if c.table == "person")
+    tags.tag_person(store, person_id=pid, tag_id=tag_ids["社区矫正"])
+    tags.tag_person(store, person_id=pid, tag_id=tag_ids["低保"])
+    screen = HouseholdsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    model = screen.browser.model
+    column = [k for k, _label in model.COLUMNS].index("tags")
+    assert model.data(model.index(0, column)) == "低保、敏感标签 1 项"
+    # Filtering by the sensitive tag still works.
+    screen.browser.tag.setCurrentIndex(screen.browser.tag.findData(tag_ids["社区矫正"]))
+    assert model.rowCount() == 1

@@ -11,6 +11,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
+from db.register.index import SENSITIVE
 from db.register.search import age_on, fetch_rows
 from db.validation import mask_id, mask_phone
 from desktop.i18n import N_, _
@@ -112,7 +113,12 @@ class PersonTableModel(QAbstractTableModel):
         if shown is None:
             active = r["status"] == "active"
             age = age_on(r["birth_date"])
+            names = [t for t in (r["tags"] or "").split("、") if t and t != SENSITIVE]
+            hidden = (r["tags"] or "").split("、").count(SENSITIVE)
+            if hidden:
+                names.append(_("{n} sensitive").format(n=hidden))
             values = {"age": "" if age is None else str(age), "id_number": mask_id(r["id_number"]),
+                      "tags": "、".join(names),
                       "phone": mask_phone(r["phone"]),
                       "status": _(STATUS_LABELS.get(r["status"], r["status"] or "")),
                       "due_date": due_text(r["due_date"]) if active else ""}
