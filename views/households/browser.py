@@ -83,7 +83,7 @@ class RegisterBrowser(QWidget):
             w.currentIndexChanged.connect(lambda *_a: self.refresh())
         self.overdue.toggled.connect(lambda *_a: self.refresh())
 
-        self.model = PersonTableModel(lambda: self.ctx.store, self)
+        self.model = PersonTableModel(lambda: self.ctx.store, self, tasks=ctx.tasks)
         self.table = QTableView(self)
         self.table.setObjectName("registerTable")
         self.table.setModel(self.model)
