@@ -210,3 +210,24 @@ def test_sensitive_tags_are_not_named_in_the_list(ctx, qtbot, unit, store):
     # Filtering by the sensitive tag still works.
     screen.browser.tag.setCurrentIndex(screen.browser.tag.findData(tag_ids["社区矫正"]))
     assert model.rowCount() == 1
+
+
+def test_list_pages_are_read_off_the_gui_thread(ctx, qtbot, unit, store):
+    from db.register import households
+    from db.register.search import Filters, search_ids
+    from views.households.common import PersonTableModel
+
+    households.register_household(store, household={"unit_id": unit, "door": "101"}, members=[
+        {"relation": "户主" if i == 0 else "其他", "name": f"住户{i}"} for i in range(450)])
+    runner = TaskRunner(ctx.errors)
+    try:
+        model = PersonTableModel(lambda: store, tasks=runner)
+        model.set_ids(search_ids(store, Filters(), limit=None).ids)
+        assert model.row(0) is not None  # the first page comes at once
+        assert model.row(420) is None  # a later page is requested, not waited for
+        with qtbot.waitSignal(model.dataChanged, timeout=5000):
+            pass
+        qtbot.waitUntil(lambda: model.row(420) is not None, timeout=5000)
+        assert model.row(420)["name"].startswith("住户")
+    finally:
+        runner.shutdown()
