@@ -231,3 +231,19 @@ def test_list_pages_are_read_off_the_gui_thread(ctx, qtbot, unit, store):
         assert model.row(420)["name"].startswith("住户")
     finally:
         runner.shutdown()
+
+
+def test_household_owner_phone_masked_until_shown(ctx, qtbot, unit, store):
+    from db.register import households
+
+    changes = households.register_household(store, household={
+        "unit_id": unit, "door": "101", "house_use": "出租", "owner_name": "房东", "owner_phone": "13812345678"})
+    hid = next(c.row_id for c in changes if c.table == "household")
+    dlg = HouseholdDialog(ctx, household_id=hid)
+    qtbot.addWidget(dlg)
+    assert dlg.owner_phone.text() == "138****5678" and dlg.owner_phone.isReadOnly()
+    assert "owner_phone" not in dlg.form_values()  # a masked number is never written back
+    dlg.reveal_button.click()
+    assert dlg.owner_phone.text() == "13812345678"
+    assert store.db.execute_sql("select target_table, detail from audit_entry").fetchone() == ("household",
+                                                                                               "owner_phone")
