@@ -10,12 +10,13 @@ that arrives later. The register tables are a view of this log: `rebuild` gives 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from db import migrations
 from db.ids import new_id, op_id
@@ -73,8 +74,12 @@ def deferred_hooks(store) -> Iterator[None]:
             stack.enter_context(factory(store))
         for table, ids in pending.items():
             _run_hooks(store, table, sorted(ids))
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_loads = json.loads
+def _dumps(value: Any) -> str:
+    # orjson: compact UTF-8 JSON, several times faster than the json module on the write path.
+    return orjson.dumps(value).decode()
+
+
+_loads = orjson.loads
 
 
 @dataclass
@@ -254,11 +259,17 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
             supersedes: dict[str, list[str]] = {}
             created = row_id not in existing
             if not created:
-                live = resolve(history.get(row_id, [])).live
-                for column in r:
-                    seen = live.get(column)
-                    if seen:
-                        supersedes[column] = sorted(o.id for o in seen)
+                past = history.get(row_id, ())
+                if len(past) == 1 and not past[0].supersedes and past[0].kind != "redact":
+                    # The common case: a row written once; it is the only candidate of its columns.
+                    only, seen_fields = past[0].id, past[0].fields
+                    supersedes = {column: [only] for column in r if column in seen_fields}
+                elif past:
+                    live = resolve(past).live
+                    for column in r:
+                        seen = live.get(column)
+                        if seen:
+                            supersedes[column] = sorted(o.id for o in seen)
             counter += 1
             op = OpRecord(store.node_id, counter, table, row_id, r, supersedes, store.tick(), user,
                           migrations.SCHEMA_VERSION, kind)

@@ -233,3 +233,54 @@ def test_the_file_menu_opens_the_import_wizard_and_the_export_dialog(ctx, qtbot)
     window.action_export.trigger()
     assert any(isinstance(w, ExportDialog) and w.isVisible() for w in window.findChildren(ExportDialog))
     assert window.action_import.text() == "导入台账…"
+
+
+def test_earlier_imports_are_listed_and_one_can_be_undone(ctx, qtbot):
+    from views.ledger.import_wizard import ImportWizard
+
+    for name in ("gbk.csv", "utf8-bom.csv"):
+        wizard = ImportWizard(ctx, path=str(FIXTURES / name))
+        qtbot.addWidget(wizard)
+        wizard.show()
+        for _step in range(3):
+            wizard.next()
+    assert persons(ctx.store) == 2  # the second file updates 欧阳娜's record (same ID number)
+    wizard = ImportWizard(ctx)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    dialog = wizard.file_page.show_history()
+    assert dialog.table.rowCount() == 2
+    assert dialog.table.item(0, 1).text() == "utf8-bom.csv"  # newest first
+    dialog.table.selectRow(0)
+    dialog.undo_selected(confirmed=True)
+    name = ctx.store.db.execute_sql(
+        "select name from person where id_number = '310115198808085633'").fetchone()[0]
+    assert name == "欧阳娜"  # the update was undone
+    assert "撤销" in dialog.table.item(0, 4).text() and not dialog.undo_button.isEnabled()
+
+
+def test_the_households_screen_imports_and_exports_what_its_list_shows(ctx, qtbot, tmp_path):
+    from views.households import HouseholdsScreen
+
+    screen = HouseholdsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    browser = screen.browser
+    source = tmp_path / "community.xlsx"  # the skipped rows are written next to it
+    source.write_bytes((FIXTURES / "community.xlsx").read_bytes())
+    wizard = browser.import_ledger()
+    wizard.file_page.path_edit.setText(str(source))
+    wizard.next()
+    wizard.next()
+    wizard.preview_page.skip_box.setChecked(True)
+    wizard.next()
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 7, timeout=5000)  # the list follows the import
+    qtbot.keyClicks(browser.search, "zhang")
+    qtbot.waitUntil(lambda: browser.model.rowCount() == 2, timeout=3000)
+    dialog = browser.export_list()
+    assert "2 名居民" in dialog.count_label.text()
+    out = tmp_path / "shown.xlsx"
+    dialog.path_edit.setText(str(out))
+    dialog.export_button.click()
+    names = sorted(r[1] for r in openpyxl.load_workbook(out).active.iter_rows(min_row=3, values_only=True))
+    assert names == ["张三", "张小明"]

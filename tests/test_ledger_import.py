@@ -160,8 +160,11 @@ def test_commit_makes_a_backup_and_writes_households_and_members(store):
         "join person p on p.id = m.person_id join household h on h.id = m.household_id "
         "join unit u on u.id = h.unit_id join building b on b.id = u.building_id "
         "join compound c on c.id = b.compound_id where h.door = '301' order by p.name").fetchall()
-    assert members == [("张三", "户主", "301", "2", "3栋", "幸福小区"), ("张小明", "子女", "301", "2", "3栋", "幸福小区"),
-                       ("李四", "配偶", "301", "2", "3栋", "幸福小区")]
+    assert members == [("张三", "户主", "301", "2单元", "3栋", "幸福小区"), ("张小明", "子女", "301", "2单元", "3栋", "幸福小区"),
+                       ("李四", "配偶", "301", "2单元", "3栋", "幸福小区")]
+    # Places the register's tree shows: the levels the file left out are filled in.
+    grid = store.db.execute_sql("select g.name from compound c join grid g on g.id = c.grid_id").fetchall()
+    assert grid == [("未分网格",)]
     assert compare_with_log(store) == []
 
 
@@ -309,7 +312,7 @@ def test_a_person_who_moved_leaves_the_old_household_and_joins_the_new_one(store
     preview = preview_of(store, moved)
     ming = by_row(preview, "人口台账", 7)
     assert ming.action == "update"
-    assert ming.diff == [("household", "幸福小区3栋2单元301室", "幸福小区3栋2单元303室")]
+    assert ming.diff == [("household", "幸福小区3栋2单元301", "幸福小区3栋2单元303")]
     commit_import(store, preview, skip_invalid=True)
     rows = store.db.execute_sql(
         "select h.door, m.until is null from membership m join person p on p.id = m.person_id "
@@ -342,3 +345,64 @@ def test_a_household_has_one_head_in_the_file_and_in_the_register(store, tmp_pat
     assert "张三" in preview.rows[2].errors[0].message
     assert preview.rows[2].errors[0].column == "与户主关系"
     assert preview.new_households() == 1
+
+
+def test_a_preview_made_stale_by_another_write_is_matched_again_on_commit(store):
+    from db import oplog
+    from db.models.register import Person
+
+    preview = preview_of(store, COMMUNITY)
+    assert by_row(preview, "人口台账", 5).action == "create"
+    oplog.write(store, Person, [{"name": "张三", "id_number": ZHANG, "phone": "13900000000"}])
+    result = commit_import(store, preview, skip_invalid=True)
+    assert result.created == 6 and result.updated == 1
+    assert store.db.execute_sql("select count(*) from person where id_number = ?", (ZHANG,)).fetchone() == (1,)
+    assert person(store, ZHANG)["phone"] == "13812345678"
+
+
+def test_places_match_the_registers_own_names_and_its_only_grid(store, tmp_path):
+    from db.register import places
+    from db.register.places import place_tree
+
+    g = places.save_place(store, level="grid", name="第三网格")[0].row_id
+    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
+    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
+    u = places.save_place(store, level="unit", name="2单元", parent_id=b)[0].row_id
+    commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    assert store.db.execute_sql("select count(*) from unit").fetchone() == (2,)  # 3栋2单元 reused, 4栋1单元 new
+    assert store.db.execute_sql("select count(distinct unit_id) from household where unit_id = ?", (u,)).fetchone() == (1,)
+    tree = place_tree(store)
+    assert [g["name"] for g in tree] == ["第三网格"]
+    assert sorted(b["name"] for b in tree[0]["children"][0]["children"]) == ["3栋", "4栋"]
+
+
+def test_csv_lost_digits_and_tab_separated_text(store, tmp_path):
+    """Excel saves a number-formatted ID column to CSV as 4.20102E+17; tabs separate some exports."""
+    path = tmp_path / "export.csv"
+    path.write_bytes("姓名,身份证号,电话\n王五,4.20102E+17,13800001111\n".encode("gbk"))
+    row = preview_of(store, path).rows[0]
+    assert row.action == "error" and "4.20102E+17" in row.errors[0].message
+    tsv = tmp_path / "list.txt"
+    tsv.write_text(f"姓名\t身份证号\t电话\n王五\t{ZHANG}\t13800001111\n", encoding="utf-8")
+    row = preview_of(store, tsv).rows[0]
+    assert row.action == "create" and row.person["phone"] == "13800001111"
+
+
+def test_household_numbers_group_rows_and_other_papers_are_kept_as_text(store, tmp_path):
+    path = tmp_path / "huhao.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["户号", "姓名", "证件类型", "证件号码", "与户主关系", "房屋用途", "家庭住址"])
+    ws.append(["H001", "约翰", "护照", "e1234567", "户主", "出租", "幸福路8号"])
+    ws.append(["H001", "玛丽", "护照", "E7654321", "妻子", "出租", "幸福路8号"])
+    ws.append(["H002", "赵云", "居民身份证", ZHANG, "户主", "租住", "幸福路9号"])
+    wb.save(path)
+    preview = preview_of(store, path)
+    assert [r.action for r in preview.rows] == ["create", "create", "error"]
+    assert preview.rows[0].person["id_number"] == "E1234567" and preview.rows[0].person["id_type"] == "护照"
+    assert "房屋用途" in preview.rows[2].errors[0].column and "自住" in preview.rows[2].errors[0].message
+    commit_import(store, preview, skip_invalid=True)
+    rows = store.db.execute_sql(
+        "select h.number, h.house_use, h.address, count(*) from household h join membership m "
+        "on m.household_id = h.id group by h.id").fetchall()
+    assert rows == [("H001", "出租", "幸福路8号", 2)]

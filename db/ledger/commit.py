@@ -9,6 +9,7 @@ log keeps every entry.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,7 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
         first = _counter(store) + 1
         with search_index.deferred(store):  # the register's search index follows once, at the end
             result = _write(store, preview, state)
+            step(state, 99, 100, _("Updating the search index…"))
         result.backup = backup_path
         last = _counter(store)
         if last >= first:
@@ -91,7 +93,11 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
 
 
 def _write(store, preview: Preview, state) -> ImportResult:
-    snapshot = Snapshot.load(store)
+    # The preview's view of the register is current (the log has not moved): reuse it. The place
+    # maps are copied because new places are added to them while writing.
+    snapshot = copy.copy(preview.snapshot) if preview.snapshot is not None else Snapshot.load(store)
+    for name in ("grids", "compounds", "buildings", "units"):
+        setattr(snapshot, name, dict(getattr(snapshot, name)))
     rows = [r for r in preview.rows if r.action in ("create", "update")]
     result = ImportResult(None, unchanged=preview.count("unchanged"), skipped=preview.count("error"))
     total = len(rows) * 2 + 1
@@ -166,7 +172,12 @@ def _write(store, preview: Preview, state) -> ImportResult:
             continue
         for mid, _hid, _rel in current:
             members.append({"id": mid, "until": today})
-        members.append({"household_id": hid, "person_id": pid, "relation": r.relation, "since": today})
+        # Joined when the ledger says they moved in; a known person who changed households, today.
+        since = r.person.get("move_in_date") or (today if current else None)
+        member = {"household_id": hid, "person_id": pid, "relation": r.relation}
+        if since:
+            member["since"] = since
+        members.append(member)
     for chunk in _chunks(members):
         changes.extend(oplog.write(store, Membership, chunk))
         done += len(chunk)
@@ -195,12 +206,12 @@ class _Places:
         return found
 
     def ids(self, place: tuple) -> tuple[str | None, str | None]:
-        grid, compound, building, unit = place
         s = self.snapshot
+        grid, compound, building, unit = s.effective_place(place)
         gid = self._get(Grid, s.grids, grid, name=grid) if grid else None
         if not (building or unit):
             return None, gid
-        cid = self._get(Compound, s.compounds, compound, name=compound, grid_id=gid) if compound else None
+        cid = self._get(Compound, s.compounds, compound, name=compound, grid_id=gid)
         bid = self._get(Building, s.buildings, (cid, building), name=building, compound_id=cid)
         uid = self._get(Unit, s.units, (bid, unit), name=unit, building_id=bid)
         return uid, gid

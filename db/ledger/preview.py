@@ -114,6 +114,7 @@ class Preview:
     households: dict[tuple, HouseholdPlan]
     ignored_rows: int = 0
     log_position: int = 0  # max(rowid) of the op log when the preview was made
+    snapshot: Any = None  # the register as it was then (reused by the commit while still current)
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.rows if r.action == action)
@@ -163,7 +164,7 @@ def build_preview(store, plan: ImportPlan, *, state=None) -> Preview:
             _match(snapshot, r, households)
             _check_head(snapshot, r, households, heads, relations_in_file, columns.get(r.sheet, ""))
     step(state, total, total, _("Checked {n} rows").format(n=total))
-    return Preview(plan, results, households, ignored, position)
+    return Preview(plan, results, households, ignored, position, snapshot)
 
 
 def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str, RowResult], state,
@@ -264,12 +265,13 @@ def _check_id(r: RowResult, cell: object, header: str, values: dict[str, Any],
 def _split(r: RowResult, values: dict[str, Any]) -> None:
     r.person = {k: v for k, v in values.items() if v is not None and k in _PERSON_SET}
     r.relation = values.get("relation")
-    place = tuple(values.get(k) for k in PLACE_FIELDS)
+    place = (values.get("grid"), values.get("compound"), _place_name(values.get("building"), "栋"),
+             _place_name(values.get("unit"), "单元"))
     household = {HOUSEHOLD_FIELDS[k]: values[k] for k in HOUSEHOLD_FIELDS if values.get(k) is not None}
     number = household.get("number")
     if number:
         key: tuple | None = ("number", number)
-    elif household.get("door") or any(place[1:]):
+    elif household.get("door"):  # without a door, a unit is not one household
         key = ("place", *place, household.get("door"))
     elif r.person.get("current_address"):
         key = ("address", r.person["current_address"])
@@ -339,13 +341,12 @@ def _check_head(snapshot, r: RowResult, households: dict[tuple, HouseholdPlan], 
         heads[r.household_key] = r
 
 
+def _place_name(name: str | None, suffix: str) -> str | None:
+    """3 → 3栋, 2 → 2单元: the way the register names its places, so both match."""
+    return f"{name}{suffix}" if name and name.isdigit() else name
+
+
 def _compose_address(place: tuple, door: str | None) -> str:
+    """Like the register: compound, building, unit and door, one after the other."""
     _grid, compound, building, unit = place
-    parts = [compound or ""]
-    if building:
-        parts.append(building if not building.isdigit() else f"{building}栋")
-    if unit:
-        parts.append(unit if not unit.isdigit() else f"{unit}单元")
-    if door:
-        parts.append(door if not door.isdigit() else f"{door}室")
-    return "".join(parts)
+    return "".join(x for x in (compound, building, unit, door) if x)

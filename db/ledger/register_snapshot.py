@@ -11,6 +11,11 @@ from typing import Any
 
 from db.ledger.preview import PERSON_FIELDS
 
+# Placeholder place names (data, in Chinese) for levels a ledger does not give.
+DEFAULT_GRID = "未分网格"
+DEFAULT_COMPOUND = "未分小区"
+DEFAULT_BUILDING = "未分楼栋"
+DEFAULT_UNIT = "未分单元"
 HOUSEHOLD_COLUMNS = ("number", "door", "address", "house_use", "owner_name", "owner_phone", "unit_id", "grid_id")
 
 
@@ -65,11 +70,22 @@ class Snapshot:
             s.heads.setdefault(hid, (pid, name))
         return s
 
+    def effective_place(self, place: tuple) -> tuple:
+        """The register wants every unit under a building, compound and grid (each with a name):
+        levels the file leaves out are filled in — the register's only grid, or placeholders that
+        the user can rename in the place tree."""
+        grid, compound, building, unit = place
+        if not (building or unit):
+            return place
+        if not grid:
+            grid = next(iter(self.grids)) if len(self.grids) == 1 else DEFAULT_GRID
+        return (grid, compound or DEFAULT_COMPOUND, building or DEFAULT_BUILDING, unit or DEFAULT_UNIT)
+
     def unit_id(self, place: tuple) -> str | None:
         """The existing unit for (grid, compound, building, unit) names, if every level exists."""
-        _grid, compound, building, unit = place
-        cid = self.compounds.get(compound) if compound else None
-        if compound and cid is None:
+        _grid, compound, building, unit = self.effective_place(place)
+        cid = self.compounds.get(compound)
+        if cid is None:
             return None
         bid = self.buildings.get((cid, building))
         if bid is None:

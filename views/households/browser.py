@@ -153,6 +153,13 @@ class RegisterBrowser(QWidget):
             button.clicked.connect(slot)
             place_buttons.addWidget(button)
         ll.addLayout(place_buttons)
+        ledger_buttons = QHBoxLayout()  # Excel in and out (views/ledger)
+        for text, slot in ((_("Import a ledger…"), self.import_ledger), (_("Export to Excel…"), self.export_list)):
+            button = QPushButton(text, self)
+            button.setAutoDefault(False)
+            button.clicked.connect(slot)
+            ledger_buttons.addWidget(button)
+        ll.addLayout(ledger_buttons)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
         splitter.addWidget(right)
@@ -324,6 +331,18 @@ class RegisterBrowser(QWidget):
             return
         self.ctx.tasks.run(lambda _s: undo_service.undo_last_edit(store),
                            title=_("Undo: {what}").format(what=_(str(last.get("label") or ""))), on_done=done, parent=self)
+
+    def import_ledger(self):
+        from views.ledger import open_import_wizard
+
+        return open_import_wizard(self.ctx, self)
+
+    def export_list(self):
+        """Export exactly the residents the list shows (its search text and filters)."""
+        from db.ledger.export import PeopleFilter
+        from views.ledger import open_export_dialog
+
+        return open_export_dialog(self.ctx, self, people=PeopleFilter(register=self.filters()))
 
     def add_place(self) -> None:
         from views.households.settings_dialogs import add_place

@@ -22,3 +22,11 @@ def open_export_dialog(ctx, parent=None, people=None):
     dialog = ExportDialog(ctx, parent, people=people)
     dialog.open()
     return dialog
+
+
+def open_import_history(ctx, parent=None):
+    from views.ledger.history import ImportHistoryDialog
+
+    dialog = ImportHistoryDialog(ctx, parent)
+    dialog.open()
+    return dialog

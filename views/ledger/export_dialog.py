@@ -130,8 +130,11 @@ class ExportDialog(QDialog):
         layout.addStretch(1)
         layout.addWidget(buttons)
         self.refresh_templates()
-        self.count_label.setText(_("{n} residents will be exported.").format(n=count_people(ctx.store, self.people)))
         self.resize(560, 300)
+        store, people = ctx.store, self.people
+        ctx.tasks.run(lambda state: count_people(store, people), title=_("Counting…"), parent=self,
+                      on_done=lambda n: self.count_label.setText(
+                          _("{n} residents will be exported.").format(n=n)))
 
     def refresh_templates(self, select: str | None = None) -> None:
         self.template_combo.clear()

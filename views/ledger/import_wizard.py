@@ -92,11 +92,21 @@ class FilePage(_AsyncPage):
         row.addWidget(self.path_edit, 1)
         row.addWidget(browse)
         self.mapping_combo = QComboBox()
+        history = QPushButton(_("Earlier imports…"))
+        history.clicked.connect(self.show_history)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(QLabel(_("Saved column mapping:")))
         layout.addWidget(self.mapping_combo)
         layout.addStretch(1)
+        layout.addWidget(history, 0, Qt.AlignmentFlag.AlignLeft)
+
+    def show_history(self):
+        from views.ledger.history import ImportHistoryDialog
+
+        dialog = ImportHistoryDialog(self.w.ctx, self.w)
+        dialog.open()
+        return dialog
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         self.mapping_combo.clear()
