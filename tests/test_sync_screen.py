@@ -153,3 +153,16 @@ def test_phone_numbers_in_conflicts_are_masked_until_shown_in_full(qtbot, pair, 
     assert shown == {"13922223333", "13711112222"}
     with a.activated():
         assert AuditEntry.select().where(AuditEntry.action == "reveal", AuditEntry.target_id == pid).count() == 1
+
+
+def test_sync_screen_opens_in_the_main_window(qtbot, tmp_path):
+    from shell_helpers import make_settings, start_shell, stop_shell
+
+    shell = start_shell(qtbot, make_settings(tmp_path), tmp_path / "app.sqlite")
+    try:
+        shell.window.show_screen("sync")
+        qtbot.waitUntil(lambda: bool(shell.window.findChildren(SyncScreen)), timeout=10000)
+        screen = shell.window.findChildren(SyncScreen)[0]
+        assert screen.devices_tab.fingerprint.text() == identity.identity(shell.ctx.store).fingerprint
+    finally:
+        stop_shell(shell)
