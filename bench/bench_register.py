@@ -120,14 +120,19 @@ def _child(path: str) -> None:
     bar = browser.table.verticalScrollBar()
     timer = QElapsedTimer()
     blocks: list[float] = []
+    cpu_blocks: list[float] = []
     value = 0
     while value < bar.maximum():
         value = min(bar.maximum(), value + bar.pageStep())
         timer.start()
+        cpu = time.thread_time()
         bar.setValue(value)
         app.processEvents()  # the scroll is handled and the new rows painted (fetched when needed)
         blocks.append(timer.nsecsElapsed() / 1e6)
+        cpu_blocks.append((time.thread_time() - cpu) * 1000)
     blocks.sort()
+    # The GUI thread's own CPU time per step: the wall clock also counts other processes' turns.
+    out["register_scroll_max_gui_cpu_ms"] = max(cpu_blocks)
     out["register_scroll_pages"] = len(blocks)
     out["register_scroll_max_gui_block_ms"] = blocks[-1]
     out["register_scroll_p99_gui_block_ms"] = blocks[int(len(blocks) * 0.99)]
@@ -140,11 +145,13 @@ def _child(path: str) -> None:
 
 
 def run(results: dict, workdir: Path) -> None:
-    cached = (workdir / f"demo-{HOUSEHOLDS}-1.sqlite").exists()
-    started = time.perf_counter()
+    before = set(workdir.glob(f"demo-{HOUSEHOLDS}-1*.sqlite"))
+    started, cpu = time.perf_counter(), time.process_time()
     source = demo_db(workdir, HOUSEHOLDS)
-    if not cached:
+    if source not in before:  # generated now, not taken from the cache
         results["register_demo_generate_s"] = time.perf_counter() - started
+        # CPU time too: on a shared machine the wall clock also counts other processes' turns.
+        results["register_demo_generate_cpu_s"] = time.process_time() - cpu
     path = fresh_copy(source, workdir / "register-bench.sqlite")
     _search(results, path)
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")

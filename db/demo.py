@@ -17,7 +17,6 @@ from db.ids import new_id
 from db.models.register import Building, Compound, Grid, Household, Membership, Person, PersonTag, Tag, Unit
 from db.register import index
 from db.register.demo_history import add_history
-from db.register.tags import DEFAULT_TAGS
 from db.validation import check_character
 
 SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
@@ -155,14 +154,12 @@ def _tags_for(rng: random.Random, person: dict, household_size: int, today: dt.d
     return tags
 
 
-def ensure_default_tags(store) -> dict[str, str]:
-    """The configurable tag list, created once; returns name -> tag id."""
-    existing = {t.name: t.id for t in Tag.select().where(Tag.deleted == 0)}
-    missing = [{"name": n, "visit_interval_days": d, "sensitive": s, "sort_order": i}
-               for i, (n, d, s) in enumerate(DEFAULT_TAGS) if n not in existing]
-    for change in oplog.write(store, Tag, missing):
-        existing[change.fields["name"]] = change.row_id
-    return existing
+def _standard_tags(store) -> dict[str, str]:
+    """The standard tag list (created once, same ids everywhere); returns name -> tag id."""
+    from db.register.tags import ensure_default_tags
+
+    ensure_default_tags(store)
+    return {t.name: t.id for t in Tag.select().where(Tag.deleted == 0)}
 
 
 def generate(store, *, households: int, seed: int = 1,
@@ -175,7 +172,7 @@ def generate(store, *, households: int, seed: int = 1,
     counts = {"grids": 0, "compounds": 0, "buildings": 0, "units": 0, "households": 0, "persons": 0,
               "tags": 0}
     with store.db.atomic():
-        tag_ids = ensure_default_tags(store)
+        tag_ids = _standard_tags(store)
     per_grid = 600
     n_grids = max(1, (households + per_grid - 1) // per_grid)
     grids = [{"id": new_id(), "name": f"第{i + 1}网格", "code": f"G{i + 1:03d}",

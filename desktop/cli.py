@@ -57,6 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     except GridDeskError as exc:
         print(_("Error: {message}").format(message=exc.message), file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `griddesk info | head`: the reader went away; that is not an error.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def test_demo_then_check_info_backup_restore(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "检查通过" in r.stdout
     r = griddesk("info", "--db", str(db))
-    assert r.returncode == 0 and "数据版本" in r.stdout and "household：300" in r.stdout
+    assert r.returncode == 0 and "数据版本" in r.stdout and "户数：300 条" in r.stdout
     r = griddesk("backup", "--db", str(db))
     assert r.returncode == 0 and "备份已写入" in r.stdout
     backup_file = r.stdout.split("：", 1)[1].strip()
@@ -86,3 +86,23 @@ def test_the_sqlite_in_use_handles_short_trigram_patterns(tmp_path):
     found = s.db.execute_sql("select name from t where name like '%张三%'").fetchall()
     assert found == [("张三丰",)]
     s.close()
+
+
+def test_demo_refuses_to_mix_into_a_database_with_households(tmp_path):
+    db = tmp_path / "real.sqlite"
+    assert griddesk("demo", "--db", str(db), "--households", "20").returncode == 0
+    before = griddesk("info", "--db", str(db)).stdout
+    r = griddesk("demo", "--db", str(db), "--households", "10")
+    assert r.returncode == 2 and "已有住户" in r.stderr
+    assert "户数：20 条" in before and "户数：20 条" in griddesk("info", "--db", str(db)).stdout
+    assert griddesk("demo", "--db", str(db), "--households", "10", "--add").returncode == 0
+    assert "户数：30 条" in griddesk("info", "--db", str(db)).stdout
+
+
+def test_output_into_a_closed_pipe_is_not_an_error(tmp_path):
+    db = tmp_path / "p.sqlite"
+    griddesk("demo", "--db", str(db), "--households", "10")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run(f"{sys.executable} -m desktop info --db {db} | head -1", shell=True, cwd=ROOT,
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in r.stderr and "BrokenPipe" not in r.stderr

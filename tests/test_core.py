@@ -233,3 +233,22 @@ def test_a_damaged_database_is_refused(tmp_path):
     with pytest.raises(DatabaseOpenError) as err:
         Store(f)
     assert err.value.message
+
+
+def test_standard_tags_set_up_on_two_laptops_merge_into_one_list(tmp_path):
+    from db.models.register import Tag
+    from db.register.tags import DEFAULT_TAGS, ensure_default_tags
+
+    a, b = Store(tmp_path / "a.sqlite"), Store(tmp_path / "b.sqlite")
+    with a.activated():
+        ensure_default_tags(a)
+    with b.activated():
+        ensure_default_tags(b)
+        ops = list(oplog.load_ops(b.db))
+    with a.activated():
+        result = oplog.apply_ops(a, ops)
+        assert result.conflicts == 0
+        names = [t.name for t in Tag.select().where(Tag.deleted == 0)]
+    assert sorted(names) == sorted(n for n, _d, _s in DEFAULT_TAGS)
+    a.close()
+    b.close()

@@ -189,3 +189,61 @@ def test_places_and_tag_intervals_are_edited_in_the_screen(ctx, qtbot, store):
     browser.table.setFocus()
     qtbot.keyClick(browser.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert {t["name"]: t["visit_interval_days"] for t in tags.list_tags(store)}["低保"] == 30
+
+
+def test_sensitive_tags_are_not_named_in_the_list(ctx, qtbot, unit, store):
+    from db.register import households
+
+    tags.ensure_default_tags(store)
+    tag_ids = {t["name"]: t["id"] for t in tags.list_tags(store)}
+    changes = households.register_household(store, household={"unit_id": unit, "door": "101"},
+                                            members=[{"relation": "户主", "name": "赵六"}])
+    pid = next(c.row_id for c in changes if c.table == "person")
+    tags.tag_person(store, person_id=pid, tag_id=tag_ids["社区矫正"])
+    tags.tag_person(store, person_id=pid, tag_id=tag_ids["低保"])
+    screen = HouseholdsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    model = screen.browser.model
+    column = [k for k, _label in model.COLUMNS].index("tags")
+    assert model.data(model.index(0, column)) == "低保、敏感标签 1 项"
+    # Filtering by the sensitive tag still works.
+    screen.browser.tag.setCurrentIndex(screen.browser.tag.findData(tag_ids["社区矫正"]))
+    assert model.rowCount() == 1
+
+
+def test_list_pages_are_read_off_the_gui_thread(ctx, qtbot, unit, store):
+    from db.register import households
+    from db.register.search import Filters, search_ids
+    from views.households.common import PersonTableModel
+
+    households.register_household(store, household={"unit_id": unit, "door": "101"}, members=[
+        {"relation": "户主" if i == 0 else "其他", "name": f"住户{i}"} for i in range(450)])
+    runner = TaskRunner(ctx.errors)
+    try:
+        model = PersonTableModel(lambda: store, tasks=runner)
+        model.set_ids(search_ids(store, Filters(), limit=None).ids)
+        assert model.row(0) is not None  # the first page comes at once
+        assert model.row(420) is None  # a later page is requested, not waited for
+        with qtbot.waitSignal(model.dataChanged, timeout=5000):
+            pass
+        qtbot.waitUntil(lambda: model.row(420) is not None, timeout=5000)
+        assert model.row(420)["name"].startswith("住户")
+    finally:
+        runner.shutdown()
+
+
+def test_household_owner_phone_masked_until_shown(ctx, qtbot, unit, store):
+    from db.register import households
+
+    changes = households.register_household(store, household={
+        "unit_id": unit, "door": "101", "house_use": "出租", "owner_name": "房东", "owner_phone": "13812345678"})
+    hid = next(c.row_id for c in changes if c.table == "household")
+    dlg = HouseholdDialog(ctx, household_id=hid)
+    qtbot.addWidget(dlg)
+    assert dlg.owner_phone.text() == "138****5678" and dlg.owner_phone.isReadOnly()
+    assert "owner_phone" not in dlg.form_values()  # a masked number is never written back
+    dlg.reveal_button.click()
+    assert dlg.owner_phone.text() == "13812345678"
+    assert store.db.execute_sql("select target_table, detail from audit_entry").fetchone() == ("household",
+                                                                                               "owner_phone")

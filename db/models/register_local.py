@@ -45,7 +45,8 @@ class RegisterSearch(BaseModel):
         table_name = "register_search"
         # Single-column indexes list equal keys in rowid order, which is display order.
         indexes = ((("sort_key",), False), (("household_id",), False), (("grid_id",), False),
-                   (("compound_id",), False), (("building_id",), False), (("unit_id",), False))
+                   (("compound_id",), False), (("building_id",), False), (("unit_id",), False),
+                   (("status",), False))
 
 
 class RegisterShort(BaseModel):

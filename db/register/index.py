@@ -22,6 +22,7 @@ from db.register.common import RELATIONS, today
 from db.register.visits import compute_due
 
 SEP = "\x1f"
+SENSITIVE = "*"  # stands for a sensitive tag in the list's tag text
 _RELATION_ORDER = {r: i for i, r in enumerate(RELATIONS)}
 _DIGITS = re.compile(r"\d+")
 _pending: list[set[str]] = []  # stack of person-id sets while hooks are deferred
@@ -100,16 +101,20 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
     on = on or today()
     db = store.db
     ids = sorted(set(person_ids))
+    # All rows are placed at once: chunk by chunk, rows of one gap would split it again and again.
+    all_rows: list[tuple] = []
+    all_drop: list[str] = []
     for chunk in _chunks(ids):
         marks = ",".join("?" * len(chunk))
         rows = db.execute_sql(_PERSON_SQL.format(marks=marks), tuple(chunk)).fetchall()
         tags: dict[str, list[tuple[str, str]]] = {}
-        for pid, tid, tname in db.execute_sql(
-                f"select pt.person_id, t.id, t.name from person_tag pt join tag t on t.id = pt.tag_id "
+        for pid, tid, tname, sensitive in db.execute_sql(
+                f"select pt.person_id, t.id, t.name, t.sensitive from person_tag pt join tag t on t.id = pt.tag_id "
                 f"where pt.deleted = 0 and t.deleted = 0 and (pt.start_date is null or pt.start_date <= ?) "
                 f"and (pt.end_date is null or pt.end_date >= ?) and pt.person_id in ({marks}) "
                 f"order by t.sort_order, t.name", (on.isoformat(), on.isoformat(), *chunk)):
-            tags.setdefault(pid, []).append((tid, tname))
+            # Sensitive tags (health, disability, corrections: PIPL) are not named in the list.
+            tags.setdefault(pid, []).append((tid, SENSITIVE if sensitive else tname))
         households = sorted({r[15] for r in rows if r[15]})
         due = compute_due(store, households, on=on) if households else {}
         upserts = []
@@ -143,7 +148,9 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
                             sort_key, haystack, short_key))
         present = {r[0] for r in rows}
         drop.extend(pid for pid in chunk if pid not in present)
-        _store_rows(db, upserts, drop, append=append)
+        all_rows += upserts
+        all_drop += drop
+    _store_rows(db, all_rows, all_drop, append=append)
 
 
 _SORT = _COLUMNS.index("sort_key")

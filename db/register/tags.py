@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from db.errors import ValidationError, ValidationErrors
@@ -18,6 +19,15 @@ DEFAULT_TAGS: tuple[tuple[str, int | None, int], ...] = (
     ("计生特扶", 180, 0), ("社区矫正", 30, 1), ("安置帮教", 30, 1), ("严重精神障碍", 30, 1),
     ("重点青少年", 30, 1), ("流动人口", 30, 0),
 )
+
+
+# The standard tags have the same row id on every laptop (a name-based UUID), so two databases set
+# up separately merge their standard tags instead of listing each twice after a handover.
+_STANDARD_NAMESPACE = uuid.UUID("6f1c8a3e-2b7d-5c1e-9a4f-47524944534b")
+
+
+def standard_tag_id(name: str) -> str:
+    return str(uuid.uuid5(_STANDARD_NAMESPACE, "tag:" + name))
 
 
 def save_tag(store, *, name: str, visit_interval_days: int | None, tag_id: str | None = None,
@@ -43,7 +53,7 @@ def save_tag(store, *, name: str, visit_interval_days: int | None, tag_id: str |
 
 def ensure_default_tags(store) -> list[Change]:
     existing = {r[0] for r in store.db.execute_sql("select name from tag where deleted = 0")}
-    rows = [{"name": n, "visit_interval_days": d, "sensitive": s, "sort_order": i}
+    rows = [{"id": standard_tag_id(n), "name": n, "visit_interval_days": d, "sensitive": s, "sort_order": i}
             for i, (n, d, s) in enumerate(DEFAULT_TAGS) if n not in existing]
     if not rows:
         return []

@@ -35,6 +35,8 @@ def register(sub) -> None:
     _add_db(p)
     p.add_argument("--households", type=int, default=2000, help=_("number of households"))
     p.add_argument("--seed", type=int, default=1, help=_("random seed (same seed, same community)"))
+    p.add_argument("--add", action="store_true",
+                   help=_("add the demo to a database that already has households"))
     p.set_defaults(func=cmd_demo)
 
 
@@ -45,25 +47,21 @@ def _open(path: str, create: bool = False):
 
 
 def cmd_info(args) -> int:
-    from db.models import SYNCED_MODELS
+    from db.info import database_info
 
     store = _open(args.db)
     try:
-        print(_("Database: {path}").format(path=store.path))
-        print(_("Schema version: {v}").format(v=store.schema_version()))
-        print(_("Node id: {node}").format(node=store.node_id))
-        ops = store.db.execute_sql("select count(*) from oplog").fetchone()[0]
-        print(_("Ops in the log: {n}").format(n=ops))
-        conflicts = store.db.execute_sql("select count(*) from conflict").fetchone()[0]
-        print(_("Open conflicts: {n}").format(n=conflicts))
-        for model in SYNCED_MODELS:
-            table = model._meta.table_name
-            total, live = store.db.execute_sql(
-                f'select count(*), coalesce(sum(deleted = 0), 0) from "{table}"').fetchone()
-            print("  " + _("{table}: {live} (including deleted: {total})").format(
-                table=table, live=live, total=total))
+        info = database_info(store)
     finally:
         store.close()
+    print(_("Database: {path}").format(path=info.path))
+    print(_("Schema version: {v}").format(v=info.schema_version))
+    print(_("Node id: {node}").format(node=info.node_id))
+    print(_("Ops in the log: {n}").format(n=info.ops))
+    print(_("Open conflicts: {n}").format(n=info.conflicts))
+    for t in info.tables:
+        print("  " + _("{label}: {live} (and {deleted} deleted)").format(
+            label=_(t.label), live=t.live, deleted=t.deleted))
     return 0
 
 
@@ -108,8 +106,14 @@ def cmd_restore(args) -> int:
 
 def cmd_demo(args) -> int:
     from db.demo import generate
+    from db.errors import GridDeskError
+    from db.info import TABLE_LABELS, has_households
 
     store = _open(args.db, create=True)
+    if has_households(store) and not args.add:
+        store.close()
+        raise GridDeskError(_("{path} already has households: a demo community would be mixed into real "
+                              "data. Use a new file, or add --add if you really want that.").format(path=args.db))
     started = time.perf_counter()
     last = [0.0]
 
@@ -125,6 +129,10 @@ def cmd_demo(args) -> int:
     finally:
         store.close()
     elapsed = time.perf_counter() - started
-    print(_("Demo community created in {s:.1f} s: {summary}").format(
-        s=elapsed, summary=", ".join(f"{k} {v}" for k, v in summary.items())))
+    labels = {"grids": "grid", "compounds": "compound", "buildings": "building", "units": "unit",
+              "households": "household", "persons": "person", "tags": "person_tag", "visits": "visit",
+              "life_events": "life_event"}
+    parts = [_("{label} {n}").format(label=_(TABLE_LABELS[labels[k]]), n=v)
+             for k, v in summary.items() if k in labels]
+    print(_("Demo community created in {s:.1f} s: {summary}").format(s=elapsed, summary=", ".join(parts)))
     return 0

@@ -25,7 +25,7 @@ from db.register import index as register_index
 from db.register import undo as undo_service
 from db.register.common import AGE_BANDS, RESIDENCE_STATUSES
 from db.register.places import place_tree
-from db.register.search import Filters, search_ids
+from db.register.search import Filters, row_for_person, search_ids
 from db.register.tags import list_tags
 from desktop.i18n import N_, _
 from views.households.common import PersonTableModel, shortcut
@@ -64,6 +64,7 @@ class RegisterBrowser(QWidget):
         self.search.returnPressed.connect(self._focus_table)
 
         self.tag = QComboBox(self)
+        self.tag.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.tag.setObjectName("tagFilter")
         self.age = QComboBox(self)
         self.age.addItem(_("All ages"), None)
@@ -82,7 +83,7 @@ class RegisterBrowser(QWidget):
             w.currentIndexChanged.connect(lambda *_a: self.refresh())
         self.overdue.toggled.connect(lambda *_a: self.refresh())
 
-        self.model = PersonTableModel(lambda: self.ctx.store, self)
+        self.model = PersonTableModel(lambda: self.ctx.store, self, tasks=ctx.tasks)
         self.table = QTableView(self)
         self.table.setObjectName("registerTable")
         self.table.setModel(self.model)
@@ -121,12 +122,16 @@ class RegisterBrowser(QWidget):
         shortcut(self.table, "Return", self.edit_person)
         shortcut(self.table, "Enter", self.edit_person)
 
+        tags_button = QPushButton(_("Tags…"), self)
+        tags_button.setAutoDefault(False)
+        tags_button.clicked.connect(self.edit_tags)
         filters = QHBoxLayout()
-        for w in (self.tag, self.age, self.residence, self.status, self.overdue):
+        for w in (self.tag, tags_button, self.age, self.residence, self.status, self.overdue):
             filters.addWidget(w)
         filters.addStretch(1)
+        filters.addWidget(self.count)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.count, 1)
+        buttons.addStretch(1)
         for b in (new_hh, edit_hh, edit_p, visit, self.undo_button):
             b.setAutoDefault(False)
             buttons.addWidget(b)
@@ -142,8 +147,7 @@ class RegisterBrowser(QWidget):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(self.tree, 1)
         place_buttons = QHBoxLayout()
-        for text, slot in ((_("Add place…"), self.add_place), (_("Rename…"), self.rename_place),
-                           (_("Tags…"), self.edit_tags)):
+        for text, slot in ((_("Add place…"), self.add_place), (_("Rename…"), self.rename_place)):
             button = QPushButton(text, self)
             button.setAutoDefault(False)
             button.clicked.connect(slot)
@@ -160,7 +164,7 @@ class RegisterBrowser(QWidget):
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([250, 900])
+        splitter.setSizes([210, 1000])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -270,14 +274,12 @@ class RegisterBrowser(QWidget):
         return self.model.row(index.row()) if index.isValid() else None
 
     def select_person(self, person_id: str) -> bool:
-        for row in range(self.model.rowCount()):
-            r = self.model.row(row)
-            if r and r["person_id"] == person_id:
-                self.table.selectRow(row)
-                return True
-            if row > 5000:
-                break
-        return False
+        rowid = row_for_person(self.ctx.store, person_id)
+        row = self.model.position(rowid) if rowid is not None else None
+        if row is None:
+            return False
+        self.table.selectRow(row)
+        return True
 
     def _focus_search(self) -> None:
         self.search.setFocus()

@@ -11,6 +11,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
+from db.register.index import SENSITIVE
 from db.register.search import age_on, fetch_rows
 from db.validation import mask_id, mask_phone
 from desktop.i18n import N_, _
@@ -51,24 +52,42 @@ class PersonTableModel(QAbstractTableModel):
     PAGE = 200
     MAX_PAGES = 64
 
-    def __init__(self, store_getter: Callable[[], Any], parent=None):
+    def __init__(self, store_getter: Callable[[], Any], parent=None, tasks=None):
         super().__init__(parent)
         self._store = store_getter
+        self._tasks = tasks  # with a task runner, pages are read off the GUI thread
         self._ids: list[int] = []
         self._pages: OrderedDict[int, dict[int, dict[str, Any]]] = OrderedDict()
+        self._pending: set[int] = set()
+        self._generation = 0
         self.fetches = 0
 
     def set_ids(self, ids: list[int]) -> None:
         self.beginResetModel()
         self._ids = list(ids)
         self._pages.clear()
+        self._pending.clear()
+        self._generation += 1
+        if self._ids:
+            # The first screenful at once (one small query), so the list is usable immediately.
+            self.fetches += 1
+            self._store_page(0, self._generation, fetch_rows(self._store(), self._ids[:self.PAGE]))
         self.endResetModel()
 
     def invalidate(self) -> None:
         """Rows changed (not the list): drop the cache; visible rows are fetched again."""
         self._pages.clear()
+        self._pending.clear()
+        self._generation += 1
         if self._ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(self.COLUMNS) - 1))
+
+    def position(self, rowid: int) -> int | None:
+        """The list row showing an index row id (None when it is not in the list)."""
+        try:
+            return self._ids.index(rowid)
+        except ValueError:
+            return None
 
     def rowCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
         return 0 if parent.isValid() else len(self._ids)
@@ -89,15 +108,39 @@ class PersonTableModel(QAbstractTableModel):
         page = row // self.PAGE
         cached = self._pages.get(page)
         if cached is None:
-            ids = self._ids[page * self.PAGE:(page + 1) * self.PAGE]
-            cached = fetch_rows(self._store(), ids)
-            self.fetches += 1
-            self._pages[page] = cached
-            while len(self._pages) > self.MAX_PAGES:
-                self._pages.popitem(last=False)
+            self._fetch(page)
+            cached = self._pages.get(page)
+            if cached is None:
+                return None  # on its way; the cells are filled when it arrives
         else:
             self._pages.move_to_end(page)
         return cached.get(self._ids[row])
+
+    def _fetch(self, page: int) -> None:
+        ids = self._ids[page * self.PAGE:(page + 1) * self.PAGE]
+        if self._tasks is None:
+            self.fetches += 1
+            self._store_page(page, self._generation, fetch_rows(self._store(), ids))
+            return
+        if page in self._pending:
+            return
+        self.fetches += 1
+        self._pending.add(page)
+        store, generation = self._store(), self._generation
+        self._tasks.run(lambda _s: fetch_rows(store, ids), title=_("Reading the register"), io=True,
+                        on_done=lambda rows: self._store_page(page, generation, rows, notify=True))
+
+    def _store_page(self, page: int, generation: int, rows, *, notify: bool = False) -> None:
+        if generation != self._generation:
+            return  # the list changed meanwhile
+        self._pending.discard(page)
+        self._pages[page] = rows
+        while len(self._pages) > self.MAX_PAGES:
+            self._pages.popitem(last=False)
+        if notify:
+            first, last = page * self.PAGE, min(len(self._ids), (page + 1) * self.PAGE) - 1
+            if first <= last:
+                self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.COLUMNS) - 1))
 
     def _display(self, r: dict[str, Any]) -> list[str]:
         """The row's texts, computed once per fetched row (painting asks for them many times)."""
@@ -105,7 +148,12 @@ class PersonTableModel(QAbstractTableModel):
         if shown is None:
             active = r["status"] == "active"
             age = age_on(r["birth_date"])
+            names = [t for t in (r["tags"] or "").split("、") if t and t != SENSITIVE]
+            hidden = (r["tags"] or "").split("、").count(SENSITIVE)
+            if hidden:
+                names.append(_("{n} sensitive").format(n=hidden))
             values = {"age": "" if age is None else str(age), "id_number": mask_id(r["id_number"]),
+                      "tags": "、".join(names),
                       "phone": mask_phone(r["phone"]),
                       "status": _(STATUS_LABELS.get(r["status"], r["status"] or "")),
                       "due_date": due_text(r["due_date"]) if active else ""}

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from db.errors import ValidationErrors
 from db.register import households as hh_service
+from db.register.audit import reveal
 from db.register.common import HOUSE_USES
 from db.register.persons import DuplicatePersonError
 from db.register.places import place_tree
@@ -63,16 +64,25 @@ class HouseholdDialog(QDialog):
         set_combo(self.house_use, current.get("house_use"))
         self.owner_name = QLineEdit(current.get("owner_name") or "", self)
         self.owner_phone = QLineEdit(self)
+        owner_phone_field: QWidget = self.owner_phone
         if household_id and current.get("owner_phone"):
             self.owner_phone.setText(mask_phone(current["owner_phone"]))
             self.owner_phone.setReadOnly(True)
+            owner_phone_field = QWidget(self)
+            row = QHBoxLayout(owner_phone_field)
+            row.setContentsMargins(0, 0, 0, 0)
+            row.addWidget(self.owner_phone, 1)
+            self.reveal_button = QPushButton(_("Show in full"), self)
+            self.reveal_button.setAutoDefault(False)
+            self.reveal_button.clicked.connect(self.reveal_owner_phone)
+            row.addWidget(self.reveal_button)
         self.notes = QLineEdit(current.get("notes") or "", self)
         self.messages: dict[str, QLabel] = {}
         rows = [(_("Grid"), self.grid_box, "grid_id"), (_("Compound"), self.compound_box, "compound"),
                 (_("Building"), self.building_box, "building"), (_("Unit"), self.unit_box, "unit_id"),
                 (_("Door (门牌/房号)") + " *", self.door, "door"), (_("Household number"), self.number, "number"),
                 (_("House use"), self.house_use, "house_use"), (_("Owner / landlord"), self.owner_name, "owner_name"),
-                (_("Owner phone"), self.owner_phone, "owner_phone"), (_("Notes"), self.notes, "notes")]
+                (_("Owner phone"), owner_phone_field, "owner_phone"), (_("Notes"), self.notes, "notes")]
         for i, (label, widget, key) in enumerate(rows):
             r, c = (i // 2) * 2, (i % 2) * 2
             caption = QLabel(label, self)
@@ -175,6 +185,18 @@ class HouseholdDialog(QDialog):
             values = {k: v for k, v in values.items()
                       if (self.current.get(k) or None) != ((v.strip() or None) if isinstance(v, str) else v)}
         return values
+
+    def reveal_owner_phone(self) -> None:
+        """Show the owner's number in full: an explicit choice that leaves an audit entry."""
+        store, hid = self.ctx.store, self.household_id
+
+        def done(value: str) -> None:
+            self.owner_phone.setReadOnly(False)
+            self.owner_phone.setText(value)
+            self.reveal_button.setEnabled(False)
+
+        self.ctx.tasks.run(lambda _s: reveal(store, table="household", row_id=hid, field="owner_phone"),
+                           title=_("Show in full"), on_done=done, parent=self)
 
     # -- members -------------------------------------------------------------------------------------
     def refresh_members(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QBuffer, QByteArray, QMarginsF, QRect, QSize, Qt
-from PySide6.QtGui import QImage, QPageLayout, QPageSize, QPainter
+from PySide6.QtGui import QImage, QImageReader, QImageWriter, QPageLayout, QPageSize, QPainter
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrinter
 
@@ -19,8 +19,24 @@ from desktop.i18n import _
 MAX_DPI = 300
 
 
+def load_image_plugins() -> None:
+    """Load Qt's image-format plugins on the GUI thread, before any worker paints an image.
+
+    The first QPainter.drawImage into a PDF printer loads them, and a plugin loaded on a worker
+    is moved to the GUI thread under a Qt lock while the worker keeps Python's GIL: if the GUI
+    thread then waits for the GIL inside Qt (a signal disconnect calling back into Python), both
+    wait forever. Loaded here first, later loads find them in place and take no lock.
+    """
+    QImageWriter.supportedImageFormats()
+    QImageReader.supportedImageFormats()
+
+
 def prepare_printer(printer: QPrinter, pdf: bytes | None = None, *, title: str = "") -> None:
-    """A4 without margins (the PDF has its own), orientation of the PDF's first page."""
+    """A4 without margins (the PDF has its own), orientation of the PDF's first page.
+
+    Call it on the GUI thread: it also loads Qt's image plugins there (load_image_plugins).
+    """
+    load_image_plugins()
     landscape = False
     if pdf:
         doc, _buffer = _open(pdf)

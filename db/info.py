@@ -1,0 +1,51 @@
+"""Facts about a database for `griddesk info` and the settings screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from db.models import SYNCED_MODELS
+from desktop.i18n import N_
+
+# What each synced table holds, for people (translated when shown).
+TABLE_LABELS = {
+    "grid": N_("Grids"), "compound": N_("Compounds"), "building": N_("Buildings"), "unit": N_("Units"),
+    "household": N_("Households"), "person": N_("Persons"), "membership": N_("Household memberships"),
+    "tag": N_("Tags"), "person_tag": N_("Tag periods"), "visit": N_("Home visits"),
+    "life_event": N_("Life events"), "audit_entry": N_("Audit entries"),
+}
+
+
+@dataclass
+class TableCount:
+    table: str
+    label: str
+    live: int
+    deleted: int
+
+
+@dataclass
+class DatabaseInfo:
+    path: str
+    schema_version: int
+    node_id: str
+    ops: int
+    conflicts: int
+    tables: list[TableCount] = field(default_factory=list)
+
+
+def database_info(store) -> DatabaseInfo:
+    db = store.db
+    info = DatabaseInfo(str(store.path), store.schema_version(), store.node_id,
+                        db.execute_sql("select count(*) from oplog").fetchone()[0],
+                        db.execute_sql("select count(*) from conflict").fetchone()[0])
+    for model in SYNCED_MODELS:
+        table = model._meta.table_name
+        total, live = db.execute_sql(
+            f'select count(*), coalesce(sum(deleted = 0), 0) from "{table}"').fetchone()
+        info.tables.append(TableCount(table, TABLE_LABELS.get(table, table), live, total - live))
+    return info
+
+
+def has_households(store) -> bool:
+    return bool(store.db.execute_sql("select exists(select 1 from household)").fetchone()[0])
