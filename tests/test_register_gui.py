@@ -247,3 +247,38 @@ def test_household_owner_phone_masked_until_shown(ctx, qtbot, unit, store):
     assert dlg.owner_phone.text() == "13812345678"
     assert store.db.execute_sql("select target_table, detail from audit_entry").fetchone() == ("household",
                                                                                                "owner_phone")
+
+
+def test_ctrl_z_anywhere_in_the_screens_undoes_and_says_what(ctx, qtbot, unit, store):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMainWindow
+
+    from db.register import households, visits
+
+    changes = households.register_household(store, household={"unit_id": unit, "door": "101", "notes": "旧备注"},
+                                            members=[{"relation": "户主", "name": "张三", "birth_date": "1950-01-01"}])
+    hid = next(c.row_id for c in changes if c.table == "household")
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    screen = HouseholdsScreen(ctx)
+    window.setCentralWidget(screen)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    ctx.data_changed(households.update_household(store, household_id=hid, values={"notes": "新备注"}))
+    # Focus in the (empty) search field: Ctrl+Z still undoes the edit.
+    screen.browser.search.setFocus()
+    qtbot.keyClick(screen.browser.search, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert store.db.execute_sql("select notes from household where id = ?", (hid,)).fetchone()[0] == "旧备注"
+    message = window.statusBar().currentMessage()
+    assert "已撤销" in message and "幸福小区3栋1单元101" in message and "备注" in message
+
+    # The visits screen: record a visit, Ctrl+Z from its table.
+    visits_screen = VisitsScreen(ctx)
+    window.setCentralWidget(visits_screen)
+    qtbot.waitUntil(visits_screen.isVisible, timeout=2000)
+    ctx.data_changed(visits.record_visit(store, household_id=hid, visit_date="2026-01-05", visitor="王网格", met="张三"))
+    visits_screen.due_view.setFocus()
+    qtbot.keyClick(visits_screen.due_view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert store.db.execute_sql("select deleted from visit").fetchone()[0] == 1
+    assert "登记走访" in window.statusBar().currentMessage()

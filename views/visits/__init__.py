@@ -19,6 +19,7 @@ from db.register.places import place_tree
 from db.register.visits import recent_visits, visits_due
 from desktop.i18n import N_, _
 from views.households.common import OVERDUE, DictListModel, shortcut
+from views.households.undo_action import install_undo
 from views.widgets import heading
 
 DUE_COLUMNS = [("address", N_("Address")), ("head", N_("Head of household")), ("grid", N_("Grid")),
@@ -100,6 +101,7 @@ class VisitsScreen(QWidget):
         self.grid.currentIndexChanged.connect(lambda _i: self.refresh())
         ctx.events.sig_data_changed.connect(self._on_changes)
         self._loaded = False
+        install_undo(self, ctx)
 
     def activated(self) -> None:
         if not self._loaded:
