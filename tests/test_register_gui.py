@@ -124,6 +124,7 @@ def test_person_editor_validates_inline_in_chinese(ctx, qtbot):
     dlg.inputs["birth_date"].setText("1950-01-01")
     assert dlg.check() is not None
     assert "证件号码" in dlg.messages["birth_date"].text()  # flagged, not refused
+    _answer(qtbot, "keepEntered")  # asked which to keep
     dlg.save()
     assert dlg.result() == PersonDialog.DialogCode.Accepted
 
@@ -282,3 +283,61 @@ def test_ctrl_z_anywhere_in_the_screens_undoes_and_says_what(ctx, qtbot, unit, s
     qtbot.keyClick(visits_screen.due_view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert store.db.execute_sql("select deleted from visit").fetchone()[0] == 1
     assert "登记走访" in window.statusBar().currentMessage()
+
+
+def _answer(qtbot, name):
+    """Click the button `name` of the message box that the dialog opens next."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+
+    def click():
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        box.findChild(QPushButton, name).click()
+
+    QTimer.singleShot(50, click)
+
+
+def _person(store, unit):
+    from db.register import households
+
+    changes = households.register_household(store, household={"unit_id": unit, "door": "101"}, members=[
+        {"relation": "户主", "name": "张三", "birth_date": "1950-01-01", "sex": "男"}])
+    return next(c.row_id for c in changes if c.table == "person")
+
+
+@pytest.mark.parametrize(("answer", "expected"), [("keepEntered", ("1950-01-01", "男")),
+                                                  ("fromId", ("1949-12-31", "女"))])
+def test_id_number_disagreeing_with_sex_and_birth_asks_which_to_keep(ctx, qtbot, unit, store, answer, expected):
+    pid = _person(store, unit)
+    dlg = PersonDialog(ctx, person_id=pid)
+    qtbot.addWidget(dlg)
+    dlg.inputs["id_number"].setText("11010519491231002X")  # a woman born 1949-12-31
+    dlg.check()
+    assert "1949-12-31" in dlg.messages["birth_date"].text()
+    assert "证件号码" in dlg.messages["id_number"].text()
+    _answer(qtbot, answer)
+    dlg.save()
+    assert dlg.result() == PersonDialog.DialogCode.Accepted
+    assert store.db.execute_sql("select birth_date, sex, id_number from person where id = ?",
+                                (pid,)).fetchone() == (*expected, "11010519491231002X")
+
+
+def test_masked_id_field_says_how_and_typing_replaces_it(ctx, qtbot, unit, store):
+    from PySide6.QtCore import Qt
+
+    from db.register import persons
+
+    pid = _person(store, unit)
+    persons.save_person(store, person_id=pid, values={"id_number": "110105195001010012", "sex": "男",
+                                                      "birth_date": "1950-01-01"})
+    dlg = PersonDialog(ctx, person_id=pid)
+    qtbot.addWidget(dlg)
+    field = dlg.inputs["id_number"]
+    assert field.isReadOnly() and "显示完整" in field.toolTip()
+    qtbot.keyClicks(field, "110105195001010039")
+    assert not field.isReadOnly() and field.text() == "110105195001010039"
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    dlg.save()
+    assert store.db.execute_sql("select id_number from person where id = ?", (pid,)).fetchone()[0] == \
+        "110105195001010039"
+    assert store.db.execute_sql("select count(*) from audit_entry").fetchone()[0] == 0
