@@ -341,3 +341,33 @@ def test_masked_id_field_says_how_and_typing_replaces_it(ctx, qtbot, unit, store
     assert store.db.execute_sql("select id_number from person where id = ?", (pid,)).fetchone()[0] == \
         "110105195001010039"
     assert store.db.execute_sql("select count(*) from audit_entry").fetchone()[0] == 0
+
+
+def test_visit_dialog_defaults_to_the_grid_worker_then_the_last_visitor(ctx, qtbot, store):
+    from PySide6.QtWidgets import QMainWindow
+
+    from db import oplog as log
+    from db.models.register import Grid
+
+    g = places.save_place(store, level="grid", name="第二网格")[0].row_id
+    log.write(store, Grid, [{"id": g, "worker": "王网格"}])
+    c = places.save_place(store, level="compound", name="和平小区", parent_id=g)[0].row_id
+    b = places.save_place(store, level="building", name="1栋", parent_id=c)[0].row_id
+    u = places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+    from db.register import households
+
+    changes = households.register_household(store, household={"unit_id": u, "door": "101"},
+                                            members=[{"relation": "户主", "name": "张三"}])
+    hid = next(ch.row_id for ch in changes if ch.table == "household")
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    first = VisitDialog(ctx, household_id=hid, address="和平小区1栋1单元101", parent=window)
+    assert first.visitor.text() == "王网格"
+    first.visitor.setText("李志愿")
+    first.met.setEditText("张三")
+    first.save()
+    assert first.result() == VisitDialog.DialogCode.Accepted
+    message = window.statusBar().currentMessage()
+    assert "已登记走访" in message and "和平小区1栋1单元101" in message
+    second = VisitDialog(ctx, household_id=hid, parent=window)
+    assert second.visitor.text() == "李志愿"
