@@ -248,3 +248,15 @@ def test_print_lookup_by_address_tolerates_room_suffix(store, unit):
     hid = next(c.row_id for c in changes if c.table == "household")
     assert printing_data.resolve_household(store, "幸福小区3栋1单元101室") == hid
     assert printing_data.resolve_household(store, "幸福小区3栋1单元101") == hid
+
+
+def test_statistics_by_place_name_the_compound(store, unit):
+    """Two compounds of one grid both have a 1栋: the rows say which compound."""
+    grid = store.db.execute_sql("select id from grid").fetchone()[0]
+    other = places.save_place(store, level="compound", name="和平小区", parent_id=grid)[0].row_id
+    building = places.save_place(store, level="building", name="3栋", parent_id=other)[0].row_id
+    other_unit = places.save_place(store, level="unit", name="1单元", parent_id=building)[0].row_id
+    register(store, unit, "101", [{"relation": "户主", "name": "张三"}])
+    register(store, other_unit, "101", [{"relation": "户主", "name": "李四"}])
+    rows = stats.by_place(store)
+    assert [(r["compound"], r["building"], r["persons"]) for r in rows] == [("和平小区", "3栋", 1), ("幸福小区", "3栋", 1)]
