@@ -267,8 +267,9 @@ def test_ctrl_z_anywhere_in_the_screens_undoes_and_says_what(ctx, qtbot, unit, s
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=2000)
     ctx.data_changed(households.update_household(store, household_id=hid, values={"notes": "新备注"}))
-    # Focus in the (empty) search field: Ctrl+Z still undoes the edit.
+    # Focus in the search field (where the register starts): Ctrl+Z still undoes the edit.
     screen.browser.search.setFocus()
+    qtbot.keyClicks(screen.browser.search, "zs")
     qtbot.keyClick(screen.browser.search, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert store.db.execute_sql("select notes from household where id = ?", (hid,)).fetchone()[0] == "旧备注"
     message = window.statusBar().currentMessage()

@@ -56,6 +56,7 @@ class RegisterBrowser(QWidget):
         self.search = QLineEdit(self)
         self.search.setObjectName("search")
         self.search.setClearButtonEnabled(True)
+        self.search.setProperty("registerUndo", True)  # Ctrl+Z here undoes the last edit
         self.search.setPlaceholderText(_("Search: name, pinyin or initials (zs), ID or phone digits, address  (Ctrl+F)"))
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)

@@ -38,12 +38,13 @@ def undo_last(ctx, parent: QWidget) -> None:
 
 
 class _LineEditUndo(QObject):
-    """A line edit keeps Ctrl+Z for its own text only while it has typing to undo."""
+    """A line edit keeps Ctrl+Z for its own text only while it has typing to undo; the register's
+    search field never does (its text is retyped in a moment, an edit is not)."""
 
     def eventFilter(self, obj, event):  # noqa: N802 - Qt API
         if (event.type() == QEvent.Type.ShortcutOverride and isinstance(obj, QLineEdit)
                 and event.matches(QKeySequence.StandardKey.Undo)
-                and (obj.isReadOnly() or not obj.isUndoAvailable())):
+                and (obj.isReadOnly() or not obj.isUndoAvailable() or obj.property("registerUndo"))):
             event.ignore()
             return True
         return False
