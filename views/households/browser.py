@@ -26,7 +26,7 @@ from db.register.places import place_tree
 from db.register.search import Filters, row_for_person, search_ids
 from db.register.tags import list_tags
 from desktop.i18n import N_, _
-from views.households.common import PersonTableModel, shortcut
+from views.households.common import PersonTableModel, fit_columns, shortcut
 from views.households.flow import FlowLayout
 
 REGISTER_TABLES = {"person", "household", "membership", "person_tag", "tag", "visit", "grid", "compound",
@@ -98,10 +98,7 @@ class RegisterBrowser(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        fm = self.table.fontMetrics()
-        # Sections fit their header text and a typical value at the current text size.
-        for col, sample in enumerate(COLUMN_SAMPLES):
-            header.resizeSection(col, max(fm.horizontalAdvance(sample) + 16, header.sectionSizeHint(col)))
+        fit_columns(self.table, COLUMN_SAMPLES)
         header.setStretchLastSection(True)
         self.table.doubleClicked.connect(lambda _i: self.edit_person())
         self.count = QLabel(self)
