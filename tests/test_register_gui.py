@@ -335,7 +335,11 @@ def test_masked_id_field_says_how_and_typing_replaces_it(ctx, qtbot, unit, store
     qtbot.addWidget(dlg)
     field = dlg.inputs["id_number"]
     assert field.isReadOnly() and "显示完整" in field.toolTip()
+    dlg.show()
+    field.setFocus()
+    qtbot.waitUntil(lambda: "显示完整" in dlg.messages["id_number"].text(), timeout=2000)
     qtbot.keyClicks(field, "110105195001010039")
+    assert not dlg.reveal_buttons["id_number"].isEnabled()
     assert not field.isReadOnly() and field.text() == "110105195001010039"
     qtbot.keyClick(field, Qt.Key.Key_Return)
     dlg.save()

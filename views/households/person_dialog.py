@@ -95,6 +95,9 @@ class PersonDialog(QDialog):
                 if key in ("birth_date", "move_in_date"):
                     widget.setPlaceholderText(_("e.g. 1980-05-01"))
             widget.setObjectName(f"field_{key}")
+            if key in PROTECTED:
+                # A whole 18-digit number stays visible at any text size.
+                widget.setMinimumWidth(widget.fontMetrics().horizontalAdvance("110105194912310021") + 16)
             if key == "name":
                 label += " *"
             if key in PROTECTED and person_id and self.current.get(key):
@@ -161,7 +164,7 @@ class PersonDialog(QDialog):
         self._timer.setInterval(250)
         self._timer.timeout.connect(self.check)
         self.inputs["name"].setFocus()
-        self.resize(760, 560)
+        self.resize(max(760, self.sizeHint().width()), max(560, self.sizeHint().height()))
 
     # -- values and validation -----------------------------------------------------------------------
     def form_values(self) -> dict[str, Any]:
@@ -335,13 +338,21 @@ class _MaskedField(QObject):
         if not isinstance(obj, QLineEdit) or not obj.isReadOnly():
             return False
         kind = event.type()
+        key = next((k for k, w in self.dialog.inputs.items() if w is obj), None)
         if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.FocusIn):
+            # Said under the field (a tooltip alone is easily missed).
+            if key in self.dialog.messages:
+                show_message(self.dialog.messages[key], obj.toolTip(), warning=True)
             QToolTip.showText(obj.mapToGlobal(obj.rect().bottomLeft()), obj.toolTip(), obj)
             return False
         if kind == QEvent.Type.KeyPress and event.text() and event.text().isprintable() and \
                 not event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
             obj.setReadOnly(False)
             obj.setToolTip("")
+            if key in self.dialog.messages:
+                show_message(self.dialog.messages[key], None)
+            if key in getattr(self.dialog, "reveal_buttons", {}):
+                self.dialog.reveal_buttons[key].setEnabled(False)  # nothing hidden left to show
             obj.clear()
             obj.insert(event.text())
             obj.textEdited.emit(obj.text())
