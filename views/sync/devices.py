@@ -158,6 +158,7 @@ class DeviceNameDialog(QDialog):
         super().__init__(parent)
         self.ctx = ctx
         self.setWindowTitle(_("Name this computer"))
+        self.setMinimumWidth(520)
         me = identity.identity(ctx.store)
         layout = QVBoxLayout(self)
         text = QLabel(_("Other devices see this computer under its name in their list of trusted devices and in "
