@@ -186,3 +186,58 @@ def test_dated_names_survive_a_fat32_image(tmp_path):
     assert "~" not in listing
     a.close()
     b.close()
+
+
+def test_backup_before_import_is_skipped_only_when_nothing_was_written_since(tmp_path, capsys):
+    from db.backup import list_backups, make_backup
+
+    a, b = make_replicas(tmp_path, ["a", "b"])
+    b_id = identity.identity(b).device_id
+    with b.activated():
+        oplog.write(b, Person, [{"name": "本地"}])
+    make_backup(b, "daily")  # e.g. the first open of the day
+    with a.activated():
+        oplog.write(a, Person, [{"name": "王五"}])
+        first = exchange.export_bundle(a, for_device=b_id).data
+    summary = exchange.import_bundle(b, exchange.read_bundle(b, first))
+    assert not summary.backup_made and len(list_backups(b.path)) == 1
+    assert summary.backup_file == list_backups(b.path)[0].name
+    # The import wrote: the next import needs a backup of its own.
+    with a.activated():
+        oplog.write(a, Person, [{"name": "赵六"}])
+        second = exchange.export_bundle(a, for_device=b_id).data
+    summary = exchange.import_bundle(b, exchange.read_bundle(b, second))
+    assert summary.backup_made and len(list_backups(b.path)) == 2
+    # A local write after the newest backup also needs a new one.
+    with b.activated():
+        oplog.write(b, Person, [{"name": "本地2"}])
+    with a.activated():
+        oplog.write(a, Person, [{"name": "孙七"}])
+        third = exchange.export_bundle(a, for_device=b_id).data
+    assert exchange.import_bundle(b, exchange.read_bundle(b, third)).backup_made
+    history = exchange.exchange_history(b)
+    assert [h["summary"]["backup_made"] for h in history] == [True, True, False]
+    from views.sync.devices import backup_text
+
+    assert "无需备份" in backup_text(history[-1]["summary"]) and "已备份" in backup_text(history[0]["summary"])
+    a.close()
+    b.close()
+
+
+def test_a_malformed_change_is_named_and_nothing_imported(tmp_path):
+    a, b = make_replicas(tmp_path, ["a", "b"])
+    with a.activated():
+        oplog.write(a, Person, [{"name": f"居民{i}"} for i in range(5)])
+    good = [list(r) for r in a.db.execute_sql(f"select {oplog._OP_COLUMNS} from oplog order by counter")]
+    parsed = exchange._parse_ops([list(r) for r in good])
+    assert [op.fields["name"] for op in parsed] == [f"居民{i}" for i in range(5)]
+    assert parsed[0].raw == good[0]
+    for column, bad in ((4, "not json"), (4, "[1]"), (1, 0), (6, "yesterday"), (7, 5), (5, "{")):
+        rows = [list(r) for r in good]
+        rows[2][column] = bad
+        with pytest.raises(identity.SyncError, match="第 3 条更改格式不正确"):
+            exchange._parse_ops(rows)
+    with pytest.raises(identity.SyncError, match="第 2 条更改"):
+        exchange._parse_ops([good[0], good[1][:9]])
+    a.close()
+    b.close()

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,8 @@ class Summary:
     already_imported: bool = False
     dry_run: bool = False
     backup_seconds: float = 0.0  # the safety copy of the database made before importing
+    backup_file: str = ""  # that copy (a recent one when nothing was written since it)
+    backup_made: bool = False  # False: the newest backup already held everything, none was needed
     derived_seconds: float = 0.0  # time spent refreshing derived data (search index) of the rows
     changes: list[oplog.Change] = field(default_factory=list)
 
@@ -103,7 +106,8 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         return {"ops": self.ops, "new_ops": self.new_ops, "new_rows": self.new_rows,
                 "updated_rows": self.updated_rows, "new_conflicts": self.new_conflicts,
-                "by_user": self.by_user, "newer_schema_ops": self.newer_schema_ops, "skewed": self.skewed}
+                "by_user": self.by_user, "newer_schema_ops": self.newer_schema_ops, "skewed": self.skewed,
+                "backup_file": self.backup_file, "backup_made": self.backup_made}
 
 
 # -- vectors and acknowledgements -----------------------------------------------------------------
@@ -299,24 +303,49 @@ def _check_sender(store, trust_sender: str | None, allow_unknown: bool = False):
     return check
 
 
+def _malformed(i: int) -> SyncError:
+    return SyncError(_("The bundle's change {n} is malformed. Nothing was imported.").format(n=i + 1))
+
+
+def _parse_op(i: int, r) -> oplog.OpRecord:
+    """One op, checked field by field (the slow path: it names the first malformed change)."""
+    try:
+        node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
+        if not (isinstance(node, str) and isinstance(counter, int) and counter > 0 and isinstance(tbl, str)
+                and isinstance(row_id, str) and isinstance(hlc, str) and _HLC.match(hlc)
+                and isinstance(schema, int) and isinstance(kind, str) and (user is None or isinstance(user, str))):
+            raise ValueError
+        f = orjson.loads(fields)
+        s = orjson.loads(supersedes)
+        if not isinstance(f, dict) or not isinstance(s, dict):
+            raise ValueError
+    except (ValueError, TypeError) as exc:
+        raise _malformed(i) from exc
+    return oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, r)
+
+
 def _parse_ops(raw: list) -> list[oplog.OpRecord]:
-    ops = []
+    """Check and decode every op. Column-wise checks (C loops) for speed; on any problem the
+    op-by-op path finds and names the first malformed change."""
+    if not raw:
+        return []
     loads = orjson.loads
-    for i, r in enumerate(raw):
-        try:
-            node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
-            if not (isinstance(node, str) and isinstance(counter, int) and counter > 0 and isinstance(tbl, str)
-                    and isinstance(row_id, str) and isinstance(hlc, str) and _HLC.match(hlc)
-                    and isinstance(schema, int) and isinstance(kind, str)):
-                raise ValueError
-            f = loads(fields)
-            s = loads(supersedes)
-            if not isinstance(f, dict) or not isinstance(s, dict):
-                raise ValueError
-        except (ValueError, TypeError) as exc:
-            raise SyncError(_("The bundle's change {n} is malformed. Nothing was imported.").format(n=i + 1)) from exc
-        ops.append(oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, tuple(r)))
-    return ops
+    try:
+        if not all(type(r) is list and len(r) == 10 for r in raw):
+            raise ValueError
+        nodes, counters, tbls, row_ids, fields, supers, hlcs, users, schemas, kinds = zip(*raw, strict=True)
+        if not (all(type(x) is str for col in (nodes, tbls, row_ids, fields, supers, hlcs, kinds) for x in col)
+                and all(type(x) is int and x > 0 for x in counters) and all(type(x) is int for x in schemas)
+                and all(x is None or type(x) is str for x in users) and all(map(_HLC.match, hlcs))):
+            raise ValueError
+        parsed = list(map(loads, fields))
+        superseded = [{} if x == "{}" else loads(x) for x in supers]
+        if not (all(type(x) is dict for x in parsed) and all(type(x) is dict for x in superseded)):
+            raise ValueError
+    except (ValueError, TypeError):
+        return [_parse_op(i, r) for i, r in enumerate(raw)]  # raises, naming the change
+    return list(map(oplog.OpRecord, nodes, counters, tbls, row_ids, parsed, superseded, hlcs, users, schemas,
+                    kinds, raw))
 
 
 def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_sender: str | None = None,
@@ -454,10 +483,12 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
     if not dry_run and fresh:
         import time
 
-        from db.backup import make_backup
+        from db.backup import ensure_backup
 
         started = time.perf_counter()
-        make_backup(store, "import")
+        # Skipped when the newest backup already holds this very op log (no write since it).
+        backup, summary.backup_made = ensure_backup(store, "import")
+        summary.backup_file = backup.name
         summary.backup_seconds = time.perf_counter() - started
     with _bulk_mode(store, len(fresh)), db.atomic() as txn:
         before = _conflict_keys(db, tables)
@@ -489,7 +520,9 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         return summary
     if summary.copied_node_detected:
         store.rotate_node_id()
-    summary.changes = [oplog.Change(t, rid, {}, "merge", False) for t, ids in tables.items() for rid in ids]
+    none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
+    summary.changes = [change for t, ids in tables.items()
+                       for change in map(oplog.Change, repeat(t), ids, repeat(none), repeat("merge"), repeat(False))]
     return summary
 
 

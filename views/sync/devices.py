@@ -188,7 +188,8 @@ class HistoryTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         layout = QVBoxLayout(self)
-        self.table = _table([_("When"), _("What"), _("Kind"), _("Device"), _("Changes"), _("By"), _("File")])
+        self.table = _table([_("When"), _("What"), _("Kind"), _("Device"), _("Changes"), _("By"), _("File"),
+                             _("Backup before import")])
         layout.addWidget(self.table)
         self.refresh()
 
@@ -198,6 +199,16 @@ class HistoryTab(QWidget):
         for r, h in enumerate(rows):
             values = [h["at"][:16].replace("T", " "), _(DIRECTIONS.get(h["direction"], h["direction"])),
                       _(KINDS.get(h["kind"], h["kind"])), h["peer_name"] or "", str(h["ops"]), h["user"] or "",
-                      h["file_name"] or ""]
+                      h["file_name"] or "", backup_text(h["summary"])]
             for c, text in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(text))
+
+
+def backup_text(summary: dict) -> str:
+    """What the history says about the safety copy made (or not needed) before an import."""
+    name = summary.get("backup_file")
+    if not name:
+        return ""
+    if summary.get("backup_made", True):
+        return _("made: {file}").format(file=name)
+    return _("not needed, nothing changed since {file}").format(file=name)
