@@ -376,3 +376,31 @@ def test_visit_dialog_defaults_to_the_grid_worker_then_the_last_visitor(ctx, qtb
     assert "已登记走访" in message and "和平小区1栋1单元101" in message
     second = VisitDialog(ctx, household_id=hid, parent=window)
     assert second.visitor.text() == "李志愿"
+
+
+def test_a_community_adds_its_own_tag_with_an_interval_and_sensitivity(ctx, qtbot, store):
+    tags.ensure_default_tags(store)
+    before = len(tags.list_tags(store))
+    dlg = TagsDialog_for(ctx, qtbot)
+    dlg.add_tag()
+    row = dlg.table.rowCount() - 1
+    dlg.table.item(row, 0).setText("高龄补贴")
+    dlg.spins[row].setValue(60)
+    dlg.sensitive[row].setChecked(True)
+    dlg.save()
+    found = {t["name"]: t for t in tags.list_tags(store)}
+    assert len(found) == before + 1
+    assert found["高龄补贴"]["visit_interval_days"] == 60 and found["高龄补贴"]["sensitive"] == 1
+    # An empty new row is ignored, not saved as a nameless tag.
+    dlg2 = TagsDialog_for(ctx, qtbot)
+    dlg2.add_tag()
+    dlg2.save()
+    assert len(tags.list_tags(store)) == before + 1
+
+
+def TagsDialog_for(ctx, qtbot):
+    from views.households.settings_dialogs import TagsDialog
+
+    dlg = TagsDialog(ctx)
+    qtbot.addWidget(dlg)
+    return dlg

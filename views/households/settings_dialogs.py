@@ -4,10 +4,12 @@ the tag list with each tag's visit interval."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QHeaderView,
     QInputDialog,
+    QPushButton,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -60,18 +62,18 @@ class TagsDialog(QDialog):
         self.ctx = ctx
         self.setWindowTitle(_("Tags and visit intervals"))
         self.tags = tag_service.list_tags(ctx.store)
-        self.table = QTableWidget(len(self.tags), 2, self)
-        self.table.setHorizontalHeaderLabels([_("Tag"), _("Visit every (days)")])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table = QTableWidget(0, 3, self)
+        self.table.setHorizontalHeaderLabels([_("Tag"), _("Visit every (days)"), _("Sensitive")])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.spins: list[QSpinBox] = []
-        for i, t in enumerate(self.tags):
-            self.table.setItem(i, 0, QTableWidgetItem(t["name"]))
-            spin = QSpinBox(self)
-            spin.setRange(0, 3660)
-            spin.setSpecialValueText(_("ordinary"))
-            spin.setValue(t["visit_interval_days"] or 0)
-            self.table.setCellWidget(i, 1, spin)
-            self.spins.append(spin)
+        self.sensitive: list[QCheckBox] = []
+        for t in self.tags:
+            self._add_row(t["name"], t["visit_interval_days"], bool(t["sensitive"]))
+        self.add_button = QPushButton(_("New tag"), self)
+        self.add_button.setToolTip(_("Add a tag of your community's own (e.g. 高龄补贴)"))
+        self.add_button.clicked.connect(self.add_tag)
         self.message = message_label(self)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.button(QDialogButtonBox.StandardButton.Save).setText(_("Save (Enter)"))
@@ -80,25 +82,54 @@ class TagsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
+        layout.addWidget(self.add_button)
         layout.addWidget(self.message)
         layout.addWidget(buttons)
         self.resize(460, 520)
 
+    def _add_row(self, name: str, days: int | None, sensitive: bool) -> None:
+        i = self.table.rowCount()
+        self.table.insertRow(i)
+        self.table.setItem(i, 0, QTableWidgetItem(name))
+        spin = QSpinBox(self)
+        spin.setRange(0, 3660)
+        spin.setSpecialValueText(_("ordinary"))
+        spin.setValue(days or 0)
+        self.table.setCellWidget(i, 1, spin)
+        self.spins.append(spin)
+        box = QCheckBox(self)
+        box.setChecked(sensitive)
+        box.setToolTip(_("Sensitive personal information (PIPL): shown as a count, not by name, in lists"))
+        self.table.setCellWidget(i, 2, box)
+        self.sensitive.append(box)
+
+    def add_tag(self) -> None:
+        """A new, empty row at the end: type the name, set the interval, save."""
+        self._add_row("", 30, False)
+        row = self.table.rowCount() - 1
+        self.table.setCurrentCell(row, 0)
+        self.table.editItem(self.table.item(row, 0))
+
     def save(self) -> None:
         changed = []
-        for i, t in enumerate(self.tags):
+        for i in range(self.table.rowCount()):
+            t = self.tags[i] if i < len(self.tags) else None
             name = (self.table.item(i, 0).text() or "").strip()
             days = self.spins[i].value() or None
-            if name != t["name"] or days != t["visit_interval_days"]:
-                changed.append((t, name, days))
+            sensitive = self.sensitive[i].isChecked()
+            if t is None:
+                if name:
+                    changed.append((None, name, days, sensitive, i))
+            elif name != t["name"] or days != t["visit_interval_days"] or sensitive != bool(t["sensitive"]):
+                changed.append((t, name, days, sensitive, t["sort_order"]))
         store = self.ctx.store
 
         def work(_state):
             out = []
             with store.db.atomic():
-                for t, name, days in changed:
-                    out += tag_service.save_tag(store, tag_id=t["id"], name=name, visit_interval_days=days,
-                                                sensitive=bool(t["sensitive"]), sort_order=t["sort_order"])
+                for t, name, days, sensitive, order in changed:
+                    out += tag_service.save_tag(store, tag_id=t["id"] if t else None, name=name,
+                                                visit_interval_days=days, sensitive=sensitive, sort_order=order)
             return out
 
         def done(changes):
