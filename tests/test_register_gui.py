@@ -404,3 +404,24 @@ def TagsDialog_for(ctx, qtbot):
     dlg = TagsDialog(ctx)
     qtbot.addWidget(dlg)
     return dlg
+
+
+def test_an_existing_resident_moves_into_another_household_from_its_editor(ctx, qtbot, unit, store):
+    from db.register import households
+
+    first = households.register_household(store, household={"unit_id": unit, "door": "101"}, members=[
+        {"relation": "户主", "name": "张三", "id_number": "11010519491231002X"}])
+    person = next(c.row_id for c in first if c.table == "person")
+    second = households.register_household(store, household={"unit_id": unit, "door": "202"})
+    target = next(c.row_id for c in second if c.table == "household")
+    dlg = HouseholdDialog(ctx, household_id=target)
+    qtbot.addWidget(dlg)
+    dlg.move_in_existing(person, "户主", date="2026-11-20")
+    assert [r["person_id"] for r in dlg.members_model.rows] == [person]
+    live = dict(store.db.execute_sql("select household_id, until from membership where person_id = ? "
+                                     "and deleted = 0", (person,)).fetchall())
+    old = next(h for h in live if h != target)
+    assert live[target] is None and live[old] == "2026-11-20"  # the earlier membership ended, and is kept
+    events = store.db.execute_sql("select kind, event_date from life_event where person_id = ?", (person,)).fetchall()
+    assert ("move_in", "2026-11-20") in events
+    assert oplog.compare_with_log(store) == []

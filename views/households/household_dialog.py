@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from db.errors import ValidationErrors
 from db.register import households as hh_service
+from db.register import persons as person_service
 from db.register.audit import reveal
 from db.register.common import HOUSE_USES
 from db.register.persons import DuplicatePersonError
@@ -37,7 +38,7 @@ from views.households.common import (
     shortcut,
     show_message,
 )
-from views.households.person_dialog import PersonDialog, ask_duplicate
+from views.households.person_dialog import PersonDialog, ask_duplicate, describe_candidates
 
 MEMBER_COLUMNS = [("relation", N_("Relation")), ("name", N_("Name")), ("sex", N_("Sex")),
                   ("birth_date", N_("Birth date")), ("id_number", N_("ID number")), ("phone", N_("Phone"))]
@@ -225,8 +226,11 @@ class HouseholdDialog(QDialog):
 
         def failed(error):
             if isinstance(error, DuplicatePersonError):
-                if ask_duplicate(self, error.candidates):
+                choice = ask_move_in_or_create(self, error.candidates)
+                if choice == "create":
                     self._add_existing(values, relation, allow_duplicate=True)
+                elif choice is not None:
+                    self.move_in_existing(choice, relation)
             elif isinstance(error, ValidationErrors):
                 show_message(self.general, error.message)
             else:
@@ -235,6 +239,23 @@ class HouseholdDialog(QDialog):
         self.ctx.tasks.run(lambda _s: hh_service.add_member(store, household_id=hid, relation=relation,
                                                             person=values, allow_duplicate=allow_duplicate),
                            title=_("Add member"), on_done=self._changed, on_error=failed, parent=self)
+
+    def move_in_existing(self, person_id: str, relation: str, *, date: str | None = None) -> None:
+        """迁入: an existing resident joins this household (their earlier membership ends; history kept)."""
+        import datetime as dt
+
+        store, hid = self.ctx.store, self.household_id
+        day = date or dt.date.today().isoformat()
+
+        def failed(error):
+            if isinstance(error, ValidationErrors):
+                show_message(self.general, error.message)
+            else:
+                self.ctx.errors.show(error, self)
+
+        self.ctx.tasks.run(lambda _s: person_service.move_in(store, person_id=person_id, household_id=hid,
+                                                             date=day, relation=relation),
+                           title=_("Move in"), on_done=self._changed, on_error=failed, parent=self)
 
     def edit_member(self, *_args) -> None:
         index = self.members.currentIndex()
@@ -292,3 +313,27 @@ class HouseholdDialog(QDialog):
 
 
 __all__ = ["HouseholdDialog", "QWidget"]
+
+
+def ask_move_in_or_create(parent: QWidget, candidates: list[dict[str, Any]]) -> str | None:
+    """The person may already be in the register: move that record into this household (returns its
+    id), create a second record ("create"), or do nothing (None)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle(_("Possible duplicate"))
+    box.setText(_("This person may already be in the register:"))
+    box.setInformativeText(describe_candidates(candidates) + "\n\n" + _(
+        "Move the existing record into this household (the move-in is kept in their history), or create "
+        "a second record?"))
+    move = box.addButton(_("Move the existing person in"), QMessageBox.ButtonRole.AcceptRole)
+    create = box.addButton(_("Create anyway"), QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(_("Do not create"), QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(move)
+    box.exec()
+    if box.clickedButton() is move:
+        return candidates[0]["id"]
+    if box.clickedButton() is create:
+        return "create"
+    return None
