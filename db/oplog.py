@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -58,22 +59,33 @@ def _run_hooks(store, table: str, row_ids) -> None:
 
 
 @contextmanager
-def deferred_hooks(store) -> Iterator[None]:
+def deferred_hooks(store, *, run: bool = True) -> Iterator[dict]:
     """Collect row hooks during a bulk merge and run each table's hooks once at the end.
 
-    Use inside the writing transaction: the hooks then still run in it.
+    Use inside the writing transaction: the hooks then still run in it. Yields a dict that gets
+    "seconds": the time the deferred hooks took (derived data such as search indexes).
+    run=False drops them: for a dry run whose transaction is rolled back anyway.
     """
+    import time
+
+    stats: dict = {"seconds": 0.0}
     _deferred.append({})
     try:
-        yield
+        yield stats
         pending = _deferred[-1]
     finally:
         _deferred.pop()
+    if not run:
+        return
+    started = time.perf_counter()
     with ExitStack() as stack:
         for factory in BULK_CONTEXTS:
             stack.enter_context(factory(store))
         for table, ids in pending.items():
             _run_hooks(store, table, sorted(ids))
+    stats["seconds"] = time.perf_counter() - started
+
+
 def _dumps(value: Any) -> str:
     # orjson: compact UTF-8 JSON, several times faster than the json module on the write path.
     return orjson.dumps(value).decode()
@@ -389,6 +401,8 @@ def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyRe
 
 def _rows_with_ops(db, table: str, row_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
+    if not db.execute_sql("select exists(select 1 from oplog where tbl = ?)", (table,)).fetchone()[0]:
+        return found  # nothing of this table here yet (e.g. a full handover into a new database)
     for chunk in _chunks(list(row_ids)):
         marks = ",".join("?" * len(chunk))
         found.update(x for (x,) in db.execute_sql(
@@ -415,16 +429,29 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
     conflict_rows: list[tuple] = []
     unknown: set[str] = set()
     n_conflicts = 0
+    row_tuple = itemgetter(*columns)
     for row_id in row_ids:
-        resolved = resolve(history.get(row_id, []))
+        ops = history.get(row_id, [])
         full = dict(defaults)
+        if len(ops) == 1 and not ops[0].supersedes:
+            # The common case of a bulk handover: one op made the row; it is the value.
+            values = ops[0].fields
+            if values.keys() <= known:
+                full.update(values)
+            else:
+                full.update((k, v) for k, v in values.items() if k in known)
+                unknown.update(k for k in values if k not in known)
+            full["id"] = row_id
+            upserts.append(row_tuple(full))
+            continue
+        resolved = resolve(ops)
         for column, value in resolved.values.items():
             if column in known:
                 full[column] = value
             else:
                 unknown.add(column)
         full["id"] = row_id
-        upserts.append(tuple(full[c] for c in columns))
+        upserts.append(row_tuple(full))
         for column, candidates in resolved.conflicts.items():
             conflict_rows.append((table, row_id, column, candidates[0].hlc))
             n_conflicts += 1

@@ -161,3 +161,25 @@ def test_file_errors(trio, tmp_path):
     with pytest.raises(SyncError) as info:
         exchange.read_bundle_file(b, tmp_path / "NOFILE.GDB")
     assert "不存在" in info.value.message
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_rows_pointing_at_missing_records_are_refused(trio, monkeypatch, bulk):
+    from db.ids import new_id
+    from db.models.register import Membership
+
+    a, b, _ = trio
+    if bulk:
+        monkeypatch.setattr(exchange, "BULK_OPS", 1)  # the path big imports take
+    # A membership whose person exists only on a third laptop (its ops never came here).
+    op = oplog.OpRecord("e" * 16, 1, "membership", new_id(), {"person_id": new_id(), "deleted": 0,
+                                                               "relation": "户主"}, {},
+                        "0001764070000000-000000-" + "e" * 16, "丙")
+    with a.activated():
+        with a.db.atomic():
+            a.db.execute_sql("pragma defer_foreign_keys = 1")
+            oplog.apply_ops(a, [op])
+            a.db.execute_sql(f'delete from "{Membership._meta.table_name}"')  # a keeps just the op
+    msg = _refused(b, _bundle_for_b(a, b))
+    assert "引用了本机没有的" in msg
+    assert b.db.execute_sql("pragma foreign_keys").fetchone() == (1,)

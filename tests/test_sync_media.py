@@ -157,3 +157,54 @@ def test_kept_newer_ops_are_applied_when_the_schema_catches_up(tmp_path):
     assert store.db.execute_sql("select wechat from person where id = ?", (pid,)).fetchone() == ("lisi_wx",)
     assert oplog.compare_with_log(store) == []
     store.close()
+
+
+def test_copied_node_and_skewed_clock_are_flagged_not_refused(tmp_path):
+    import time as _time
+
+    from db.clock import format_hlc
+
+    a, b = make_replicas(tmp_path, ["a", "b"])
+    old_node = a.node_id
+    far = format_hlc(int((_time.time() + 3 * 86_400) * 1000), 0, old_node)
+    # b holds an op under a's node id that a never wrote: someone runs a copy of a's database.
+    stray = oplog.OpRecord(old_node, 1, "person", new_id(), {"name": "副本里的人", "deleted": 0}, {}, far, "复制者")
+    with b.activated():
+        oplog.apply_ops(b, [stray], rotate=False)
+        data = exchange.export_bundle(b, for_device=identity.identity(a).device_id).data
+    with a.activated():
+        summary = exchange.import_bundle(a, exchange.read_bundle(a, data))
+    assert summary.copied_node_detected and summary.skewed
+    assert a.node_id != old_node and old_node in a.get_meta("previous_node_ids")
+    assert a.db.execute_sql("select name from person").fetchall() == [("副本里的人",)]
+    with a.activated():
+        changes = oplog.write(a, Person, [{"name": "新的"}])
+    assert changes[0].op.startswith(a.node_id + ":")
+    a.close()
+    b.close()
+
+
+def test_imported_rows_reach_the_register_search_index(tmp_path):
+    """Derived data follows merged rows: a person received in a bundle is found by search."""
+    import db.register  # noqa: F401 - installs the register's row hooks
+    from db.register.search import Filters, search_ids
+
+    a, b = make_replicas(tmp_path, ["a", "b"])
+    with a.activated():
+        pid = oplog.write(a, Person, [{"name": "欧阳娜娜"}])[0].row_id
+        data = exchange.export_bundle(a, for_device=identity.identity(b).device_id).data
+    with b.activated():
+        bundle = exchange.read_bundle(b, data)
+        exchange.preview(b, bundle)
+        assert search_ids(b, Filters(text="欧阳")).ids == []
+        exchange.import_bundle(b, bundle)
+        found = search_ids(b, Filters(text="oyn")).ids
+        assert len(found) == 1
+        assert b.db.execute_sql("select person_id from register_search where rowid = ?", (found[0],)).fetchone() == (pid,)
+        with a.activated():
+            oplog.delete(a, Person, [pid])
+            later = exchange.export_bundle(a, for_device=identity.identity(b).device_id).data
+        exchange.import_bundle(b, exchange.read_bundle(b, later))
+        assert search_ids(b, Filters(text="欧阳")).ids == []
+    a.close()
+    b.close()

@@ -126,3 +126,43 @@ def test_devices_tab_add_card_and_revoke(qtbot, tmp_path):
     assert "设备名片" in sa.ctx.errors.last_message
     a.close()
     c.close()
+
+
+def test_phone_numbers_in_conflicts_are_masked_until_shown_in_full(qtbot, pair, tmp_path):
+    from db.models.register import AuditEntry
+    from db.sync import exchange
+
+    a, b = pair
+    with a.activated():
+        pid = oplog.write(a, Person, [{"name": "王五", "phone": "13800000001"}])[0].row_id
+    with b.activated():
+        exchange.import_bundle(b, exchange.read_bundle(b, exchange.export_bundle(
+            a, for_device=identity.identity(b).device_id).data))
+        oplog.write(b, Person, [{"id": pid, "phone": "13922223333"}])
+    with a.activated():
+        oplog.write(a, Person, [{"id": pid, "phone": "13711112222"}])
+        exchange.import_bundle(a, exchange.read_bundle(a, exchange.export_bundle(
+            b, for_device=identity.identity(a).device_id).data))
+    screen = _screen(qtbot, a, tmp_path)
+    tab = screen.conflicts_tab
+    shown = {tab.values.item(0, c).text() for c in range(tab.values.columnCount())}
+    assert not shown & {"13922223333", "13711112222"} and all("*" in s for s in shown)
+    assert tab.title.text().endswith("字段 电话：")
+    tab.reveal_current()
+    shown = {tab.values.item(0, c).text() for c in range(tab.values.columnCount())}
+    assert shown == {"13922223333", "13711112222"}
+    with a.activated():
+        assert AuditEntry.select().where(AuditEntry.action == "reveal", AuditEntry.target_id == pid).count() == 1
+
+
+def test_sync_screen_opens_in_the_main_window(qtbot, tmp_path):
+    from shell_helpers import make_settings, start_shell, stop_shell
+
+    shell = start_shell(qtbot, make_settings(tmp_path), tmp_path / "app.sqlite")
+    try:
+        shell.window.show_screen("sync")
+        qtbot.waitUntil(lambda: bool(shell.window.findChildren(SyncScreen)), timeout=10000)
+        screen = shell.window.findChildren(SyncScreen)[0]
+        assert screen.devices_tab.fingerprint.text() == identity.identity(shell.ctx.store).fingerprint
+    finally:
+        stop_shell(shell)

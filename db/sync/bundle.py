@@ -65,7 +65,7 @@ def _nonce(prefix: bytes, index: int, final: bool) -> bytes:
 
 
 def seal(payload: bytes, *, sender: Identity, header_fields: dict, recipients: list[tuple[str, bytes]],
-         passphrase: str | None = None, compress_level: int = 3) -> bytes:
+         passphrase: str | None = None, compress_level: int = 1) -> bytes:
     """Compress, encrypt and sign payload for the recipients (device id, X25519 key) and/or a passphrase."""
     if not recipients and not passphrase:
         raise SyncError(_("A bundle needs a receiving device or a passphrase."))

@@ -22,6 +22,50 @@ TABLE_LABELS = {"grid": N_("grids"), "compound": N_("compounds"), "building": N_
                 "visit": N_("visits"), "life_event": N_("life events"), "audit_entry": N_("audit entries")}
 
 
+FIELD_LABELS = {"name": N_("name"), "former_name": N_("former name"), "sex": N_("sex"),
+                "ethnicity": N_("ethnicity"), "id_type": N_("ID type"), "id_number": N_("ID number"),
+                "birth_date": N_("date of birth"), "phone": N_("phone"), "hukou_address": N_("hukou address"),
+                "current_address": N_("current address"), "address": N_("address"), "number": N_("number"),
+                "door": N_("door"), "house_use": N_("house use"), "owner_name": N_("owner"),
+                "owner_phone": N_("owner's phone"), "notes": N_("notes"), "deleted": N_("deleted"),
+                "relation": N_("relation"), "wechat": N_("WeChat"), "person_type": N_("person type"),
+                "residence_status": N_("residence status"), "employer": N_("employer")}
+# Personal numbers are masked on screen unless the person chooses to see them (audited).
+SENSITIVE = {"id_number": "id", "phone": "phone", "owner_phone": "phone"}
+
+
+def field_label(field: str) -> str:
+    label = FIELD_LABELS.get(field)
+    return _(label) if label else field
+
+
+def display_value(field: str, value: Any, *, full: bool = False) -> str:
+    """A candidate value as shown: personal numbers masked unless `full`."""
+    if value is None or value == "":
+        return _("(empty)")
+    if field == "deleted":
+        return _("deleted") if value in (1, "1", True) else _("kept (not deleted)")
+    text = value if isinstance(value, str) else str(value)
+    kind = SENSITIVE.get(field)
+    if kind and not full:
+        from db.validation import mask_id, mask_phone
+
+        return mask_id(text) if kind == "id" else mask_phone(text)
+    return text
+
+
+def reveal_conflict(store, item: ConflictItem) -> None:
+    """Record that someone chose to see the full personal numbers of a conflict."""
+    import datetime as _dt
+
+    from db.models.register import AuditEntry
+
+    with store.db.atomic():
+        oplog.write(store, AuditEntry, [{
+            "at": _dt.datetime.now().isoformat(timespec="seconds"), "user": store.user, "action": "reveal",
+            "target_table": item.table, "target_id": item.row_id, "detail": f"{item.field}: conflict values"}])
+
+
 def table_label(table: str) -> str:
     label = TABLE_LABELS.get(table)
     return _(label) if label else table

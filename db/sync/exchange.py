@@ -12,10 +12,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from db import migrations, oplog
 from db.errors import Cancelled
@@ -23,6 +26,7 @@ from db.ids import new_id
 from db.models import synced_model
 from db.models.sync import Exchange, NodeName, PeerAck, TrustedDevice
 from db.sync import bundle as container
+from db.sync.conflicts import table_label
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
 from db.sync.usb import safe_write, short_name
 from desktop.i18n import _
@@ -30,6 +34,7 @@ from desktop.i18n import _
 APP_VERSION = "0.1.0"
 KINDS = ("changes", "full", "receipt")
 APPLY_BATCH = 20_000
+BULK_OPS = 20_000  # from this many new ops an import runs in bulk mode (see _bulk_mode)
 _HLC = re.compile(r"^\d{16}-\d{6}-\S+$")
 Progress = Callable[[int, int], None] | None
 IsCancelled = Callable[[], bool] | None
@@ -81,6 +86,8 @@ class Summary:
     copied_node_detected: bool = False
     already_imported: bool = False
     dry_run: bool = False
+    backup_seconds: float = 0.0  # the safety copy of the database made before importing
+    derived_seconds: float = 0.0  # time spent refreshing derived data (search index) of the rows
     changes: list[oplog.Change] = field(default_factory=list)
 
     @property
@@ -158,7 +165,7 @@ def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsC
             continue
         ranges[node] = [lo + 1, hi]
         for row in store.db.execute_sql(sql, (node, lo, hi)):
-            rows.append(list(row))
+            rows.append(row)
             tables[row[2]] += 1
             if len(rows) % 20_000 == 0:
                 if cancelled and cancelled():
@@ -182,9 +189,9 @@ def _manifest(store, kind: str, *, recipient: str | None, since: dict, vector: d
     return manifest
 
 
-def _seal(store, manifest: dict, ops_json: str, recipients: list[dict], passphrase: str | None) -> bytes:
+def _seal(store, manifest: dict, ops_json: bytes, recipients: list[dict], passphrase: str | None) -> bytes:
     me = identity(store)
-    payload = (json.dumps(manifest, ensure_ascii=False) + "\n" + ops_json).encode("utf-8")
+    payload = json.dumps(manifest, ensure_ascii=False).encode("utf-8") + b"\n" + ops_json
     fields = {"bundle_id": manifest["bundle_id"], "kind": manifest["kind"], "app_version": APP_VERSION,
               "created_at": manifest["created_at"], "box_public": container.b64(me.box_public)}
     return container.seal(payload, sender=me, header_fields=fields,
@@ -227,7 +234,7 @@ def export_bundle(store, *, for_device: str | None = None, full: bool = False, p
     manifest = _manifest(store, "full" if full else "changes",
                          recipient=recipients[0]["device_id"] if recipients else None,
                          since=since, vector=vector, ranges=ranges, counts=tables, ops=len(rows))
-    data = _seal(store, manifest, json.dumps(rows, ensure_ascii=False), recipients, passphrase)
+    data = _seal(store, manifest, orjson.dumps(rows), recipients, passphrase)
     name = short_name("GD" + manifest["bundle_id"].replace("-", "")[-6:], "GDB")
     return Exported(data, manifest, name)
 
@@ -278,7 +285,7 @@ def _check_sender(store, trust_sender: str | None):
 
 def _parse_ops(raw: list) -> list[oplog.OpRecord]:
     ops = []
-    loads = json.loads
+    loads = orjson.loads
     for i, r in enumerate(raw):
         try:
             node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
@@ -303,7 +310,7 @@ def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_send
     try:
         head, _sep, rest = opened.body.partition(b"\n")
         manifest = json.loads(head)
-        raw_ops = json.loads(rest) if rest.strip() else []
+        raw_ops = orjson.loads(rest) if rest.strip() else []
         if not isinstance(manifest, dict) or not isinstance(raw_ops, list):
             raise ValueError
         if manifest.get("kind") not in KINDS:
@@ -341,6 +348,8 @@ def read_bundle_file(store, path: Path, **kwargs) -> Bundle:
 
 def _existing_rows(db, table: str, row_ids: list[str]) -> set[str]:
     found: set[str] = set()
+    if not db.execute_sql(f'select exists(select 1 from "{table}")').fetchone()[0]:
+        return found
     for start in range(0, len(row_ids), 500):
         chunk = row_ids[start:start + 500]
         marks = ",".join("?" * len(chunk))
@@ -350,6 +359,8 @@ def _existing_rows(db, table: str, row_ids: list[str]) -> set[str]:
 
 def _conflict_keys(db, affected: dict[str, list[str]]) -> set[tuple[str, str, str]]:
     keys: set[tuple[str, str, str]] = set()
+    if not db.execute_sql("select exists(select 1 from conflict)").fetchone()[0]:
+        return keys
     for table, ids in affected.items():
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
@@ -363,6 +374,37 @@ def _already_imported(store, bundle_id: str) -> bool:
     with store.activated():
         return Exchange.select().where((Exchange.bundle_id == bundle_id)
                                        & (Exchange.direction.in_(["import", "receipt_in"]))).exists()
+
+
+@contextmanager
+def _bulk_mode(store, n_ops: int) -> Iterator[bool]:
+    """For a big merge: a page cache that holds the whole transaction (spilling makes it many times
+    slower) and foreign keys checked once before commit instead of row by row. Yields whether on."""
+    db = store.db
+    if n_ops < BULK_OPS or db.in_transaction():
+        yield False
+        return
+    import psutil
+
+    old = db.execute_sql("pragma cache_size").fetchone()[0]
+    kib = min(2_000_000, max(64_000, psutil.virtual_memory().available // 3 // 1024))
+    db.execute_sql(f"pragma cache_size = -{kib}")
+    db.execute_sql("pragma foreign_keys = 0")
+    try:
+        yield True
+    finally:
+        db.execute_sql("pragma foreign_keys = 1")
+        db.execute_sql(f"pragma cache_size = {int(old)}")
+
+
+def _check_references(db, tables) -> None:
+    """Refuse a merge that leaves rows pointing at records that are not here (checked per table)."""
+    for table in tables:
+        bad = db.execute_sql(f'pragma foreign_key_check("{table}")').fetchone()
+        if bad:
+            raise SyncError(_("The bundle has {table} rows that refer to records missing here ({parent}); "
+                              "nothing was imported. Import the earlier bundles from that device first, or "
+                              "ask for a full handover.").format(table=table_label(table), parent=table_label(bad[2])))
 
 
 def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelled: IsCancelled) -> Summary:
@@ -379,10 +421,14 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         affected[op.tbl].add(op.row_id)
     tables = {t: sorted(ids) for t, ids in affected.items() if synced_model(t) is not None}
     if not dry_run and fresh:
+        import time
+
         from db.backup import make_backup
 
+        started = time.perf_counter()
         make_backup(store, "import")
-    with db.atomic() as txn:
+        summary.backup_seconds = time.perf_counter() - started
+    with _bulk_mode(store, len(fresh)), db.atomic() as txn:
         before = _conflict_keys(db, tables)
         for table, ids in tables.items():
             existing = _existing_rows(db, table, ids)
@@ -390,7 +436,8 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
                 summary.new_rows[table] = len(ids) - len(existing)
             if existing:
                 summary.updated_rows[table] = len(existing)
-        with oplog.deferred_hooks(store):
+        # A dry run is rolled back: derived data (search index) need not be refreshed for it.
+        with oplog.deferred_hooks(store, run=not dry_run) as hook_stats:
             for start in range(0, len(fresh), APPLY_BATCH):
                 if cancelled and cancelled():
                     raise Cancelled(_("The import was cancelled; nothing was changed."))
@@ -400,6 +447,8 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
                 summary.copied_node_detected |= result.copied_node_detected
                 if progress:
                     progress(min(start + APPLY_BATCH, len(fresh)), len(fresh))
+        _check_references(db, tables)
+        summary.derived_seconds = hook_stats["seconds"]
         summary.new_conflicts = len(_conflict_keys(db, tables) - before)
         if dry_run:
             txn.rollback()
@@ -455,7 +504,7 @@ def make_receipt(store, bundle: Bundle) -> Exported:
     vector = oplog.version_vector(store.db)
     manifest = _manifest(store, "receipt", recipient=sender.device_id, since={}, vector=vector, ranges={},
                          counts={}, ops=0, extra={"ack": {"bundle_id": bundle.bundle_id, "vector": vector}})
-    data = _seal(store, manifest, "[]", [{"device_id": sender.device_id, "box_public": sender.box_public}], None)
+    data = _seal(store, manifest, b"[]", [{"device_id": sender.device_id, "box_public": sender.box_public}], None)
     name = short_name("RC" + manifest["bundle_id"].replace("-", "")[-6:], "GDR")
     return Exported(data, manifest, name)
 

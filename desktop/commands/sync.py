@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -35,6 +34,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("conflicts", help=_("list the open conflicts with their values"))
     _add_db(p)
+    p.add_argument("--show-full", action="store_true",
+                   help=_("show ID and phone numbers in full (recorded in the audit log)"))
     p.set_defaults(func=cmd_conflicts)
 
     p = sub.add_parser("device", help=_("show this device's identity and the trusted devices"))
@@ -138,11 +139,22 @@ def cmd_import(args) -> int:
 
 
 def cmd_conflicts(args) -> int:
-    from db.sync.conflicts import list_conflicts, table_label
+    from db.sync.conflicts import (
+        SENSITIVE,
+        display_value,
+        field_label,
+        list_conflicts,
+        reveal_conflict,
+        table_label,
+    )
 
     store = _open(args.db)
     try:
         items = list_conflicts(store, limit=10_000)
+        if args.show_full:
+            for item in items:
+                if item.field in SENSITIVE:
+                    reveal_conflict(store, item)
     finally:
         store.close()
     if not items:
@@ -150,9 +162,9 @@ def cmd_conflicts(args) -> int:
         return 0
     print(_("{n} open conflict(s):").format(n=len(items)))
     for item in items:
-        print(f"{table_label(item.table)} {item.label} [{item.row_id}] {item.field}:")
+        print(f"{table_label(item.table)} {item.label} [{item.row_id}] {field_label(item.field)}:")
         for c in item.candidates:
-            value = json.dumps(c.value, ensure_ascii=False)
+            value = display_value(item.field, c.value, full=args.show_full)
             print("    " + _("{value}  by {user} on {device}, {when}").format(
                 value=value, user=c.user or "?", device=c.device_name or c.node, when=c.when))
     return 0

@@ -14,7 +14,6 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import file_dialogs
 from desktop.i18n import _
 from desktop.print_jobs import FORMS, PrintJob, PrintResult, make_pdf
 from views.printing.options import PANELS, OptionsPanel
@@ -220,8 +220,8 @@ class PrintingScreen(QWidget):
         def save() -> None:
             target = path
             if target is None:
-                target, _filter = QFileDialog.getSaveFileName(
-                    self, _("Save as PDF"), f"{self.result.title}.pdf", _("PDF files (*.pdf)"))
+                target = file_dialogs.save_file(self, self.ctx.settings, _("Save as PDF"), f"{self.result.title}.pdf",
+                                                _("PDF files (*.pdf)"))
                 if not target:
                     return
             out = Path(target)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, Qt, Signal
@@ -27,10 +26,6 @@ from desktop.i18n import N_, _
 HEADERS = [N_("Register"), N_("Record"), N_("Field"), N_("Values")]
 
 
-def show_value(value: Any) -> str:
-    if value is None:
-        return _("(empty)")
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 class ConflictsModel(QAbstractTableModel):
@@ -61,13 +56,10 @@ class ConflictsModel(QAbstractTableModel):
             return None
         item = self.items[index.row()]
         return [service.table_label(item.table), item.label, field_label(item.field),
-                " / ".join(show_value(c.value) for c in item.candidates)][index.column()]
+                " / ".join(service.display_value(item.field, c.value) for c in item.candidates)][index.column()]
 
 
-def field_label(field: str) -> str:
-    if field == "deleted":
-        return _("deleted")
-    return field
+field_label = service.field_label
 
 
 class ConflictsTab(QWidget):
@@ -77,6 +69,7 @@ class ConflictsTab(QWidget):
     def __init__(self, ctx, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
+        self.revealed: set[tuple[str, str, str]] = set()
         layout = QVBoxLayout(self)
         self.count = QLabel()
         layout.addWidget(self.count)
@@ -102,6 +95,9 @@ class ConflictsTab(QWidget):
         self.values.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         dl.addWidget(self.values)
         row = QHBoxLayout()
+        self.reveal_button = QPushButton(_("Show in full (recorded)"))
+        self.reveal_button.clicked.connect(self.reveal_current)
+        row.addWidget(self.reveal_button)
         self.use_button = QPushButton(_("Keep the selected value"))
         self.use_button.clicked.connect(self.use_selected)
         row.addWidget(self.use_button)
@@ -144,11 +140,26 @@ class ConflictsTab(QWidget):
         self.values.setColumnCount(len(item.candidates))
         self.values.setHorizontalHeaderLabels([_("Value {n}").format(n=i + 1) for i in range(len(item.candidates))])
         for col, c in enumerate(item.candidates):
-            for row, text in enumerate([show_value(c.value), c.user or "?", c.device_name or c.node, c.when]):
+            shown = service.display_value(item.field, c.value, full=self._revealed(item))
+            for row, text in enumerate([shown, c.user or "?", c.device_name or c.node, c.when]):
                 self.values.setItem(row, col, QTableWidgetItem(text))
         self.values.selectColumn(0)
+        sensitive = item.field in service.SENSITIVE
+        self.reveal_button.setVisible(sensitive)
+        self.reveal_button.setEnabled(sensitive and not self._revealed(item))
         self.new_value.setEnabled(item.field != "deleted")
         self.save_button.setEnabled(item.field != "deleted")
+
+    def _revealed(self, item) -> bool:
+        return (item.table, item.row_id, item.field) in self.revealed
+
+    def reveal_current(self) -> None:
+        item = self.current()
+        if item is None:
+            return
+        service.reveal_conflict(self.ctx.store, item)
+        self.revealed.add((item.table, item.row_id, item.field))
+        self._show_current()
 
     def use_selected(self) -> None:
         item = self.current()
