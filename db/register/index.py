@@ -265,10 +265,10 @@ def renumber_rows(db) -> None:
     db.execute_sql("insert into register_short(rowid, key) select rowid, short_key from register_search "
                    "where status = 'active'")
     db.execute_sql("delete from register_chars")
+    rows = db.execute_sql("select rowid, short_key, address from register_search where status = 'active'").fetchall()
+    # Streamed: ~20 postings per person would be millions of tuples held at once.
     db.cursor().executemany("insert or ignore into register_chars(token, row) values (?, ?)",
-                            [(t, rowid) for rowid, key, address in db.execute_sql(
-                                "select rowid, short_key, address from register_search where status = 'active'")
-                             for t in tokens(key, address or "")])
+                            ((t, rowid) for rowid, key, address in rows for t in tokens(key, address or "")))
 
 
 def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
