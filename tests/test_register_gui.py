@@ -425,3 +425,29 @@ def test_an_existing_resident_moves_into_another_household_from_its_editor(ctx, 
     events = store.db.execute_sql("select kind, event_date from life_event where person_id = ?", (person,)).fetchall()
     assert ("move_in", "2026-11-20") in events
     assert oplog.compare_with_log(store) == []
+
+
+def test_statistics_charts_get_room_of_their_own(ctx, qtbot, store):
+    """With a demo community in a 1440x900 window none of the four charts is squashed into a strip
+    (the tag chart used to get a few pixels beside the pyramid)."""
+    from PySide6.QtWidgets import QApplication
+
+    from db.demo import generate
+    from desktop import appearance
+
+    app = QApplication.instance()
+    font = app.font()
+    appearance.apply_text_scale(100, app)  # the app's CJK font, as users see it
+    generate(store, households=150)
+    screen = HouseholdsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.resize(1120, 760)  # the screen's share of a 1440x900 window
+    screen.show()
+    screen.tabs.setCurrentWidget(screen.statistics)
+    qtbot.waitUntil(lambda: screen.statistics.charts["tags"].isVisible(), timeout=2000)
+    em = screen.fontMetrics().horizontalAdvance("会")
+    sizes = {key: (view.width(), view.height()) for key, view in screen.statistics.charts.items()}
+    line = screen.fontMetrics().height()
+    app.setFont(font)  # other tests keep the default font
+    for key, (width, height) in sizes.items():
+        assert width >= 28 * em and height >= 18 * line, key

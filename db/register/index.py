@@ -265,10 +265,10 @@ def renumber_rows(db) -> None:
     db.execute_sql("insert into register_short(rowid, key) select rowid, short_key from register_search "
                    "where status = 'active'")
     db.execute_sql("delete from register_chars")
+    rows = db.execute_sql("select rowid, short_key, address from register_search where status = 'active'").fetchall()
+    # Streamed: ~20 postings per person would be millions of tuples held at once.
     db.cursor().executemany("insert or ignore into register_chars(token, row) values (?, ?)",
-                            [(t, rowid) for rowid, key, address in db.execute_sql(
-                                "select rowid, short_key, address from register_search where status = 'active'")
-                             for t in tokens(key, address or "")])
+                            ((t, rowid) for rowid, key, address in rows for t in tokens(key, address or "")))
 
 
 def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
@@ -387,5 +387,23 @@ def rebuild_index(store, progress=None) -> int:
 
 def ensure_index(store, progress=None) -> None:
     """Build the index if this database has none yet (a fresh upgrade, or it was marked stale)."""
-    if store.get_meta("register_index") != INDEX_VERSION:
+    state = store.get_meta("register_index")
+    if state == "ok" and _has_address_postings(store.db):
+        # Kept by this version's hooks since the database was made: nothing to rebuild.
+        store.set_meta(register_index=INDEX_VERSION)
+    elif state != INDEX_VERSION:
         rebuild_index(store, progress)
+
+
+def _has_address_postings(db) -> bool:
+    """Whether the postings include address pieces (an index of this version), judged on one row."""
+    row = db.execute_sql("select rowid, address from register_search where status = 'active' and address != '' "
+                         "limit 1").fetchone()
+    if row is None:
+        return True  # an empty register: its (empty) index is complete
+    address = (row[1] or "").lower()
+    pairs = [address[k:k + 2] for k in range(len(address) - 1) if _is_cjk(address[k]) or _is_cjk(address[k + 1])]
+    if not pairs:
+        return True
+    return db.execute_sql("select 1 from register_chars where token = ? and row = ?",
+                          (pairs[0], row[0])).fetchone() is not None

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -33,6 +32,7 @@ from views.households.common import (
     DictListModel,
     combo,
     combo_value,
+    fit_columns,
     message_label,
     set_combo,
     shortcut,
@@ -108,7 +108,12 @@ class HouseholdDialog(QDialog):
         self.members.setObjectName("members")
         self.members.setModel(self.members_model)
         self.members.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
-        self.members.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # Masked numbers whole at any text size; the name and relation columns take what is left.
+        fit_columns(self.members, ("岳父母或公婆", "欧阳娜娜", "男", "2026-11-25", "420103********6582", "185****3758"))
+        self.members.horizontalHeader().setStretchLastSection(True)
+        header = self.members.horizontalHeader()
+        self.members.setMinimumWidth(sum(header.sectionSize(c) for c in range(header.count()))
+                                     + self.members.verticalScrollBar().sizeHint().width() + 4)
         self.members.doubleClicked.connect(self.edit_member)
         add = QPushButton(_("Add member (Ctrl+M)"), self)
         add.setAutoDefault(False)
@@ -138,7 +143,7 @@ class HouseholdDialog(QDialog):
         layout.addWidget(buttons)
         self.refresh_members()
         self.door.setFocus()
-        self.resize(820, 620)
+        self.resize(max(820, self.sizeHint().width()), max(620, self.sizeHint().height()))
 
     # -- place choosers ------------------------------------------------------------------------------
     def _fill_root(self) -> None:

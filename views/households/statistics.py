@@ -14,7 +14,7 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -50,13 +50,14 @@ def _small_font() -> QFont:
     return font
 
 
-def _view(chart: QChart, name: str) -> QChartView:
+def _view(chart: QChart, name: str, categories: int = 0) -> QChartView:
     chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
     for axis in chart.axes():
         axis.setLabelsFont(_small_font())
     chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
     view = QChartView(chart)
     view.setObjectName(name)
+    view.setProperty("categories", categories)
     view.setRenderHint(QPainter.RenderHint.Antialiasing)
     view.setMinimumHeight(400)
     return view
@@ -121,9 +122,13 @@ class StatisticsView(QWidget):
         self.charts = {"pyramid": self._pyramid(data["pyramid"]), "tags": self._tags(data["tags"]),
                        "residence": self._residence(data["residence"]), "coverage": self._coverage(data["coverage"])}
         fm = self.fontMetrics()
+        small = QFontMetrics(_small_font())
         for view in self.charts.values():
-            # Each chart keeps a readable size; the page scrolls rather than squashing one.
-            view.setMinimumSize(fm.horizontalAdvance("会") * CHART_MIN_EMS, fm.height() * CHART_MIN_LINES)
+            # Each chart keeps a readable size (every category label a line of its own, else Qt
+            # elides them to "…"); the page scrolls rather than squashing one.
+            rows = int(view.property("categories") or 0)
+            height = max(fm.height() * CHART_MIN_LINES, fm.height() * 8 + rows * small.height() * 2)
+            view.setMinimumSize(fm.horizontalAdvance("会") * CHART_MIN_EMS, height)
         self._arrange(force=True)
         self.place_model.set_rows(data["places"])
         self.coverage_model.set_rows(data["coverage"])
@@ -175,7 +180,7 @@ class StatisticsView(QWidget):
         chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
         series.attachAxis(axis_y)
         series.attachAxis(axis_x)
-        return _view(chart, "chartPyramid")
+        return _view(chart, "chartPyramid", len(rows))
 
     def _tags(self, rows) -> QChartView:
         rows = [r for r in rows if r[1]] or rows
@@ -199,7 +204,7 @@ class StatisticsView(QWidget):
         series.attachAxis(axis_y)
         series.attachAxis(axis_x)
         chart.legend().hide()
-        return _view(chart, "chartTags")
+        return _view(chart, "chartTags", len(rows))
 
     def _residence(self, rows) -> QChartView:
         series = QPieSeries()
@@ -235,7 +240,7 @@ class StatisticsView(QWidget):
         series.attachAxis(axis_y)
         series.attachAxis(axis_x)
         chart.legend().hide()
-        return _view(chart, "chartCoverage")
+        return _view(chart, "chartCoverage", len(rows))
 
     def save_chart(self, key: str, path: str) -> bool:
         """Write one chart as a PNG (or any image format Qt knows by the file's suffix)."""
