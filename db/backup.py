@@ -88,6 +88,41 @@ def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None
     return target
 
 
+_LAST_OP = "select node, counter, hlc from oplog where rowid = (select max(rowid) from oplog)"
+
+
+def _last_op(conn) -> tuple | None:
+    row = conn.execute(_LAST_OP).fetchone()
+    return tuple(row) if row else None
+
+
+def backup_is_current(store, backup: Path) -> bool:
+    """True when the backup holds the same op log as the open database: nothing was written since.
+
+    The op log is append-only and every write of synced data appends to it, so the same last op
+    (node, counter, clock) means the same data. A restore gives the database a new node id, so
+    writes after a restore never look like an older backup.
+    """
+    try:
+        conn = sqlite3.connect(Path(backup).resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            theirs = _last_op(conn)
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return theirs is not None and theirs == _last_op(store.db.connection())
+
+
+def ensure_backup(store, reason: str) -> tuple[Path, bool]:
+    """A backup before a risky step: the newest one when nothing was written since it (cheap),
+    else a new one. Returns (backup, made now)."""
+    latest = latest_backup(store.path)
+    if latest is not None and backup_is_current(store, latest):
+        return latest, False
+    return make_backup(store, reason), True
+
+
 def daily_backup(store, *, now: dt.datetime | None = None) -> Path | None:
     """The first open of each day makes a backup; later opens that day do nothing."""
     now = now or dt.datetime.now()

@@ -15,6 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ from db.models import synced_model
 from db.models.sync import Exchange, NodeName, PeerAck, TrustedDevice
 from db.sync import bundle as container
 from db.sync.conflicts import table_label
+from db.sync.files import dated_name
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
-from db.sync.usb import safe_write, short_name
+from db.sync.usb import safe_write
 from desktop.i18n import _
 
 APP_VERSION = "0.1.0"
@@ -48,6 +50,7 @@ class Bundle:
     manifest: dict
     ops: list[oplog.OpRecord]
     newly_trusted: dict | None = None  # the sender, trusted on first use by explicit choice
+    needs_trust: bool = False  # verified, but the sender is unknown and not confirmed yet
 
     @property
     def kind(self) -> str:
@@ -87,6 +90,8 @@ class Summary:
     already_imported: bool = False
     dry_run: bool = False
     backup_seconds: float = 0.0  # the safety copy of the database made before importing
+    backup_file: str = ""  # that copy (a recent one when nothing was written since it)
+    backup_made: bool = False  # False: the newest backup already held everything, none was needed
     derived_seconds: float = 0.0  # time spent refreshing derived data (search index) of the rows
     changes: list[oplog.Change] = field(default_factory=list)
 
@@ -101,7 +106,8 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         return {"ops": self.ops, "new_ops": self.new_ops, "new_rows": self.new_rows,
                 "updated_rows": self.updated_rows, "new_conflicts": self.new_conflicts,
-                "by_user": self.by_user, "newer_schema_ops": self.newer_schema_ops, "skewed": self.skewed}
+                "by_user": self.by_user, "newer_schema_ops": self.newer_schema_ops, "skewed": self.skewed,
+                "backup_file": self.backup_file, "backup_made": self.backup_made}
 
 
 # -- vectors and acknowledgements -----------------------------------------------------------------
@@ -235,8 +241,7 @@ def export_bundle(store, *, for_device: str | None = None, full: bool = False, p
                          recipient=recipients[0]["device_id"] if recipients else None,
                          since=since, vector=vector, ranges=ranges, counts=tables, ops=len(rows))
     data = _seal(store, manifest, orjson.dumps(rows), recipients, passphrase)
-    name = short_name("GD" + manifest["bundle_id"].replace("-", "")[-6:], "GDB")
-    return Exported(data, manifest, name)
+    return Exported(data, manifest, dated_name(None, "GD", "GDB"))
 
 
 def export_to_file(store, path: Path, **kwargs) -> Exported:
@@ -244,7 +249,7 @@ def export_to_file(store, path: Path, **kwargs) -> Exported:
     exported = export_bundle(store, **kwargs)
     path = Path(path)
     if path.is_dir():
-        path = path / exported.file_name
+        path = path / dated_name(path, "GD", "GDB")
     safe_write(path, exported.data)
     m = exported.manifest
     names = {d["device_id"]: d["name"] for d in _all_devices(store)}
@@ -263,18 +268,33 @@ def _all_devices(store) -> list[dict]:
 
 # -- reading and verifying ------------------------------------------------------------------------
 
-def _check_sender(store, trust_sender: str | None):
+def _normal_fp(text: str | None) -> str:
+    return (text or "").replace("-", "").replace(" ", "").strip().lower()
+
+
+def unknown_sender_error(name: str | None, device_id: str) -> SyncError:
+    """The message for a bundle whose sender is not trusted yet, naming the ways to trust it."""
+    return SyncError(_("The bundle comes from an unknown device “{name}” ({device}). Add its device card under "
+                       "Sync and handover → This device and trusted devices first; or compare this fingerprint "
+                       "with the sender and tick “Trust a new sender with this fingerprint” on the import screen "
+                       "(command line: --trust-sender {device}). Nothing was imported."
+                       ).format(name=name or "?", device=fingerprint(device_id)))
+
+
+def _check_sender(store, trust_sender: str | None, allow_unknown: bool = False):
     def check(header: dict) -> bytes:
         sender = header["sender"]
         with store.activated():
             device = TrustedDevice.get_or_none(TrustedDevice.device_id == sender)
         if device is None:
-            wanted = (trust_sender or "").replace("-", "").strip().lower()
-            if wanted and wanted == sender:
+            wanted = _normal_fp(trust_sender)
+            if (wanted and wanted == sender) or allow_unknown:
+                # The device id is a hash of the signing key: the fingerprint vouches for the key.
                 return unb64(header["sign_public"])
-            raise SyncError(_("The bundle comes from an unknown device “{name}” ({device}). Add its device card "
-                              "under Sync and handover → Devices first (or confirm its fingerprint). Nothing was imported."
-                              ).format(name=header.get("sender_name") or "?", device=fingerprint(sender)))
+            if wanted:
+                raise SyncError(_("The fingerprint you entered ({given}) is not the sender's ({device}). "
+                                  "Nothing was imported.").format(given=trust_sender, device=fingerprint(sender)))
+            raise unknown_sender_error(header.get("sender_name"), sender)
         if device.revoked_at:
             raise SyncError(_("The bundle comes from device “{name}” ({device}), which was revoked on {when}. "
                               "Nothing was imported.").format(name=device.name, device=fingerprint(sender),
@@ -283,30 +303,61 @@ def _check_sender(store, trust_sender: str | None):
     return check
 
 
+def _malformed(i: int) -> SyncError:
+    return SyncError(_("The bundle's change {n} is malformed. Nothing was imported.").format(n=i + 1))
+
+
+def _parse_op(i: int, r) -> oplog.OpRecord:
+    """One op, checked field by field (the slow path: it names the first malformed change)."""
+    try:
+        node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
+        if not (isinstance(node, str) and isinstance(counter, int) and counter > 0 and isinstance(tbl, str)
+                and isinstance(row_id, str) and isinstance(hlc, str) and _HLC.match(hlc)
+                and isinstance(schema, int) and isinstance(kind, str) and (user is None or isinstance(user, str))):
+            raise ValueError
+        f = orjson.loads(fields)
+        s = orjson.loads(supersedes)
+        if not isinstance(f, dict) or not isinstance(s, dict):
+            raise ValueError
+    except (ValueError, TypeError) as exc:
+        raise _malformed(i) from exc
+    return oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, r)
+
+
 def _parse_ops(raw: list) -> list[oplog.OpRecord]:
-    ops = []
+    """Check and decode every op. Column-wise checks (C loops) for speed; on any problem the
+    op-by-op path finds and names the first malformed change."""
+    if not raw:
+        return []
     loads = orjson.loads
-    for i, r in enumerate(raw):
-        try:
-            node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
-            if not (isinstance(node, str) and isinstance(counter, int) and counter > 0 and isinstance(tbl, str)
-                    and isinstance(row_id, str) and isinstance(hlc, str) and _HLC.match(hlc)
-                    and isinstance(schema, int) and isinstance(kind, str)):
-                raise ValueError
-            f = loads(fields)
-            s = loads(supersedes)
-            if not isinstance(f, dict) or not isinstance(s, dict):
-                raise ValueError
-        except (ValueError, TypeError) as exc:
-            raise SyncError(_("The bundle's change {n} is malformed. Nothing was imported.").format(n=i + 1)) from exc
-        ops.append(oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, tuple(r)))
-    return ops
+    try:
+        if not all(type(r) is list and len(r) == 10 for r in raw):
+            raise ValueError
+        nodes, counters, tbls, row_ids, fields, supers, hlcs, users, schemas, kinds = zip(*raw, strict=True)
+        if not (all(type(x) is str for col in (nodes, tbls, row_ids, fields, supers, hlcs, kinds) for x in col)
+                and all(type(x) is int and x > 0 for x in counters) and all(type(x) is int for x in schemas)
+                and all(x is None or type(x) is str for x in users) and all(map(_HLC.match, hlcs))):
+            raise ValueError
+        parsed = list(map(loads, fields))
+        superseded = [{} if x == "{}" else loads(x) for x in supers]
+        if not (all(type(x) is dict for x in parsed) and all(type(x) is dict for x in superseded)):
+            raise ValueError
+    except (ValueError, TypeError):
+        return [_parse_op(i, r) for i, r in enumerate(raw)]  # raises, naming the change
+    return list(map(oplog.OpRecord, nodes, counters, tbls, row_ids, parsed, superseded, hlcs, users, schemas,
+                    kinds, raw))
 
 
-def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_sender: str | None = None) -> Bundle:
-    """Verify and decrypt a whole bundle (nothing is written); raises SyncError with the reason."""
+def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_sender: str | None = None,
+                allow_unknown: bool = False) -> Bundle:
+    """Verify and decrypt a whole bundle (nothing is written); raises SyncError with the reason.
+
+    trust_sender: the fingerprint of an unknown sender the person has compared (it is trusted on
+    import). allow_unknown: verify a bundle of an unknown sender against the key it names, for a
+    preview; it cannot be imported until `confirm_sender` (bundle.needs_trust).
+    """
     opened = container.open_sealed(data, me=identity(store), passphrase=passphrase,
-                                   check_sender=_check_sender(store, trust_sender))
+                                   check_sender=_check_sender(store, trust_sender, allow_unknown))
     try:
         head, _sep, rest = opened.body.partition(b"\n")
         manifest = json.loads(head)
@@ -331,7 +382,16 @@ def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_send
         if TrustedDevice.get_or_none(TrustedDevice.device_id == opened.header["sender"]) is None:
             newly = {"device_id": opened.header["sender"], "name": opened.header.get("sender_name"),
                      "sign_public": opened.header["sign_public"], "box_public": opened.header.get("box_public")}
-    return Bundle(opened.header, manifest, ops, newly)
+    needs_trust = newly is not None and _normal_fp(trust_sender) != opened.header["sender"]
+    return Bundle(opened.header, manifest, ops, newly, needs_trust)
+
+
+def confirm_sender(bundle: Bundle, fingerprint_text: str) -> None:
+    """The person compared the sender's fingerprint: the bundle may be imported (sender trusted)."""
+    if _normal_fp(fingerprint_text) != bundle.sender_id:
+        raise SyncError(_("The fingerprint you entered ({given}) is not the sender's ({device}). "
+                          "Nothing was imported.").format(given=fingerprint_text, device=fingerprint(bundle.sender_id)))
+    bundle.needs_trust = False
 
 
 def read_bundle_file(store, path: Path, **kwargs) -> Bundle:
@@ -423,10 +483,12 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
     if not dry_run and fresh:
         import time
 
-        from db.backup import make_backup
+        from db.backup import ensure_backup
 
         started = time.perf_counter()
-        make_backup(store, "import")
+        # Skipped when the newest backup already holds this very op log (no write since it).
+        backup, summary.backup_made = ensure_backup(store, "import")
+        summary.backup_file = backup.name
         summary.backup_seconds = time.perf_counter() - started
     with _bulk_mode(store, len(fresh)), db.atomic() as txn:
         before = _conflict_keys(db, tables)
@@ -458,7 +520,9 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         return summary
     if summary.copied_node_detected:
         store.rotate_node_id()
-    summary.changes = [oplog.Change(t, rid, {}, "merge", False) for t, ids in tables.items() for rid in ids]
+    none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
+    summary.changes = [change for t, ids in tables.items()
+                       for change in map(oplog.Change, repeat(t), ids, repeat(none), repeat("merge"), repeat(False))]
     return summary
 
 
@@ -470,12 +534,22 @@ def _after_import(store, bundle: Bundle, summary: Summary) -> None:
             TrustedDevice.insert(device_id=t["device_id"], name=t["name"], sign_public=t["sign_public"],
                                  box_public=t["box_public"], added_at=now_iso(), added_by=store.user
                                  ).on_conflict_ignore().execute()
+    _update_sender_name(store, bundle)
     _merge_ack(store, bundle.sender_id, m.get("vector") or {})
     _learn_nodes(store, m.get("nodes") or {})
     if not summary.already_imported:
         _record(store, bundle_id=bundle.bundle_id, direction="import", kind=bundle.kind,
                 peer_device=bundle.sender_id, peer_name=bundle.sender_name, file_name=None,
                 ops=summary.new_ops, summary=json.dumps(summary.as_dict(), ensure_ascii=False))
+
+
+def _update_sender_name(store, bundle: Bundle) -> None:
+    """A trusted device that renamed itself: keep its current name (the fingerprint stays the identity)."""
+    name = (bundle.manifest.get("sender") or {}).get("name") or bundle.header.get("sender_name")
+    if name:
+        with store.activated():
+            TrustedDevice.update(name=name).where((TrustedDevice.device_id == bundle.sender_id)
+                                                  & (TrustedDevice.name.is_null() | (TrustedDevice.name != name))).execute()
 
 
 def preview(store, bundle: Bundle) -> Summary:
@@ -488,6 +562,8 @@ def preview(store, bundle: Bundle) -> Summary:
 
 def import_bundle(store, bundle: Bundle, *, progress: Progress = None, cancelled: IsCancelled = None) -> Summary:
     """Apply a verified bundle in one transaction (a backup is made first when anything is new)."""
+    if bundle.needs_trust:
+        raise unknown_sender_error(bundle.sender_name, bundle.sender_id)
     if bundle.kind == "receipt":
         return _import_receipt(store, bundle)
     return _apply(store, bundle, dry_run=False, progress=progress, cancelled=cancelled)
@@ -505,15 +581,14 @@ def make_receipt(store, bundle: Bundle) -> Exported:
     manifest = _manifest(store, "receipt", recipient=sender.device_id, since={}, vector=vector, ranges={},
                          counts={}, ops=0, extra={"ack": {"bundle_id": bundle.bundle_id, "vector": vector}})
     data = _seal(store, manifest, b"[]", [{"device_id": sender.device_id, "box_public": sender.box_public}], None)
-    name = short_name("RC" + manifest["bundle_id"].replace("-", "")[-6:], "GDR")
-    return Exported(data, manifest, name)
+    return Exported(data, manifest, dated_name(None, "RC", "GDR"))
 
 
 def write_receipt(store, bundle: Bundle, path: Path) -> Exported:
     receipt = make_receipt(store, bundle)
     path = Path(path)
     if path.is_dir():
-        path = path / receipt.file_name
+        path = path / dated_name(path, "RC", "GDR")
     safe_write(path, receipt.data)
     _record(store, bundle_id=receipt.manifest["bundle_id"], direction="receipt_out", kind="receipt",
             peer_device=bundle.sender_id, peer_name=bundle.sender_name, file_name=str(path), ops=0,
@@ -527,6 +602,7 @@ def _import_receipt(store, bundle: Bundle) -> Summary:
     summary = Summary(bundle.bundle_id, "receipt", bundle.sender_name, bundle.sender_id,
                       already_imported=_already_imported(store, bundle.bundle_id))
     with store.db.atomic():
+        _update_sender_name(store, bundle)
         _merge_ack(store, bundle.sender_id, ack.get("vector") or {})
         _learn_nodes(store, bundle.manifest.get("nodes") or {})
         if not summary.already_imported:

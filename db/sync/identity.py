@@ -73,8 +73,35 @@ class Identity:
                 "sign_public": b64(self.sign_public), "box_public": b64(self.box_public)}
 
 
-def _default_name(store) -> str:
-    return f"{store.user}@{socket.gethostname()}"
+def _grid_worker(store) -> str | None:
+    """The grid worker of this database when it holds exactly one (a grid worker's laptop)."""
+    try:
+        workers = {w.strip() for (w,) in store.db.execute_sql(
+            "select distinct worker from grid where deleted = 0 and worker is not null and trim(worker) != ''")}
+    except Exception:  # noqa: BLE001 - an older schema without the register: fall back to the login
+        return None
+    return workers.pop() if len(workers) == 1 else None
+
+
+def default_name(store, device_id: str) -> str:
+    """A name a person recognises and that differs between databases: 张伟的电脑-38D6."""
+    who = _grid_worker(store) or store.user or "GridDesk"
+    return _("{who}'s computer-{fp}").format(who=who, fp=fingerprint(device_id)[:4])
+
+
+def _looks_default(name: str | None, device_id: str) -> bool:
+    if not name:
+        return True
+    legacy = name.endswith("@" + socket.gethostname())  # the old login@hostname default
+    return legacy or name.endswith("-" + fingerprint(device_id)[:4])
+
+
+def name_is_default(store) -> bool:
+    """True while this device still has a made-up name the person has not confirmed or chosen."""
+    if store.get_meta("device_name_chosen"):
+        return False
+    me = identity(store)
+    return _looks_default(me.name, me.device_id)
 
 
 def identity(store) -> Identity:
@@ -87,21 +114,30 @@ def identity(store) -> Identity:
             sign_pub = sign.public_key().public_bytes(_RAW, _RAW_PUB)
             with store.db.atomic():
                 row = DeviceKey.create(
-                    device_id=device_id_for(sign_pub), name=_default_name(store),
+                    device_id=device_id_for(sign_pub), name=default_name(store, device_id_for(sign_pub)),
                     sign_private=b64(sign.private_bytes(_RAW, _RAW_PRIV, serialization.NoEncryption())),
                     sign_public=b64(sign_pub),
                     box_private=b64(box.private_bytes(_RAW, _RAW_PRIV, serialization.NoEncryption())),
                     box_public=b64(box.public_key().public_bytes(_RAW, _RAW_PUB)),
                     created_at=now_iso(), current=1)
+        if (row.name or "").endswith("@" + socket.gethostname()) and not store.get_meta("device_name_chosen"):
+            # The old default (login@hostname) is the same on every laptop: give it a telling one.
+            row.name = default_name(store, row.device_id)
+            DeviceKey.update(name=row.name).where(DeviceKey.device_id == row.device_id).execute()
     return Identity(row.device_id, row.name or "", Ed25519PrivateKey.from_private_bytes(unb64(row.sign_private)),
                     unb64(row.sign_public), X25519PrivateKey.from_private_bytes(unb64(row.box_private)),
                     unb64(row.box_public))
 
 
 def rename_device(store, name: str) -> None:
+    """Give this device a name (it travels in the bundles it sends; receivers update their list)."""
+    name = name.strip()
+    if not name:
+        raise SyncError(_("The device name cannot be empty."))
     identity(store)
     with store.activated():
-        DeviceKey.update(name=name.strip()).where(DeviceKey.current == 1).execute()
+        DeviceKey.update(name=name).where(DeviceKey.current == 1).execute()
+    store.set_meta(device_name_chosen="1")
 
 
 def write_card(store, path: Path) -> Path:

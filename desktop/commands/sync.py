@@ -113,6 +113,11 @@ def print_summary(summary) -> None:
         print(_("  Note: the sender's clock seems to be far ahead; the data was accepted."))
     if summary.already_imported:
         print(_("  This bundle was imported before; nothing changes."))
+    if summary.backup_file and not summary.dry_run:
+        if summary.backup_made:
+            print(_("  Backup made before importing: {file}").format(file=summary.backup_file))
+        else:
+            print(_("  No new backup needed: nothing changed since the backup {file}").format(file=summary.backup_file))
 
 
 def cmd_import(args) -> int:

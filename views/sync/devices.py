@@ -7,6 +7,8 @@ from pathlib import Path
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -55,6 +57,11 @@ class DevicesTab(QWidget):
         row.addWidget(self.name, 1)
         row.addWidget(save)
         form.addRow(_("Name:"), row)
+        self.name_hint = QLabel(_("This name is made up by GridDesk. Give this computer a name others recognise "
+                                  "(e.g. 张伟的笔记本 or 社区办公室): it is shown in their list of trusted devices."))
+        self.name_hint.setWordWrap(True)
+        self.name_hint.setStyleSheet("color: #a15c00")
+        form.addRow(self.name_hint)
         self.fingerprint = QLabel()
         self.fingerprint.setTextInteractionFlags(self.fingerprint.textInteractionFlags().TextSelectableByMouse)
         form.addRow(_("Fingerprint:"), self.fingerprint)
@@ -82,6 +89,7 @@ class DevicesTab(QWidget):
     def refresh(self) -> None:
         me = identity.identity(self.ctx.store)
         self.name.setText(me.name)
+        self.name_hint.setVisible(identity.name_is_default(self.ctx.store))
         self.fingerprint.setText(me.fingerprint)
         self.rows = identity.trusted_devices(self.ctx.store)
         self.devices.setRowCount(len(self.rows))
@@ -96,6 +104,7 @@ class DevicesTab(QWidget):
         if self.name.text().strip():
             identity.rename_device(self.ctx.store, self.name.text())
         self.refresh()
+
 
     def _save_card(self) -> None:
         me = identity.identity(self.ctx.store)
@@ -142,12 +151,45 @@ class DevicesTab(QWidget):
         self.refresh()
 
 
+class DeviceNameDialog(QDialog):
+    """Asked once, the first time 同步与交接 opens while this computer has a made-up name."""
+
+    def __init__(self, ctx, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setWindowTitle(_("Name this computer"))
+        self.setMinimumWidth(520)
+        me = identity.identity(ctx.store)
+        layout = QVBoxLayout(self)
+        text = QLabel(_("Other devices see this computer under its name in their list of trusted devices and in "
+                        "the history of handovers. Choose a name a colleague recognises, e.g. 张伟的笔记本 or "
+                        "社区办公室. The fingerprint {fp} stays the same.").format(fp=me.fingerprint))
+        text.setWordWrap(True)
+        layout.addWidget(text)
+        self.name = QLineEdit(me.name)
+        self.name.selectAll()
+        layout.addWidget(self.name)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(_("Later"))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def accept(self) -> None:
+        if not self.name.text().strip():
+            self.ctx.errors.show(_("The device name cannot be empty."), self)
+            return
+        identity.rename_device(self.ctx.store, self.name.text())
+        super().accept()
+
+
 class HistoryTab(QWidget):
     def __init__(self, ctx, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
         layout = QVBoxLayout(self)
-        self.table = _table([_("When"), _("What"), _("Kind"), _("Device"), _("Changes"), _("By"), _("File")])
+        self.table = _table([_("When"), _("What"), _("Kind"), _("Device"), _("Changes"), _("By"), _("File"),
+                             _("Backup before import")])
         layout.addWidget(self.table)
         self.refresh()
 
@@ -157,6 +199,16 @@ class HistoryTab(QWidget):
         for r, h in enumerate(rows):
             values = [h["at"][:16].replace("T", " "), _(DIRECTIONS.get(h["direction"], h["direction"])),
                       _(KINDS.get(h["kind"], h["kind"])), h["peer_name"] or "", str(h["ops"]), h["user"] or "",
-                      h["file_name"] or ""]
+                      h["file_name"] or "", backup_text(h["summary"])]
             for c, text in enumerate(values):
                 self.table.setItem(r, c, QTableWidgetItem(text))
+
+
+def backup_text(summary: dict) -> str:
+    """What the history says about the safety copy made (or not needed) before an import."""
+    name = summary.get("backup_file")
+    if not name:
+        return ""
+    if summary.get("backup_made", True):
+        return _("made: {file}").format(file=name)
+    return _("not needed, nothing changed since {file}").format(file=name)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
+from db.sync import identity
 from desktop.i18n import _
 from views.sync.conflicts import ConflictsTab
-from views.sync.devices import DevicesTab, HistoryTab
+from views.sync.devices import DeviceNameDialog, DevicesTab, HistoryTab
 from views.sync.transfer import ExportTab, ImportTab
 from views.widgets import heading
 
@@ -35,12 +36,25 @@ class SyncScreen(QWidget):
         self.devices_tab.revoke_button.clicked.connect(self.export_tab.refresh)
         self.ctx.events.sig_data_changed.connect(self._data_changed)
         self._update_conflict_tab_title()
+        self.name_dialog: DeviceNameDialog | None = None
+        self._asked_name = False
 
     def activated(self) -> None:
         self.refresh()
+        if not self._asked_name and identity.name_is_default(self.ctx.store):
+            self.ask_name()
+
+    def ask_name(self) -> DeviceNameDialog:
+        """Ask for a name for this computer (window-modal, not blocking); once per session."""
+        self._asked_name = True
+        self.name_dialog = DeviceNameDialog(self.ctx, self)
+        self.name_dialog.finished.connect(lambda _r: self.devices_tab.refresh())
+        self.name_dialog.open()
+        return self.name_dialog
 
     def refresh(self) -> None:
         self.export_tab.refresh()
+        self.import_tab.refresh_found()
         self.conflicts_tab.refresh()
         self.history_tab.refresh()
         self.devices_tab.refresh()

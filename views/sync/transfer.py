@@ -15,13 +15,14 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
-from db.sync import exchange, identity, usb
+from db.sync import exchange, files, identity, usb
 from db.sync.conflicts import table_label
 from desktop.i18n import _
 
@@ -145,7 +146,8 @@ class ExportTab(QWidget):
         self.passphrase.clear()
         self.passphrase2.clear()
         self.status.setText(_("Written and read back: {path} ({ops} changes). It is safe to remove the "
-                              "stick.").format(path=exported.file_name, ops=exported.ops))
+                              "stick.").format(path=exported.file_name, ops=exported.ops)
+                            + "\n" + files.describe_file(Path(exported.file_name)).describe())
         self.sig_exported.emit(exported)
 
     def _failed(self, error) -> None:
@@ -166,7 +168,22 @@ class ImportTab(QWidget):
         self.ctx = ctx
         self.bundle = None
         self.path: Path | None = None
+        self.folder: Path | None = None
         layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(_("Bundles on the USB sticks (or in a chosen folder) – choose one:")))
+        self.found = QListWidget()
+        self.found.setMaximumHeight(120)
+        self.found.currentItemChanged.connect(self._found_chosen)
+        layout.addWidget(self.found)
+        row = QHBoxLayout()
+        look = QPushButton(_("Look for sticks again"))
+        look.clicked.connect(self.refresh_found)
+        folder = QPushButton(_("Choose a folder…"))
+        folder.clicked.connect(self._browse_folder)
+        row.addWidget(look)
+        row.addWidget(folder)
+        row.addStretch(1)
+        layout.addLayout(row)
         row = QHBoxLayout()
         self.file = QLineEdit()
         self.file.setPlaceholderText(_("bundle file (.GDB) or receipt (.GDR)"))
@@ -193,6 +210,10 @@ class ImportTab(QWidget):
         self.import_button = QPushButton(_("Import now"))
         self.import_button.setEnabled(False)
         self.import_button.clicked.connect(self.import_now)
+        self.trust_button = QPushButton(_("Trust this device and import"))
+        self.trust_button.setVisible(False)
+        self.trust_button.clicked.connect(lambda: self.trust_and_import())
+        row.addWidget(self.trust_button)
         self.receipt_button = QPushButton(_("Write a receipt for the sender"))
         self.receipt_button.setEnabled(False)
         self.receipt_button.clicked.connect(self.write_receipt)
@@ -200,6 +221,37 @@ class ImportTab(QWidget):
         row.addWidget(self.receipt_button)
         row.addStretch(1)
         layout.addLayout(row)
+
+    def refresh_found(self) -> None:
+        """List the bundles and receipts on the mounted sticks and in the chosen folder."""
+        self.found.clear()
+        folders = [Path(d.mountpoint) for d in usb.list_removable_drives()]
+        if self.folder is not None and self.folder not in folders:
+            folders.append(self.folder)
+        me = identity.identity(self.ctx.store).device_id
+        for folder in folders:
+            for entry in files.list_bundle_files(folder):
+                item = QListWidgetItem(entry.describe(me))
+                item.setData(Qt.ItemDataRole.UserRole, str(entry.path))
+                item.setToolTip(str(entry.path))
+                self.found.addItem(item)
+        if not self.found.count():
+            item = QListWidgetItem(_("No bundle found on a USB stick. Insert one, choose a folder, or a file below."))
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
+            self.found.addItem(item)
+
+    def set_folder(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.refresh_found()
+
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, _("Choose a folder"))
+        if folder:
+            self.set_folder(Path(folder))
+
+    def _found_chosen(self, item) -> None:
+        if item is not None and item.data(Qt.ItemDataRole.UserRole):
+            self.file.setText(item.data(Qt.ItemDataRole.UserRole))
 
     def _browse(self) -> None:
         name, _filter = QFileDialog.getOpenFileName(self, _("Choose a bundle"), "",
@@ -210,6 +262,7 @@ class ImportTab(QWidget):
     def check_now(self) -> None:
         self.bundle = None
         self.import_button.setEnabled(False)
+        self.trust_button.setVisible(False)
         self.receipt_button.setEnabled(False)
         path = Path(self.file.text().strip())
         passphrase = self.passphrase.text() or None
@@ -218,7 +271,10 @@ class ImportTab(QWidget):
 
         def work(state):
             state.set_progress(0, 0, _("Checking the bundle…"))
-            bundle = exchange.read_bundle_file(store, path, passphrase=passphrase, trust_sender=trust)
+            # An unknown sender's bundle is still verified completely (signature, passphrase); it can
+            # be imported only after the person confirms the fingerprint (bundle.needs_trust).
+            bundle = exchange.read_bundle_file(store, path, passphrase=passphrase, trust_sender=trust,
+                                               allow_unknown=True)
             return bundle, exchange.preview(store, bundle)
 
         self.path = path
@@ -233,7 +289,32 @@ class ImportTab(QWidget):
     def _previewed(self, result) -> None:
         self.bundle, summary = result
         self.preview.setHtml(summary_html(summary, self.bundle))
-        self.import_button.setEnabled(True)
+        self.import_button.setEnabled(not self.bundle.needs_trust)
+        self.trust_button.setVisible(self.bundle.needs_trust)
+
+    def trust_and_import(self, *, confirm: bool = True) -> None:
+        """The sender is unknown: ask the person to compare the fingerprint, then trust it and import."""
+        bundle = self.bundle
+        if bundle is None or not bundle.needs_trust:
+            return
+        fp = identity.fingerprint(bundle.sender_id)
+        if confirm:
+            box = QMessageBox(QMessageBox.Icon.Question, _("Trust this device?"), _(
+                "The bundle is intact and signed by “{name}”, a device not yet trusted here.\n\n"
+                "Fingerprint: {fp}\n\nAsk the sender (by phone or in person) to read out the fingerprint "
+                "shown on their computer under Sync and handover → This device and trusted devices. "
+                "Trust the device only if the two are the same.").format(name=bundle.sender_name, fp=fp),
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+            box.button(QMessageBox.StandardButton.Yes).setText(_("The fingerprints match: trust and import"))
+            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+            self.confirm_box = box
+            answer = box.exec()
+            self.confirm_box = None
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        exchange.confirm_sender(bundle, fp)
+        self.trust_button.setVisible(False)
+        self.import_now()
 
     def import_now(self) -> None:
         if self.bundle is None:
@@ -299,6 +380,11 @@ def summary_html(summary, bundle) -> str:
         lines.append(f"<p>{escape(_('Note: the sender’s clock seems to be far ahead; the data is accepted anyway.'))}</p>")
     if summary.already_imported:
         lines.append(f"<p>{escape(_('This bundle was imported before; importing it again changes nothing.'))}</p>")
-    if bundle.newly_trusted:
+    if bundle.needs_trust:
+        lines.insert(0, "<p style='color:#a15c00'><b>" + escape(_(
+            "The bundle is intact (signature and passphrase checked), but its sender is not a trusted device "
+            "yet. Compare the fingerprint below with the sender, then choose “Trust this device and import”."))
+            + "</b></p>")
+    elif bundle.newly_trusted:
         lines.append(f"<p>{escape(_('The sender will be added to the trusted devices.'))}</p>")
     return "".join(lines)
