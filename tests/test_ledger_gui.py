@@ -7,6 +7,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import shiboken6
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox, QWizard
 
@@ -29,6 +30,9 @@ def ctx(store, qtbot, tmp_path):
     runner.errors = errors
     yield context
     runner.shutdown()
+    box = errors.last_box
+    if box is not None and shiboken6.isValid(box):
+        box.close()  # a message box left open would answer another test's dialog helper
 
 
 def persons(store) -> int:

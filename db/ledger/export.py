@@ -167,7 +167,7 @@ def count_people(store, f: PeopleFilter | None = None) -> int:
 
 def iter_people(store, f: PeopleFilter | None = None, *, unmasked: bool = False) -> Iterator[dict[str, Any]]:
     """Rows as {field: value}, numbered from 1 ("seq"), with masked numbers unless unmasked."""
-    sql, params = _query(f or PeopleFilter())
+    sql, params = _query(resolve_filter(store, f or PeopleFilter()))  # the list's filters, if given
     today = dt.date.today()
     for seq, row in enumerate(store.db.execute_sql(sql, params), start=1):
         d = dict(zip(ROW_KEYS, row, strict=True))
