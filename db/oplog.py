@@ -430,12 +430,24 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
     unknown: set[str] = set()
     n_conflicts = 0
     row_tuple = itemgetter(*columns)
+    # Rows new here made by one op: insert just their columns and those with a non-NULL default
+    # (binding a long row of NULLs costs as much as real values), grouped by column set.
+    required = frozenset({"id"} | {c for c, v in defaults.items() if v is not None})
+    narrow: dict[frozenset, list[tuple]] = defaultdict(list)
+    narrow_keys: dict[frozenset, tuple[str, ...]] = {}
     for row_id in row_ids:
         ops = history.get(row_id, [])
-        full = dict(defaults)
         if len(ops) == 1 and not ops[0].supersedes:
             # The common case of a bulk handover: one op made the row; it is the value.
             values = ops[0].fields
+            if row_id in preloaded and values.keys() <= known and "id" not in values:
+                given = frozenset(values)
+                key = narrow_keys.get(given)
+                if key is None:
+                    key = narrow_keys[given] = tuple(sorted(given | required))
+                narrow[given].append(tuple(row_id if c == "id" else values.get(c, defaults[c]) for c in key))
+                continue
+            full = dict(defaults)
             if values.keys() <= known:
                 full.update(values)
             else:
@@ -444,6 +456,7 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
             full["id"] = row_id
             upserts.append(row_tuple(full))
             continue
+        full = dict(defaults)
         resolved = resolve(ops)
         for column, value in resolved.values.items():
             if column in known:
@@ -456,18 +469,25 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
             conflict_rows.append((table, row_id, column, candidates[0].hlc))
             n_conflicts += 1
     cursor = db.cursor()
+    for given, params in narrow.items():
+        key = narrow_keys[given]
+        # "or replace": a row left in the table without ops (never expected) becomes defaults + values.
+        key_sql = ",".join(f'"{c}"' for c in key)
+        cursor.executemany(f'insert or replace into "{table}" ({key_sql}) values ({",".join("?" * len(key))})',
+                           params)
     col_sql = ",".join(f'"{c}"' for c in columns)
     sets = ",".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
-    cursor.executemany(
-        f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))}) '
-        f"on conflict(id) do update set {sets}", upserts)
+    if upserts:
+        cursor.executemany(
+            f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))}) '
+            f"on conflict(id) do update set {sets}", upserts)
     for chunk in _chunks(to_read):  # rows new here have no conflicts to clear
         marks = ",".join("?" * len(chunk))
         db.execute_sql(f"delete from conflict where tbl = ? and row_id in ({marks})", (table, *chunk))
     cursor.executemany("insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)",
                        conflict_rows)
     _run_hooks(store, table, row_ids)
-    return len(upserts), n_conflicts, unknown
+    return len(upserts) + sum(map(len, narrow.values())), n_conflicts, unknown
 
 
 def rematerialize_newer(store, since_schema: int) -> int:
