@@ -410,6 +410,23 @@ def _rows_with_ops(db, table: str, row_ids: Iterable[str]) -> set[str]:
     return found
 
 
+def _narrow_spec(given: frozenset, required: frozenset, defaults: dict[str, Any]) -> tuple:
+    """For rows made of the columns `given`: (insert columns, values getter, default tail)."""
+    cols = sorted(given)
+    extra = [c for c in sorted(required) if c not in given and c != "id"]
+    if len(cols) > 1:
+        getter = itemgetter(*cols)
+    elif cols:
+        only = cols[0]
+
+        def getter(values):
+            return (values[only],)
+    else:
+        def getter(values):
+            return ()
+    return ("id", *cols, *extra), getter, tuple(defaults[c] for c in extra)
+
+
 def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
                 preloaded: dict[str, list[OpRecord]] | None = None) -> tuple[int, int, set[str]]:
     """Recompute rows from all their ops; upsert them and refresh their conflicts.
@@ -434,7 +451,7 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
     # (binding a long row of NULLs costs as much as real values), grouped by column set.
     required = frozenset({"id"} | {c for c, v in defaults.items() if v is not None})
     narrow: dict[frozenset, list[tuple]] = defaultdict(list)
-    narrow_keys: dict[frozenset, tuple[str, ...]] = {}
+    narrow_keys: dict[frozenset, tuple] = {}
     for row_id in row_ids:
         ops = history.get(row_id, [])
         if len(ops) == 1 and not ops[0].supersedes:
@@ -442,10 +459,10 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
             values = ops[0].fields
             if row_id in preloaded and values.keys() <= known and "id" not in values:
                 given = frozenset(values)
-                key = narrow_keys.get(given)
-                if key is None:
-                    key = narrow_keys[given] = tuple(sorted(given | required))
-                narrow[given].append(tuple(row_id if c == "id" else values.get(c, defaults[c]) for c in key))
+                spec = narrow_keys.get(given)
+                if spec is None:
+                    spec = narrow_keys[given] = _narrow_spec(given, required, defaults)
+                narrow[given].append((row_id, *spec[1](values), *spec[2]))
                 continue
             full = dict(defaults)
             if values.keys() <= known:
@@ -470,7 +487,7 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
             n_conflicts += 1
     cursor = db.cursor()
     for given, params in narrow.items():
-        key = narrow_keys[given]
+        key = narrow_keys[given][0]
         # "or replace": a row left in the table without ops (never expected) becomes defaults + values.
         key_sql = ",".join(f'"{c}"' for c in key)
         cursor.executemany(f'insert or replace into "{table}" ({key_sql}) values ({",".join("?" * len(key))})',
