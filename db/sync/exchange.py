@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -521,8 +521,8 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
     if summary.copied_node_detected:
         store.rotate_node_id()
     none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
-    summary.changes = [change for t, ids in tables.items()
-                       for change in map(oplog.Change, repeat(t), ids, repeat(none), repeat("merge"), repeat(False))]
+    summary.changes = list(chain.from_iterable(
+        map(oplog.Change, repeat(t), ids, repeat(none), repeat("merge"), repeat(False)) for t, ids in tables.items()))
     return summary
 
 
