@@ -8,7 +8,11 @@ import or restore; the newest KEEP are kept.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
+import threading
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from pysqlite3 import dbapi2 as sqlite3
@@ -17,6 +21,30 @@ from db.errors import DatabaseOpenError
 from desktop.i18n import _
 
 KEEP = 14
+log = logging.getLogger(__name__)
+_listeners: list[Callable[[], Callable[[Path], object] | None]] = []
+_listeners_lock = threading.Lock()
+
+
+def add_backup_listener(fn: Callable[[Path], object]) -> None:
+    """Call fn(path) after every backup, whoever made it (import, sync, daily, manual), on the
+    thread that made it. Bound methods are held weakly: a listener goes away with its object."""
+    ref = weakref.WeakMethod(fn) if hasattr(fn, "__self__") else (lambda: fn)
+    with _listeners_lock:
+        _listeners.append(ref)
+
+
+def _backup_made(path: Path) -> None:
+    with _listeners_lock:
+        _listeners[:] = [ref for ref in _listeners if ref() is not None]
+        alive = [ref() for ref in _listeners]
+    for fn in alive:
+        if fn is None:
+            continue
+        try:
+            fn(path)
+        except Exception:  # noqa: BLE001 - a listener must not turn a good backup into a failure
+            log.exception("backup listener failed")
 
 
 def backup_dir(db_path: Path) -> Path:
@@ -56,6 +84,7 @@ def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None
     tmp.rename(target)
     for old in list_backups(store.path)[:-KEEP]:
         old.unlink(missing_ok=True)
+    _backup_made(target)
     return target
 
 

@@ -28,7 +28,7 @@ from db.models.register import (
     Visit,
 )
 from db.register.index import ensure_index
-from db.register.search import Filters, fetch_rows, search_ids
+from db.register.search import Filters, fetch_rows, search_ids, strip_room
 from db.register.tags import list_tags
 from desktop.i18n import N_, _
 from printouts.data import (
@@ -115,11 +115,14 @@ def find_households(store, text: str, limit: int = 50) -> list[tuple[str, str]]:
     return [(r["id"], _address(r)) for r in rows]
 
 
-def _resolve(rows: list[tuple[str, str]], text: str, what: str, field: str) -> str:
+def _resolve(rows: list[tuple[str, str]], text: str, what: str, field: str, norm=None) -> str:
     text = (text or "").strip()
     for rid, _label in rows:
         if rid == text:
             return rid
+    if norm:  # household addresses: 101 and 101室 name the same door
+        text = norm(text)
+        rows = [(rid, norm(label)) for rid, label in rows]
     matches = [rid for rid, label in rows if label == text]
     if not matches:
         # 1栋 names 幸福里小区1栋, not 幸福里小区11栋
@@ -152,7 +155,8 @@ def resolve_household(store, text: str) -> str:
     found = [r[0] for r in row]
     if len(found) == 1:
         return found[0]
-    return _resolve(find_households(store, text, limit=20), text, N_("household"), "household")
+    return _resolve(find_households(store, strip_room(text), limit=20), text, N_("household"), "household",
+                    norm=strip_room)
 
 
 # -- members and tags -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ valid; 810000/820000/830000 are Hong Kong/Macao/Taiwan residence permits).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -33,8 +34,15 @@ def normalize_text(value: object) -> str:
     return text.replace("\u3000", " ").strip()
 
 
+_ZERO_OFFSET = 48 * sum(_WEIGHTS)  # "0" is byte 48: subtracting this turns byte codes into digits
+
+
 def check_character(first17: str) -> str:
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
+    """GB 11643 check character of 17 digits (bulk imports call this 150,000 times: byte arithmetic)."""
+    if first17.isascii() and first17.isdigit() and len(first17) == 17:
+        total = sum(map(operator.mul, first17.encode("ascii"), _WEIGHTS)) - _ZERO_OFFSET
+    else:  # other digits (full-width, other scripts) as int() reads them; a wrong length raises
+        total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
     return _CHECK[total % 11]
 
 

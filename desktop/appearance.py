@@ -169,4 +169,10 @@ def load_qt_translations(app: QApplication, lang: str) -> bool:
             loaded = True
     if not loaded:
         log.warning("no Qt translations for %s in %s", lang, folder)
+    from desktop.qt_translations import SupplementTranslator
+
+    supplement = SupplementTranslator(lang, app)
+    if not supplement.isEmpty():
+        app.installTranslator(supplement)
+        _qt_translators.append(supplement)
     return loaded

@@ -22,7 +22,20 @@ class Events(QObject):
     sig_store_changed = Signal(object)
     """Another database file was opened: the new Store."""
     sig_backup_made = Signal(object)
-    """A backup was written: its pathlib.Path."""
+    """A backup was written: its pathlib.Path (every backup, also those a task makes itself,
+    e.g. before an import: emitted from the thread that made it, delivered on the GUI thread)."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        from db.backup import add_backup_listener
+
+        add_backup_listener(self._backup_made)
+
+    def _backup_made(self, path) -> None:
+        try:
+            self.sig_backup_made.emit(path)
+        except RuntimeError:  # the Qt object is already gone
+            pass
 
 
 @dataclass

@@ -121,7 +121,9 @@ class MainWindow(QMainWindow):
         self.action_open.setShortcut(QKeySequence.StandardKey.Open)
         self.action_open.triggered.connect(lambda: self._shell_call("choose_and_open"))
         self.action_new = QAction(_("New database…"), self)
-        self.action_new.setShortcut(QKeySequence.StandardKey.New)
+        # Ctrl+N belongs to the households screen (new household); a second Ctrl+N here would make
+        # both ambiguous, so neither would work.
+        self.action_new.setShortcut(QKeySequence("Ctrl+Shift+N"))
         self.action_new.triggered.connect(lambda: self._shell_call("choose_and_create"))
         self.action_backup = QAction(_("Back up now"), self)
         self.action_backup.triggered.connect(self._backup_now)
@@ -248,10 +250,16 @@ class MainWindow(QMainWindow):
 
         open_import_wizard(self.ctx, self)
 
-    def _export_ledger(self) -> None:
+    def _export_ledger(self):
+        """Export what the households list shows (its search and filters), as its own button does;
+        before that screen was opened, its default list: everyone living here."""
+        screen = self.get_screen("households")
+        browser = getattr(screen, "browser", None)
+        if browser is not None and callable(getattr(browser, "export_list", None)):
+            return browser.export_list()
         from views.ledger import open_export_dialog
 
-        open_export_dialog(self.ctx, self)
+        return open_export_dialog(self.ctx, self)
 
     def _backup_now(self) -> None:
         from desktop.backups import backup_now

@@ -86,5 +86,16 @@ class Settings(QObject):
             self.qs.remove("db/last_path")
         self.qs.sync()
 
+    # -- files --------------------------------------------------------------------------------
+    @property
+    def last_folder(self) -> str | None:
+        """The folder of the last file opened or saved through a file dialog."""
+        value = self.qs.value("files/last_folder")
+        return str(value) if value else None
+
+    def set_last_folder(self, folder: str) -> None:
+        self.qs.setValue("files/last_folder", str(folder))
+        self.qs.sync()
+
     def sync(self) -> None:
         self.qs.sync()

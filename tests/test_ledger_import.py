@@ -203,7 +203,7 @@ def test_matching_id_numbers_become_updates_with_a_field_diff(store, tmp_path):
     assert zhang.action == "update"
     assert zhang.diff == [("phone", "13812345678", "13800000000")]
     assert preview.count("update") == 1 and preview.count("unchanged") == 6
-    assert any("联系电话: 13812345678 → 13800000000" in line for line in report_lines(preview))
+    assert any("联系电话: 138****5678 → 138****0000" in line for line in report_lines(preview))  # masked
     result = commit_import(store, preview, skip_invalid=True)
     assert result.updated == 1 and result.created == 0
     assert ops(store) == before + 1  # one op for one changed row

@@ -124,6 +124,7 @@ def test_person_editor_validates_inline_in_chinese(ctx, qtbot):
     dlg.inputs["birth_date"].setText("1950-01-01")
     assert dlg.check() is not None
     assert "证件号码" in dlg.messages["birth_date"].text()  # flagged, not refused
+    _answer(qtbot, "keepEntered")  # asked which to keep
     dlg.save()
     assert dlg.result() == PersonDialog.DialogCode.Accepted
 
@@ -247,3 +248,131 @@ def test_household_owner_phone_masked_until_shown(ctx, qtbot, unit, store):
     assert dlg.owner_phone.text() == "13812345678"
     assert store.db.execute_sql("select target_table, detail from audit_entry").fetchone() == ("household",
                                                                                                "owner_phone")
+
+
+def test_ctrl_z_anywhere_in_the_screens_undoes_and_says_what(ctx, qtbot, unit, store):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMainWindow
+
+    from db.register import households, visits
+
+    changes = households.register_household(store, household={"unit_id": unit, "door": "101", "notes": "旧备注"},
+                                            members=[{"relation": "户主", "name": "张三", "birth_date": "1950-01-01"}])
+    hid = next(c.row_id for c in changes if c.table == "household")
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    screen = HouseholdsScreen(ctx)
+    window.setCentralWidget(screen)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    ctx.data_changed(households.update_household(store, household_id=hid, values={"notes": "新备注"}))
+    # Focus in the search field (where the register starts): Ctrl+Z still undoes the edit.
+    screen.browser.search.setFocus()
+    qtbot.keyClicks(screen.browser.search, "zs")
+    qtbot.keyClick(screen.browser.search, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert store.db.execute_sql("select notes from household where id = ?", (hid,)).fetchone()[0] == "旧备注"
+    message = window.statusBar().currentMessage()
+    assert "已撤销" in message and "幸福小区3栋1单元101" in message and "备注" in message
+
+    # The visits screen: record a visit, Ctrl+Z from its table.
+    visits_screen = VisitsScreen(ctx)
+    window.setCentralWidget(visits_screen)
+    qtbot.waitUntil(visits_screen.isVisible, timeout=2000)
+    ctx.data_changed(visits.record_visit(store, household_id=hid, visit_date="2026-01-05", visitor="王网格", met="张三"))
+    visits_screen.due_view.setFocus()
+    qtbot.keyClick(visits_screen.due_view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert store.db.execute_sql("select deleted from visit").fetchone()[0] == 1
+    assert "登记走访" in window.statusBar().currentMessage()
+
+
+def _answer(qtbot, name):
+    """Click the button `name` of the message box that the dialog opens next."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+
+    def click():
+        box = next(w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
+        box.findChild(QPushButton, name).click()
+
+    QTimer.singleShot(50, click)
+
+
+def _person(store, unit):
+    from db.register import households
+
+    changes = households.register_household(store, household={"unit_id": unit, "door": "101"}, members=[
+        {"relation": "户主", "name": "张三", "birth_date": "1950-01-01", "sex": "男"}])
+    return next(c.row_id for c in changes if c.table == "person")
+
+
+@pytest.mark.parametrize(("answer", "expected"), [("keepEntered", ("1950-01-01", "男")),
+                                                  ("fromId", ("1949-12-31", "女"))])
+def test_id_number_disagreeing_with_sex_and_birth_asks_which_to_keep(ctx, qtbot, unit, store, answer, expected):
+    pid = _person(store, unit)
+    dlg = PersonDialog(ctx, person_id=pid)
+    qtbot.addWidget(dlg)
+    dlg.inputs["id_number"].setText("11010519491231002X")  # a woman born 1949-12-31
+    dlg.check()
+    assert "1949-12-31" in dlg.messages["birth_date"].text()
+    assert "证件号码" in dlg.messages["id_number"].text()
+    _answer(qtbot, answer)
+    dlg.save()
+    assert dlg.result() == PersonDialog.DialogCode.Accepted
+    assert store.db.execute_sql("select birth_date, sex, id_number from person where id = ?",
+                                (pid,)).fetchone() == (*expected, "11010519491231002X")
+
+
+def test_masked_id_field_says_how_and_typing_replaces_it(ctx, qtbot, unit, store):
+    from PySide6.QtCore import Qt
+
+    from db.register import persons
+
+    pid = _person(store, unit)
+    persons.save_person(store, person_id=pid, values={"id_number": "110105195001010012", "sex": "男",
+                                                      "birth_date": "1950-01-01"})
+    dlg = PersonDialog(ctx, person_id=pid)
+    qtbot.addWidget(dlg)
+    field = dlg.inputs["id_number"]
+    assert field.isReadOnly() and "显示完整" in field.toolTip()
+    dlg.show()
+    field.setFocus()
+    qtbot.waitUntil(lambda: "显示完整" in dlg.messages["id_number"].text(), timeout=2000)
+    qtbot.keyClicks(field, "110105195001010039")
+    assert not dlg.reveal_buttons["id_number"].isEnabled()
+    assert not field.isReadOnly() and field.text() == "110105195001010039"
+    qtbot.keyClick(field, Qt.Key.Key_Return)
+    dlg.save()
+    assert store.db.execute_sql("select id_number from person where id = ?", (pid,)).fetchone()[0] == \
+        "110105195001010039"
+    assert store.db.execute_sql("select count(*) from audit_entry").fetchone()[0] == 0
+
+
+def test_visit_dialog_defaults_to_the_grid_worker_then_the_last_visitor(ctx, qtbot, store):
+    from PySide6.QtWidgets import QMainWindow
+
+    from db import oplog as log
+    from db.models.register import Grid
+
+    g = places.save_place(store, level="grid", name="第二网格")[0].row_id
+    log.write(store, Grid, [{"id": g, "worker": "王网格"}])
+    c = places.save_place(store, level="compound", name="和平小区", parent_id=g)[0].row_id
+    b = places.save_place(store, level="building", name="1栋", parent_id=c)[0].row_id
+    u = places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+    from db.register import households
+
+    changes = households.register_household(store, household={"unit_id": u, "door": "101"},
+                                            members=[{"relation": "户主", "name": "张三"}])
+    hid = next(ch.row_id for ch in changes if ch.table == "household")
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    first = VisitDialog(ctx, household_id=hid, address="和平小区1栋1单元101", parent=window)
+    assert first.visitor.text() == "王网格"
+    first.visitor.setText("李志愿")
+    first.met.setEditText("张三")
+    first.save()
+    assert first.result() == VisitDialog.DialogCode.Accepted
+    message = window.statusBar().currentMessage()
+    assert "已登记走访" in message and "和平小区1栋1单元101" in message
+    second = VisitDialog(ctx, household_id=hid, parent=window)
+    assert second.visitor.text() == "李志愿"

@@ -217,3 +217,46 @@ def test_tables_and_index_agree_with_a_rebuild(store, unit):
     assert index_snapshot(store) == before
     order = [r[0] for r in store.db.execute_sql("select sort_key from register_search order by rowid")]
     assert order == sorted(order)  # rowid order is display order
+
+
+def test_short_address_pieces_and_room_suffix_find_people(store, unit):
+    """A building number (3栋), a compound piece (幸福), 单元, one character, and a door typed
+    with 室 all find the residents; names still match their characters."""
+    register(store, unit, "101", [{"relation": "户主", "name": "张三", "birth_date": "1950-01-01"}])
+    register(store, unit, "102", [{"relation": "户主", "name": "王五", "birth_date": "1960-01-01"}])
+    both = ["张三", "王五"]
+    for text in ("3栋", "栋", "幸福", "单元", "小区", "1单", "幸"):
+        assert names(store, text) == both, text
+    assert names(store, "101室") == ["张三"]
+    assert names(store, "3栋1单元102室") == ["王五"]
+    assert names(store, "4栋") == []
+    assert names(store, "张三") == ["张三"]
+    assert names(store, "三") == ["张三"]
+    assert names(store, "3栋 王") == ["王五"]
+    assert names(store, "栋", place_level="unit", place_id=unit) == both
+    # A rebuilt index answers the same.
+    index.rebuild_index(store)
+    assert names(store, "3栋") == both and names(store, "单元") == both
+
+
+def test_print_lookup_by_address_tolerates_room_suffix(store, unit):
+    from db import printing_data
+
+    changes = households.register_household(
+        store, household={"unit_id": unit, "door": "101", "address": "幸福小区3栋1单元101室", "house_use": "自住"},
+        members=[{"relation": "户主", "name": "张三", "birth_date": "1950-01-01"}])
+    hid = next(c.row_id for c in changes if c.table == "household")
+    assert printing_data.resolve_household(store, "幸福小区3栋1单元101室") == hid
+    assert printing_data.resolve_household(store, "幸福小区3栋1单元101") == hid
+
+
+def test_statistics_by_place_name_the_compound(store, unit):
+    """Two compounds of one grid both have a 1栋: the rows say which compound."""
+    grid = store.db.execute_sql("select id from grid").fetchone()[0]
+    other = places.save_place(store, level="compound", name="和平小区", parent_id=grid)[0].row_id
+    building = places.save_place(store, level="building", name="3栋", parent_id=other)[0].row_id
+    other_unit = places.save_place(store, level="unit", name="1单元", parent_id=building)[0].row_id
+    register(store, unit, "101", [{"relation": "户主", "name": "张三"}])
+    register(store, other_unit, "101", [{"relation": "户主", "name": "李四"}])
+    rows = stats.by_place(store)
+    assert [(r["compound"], r["building"], r["persons"]) for r in rows] == [("和平小区", "3栋", 1), ("幸福小区", "3栋", 1)]

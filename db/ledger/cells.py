@@ -13,6 +13,8 @@ from db.errors import ValidationError
 from db.register.common import CHINESE_ID_TYPES, HOUSE_USES, RELATIONS, SEXES
 from db.validation import (
     looks_like_lost_digits,
+    mask_id,
+    mask_phone,
     normalize_phone,
     normalize_text,
     parse_date,
@@ -164,3 +166,30 @@ CONVERTERS = {
 
 def converter(field: str):
     return CONVERTERS.get(field, convert_text)
+
+
+_ID_LIKE = re.compile(r"^(\d{17}[\dXx]|\d{15})$")
+_PHONE_LIKE = re.compile(r"^(1\d{10}|0\d{9,11})$")
+MASKED_FIELDS = {"id_number": mask_id, "phone": mask_phone, "owner_phone": mask_phone}
+
+
+def masked_sample(text: str, field: str | None = None) -> str:
+    """A cell's text as a screen may show it: ID and phone numbers masked.
+
+    Masked by the column's field when it is one of the numbers, and by the look of the value
+    otherwise, so an unmapped or mis-mapped column never shows a number in full either.
+    """
+    text = text or ""
+    compact = normalize_text(text)
+    for junk in (" ", "-", "(", ")"):
+        compact = compact.replace(junk, "")
+    if compact.startswith("+86"):
+        compact = compact[3:]
+    mask = MASKED_FIELDS.get((field or "").removeprefix("household."))
+    if mask is not None:
+        return mask(compact)
+    if _ID_LIKE.match(compact):
+        return mask_id(compact)
+    if _PHONE_LIKE.match(compact):
+        return mask_phone(compact)
+    return text

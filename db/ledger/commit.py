@@ -20,7 +20,7 @@ from db import oplog
 from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.ids import new_id
 from db.ledger.preview import Preview, build_preview, log_position
-from db.ledger.progress import step
+from db.ledger.progress import gc_paused, step
 from db.ledger.register_snapshot import Snapshot
 from db.models.ledger import ImportBatch
 from db.models.register import Building, Compound, Grid, Household, Membership, Person, Unit
@@ -59,6 +59,7 @@ def row_errors(preview: Preview) -> list[ValidationError]:
     return out
 
 
+@gc_paused()
 def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=None,
                   backup: bool = True) -> ImportResult:
     """Write the previewed rows; invalid rows stop everything unless skip_invalid."""

@@ -15,25 +15,31 @@ from typing import Any
 
 from db import oplog
 from db.ledger.mapping import FIELD_BY_KEY, field_label
-from db.ledger.progress import step
+from db.ledger.progress import gc_paused, step
 from db.models.register import AuditEntry
 from db.validation import mask_id, mask_phone
 from desktop.i18n import N_, _
 
 # Extra columns an export (or a department template) may ask for besides the import fields.
-EXTRA_FIELDS = {"seq": N_("No."), "age": N_("Age"), "address": N_("Household address")}
+EXTRA_FIELDS = {"seq": N_("No."), "age": N_("Age"), "address": N_("Household address"), "status": N_("Status")}
+# The register's words for whether a person still lives here (db.register.search Filters.status).
+STATUS_LABELS = {"active": N_("Living here"), "moved_out": N_("Moved out"), "deceased": N_("Deceased")}
+STATUSES = ("active", "moved_out", "deceased", "all")
+_STATUS_SQL = {"active": "coalesce(p.death_date, '') = '' and coalesce(p.move_out_date, '') = ''",
+               "moved_out": "coalesce(p.death_date, '') = '' and coalesce(p.move_out_date, '') != ''",
+               "deceased": "coalesce(p.death_date, '') != ''"}
 DEFAULT_COLUMNS = ("seq", "name", "sex", "ethnicity", "id_number", "birth_date", "age", "phone", "relation",
                    "household_number", "compound", "building", "unit", "door", "address", "person_type",
                    "notes")
 WIDTHS = {"seq": 6, "name": 10, "sex": 5, "ethnicity": 7, "id_number": 21, "birth_date": 11, "age": 5,
           "phone": 14, "relation": 8, "household_number": 10, "compound": 12, "building": 7, "unit": 6,
-          "door": 7, "address": 28, "current_address": 28, "hukou_address": 28, "notes": 20, "employer": 20}
+          "door": 7, "address": 28, "status": 8, "current_address": 28, "hukou_address": 28, "notes": 20, "employer": 20}
 MASKED = {"id_number": mask_id, "phone": mask_phone, "owner_phone": mask_phone}
 
 _PERSON_COLUMNS = ("name", "former_name", "sex", "ethnicity", "id_type", "id_number", "birth_date", "phone",
                    "wechat", "hukou_address", "current_address", "political_status", "education",
                    "marital_status", "health", "disability", "employment", "employer", "residence_status",
-                   "person_type", "move_in_date", "notes")
+                   "person_type", "move_in_date", "move_out_date", "death_date", "notes")
 _JOINED = (("relation", "m.relation"), ("household_number", "h.number"), ("door", "h.door"),
            ("address", "h.address"), ("house_use", "h.house_use"), ("owner_name", "h.owner_name"),
            ("owner_phone", "h.owner_phone"), ("unit", "u.name"), ("building", "b.name"),
@@ -63,12 +69,16 @@ class PeopleFilter:
     sex: str | None = None
     name: str | None = None  # part of the name
     tag: str | None = None  # special-population tag name, current periods only
+    # Living here (the default, as the register list), moved_out, deceased or all.
+    status: str = "active"
     person_ids: list[str] | None = field(default=None)
     # The register list's own filters (db.register.search.Filters): export exactly what it shows.
     register: Any = None
 
     def describe(self) -> dict[str, Any]:
         d = {k: v for k, v in asdict(self).items() if v and k not in ("person_ids", "register")}
+        if self.register is not None or self.status == "active":
+            d.pop("status", None)  # the default; with the register's filters, its status is in there
         if self.person_ids is not None:
             d["person_ids"] = len(self.person_ids)
         if self.register is not None:
@@ -79,6 +89,8 @@ class PeopleFilter:
 def resolve_filter(store, f: PeopleFilter) -> PeopleFilter:
     """Turn the register list's filters into the person ids it shows (its own query, its order)."""
     if f.register is None:
+        if f.status not in STATUSES:
+            raise ValueError(f.status)
         return f
     from db.register.search import search_ids
 
@@ -92,13 +104,32 @@ def resolve_filter(store, f: PeopleFilter) -> PeopleFilter:
     if f.person_ids is not None:
         keep = set(f.person_ids)
         ids = [i for i in ids if i in keep]
-    return replace(f, register=None, person_ids=ids)
+    # The list's rows decide; its status says whether the export needs a status column.
+    return replace(f, register=None, person_ids=ids, status=f.register.status or "active")
+
+
+def includes_non_active(f: PeopleFilter) -> bool:
+    """Whether people who moved out or died can be in the export (then it says who is who)."""
+    status = f.register.status if f.register is not None else f.status
+    return (status or "active") != "active"
+
+
+def columns_for(f: PeopleFilter, columns: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The export's columns: the default ones (or those given) plus 状态 when non-active people
+    can be included."""
+    columns = list(columns or DEFAULT_COLUMNS)
+    if includes_non_active(f) and "status" not in columns:
+        at = columns.index("notes") if "notes" in columns else len(columns)
+        columns.insert(at, "status")
+    return columns
 
 
 def _query(f: PeopleFilter) -> tuple[str, list[Any]]:
     cols = ", ".join([f'p."{c}"' for c in ("id", *_PERSON_COLUMNS)] + [sql for _k, sql in _JOINED])
     where = ["p.deleted = 0", "p.merged_into is null"]
     params: list[Any] = []
+    if f.status in _STATUS_SQL:
+        where.append(_STATUS_SQL[f.status])
     for key, sql in (("grid", "g.name"), ("compound", "c.name"), ("building", "b.name"), ("unit", "u.name"),
                      ("person_type", "p.person_type"), ("sex", "p.sex")):
         value = getattr(f, key)
@@ -117,8 +148,10 @@ def _query(f: PeopleFilter) -> tuple[str, list[Any]]:
         where.append("p.id in (select value from json_each(?))")
         params.append(json.dumps(f.person_ids))
     sql = (f"select {cols} from person p "
-           "left join membership m on m.person_id = p.id and m.deleted = 0 and m.until is null "
-           "left join household h on h.id = m.household_id and h.deleted = 0 "
+           # The current household, or for those who moved out or died the last one (as the register).
+           "left join membership m on m.id = (select id from membership where person_id = p.id and deleted = 0 "
+           "order by (until is null) desc, coalesce(until, '') desc, since desc limit 1) "
+           "left join household h on h.id = m.household_id "
            "left join unit u on u.id = h.unit_id left join building b on b.id = u.building_id "
            "left join compound c on c.id = b.compound_id "
            "left join grid g on g.id = coalesce(h.grid_id, c.grid_id) "
@@ -147,6 +180,9 @@ def iter_people(store, f: PeopleFilter | None = None, *, unmasked: bool = False)
             d["age"] = None
         if not d.get("address"):
             d["address"] = d.get("current_address")
+        status = "deceased" if d.get("death_date") else "moved_out" if d.get("move_out_date") else "active"
+        label = STATUS_LABELS[status]
+        d["status"] = _(label)
         if not unmasked:
             for key, mask in MASKED.items():
                 if d.get(key):
@@ -163,8 +199,9 @@ def record_export(store, *, path: Path, rows: int, unmasked: bool, detail: dict[
         "detail": json.dumps({"file": Path(path).name, "rows": rows, **detail}, ensure_ascii=False)}])
 
 
+@gc_paused()
 def export_people(store, path: str | Path, *, people: PeopleFilter | None = None,
-                  columns: list[str] | tuple[str, ...] = DEFAULT_COLUMNS, unmasked: bool = False,
+                  columns: list[str] | tuple[str, ...] | None = None, unmasked: bool = False,
                   title: str | None = None, state=None) -> int:
     """Write the residents matching `people` to an .xlsx list; returns the number of rows."""
     from rustpy_xlsxwriter import Format, write_worksheet
@@ -172,6 +209,7 @@ def export_people(store, path: str | Path, *, people: PeopleFilter | None = None
     path = Path(path)
     people = people or PeopleFilter()
     described = people.describe()
+    columns = columns_for(people, columns or ())
     people = resolve_filter(store, people)
     total = count_people(store, people)
     labels = [column_label(c) for c in columns]

@@ -22,7 +22,7 @@ from db.ledger.mapping import (
     load_mapping,
     mapping_from_template,
 )
-from db.ledger.progress import step
+from db.ledger.progress import gc_paused, step
 from db.ledger.readers import Sheet, read_file
 from db.validation import id_conflicts
 from desktop.i18n import _
@@ -34,7 +34,9 @@ HOUSEHOLD_FIELDS = {"household_number": "number", "door": "door", "house_use": "
                     "owner_name": "owner_name", "owner_phone": "owner_phone"}
 _CACHED = {"sex", "ethnicity", "id_type", "relation", "political_status", "education", "marital_status",
            "health", "disability", "employment", "residence_status", "person_type", "grid", "compound",
-           "building", "unit", "house_use"}
+           "building", "unit", "house_use",
+           # Dates repeat across a community's rows (birthdays, move-in days): parsed once each.
+           "birth_date", "move_in_date"}
 
 
 @dataclass
@@ -51,6 +53,7 @@ class ImportPlan:
     skipped_sheets: list[str] = field(default_factory=list)
 
 
+@gc_paused()
 def plan_import(path: str | Path, *, store=None, mapping_name: str | None = None) -> ImportPlan:
     """Read the file, find each sheet's table and propose (or apply a saved) column mapping."""
     path = Path(path)
@@ -135,6 +138,7 @@ def log_position(store) -> int:
     return store.db.execute_sql("select coalesce(max(rowid), 0) from oplog").fetchone()[0]
 
 
+@gc_paused()
 def build_preview(store, plan: ImportPlan, *, state=None) -> Preview:
     """Validate every row of every planned sheet and match it with the register."""
     from db.ledger.register_snapshot import Snapshot

@@ -27,6 +27,7 @@ def diff_text(r: RowResult) -> str:
             label = _("Household {field}").format(field=_household_label(key.split(".", 1)[1]))
         else:
             label = field_label(key)
+        old, new = (cells.masked_sample(str(v), key) if v else v for v in (old, new))
         parts.append(_("{field}: {old} → {new}").format(field=label, old=old or _("(empty)"), new=new or _("(empty)")))
     return "; ".join(parts)
 

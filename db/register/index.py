@@ -29,11 +29,22 @@ _pending: list[set[str]] = []  # stack of person-id sets while hooks are deferre
 GAP = 1 << 24  # rowid spacing: room for new rows between neighbours in display order
 
 
-def tokens(short_key: str) -> set[str]:
-    """Posting tokens of a short key: each Chinese character, and SEP + the first letter of each
-    pinyin or initials field (so 1-2 character terms are answered from an index)."""
-    out = {c for c in short_key if c >= "\u3400"}
+INDEX_VERSION = "v2"  # meta register_index: an index built by older code is rebuilt once
+
+
+def _is_cjk(char: str) -> bool:
+    return char >= "\u3400"
+
+
+def tokens(short_key: str, address: str = "") -> set[str]:
+    """Posting tokens of a person: each Chinese character and each pair of neighbouring characters
+    with a Chinese one (张三, 3栋, 单元) of the names and the address, and SEP + the first letter of
+    each pinyin or initials field. So 1-2 character terms are answered from an index."""
+    out = {c for c in short_key if _is_cjk(c)}
     out.update(SEP + f[0] for f in short_key.split(SEP) if f and f[0].isascii() and f[0].isalpha())
+    for text in (*short_key.split(SEP)[1:7], address.lower()):
+        out.update(c for c in text if _is_cjk(c))
+        out.update(text[k:k + 2] for k in range(len(text) - 1) if _is_cjk(text[k]) or _is_cjk(text[k + 1]))
     return out
 
 
@@ -155,6 +166,7 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
 
 _SORT = _COLUMNS.index("sort_key")
 _STATUS = _COLUMNS.index("status")
+_ADDRESS = _COLUMNS.index("address")
 _INSERT = (f"insert into register_search (rowid, {','.join(_COLUMNS)}) "
            f"values (?, {','.join('?' * len(_COLUMNS))})")
 _UPDATE = (f"update register_search set {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} where person_id = ?")
@@ -207,10 +219,10 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
     written = [(existing[r[0]][0], r) for r in retext] + placed
     cursor.executemany("insert into register_fts(rowid, haystack) values (?, ?)",
                        [(rowid, r[-2]) for rowid, r in written])
-    active = [(rowid, r[-1]) for rowid, r in written if r[_STATUS] == "active"]
-    cursor.executemany("insert into register_short(rowid, key) values (?, ?)", active)
+    active = [(rowid, r[-1], r[_ADDRESS]) for rowid, r in written if r[_STATUS] == "active"]
+    cursor.executemany("insert into register_short(rowid, key) values (?, ?)", [a[:2] for a in active])
     cursor.executemany("insert or ignore into register_chars(token, row) values (?, ?)",
-                       [(t, rowid) for rowid, key in active for t in tokens(key)])
+                       [(t, rowid) for rowid, key, address in active for t in tokens(key, address)])
     if renumber and moved and not append:
         renumber_rows(db)
 
@@ -254,8 +266,9 @@ def renumber_rows(db) -> None:
                    "where status = 'active'")
     db.execute_sql("delete from register_chars")
     db.cursor().executemany("insert or ignore into register_chars(token, row) values (?, ?)",
-                            [(t, rowid) for rowid, key in db.execute_sql("select rowid, key from register_short")
-                             for t in tokens(key)])
+                            [(t, rowid) for rowid, key, address in db.execute_sql(
+                                "select rowid, short_key, address from register_search where status = 'active'")
+                             for t in tokens(key, address or "")])
 
 
 def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
@@ -368,11 +381,11 @@ def rebuild_index(store, progress=None) -> int:
             if progress:
                 progress(min(start + step, len(ids)), len(ids))
         renumber_rows(db)
-        store.set_meta(register_index="ok")
+        store.set_meta(register_index=INDEX_VERSION)
     return len(ids)
 
 
 def ensure_index(store, progress=None) -> None:
     """Build the index if this database has none yet (a fresh upgrade, or it was marked stale)."""
-    if store.get_meta("register_index") != "ok":
+    if store.get_meta("register_index") != INDEX_VERSION:
         rebuild_index(store, progress)

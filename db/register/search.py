@@ -76,11 +76,20 @@ def _filter_predicates(filters: Filters, on: dt.date) -> tuple[list[str], list[A
     return where, params
 
 
+ROOM = "室"
+
+
+def strip_room(text: str) -> str:
+    """'101室' -> '101': doors are shown and indexed without 室, people type it often."""
+    return text[:-1] if len(text) > 1 and text.endswith(ROOM) else text
+
+
 def _terms(text: str) -> list[str]:
     """Search patterns: letters match the start of a pinyin or initials field (zs finds 张三, not
     李张山 whose initials are lzs); digits and Chinese characters match anywhere."""
     out = []
     for term in normalize_text(text).lower().split():
+        term = strip_room(term)
         out.append(SEP + term if term.isascii() and term.isalpha() else term)
     return out
 
@@ -111,7 +120,6 @@ def build_query(filters: Filters, *, on: dt.date | None = None) -> tuple[str, li
         tail = (" where " + " and ".join(conditions)) if conditions else ""
         return f"select s.rowid from register_search s{tail} order by s.rowid", [*term_params, *params]
     term = terms[lead]
-    extra: list[Any] = []
     if len(term) >= 3:
         # No ESCAPE clause: FTS5 would then scan instead of using the trigram index. A long term
         # (an ID typed from its start) has many common trigrams (420, 201, 019…): its last
@@ -123,20 +131,13 @@ def build_query(filters: Filters, *, on: dt.date | None = None) -> tuple[str, li
             term_params.insert(0, term)
         source, lead_sql, lead_param = "register_fts c", "c.haystack like ?", f"%{probe}%"
     elif _postable(term):
-        # Postings: one character, or two whose rows are intersected and then checked for the pair.
-        first, rest = (term[:2], "") if term.startswith(SEP) else (term[0], term[1:])
-        source = "register_chars p"
-        lead_sql, lead_param = "p.token = ?", first
-        if rest:
-            source += " cross join register_chars q on q.token = ? and q.row = p.row"
-            extra = [rest]
-            term_where.insert(0, "instr(s.short_key, ?) > 0")
-            term_params.insert(0, term)
-        if not rest:
-            where_rest = _strip_status(filters, where, params)
-            if not where_rest[0] and not term_where:
-                return (f"select p.row from {source} where {lead_sql} order by p.row", [lead_param])
-        return _join_postings(source, lead_sql, [*extra, lead_param], term_where, term_params, filters, where, params)
+        # Postings: one character, one pinyin letter, or a pair of neighbouring characters (a name
+        # or address piece: 张三, 3栋, 单元) are tokens of register_chars.
+        source, lead_sql, lead_param = "register_chars p", "p.token = ?", term
+        where_rest = _strip_status(filters, where, params)
+        if not where_rest[0] and not term_where:
+            return f"select p.row from {source} where {lead_sql} order by p.row", [lead_param]
+        return _join_postings(source, lead_sql, [lead_param], term_where, term_params, filters, where, params)
     else:
         source, lead_sql, lead_param = "register_short c", "instr(c.key, ?) > 0", term
     conditions = term_where + where
@@ -152,10 +153,11 @@ def build_query(filters: Filters, *, on: dt.date | None = None) -> tuple[str, li
 
 
 def _postable(term: str) -> bool:
-    """1-2 character terms answered from register_chars: Chinese characters or one pinyin letter."""
+    """1-2 character terms answered from register_chars: one pinyin letter, a Chinese character,
+    or two characters of which one is Chinese."""
     if term.startswith(SEP):
         return len(term) == 2
-    return 1 <= len(term) <= 2 and all(c >= "\u3400" for c in term)
+    return 1 <= len(term) <= 2 and any(c >= "\u3400" for c in term)
 
 
 def _strip_status(filters: Filters, where: list[str], params: list[Any]) -> tuple[list[str], list[Any]]:

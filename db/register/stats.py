@@ -71,21 +71,21 @@ def age_pyramid(store, *, on: dt.date | None = None) -> list[dict[str, Any]]:
 
 
 def by_place(store, *, on: dt.date | None = None) -> list[dict[str, Any]]:
-    """Per grid and building: households, active persons, households overdue for a visit."""
+    """Per grid, compound and building: households, active persons, households overdue for a visit."""
     on = on or today()
     rows = []
-    for grid, building, households, persons, overdue in store.db.execute_sql(
-            "select g.name, b.name, count(distinct s.household_id), count(*), "
+    for grid, compound, building, households, persons, overdue in store.db.execute_sql(
+            "select g.name, c.name, b.name, count(distinct s.household_id), count(*), "
             "count(distinct case when s.due_date is not null and s.due_date < ? then s.household_id end) "
             "from register_search s left join grid g on g.id = s.grid_id left join building b on b.id = s.building_id "
             "left join compound c on c.id = s.compound_id "
-            "where s.status = 'active' group by s.grid_id, s.building_id order by g.name, c.name, b.name",
+            "where s.status = 'active' group by s.grid_id, s.compound_id, s.building_id order by g.name, c.name, b.name",
             (on.isoformat(),)):
-        rows.append({"grid": grid or "", "building": building or "", "households": households,
+        rows.append({"grid": grid or "", "compound": compound or "", "building": building or "", "households": households,
                      "persons": persons, "overdue": overdue})
     from db.register.index import natural_key
 
-    rows.sort(key=lambda r: (natural_key(r["grid"]), natural_key(r["building"])))
+    rows.sort(key=lambda r: (natural_key(r["grid"]), natural_key(r["compound"]), natural_key(r["building"])))
     return rows
 
 

@@ -164,3 +164,12 @@ def visits_due(store, *, on: dt.date | None = None, within_days: int = 0, grid_i
         d["overdue_days"] = (on - dt.date.fromisoformat(d["due_date"])).days if d["due_date"] else None
     due.sort(key=lambda d: (d["due_date"] != "", d["due_date"], d.get("address") or ""))
     return due
+
+
+def grid_worker(store, household_id: str) -> str | None:
+    """The grid worker named for the household's grid (the usual visitor), if any."""
+    row = store.db.execute_sql(
+        "select g.worker from household h left join unit u on u.id = h.unit_id "
+        "left join building b on b.id = u.building_id left join compound c on c.id = b.compound_id "
+        "join grid g on g.id = coalesce(h.grid_id, c.grid_id) where h.id = ?", (household_id,)).fetchone()
+    return (row[0] or None) if row else None

@@ -41,6 +41,9 @@ def register(sub) -> None:
                        ("--sex", _("only 男 or 女")), ("--name", _("names containing this text")),
                        ("--tag", _("only residents with this tag"))):
         p.add_argument(flag, help=text)
+    p.add_argument("--status", choices=("active", "moved_out", "deceased", "all"), default="active",
+                   help=_("who: living here (default), moved out, deceased, or all; a status column is "
+                          "added when the export may include people no longer living here"))
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("template", help=_("save a department's .xlsx template for export"))
@@ -143,7 +146,8 @@ def _filter(args):
     from db.ledger.export import PeopleFilter
 
     return PeopleFilter(grid=args.grid, compound=args.compound, building=args.building, unit=args.unit,
-                        person_type=args.person_type, sex=args.sex, name=args.name, tag=args.tag)
+                        person_type=args.person_type, sex=args.sex, name=args.name, tag=args.tag,
+                        status=args.status)
 
 
 def cmd_export(args) -> int:

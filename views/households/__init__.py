@@ -8,6 +8,7 @@ from desktop.i18n import _
 from views.households.browser import RegisterBrowser
 from views.households.duplicates import DuplicatesReview
 from views.households.statistics import StatisticsView
+from views.households.undo_action import install_undo
 from views.widgets import heading
 
 
@@ -29,6 +30,7 @@ class HouseholdsScreen(QWidget):
         layout.addWidget(self.tabs, 1)
         self._started = False
         self._stats_loaded = False
+        install_undo(self, ctx)
 
     def activated(self) -> None:
         if not self._started:

@@ -8,7 +8,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -22,19 +21,21 @@ from PySide6.QtWidgets import (
 )
 
 from db.register import index as register_index
-from db.register import undo as undo_service
 from db.register.common import AGE_BANDS, RESIDENCE_STATUSES
 from db.register.places import place_tree
 from db.register.search import Filters, row_for_person, search_ids
 from db.register.tags import list_tags
 from desktop.i18n import N_, _
-from views.households.common import PersonTableModel, shortcut
+from views.households.common import PersonTableModel, fit_columns, shortcut
+from views.households.flow import FlowLayout
 
 REGISTER_TABLES = {"person", "household", "membership", "person_tag", "tag", "visit", "grid", "compound",
                    "building", "unit"}
 STATUS_CHOICES = [("active", N_("Living here")), ("moved_out", N_("Moved out")), ("deceased", N_("Deceased")),
                   ("all", N_("Everyone"))]
 DEBOUNCE_MS = 120
+COLUMN_SAMPLES = ("欧阳娜娜", "男", "100", "配偶", "幸福里小区10栋2单元1001", "420103********6582", "185****3758",
+                  "独居老人、低保", "人户一致", "在册", "2026-11-25")
 
 
 class RegisterBrowser(QWidget):
@@ -55,6 +56,7 @@ class RegisterBrowser(QWidget):
         self.search = QLineEdit(self)
         self.search.setObjectName("search")
         self.search.setClearButtonEnabled(True)
+        self.search.setProperty("registerUndo", True)  # Ctrl+Z here undoes the last edit
         self.search.setPlaceholderText(_("Search: name, pinyin or initials (zs), ID or phone digits, address  (Ctrl+F)"))
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -96,80 +98,81 @@ class RegisterBrowser(QWidget):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for col, width in enumerate((90, 50, 50, 96, 230, 170, 110, 140, 100, 70, 90)):
-            header.resizeSection(col, width)
+        fit_columns(self.table, COLUMN_SAMPLES)
         header.setStretchLastSection(True)
         self.table.doubleClicked.connect(lambda _i: self.edit_person())
         self.count = QLabel(self)
         self.count.setObjectName("count")
 
-        new_hh = QPushButton(_("New household (Ctrl+N)"), self)
-        new_hh.clicked.connect(self.new_household)
-        edit_hh = QPushButton(_("Edit household (Ctrl+E)"), self)
-        edit_hh.clicked.connect(self.edit_household)
-        edit_p = QPushButton(_("Edit person (Enter)"), self)
-        edit_p.clicked.connect(self.edit_person)
-        visit = QPushButton(_("Record visit (Ctrl+R)"), self)
-        visit.clicked.connect(self.record_visit)
-        self.undo_button = QPushButton(_("Undo last edit (Ctrl+Z)"), self)
+        # Short texts, the key in the tooltip: at 150 % text size and in English nothing is cut off,
+        # and the rows wrap (FlowLayout) when the window is narrow.
+        new_hh = self._button(_("New household"), "Ctrl+N", self.new_household)
+        edit_hh = self._button(_("Edit household"), "Ctrl+E", self.edit_household)
+        edit_p = self._button(_("Edit person"), _("Enter"), self.edit_person)
+        visit = self._button(_("Record visit"), "Ctrl+R", self.record_visit)
+        self.undo_button = self._button(_("Undo last edit"), "Ctrl+Z", self.undo)
         self.undo_button.setObjectName("undo")
-        self.undo_button.clicked.connect(self.undo)
+        self.action_buttons = [new_hh, edit_hh, edit_p, visit, self.undo_button]
         shortcut(self, "Ctrl+F", self._focus_search)
         shortcut(self, "Ctrl+N", self.new_household)
         shortcut(self, "Ctrl+E", self.edit_household)
         shortcut(self, "Ctrl+R", self.record_visit)
-        shortcut(self, "Ctrl+Z", self.undo)
         shortcut(self.table, "Return", self.edit_person)
         shortcut(self.table, "Enter", self.edit_person)
 
         tags_button = QPushButton(_("Tags…"), self)
         tags_button.setAutoDefault(False)
         tags_button.clicked.connect(self.edit_tags)
-        filters = QHBoxLayout()
+        for combo in (self.tag, self.age, self.residence, self.status):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+            combo.setMinimumContentsLength(4)
+        filters_box = QWidget(self)
+        filters = FlowLayout(filters_box)
         for w in (self.tag, tags_button, self.age, self.residence, self.status, self.overdue):
             filters.addWidget(w)
-        filters.addStretch(1)
-        filters.addWidget(self.count)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        for b in (new_hh, edit_hh, edit_p, visit, self.undo_button):
-            b.setAutoDefault(False)
+        buttons_box = QWidget(self)
+        buttons = FlowLayout(buttons_box)
+        for b in self.action_buttons:
             buttons.addWidget(b)
         right = QWidget(self)
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.search)
-        rl.addLayout(filters)
+        rl.addWidget(buttons_box)
+        rl.addWidget(filters_box)
         rl.addWidget(self.table, 1)
-        rl.addLayout(buttons)
+        rl.addWidget(self.count)
         left = QWidget(self)
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(self.tree, 1)
-        place_buttons = QHBoxLayout()
-        for text, slot in ((_("Add place…"), self.add_place), (_("Rename…"), self.rename_place)):
+        place_box = QWidget(self)
+        place_buttons = FlowLayout(place_box)
+        for text, slot in ((_("Add place…"), self.add_place), (_("Rename…"), self.rename_place),
+                           (_("Import a ledger…"), self.import_ledger), (_("Export to Excel…"), self.export_list)):
             button = QPushButton(text, self)
             button.setAutoDefault(False)
             button.clicked.connect(slot)
             place_buttons.addWidget(button)
-        ll.addLayout(place_buttons)
-        ledger_buttons = QHBoxLayout()  # Excel in and out (views/ledger)
-        for text, slot in ((_("Import a ledger…"), self.import_ledger), (_("Export to Excel…"), self.export_list)):
-            button = QPushButton(text, self)
-            button.setAutoDefault(False)
-            button.clicked.connect(slot)
-            ledger_buttons.addWidget(button)
-        ll.addLayout(ledger_buttons)
+        ll.addWidget(place_box)
         splitter = QSplitter(Qt.Orientation.Horizontal, self)
         splitter.addWidget(left)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([210, 1000])
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([self.fontMetrics().horizontalAdvance("第10网格幸福里小区") + 60, 1000])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
         QWidget.setTabOrder(self.search, self.table)
         ctx.events.sig_data_changed.connect(self.on_data_changed)
+
+    def _button(self, text: str, key: str, slot) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setToolTip(_("{action} ({key})").format(action=text, key=key))
+        button.setAutoDefault(False)
+        button.clicked.connect(slot)
+        return button
 
     # -- loading -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -319,18 +322,9 @@ class RegisterBrowser(QWidget):
             VisitDialog(self.ctx, household_id=r["household_id"], address=r["address"], parent=self).exec()
 
     def undo(self) -> None:
-        store = self.ctx.store
+        from views.households.undo_action import undo_last
 
-        def done(changes):
-            self.ctx.data_changed(changes)
-            self.count.setText(_("Undone."))
-
-        last = undo_service.last_edit(store)
-        if last is None:
-            self.ctx.errors.show(_("There is nothing to undo."), self)
-            return
-        self.ctx.tasks.run(lambda _s: undo_service.undo_last_edit(store),
-                           title=_("Undo: {what}").format(what=_(str(last.get("label") or ""))), on_done=done, parent=self)
+        undo_last(self.ctx, self)
 
     def import_ledger(self):
         from views.ledger import open_import_wizard

@@ -283,3 +283,11 @@ def shortcut(widget: QWidget, keys: str | QKeySequence.StandardKey, slot, *, con
 
 def masked(field: str, value: str | None) -> str:
     return mask_id(value) if field == "id_number" else mask_phone(value)
+
+
+def fit_columns(view, samples: tuple[str, ...]) -> None:
+    """Size each column to its header text and a typical value at the current text size."""
+    header = view.horizontalHeader()
+    fm = view.fontMetrics()
+    for col, sample in enumerate(samples):
+        header.resizeSection(col, max(fm.horizontalAdvance(sample) + 16, header.sectionSizeHint(col)))

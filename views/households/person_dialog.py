@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QTabWidget,
+    QToolTip,
     QVBoxLayout,
     QWidget,
 )
@@ -25,7 +26,7 @@ from db.register import persons as person_service
 from db.register.audit import reveal
 from db.register.common import ID_TYPES, MARITAL_STATUSES, PERSON_TYPES, RELATIONS, RESIDENCE_STATUSES, SEXES
 from db.register.households import change_relation
-from db.validation import mask_id, mask_phone
+from db.validation import mask_id, mask_phone, parse_id_number
 from desktop.i18n import N_, _
 from views.households.common import combo, combo_value, message_label, set_combo, show_message
 
@@ -71,6 +72,7 @@ class PersonDialog(QDialog):
 
         self.inputs: dict[str, Any] = {}
         self.messages: dict[str, QLabel] = {}
+        self._masked_filter = _MaskedField(self)
         form_widget = QWidget(self)
         grid = QGridLayout(form_widget)
         grid.setHorizontalSpacing(10)
@@ -93,11 +95,17 @@ class PersonDialog(QDialog):
                 if key in ("birth_date", "move_in_date"):
                     widget.setPlaceholderText(_("e.g. 1980-05-01"))
             widget.setObjectName(f"field_{key}")
+            if key in PROTECTED:
+                # A whole 18-digit number stays visible at any text size.
+                widget.setMinimumWidth(widget.fontMetrics().horizontalAdvance("110105194912310021") + 16)
             if key == "name":
                 label += " *"
             if key in PROTECTED and person_id and self.current.get(key):
                 widget.setText(mask_id(self.current[key]) if key == "id_number" else mask_phone(self.current[key]))
                 widget.setReadOnly(True)
+                widget.setToolTip(_("Hidden. Click “Show in full” to edit it, or just type a new number to "
+                                    "replace it."))
+                widget.installEventFilter(self._masked_filter)
                 box = QWidget(self)
                 h = QHBoxLayout(box)
                 h.setContentsMargins(0, 0, 0, 0)
@@ -156,7 +164,7 @@ class PersonDialog(QDialog):
         self._timer.setInterval(250)
         self._timer.timeout.connect(self.check)
         self.inputs["name"].setFocus()
-        self.resize(760, 560)
+        self.resize(max(760, self.sizeHint().width()), max(560, self.sizeHint().height()))
 
     # -- values and validation -----------------------------------------------------------------------
     def form_values(self) -> dict[str, Any]:
@@ -175,6 +183,21 @@ class PersonDialog(QDialog):
             values = {k: v for k, v in values.items() if (self.current.get(k) or None) != v}
         return values
 
+    def checked_values(self) -> dict[str, Any]:
+        """The values to check and write. When the ID number changes, the entered birth date and sex
+        go along (even unchanged), so a disagreement is flagged instead of silently overwritten."""
+        values = self.form_values()
+        if values.get("id_number"):
+            for key in ("birth_date", "sex"):
+                if key not in values and key in self.inputs:
+                    widget = self.inputs[key]
+                    values[key] = (widget.text().strip() or None) if isinstance(widget, QLineEdit) \
+                        else combo_value(widget)
+        return values
+
+    def id_conflicts(self, checked: person_service.CheckedPerson | None) -> list:
+        return [w for w in (checked.warnings if checked else []) if w.field in ("birth_date", "sex")]
+
     def _schedule_check(self, *_args) -> None:
         self._timer.start()
 
@@ -182,7 +205,7 @@ class PersonDialog(QDialog):
         for label in self.messages.values():
             show_message(label, None)
         show_message(self.general, None)
-        values = self.form_values()
+        values = self.checked_values()
         if not self.person_id:
             values["name"] = values.get("name")
         try:
@@ -195,6 +218,10 @@ class PersonDialog(QDialog):
             return None
         for warning in checked.warnings:
             show_message(self.messages.get(warning.field or "") or self.general, warning.message, warning=True)
+        if self.id_conflicts(checked) and "id_number" in self.messages:
+            show_message(self.messages["id_number"], _("The birth date or sex in the ID number differs from what "
+                                                       "is entered; when saving you choose which to keep."),
+                         warning=True)
         parts = []
         if checked.values.get("birth_date") and not values.get("birth_date"):
             parts.append(_("Birth date from the ID number: {date}").format(date=checked.values["birth_date"]))
@@ -225,6 +252,15 @@ class PersonDialog(QDialog):
         checked = self.check()
         if checked is None:
             return
+        if self.id_conflicts(checked):
+            choice = self.ask_id_conflict(self.id_conflicts(checked))
+            if choice is None:
+                return
+            if choice == "id":
+                self.take_from_id()
+            checked = self.check()
+            if checked is None:
+                return
         relation = combo_value(self.inputs["relation"]) if "relation" in self.inputs else None
         if self.collect:
             self.values, self.relation = checked.values, relation
@@ -232,8 +268,32 @@ class PersonDialog(QDialog):
             return
         self._write(allow_duplicate=False, relation=relation)
 
+    def ask_id_conflict(self, conflicts: list) -> str | None:
+        """'id' = take birth date and sex from the ID number, 'entered' = keep them, None = go back."""
+        box = QMessageBox(self)
+        box.setObjectName("idConflict")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle(_("ID number and entered values differ"))
+        box.setText("\n".join(w.message for w in conflicts))
+        box.setInformativeText(_("Which values should be saved?"))
+        from_id = box.addButton(_("Use the ID number's values"), QMessageBox.ButtonRole.AcceptRole)
+        from_id.setObjectName("fromId")
+        keep = box.addButton(_("Keep what was entered"), QMessageBox.ButtonRole.AcceptRole)
+        keep.setObjectName("keepEntered")
+        back = box.addButton(_("Go back"), QMessageBox.ButtonRole.RejectRole)
+        back.setObjectName("goBack")
+        box.setDefaultButton(from_id)
+        box.exec()
+        clicked = box.clickedButton()
+        return "id" if clicked is from_id else "entered" if clicked is keep else None
+
+    def take_from_id(self) -> None:
+        info = parse_id_number(self.inputs["id_number"].text())
+        self.inputs["birth_date"].setText(info.birth_date.isoformat())
+        set_combo(self.inputs["sex"], info.sex)
+
     def _write(self, *, allow_duplicate: bool, relation: str | None) -> None:
-        values = self.form_values()
+        values = self.checked_values()
         store = self.ctx.store
         pid, mid, old_relation = self.person_id, self.membership_id, self.initial_relation
 
@@ -264,6 +324,40 @@ class PersonDialog(QDialog):
                 show_message(self.messages.get(err.field or "") or self.general, err.message)
             return
         self.ctx.errors.show(error, self)
+
+
+class _MaskedField(QObject):
+    """A masked number field: clicking it says how to edit; typing replaces the whole number (the
+    full number is never shown, so no audit entry is needed)."""
+
+    def __init__(self, dialog: PersonDialog):
+        super().__init__(dialog)
+        self.dialog = dialog
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt API
+        if not isinstance(obj, QLineEdit) or not obj.isReadOnly():
+            return False
+        kind = event.type()
+        key = next((k for k, w in self.dialog.inputs.items() if w is obj), None)
+        if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.FocusIn):
+            # Said under the field (a tooltip alone is easily missed).
+            if key in self.dialog.messages:
+                show_message(self.dialog.messages[key], obj.toolTip(), warning=True)
+            QToolTip.showText(obj.mapToGlobal(obj.rect().bottomLeft()), obj.toolTip(), obj)
+            return False
+        if kind == QEvent.Type.KeyPress and event.text() and event.text().isprintable() and \
+                not event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+            obj.setReadOnly(False)
+            obj.setToolTip("")
+            if key in self.dialog.messages:
+                show_message(self.dialog.messages[key], None)
+            if key in getattr(self.dialog, "reveal_buttons", {}):
+                self.dialog.reveal_buttons[key].setEnabled(False)  # nothing hidden left to show
+            obj.clear()
+            obj.insert(event.text())
+            obj.textEdited.emit(obj.text())
+            return True
+        return False
 
 
 def describe_candidates(candidates: list[dict[str, Any]]) -> str:

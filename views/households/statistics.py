@@ -33,13 +33,15 @@ from db.register import stats
 from desktop.i18n import N_, _
 from views.households.common import DictListModel
 
-PLACE_COLUMNS = [("grid", N_("Grid")), ("building", N_("Building")), ("households", N_("Households")),
+PLACE_COLUMNS = [("grid", N_("Grid")), ("compound", N_("Compound")), ("building", N_("Building")), ("households", N_("Households")),
                  ("persons", N_("Persons")), ("overdue", N_("Households overdue"))]
 COVERAGE_COLUMNS = [("grid", N_("Grid")), ("households", N_("Households")), ("visited", N_("Visited (182 days)")),
                     ("coverage", N_("Coverage")), ("overdue", N_("Overdue"))]
 MALE = QColor("#3b6fb6")
 COVERAGE_SHOWN = 15  # grids with the lowest coverage in the chart (the table lists all)
 FEMALE = QColor("#c8553d")
+CHART_MIN_EMS = 28  # a chart's minimum width in characters of the current font
+CHART_MIN_LINES = 18  # and its minimum height in lines
 
 
 def _small_font() -> QFont:
@@ -76,10 +78,13 @@ class StatisticsView(QWidget):
         self.tabs = QTabWidget(self)
         charts_page = QWidget(self)
         self.chart_grid = QGridLayout(charts_page)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(charts_page)
-        self.tabs.addTab(scroll, _("Charts"))
+        self.chart_grid.setColumnStretch(0, 1)
+        self.chart_grid.setColumnStretch(1, 1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(charts_page)
+        self.columns = 2
+        self.tabs.addTab(self.scroll, _("Charts"))
         self.place_model = DictListModel(PLACE_COLUMNS, self)
         self.coverage_model = DictListModel(COVERAGE_COLUMNS, self, formatters={
             "coverage": lambda r: f"{r['coverage'] * 100:.1f}%"})
@@ -115,11 +120,33 @@ class StatisticsView(QWidget):
                 item.widget().deleteLater()
         self.charts = {"pyramid": self._pyramid(data["pyramid"]), "tags": self._tags(data["tags"]),
                        "residence": self._residence(data["residence"]), "coverage": self._coverage(data["coverage"])}
-        for i, key in enumerate(("pyramid", "tags", "residence", "coverage")):
-            self.chart_grid.addWidget(self.charts[key], i // 2, i % 2)
+        fm = self.fontMetrics()
+        for view in self.charts.values():
+            # Each chart keeps a readable size; the page scrolls rather than squashing one.
+            view.setMinimumSize(fm.horizontalAdvance("会") * CHART_MIN_EMS, fm.height() * CHART_MIN_LINES)
+        self._arrange(force=True)
         self.place_model.set_rows(data["places"])
         self.coverage_model.set_rows(data["coverage"])
         self.data = data
+
+    def _arrange(self, force: bool = False) -> None:
+        """Two charts per row when both fit side by side at their minimum width, else one."""
+        if not self.charts:
+            return
+        needed = 2 * next(iter(self.charts.values())).minimumWidth() + 3 * self.chart_grid.spacing() + 24
+        columns = 2 if self.scroll.viewport().width() >= needed else 1
+        if columns == self.columns and not force:
+            return
+        self.columns = columns
+        for view in self.charts.values():
+            self.chart_grid.removeWidget(view)
+        for i, key in enumerate(("pyramid", "tags", "residence", "coverage")):
+            self.chart_grid.addWidget(self.charts[key], i // columns, i % columns)
+        self.chart_grid.setColumnStretch(1, 1 if columns == 2 else 0)
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._arrange()
 
     def _pyramid(self, rows) -> QChartView:
         male, female = QBarSet(_("Male")), QBarSet(_("Female"))
@@ -176,6 +203,7 @@ class StatisticsView(QWidget):
 
     def _residence(self, rows) -> QChartView:
         series = QPieSeries()
+        series.setPieSize(0.5)  # room for the labels around it
         for name, n in rows:
             s = series.append(f"{name or _('Not recorded')}  {n}", n)
             s.setLabelVisible(True)

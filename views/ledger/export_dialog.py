@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -29,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from db.ledger.export import PeopleFilter, all_columns, column_label, count_people, export_people
 from db.ledger.templates import TemplateInfo, fill_template, inspect_template, save_template, template_names
+from desktop import file_dialogs
 from desktop.i18n import _
 
 
@@ -146,7 +146,7 @@ class ExportDialog(QDialog):
 
     def add_template(self, path: str | None = None) -> TemplateMappingDialog | None:
         if not path:
-            path, _f = QFileDialog.getOpenFileName(self, _("Choose a department template"), "", "Excel (*.xlsx)")
+            path = file_dialogs.open_file(self, self.ctx.settings, _("Choose a department template"), "Excel (*.xlsx)")
         if not path:
             return None
         try:
@@ -160,7 +160,7 @@ class ExportDialog(QDialog):
         return dialog
 
     def browse(self) -> None:
-        path, _f = QFileDialog.getSaveFileName(self, _("Export to Excel"), "居民名单.xlsx", "Excel (*.xlsx)")
+        path = file_dialogs.save_file(self, self.ctx.settings, _("Export to Excel"), "居民名单.xlsx", "Excel (*.xlsx)")
         if path:
             self.path_edit.setText(path)
 

@@ -12,7 +12,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -32,6 +31,7 @@ from db.ledger.mapping import FIELDS, field_label, mapping_names, save_mapping
 from db.ledger.preview import ImportPlan, Preview, build_preview, plan_import
 from db.ledger.readers import SUFFIXES
 from db.ledger.report import summary, write_error_workbook
+from desktop import file_dialogs
 from desktop.i18n import N_, _
 from views.ledger.preview_model import PreviewModel
 
@@ -116,8 +116,8 @@ class FilePage(_AsyncPage):
 
     def browse(self) -> None:
         patterns = " ".join(f"*{s}" for s in SUFFIXES)
-        path, _filter = QFileDialog.getOpenFileName(self, _("Choose a ledger file"), "",
-                                                    _("Spreadsheets ({patterns})").format(patterns=patterns))
+        path = file_dialogs.open_file(self, self.w.ctx.settings, _("Choose a ledger file"),
+                                      _("Spreadsheets ({patterns})").format(patterns=patterns))
         if path:
             self.path_edit.setText(path)
 
@@ -178,11 +178,13 @@ class MappingPage(_AsyncPage):
         headers = sp.layout.headers
         self.table.setRowCount(len(headers))
         self.combos = []
+        self.samples: dict[int, list[str]] = {}
         samples = sp.sheet.rows[sp.layout.data_row: sp.layout.data_row + 3]
         for col, header in enumerate(headers):
             self.table.setItem(col, 0, QTableWidgetItem(header or _("Column {n}").format(n=col + 1)))
             values = [cells.display(r[col]) for r in samples if col < len(r) and not cells.is_blank(r[col])]
-            self.table.setItem(col, 1, QTableWidgetItem("，".join(values)))
+            self.samples[col] = values
+            self.table.setItem(col, 1, QTableWidgetItem(self._sample_text(col, sp.mapping.get(col))))
             combo = QComboBox()
             combo.addItem(field_label(None), None)
             for f in FIELDS:
@@ -194,8 +196,15 @@ class MappingPage(_AsyncPage):
         self.table.resizeColumnToContents(0)
         self.table.setColumnWidth(2, 160)
 
+    def _sample_text(self, col: int, key: str | None) -> str:
+        """The first values of a column, ID and phone numbers masked as on every screen."""
+        return "，".join(cells.masked_sample(v, key) for v in self.samples.get(col, []))
+
     def _changed(self, sp, col: int, combo: QComboBox) -> None:
         key = combo.currentData()
+        item = self.table.item(col, 1)
+        if item is not None:
+            item.setText(self._sample_text(col, key))
         if key is None:
             sp.mapping.pop(col, None)
             return
@@ -291,7 +300,8 @@ class PreviewPage(_AsyncPage):
     def save_errors(self, path: str | None = None) -> None:
         if not path:
             default = str(self.w.plan.path.with_name(self.w.plan.path.stem + "-错误.xlsx"))
-            path, _f = QFileDialog.getSaveFileName(self, _("Save the rows with errors"), default, "Excel (*.xlsx)")
+            path = file_dialogs.save_file(self, self.w.ctx.settings, _("Save the rows with errors"), default,
+                                          "Excel (*.xlsx)")
         if path:
             n = write_error_workbook(self.w.preview, path)
             self.w.status.setText(_("{n} rows with errors saved to {path}.").format(n=n, path=path))

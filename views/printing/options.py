@@ -134,6 +134,9 @@ class OptionsPanel(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.form = QFormLayout(self)
+        # At large text sizes a label goes above its field instead of pushing the field out of view.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.places: PlacePicker | None = None
 
     def line(self, label: str, name: str, text: str = "", placeholder: str = "") -> QLineEdit:

@@ -13,7 +13,7 @@ from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QCheckBox,
-    QFileDialog,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import file_dialogs
 from desktop.i18n import _
 from desktop.print_jobs import FORMS, PrintJob, PrintResult, make_pdf
 from views.printing.options import PANELS, OptionsPanel
@@ -62,6 +63,10 @@ class PrintingScreen(QWidget):
         self.forms.currentRowChanged.connect(self._form_changed)
         self.forms.setMaximumHeight(self.forms.sizeHintForRow(0) * (len(PANELS) + 1))
 
+        for combo in self.stack.findChildren(QComboBox):
+            # Long addresses in a picker must not widen the form past the visible area.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(10)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -111,7 +116,7 @@ class PrintingScreen(QWidget):
         splitter.addWidget(self.preview_stack)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([420, 700])
+        splitter.setSizes([max(420, left.sizeHint().width(), self.fontMetrics().horizontalAdvance("会") * 30), 700])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -215,8 +220,8 @@ class PrintingScreen(QWidget):
         def save() -> None:
             target = path
             if target is None:
-                target, _filter = QFileDialog.getSaveFileName(
-                    self, _("Save as PDF"), f"{self.result.title}.pdf", _("PDF files (*.pdf)"))
+                target = file_dialogs.save_file(self, self.ctx.settings, _("Save as PDF"), f"{self.result.title}.pdf",
+                                                _("PDF files (*.pdf)"))
                 if not target:
                     return
             out = Path(target)

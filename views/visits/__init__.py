@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
 from db.register.places import place_tree
 from db.register.visits import recent_visits, visits_due
 from desktop.i18n import N_, _
-from views.households.common import OVERDUE, DictListModel, shortcut
+from views.households.common import OVERDUE, DictListModel, fit_columns, shortcut
+from views.households.undo_action import install_undo
 from views.widgets import heading
 
 DUE_COLUMNS = [("address", N_("Address")), ("head", N_("Head of household")), ("grid", N_("Grid")),
@@ -62,7 +63,8 @@ class VisitsScreen(QWidget):
         self.within.setSuffix(_(" days ahead"))
         refresh = QPushButton(_("Refresh"), self)
         refresh.clicked.connect(self.refresh)
-        self.record = QPushButton(_("Record visit (Ctrl+R)"), self)
+        self.record = QPushButton(_("Record visit"), self)
+        self.record.setToolTip(_("{action} ({key})").format(action=_("Record visit"), key="Ctrl+R"))
         self.record.clicked.connect(self.record_visit)
         for w in (QLabel(_("Grid"), self), self.grid, QLabel(_("Due within"), self), self.within, refresh):
             bar.addWidget(w)
@@ -78,8 +80,8 @@ class VisitsScreen(QWidget):
         self.due_view = _table(self.due_model, self)
         self.due_view.setObjectName("dueTable")
         self.due_view.doubleClicked.connect(lambda _i: self.record_visit())
-        for col, width in enumerate((240, 90, 80, 150, 80, 100, 100)):
-            self.due_view.horizontalHeader().resizeSection(col, width)
+        fit_columns(self.due_view, ("幸福里小区10栋2单元1001室", "欧阳娜娜", "第10网格", "独居老人、低保", "182",
+                                    "2026-11-25", "2026-11-25", "365"))
         dl.addWidget(self.due_view, 1)
         self.due_count = QLabel(self)
         dl.addWidget(self.due_count)
@@ -91,8 +93,8 @@ class VisitsScreen(QWidget):
             "met": lambda r: _("未遇 (nobody home)") if r.get("not_home") else (r.get("met") or "")})
         self.log_view = _table(self.log_model, self)
         self.log_view.setObjectName("logTable")
-        for col, width in enumerate((100, 240, 80, 110, 90, 220, 110)):
-            self.log_view.horizontalHeader().resizeSection(col, width)
+        fit_columns(self.log_view, ("2026-11-25", "幸福里小区10栋2单元1001室", "欧阳娜娜", "未遇（无人在家）", "日常走访",
+                                    "一切正常，无特殊情况", "已解决", "2026-11-25"))
         ll.addWidget(self.log_view)
         self.tabs.addTab(log_page, _("Visit log"))
         shortcut(self, "Ctrl+R", self.record_visit)
@@ -100,6 +102,7 @@ class VisitsScreen(QWidget):
         self.grid.currentIndexChanged.connect(lambda _i: self.refresh())
         ctx.events.sig_data_changed.connect(self._on_changes)
         self._loaded = False
+        install_undo(self, ctx)
 
     def activated(self) -> None:
         if not self._loaded:

@@ -16,11 +16,14 @@ from PySide6.QtWidgets import (
 
 from db.errors import ValidationErrors
 from db.register.households import household_members
-from db.register.visits import FOLLOW_UP_DAYS_NOT_HOME, record_visit
+from db.register.visits import FOLLOW_UP_DAYS_NOT_HOME, grid_worker, record_visit
 from desktop.i18n import _
 from views.households.common import combo, combo_value, message_label, show_message, with_message
 
 PURPOSES = ["常规走访", "政策宣传", "信息核实", "节日慰问", "安全检查", "矛盾调解", "需求了解"]
+
+
+LAST_VISITOR_KEY = "register/last_visitor"
 
 
 class VisitDialog(QDialog):
@@ -28,6 +31,7 @@ class VisitDialog(QDialog):
         super().__init__(parent)
         self.ctx = ctx
         self.household_id = household_id
+        self.address = address
         self.setWindowTitle(_("Record visit"))
         self.saved_changes: list = []
         form = QFormLayout(self)
@@ -35,7 +39,9 @@ class VisitDialog(QDialog):
         form.addRow(_("Household"), QLabel(address or "", self))
         self.date = QLineEdit(dt.date.today().isoformat(), self)
         self.date.setObjectName("visit_date")
-        self.visitor = QLineEdit(ctx.user or ctx.store.user, self)
+        # The visitor is who typed it last time, else the grid's worker, else the login name.
+        last = str(ctx.settings.qs.value(LAST_VISITOR_KEY, "") or "") if ctx.settings else ""
+        self.visitor = QLineEdit(last or grid_worker(ctx.store, household_id) or ctx.user or ctx.store.user, self)
         self.not_home = QCheckBox(_("未遇: nobody was home"), self)
         self.not_home.setObjectName("not_home")
         names = [m["name"] for m in household_members(ctx.store, household_id) if m["name"]]
@@ -93,8 +99,14 @@ class VisitDialog(QDialog):
                       follow_up_date=self.follow_up.text().strip() or None)
 
         def done(changes):
+            from views.households.undo_action import notify
+
             self.saved_changes = changes
+            if self.ctx.settings and values["visitor"].strip():
+                self.ctx.settings.qs.setValue(LAST_VISITOR_KEY, values["visitor"].strip())
             self.ctx.data_changed(changes)
+            notify(self.parentWidget() or self, _("Visit recorded: {address}, {date}, {visitor}").format(
+                address=self.address or "", date=values["visit_date"], visitor=values["visitor"]))
             self.accept()
 
         def failed(error):
