@@ -371,25 +371,29 @@ def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyRe
             fresh.append(op)
         if not fresh:
             return result
-        affected: dict[str, set[str]] = defaultdict(set)
-        by_row: dict[tuple[str, str], list[OpRecord]] = defaultdict(list)
+        # Per table, per row: the incoming ops (one pass, no (table, row) keys).
+        by_table: dict[str, dict[str, list[OpRecord]]] = defaultdict(dict)
         for op in fresh:
-            affected[op.tbl].add(op.row_id)
-            by_row[(op.tbl, op.row_id)].append(op)
+            rows = by_table[op.tbl]
+            found = rows.get(op.row_id)
+            if found is None:
+                rows[op.row_id] = [op]
+            else:
+                found.append(op)
         # Rows with no ops here yet are resolved from the incoming ops alone (no log read-back).
-        had_history = {table: _rows_with_ops(db, table, ids) for table, ids in affected.items()}
+        had_history = {table: _rows_with_ops(db, table, rows) for table, rows in by_table.items()}
         db.cursor().executemany(
             f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", [op.as_row() for op in fresh])
         result.new_ops = len(fresh)
         if store.observe(max(op.hlc for op in fresh)):
             result.skewed = True
-        for table, row_ids in affected.items():
+        for table, rows in by_table.items():
             model = synced_model(table)
             if model is None:
                 continue  # a table of a newer schema: kept in the log, applied after an upgrade
             known_rows = had_history[table]
-            preloaded = {rid: by_row[(table, rid)] for rid in row_ids if rid not in known_rows}
-            changed, conflicts, unknown = materialize(store, model, sorted(row_ids), preloaded=preloaded)
+            preloaded = {rid: o for rid, o in rows.items() if rid not in known_rows} if known_rows else rows
+            changed, conflicts, unknown = materialize(store, model, sorted(rows), preloaded=preloaded)
             result.rows_changed += changed
             result.conflicts += conflicts
             result.unknown_columns |= unknown
