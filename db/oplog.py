@@ -371,25 +371,29 @@ def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyRe
             fresh.append(op)
         if not fresh:
             return result
-        affected: dict[str, set[str]] = defaultdict(set)
-        by_row: dict[tuple[str, str], list[OpRecord]] = defaultdict(list)
+        # Per table, per row: the incoming ops (one pass, no (table, row) keys).
+        by_table: dict[str, dict[str, list[OpRecord]]] = defaultdict(dict)
         for op in fresh:
-            affected[op.tbl].add(op.row_id)
-            by_row[(op.tbl, op.row_id)].append(op)
+            rows = by_table[op.tbl]
+            found = rows.get(op.row_id)
+            if found is None:
+                rows[op.row_id] = [op]
+            else:
+                found.append(op)
         # Rows with no ops here yet are resolved from the incoming ops alone (no log read-back).
-        had_history = {table: _rows_with_ops(db, table, ids) for table, ids in affected.items()}
+        had_history = {table: _rows_with_ops(db, table, rows) for table, rows in by_table.items()}
         db.cursor().executemany(
             f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", [op.as_row() for op in fresh])
         result.new_ops = len(fresh)
         if store.observe(max(op.hlc for op in fresh)):
             result.skewed = True
-        for table, row_ids in affected.items():
+        for table, rows in by_table.items():
             model = synced_model(table)
             if model is None:
                 continue  # a table of a newer schema: kept in the log, applied after an upgrade
             known_rows = had_history[table]
-            preloaded = {rid: by_row[(table, rid)] for rid in row_ids if rid not in known_rows}
-            changed, conflicts, unknown = materialize(store, model, sorted(row_ids), preloaded=preloaded)
+            preloaded = {rid: o for rid, o in rows.items() if rid not in known_rows} if known_rows else rows
+            changed, conflicts, unknown = materialize(store, model, sorted(rows), preloaded=preloaded)
             result.rows_changed += changed
             result.conflicts += conflicts
             result.unknown_columns |= unknown
@@ -408,6 +412,23 @@ def _rows_with_ops(db, table: str, row_ids: Iterable[str]) -> set[str]:
         found.update(x for (x,) in db.execute_sql(
             f"select distinct row_id from oplog where tbl = ? and row_id in ({marks})", (table, *chunk)))
     return found
+
+
+def _narrow_spec(given: frozenset, required: frozenset, defaults: dict[str, Any]) -> tuple:
+    """For rows made of the columns `given`: (insert columns, values getter, default tail)."""
+    cols = sorted(given)
+    extra = [c for c in sorted(required) if c not in given and c != "id"]
+    if len(cols) > 1:
+        getter = itemgetter(*cols)
+    elif cols:
+        only = cols[0]
+
+        def getter(values):
+            return (values[only],)
+    else:
+        def getter(values):
+            return ()
+    return ("id", *cols, *extra), getter, tuple(defaults[c] for c in extra)
 
 
 def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
@@ -430,12 +451,24 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
     unknown: set[str] = set()
     n_conflicts = 0
     row_tuple = itemgetter(*columns)
+    # Rows new here made by one op: insert just their columns and those with a non-NULL default
+    # (binding a long row of NULLs costs as much as real values), grouped by column set.
+    required = frozenset({"id"} | {c for c, v in defaults.items() if v is not None})
+    narrow: dict[frozenset, list[tuple]] = defaultdict(list)
+    narrow_keys: dict[frozenset, tuple] = {}
     for row_id in row_ids:
         ops = history.get(row_id, [])
-        full = dict(defaults)
         if len(ops) == 1 and not ops[0].supersedes:
             # The common case of a bulk handover: one op made the row; it is the value.
             values = ops[0].fields
+            if row_id in preloaded and values.keys() <= known and "id" not in values:
+                given = frozenset(values)
+                spec = narrow_keys.get(given)
+                if spec is None:
+                    spec = narrow_keys[given] = _narrow_spec(given, required, defaults)
+                narrow[given].append((row_id, *spec[1](values), *spec[2]))
+                continue
+            full = dict(defaults)
             if values.keys() <= known:
                 full.update(values)
             else:
@@ -444,6 +477,7 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
             full["id"] = row_id
             upserts.append(row_tuple(full))
             continue
+        full = dict(defaults)
         resolved = resolve(ops)
         for column, value in resolved.values.items():
             if column in known:
@@ -456,18 +490,25 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
             conflict_rows.append((table, row_id, column, candidates[0].hlc))
             n_conflicts += 1
     cursor = db.cursor()
+    for given, params in narrow.items():
+        key = narrow_keys[given][0]
+        # "or replace": a row left in the table without ops (never expected) becomes defaults + values.
+        key_sql = ",".join(f'"{c}"' for c in key)
+        cursor.executemany(f'insert or replace into "{table}" ({key_sql}) values ({",".join("?" * len(key))})',
+                           params)
     col_sql = ",".join(f'"{c}"' for c in columns)
     sets = ",".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")
-    cursor.executemany(
-        f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))}) '
-        f"on conflict(id) do update set {sets}", upserts)
+    if upserts:
+        cursor.executemany(
+            f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))}) '
+            f"on conflict(id) do update set {sets}", upserts)
     for chunk in _chunks(to_read):  # rows new here have no conflicts to clear
         marks = ",".join("?" * len(chunk))
         db.execute_sql(f"delete from conflict where tbl = ? and row_id in ({marks})", (table, *chunk))
     cursor.executemany("insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)",
                        conflict_rows)
     _run_hooks(store, table, row_ids)
-    return len(upserts), n_conflicts, unknown
+    return len(upserts) + sum(map(len, narrow.values())), n_conflicts, unknown
 
 
 def rematerialize_newer(store, since_schema: int) -> int:

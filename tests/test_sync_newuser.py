@@ -241,3 +241,20 @@ def test_a_malformed_change_is_named_and_nothing_imported(tmp_path):
         exchange._parse_ops([good[0], good[1][:9]])
     a.close()
     b.close()
+
+
+def test_rows_new_here_get_their_defaults_and_equal_a_rebuild(tmp_path):
+    from db.models.register import Tag
+
+    a, b = make_replicas(tmp_path, ["a", "b"])
+    with a.activated():
+        oplog.write(a, Tag, [{"name": "独居老人"}])
+        oplog.write(a, Person, [{"name": "王五"}, {"name": "赵六", "phone": "13800000001"}])
+    exchange.import_bundle(b, exchange.read_bundle(
+        b, exchange.export_bundle(a, for_device=identity.identity(b).device_id).data))
+    assert oplog.compare_with_log(b) == []
+    tables = ("tag", "person")
+    assert {t: b.db.execute_sql(f"select * from {t} order by id").fetchall() for t in tables} == \
+        {t: a.db.execute_sql(f"select * from {t} order by id").fetchall() for t in tables}
+    a.close()
+    b.close()

@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -325,27 +325,27 @@ def _parse_op(i: int, r) -> oplog.OpRecord:
 
 
 def _parse_ops(raw: list) -> list[oplog.OpRecord]:
-    """Check and decode every op. Column-wise checks (C loops) for speed; on any problem the
-    op-by-op path finds and names the first malformed change."""
-    if not raw:
-        return []
+    """Check and decode every op; on any problem the op-by-op path names the first malformed one."""
+    ops = []
+    append = ops.append
     loads = orjson.loads
+    match = _HLC.match
+    record = oplog.OpRecord
     try:
-        if not all(type(r) is list and len(r) == 10 for r in raw):
-            raise ValueError
-        nodes, counters, tbls, row_ids, fields, supers, hlcs, users, schemas, kinds = zip(*raw, strict=True)
-        if not (all(type(x) is str for col in (nodes, tbls, row_ids, fields, supers, hlcs, kinds) for x in col)
-                and all(type(x) is int and x > 0 for x in counters) and all(type(x) is int for x in schemas)
-                and all(x is None or type(x) is str for x in users) and all(map(_HLC.match, hlcs))):
-            raise ValueError
-        parsed = list(map(loads, fields))
-        superseded = [{} if x == "{}" else loads(x) for x in supers]
-        if not (all(type(x) is dict for x in parsed) and all(type(x) is dict for x in superseded)):
-            raise ValueError
+        for r in raw:
+            node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
+            if not (type(node) is str and type(counter) is int and counter > 0 and type(tbl) is str
+                    and type(row_id) is str and type(hlc) is str and match(hlc) and type(schema) is int
+                    and type(kind) is str and (user is None or type(user) is str)):
+                raise ValueError
+            f = loads(fields)
+            s = {} if supersedes == "{}" else loads(supersedes)
+            if type(f) is not dict or type(s) is not dict:
+                raise ValueError
+            append(record(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, r))
     except (ValueError, TypeError):
         return [_parse_op(i, r) for i, r in enumerate(raw)]  # raises, naming the change
-    return list(map(oplog.OpRecord, nodes, counters, tbls, row_ids, parsed, superseded, hlcs, users, schemas,
-                    kinds, raw))
+    return ops
 
 
 def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_sender: str | None = None,
@@ -521,8 +521,8 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
     if summary.copied_node_detected:
         store.rotate_node_id()
     none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
-    summary.changes = [change for t, ids in tables.items()
-                       for change in map(oplog.Change, repeat(t), ids, repeat(none), repeat("merge"), repeat(False))]
+    summary.changes = list(chain.from_iterable(
+        map(oplog.Change, repeat(t), ids, repeat(none), repeat("merge"), repeat(False)) for t, ids in tables.items()))
     return summary
 
 
