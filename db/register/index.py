@@ -40,12 +40,24 @@ def tokens(short_key: str, address: str = "") -> set[str]:
     """Posting tokens of a person: each Chinese character and each pair of neighbouring characters
     with a Chinese one (张三, 3栋, 单元) of the names and the address, and SEP + the first letter of
     each pinyin or initials field. So 1-2 character terms are answered from an index."""
-    out = {c for c in short_key if _is_cjk(c)}
-    out.update(SEP + f[0] for f in short_key.split(SEP) if f and f[0].isascii() and f[0].isalpha())
-    for text in (*short_key.split(SEP)[1:7], address.lower()):
-        out.update(c for c in text if _is_cjk(c))
-        out.update(text[k:k + 2] for k in range(len(text) - 1) if _is_cjk(text[k]) or _is_cjk(text[k + 1]))
+    fields = short_key.split(SEP)
+    out = {c for c in short_key if c >= "\u3400"}
+    out.update(SEP + f[0] for f in fields if f and f[0].isascii() and f[0].isalpha())
+    for text in fields[1:7]:
+        if text:
+            out |= _text_tokens(text)
+    if address:
+        out |= _text_tokens(address.lower())
     return out
+
+
+@lru_cache(maxsize=131_072)
+def _text_tokens(text: str) -> frozenset[str]:
+    """Chinese characters and pairs with a Chinese character of one field (names and addresses
+    repeat across persons and household members: computed once each)."""
+    out = {c for c in text if c >= "\u3400"}
+    out.update(a + b for a, b in zip(text, text[1:], strict=False) if a >= "\u3400" or b >= "\u3400")
+    return frozenset(out)
 
 
 def natural_key(text: str) -> str:
@@ -105,7 +117,11 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
 
 
 def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = None, append: bool = False) -> None:
-    """Recompute the index rows of these persons (removing the dead, merged and deleted ones)."""
+    """Recompute the index rows of these persons (removing the dead, merged and deleted ones).
+
+    append=True (a rebuild): new rows go after all others and the text indexes (register_fts,
+    register_short, register_chars) are left for the caller's renumber_rows to write at the end.
+    """
     if _pending:
         _pending[-1].update(person_ids)
         return
@@ -209,13 +225,19 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
     retext = [r for r in kept if (r[-2], r[-1], r[_STATUS]) != existing[r[0]][2:]]
     if kept:
         cursor.executemany(_UPDATE, [(*r[1:], r[0]) for r in kept])
-        _delete_rowids(db, [existing[r[0]][0] for r in retext], search_too=False)
     placed = None if append else _allocate(db, moved)
     renumber = placed is None
     if placed is None:
         top = db.execute_sql("select coalesce(max(rowid), 0) from register_search").fetchone()[0]
         placed = [(top + GAP * (k + 1), r) for k, r in enumerate(moved)]
     cursor.executemany(_INSERT, [(rowid, *r) for rowid, r in placed])
+    if renumber:
+        # renumber_rows (here, or the caller's after appending) rewrites all the text indexes from
+        # register_search: writing them now would be thrown away.
+        if moved and not append:
+            renumber_rows(db)
+        return
+    _delete_rowids(db, [existing[r[0]][0] for r in retext], search_too=False)
     written = [(existing[r[0]][0], r) for r in retext] + placed
     cursor.executemany("insert into register_fts(rowid, haystack) values (?, ?)",
                        [(rowid, r[-2]) for rowid, r in written])
@@ -223,8 +245,6 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
     cursor.executemany("insert into register_short(rowid, key) values (?, ?)", [a[:2] for a in active])
     cursor.executemany("insert or ignore into register_chars(token, row) values (?, ?)",
                        [(t, rowid) for rowid, key, address in active for t in tokens(key, address)])
-    if renumber and moved and not append:
-        renumber_rows(db)
 
 
 def _allocate(db, rows: list[tuple]) -> list[tuple[int, tuple]] | None:
@@ -255,12 +275,13 @@ def _allocate(db, rows: list[tuple]) -> list[tuple[int, tuple]] | None:
 
 def renumber_rows(db) -> None:
     """Give every index row rowid = rank * GAP in display order (after a gap ran out, or a rebuild)."""
-    order = [r[0] for r in db.execute_sql("select rowid from register_search order by sort_key")]
     db.execute_sql("delete from register_fts")
     db.execute_sql("delete from register_short")
     db.execute_sql("update register_search set rowid = -rowid")
-    db.cursor().executemany("update register_search set rowid = ? where rowid = ?",
-                            [(GAP * (k + 1), -old) for k, old in enumerate(order)])
+    # One set-based statement; after the negation, rowid desc is the old rowid order of equal keys.
+    db.execute_sql("update register_search set rowid = o.k * ? from (select rowid as r, row_number() over "
+                   "(order by sort_key, rowid desc) as k from register_search) as o where register_search.rowid = o.r",
+                   (GAP,))
     db.execute_sql("insert into register_fts(rowid, haystack) select rowid, haystack from register_search")
     db.execute_sql("insert into register_short(rowid, key) select rowid, short_key from register_search "
                    "where status = 'active'")
