@@ -60,6 +60,7 @@ def _text_tokens(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+@lru_cache(maxsize=65_536)
 def natural_key(text: str) -> str:
     """'2栋' sorts before '10栋': numbers are zero-padded."""
     return _DIGITS.sub(lambda m: m.group().zfill(8), text)
@@ -208,14 +209,18 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
     """
     pids = [r[0] for r in rows] + drop
     existing: dict[str, tuple[int, str, str, str, str]] = {}
+    same: set[str] = set()  # rows whose index row is already exactly this: nothing to write
+    wanted = {r[0]: r for r in rows}
     for start in range(0, len(pids), 500):
         part = pids[start:start + 500]
         marks = ",".join("?" * len(part))
-        for pid, rowid, key, haystack, short_key, status in db.execute_sql(
-                f"select person_id, rowid, sort_key, haystack, short_key, status from register_search "
-                f"where person_id in ({marks})", part):
-            existing[pid] = (rowid, key, haystack, short_key, status)
-    kept = [r for r in rows if r[0] in existing and existing[r[0]][1] == r[_SORT]]
+        for rowid, *current in db.execute_sql(
+                f"select rowid, {','.join(_COLUMNS)} from register_search where person_id in ({marks})", part):
+            pid = current[0]
+            existing[pid] = (rowid, current[_SORT], current[-2], current[-1], current[_STATUS])
+            if tuple(current) == wanted.get(pid):
+                same.add(pid)
+    kept = [r for r in rows if r[0] in existing and existing[r[0]][1] == r[_SORT] and r[0] not in same]
     moved = sorted((r for r in rows if not (r[0] in existing and existing[r[0]][1] == r[_SORT])),
                    key=lambda r: r[_SORT])
     gone = [existing[p][0] for p in drop if p in existing] + [existing[r[0]][0] for r in moved if r[0] in existing]
