@@ -186,7 +186,6 @@ _STATUS = _COLUMNS.index("status")
 _ADDRESS = _COLUMNS.index("address")
 _INSERT = (f"insert into register_search (rowid, {','.join(_COLUMNS)}) "
            f"values (?, {','.join('?' * len(_COLUMNS))})")
-_UPDATE = (f"update register_search set {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} where person_id = ?")
 
 
 def _delete_rowids(db, rowids: list[int], *, search_too: bool) -> None:
@@ -211,6 +210,7 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
     existing: dict[str, tuple[int, str, str, str, str]] = {}
     same: set[str] = set()  # rows whose index row is already exactly this: nothing to write
     wanted = {r[0]: r for r in rows}
+    current_rows: dict[str, tuple] = {}
     for start in range(0, len(pids), 500):
         part = pids[start:start + 500]
         marks = ",".join("?" * len(part))
@@ -218,7 +218,8 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
                 f"select rowid, {','.join(_COLUMNS)} from register_search where person_id in ({marks})", part):
             pid = current[0]
             existing[pid] = (rowid, current[_SORT], current[-2], current[-1], current[_STATUS])
-            if tuple(current) == wanted.get(pid):
+            current_rows[pid] = tuple(current)
+            if current_rows[pid] == wanted.get(pid):
                 same.add(pid)
     kept = [r for r in rows if r[0] in existing and existing[r[0]][1] == r[_SORT] and r[0] not in same]
     moved = sorted((r for r in rows if not (r[0] in existing and existing[r[0]][1] == r[_SORT])),
@@ -228,8 +229,15 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
     cursor = db.cursor()
     # Most refreshes (a visit, a tag) change no searchable text: the text indexes stay as they are.
     retext = [r for r in kept if (r[-2], r[-1], r[_STATUS]) != existing[r[0]][2:]]
-    if kept:
-        cursor.executemany(_UPDATE, [(*r[1:], r[0]) for r in kept])
+    # Only the changed columns are written (a visit changes due dates, not the indexed place columns).
+    updates: dict[tuple[int, ...], list[tuple]] = {}
+    for r in kept:
+        old_row = current_rows[r[0]]
+        changed = tuple(i for i in range(1, len(_COLUMNS)) if r[i] != old_row[i])
+        updates.setdefault(changed, []).append((*(r[i] for i in changed), existing[r[0]][0]))
+    for changed, params in updates.items():
+        cursor.executemany(f"update register_search set {', '.join(f'{_COLUMNS[i]} = ?' for i in changed)} "
+                           f"where rowid = ?", params)
     placed = None if append else _allocate(db, moved)
     renumber = placed is None
     if placed is None:
