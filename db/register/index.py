@@ -41,10 +41,11 @@ def tokens(short_key: str, address: str = "") -> set[str]:
     with a Chinese one (张三, 3栋, 单元) of the names and the address, and SEP + the first letter of
     each pinyin or initials field. So 1-2 character terms are answered from an index."""
     fields = short_key.split(SEP)
-    out = {c for c in short_key if c >= "\u3400"}
+    # Chinese characters of fields[1:7] come with their pairs below; the rest are looked at here.
+    out = {c for f in (fields[0], *fields[7:]) if not f.isascii() for c in f if c >= "\u3400"}
     out.update(SEP + f[0] for f in fields if f and f[0].isascii() and f[0].isalpha())
     for text in fields[1:7]:
-        if text:
+        if text and not text.isascii():  # pinyin, initials: no Chinese character, no token
             out |= _text_tokens(text)
     if address:
         out |= _text_tokens(address.lower())
