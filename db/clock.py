@@ -54,6 +54,21 @@ class HybridClock:
                 self._ms, self._counter = self._ms + 1, 0
         return self.last
 
+    def now_many(self, n: int) -> list[str]:
+        """n increasing timestamps for a batch of local events (one reading of the wall clock)."""
+        pt = self._physical()
+        ms, counter = (pt, -1) if pt > self._ms else (self._ms, self._counter)
+        out = []
+        node = self.node
+        for _ in range(n):
+            counter += 1
+            if counter > _MAX_COUNTER:
+                ms, counter = ms + 1, 0
+            out.append(f"{ms:016d}-{counter:06d}-{node}")
+        if n:
+            self._ms, self._counter = ms, counter
+        return out
+
     def observe(self, remote: str) -> bool:
         """Take a remote timestamp into account; returns True when it looks skewed (far ahead).
 

@@ -239,7 +239,8 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
     known = set(columns)
     # Callers may name foreign keys by field ("household") or column ("household_id").
     renames = {f.name: f.column_name for f in model._meta.sorted_fields if f.name != f.column_name}
-    rows = [{renames.get(k, k): v for k, v in r.items()} for r in rows]
+    rows = [{renames.get(k, k): v for k, v in r.items()} if renames and not renames.keys().isdisjoint(r)
+            else dict(r) for r in rows]
     if not rows:
         return []
     for r in rows:
@@ -263,6 +264,9 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         required = {"id"} | {c for c, v in defaults.items() if v is not None}
         updates: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
         changes: list[Change] = []
+        stamps = iter(store.tick_many(len(rows)))
+        insert_keys: dict[tuple[str, ...], tuple[tuple[str, ...], Any]] = {}
+        base = {c: defaults[c] for c in required}
         for r in rows:
             row_id = r.pop("id", None) or new_id()
             # A resolution settles only the chosen column; it must not undo a delete elsewhere.
@@ -283,14 +287,22 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
                         if seen:
                             supersedes[column] = sorted(o.id for o in seen)
             counter += 1
-            op = OpRecord(store.node_id, counter, table, row_id, r, supersedes, store.tick(), user,
+            op = OpRecord(store.node_id, counter, table, row_id, r, supersedes, next(stamps), user,
                           migrations.SCHEMA_VERSION, kind)
             ops.append(op)
             if created:
                 # Only the given columns and those with a non-NULL default: binding a long row of
                 # NULLs costs as much as real values.
-                key = tuple(sorted(set(r) | required))
-                inserts[key].append(tuple(row_id if c == "id" else r.get(c, defaults[c]) for c in key))
+                given_keys = tuple(r)
+                found = insert_keys.get(given_keys)
+                if found is None:
+                    key = tuple(sorted(set(r) | required))
+                    # itemgetter of one name returns a bare value; "id" and "deleted" make at least two.
+                    found = insert_keys[given_keys] = (key, itemgetter(*key))
+                key, getter = found
+                full = {**base, **r}
+                full["id"] = row_id
+                inserts[key].append(getter(full))
                 existing.add(row_id)
             else:
                 key = tuple(sorted(r))

@@ -153,6 +153,10 @@ class Store:
         with self._clock_lock:
             return self.clock.now()
 
+    def tick_many(self, n: int) -> list[str]:
+        with self._clock_lock:
+            return self.clock.now_many(n)
+
     def observe(self, remote_hlc: str) -> bool:
         with self._clock_lock:
             return self.clock.observe(remote_hlc)

@@ -276,8 +276,11 @@ class MainWindow(QMainWindow):
         self.title_label.setFont(scaled_font(1.6, bold=True))
         self.subtitle_label.setFont(scaled_font(0.9))
         self.nav.setFont(scaled_font(1.1))
-        width = self.nav.fontMetrics().horizontalAdvance("同步与交接  Sync and handover") // 2 + 80
-        self.sidebar.setMinimumWidth(max(190, width))
+        # Wide enough for the longest label in the current language and text size.
+        metrics = self.nav.fontMetrics()
+        longest = max((metrics.horizontalAdvance(self.nav.item(i).text()) for i in range(self.nav.count())),
+                      default=0)
+        self.sidebar.setMinimumWidth(max(190, longest + 72))
 
     def _text_scale_changed(self, percent: int) -> None:
         action = self.scale_actions.get(percent)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -206,6 +207,12 @@ class Task(QObject):
             self.sig_done.emit()
 
 
+def _show_if_alive(ref: weakref.ref) -> None:
+    task = ref()
+    if task is not None and shiboken6.isValid(task):
+        task._show_dialog()
+
+
 class TaskRunner(QObject):
     """Runs tasks off the GUI thread; synchronous=True runs them inline (tests)."""
 
@@ -235,7 +242,10 @@ class TaskRunner(QObject):
             result, error = self._call(fn, task.state)
             task._on_finished(result, error)
             return task
-        QTimer.singleShot(self.dialog_delay_ms, task, task._show_dialog)
+        # The timer holds the task weakly: a quick task is finished and collected before it fires
+        # (a bound method of a collected task once reached _show_dialog with a stale self).
+        ref = weakref.ref(task)
+        QTimer.singleShot(self.dialog_delay_ms, self, lambda: _show_if_alive(ref))
         executor = self._io if io else self._writer
         executor.submit(self._work, fn, task, io)
         return task
