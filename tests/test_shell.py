@@ -300,3 +300,29 @@ def test_griddesk_gui_starts_and_shows_the_window(tmp_path):
     assert "WINDOW_SHOWN" in proc.stdout
     saved = (tmp_path / "config" / "GridDesk" / "GridDesk.conf").read_text()
     assert f"last_path={db}" in saved and "last_screen=households" in saved
+
+
+def test_full_garbage_collections_wait_for_an_idle_moment(qapp):
+    """A full collection is a long pause with a big register in memory: never during scrolling."""
+    import gc
+    import time
+
+    from desktop.app import IdleCollector, settle_garbage_collector
+
+    before = gc.get_threshold()
+    try:
+        settle_garbage_collector()
+        assert gc.get_threshold()[2] >= 1_000_000  # no automatic full collections
+        collector = IdleCollector(qapp)
+        collector.timer.stop()
+        full_runs = gc.get_stats()[2]["collections"]
+        collector.last_input = time.monotonic()  # the user is scrolling
+        collector.collect_if_idle()
+        assert gc.get_stats()[2]["collections"] == full_runs
+        collector.last_input = time.monotonic() - 10  # idle
+        collector.collect_if_idle()
+        assert gc.get_stats()[2]["collections"] == full_runs + 1
+        collector.deleteLater()
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
