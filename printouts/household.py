@@ -185,6 +185,11 @@ def household_pdf(
     cancelled: CancelledFn | None = None,
 ) -> bytes:
     """One 入户登记表, or a batch (every household of a building), each starting a new page."""
+    return _batch_pdf(data, household_story, _("Household registration form"), progress, cancelled)
+
+
+def _batch_pdf(data, story_of, title: str, progress: ProgressFn | None, cancelled: CancelledFn | None) -> bytes:
+    """One form or a batch of them, each starting on a new page; cancellable between forms."""
     items = data if isinstance(data, list) else [data]
     story: list = []
     for i, item in enumerate(items):
@@ -192,10 +197,8 @@ def household_pdf(
             raise Cancelled(_("Printing was cancelled."))
         if i:
             story.append(PageBreak())
-        story.extend(household_story(item))
-    return build_pdf(
-        story, geometry=FORM, title=_("Household registration form"), progress=progress, cancelled=cancelled
-    )
+        story.extend(story_of(item))
+    return build_pdf(story, geometry=FORM, title=title, progress=progress, cancelled=cancelled)
 
 
 # -- 入户走访记录 ---------------------------------------------------------------------------------
@@ -244,12 +247,5 @@ def visit_pdf(
     progress: ProgressFn | None = None,
     cancelled: CancelledFn | None = None,
 ) -> bytes:
-    items = data if isinstance(data, list) else [data]
-    story: list = []
-    for i, item in enumerate(items):
-        if i:
-            story.append(PageBreak())
-        story.extend(visit_story(item))
-    return build_pdf(
-        story, geometry=FORM, title=_("Home visit record"), progress=progress, cancelled=cancelled
-    )
+    """One 入户走访记录, or a batch, each starting a new page."""
+    return _batch_pdf(data, visit_story, _("Home visit record"), progress, cancelled)
