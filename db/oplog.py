@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import orjson
@@ -94,7 +94,7 @@ def _dumps(value: Any) -> str:
 _loads = orjson.loads
 
 
-@dataclass
+@dataclass(slots=True)
 class Change:
     """What one write changed: the views refresh from this, not by polling."""
 
@@ -105,7 +105,7 @@ class Change:
     created: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class OpRecord:
     node: str
     counter: int
@@ -349,15 +349,51 @@ class ApplyResult:
 
 def _known_ops(db, ops: Sequence[OpRecord]) -> set[tuple[str, int]]:
     found: set[tuple[str, int]] = set()
-    by_node: dict[str, list[int]] = defaultdict(list)
-    for op in ops:
-        by_node[op.node].append(op.counter)
-    for node, counters in by_node.items():
+    nodes = set(map(attrgetter("node"), ops))
+    for node in nodes:
+        if db.execute_sql("select not exists(select 1 from oplog where node = ?)", (node,)).fetchone()[0]:
+            continue  # nothing of this node here yet (e.g. a full handover into a new database)
+        counters = [op.counter for op in ops if op.node == node]
         lo, hi = min(counters), max(counters)
         for (c,) in db.execute_sql("select counter from oplog where node = ? and counter between ? and ?",
                                    (node, lo, hi)):
             found.add((node, c))
     return found
+
+
+def fresh_ops(db, ops: Sequence[OpRecord]) -> list[OpRecord]:
+    """The ops that are not in the log yet, each once, in their order."""
+    if not ops:
+        return []
+    known = _known_ops(db, ops)
+    keys = list(map(attrgetter("node", "counter"), ops))
+    if not known and len(set(keys)) == len(keys):
+        return list(ops)  # the common case: all new, none twice
+    fresh: list[OpRecord] = []
+    seen = known  # ops already here, then those taken
+    for key, op in zip(keys, ops, strict=True):
+        if key not in seen:
+            seen.add(key)
+            fresh.append(op)
+    return fresh
+
+
+def group_ops(ops: Iterable[OpRecord]) -> dict[str, dict[str, OpRecord | list[OpRecord]]]:
+    """Per table, per row: the row's op, or the list of its ops when there are several (one pass)."""
+    by_table: dict[str, dict[str, OpRecord | list[OpRecord]]] = {}
+    for op in ops:
+        rows = by_table.get(op.tbl)
+        if rows is None:
+            rows = by_table[op.tbl] = {}
+        row_id = op.row_id
+        found = rows.get(row_id)
+        if found is None:
+            rows[row_id] = op
+        elif type(found) is list:
+            found.append(op)
+        else:
+            rows[row_id] = [found, op]
+    return by_table
 
 
 def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyResult:
@@ -366,52 +402,62 @@ def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyRe
     With rotate=False a detected copy of this database is only reported (the caller rotates the
     node id after its own transaction commits, or not at all for a dry run).
     """
-    result = ApplyResult()
     db = store.db
     with db.atomic():
-        known = _known_ops(db, ops)
-        fresh: list[OpRecord] = []
-        seen: set[tuple[str, int]] = set()
-        for op in ops:
-            key = (op.node, op.counter)
-            if key in known or key in seen:
-                result.duplicate_ops += 1
-                continue
-            seen.add(key)
-            if op.node == store.node_id:
-                result.copied_node_detected = True
-            fresh.append(op)
-        if not fresh:
-            return result
-        # Per table, per row: the incoming ops (one pass, no (table, row) keys).
-        by_table: dict[str, dict[str, list[OpRecord]]] = defaultdict(dict)
-        for op in fresh:
-            rows = by_table[op.tbl]
-            found = rows.get(op.row_id)
-            if found is None:
-                rows[op.row_id] = [op]
-            else:
-                found.append(op)
-        # Rows with no ops here yet are resolved from the incoming ops alone (no log read-back).
-        had_history = {table: _rows_with_ops(db, table, rows) for table, rows in by_table.items()}
-        db.cursor().executemany(
-            f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", [op.as_row() for op in fresh])
-        result.new_ops = len(fresh)
-        if store.observe(max(op.hlc for op in fresh)):
-            result.skewed = True
-        for table, rows in by_table.items():
-            model = synced_model(table)
-            if model is None:
-                continue  # a table of a newer schema: kept in the log, applied after an upgrade
-            known_rows = had_history[table]
-            preloaded = {rid: o for rid, o in rows.items() if rid not in known_rows} if known_rows else rows
-            changed, conflicts, unknown = materialize(store, model, sorted(rows), preloaded=preloaded)
-            result.rows_changed += changed
-            result.conflicts += conflicts
-            result.unknown_columns |= unknown
-        store.set_meta(hlc=store.clock.last)
+        fresh = fresh_ops(db, ops)
+        result = merge_fresh(store, fresh, group_ops(fresh))
+        result.duplicate_ops = len(ops) - len(fresh)
     if result.copied_node_detected and rotate:
         store.rotate_node_id()
+    return result
+
+
+MERGE_STEP = 20_000  # ops inserted, or rows merged, between two progress reports
+
+
+def merge_fresh(store, fresh: Sequence[OpRecord], grouped: dict[str, dict[str, OpRecord | list[OpRecord]]],
+                *, order: dict[str, list[str]] | None = None, step=None) -> ApplyResult:
+    """Merge ops that are not in the log (each once; see fresh_ops), grouped by group_ops.
+
+    order: per table the row ids in the order to write them (sorted when not given).
+    step(done, total) is called between parts of the work (progress; it may raise to cancel).
+    Does not rotate the node id: the result says whether this database is a copy.
+    """
+    result = ApplyResult()
+    if not fresh:
+        return result
+    db = store.db
+    with db.atomic():
+        result.copied_node_detected = store.node_id in set(map(attrgetter("node"), fresh))
+        # Rows that had ops here before are read back from the log; the others are made from the
+        # incoming ops alone.
+        had_history = {table: _rows_with_ops(db, table, rows) for table, rows in grouped.items()}
+        total = len(fresh) + sum(len(rows) for rows in grouped.values())
+        sql = f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)"
+        cursor = db.cursor()
+        for start in range(0, len(fresh), MERGE_STEP):
+            cursor.executemany(sql, [op.raw or op.as_row() for op in fresh[start:start + MERGE_STEP]])
+            if step:
+                step(min(start + MERGE_STEP, len(fresh)), total)
+        result.new_ops = done = len(fresh)
+        if store.observe(max(map(attrgetter("hlc"), fresh))):
+            result.skewed = True
+        for table, rows in grouped.items():
+            model = synced_model(table)
+            if model is None:
+                done += len(rows)
+                continue  # a table of a newer schema: kept in the log, applied after an upgrade
+            ids = order[table] if order and table in order else sorted(rows)
+            for start in range(0, len(ids), MERGE_STEP):
+                chunk = ids[start:start + MERGE_STEP]
+                changed, conflicts, unknown = _materialize(store, model, chunk, rows, had_history[table])
+                result.rows_changed += changed
+                result.conflicts += conflicts
+                result.unknown_columns |= unknown
+                done += len(chunk)
+                if step:
+                    step(done, total)
+        store.set_meta(hlc=store.clock.last)
     return result
 
 
@@ -426,21 +472,24 @@ def _rows_with_ops(db, table: str, row_ids: Iterable[str]) -> set[str]:
     return found
 
 
-def _narrow_spec(given: frozenset, required: frozenset, defaults: dict[str, Any]) -> tuple:
-    """For rows made of the columns `given`: (insert columns, values getter, default tail)."""
-    cols = sorted(given)
+def _narrow_spec(given: tuple[str, ...], known: set[str], required: frozenset,
+                 defaults: dict[str, Any]) -> tuple | None:
+    """For new rows made of one op with the columns `given` (in this order): (insert columns,
+    values getter, default tail); None when those columns cannot be inserted as they are."""
+    if "id" in given or not known.issuperset(given):
+        return None
     extra = [c for c in sorted(required) if c not in given and c != "id"]
-    if len(cols) > 1:
-        getter = itemgetter(*cols)
-    elif cols:
-        only = cols[0]
+    if len(given) > 1:
+        getter = itemgetter(*given)
+    elif given:
+        only = given[0]
 
         def getter(values):
             return (values[only],)
     else:
         def getter(values):
             return ()
-    return ("id", *cols, *extra), getter, tuple(defaults[c] for c in extra)
+    return ("id", *given, *extra), getter, tuple(defaults[c] for c in extra)
 
 
 def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
@@ -449,15 +498,24 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
 
     preloaded: for rows whose every op is known to the caller (new rows), those ops.
     """
+    preloaded = preloaded or {}
+    return _materialize(store, model, row_ids, preloaded, {rid for rid in row_ids if rid not in preloaded})
+
+
+_NOT_YET = object()
+
+
+def _materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
+                 incoming: dict[str, OpRecord | list[OpRecord]], read_back: set[str]) -> tuple[int, int, set[str]]:
+    """materialize: rows in read_back are read from the log; for the others `incoming` holds
+    every op they have (one op, or a list)."""
     db = store.db
     table = model._meta.table_name
     columns = _columns(model)
     known = set(columns)
     defaults = _column_defaults(model)
-    preloaded = preloaded or {}
-    to_read = [rid for rid in row_ids if rid not in preloaded]
+    to_read = [rid for rid in row_ids if rid in read_back] if read_back else []
     history = ops_for_rows(db, table, to_read) if to_read else {}
-    history.update(preloaded)
     upserts: list[tuple] = []
     conflict_rows: list[tuple] = []
     unknown: set[str] = set()
@@ -466,20 +524,28 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
     # Rows new here made by one op: insert just their columns and those with a non-NULL default
     # (binding a long row of NULLs costs as much as real values), grouped by column set.
     required = frozenset({"id"} | {c for c, v in defaults.items() if v is not None})
-    narrow: dict[frozenset, list[tuple]] = defaultdict(list)
-    narrow_keys: dict[frozenset, tuple] = {}
+    narrow: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+    specs: dict[tuple[str, ...], tuple | None] = {}
     for row_id in row_ids:
-        ops = history.get(row_id, [])
+        if history and row_id in history:
+            ops = history[row_id]
+        else:
+            ops = incoming.get(row_id, ())
+            if type(ops) is not list and type(ops) is not tuple:
+                # The common case of a bulk handover: a row new here made by one op.
+                if not ops.supersedes:
+                    values = ops.fields
+                    key = tuple(values)
+                    spec = specs.get(key, _NOT_YET)
+                    if spec is _NOT_YET:
+                        spec = specs[key] = _narrow_spec(key, known, required, defaults)
+                    if spec is not None:
+                        narrow[key].append((row_id, *spec[1](values), *spec[2]))
+                        continue
+                ops = [ops]
         if len(ops) == 1 and not ops[0].supersedes:
-            # The common case of a bulk handover: one op made the row; it is the value.
+            # One op made the row; it is the value.
             values = ops[0].fields
-            if row_id in preloaded and values.keys() <= known and "id" not in values:
-                given = frozenset(values)
-                spec = narrow_keys.get(given)
-                if spec is None:
-                    spec = narrow_keys[given] = _narrow_spec(given, required, defaults)
-                narrow[given].append((row_id, *spec[1](values), *spec[2]))
-                continue
             full = dict(defaults)
             if values.keys() <= known:
                 full.update(values)
@@ -502,11 +568,11 @@ def materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
             conflict_rows.append((table, row_id, column, candidates[0].hlc))
             n_conflicts += 1
     cursor = db.cursor()
-    for given, params in narrow.items():
-        key = narrow_keys[given][0]
+    for key, params in narrow.items():
+        cols = specs[key][0]
         # "or replace": a row left in the table without ops (never expected) becomes defaults + values.
-        key_sql = ",".join(f'"{c}"' for c in key)
-        cursor.executemany(f'insert or replace into "{table}" ({key_sql}) values ({",".join("?" * len(key))})',
+        col_sql = ",".join(f'"{c}"' for c in cols)
+        cursor.executemany(f'insert or replace into "{table}" ({col_sql}) values ({",".join("?" * len(cols))})',
                            params)
     col_sql = ",".join(f'"{c}"' for c in columns)
     sets = ",".join(f'"{c}" = excluded."{c}"' for c in columns if c != "id")

@@ -77,8 +77,9 @@ CHILD = r"""
 import sys, time
 sys.path.insert(0, {root!r})
 from db.store import Store
+from db import oplog
 from db.sync import exchange
-exchange.APPLY_BATCH = 50
+oplog.MERGE_STEP = 50
 store = Store({db!r}, user="b")
 bundle = exchange.read_bundle_file(store, {bundle!r})
 def progress(done, total):

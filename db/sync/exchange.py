@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import orjson
 from db import migrations, oplog
 from db.errors import Cancelled
 from db.ids import new_id
+from db.ledger.progress import gc_paused
 from db.models import synced_model
 from db.models.sync import Exchange, NodeName, PeerAck, TrustedDevice
 from db.sync import bundle as container
@@ -35,7 +37,6 @@ from desktop.i18n import _
 
 APP_VERSION = "0.1.0"
 KINDS = ("changes", "full", "receipt")
-APPLY_BATCH = 20_000
 BULK_OPS = 20_000  # from this many new ops an import runs in bulk mode (see _bulk_mode)
 _HLC = re.compile(r"^\d{16}-\d{6}-\S+$")
 Progress = Callable[[int, int], None] | None
@@ -348,6 +349,7 @@ def _parse_ops(raw: list) -> list[oplog.OpRecord]:
     return ops
 
 
+@gc_paused()
 def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_sender: str | None = None,
                 allow_unknown: bool = False) -> Bundle:
     """Verify and decrypt a whole bundle (nothing is written); raises SyncError with the reason.
@@ -358,10 +360,18 @@ def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_send
     """
     opened = container.open_sealed(data, me=identity(store), passphrase=passphrase,
                                    check_sender=_check_sender(store, trust_sender, allow_unknown))
+    body = opened.body
     try:
-        head, _sep, rest = opened.body.partition(b"\n")
-        manifest = json.loads(head)
-        raw_ops = orjson.loads(rest) if rest.strip() else []
+        end = body.find(b"\n")
+        manifest = json.loads(body[:end] if end >= 0 else body)
+        # A view of the ops part: no copy of a body of hundreds of megabytes.
+        rest = memoryview(body)[end + 1:] if end >= 0 else memoryview(b"")
+        try:
+            raw_ops = orjson.loads(rest)
+        except orjson.JSONDecodeError:
+            if bytes(rest).strip():
+                raise
+            raw_ops = []
         if not isinstance(manifest, dict) or not isinstance(raw_ops, list):
             raise ValueError
         if manifest.get("kind") not in KINDS:
@@ -467,19 +477,25 @@ def _check_references(db, tables) -> None:
                               "ask for a full handover.").format(table=table_label(table), parent=table_label(bad[2])))
 
 
+def _user_counts(ops: list[oplog.OpRecord]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for user, n in Counter(map(attrgetter("user"), ops)).items():
+        counts[user or "?"] = counts.get(user or "?", 0) + n
+    return counts
+
+
+@gc_paused()
 def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelled: IsCancelled) -> Summary:
     db = store.db
     summary = Summary(bundle.bundle_id, bundle.kind, bundle.sender_name, bundle.sender_id, ops=len(bundle.ops),
                       dry_run=dry_run, already_imported=_already_imported(store, bundle.bundle_id))
-    known = oplog._known_ops(db, bundle.ops) if bundle.ops else set()
-    fresh = [op for op in bundle.ops if (op.node, op.counter) not in known]
+    fresh = oplog.fresh_ops(db, bundle.ops)
     summary.duplicate_ops = len(bundle.ops) - len(fresh)
-    summary.by_user = dict(Counter(op.user or "?" for op in fresh))
-    summary.newer_schema_ops = sum(1 for op in fresh if op.schema > migrations.SCHEMA_VERSION)
-    affected: dict[str, set[str]] = defaultdict(set)
-    for op in fresh:
-        affected[op.tbl].add(op.row_id)
-    tables = {t: sorted(ids) for t, ids in affected.items() if synced_model(t) is not None}
+    summary.by_user = _user_counts(fresh)
+    summary.newer_schema_ops = sum(n for schema, n in Counter(map(attrgetter("schema"), fresh)).items()
+                                   if schema > migrations.SCHEMA_VERSION)
+    grouped = oplog.group_ops(fresh)
+    tables = {t: sorted(rows) for t, rows in grouped.items() if synced_model(t) is not None}
     if not dry_run and fresh:
         import time
 
@@ -490,6 +506,13 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         backup, summary.backup_made = ensure_backup(store, "import")
         summary.backup_file = backup.name
         summary.backup_seconds = time.perf_counter() - started
+
+    def step(done: int, total: int) -> None:
+        if cancelled and cancelled():
+            raise Cancelled(_("The import was cancelled; nothing was changed."))
+        if progress:
+            progress(done, total)
+
     with _bulk_mode(store, len(fresh)), db.atomic() as txn:
         before = _conflict_keys(db, tables)
         for table, ids in tables.items():
@@ -500,15 +523,10 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
                 summary.updated_rows[table] = len(existing)
         # A dry run is rolled back: derived data (search index) need not be refreshed for it.
         with oplog.deferred_hooks(store, run=not dry_run) as hook_stats:
-            for start in range(0, len(fresh), APPLY_BATCH):
-                if cancelled and cancelled():
-                    raise Cancelled(_("The import was cancelled; nothing was changed."))
-                result = oplog.apply_ops(store, fresh[start:start + APPLY_BATCH], rotate=False)
-                summary.new_ops += result.new_ops
-                summary.skewed |= result.skewed
-                summary.copied_node_detected |= result.copied_node_detected
-                if progress:
-                    progress(min(start + APPLY_BATCH, len(fresh)), len(fresh))
+            result = oplog.merge_fresh(store, fresh, grouped, order=tables, step=step)
+            summary.new_ops = result.new_ops
+            summary.skewed = result.skewed
+            summary.copied_node_detected = result.copied_node_detected
         _check_references(db, tables)
         summary.derived_seconds = hook_stats["seconds"]
         summary.new_conflicts = len(_conflict_keys(db, tables) - before)
