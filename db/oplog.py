@@ -413,6 +413,30 @@ def apply_ops(store, ops: Sequence[OpRecord], *, rotate: bool = True) -> ApplyRe
 
 
 MERGE_STEP = 20_000  # ops inserted, or rows merged, between two progress reports
+BULK_ROWS = 5_000  # from this many rows into an empty table, its indexes are built after the load
+
+
+def _empty(db, table: str) -> bool:
+    return not db.execute_sql(f'select exists(select 1 from "{table}")').fetchone()[0]
+
+
+def _drop_indexes(db, table: str) -> list[str]:
+    """Drop the secondary indexes of `table` (inside the caller's transaction); returns their SQL."""
+    found = db.execute_sql("select name, sql from sqlite_master where type = 'index' and tbl_name = ? "
+                           "and sql is not null order by name", (table,)).fetchall()
+    for name, _sql in found:
+        db.execute_sql(f'drop index "{name}"')
+    return [sql for _name, sql in found]
+
+
+def _bulk_tables(db, grouped: dict[str, dict]) -> list[str]:
+    """The tables a bulk merge loads from empty: their indexes are built once after the load
+    (sorted, packed pages) instead of row by row. Only while row hooks are deferred, so nothing
+    reads these tables before the indexes are back (all inside the merge's transaction)."""
+    if not _deferred:
+        return []
+    return [t for t, rows in grouped.items()
+            if len(rows) >= BULK_ROWS and synced_model(t) is not None and _empty(db, t)]
 
 
 def merge_fresh(store, fresh: Sequence[OpRecord], grouped: dict[str, dict[str, OpRecord | list[OpRecord]]],
@@ -435,11 +459,17 @@ def merge_fresh(store, fresh: Sequence[OpRecord], grouped: dict[str, dict[str, O
         total = len(fresh) + sum(len(rows) for rows in grouped.values())
         sql = f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)"
         cursor = db.cursor()
+        # Into an empty log (a handover to a new database): the (tbl, row_id) index is built after.
+        log_indexes = _drop_indexes(db, "oplog") if (
+            _deferred and len(fresh) >= BULK_ROWS and _empty(db, "oplog")) else []
         for start in range(0, len(fresh), MERGE_STEP):
             cursor.executemany(sql, [op.raw or op.as_row() for op in fresh[start:start + MERGE_STEP]])
             if step:
                 step(min(start + MERGE_STEP, len(fresh)), total)
+        for index_sql in log_indexes:
+            db.execute_sql(index_sql)
         result.new_ops = done = len(fresh)
+        table_indexes = [sql for table in _bulk_tables(db, grouped) for sql in _drop_indexes(db, table)]
         if store.observe(max(map(attrgetter("hlc"), fresh))):
             result.skewed = True
         for table, rows in grouped.items():
@@ -457,6 +487,8 @@ def merge_fresh(store, fresh: Sequence[OpRecord], grouped: dict[str, dict[str, O
                 done += len(chunk)
                 if step:
                     step(done, total)
+        for index_sql in table_indexes:
+            db.execute_sql(index_sql)
         store.set_meta(hlc=store.clock.last)
     return result
 
