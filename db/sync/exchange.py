@@ -25,10 +25,10 @@ import orjson
 from db import migrations, oplog
 from db.errors import Cancelled
 from db.ids import new_id
-from db.ledger.progress import gc_paused
 from db.models import synced_model
 from db.models.sync import Exchange, NodeName, PeerAck, TrustedDevice
 from db.sync import bundle as container
+from db.sync.bulkgc import bulk_gc
 from db.sync.conflicts import table_label
 from db.sync.files import dated_name
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
@@ -349,7 +349,7 @@ def _parse_ops(raw: list) -> list[oplog.OpRecord]:
     return ops
 
 
-@gc_paused()
+@bulk_gc()
 def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_sender: str | None = None,
                 allow_unknown: bool = False) -> Bundle:
     """Verify and decrypt a whole bundle (nothing is written); raises SyncError with the reason.
@@ -484,7 +484,7 @@ def _user_counts(ops: list[oplog.OpRecord]) -> dict[str, int]:
     return counts
 
 
-@gc_paused()
+@bulk_gc()
 def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelled: IsCancelled) -> Summary:
     db = store.db
     summary = Summary(bundle.bundle_id, bundle.kind, bundle.sender_name, bundle.sender_id, ops=len(bundle.ops),
