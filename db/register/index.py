@@ -33,36 +33,53 @@ GAP = 1 << 24  # rowid spacing: room for new rows between neighbours in display 
 INDEX_VERSION = "v3"  # meta register_index: an index built by older code is rebuilt once
 
 
-def tokens(short_key: str, address: str = "") -> set[str]:
-    """Posting tokens of a person (as stored in register_tok, see db.register.postings): each
-    Chinese character and each pair of neighbouring characters with a Chinese one (张三, 3栋, 单元)
-    of the names and the address, and the first letter of each pinyin or initials field. So 1-2
-    character terms are answered from an index."""
-    fields = short_key.split(SEP)
-    # Chinese characters of fields[1:7] come with their pairs below; the rest are looked at here.
-    out = {c for f in (fields[0], *fields[7:]) if not f.isascii() for c in f if c >= "\u3400"}
-    out.update(f[0] for f in fields if f and f[0].isascii() and f[0].isalpha())
-    for text in fields[1:7]:
-        if text and not text.isascii():  # pinyin, initials: no Chinese character, no token
-            out |= _text_tokens(text)
-    if address:
-        out |= _text_tokens(address.lower())
-    return out
-
-
 def document(short_key: str, address: str = "") -> str:
-    """The register_tok document of a person: its tokens, space-separated."""
-    return " ".join(tokens(short_key, address))
+    """The register_tok document of a person (see db.register.postings): its tokens, separated by
+    spaces. Tokens are each Chinese character and each pair of neighbouring characters with a
+    Chinese one (张三, 3栋, 单元) of the names and the address, and the first letter of each
+    pinyin or initials field. So 1-2 character terms are answered from an index.
+
+    The names part and the address part repeat across persons and household members: each is
+    composed once (a token in both parts is listed twice, which FTS5 does not mind)."""
+    head, id_number, phone = short_key.rsplit(SEP, 2)
+    parts = [_names_document(head)]
+    if address:
+        parts.append(_text_document(address.lower()))
+    for text in (id_number, phone):
+        if text and not text.isascii():
+            parts.extend(c for c in text if c >= "\u3400")
+        if text and text[0].isascii() and text[0].isalpha():
+            parts.append(text[0])
+    return " ".join(filter(None, parts))
+
+
+@lru_cache(maxsize=262_144)
+def _names_document(head: str) -> str:
+    """Tokens of the names part of a short key: name, pinyin and initials variants, former name."""
+    out: set[str] = set()
+    for text in head.split(SEP):
+        if not text:
+            continue
+        if text[0].isascii() and text[0].isalpha():
+            out.add(text[0])
+        if not text.isascii():  # pinyin, initials: no Chinese character, no token
+            out |= _text_tokens(text)
+    return " ".join(out)
+
+
+@lru_cache(maxsize=131_072)
+def _text_document(text: str) -> str:
+    return " ".join(_text_tokens(text))
 
 
 @lru_cache(maxsize=131_072)
 def _text_tokens(text: str) -> frozenset[str]:
-    """Chinese characters and pairs with a Chinese character of one field (names and addresses
-    repeat across persons and household members: computed once each). A pair holding a character
-    that separates tokens (a space, a quote mark) is left out: such a term is not looked up here."""
+    """Chinese characters and pairs with a Chinese character of one field. A pair holding a
+    character that separates tokens (a space, a quote mark) is left out: such a term is not
+    looked up in the postings."""
     out = {c for c in text if c >= "\u3400"}
-    out.update(p for p in (a + b for a, b in zip(text, text[1:], strict=False) if a >= "\u3400" or b >= "\u3400")
-               if postings.exact(p))
+    pairs = (a + b for a, b in zip(text, text[1:], strict=False) if a >= "\u3400" or b >= "\u3400")
+    out.update(pairs if postings.SEPARATORS.isdisjoint(text) else filter(postings.exact, pairs))
     return frozenset(out)
 
 

@@ -14,8 +14,6 @@ not answered from the postings (see exact()).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 SEP = "\x1f"  # starts each field of the short key (db.register.index.SEP)
 TOKEN_CHARS = "!#$%&()*+,-./:;<=>?@[\\]^_`{|}~"
 _SQL_TOKEN_CHARS = TOKEN_CHARS.replace("'", "''")
@@ -24,7 +22,7 @@ CREATE_POSTINGS = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS register_tok USING fts5(tokens, "
     f"tokenize=\"ascii tokenchars '{_SQL_TOKEN_CHARS}'\", content='', contentless_delete=1, detail='none')")
 
-_SEPARATORS = frozenset(chr(c) for c in range(128) if not chr(c).isalnum() and chr(c) not in TOKEN_CHARS)
+SEPARATORS = frozenset(chr(c) for c in range(128) if not chr(c).isalnum() and chr(c) not in TOKEN_CHARS)
 
 
 def encode(token: str) -> str:
@@ -35,12 +33,7 @@ def encode(token: str) -> str:
 
 def exact(token: str) -> bool:
     """Whether the tokenizer keeps this token whole (no separator character in it)."""
-    return not any(c in _SEPARATORS for c in token)
-
-
-def document(tokens: Iterable[str]) -> str:
-    """The FTS5 document of one person: its exact tokens, space-separated."""
-    return " ".join(encode(t) for t in tokens if exact(encode(t)))
+    return not any(c in SEPARATORS for c in token)
 
 
 def match(term: str) -> str:
