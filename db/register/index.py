@@ -18,6 +18,7 @@ from functools import lru_cache
 from pypinyin import Style, pinyin
 
 from db import oplog
+from db.register import postings
 from db.register.common import RELATIONS, today
 from db.register.visits import compute_due
 
@@ -25,39 +26,60 @@ SEP = "\x1f"
 SENSITIVE = "*"  # stands for a sensitive tag in the list's tag text
 _RELATION_ORDER = {r: i for i, r in enumerate(RELATIONS)}
 _DIGITS = re.compile(r"\d+")
-_pending: list[set[str]] = []  # stack of person-id sets while hooks are deferred
+_pending: list[set[str] | None] = []  # person ids to refresh while hooks are deferred; None: all
 GAP = 1 << 24  # rowid spacing: room for new rows between neighbours in display order
 
 
-INDEX_VERSION = "v2"  # meta register_index: an index built by older code is rebuilt once
+INDEX_VERSION = "v3"  # meta register_index: an index built by older code is rebuilt once
 
 
-def _is_cjk(char: str) -> bool:
-    return char >= "\u3400"
+def document(short_key: str, address: str = "") -> str:
+    """The register_tok document of a person (see db.register.postings): its tokens, separated by
+    spaces. Tokens are each Chinese character and each pair of neighbouring characters with a
+    Chinese one (张三, 3栋, 单元) of the names and the address, and the first letter of each
+    pinyin or initials field. So 1-2 character terms are answered from an index.
 
-
-def tokens(short_key: str, address: str = "") -> set[str]:
-    """Posting tokens of a person: each Chinese character and each pair of neighbouring characters
-    with a Chinese one (张三, 3栋, 单元) of the names and the address, and SEP + the first letter of
-    each pinyin or initials field. So 1-2 character terms are answered from an index."""
-    fields = short_key.split(SEP)
-    # Chinese characters of fields[1:7] come with their pairs below; the rest are looked at here.
-    out = {c for f in (fields[0], *fields[7:]) if not f.isascii() for c in f if c >= "\u3400"}
-    out.update(SEP + f[0] for f in fields if f and f[0].isascii() and f[0].isalpha())
-    for text in fields[1:7]:
-        if text and not text.isascii():  # pinyin, initials: no Chinese character, no token
-            out |= _text_tokens(text)
+    The names part and the address part repeat across persons and household members: each is
+    composed once (a token in both parts is listed twice, which FTS5 does not mind)."""
+    head, id_number, phone = short_key.rsplit(SEP, 2)
+    parts = [_names_document(head)]
     if address:
-        out |= _text_tokens(address.lower())
-    return out
+        parts.append(_text_document(address.lower()))
+    for text in (id_number, phone):
+        if text and not text.isascii():
+            parts.extend(c for c in text if c >= "\u3400")
+        if text and text[0].isascii() and text[0].isalpha():
+            parts.append(text[0])
+    return " ".join(filter(None, parts))
+
+
+@lru_cache(maxsize=262_144)
+def _names_document(head: str) -> str:
+    """Tokens of the names part of a short key: name, pinyin and initials variants, former name."""
+    out: set[str] = set()
+    for text in head.split(SEP):
+        if not text:
+            continue
+        if text[0].isascii() and text[0].isalpha():
+            out.add(text[0])
+        if not text.isascii():  # pinyin, initials: no Chinese character, no token
+            out |= _text_tokens(text)
+    return " ".join(out)
+
+
+@lru_cache(maxsize=131_072)
+def _text_document(text: str) -> str:
+    return " ".join(_text_tokens(text))
 
 
 @lru_cache(maxsize=131_072)
 def _text_tokens(text: str) -> frozenset[str]:
-    """Chinese characters and pairs with a Chinese character of one field (names and addresses
-    repeat across persons and household members: computed once each)."""
+    """Chinese characters and pairs with a Chinese character of one field. A pair holding a
+    character that separates tokens (a space, a quote mark) is left out: such a term is not
+    looked up in the postings."""
     out = {c for c in text if c >= "\u3400"}
-    out.update(a + b for a, b in zip(text, text[1:], strict=False) if a >= "\u3400" or b >= "\u3400")
+    pairs = (a + b for a, b in zip(text, text[1:], strict=False) if a >= "\u3400" or b >= "\u3400")
+    out.update(pairs if postings.exact(text) else filter(postings.exact, pairs))
     return frozenset(out)
 
 
@@ -106,7 +128,7 @@ left join unit u on u.id = h.unit_id
 left join building b on b.id = u.building_id
 left join compound c on c.id = b.compound_id
 left join grid g on g.id = coalesce(h.grid_id, c.grid_id)
-where p.id in ({marks})
+where {where}
 """
 
 _COLUMNS = ("person_id", "household_id", "membership_id", "grid_id", "compound_id", "building_id", "unit_id",
@@ -122,64 +144,92 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
     """Recompute the index rows of these persons (removing the dead, merged and deleted ones).
 
     append=True (a rebuild): new rows go after all others and the text indexes (register_fts,
-    register_short, register_chars) are left for the caller's renumber_rows to write at the end.
+    register_short, register_tok) are left for the caller's renumber_rows to write at the end.
     """
     if _pending:
-        _pending[-1].update(person_ids)
+        if _pending[-1] is not None:  # None: everyone is refreshed at the end anyway
+            _pending[-1].update(person_ids)
         return
     on = on or today()
-    db = store.db
     ids = sorted(set(person_ids))
     # All rows are placed at once: chunk by chunk, rows of one gap would split it again and again.
     all_rows: list[tuple] = []
     all_drop: list[str] = []
     for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute_sql(_PERSON_SQL.format(marks=marks), tuple(chunk)).fetchall()
-        tags: dict[str, list[tuple[str, str]]] = {}
-        for pid, tid, tname, sensitive in db.execute_sql(
-                f"select pt.person_id, t.id, t.name, t.sensitive from person_tag pt join tag t on t.id = pt.tag_id "
-                f"where pt.deleted = 0 and t.deleted = 0 and (pt.start_date is null or pt.start_date <= ?) "
-                f"and (pt.end_date is null or pt.end_date >= ?) and pt.person_id in ({marks}) "
-                f"order by t.sort_order, t.name", (on.isoformat(), on.isoformat(), *chunk)):
-            # Sensitive tags (health, disability, corrections: PIPL) are not named in the list.
-            tags.setdefault(pid, []).append((tid, SENSITIVE if sensitive else tname))
+        rows = _index_rows(store, on, chunk)
+        live = {r[0] for r in rows}
+        all_rows += rows
+        all_drop += [pid for pid in chunk if pid not in live]
+    _store_rows(store.db, all_rows, all_drop, append=append)
+
+
+def refresh_everyone(store, *, on: dt.date | None = None) -> int:
+    """Index every live person, read in one pass (after a bulk write into an empty index: a full
+    handover or a first import). Rows of persons no longer live are removed."""
+    on = on or today()
+    db = store.db
+    rows = _index_rows(store, on, None)
+    live = {r[0] for r in rows}
+    drop = [pid for (pid,) in db.execute_sql("select person_id from register_search") if pid not in live]
+    _store_rows(db, rows, drop)
+    return len(rows)
+
+
+def _has_rows(db) -> bool:
+    return bool(db.execute_sql("select exists(select 1 from register_search)").fetchone()[0])
+
+
+def _index_rows(store, on: dt.date, chunk: Sequence[str] | None) -> list[tuple]:
+    """Index rows of the live persons among `chunk` (None: all persons)."""
+    db = store.db
+    if chunk is None:
+        where, params = "1", ()
+    else:
+        where, params = f"in ({','.join('?' * len(chunk))})", tuple(chunk)
+    rows = db.execute_sql(_PERSON_SQL.format(where="1" if chunk is None else f"p.id {where}"), params).fetchall()
+    tags: dict[str, list[tuple[str, str]]] = {}
+    for pid, tid, tname, sensitive in db.execute_sql(
+            f"select pt.person_id, t.id, t.name, t.sensitive from person_tag pt join tag t on t.id = pt.tag_id "
+            f"where pt.deleted = 0 and t.deleted = 0 and (pt.start_date is null or pt.start_date <= ?) "
+            f"and (pt.end_date is null or pt.end_date >= ?) and "
+            f"{'1' if chunk is None else 'pt.person_id ' + where} "
+            f"order by t.sort_order, t.name", (on.isoformat(), on.isoformat(), *params)):
+        # Sensitive tags (health, disability, corrections: PIPL) are not named in the list.
+        tags.setdefault(pid, []).append((tid, SENSITIVE if sensitive else tname))
+    if chunk is None:
+        due = compute_due(store, None, on=on)
+    else:
         households = sorted({r[15] for r in rows if r[15]})
         due = compute_due(store, households, on=on) if households else {}
-        upserts = []
-        drop = []
-        for r in rows:
-            (pid, deleted, merged, name, former, sex, birth, id_number, phone, residence, ptype, moved, died,
-             current_address, mid, hid, relation, grid_id, unit_id, address, door, unit, building_id, building,
-             compound_id, compound, grid) = r
-            if deleted or merged:
-                drop.append(pid)
-                continue
-            status = "deceased" if died else "moved_out" if moved else "active"
-            full, initials = name_pinyin(name or "")
-            former_full, former_init = name_pinyin(former or "")
-            # Composed from the live place names, so renaming a compound re-addresses its doors.
-            address = (f"{compound or ''}{building or ''}{unit or ''}{door or ''}" if unit_id and unit
-                       else address or current_address or "")
-            # Every field starts with SEP, so letters can match at the start of a pinyin field.
-            short_key = SEP + SEP.join([name or "", full, initials, former or "", former_full, former_init,
-                                  id_number or "", phone or ""]).lower()
-            haystack = short_key + SEP + address.lower()
-            sort_key = SEP.join(natural_key(x or "") for x in (grid, compound, building, unit, door)) + SEP + \
-                f"{_RELATION_ORDER.get(relation or '', 99):02d}" + SEP + (birth or "") + SEP + pid
-            person_tags = tags.get(pid, [])
-            d = due.get(hid, {}) if hid else {}
-            upserts.append((pid, hid, mid, grid_id, compound_id, building_id, unit_id, name, sex, birth,
-                            id_number, phone, relation, address, residence, ptype, status,
-                            "、".join(t[1] for t in person_tags),
-                            ("," + ",".join(t[0] for t in person_tags) + ",") if person_tags else "",
-                            d.get("due_date", "") if hid else None, d.get("last_met") if hid else None,
-                            sort_key, haystack, short_key))
-        present = {r[0] for r in rows}
-        drop.extend(pid for pid in chunk if pid not in present)
-        all_rows += upserts
-        all_drop += drop
-    _store_rows(db, all_rows, all_drop, append=append)
+    upserts = []
+    no_due: dict = {}
+    for r in rows:
+        (pid, deleted, merged, name, former, sex, birth, id_number, phone, residence, ptype, moved, died,
+         current_address, mid, hid, relation, grid_id, unit_id, address, door, unit, building_id, building,
+         compound_id, compound, grid) = r
+        if deleted or merged:
+            continue
+        status = "deceased" if died else "moved_out" if moved else "active"
+        full, initials = name_pinyin(name or "")
+        former_full, former_init = name_pinyin(former or "")
+        # Composed from the live place names, so renaming a compound re-addresses its doors.
+        address = (f"{compound or ''}{building or ''}{unit or ''}{door or ''}" if unit_id and unit
+                   else address or current_address or "")
+        # Every field starts with SEP, so letters can match at the start of a pinyin field.
+        short_key = SEP + SEP.join([name or "", full, initials, former or "", former_full, former_init,
+                                    id_number or "", phone or ""]).lower()
+        haystack = short_key + SEP + address.lower()
+        sort_key = SEP.join(natural_key(x or "") for x in (grid, compound, building, unit, door)) + SEP + \
+            f"{_RELATION_ORDER.get(relation or '', 99):02d}" + SEP + (birth or "") + SEP + pid
+        person_tags = tags.get(pid, [])
+        d = due.get(hid, no_due) if hid else no_due
+        upserts.append((pid, hid, mid, grid_id, compound_id, building_id, unit_id, name, sex, birth,
+                        id_number, phone, relation, address, residence, ptype, status,
+                        "、".join(t[1] for t in person_tags),
+                        ("," + ",".join(t[0] for t in person_tags) + ",") if person_tags else "",
+                        d.get("due_date", "") if hid else None, d.get("last_met") if hid else None,
+                        sort_key, haystack, short_key))
+    return upserts
 
 
 _SORT = _COLUMNS.index("sort_key")
@@ -195,7 +245,7 @@ def _delete_rowids(db, rowids: list[int], *, search_too: bool) -> None:
         marks = ",".join("?" * len(part))
         db.execute_sql(f"delete from register_fts where rowid in ({marks})", part)
         db.execute_sql(f"delete from register_short where rowid in ({marks})", part)
-        db.execute_sql(f"delete from register_chars where row in ({marks})", part)
+        db.execute_sql(f"delete from register_tok where rowid in ({marks})", part)
         if search_too:
             db.execute_sql(f"delete from register_search where rowid in ({marks})", part)
 
@@ -257,8 +307,8 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
                        [(rowid, r[-2]) for rowid, r in written])
     active = [(rowid, r[-1], r[_ADDRESS]) for rowid, r in written if r[_STATUS] == "active"]
     cursor.executemany("insert into register_short(rowid, key) values (?, ?)", [a[:2] for a in active])
-    cursor.executemany("insert or ignore into register_chars(token, row) values (?, ?)",
-                       [(t, rowid) for rowid, key, address in active for t in tokens(key, address)])
+    cursor.executemany("insert into register_tok(rowid, tokens) values (?, ?)",
+                       [(rowid, document(key, address)) for rowid, key, address in active])
 
 
 def _allocate(db, rows: list[tuple]) -> list[tuple[int, tuple]] | None:
@@ -299,11 +349,10 @@ def renumber_rows(db) -> None:
     db.execute_sql("insert into register_fts(rowid, haystack) select rowid, haystack from register_search")
     db.execute_sql("insert into register_short(rowid, key) select rowid, short_key from register_search "
                    "where status = 'active'")
-    db.execute_sql("delete from register_chars")
+    db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
     rows = db.execute_sql("select rowid, short_key, address from register_search where status = 'active'").fetchall()
-    # Streamed: ~20 postings per person would be millions of tuples held at once.
-    db.cursor().executemany("insert or ignore into register_chars(token, row) values (?, ?)",
-                            ((t, rowid) for rowid, key, address in rows for t in tokens(key, address or "")))
+    db.cursor().executemany("insert into register_tok(rowid, tokens) values (?, ?)",
+                            ((rowid, document(key, address or "")) for rowid, key, address in rows))
 
 
 def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
@@ -333,31 +382,48 @@ def _select(store, sql: str, ids: Sequence[str]) -> list[str]:
     return out
 
 
+def _everyone_pending() -> bool:
+    """Whether a bulk write into an empty index is under way (everyone is indexed at its end)."""
+    return bool(_pending) and _pending[-1] is None
+
+
 def _on_person(store, ids):
+    if _everyone_pending():
+        return
     refresh_persons(store, ids)
 
 
 def _on_membership(store, ids):
+    if _everyone_pending():
+        return
     persons = _select(store, "select person_id from membership where id in ({marks})", ids)
     # A new or ended member changes the household's visit interval: refresh all its members.
     refresh_persons(store, _persons_of_households(store, _households_of_persons(store, persons)) + persons)
 
 
 def _on_household(store, ids):
+    if _everyone_pending():
+        return
     refresh_persons(store, _persons_of_households(store, ids))
 
 
 def _on_person_tag(store, ids):
+    if _everyone_pending():
+        return
     persons = _select(store, "select person_id from person_tag where id in ({marks})", ids)
     refresh_persons(store, _persons_of_households(store, _households_of_persons(store, persons)) + persons)
 
 
 def _on_tag(store, ids):
+    if _everyone_pending():
+        return
     persons = _select(store, "select distinct person_id from person_tag where tag_id in ({marks})", ids)
     refresh_persons(store, _persons_of_households(store, _households_of_persons(store, persons)) + persons)
 
 
 def _on_visit(store, ids):
+    if _everyone_pending():
+        return
     households = _select(store, "select distinct household_id from visit where id in ({marks})", ids)
     refresh_persons(store, _persons_of_households(store, households))
 
@@ -373,6 +439,8 @@ _PLACE_TO_HOUSEHOLDS = {
 
 def _place_hook(table: str):
     def hook(store, ids):
+        if _everyone_pending():
+            return
         refresh_persons(store, _persons_of_households(store, _select(store, _PLACE_TO_HOUSEHOLDS[table], ids)))
     return hook
 
@@ -392,13 +460,20 @@ def install_hooks() -> None:
 
 @contextmanager
 def deferred(store) -> Iterator[None]:
-    """Collect index refreshes during a bulk write and do them once at the end (same transaction)."""
-    _pending.append(set())
+    """Collect index refreshes during a bulk write and do them once at the end (same transaction).
+
+    Into an empty index (a full handover, a first import) everyone is indexed at the end in one
+    pass: the hooks need not work out whom each written row concerns."""
+    everyone = not _has_rows(store.db)
+    _pending.append(None if everyone else set())
     try:
         yield
     finally:
         ids = _pending.pop()
-    refresh_persons(store, sorted(ids))
+    if ids is None:
+        refresh_everyone(store)
+    else:
+        refresh_persons(store, sorted(ids))
 
 
 def rebuild_index(store, progress=None) -> int:
@@ -408,7 +483,7 @@ def rebuild_index(store, progress=None) -> int:
         db.execute_sql("delete from register_search")
         db.execute_sql("delete from register_fts")
         db.execute_sql("delete from register_short")
-        db.execute_sql("delete from register_chars")
+        db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
         ids = [r[0] for r in db.execute_sql("select id from person where deleted = 0 and merged_into is null")]
         step = 5000
         for start in range(0, len(ids), step):
@@ -423,22 +498,8 @@ def rebuild_index(store, progress=None) -> int:
 def ensure_index(store, progress=None) -> None:
     """Build the index if this database has none yet (a fresh upgrade, or it was marked stale)."""
     state = store.get_meta("register_index")
-    if state == "ok" and _has_address_postings(store.db):
-        # Kept by this version's hooks since the database was made: nothing to rebuild.
+    if state == "ok":
+        # Kept by this version's hooks since the database was made (empty): nothing to rebuild.
         store.set_meta(register_index=INDEX_VERSION)
     elif state != INDEX_VERSION:
         rebuild_index(store, progress)
-
-
-def _has_address_postings(db) -> bool:
-    """Whether the postings include address pieces (an index of this version), judged on one row."""
-    row = db.execute_sql("select rowid, address from register_search where status = 'active' and address != '' "
-                         "limit 1").fetchone()
-    if row is None:
-        return True  # an empty register: its (empty) index is complete
-    address = (row[1] or "").lower()
-    pairs = [address[k:k + 2] for k in range(len(address) - 1) if _is_cjk(address[k]) or _is_cjk(address[k + 1])]
-    if not pairs:
-        return True
-    return db.execute_sql("select 1 from register_chars where token = ? and row = ?",
-                          (pairs[0], row[0])).fetchone() is not None
