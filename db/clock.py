@@ -58,13 +58,18 @@ class HybridClock:
         """n increasing timestamps for a batch of local events (one reading of the wall clock)."""
         pt = self._physical()
         ms, counter = (pt, -1) if pt > self._ms else (self._ms, self._counter)
-        out = []
-        node = self.node
-        for _ in range(n):
-            counter += 1
-            if counter > _MAX_COUNTER:
-                ms, counter = ms + 1, 0
-            out.append(f"{ms:016d}-{counter:06d}-{node}")
+        out: list[str] = []
+        suffix = f"-{self.node}"
+        left = n
+        while left > 0:
+            first = counter + 1
+            if first > _MAX_COUNTER:
+                ms, first = ms + 1, 0
+            take = min(left, _MAX_COUNTER + 1 - first)
+            prefix = f"{ms:016d}-"
+            out += [f"{prefix}{c:06d}{suffix}" for c in range(first, first + take)]
+            counter = first + take - 1
+            left -= take
         if n:
             self._ms, self._counter = ms, counter
         return out

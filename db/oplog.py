@@ -259,15 +259,16 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         history = ops_for_rows(db, table, sorted(existing)) if existing else {}
         counter = _next_counter(store)
         defaults = _column_defaults(model)
-        ops: list[OpRecord] = []
+        log_rows: list[tuple] = []
         inserts: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
         required = {"id"} | {c for c, v in defaults.items() if v is not None}
         updates: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
         changes: list[Change] = []
-        stamps = iter(store.tick_many(len(rows)))
         insert_keys: dict[tuple[str, ...], tuple[tuple[str, ...], Any]] = {}
         base = {c: defaults[c] for c in required}
-        for r in rows:
+        node, schema = store.node_id, migrations.SCHEMA_VERSION
+        op_prefix = f"{node}:"
+        for r, stamp in zip(rows, store.tick_many(len(rows)), strict=True):
             row_id = r.pop("id", None) or new_id()
             # A resolution settles only the chosen column; it must not undo a delete elsewhere.
             if kind not in ("redact", "resolve") and "deleted" not in r:
@@ -287,9 +288,9 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
                         if seen:
                             supersedes[column] = sorted(o.id for o in seen)
             counter += 1
-            op = OpRecord(store.node_id, counter, table, row_id, r, supersedes, next(stamps), user,
-                          migrations.SCHEMA_VERSION, kind)
-            ops.append(op)
+            # The op's stored form, built here (no OpRecord needed on the write path).
+            log_rows.append((node, counter, table, row_id, _dumps(r), _dumps(supersedes) if supersedes else "{}",
+                             stamp, user, schema, kind))
             if created:
                 # Only the given columns and those with a non-NULL default: binding a long row of
                 # NULLs costs as much as real values.
@@ -307,10 +308,9 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
             else:
                 key = tuple(sorted(r))
                 updates[key].append(tuple(r[c] for c in key) + (row_id,))
-            changes.append(Change(table, row_id, r, op.id, created))
+            changes.append(Change(table, row_id, r, op_prefix + str(counter), created))
         cursor = db.cursor()
-        cursor.executemany(f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)",
-                           [op.as_row() for op in ops])
+        cursor.executemany(f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", log_rows)
         for key, params in inserts.items():
             col_sql = ",".join(f'"{c}"' for c in key)
             cursor.executemany(f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(key))})',
