@@ -45,14 +45,14 @@ def add_bulk_context(factory) -> None:
 # Context managers (store -> context) entered around deferred hooks, so derived data that several
 # tables feed (e.g. the register's search index) is refreshed once per bulk merge.
 BULK_CONTEXTS: list = []
-_deferred: list[dict[str, set[str]]] = []  # stack of pending hook calls while deferred
+_deferred: list[dict[str, list[str]]] = []  # stack of pending hook calls while deferred (ids, in order)
 
 
 def _run_hooks(store, table: str, row_ids) -> None:
     if not ROW_HOOKS.get(table):
         return
     if _deferred:
-        _deferred[-1].setdefault(table, set()).update(row_ids)
+        _deferred[-1].setdefault(table, []).extend(row_ids)
         return
     for hook in ROW_HOOKS.get(table, ()):
         hook(store, list(row_ids))
@@ -82,7 +82,8 @@ def deferred_hooks(store, *, run: bool = True) -> Iterator[dict]:
         for factory in BULK_CONTEXTS:
             stack.enter_context(factory(store))
         for table, ids in pending.items():
-            _run_hooks(store, table, sorted(ids))
+            # Each once, sorted (a bulk merge hands them over in order: the sort is one pass).
+            _run_hooks(store, table, sorted(dict.fromkeys(ids)))
     stats["seconds"] = time.perf_counter() - started
 
 
@@ -347,10 +348,9 @@ class ApplyResult:
     unknown_columns: set[str] = field(default_factory=set)
 
 
-def _known_ops(db, ops: Sequence[OpRecord]) -> set[tuple[str, int]]:
+def _known_ops(db, ops: Sequence[OpRecord], nodes: set[str] | None = None) -> set[tuple[str, int]]:
     found: set[tuple[str, int]] = set()
-    nodes = set(map(attrgetter("node"), ops))
-    for node in nodes:
+    for node in set(map(attrgetter("node"), ops)) if nodes is None else nodes:
         if db.execute_sql("select not exists(select 1 from oplog where node = ?)", (node,)).fetchone()[0]:
             continue  # nothing of this node here yet (e.g. a full handover into a new database)
         counters = [op.counter for op in ops if op.node == node]
@@ -365,13 +365,18 @@ def fresh_ops(db, ops: Sequence[OpRecord]) -> list[OpRecord]:
     """The ops that are not in the log yet, each once, in their order."""
     if not ops:
         return []
-    known = _known_ops(db, ops)
-    keys = list(map(attrgetter("node", "counter"), ops))
-    if not known and len(set(keys)) == len(keys):
-        return list(ops)  # the common case: all new, none twice
+    nodes = set(map(attrgetter("node"), ops))
+    known = _known_ops(db, ops, nodes)
+    if not known:
+        # The common case: all new, none twice (one sender: its counters are enough).
+        distinct = len(set(map(attrgetter("counter"), ops))) if len(nodes) == 1 else \
+            len(set(map(attrgetter("node", "counter"), ops)))
+        if distinct == len(ops):
+            return list(ops)
     fresh: list[OpRecord] = []
     seen = known  # ops already here, then those taken
-    for key, op in zip(keys, ops, strict=True):
+    for op in ops:
+        key = (op.node, op.counter)
         if key not in seen:
             seen.add(key)
             fresh.append(op)

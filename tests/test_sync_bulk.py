@@ -115,3 +115,21 @@ def test_a_cancelled_or_previewed_bulk_import_leaves_the_database_as_it_was(tmp_
     assert summary.new_conflicts > 0 and summary.total_new_rows > 0
     assert content(store) == before and _schema(store) == schema
     store.close()
+
+
+def test_fresh_ops_drops_ops_already_here_and_repeats_within_a_bundle(tmp_path):
+    a, b, c = make_replicas(tmp_path, ["a", "b", "c"])
+    with a.activated():
+        oplog.write(a, Person, [{"name": f"甲{i}"} for i in range(3)])
+    with c.activated():
+        oplog.write(c, Person, [{"name": f"丙{i}"} for i in range(3)])  # the same counters, another node
+    ops_a, ops_c = list(oplog.load_ops(a.db)), list(oplog.load_ops(c.db))
+    keys = [(o.node, o.counter) for o in oplog.fresh_ops(b.db, ops_a + ops_a[:1] + ops_c + ops_c[2:])]
+    assert keys == [(o.node, o.counter) for o in ops_a + ops_c]
+    with b.activated():
+        result = oplog.apply_ops(b, ops_a[:2] + ops_a[:1])
+    assert (result.new_ops, result.duplicate_ops) == (2, 1)
+    assert [(o.node, o.counter) for o in oplog.fresh_ops(b.db, ops_a)] == [(ops_a[2].node, 3)]
+    assert oplog.fresh_ops(b.db, ops_a[:2]) == []
+    for s in (a, b, c):
+        s.close()
