@@ -40,10 +40,14 @@ FORMAT = 1
 APPLICATION_ID = 0x47524449  # "GRDI": an incremental backup, not a database
 # Local tables rebuilt from the synced tables or the op log: never copied.
 DERIVED_TABLES = frozenset({"conflict", "register_search", "register_short", "register_fts", "register_chars"})
-# Above this many ops since the newest full backup, a full copy is made instead: restoring merges
-# the delta op by op (about 10,000 ops/s here, so at most ~5 s on top of copying the base), and an
-# import that brings more than this is long enough that a full copy (~3 s for 800 MB) hardly shows.
-MAX_DELTA_OPS = 50_000
+# Above this many ops since the newest full backup, a full copy is made instead. Measured on the
+# 50,000-household demo (2-core laptop): an incremental backup costs ~7 us and ~240 bytes per op
+# (0.03 s / 0.3 MB for 1,000 ops, 0.36 s / 12 MB for 50,000), a full copy 1.8-3.3 s / 800 MB;
+# restoring an incremental copies the base (~1.5 s) and merges the delta with its search-index
+# refresh (~0.3 ms per op: 15-24 s for 50,000 ops). 20,000 keeps a restore within ~10 s, and
+# a database that received 20,000 ops since its last full copy gets a new full copy (the base of
+# the next incrementals) once, which an import that large hardly notices.
+MAX_DELTA_OPS = 20_000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _OP_COLUMNS = "node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind"
 
@@ -80,7 +84,11 @@ class Manifest:
 
 
 def _uri(path: Path, mode: str = "ro") -> str:
-    return f"{Path(path).resolve().as_uri()}?mode={mode}"
+    """A URI for sqlite3.connect(uri=True). A backup is never written once made: "ro" opens it
+    immutable, so reading it leaves no -wal/-shm files next to it (full backups keep the WAL flag
+    of the database they copy)."""
+    uri = f"{Path(path).resolve().as_uri()}?mode={mode}"
+    return uri + "&immutable=1" if mode == "ro" else uri
 
 
 def is_incremental_file(path: Path) -> bool:
@@ -170,7 +178,7 @@ def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.d
         conn.execute("pragma journal_mode = off")
         conn.execute("pragma synchronous = off")
         conn.execute(f"pragma application_id = {APPLICATION_ID}")
-        conn.execute("attach database ? as src", (_uri(store.path),))
+        conn.execute("attach database ? as src", (f"{store.path.resolve().as_uri()}?mode=ro",))
         conn.execute("begin")  # one read snapshot of the source for everything below
         node = conn.execute("select value from src.meta where key = 'node_id'").fetchone()
         if not node or node[0] != base.node:
@@ -254,15 +262,12 @@ def read_manifest(path: Path, *, verify: bool = True) -> Manifest:
 
 def check_base(manifest: Manifest) -> Path:
     """The base full backup an incremental needs: present and the very one it was made on."""
-    from db.store import inspect_file
-
     base = manifest.base_path
     if not base.is_file():
         raise DatabaseOpenError(
             _("The incremental backup “{path}” needs the full backup “{base}”, which no longer exists. "
               "Nothing was changed; choose a full backup or a newer one.").format(
                 path=manifest.path.name, base=manifest.base_name))
-    inspect_file(base)
     found = read_base(base)
     if found is None or found.node != manifest.get("base_node") or found.op != manifest.get("base_op") \
             or found.rowid != int(manifest.get("base_rowid")):
@@ -290,10 +295,11 @@ def build(target: Path, manifest: Manifest, *, user: str | None = None) -> None:
 
     from db import oplog
     from db.models import database_proxy, synced_model
-    from db.store import Store
+    from db.store import Store, inspect_file
 
     base = check_base(manifest)
     shutil.copyfile(base, target)
+    inspect_file(target)  # (the copy, not the base: reading a WAL-mode file leaves -shm next to it)
     previous = database_proxy.obj
     store = Store(target, user=user, create=False)
     try:
