@@ -81,7 +81,21 @@ def _v6(db: SqliteDatabase) -> None:
 
 # Version numbers may have gaps (areas developed in parallel reserve their own numbers);
 # a missing number is simply skipped.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6}
+def _v7(db: SqliteDatabase) -> None:
+    # Register search: the postings of 1-2 character terms move from a table of (token, row) pairs
+    # (3 million rows and two B-trees for 150,000 persons) into a contentless FTS5 table of
+    # space-separated tokens by the same rowid: written ten times faster, a seventh of the size.
+    from db.register.postings import CREATE_POSTINGS
+
+    db.execute_sql(CREATE_POSTINGS)
+    db.execute_sql("DROP TABLE IF EXISTS register_chars")
+    # A register with persons is indexed again on first use (ensure_index); an empty one is complete.
+    empty = db.execute_sql("select count(*) from register_search").fetchone()[0] == 0
+    db.execute_sql("INSERT INTO meta(key, value) VALUES('register_index', ?) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

@@ -262,18 +262,62 @@ def test_statistics_by_place_name_the_compound(store, unit):
     assert [(r["compound"], r["building"], r["persons"]) for r in rows] == [("和平小区", "3栋", 1), ("幸福小区", "3栋", 1)]
 
 
-def test_an_index_from_before_address_postings_is_rebuilt_once(store, unit):
+def test_an_index_built_by_older_code_is_rebuilt_once(store, unit):
     register(store, unit, "101", [{"relation": "户主", "name": "张三"}])
     index.ensure_index(store)  # kept by the hooks since the database was made: no rebuild needed
     assert store.get_meta("register_index") == index.INDEX_VERSION
     assert names(store, "3栋") == ["张三"]
-    # An index written by the older code: postings of names only, marked "ok".
-    store.db.execute_sql("delete from register_chars where token like '%栋%' or token like '%单%' or token like '%幸%'")
-    store.set_meta(register_index="ok")
+    # An index written by older code (its postings are not there), marked with its version.
+    store.db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
+    store.set_meta(register_index="v2")
     assert names(store, "3栋") == []
     index.ensure_index(store)
     assert store.get_meta("register_index") == index.INDEX_VERSION
-    assert names(store, "3栋") == ["张三"]
+    assert names(store, "3栋") == ["张三"] and names(store, "zs") == ["张三"]
+
+
+def test_the_upgrade_to_fts_postings_keeps_a_register_searchable(tmp_path):
+    """A database of schema 6 (postings in a plain table) is upgraded: the old table goes, the
+    index is marked stale and rebuilt on first use, and short terms are found again."""
+    from db import migrations
+    from db.store import Store
+
+    path = tmp_path / "old.sqlite"
+    old = Store(path)
+    places_ = places.save_place(old, level="grid", name="一网格")
+    grid = places_[0].row_id
+    compound = places.save_place(old, level="compound", name="幸福小区", parent_id=grid)[0].row_id
+    building = places.save_place(old, level="building", name="3栋", parent_id=compound)[0].row_id
+    unit_id = places.save_place(old, level="unit", name="1单元", parent_id=building)[0].row_id
+    register(old, unit_id, "101", [{"relation": "户主", "name": "张三"}])
+    old.close()
+    # Make it look like schema 6: the old postings table, no register_tok.
+    import pysqlite3.dbapi2 as sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("drop table register_tok")
+    con.execute("create table register_chars (token text not null, row integer not null, "
+                "primary key (token, row)) without rowid")
+    con.execute("pragma user_version = 6")
+    con.commit()
+    con.close()
+    assert migrations.SCHEMA_VERSION >= 7
+    store = Store(path)
+    try:
+        tables = {r[0] for r in store.db.execute_sql("select name from sqlite_master")}
+        assert "register_chars" not in tables and "register_tok" in tables
+        assert store.get_meta("register_index") == "stale"
+        index.ensure_index(store)
+        assert names(store, "3栋") == ["张三"] and names(store, "张") == ["张三"]
+    finally:
+        store.close()
+
+
+def _postings(db, person):
+    """(token, person) pairs of register_tok, read back through an fts5vocab table."""
+    db.execute_sql("create virtual table if not exists temp.register_tok_terms using fts5vocab(main, register_tok, "
+                   "'instance')")
+    return sorted((t, person[r]) for t, r in db.execute_sql("select term, doc from temp.register_tok_terms"))
 
 
 def _full_index(store):
@@ -284,7 +328,7 @@ def _full_index(store):
         "rows": db.execute_sql(f"select {', '.join(index._COLUMNS)} from register_search "
                                f"order by person_id").fetchall(),
         "order": [r[0] for r in db.execute_sql("select person_id from register_search order by rowid")],
-        "postings": sorted((t, person[r]) for t, r in db.execute_sql("select token, row from register_chars")),
+        "postings": _postings(db, person),
         "short": sorted((person[r], k) for r, k in db.execute_sql("select rowid, key from register_short")),
         "fts": sorted((person[r], h) for r, h in db.execute_sql("select rowid, haystack from register_fts")),
     }

@@ -18,6 +18,7 @@ from functools import lru_cache
 from pypinyin import Style, pinyin
 
 from db import oplog
+from db.register import postings
 from db.register.common import RELATIONS, today
 from db.register.visits import compute_due
 
@@ -29,35 +30,56 @@ _pending: list[set[str]] = []  # stack of person-id sets while hooks are deferre
 GAP = 1 << 24  # rowid spacing: room for new rows between neighbours in display order
 
 
-INDEX_VERSION = "v2"  # meta register_index: an index built by older code is rebuilt once
+INDEX_VERSION = "v3"  # meta register_index: an index built by older code is rebuilt once
 
 
-def _is_cjk(char: str) -> bool:
-    return char >= "\u3400"
+def document(short_key: str, address: str = "") -> str:
+    """The register_tok document of a person (see db.register.postings): its tokens, separated by
+    spaces. Tokens are each Chinese character and each pair of neighbouring characters with a
+    Chinese one (张三, 3栋, 单元) of the names and the address, and the first letter of each
+    pinyin or initials field. So 1-2 character terms are answered from an index.
 
-
-def tokens(short_key: str, address: str = "") -> set[str]:
-    """Posting tokens of a person: each Chinese character and each pair of neighbouring characters
-    with a Chinese one (张三, 3栋, 单元) of the names and the address, and SEP + the first letter of
-    each pinyin or initials field. So 1-2 character terms are answered from an index."""
-    fields = short_key.split(SEP)
-    # Chinese characters of fields[1:7] come with their pairs below; the rest are looked at here.
-    out = {c for f in (fields[0], *fields[7:]) if not f.isascii() for c in f if c >= "\u3400"}
-    out.update(SEP + f[0] for f in fields if f and f[0].isascii() and f[0].isalpha())
-    for text in fields[1:7]:
-        if text and not text.isascii():  # pinyin, initials: no Chinese character, no token
-            out |= _text_tokens(text)
+    The names part and the address part repeat across persons and household members: each is
+    composed once (a token in both parts is listed twice, which FTS5 does not mind)."""
+    head, id_number, phone = short_key.rsplit(SEP, 2)
+    parts = [_names_document(head)]
     if address:
-        out |= _text_tokens(address.lower())
-    return out
+        parts.append(_text_document(address.lower()))
+    for text in (id_number, phone):
+        if text and not text.isascii():
+            parts.extend(c for c in text if c >= "\u3400")
+        if text and text[0].isascii() and text[0].isalpha():
+            parts.append(text[0])
+    return " ".join(filter(None, parts))
+
+
+@lru_cache(maxsize=262_144)
+def _names_document(head: str) -> str:
+    """Tokens of the names part of a short key: name, pinyin and initials variants, former name."""
+    out: set[str] = set()
+    for text in head.split(SEP):
+        if not text:
+            continue
+        if text[0].isascii() and text[0].isalpha():
+            out.add(text[0])
+        if not text.isascii():  # pinyin, initials: no Chinese character, no token
+            out |= _text_tokens(text)
+    return " ".join(out)
+
+
+@lru_cache(maxsize=131_072)
+def _text_document(text: str) -> str:
+    return " ".join(_text_tokens(text))
 
 
 @lru_cache(maxsize=131_072)
 def _text_tokens(text: str) -> frozenset[str]:
-    """Chinese characters and pairs with a Chinese character of one field (names and addresses
-    repeat across persons and household members: computed once each)."""
+    """Chinese characters and pairs with a Chinese character of one field. A pair holding a
+    character that separates tokens (a space, a quote mark) is left out: such a term is not
+    looked up in the postings."""
     out = {c for c in text if c >= "\u3400"}
-    out.update(a + b for a, b in zip(text, text[1:], strict=False) if a >= "\u3400" or b >= "\u3400")
+    pairs = (a + b for a, b in zip(text, text[1:], strict=False) if a >= "\u3400" or b >= "\u3400")
+    out.update(pairs if postings.SEPARATORS.isdisjoint(text) else filter(postings.exact, pairs))
     return frozenset(out)
 
 
@@ -122,7 +144,7 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
     """Recompute the index rows of these persons (removing the dead, merged and deleted ones).
 
     append=True (a rebuild): new rows go after all others and the text indexes (register_fts,
-    register_short, register_chars) are left for the caller's renumber_rows to write at the end.
+    register_short, register_tok) are left for the caller's renumber_rows to write at the end.
     """
     if _pending:
         _pending[-1].update(person_ids)
@@ -195,7 +217,7 @@ def _delete_rowids(db, rowids: list[int], *, search_too: bool) -> None:
         marks = ",".join("?" * len(part))
         db.execute_sql(f"delete from register_fts where rowid in ({marks})", part)
         db.execute_sql(f"delete from register_short where rowid in ({marks})", part)
-        db.execute_sql(f"delete from register_chars where row in ({marks})", part)
+        db.execute_sql(f"delete from register_tok where rowid in ({marks})", part)
         if search_too:
             db.execute_sql(f"delete from register_search where rowid in ({marks})", part)
 
@@ -257,8 +279,8 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
                        [(rowid, r[-2]) for rowid, r in written])
     active = [(rowid, r[-1], r[_ADDRESS]) for rowid, r in written if r[_STATUS] == "active"]
     cursor.executemany("insert into register_short(rowid, key) values (?, ?)", [a[:2] for a in active])
-    cursor.executemany("insert or ignore into register_chars(token, row) values (?, ?)",
-                       [(t, rowid) for rowid, key, address in active for t in tokens(key, address)])
+    cursor.executemany("insert into register_tok(rowid, tokens) values (?, ?)",
+                       [(rowid, document(key, address)) for rowid, key, address in active])
 
 
 def _allocate(db, rows: list[tuple]) -> list[tuple[int, tuple]] | None:
@@ -299,11 +321,10 @@ def renumber_rows(db) -> None:
     db.execute_sql("insert into register_fts(rowid, haystack) select rowid, haystack from register_search")
     db.execute_sql("insert into register_short(rowid, key) select rowid, short_key from register_search "
                    "where status = 'active'")
-    db.execute_sql("delete from register_chars")
+    db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
     rows = db.execute_sql("select rowid, short_key, address from register_search where status = 'active'").fetchall()
-    # Streamed: ~20 postings per person would be millions of tuples held at once.
-    db.cursor().executemany("insert or ignore into register_chars(token, row) values (?, ?)",
-                            ((t, rowid) for rowid, key, address in rows for t in tokens(key, address or "")))
+    db.cursor().executemany("insert into register_tok(rowid, tokens) values (?, ?)",
+                            ((rowid, document(key, address or "")) for rowid, key, address in rows))
 
 
 def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
@@ -408,7 +429,7 @@ def rebuild_index(store, progress=None) -> int:
         db.execute_sql("delete from register_search")
         db.execute_sql("delete from register_fts")
         db.execute_sql("delete from register_short")
-        db.execute_sql("delete from register_chars")
+        db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
         ids = [r[0] for r in db.execute_sql("select id from person where deleted = 0 and merged_into is null")]
         step = 5000
         for start in range(0, len(ids), step):
@@ -423,22 +444,8 @@ def rebuild_index(store, progress=None) -> int:
 def ensure_index(store, progress=None) -> None:
     """Build the index if this database has none yet (a fresh upgrade, or it was marked stale)."""
     state = store.get_meta("register_index")
-    if state == "ok" and _has_address_postings(store.db):
-        # Kept by this version's hooks since the database was made: nothing to rebuild.
+    if state == "ok":
+        # Kept by this version's hooks since the database was made (empty): nothing to rebuild.
         store.set_meta(register_index=INDEX_VERSION)
     elif state != INDEX_VERSION:
         rebuild_index(store, progress)
-
-
-def _has_address_postings(db) -> bool:
-    """Whether the postings include address pieces (an index of this version), judged on one row."""
-    row = db.execute_sql("select rowid, address from register_search where status = 'active' and address != '' "
-                         "limit 1").fetchone()
-    if row is None:
-        return True  # an empty register: its (empty) index is complete
-    address = (row[1] or "").lower()
-    pairs = [address[k:k + 2] for k in range(len(address) - 1) if _is_cjk(address[k]) or _is_cjk(address[k + 1])]
-    if not pairs:
-        return True
-    return db.execute_sql("select 1 from register_chars where token = ? and row = ?",
-                          (pairs[0], row[0])).fetchone() is not None

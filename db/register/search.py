@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from db.register import postings
 from db.register.common import today
 from db.register.index import SEP
 from db.validation import normalize_text
@@ -132,12 +133,12 @@ def build_query(filters: Filters, *, on: dt.date | None = None) -> tuple[str, li
         source, lead_sql, lead_param = "register_fts c", "c.haystack like ?", f"%{probe}%"
     elif _postable(term):
         # Postings: one character, one pinyin letter, or a pair of neighbouring characters (a name
-        # or address piece: 张三, 3栋, 单元) are tokens of register_chars.
-        source, lead_sql, lead_param = "register_chars p", "p.token = ?", term
+        # or address piece: 张三, 3栋, 单元) are tokens of register_tok (FTS5, in rowid order).
+        lead_param = postings.match(term)
         where_rest = _strip_status(filters, where, params)
         if not where_rest[0] and not term_where:
-            return f"select p.row from {source} where {lead_sql} order by p.row", [lead_param]
-        return _join_postings(source, lead_sql, [lead_param], term_where, term_params, filters, where, params)
+            return "select p.rowid from register_tok(?) p order by p.rowid", [lead_param]
+        return _join_postings(lead_param, term_where, term_params, filters, where, params)
     else:
         source, lead_sql, lead_param = "register_short c", "instr(c.key, ?) > 0", term
     conditions = term_where + where
@@ -153,11 +154,11 @@ def build_query(filters: Filters, *, on: dt.date | None = None) -> tuple[str, li
 
 
 def _postable(term: str) -> bool:
-    """1-2 character terms answered from register_chars: one pinyin letter, a Chinese character,
-    or two characters of which one is Chinese."""
+    """1-2 character terms answered from register_tok: one pinyin letter, a Chinese character,
+    or two characters of which one is Chinese (and none that the tokenizer splits at)."""
     if term.startswith(SEP):
         return len(term) == 2
-    return 1 <= len(term) <= 2 and any(c >= "\u3400" for c in term)
+    return 1 <= len(term) <= 2 and any(c >= "\u3400" for c in term) and postings.exact(term)
 
 
 def _strip_status(filters: Filters, where: list[str], params: list[Any]) -> tuple[list[str], list[Any]]:
@@ -168,13 +169,13 @@ def _strip_status(filters: Filters, where: list[str], params: list[Any]) -> tupl
     return where, params
 
 
-def _join_postings(source, lead_sql, source_params, term_where, term_params, filters, where, params):
+def _join_postings(lead_param, term_where, term_params, filters, where, params):
     where, params = _strip_status(filters, where, params)
     conditions = term_where + where
-    sql = f"select p.row from {source} cross join register_search s on s.rowid = p.row where {lead_sql}"
+    sql = "select p.rowid from register_tok(?) p cross join register_search s on s.rowid = p.rowid"
     if conditions:
-        sql += " and " + " and ".join(conditions)
-    return sql + " order by p.row", [*source_params, *term_params, *params]
+        sql += " where " + " and ".join(conditions)
+    return sql + " order by p.rowid", [lead_param, *term_params, *params]
 
 
 def search_ids(store, filters: Filters, *, limit: int | None = SEARCH_LIMIT, on: dt.date | None = None
