@@ -33,21 +33,29 @@ def _rows(db, table: str) -> list[tuple]:
     return sorted(db.execute_sql(f'select * from "{table}"').fetchall(), key=repr)
 
 
-def _index(db) -> dict:
-    """The search index by person (rowids differ between builds; the content must not)."""
+def _index(store: Store) -> dict:
+    """The search index by person (rowids differ between builds; the content must not), and what
+    1-2 character searches find (the postings tables are contentless)."""
+    from db.register.search import Filters, search_ids
+
+    db = store.db
     cols = [r[1] for r in db.execute_sql("pragma table_info(register_search)") if r[1] != "rowid"]
-    by_rowid = {}
-    out = {}
+    person_of = {}
+    out: dict = {}
     for row in db.execute_sql(f"select rowid, {','.join(cols)} from register_search"):
-        by_rowid[row[0]] = row[1 + cols.index("person_id")]
-        out[by_rowid[row[0]]] = {"row": row[1:]}
+        person_of[row[0]] = row[1 + cols.index("person_id")]
+        out[person_of[row[0]]] = {"row": row[1:]}
     for rowid, haystack in db.execute_sql("select rowid, haystack from register_fts"):
-        out[by_rowid[rowid]]["fts"] = haystack
+        out[person_of[rowid]]["fts"] = haystack
     for rowid, key in db.execute_sql("select rowid, key from register_short"):
-        out[by_rowid[rowid]]["short"] = key
-    for token, row in db.execute_sql("select token, row from register_chars"):
-        out[by_rowid[row]].setdefault("chars", set()).add(token)
-    return out
+        out[person_of[rowid]]["short"] = key
+    names = [r[0] for r in db.execute_sql("select name from person where name is not null order by name")]
+    terms = sorted({n[:1] for n in names} | {n[:2] for n in names} | {"栋", "9栋", "改名", "zs"})
+    with store.activated():
+        found = {t: sorted(person_of[r] for r in search_ids(store, Filters(text=t, status="all"), limit=None).ids)
+                 for t in terms}
+    assert any(found.values())
+    return {"persons": out, "searches": found}
 
 
 def snapshot(store: Store) -> dict:
@@ -59,7 +67,7 @@ def snapshot(store: Store) -> dict:
     snap["conflict"] = _rows(db, "conflict")
     for table in backup_incremental.copied_tables(db.connection()):
         snap[table] = _rows(db, table)
-    snap["index"] = _index(db)
+    snap["index"] = _index(store)
     return snap
 
 
