@@ -348,3 +348,22 @@ def test_cli_lists_incremental_backups_and_restores_one(tmp_path):
     s = Store(path)
     assert sorted(p.name for p in Person.select()) == ["原有", "新增"]
     s.close()
+
+
+def test_the_settings_screen_lists_incremental_backups_with_their_base(ctx, qtbot):
+    from views.settings import SettingsScreen
+
+    store = ctx.store
+    oplog.write(store, Person, [{"name": "原有"}])
+    backup.make_backup(store, "daily", now=DAY)
+    oplog.write(store, Person, [{"name": "新增"}])
+    backup.make_backup(store, "import", now=DAY.replace(hour=10, minute=30))
+    screen = SettingsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.refresh()
+    items = [screen.backup_list.item(i).text() for i in range(screen.backup_list.count())]
+    assert len(items) == 2
+    assert "2026-11-25 10:30" in items[0] and "导入前备份" in items[0]
+    assert "增量备份，依据 2026-11-25 08:00 的完整备份" in items[0]
+    assert "每日自动备份" in items[1] and "完整备份" in items[1] and "增量" not in items[1]
+    assert "增量备份" in screen.backup_hint.text()
