@@ -49,7 +49,6 @@ DERIVED_TABLES = frozenset({"conflict", "register_search", "register_short", "re
 # the next incrementals) once, which an import that large hardly notices.
 MAX_DELTA_OPS = 20_000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
-_OP_COLUMNS = "node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind"
 
 
 class NotApplicable(Exception):
@@ -137,6 +136,10 @@ def _tables(conn, schema: str) -> dict[str, str]:
         f"select name, sql from {schema}.sqlite_master where type = 'table'")}
 
 
+def _columns(conn, schema: str, table: str) -> list[str]:
+    return [r[1] for r in conn.execute(f'pragma {schema}.table_info("{table}")')]
+
+
 def copied_tables(conn, schema: str = "main") -> list[str]:
     """Local tables that are neither synced, nor the op log, nor derived: copied in full."""
     from db.models import SYNCED_MODELS
@@ -189,7 +192,9 @@ def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.d
         delta = conn.execute("select count(*) from src.oplog where rowid > ?", (base.rowid,)).fetchone()[0]
         if delta > max_ops:
             raise NotApplicable("delta")
-        conn.execute(f"create table main.oplog_delta as select rowid as rid, {_OP_COLUMNS} "
+        # Every column of the op log as it is (a later version may add some).
+        op_cols = ",".join(f'"{c}"' for c in _columns(conn, "src", "oplog"))
+        conn.execute(f"create table main.oplog_delta as select rowid as rid, {op_cols} "
                      "from src.oplog where rowid > ? order by rowid", (base.rowid,))
         tables = copied_tables(conn, "src")
         for name in tables:
@@ -311,8 +316,10 @@ def build(target: Path, manifest: Manifest, *, user: str | None = None) -> None:
                 conn = db.connection()
                 if _last_op(conn) != (int(manifest.get("base_rowid")), manifest.get("base_op")):
                     raise _mismatch(manifest, _("the base's op log"))
-                conn.execute(f"insert into main.oplog (rowid, {_OP_COLUMNS}) "
-                             f"select rid, {_OP_COLUMNS} from inc.oplog_delta order by rid")
+                saved = set(_columns(conn, "inc", "oplog_delta"))
+                op_cols = ",".join(f'"{c}"' for c in _columns(conn, "main", "oplog") if c in saved)
+                conn.execute(f"insert into main.oplog (rowid, {op_cols}) "
+                             f"select rid, {op_cols} from inc.oplog_delta order by rid")
                 touched: dict[str, list[str]] = defaultdict(list)
                 for tbl, row_id in conn.execute("select distinct tbl, row_id from inc.oplog_delta order by tbl, row_id"):
                     touched[tbl].append(row_id)
@@ -325,9 +332,8 @@ def build(target: Path, manifest: Manifest, *, user: str | None = None) -> None:
                 for name in manifest.tables:
                     if name not in here:
                         continue  # (cannot happen with a schema up to ours; kept for safety)
-                    ours = [r[1] for r in conn.execute(f'pragma main.table_info("{name}")')]
-                    theirs = {r[1] for r in conn.execute(f'pragma inc.table_info("{name}")')}
-                    cols = ",".join(f'"{c}"' for c in ours if c in theirs)
+                    theirs = set(_columns(conn, "inc", name))
+                    cols = ",".join(f'"{c}"' for c in _columns(conn, "main", name) if c in theirs)
                     conn.execute(f'delete from main."{name}"')
                     conn.execute(f'insert into main."{name}" ({cols}) select {cols} from inc."{name}"')
                 # The search index was refreshed for the delta on top of the base's index: it is
