@@ -228,7 +228,7 @@ def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.d
 def _damaged(path: Path, error: object) -> DatabaseOpenError:
     return DatabaseOpenError(
         _("The incremental backup “{path}” is damaged or incomplete ({error}). Nothing was changed; "
-          "choose another backup.").format(path=path, error=error))
+          "choose another backup.").format(path=Path(path).name, error=error))
 
 
 def read_manifest(path: Path, *, verify: bool = True) -> Manifest:

@@ -419,3 +419,23 @@ def test_random_work_on_two_laptops_restores_exactly_from_each_incremental(offic
             assert oplog.compare_with_log(built) == []
         finally:
             built.close()
+
+
+def test_a_database_that_no_longer_opens_can_be_restored_over_and_is_kept(tmp_path):
+    path = tmp_path / "g.sqlite"
+    s = Store(path)
+    oplog.write(s, Person, [{"name": "原有"}])
+    full = backup.make_backup(s, "daily", now=DAY)
+    s.close()
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    garbage = b"SQLite format 3\x00" + b"\xff" * 5000
+    path.write_bytes(garbage)
+    with pytest.raises(DatabaseOpenError):
+        Store(path)
+    safety = backup.restore(path, full)
+    assert safety.name.endswith("-prerestore.damaged") and safety.read_bytes() == garbage
+    assert safety not in backup.list_backups(path)
+    r = Store(path)
+    assert [p.name for p in Person.select()] == ["原有"]
+    r.close()
