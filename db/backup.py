@@ -6,7 +6,7 @@ Backups of /path/to/name.sqlite live in /path/to/backups/name/:
   (YYYYMMDD-HHMMSS-reason[-N]) it extends: the ops written since that backup plus this machine's
   own tables (db/backup_incremental.py). Cheap when little changed since the full backup.
 The first open of each day makes a full backup; the backup before an import (or a restore) is
-incremental when a full backup of this database exists and fewer than MAX_DELTA_OPS ops were
+incremental when a full backup of this database exists and at most MAX_DELTA_OPS ops were
 written since. The newest KEEP usable backups are kept, and every full backup a kept incremental
 needs; an incremental whose base is gone is neither listed nor restorable.
 """
