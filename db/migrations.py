@@ -85,10 +85,13 @@ def _v7(db: SqliteDatabase) -> None:
     # Register search: the postings of 1-2 character terms move from a table of (token, row) pairs
     # (3 million rows and two B-trees for 150,000 persons) into a contentless FTS5 table of
     # space-separated tokens by the same rowid: written ten times faster, a seventh of the size.
-    from db.register.postings import CREATE_POSTINGS
+    from db.register.postings import CREATE_POSTINGS, FTS_HASH_SIZE
 
     db.execute_sql(CREATE_POSTINGS)
     db.execute_sql("DROP TABLE IF EXISTS register_chars")
+    for table in ("register_fts", "register_tok"):
+        # Bulk writes (an import of 150,000 rows) flush fewer, larger segments: ~25 % faster.
+        db.execute_sql(f"INSERT INTO {table}({table}, rank) VALUES('hashsize', {FTS_HASH_SIZE})")
     # A register with persons is indexed again on first use (ensure_index); an empty one is complete.
     empty = db.execute_sql("select count(*) from register_search").fetchone()[0] == 0
     db.execute_sql("INSERT INTO meta(key, value) VALUES('register_index', ?) "

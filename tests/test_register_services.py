@@ -349,3 +349,36 @@ def test_bulk_written_community_index_equals_a_rebuild(store):
     for part in before:
         assert after[part] == before[part], part
     assert names(store, before["rows"][0][index._COLUMNS.index("name")])  # a rebuilt index finds people
+
+
+@pytest.mark.parametrize("office_has_people", [False, True])
+def test_index_after_a_full_handover_equals_a_rebuild(tmp_path, office_has_people):
+    """A full bundle merged into an empty register (everyone indexed in one pass at the end) or
+    into one with people of its own (refreshes worked out per written row): same index as a rebuild."""
+    from db import demo
+    from db.store import Store
+    from db.sync import exchange, identity
+
+    source, office = Store(tmp_path / "source.sqlite", user="甲"), Store(tmp_path / "office.sqlite", user="乙")
+    try:
+        with source.activated():
+            demo.generate(source, households=40, seed=5)
+        if office_has_people:
+            with office.activated():
+                demo.generate(office, households=10, seed=6)
+        identity.trust_device(source, identity.identity(office).card())
+        identity.trust_device(office, identity.identity(source).card())
+        with source.activated():
+            data = exchange.export_bundle(source, full=True, for_device=identity.identity(office).device_id).data
+        with office.activated():
+            exchange.import_bundle(office, exchange.read_bundle(office, data))
+            merged = _full_index(office)
+            persons = office.db.execute_sql("select count(*) from person where deleted = 0 and merged_into is null")
+            assert len(merged["rows"]) == persons.fetchone()[0] > 0
+            index.rebuild_index(office)
+            rebuilt = _full_index(office)
+        for part in merged:
+            assert rebuilt[part] == merged[part], part
+    finally:
+        source.close()
+        office.close()

@@ -26,7 +26,7 @@ SEP = "\x1f"
 SENSITIVE = "*"  # stands for a sensitive tag in the list's tag text
 _RELATION_ORDER = {r: i for i, r in enumerate(RELATIONS)}
 _DIGITS = re.compile(r"\d+")
-_pending: list[set[str]] = []  # stack of person-id sets while hooks are deferred
+_pending: list[set[str] | None] = []  # person ids to refresh while hooks are deferred; None: all
 GAP = 1 << 24  # rowid spacing: room for new rows between neighbours in display order
 
 
@@ -79,7 +79,7 @@ def _text_tokens(text: str) -> frozenset[str]:
     looked up in the postings."""
     out = {c for c in text if c >= "\u3400"}
     pairs = (a + b for a, b in zip(text, text[1:], strict=False) if a >= "\u3400" or b >= "\u3400")
-    out.update(pairs if postings.SEPARATORS.isdisjoint(text) else filter(postings.exact, pairs))
+    out.update(pairs if postings.exact(text) else filter(postings.exact, pairs))
     return frozenset(out)
 
 
@@ -128,7 +128,7 @@ left join unit u on u.id = h.unit_id
 left join building b on b.id = u.building_id
 left join compound c on c.id = b.compound_id
 left join grid g on g.id = coalesce(h.grid_id, c.grid_id)
-where p.id in ({marks})
+where {where}
 """
 
 _COLUMNS = ("person_id", "household_id", "membership_id", "grid_id", "compound_id", "building_id", "unit_id",
@@ -147,61 +147,89 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
     register_short, register_tok) are left for the caller's renumber_rows to write at the end.
     """
     if _pending:
-        _pending[-1].update(person_ids)
+        if _pending[-1] is not None:  # None: everyone is refreshed at the end anyway
+            _pending[-1].update(person_ids)
         return
     on = on or today()
-    db = store.db
     ids = sorted(set(person_ids))
     # All rows are placed at once: chunk by chunk, rows of one gap would split it again and again.
     all_rows: list[tuple] = []
     all_drop: list[str] = []
     for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        rows = db.execute_sql(_PERSON_SQL.format(marks=marks), tuple(chunk)).fetchall()
-        tags: dict[str, list[tuple[str, str]]] = {}
-        for pid, tid, tname, sensitive in db.execute_sql(
-                f"select pt.person_id, t.id, t.name, t.sensitive from person_tag pt join tag t on t.id = pt.tag_id "
-                f"where pt.deleted = 0 and t.deleted = 0 and (pt.start_date is null or pt.start_date <= ?) "
-                f"and (pt.end_date is null or pt.end_date >= ?) and pt.person_id in ({marks}) "
-                f"order by t.sort_order, t.name", (on.isoformat(), on.isoformat(), *chunk)):
-            # Sensitive tags (health, disability, corrections: PIPL) are not named in the list.
-            tags.setdefault(pid, []).append((tid, SENSITIVE if sensitive else tname))
+        rows = _index_rows(store, on, chunk)
+        live = {r[0] for r in rows}
+        all_rows += rows
+        all_drop += [pid for pid in chunk if pid not in live]
+    _store_rows(store.db, all_rows, all_drop, append=append)
+
+
+def refresh_everyone(store, *, on: dt.date | None = None) -> int:
+    """Index every live person, read in one pass (after a bulk write into an empty index: a full
+    handover or a first import). Rows of persons no longer live are removed."""
+    on = on or today()
+    db = store.db
+    rows = _index_rows(store, on, None)
+    live = {r[0] for r in rows}
+    drop = [pid for (pid,) in db.execute_sql("select person_id from register_search") if pid not in live]
+    _store_rows(db, rows, drop)
+    return len(rows)
+
+
+def _has_rows(db) -> bool:
+    return bool(db.execute_sql("select exists(select 1 from register_search)").fetchone()[0])
+
+
+def _index_rows(store, on: dt.date, chunk: Sequence[str] | None) -> list[tuple]:
+    """Index rows of the live persons among `chunk` (None: all persons)."""
+    db = store.db
+    if chunk is None:
+        where, params = "1", ()
+    else:
+        where, params = f"in ({','.join('?' * len(chunk))})", tuple(chunk)
+    rows = db.execute_sql(_PERSON_SQL.format(where="1" if chunk is None else f"p.id {where}"), params).fetchall()
+    tags: dict[str, list[tuple[str, str]]] = {}
+    for pid, tid, tname, sensitive in db.execute_sql(
+            f"select pt.person_id, t.id, t.name, t.sensitive from person_tag pt join tag t on t.id = pt.tag_id "
+            f"where pt.deleted = 0 and t.deleted = 0 and (pt.start_date is null or pt.start_date <= ?) "
+            f"and (pt.end_date is null or pt.end_date >= ?) and "
+            f"{'1' if chunk is None else 'pt.person_id ' + where} "
+            f"order by t.sort_order, t.name", (on.isoformat(), on.isoformat(), *params)):
+        # Sensitive tags (health, disability, corrections: PIPL) are not named in the list.
+        tags.setdefault(pid, []).append((tid, SENSITIVE if sensitive else tname))
+    if chunk is None:
+        due = compute_due(store, None, on=on)
+    else:
         households = sorted({r[15] for r in rows if r[15]})
         due = compute_due(store, households, on=on) if households else {}
-        upserts = []
-        drop = []
-        for r in rows:
-            (pid, deleted, merged, name, former, sex, birth, id_number, phone, residence, ptype, moved, died,
-             current_address, mid, hid, relation, grid_id, unit_id, address, door, unit, building_id, building,
-             compound_id, compound, grid) = r
-            if deleted or merged:
-                drop.append(pid)
-                continue
-            status = "deceased" if died else "moved_out" if moved else "active"
-            full, initials = name_pinyin(name or "")
-            former_full, former_init = name_pinyin(former or "")
-            # Composed from the live place names, so renaming a compound re-addresses its doors.
-            address = (f"{compound or ''}{building or ''}{unit or ''}{door or ''}" if unit_id and unit
-                       else address or current_address or "")
-            # Every field starts with SEP, so letters can match at the start of a pinyin field.
-            short_key = SEP + SEP.join([name or "", full, initials, former or "", former_full, former_init,
-                                  id_number or "", phone or ""]).lower()
-            haystack = short_key + SEP + address.lower()
-            sort_key = SEP.join(natural_key(x or "") for x in (grid, compound, building, unit, door)) + SEP + \
-                f"{_RELATION_ORDER.get(relation or '', 99):02d}" + SEP + (birth or "") + SEP + pid
-            person_tags = tags.get(pid, [])
-            d = due.get(hid, {}) if hid else {}
-            upserts.append((pid, hid, mid, grid_id, compound_id, building_id, unit_id, name, sex, birth,
-                            id_number, phone, relation, address, residence, ptype, status,
-                            "、".join(t[1] for t in person_tags),
-                            ("," + ",".join(t[0] for t in person_tags) + ",") if person_tags else "",
-                            d.get("due_date", "") if hid else None, d.get("last_met") if hid else None,
-                            sort_key, haystack, short_key))
-        present = {r[0] for r in rows}
-        drop.extend(pid for pid in chunk if pid not in present)
-        all_rows += upserts
-        all_drop += drop
-    _store_rows(db, all_rows, all_drop, append=append)
+    upserts = []
+    no_due: dict = {}
+    for r in rows:
+        (pid, deleted, merged, name, former, sex, birth, id_number, phone, residence, ptype, moved, died,
+         current_address, mid, hid, relation, grid_id, unit_id, address, door, unit, building_id, building,
+         compound_id, compound, grid) = r
+        if deleted or merged:
+            continue
+        status = "deceased" if died else "moved_out" if moved else "active"
+        full, initials = name_pinyin(name or "")
+        former_full, former_init = name_pinyin(former or "")
+        # Composed from the live place names, so renaming a compound re-addresses its doors.
+        address = (f"{compound or ''}{building or ''}{unit or ''}{door or ''}" if unit_id and unit
+                   else address or current_address or "")
+        # Every field starts with SEP, so letters can match at the start of a pinyin field.
+        short_key = SEP + SEP.join([name or "", full, initials, former or "", former_full, former_init,
+                                    id_number or "", phone or ""]).lower()
+        haystack = short_key + SEP + address.lower()
+        sort_key = SEP.join(natural_key(x or "") for x in (grid, compound, building, unit, door)) + SEP + \
+            f"{_RELATION_ORDER.get(relation or '', 99):02d}" + SEP + (birth or "") + SEP + pid
+        person_tags = tags.get(pid, [])
+        d = due.get(hid, no_due) if hid else no_due
+        upserts.append((pid, hid, mid, grid_id, compound_id, building_id, unit_id, name, sex, birth,
+                        id_number, phone, relation, address, residence, ptype, status,
+                        "、".join(t[1] for t in person_tags),
+                        ("," + ",".join(t[0] for t in person_tags) + ",") if person_tags else "",
+                        d.get("due_date", "") if hid else None, d.get("last_met") if hid else None,
+                        sort_key, haystack, short_key))
+    return upserts
 
 
 _SORT = _COLUMNS.index("sort_key")
@@ -354,31 +382,48 @@ def _select(store, sql: str, ids: Sequence[str]) -> list[str]:
     return out
 
 
+def _everyone_pending() -> bool:
+    """Whether a bulk write into an empty index is under way (everyone is indexed at its end)."""
+    return bool(_pending) and _pending[-1] is None
+
+
 def _on_person(store, ids):
+    if _everyone_pending():
+        return
     refresh_persons(store, ids)
 
 
 def _on_membership(store, ids):
+    if _everyone_pending():
+        return
     persons = _select(store, "select person_id from membership where id in ({marks})", ids)
     # A new or ended member changes the household's visit interval: refresh all its members.
     refresh_persons(store, _persons_of_households(store, _households_of_persons(store, persons)) + persons)
 
 
 def _on_household(store, ids):
+    if _everyone_pending():
+        return
     refresh_persons(store, _persons_of_households(store, ids))
 
 
 def _on_person_tag(store, ids):
+    if _everyone_pending():
+        return
     persons = _select(store, "select person_id from person_tag where id in ({marks})", ids)
     refresh_persons(store, _persons_of_households(store, _households_of_persons(store, persons)) + persons)
 
 
 def _on_tag(store, ids):
+    if _everyone_pending():
+        return
     persons = _select(store, "select distinct person_id from person_tag where tag_id in ({marks})", ids)
     refresh_persons(store, _persons_of_households(store, _households_of_persons(store, persons)) + persons)
 
 
 def _on_visit(store, ids):
+    if _everyone_pending():
+        return
     households = _select(store, "select distinct household_id from visit where id in ({marks})", ids)
     refresh_persons(store, _persons_of_households(store, households))
 
@@ -394,6 +439,8 @@ _PLACE_TO_HOUSEHOLDS = {
 
 def _place_hook(table: str):
     def hook(store, ids):
+        if _everyone_pending():
+            return
         refresh_persons(store, _persons_of_households(store, _select(store, _PLACE_TO_HOUSEHOLDS[table], ids)))
     return hook
 
@@ -413,13 +460,20 @@ def install_hooks() -> None:
 
 @contextmanager
 def deferred(store) -> Iterator[None]:
-    """Collect index refreshes during a bulk write and do them once at the end (same transaction)."""
-    _pending.append(set())
+    """Collect index refreshes during a bulk write and do them once at the end (same transaction).
+
+    Into an empty index (a full handover, a first import) everyone is indexed at the end in one
+    pass: the hooks need not work out whom each written row concerns."""
+    everyone = not _has_rows(store.db)
+    _pending.append(None if everyone else set())
     try:
         yield
     finally:
         ids = _pending.pop()
-    refresh_persons(store, sorted(ids))
+    if ids is None:
+        refresh_everyone(store)
+    else:
+        refresh_persons(store, sorted(ids))
 
 
 def rebuild_index(store, progress=None) -> int:

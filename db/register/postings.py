@@ -22,7 +22,10 @@ CREATE_POSTINGS = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS register_tok USING fts5(tokens, "
     f"tokenize=\"ascii tokenchars '{_SQL_TOKEN_CHARS}'\", content='', contentless_delete=1, detail='none')")
 
+FTS_HASH_SIZE = 16 << 20  # bytes of pending FTS5 postings held in memory before a segment is written
+
 SEPARATORS = frozenset(chr(c) for c in range(128) if not chr(c).isalnum() and chr(c) not in TOKEN_CHARS)
+assert SEPARATORS == {chr(c) for c in range(32)} | {" ", '"', "'", chr(127)}  # what exact() tests
 
 
 def encode(token: str) -> str:
@@ -32,8 +35,9 @@ def encode(token: str) -> str:
 
 
 def exact(token: str) -> bool:
-    """Whether the tokenizer keeps this token whole (no separator character in it)."""
-    return not any(c in SEPARATORS for c in token)
+    """Whether the tokenizer keeps this token whole (no separator character in it: a control
+    character, the space or a quote mark; each test is one pass in C)."""
+    return token.isprintable() and " " not in token and '"' not in token and "'" not in token
 
 
 def match(term: str) -> str:
