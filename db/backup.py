@@ -33,6 +33,7 @@ KEEP = 14
 # Reasons whose backup may be incremental (the daily and hand-made backups are always full).
 INCREMENTAL_REASONS = frozenset({"import", "prerestore"})
 MAX_DELTA_OPS = incr.MAX_DELTA_OPS
+PART_MAX_AGE_S = 3600
 log = logging.getLogger(__name__)
 _listeners: list[Callable[[], Callable[[Path], object] | None]] = []
 _listeners_lock = threading.Lock()
@@ -219,6 +220,17 @@ def rotate(db_path: Path, keep: int = KEEP) -> list[Path]:
         if info.path not in kept:
             info.path.unlink(missing_ok=True)
             deleted.append(info.path)
+    # Half-written copies of a backup that was interrupted (a crash, a full disk): not one still
+    # being written, whose file time is recent.
+    folder = backup_dir(db_path)
+    stale = dt.datetime.now().timestamp() - PART_MAX_AGE_S
+    for part in folder.glob(f"{Path(db_path).stem}-*.part") if folder.is_dir() else ():
+        try:
+            if part.stat().st_mtime < stale:
+                part.unlink()
+                deleted.append(part)
+        except OSError:
+            pass
     return deleted
 
 

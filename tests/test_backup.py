@@ -441,3 +441,19 @@ def test_a_database_that_no_longer_opens_can_be_restored_over_and_is_kept(tmp_pa
     r = Store(path)
     assert [p.name for p in Person.select()] == ["原有"]
     r.close()
+
+
+def test_rotation_drops_half_written_copies_of_interrupted_backups_only(tmp_path):
+    path = tmp_path / "g.sqlite"
+    s = Store(path)
+    oplog.write(s, Person, [{"name": "原有"}])
+    backup.make_backup(s, "daily", now=DAY)
+    folder = backup.backup_dir(path)
+    old = folder / "g-20261124-080000-daily.part"
+    old.write_bytes(b"x" * 100)
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    fresh = folder / "g-20261125-090000-import-incr-20261125-080000-daily.sqlite.part"
+    fresh.write_bytes(b"y")  # perhaps still being written by another process
+    backup.make_backup(s, "import")
+    s.close()
+    assert not old.exists() and fresh.exists()
