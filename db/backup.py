@@ -77,6 +77,7 @@ class BackupInfo:
     reason: str
     seq: int = 0
     base_key: str | None = None  # incremental: YYYYMMDD-HHMMSS-reason[-N] of its base
+    stem: str = ""  # the database's file name without suffix, which every backup name starts with
 
     @property
     def incremental(self) -> bool:
@@ -86,11 +87,7 @@ class BackupInfo:
     def base(self) -> Path | None:
         if self.base_key is None:
             return None
-        return self.path.with_name(f"{self._stem()}-{self.base_key}.sqlite")
-
-    def _stem(self) -> str:
-        match = _NAME.search(self.path.name)
-        return self.path.name[: match.start() - 1] if match else self.path.stem
+        return self.path.with_name(f"{self.stem}-{self.base_key}.sqlite")
 
     @property
     def base_available(self) -> bool:
@@ -116,15 +113,22 @@ def describe(path: Path, stem: str | None = None) -> BackupInfo | None:
         when = dt.datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")
     except ValueError:
         return None
-    return BackupInfo(path, when, match.group(3), int(match.group(4) or 0), match.group(5))
+    return BackupInfo(path, when, match.group(3), int(match.group(4) or 0), match.group(5),
+                      name[: match.start() - 1])
 
 
-def _all_backups(db_path: Path) -> list[BackupInfo]:
+def _files(db_path: Path, suffix: str) -> list[Path]:
+    """Files of the backups folder named stem-...<suffix> (no glob: a name may hold [ or *)."""
     folder = backup_dir(db_path)
     if not folder.is_dir():
         return []
+    start = f"{Path(db_path).stem}-"
+    return [p for p in folder.iterdir() if p.name.startswith(start) and p.name.endswith(suffix)]
+
+
+def _all_backups(db_path: Path) -> list[BackupInfo]:
     stem = Path(db_path).stem
-    found = [describe(p, stem) for p in folder.glob(f"{stem}-*.sqlite")]
+    found = [describe(p, stem) for p in _files(db_path, ".sqlite")]
     return sorted((i for i in found if i is not None), key=BackupInfo.sort_key)
 
 
@@ -144,7 +148,7 @@ def latest_backup(db_path: Path) -> Path | None:
 
 def _target(folder: Path, stem: str, now: dt.datetime, reason: str, base: BackupInfo | None = None) -> Path:
     stamp = f"{now:%Y%m%d-%H%M%S}"
-    same_second = [describe(p, stem) for p in folder.glob(f"{stem}-{stamp}-*")]
+    same_second = [describe(p, stem) for p in folder.iterdir() if p.name.startswith(f"{stem}-{stamp}-")]
     seqs = [i.seq for i in same_second if i is not None]
     seq = max(seqs) + 1 if seqs else 0
     while True:
@@ -222,9 +226,8 @@ def rotate(db_path: Path, keep: int = KEEP) -> list[Path]:
             deleted.append(info.path)
     # Half-written copies of a backup that was interrupted (a crash, a full disk): not one still
     # being written, whose file time is recent.
-    folder = backup_dir(db_path)
     stale = dt.datetime.now().timestamp() - PART_MAX_AGE_S
-    for part in folder.glob(f"{Path(db_path).stem}-*.part") if folder.is_dir() else ():
+    for part in _files(db_path, ".part"):
         try:
             if part.stat().st_mtime < stale:
                 part.unlink()

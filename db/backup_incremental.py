@@ -11,7 +11,8 @@ database) in the same backups folder as its base:
 - ``oplog_delta``: the op log rows after the base's last op, with their rowids;
 - one table per local table that is not derived (meta, undo stack, device keys, trusted devices,
   acknowledgements, exchange history, ledger mappings/templates/batches, and any local table added
-  later: everything that is neither synced, nor the op log, nor in ``DERIVED_TABLES``).
+  later: everything that is neither synced, nor the op log, nor in ``DERIVED_TABLES``, nor a
+  virtual table or its shadow tables — full-text indexes, derived by the row hooks).
 
 Restoring copies the base, appends the delta to its op log, re-materialises the rows the delta
 touches (db.oplog.materialize: the same merge that made them; its row hooks refresh the search

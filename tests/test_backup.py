@@ -457,3 +457,19 @@ def test_rotation_drops_half_written_copies_of_interrupted_backups_only(tmp_path
     backup.make_backup(s, "import")
     s.close()
     assert not old.exists() and fresh.exists()
+
+
+def test_a_database_name_with_brackets_and_chinese_keeps_its_incrementals(tmp_path):
+    path = tmp_path / "社区[2026]-20261125-080000-daily.sqlite"  # a name that looks like a backup's
+    s = Store(path)
+    oplog.write(s, Person, [{"name": "原有"}])
+    full = backup.make_backup(s, "daily", now=DAY)
+    oplog.write(s, Person, [{"name": "新增"}])
+    inc = backup.make_backup(s, "import", now=DAY.replace(hour=9))
+    oplog.write(s, Person, [{"name": "之后"}])
+    s.close()
+    assert backup.list_backups(path) == [full, inc] and backup.describe(inc).base == full
+    backup.restore(path, inc)
+    r = Store(path)
+    assert sorted(p.name for p in Person.select()) == ["原有", "新增"]
+    r.close()
