@@ -99,7 +99,7 @@ def cmd_backup(args) -> int:
         return 0
     store = _open(args.db)
     try:
-        path = make_backup(store, "manual", incremental=True if args.incremental else False)
+        path = make_backup(store, "manual", incremental=args.incremental)
     finally:
         store.close()
     print(_("Backup written: {path}").format(path=path))
