@@ -114,6 +114,15 @@ def name_pinyin(name: str) -> tuple[str, str]:
     return full, initials
 
 
+@lru_cache(maxsize=262_144)
+def _names_key(name: str, former: str) -> str:
+    """The names part of a short key (lower case): SEP name SEP pinyin SEP initials SEP former
+    name SEP its pinyin SEP its initials."""
+    full, initials = name_pinyin(name)
+    former_full, former_init = name_pinyin(former)
+    return (SEP + SEP.join((name, full, initials, former, former_full, former_init))).lower()
+
+
 _PERSON_SQL = """
 select p.id, p.deleted, p.merged_into, p.name, p.former_name, p.sex, p.birth_date, p.id_number, p.phone,
        p.residence_status, p.person_type, p.move_out_date, p.death_date, p.current_address,
@@ -203,6 +212,7 @@ def _index_rows(store, on: dt.date, chunk: Sequence[str] | None) -> list[tuple]:
         due = compute_due(store, households, on=on) if households else {}
     upserts = []
     no_due: dict = {}
+    place_keys: dict[tuple, str] = {}
     for r in rows:
         (pid, deleted, merged, name, former, sex, birth, id_number, phone, residence, ptype, moved, died,
          current_address, mid, hid, relation, grid_id, unit_id, address, door, unit, building_id, building,
@@ -210,22 +220,22 @@ def _index_rows(store, on: dt.date, chunk: Sequence[str] | None) -> list[tuple]:
         if deleted or merged:
             continue
         status = "deceased" if died else "moved_out" if moved else "active"
-        full, initials = name_pinyin(name or "")
-        former_full, former_init = name_pinyin(former or "")
         # Composed from the live place names, so renaming a compound re-addresses its doors.
         address = (f"{compound or ''}{building or ''}{unit or ''}{door or ''}" if unit_id and unit
                    else address or current_address or "")
         # Every field starts with SEP, so letters can match at the start of a pinyin field.
-        short_key = SEP + SEP.join([name or "", full, initials, former or "", former_full, former_init,
-                                    id_number or "", phone or ""]).lower()
-        haystack = short_key + SEP + address.lower()
-        sort_key = SEP.join(natural_key(x or "") for x in (grid, compound, building, unit, door)) + SEP + \
-            f"{_RELATION_ORDER.get(relation or '', 99):02d}" + SEP + (birth or "") + SEP + pid
-        person_tags = tags.get(pid, [])
+        short_key = f"{_names_key(name or '', former or '')}{SEP}{(id_number or '').lower()}{SEP}{(phone or '').lower()}"
+        haystack = f"{short_key}{SEP}{address.lower()}"
+        place = (grid, compound, building, unit, door)
+        place_key = place_keys.get(place)
+        if place_key is None:
+            place_key = place_keys[place] = SEP.join(natural_key(x or "") for x in place)
+        sort_key = f"{place_key}{SEP}{_RELATION_ORDER.get(relation or '', 99):02d}{SEP}{birth or ''}{SEP}{pid}"
+        person_tags = tags.get(pid)
         d = due.get(hid, no_due) if hid else no_due
         upserts.append((pid, hid, mid, grid_id, compound_id, building_id, unit_id, name, sex, birth,
                         id_number, phone, relation, address, residence, ptype, status,
-                        "、".join(t[1] for t in person_tags),
+                        "、".join(t[1] for t in person_tags) if person_tags else "",
                         ("," + ",".join(t[0] for t in person_tags) + ",") if person_tags else "",
                         d.get("due_date", "") if hid else None, d.get("last_met") if hid else None,
                         sort_key, haystack, short_key))
