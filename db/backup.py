@@ -212,6 +212,33 @@ def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None
     return target
 
 
+def _ops_since_full_backup(store) -> int | None:
+    """Ops written since the newest full backup of this very database (None: there is none)."""
+    db = store.db
+    for info in reversed(backups(store.path)):
+        if info.incremental:
+            continue
+        base = incr.read_base(info.path)
+        if base is None or base.node != store.node_id:
+            continue
+        row = db.execute_sql("select node, counter, hlc from oplog where rowid = ?", (base.rowid,)).fetchone()
+        if base.rowid and (row is None or f"{row[0]}|{row[1]}|{row[2]}" != base.op):
+            continue  # its log is not a prefix of ours
+        return db.execute_sql("select count(*) from oplog where rowid > ?", (base.rowid,)).fetchone()[0]
+    return None
+
+
+def refresh_base(store, *, now: dt.datetime | None = None) -> Path | None:
+    """After a big write (a full handover, a large spreadsheet): a new full backup when the next
+    backup before an import could no longer be incremental, so that one stays cheap. Returns the
+    new backup, or None when the current full backup still serves. (The app runs it in the
+    background once the import has been shown.)"""
+    since = _ops_since_full_backup(store)
+    if since is not None and since <= MAX_DELTA_OPS // 2:
+        return None
+    return make_backup(store, "base", now=now, incremental=False)
+
+
 def rotate(db_path: Path, keep: int = KEEP) -> list[Path]:
     """Keep the newest `keep` usable backups and the full backups they need; delete the rest
     (also incremental backups whose base is gone). Returns the deleted files."""

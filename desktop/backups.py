@@ -13,7 +13,23 @@ REASONS = {
     "manual": N_("made by hand"),
     "import": N_("before an import"),
     "prerestore": N_("before a restore"),
+    "base": N_("after a large import"),
 }
+
+
+def refresh_base_in_background(ctx, parent=None) -> None:
+    """After a large import: make a new full backup in the background if the next backup before
+    an import would otherwise have to copy the whole database (db.backup.refresh_base)."""
+    from db.backup import refresh_base
+
+    store = ctx.store
+
+    def done(path) -> None:
+        if path is not None:
+            ctx.events.sig_backup_made.emit(path)
+
+    ctx.tasks.run(lambda state: refresh_base(store), title=_("Making a full backup…"), on_done=done,
+                  parent=parent, cancellable=False)
 
 
 def backup_time(path: Path) -> dt.datetime | None:

@@ -473,3 +473,23 @@ def test_a_database_name_with_brackets_and_chinese_keeps_its_incrementals(tmp_pa
     r = Store(path)
     assert sorted(p.name for p in Person.select()) == ["原有", "新增"]
     r.close()
+
+
+def test_after_a_large_import_a_new_full_backup_keeps_the_next_one_incremental(tmp_path, monkeypatch):
+    path = tmp_path / "g.sqlite"
+    s = Store(path)
+    try:
+        oplog.write(s, Person, [{"name": "一"}])
+        full = backup.make_backup(s, "daily", now=DAY)
+        assert backup.refresh_base(s) is None  # few ops since the full backup: it still serves
+        monkeypatch.setattr(backup, "MAX_DELTA_OPS", 4)
+        oplog.write(s, Person, [{"name": f"人{i}"} for i in range(10)])  # a large import
+        base = backup.refresh_base(s)
+        assert base is not None and base != full
+        info = backup.describe(base)
+        assert not info.incremental and info.reason == "base"
+        assert backup.refresh_base(s) is None
+        oplog.write(s, Person, [{"name": "再写一条"}])
+        assert backup.describe(backup.make_backup(s, "import")).base == base
+    finally:
+        s.close()
