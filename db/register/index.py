@@ -42,9 +42,14 @@ def document(short_key: str, address: str = "") -> str:
     The names part and the address part repeat across persons and household members: each is
     composed once (a token in both parts is listed twice, which FTS5 does not mind)."""
     head, id_number, phone = short_key.rsplit(SEP, 2)
+    return _document(head, id_number, phone, address.lower())
+
+
+def _document(head: str, id_number: str, phone: str, address: str) -> str:
+    """document() from the parts of the short key (lower case) and the lower-case address."""
     parts = [_names_document(head)]
     if address:
-        parts.append(_text_document(address.lower()))
+        parts.append(_text_document(address))
     for text in (id_number, phone):
         if text and not text.isascii():
             parts.extend(c for c in text if c >= "\u3400")
@@ -129,9 +134,7 @@ select p.id, p.deleted, p.merged_into, p.name, p.former_name, p.sex, p.birth_dat
        m.id, m.household_id, m.relation, h.grid_id, h.unit_id, h.address, h.door,
        u.name, b.id, b.name, c.id, c.name, g.name
 from person p
-left join membership m on m.id = (
-    select id from membership where person_id = p.id and deleted = 0
-    order by (until is null) desc, coalesce(until, '') desc, since desc limit 1)
+left join {membership}
 left join household h on h.id = m.household_id
 left join unit u on u.id = h.unit_id
 left join building b on b.id = u.building_id
@@ -139,6 +142,12 @@ left join compound c on c.id = b.compound_id
 left join grid g on g.id = coalesce(h.grid_id, c.grid_id)
 where {where}
 """
+
+# A person's current membership (else the latest ended one). (A window over all memberships, for
+# everyone at once, measured slower than these look-ups.)
+_MEMBERSHIP_OF = """membership m on m.id = (
+    select id from membership where person_id = p.id and deleted = 0
+    order by (until is null) desc, coalesce(until, '') desc, since desc, id desc limit 1)"""
 
 _COLUMNS = ("person_id", "household_id", "membership_id", "grid_id", "compound_id", "building_id", "unit_id",
             "name", "sex", "birth_date", "id_number", "phone", "relation", "address", "residence_status",
@@ -164,12 +173,13 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
     # All rows are placed at once: chunk by chunk, rows of one gap would split it again and again.
     all_rows: list[tuple] = []
     all_drop: list[str] = []
+    docs: dict[str, str] = {}
     for chunk in _chunks(ids):
-        rows = _index_rows(store, on, chunk)
+        rows = _index_rows(store, on, chunk, docs)
         live = {r[0] for r in rows}
         all_rows += rows
         all_drop += [pid for pid in chunk if pid not in live]
-    _store_rows(store.db, all_rows, all_drop, append=append)
+    _store_rows(store.db, all_rows, all_drop, append=append, docs=docs)
 
 
 def refresh_everyone(store, *, on: dt.date | None = None) -> int:
@@ -177,10 +187,11 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
     handover or a first import). Rows of persons no longer live are removed."""
     on = on or today()
     db = store.db
-    rows = _index_rows(store, on, None)
+    docs: dict[str, str] = {}
+    rows = _index_rows(store, on, None, docs)
     live = {r[0] for r in rows}
     drop = [pid for (pid,) in db.execute_sql("select person_id from register_search") if pid not in live]
-    _store_rows(db, rows, drop)
+    _store_rows(db, rows, drop, docs=docs)
     return len(rows)
 
 
@@ -188,14 +199,16 @@ def _has_rows(db) -> bool:
     return bool(db.execute_sql("select exists(select 1 from register_search)").fetchone()[0])
 
 
-def _index_rows(store, on: dt.date, chunk: Sequence[str] | None) -> list[tuple]:
-    """Index rows of the live persons among `chunk` (None: all persons)."""
+def _index_rows(store, on: dt.date, chunk: Sequence[str] | None, docs: dict[str, str]) -> list[tuple]:
+    """Index rows of the live persons among `chunk` (None: all persons); the register_tok documents
+    of those living here are added to `docs` (by person id)."""
     db = store.db
     if chunk is None:
         where, params = "1", ()
     else:
         where, params = f"in ({','.join('?' * len(chunk))})", tuple(chunk)
-    rows = db.execute_sql(_PERSON_SQL.format(where="1" if chunk is None else f"p.id {where}"), params).fetchall()
+    sql = _PERSON_SQL.format(membership=_MEMBERSHIP_OF, where="1" if chunk is None else f"p.id {where}")
+    rows = db.execute_sql(sql, params).fetchall()
     tags: dict[str, list[tuple[str, str]]] = {}
     for pid, tid, tname, sensitive in db.execute_sql(
             f"select pt.person_id, t.id, t.name, t.sensitive from person_tag pt join tag t on t.id = pt.tag_id "
@@ -224,8 +237,12 @@ def _index_rows(store, on: dt.date, chunk: Sequence[str] | None) -> list[tuple]:
         address = (f"{compound or ''}{building or ''}{unit or ''}{door or ''}" if unit_id and unit
                    else address or current_address or "")
         # Every field starts with SEP, so letters can match at the start of a pinyin field.
-        short_key = f"{_names_key(name or '', former or '')}{SEP}{(id_number or '').lower()}{SEP}{(phone or '').lower()}"
-        haystack = f"{short_key}{SEP}{address.lower()}"
+        head = _names_key(name or "", former or "")
+        id_lc, phone_lc, address_lc = (id_number or "").lower(), (phone or "").lower(), address.lower()
+        short_key = f"{head}{SEP}{id_lc}{SEP}{phone_lc}"
+        haystack = f"{short_key}{SEP}{address_lc}"
+        if status == "active":
+            docs[pid] = _document(head, id_lc, phone_lc, address_lc)
         place = (grid, compound, building, unit, door)
         place_key = place_keys.get(place)
         if place_key is None:
@@ -260,14 +277,15 @@ def _delete_rowids(db, rowids: list[int], *, search_too: bool) -> None:
             db.execute_sql(f"delete from register_search where rowid in ({marks})", part)
 
 
-def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False) -> None:
+def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False,
+                docs: dict[str, str] | None = None) -> None:
     """Write index rows so that rowid order is display order (sort_key order).
 
     A row whose sort key did not change keeps its rowid; others get a rowid in the gap between
     their new neighbours (GAP apart when appended). When a gap is used up, everything is
     renumbered. Searches then read candidates in rowid order and stop at the limit.
     """
-    pids = [r[0] for r in rows] + drop
+    pids = [r[0] for r in rows] + drop if _has_rows(db) else []  # an empty index has none of them
     existing: dict[str, tuple[int, str, str, str, str]] = {}
     same: set[str] = set()  # rows whose index row is already exactly this: nothing to write
     wanted = {r[0]: r for r in rows}
@@ -315,10 +333,11 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
     written = [(existing[r[0]][0], r) for r in retext] + placed
     cursor.executemany("insert into register_fts(rowid, haystack) values (?, ?)",
                        [(rowid, r[-2]) for rowid, r in written])
-    active = [(rowid, r[-1], r[_ADDRESS]) for rowid, r in written if r[_STATUS] == "active"]
-    cursor.executemany("insert into register_short(rowid, key) values (?, ?)", [a[:2] for a in active])
+    active = [(rowid, r) for rowid, r in written if r[_STATUS] == "active"]
+    cursor.executemany("insert into register_short(rowid, key) values (?, ?)", [(rowid, r[-1]) for rowid, r in active])
+    docs = docs or {}
     cursor.executemany("insert into register_tok(rowid, tokens) values (?, ?)",
-                       [(rowid, document(key, address)) for rowid, key, address in active])
+                       [(rowid, docs.get(r[0]) or document(r[-1], r[_ADDRESS])) for rowid, r in active])
 
 
 def _allocate(db, rows: list[tuple]) -> list[tuple[int, tuple]] | None:
