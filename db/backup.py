@@ -1,26 +1,39 @@
-"""Rotating backups with SQLite's online backup API, and restore.
+"""Rotating backups, full (SQLite's online backup API) or incremental, and restore.
 
-Backups of /path/to/name.sqlite live in /path/to/backups/name/, named
-name-YYYYMMDD-HHMMSS-reason.sqlite. One is made on the first open of each day and before any
-import or restore; the newest KEEP are kept.
+Backups of /path/to/name.sqlite live in /path/to/backups/name/:
+- full: name-YYYYMMDD-HHMMSS-reason[-N].sqlite, a consistent copy of the whole file;
+- incremental: name-YYYYMMDD-HHMMSS-reason[-N]-incr-BASE.sqlite where BASE names the full backup
+  (YYYYMMDD-HHMMSS-reason[-N]) it extends: the ops written since that backup plus this machine's
+  own tables (db/backup_incremental.py). Cheap when little changed since the full backup.
+The first open of each day makes a full backup; the backup before an import (or a restore) is
+incremental when a full backup of this database exists and at most MAX_DELTA_OPS ops were
+written since. The newest KEEP usable backups are kept, and every full backup a kept incremental
+needs; an incremental whose base is gone is neither listed nor restorable.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import shutil
 import threading
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from pysqlite3 import dbapi2 as sqlite3
 
+from db import backup_incremental as incr
 from db.errors import DatabaseOpenError
 from desktop.i18n import _
 
 KEEP = 14
+# Reasons whose backup may be incremental (the daily and hand-made backups are always full).
+INCREMENTAL_REASONS = frozenset({"import", "prerestore"})
+MAX_DELTA_OPS = incr.MAX_DELTA_OPS
+PART_MAX_AGE_S = 3600
 log = logging.getLogger(__name__)
 _listeners: list[Callable[[], Callable[[Path], object] | None]] = []
 _listeners_lock = threading.Lock()
@@ -52,28 +65,103 @@ def backup_dir(db_path: Path) -> Path:
     return db_path.parent / "backups" / db_path.stem
 
 
-def list_backups(db_path: Path) -> list[Path]:
+_NAME = re.compile(r"(\d{8})-(\d{6})-([a-z]+)(?:-(\d+))?(?:-incr-(\d{8}-\d{6}-[a-z]+(?:-\d+)?))?\.sqlite")
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    """What a backup's file name says: when, why, and for an incremental, the full backup it needs."""
+
+    path: Path
+    when: dt.datetime | None
+    reason: str
+    seq: int = 0
+    base_key: str | None = None  # incremental: YYYYMMDD-HHMMSS-reason[-N] of its base
+    stem: str = ""  # the database's file name without suffix, which every backup name starts with
+
+    @property
+    def incremental(self) -> bool:
+        return self.base_key is not None
+
+    @property
+    def base(self) -> Path | None:
+        if self.base_key is None:
+            return None
+        return self.path.with_name(f"{self.stem}-{self.base_key}.sqlite")
+
+    @property
+    def base_available(self) -> bool:
+        return self.base is not None and self.base.is_file()
+
+    def sort_key(self) -> tuple:
+        return (self.when or dt.datetime.min, self.seq, self.path.name)
+
+
+def describe(path: Path, stem: str | None = None) -> BackupInfo | None:
+    """Parse a backup file name (None when it is not one of ours)."""
+    path = Path(path)
+    name = path.name
+    stem = stem if stem is not None else path.parent.name
+    match = None
+    if name.startswith(stem + "-"):
+        match = _NAME.fullmatch(name, len(stem) + 1)
+    if match is None:
+        match = _NAME.search(name)
+        if match is None or match.end() != len(name) or match.start() == 0 or name[match.start() - 1] != "-":
+            return None
+    try:
+        when = dt.datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return BackupInfo(path, when, match.group(3), int(match.group(4) or 0), match.group(5),
+                      name[: match.start() - 1])
+
+
+def _files(db_path: Path, suffix: str) -> list[Path]:
+    """Files of the backups folder named stem-...<suffix> (no glob: a name may hold [ or *)."""
     folder = backup_dir(db_path)
     if not folder.is_dir():
         return []
-    return sorted(folder.glob(f"{Path(db_path).stem}-*.sqlite"))
+    start = f"{Path(db_path).stem}-"
+    return [p for p in folder.iterdir() if p.name.startswith(start) and p.name.endswith(suffix)]
+
+
+def _all_backups(db_path: Path) -> list[BackupInfo]:
+    stem = Path(db_path).stem
+    found = [describe(p, stem) for p in _files(db_path, ".sqlite")]
+    return sorted((i for i in found if i is not None), key=BackupInfo.sort_key)
+
+
+def backups(db_path: Path) -> list[BackupInfo]:
+    """The usable backups, oldest first: full ones, and incremental ones whose base exists."""
+    return [i for i in _all_backups(db_path) if not i.incremental or i.base_available]
+
+
+def list_backups(db_path: Path) -> list[Path]:
+    return [i.path for i in backups(db_path)]
 
 
 def latest_backup(db_path: Path) -> Path | None:
-    found = list_backups(db_path)
-    return found[-1] if found else None
+    found = backups(db_path)
+    return found[-1].path if found else None
 
 
-def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None) -> Path:
-    """Copy the open database consistently (online backup) and drop the oldest copies."""
-    now = now or dt.datetime.now()
-    folder = backup_dir(store.path)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{store.path.stem}-{now:%Y%m%d-%H%M%S}-{reason}.sqlite"
-    n = 1
-    while target.exists():
-        target = folder / f"{store.path.stem}-{now:%Y%m%d-%H%M%S}-{reason}-{n}.sqlite"
-        n += 1
+def _target(folder: Path, stem: str, now: dt.datetime, reason: str, base: BackupInfo | None = None) -> Path:
+    stamp = f"{now:%Y%m%d-%H%M%S}"
+    same_second = [describe(p, stem) for p in folder.iterdir() if p.name.startswith(f"{stem}-{stamp}-")]
+    seqs = [i.seq for i in same_second if i is not None]
+    seq = max(seqs) + 1 if seqs else 0
+    while True:
+        name = f"{stem}-{stamp}-{reason}" + (f"-{seq}" if seq else "")
+        if base is not None:
+            name += "-incr-" + base.path.name[len(stem) + 1: -len(".sqlite")]
+        target = folder / f"{name}.sqlite"
+        if not target.exists():
+            return target
+        seq += 1
+
+
+def _make_full(store, target: Path) -> Path:
     tmp = target.with_suffix(".part")
     source = store.db.connection()
     dest = sqlite3.connect(str(tmp))
@@ -82,41 +170,132 @@ def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None
     finally:
         dest.close()
     tmp.rename(target)
-    for old in list_backups(store.path)[:-KEEP]:
-        old.unlink(missing_ok=True)
+    return target
+
+
+def _make_incremental(store, reason: str, now: dt.datetime) -> Path | None:
+    """An incremental backup on the newest full backup of this very database, if there is one and
+    the ops written since are few; else None."""
+    stem = store.path.stem
+    for info in reversed(backups(store.path)):
+        if info.incremental:
+            continue
+        base = incr.read_base(info.path)
+        if base is None or base.node != store.node_id:
+            continue
+        target = _target(info.path.parent, stem, now, reason, info)
+        try:
+            return incr.write_incremental(store, base, target, reason=reason, now=now, max_ops=MAX_DELTA_OPS)
+        except incr.NotApplicable as exc:
+            if str(exc) == "delta":
+                return None  # an older base has even more ops since
+    return None
+
+
+def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None,
+                incremental: bool | None = None) -> Path:
+    """Back up the open database consistently and drop the oldest copies.
+
+    incremental=None: incremental when the reason allows it (INCREMENTAL_REASONS) and a suitable
+    full backup exists; False: always a full copy; True: incremental if at all possible.
+    """
+    now = now or dt.datetime.now()
+    folder = backup_dir(store.path)
+    folder.mkdir(parents=True, exist_ok=True)
+    if incremental is None:
+        incremental = reason in INCREMENTAL_REASONS
+    target = _make_incremental(store, reason, now) if incremental else None
+    if target is None:
+        target = _make_full(store, _target(folder, store.path.stem, now, reason))
+    rotate(store.path)
     _backup_made(target)
     return target
 
 
-_LAST_OP = "select node, counter, hlc from oplog where rowid = (select max(rowid) from oplog)"
+def _ops_since_full_backup(store) -> int | None:
+    """Ops written since the newest full backup of this very database (None: there is none)."""
+    db = store.db
+    for info in reversed(backups(store.path)):
+        if info.incremental:
+            continue
+        base = incr.read_base(info.path)
+        if base is None or base.node != store.node_id:
+            continue
+        row = db.execute_sql("select node, counter, hlc from oplog where rowid = ?", (base.rowid,)).fetchone()
+        if base.rowid and (row is None or f"{row[0]}|{row[1]}|{row[2]}" != base.op):
+            continue  # its log is not a prefix of ours
+        return db.execute_sql("select count(*) from oplog where rowid > ?", (base.rowid,)).fetchone()[0]
+    return None
 
 
-def _last_op(conn) -> tuple | None:
-    row = conn.execute(_LAST_OP).fetchone()
-    return tuple(row) if row else None
+def refresh_base(store, *, now: dt.datetime | None = None) -> Path | None:
+    """After a big write (a full handover, a large spreadsheet): a new full backup when the next
+    backup before an import could no longer be incremental, so that one stays cheap. Returns the
+    new backup, or None when the current full backup still serves. (The app runs it in the
+    background once the import has been shown.)"""
+    since = _ops_since_full_backup(store)
+    if since is not None and since <= MAX_DELTA_OPS // 2:
+        return None
+    return make_backup(store, "base", now=now, incremental=False)
+
+
+def rotate(db_path: Path, keep: int = KEEP) -> list[Path]:
+    """Keep the newest `keep` usable backups and the full backups they need; delete the rest
+    (also incremental backups whose base is gone). Returns the deleted files."""
+    everything = _all_backups(db_path)
+    usable = [i for i in everything if not i.incremental or i.base_available]
+    kept = {i.path for i in usable[-keep:]}
+    kept |= {i.base for i in usable[-keep:] if i.incremental}
+    deleted = []
+    for info in everything:
+        if info.path not in kept:
+            info.path.unlink(missing_ok=True)
+            deleted.append(info.path)
+    # Half-written copies of a backup that was interrupted (a crash, a full disk): not one still
+    # being written, whose file time is recent.
+    stale = dt.datetime.now().timestamp() - PART_MAX_AGE_S
+    for part in _files(db_path, ".part"):
+        try:
+            if part.stat().st_mtime < stale:
+                part.unlink()
+                deleted.append(part)
+        except OSError:
+            pass
+    return deleted
+
+
+def _snapshot(store) -> tuple[str, int, str]:
+    rowid, op = incr._last_op(store.db.connection())
+    return store.node_id, rowid, op
+
+
+def backup_state(backup: Path) -> tuple[str, int, str] | None:
+    """(node id, rowid of the last op, last op) of the database a backup holds; None if unreadable."""
+    if incr.is_incremental_file(backup):
+        try:
+            m = incr.read_manifest(backup, verify=False)
+            return m.get("node_id"), int(m.get("last_rowid")), m.get("last_op")
+        except (DatabaseOpenError, ValueError):
+            return None
+    base = incr.read_base(backup)
+    return (base.node, base.rowid, base.op) if base else None
 
 
 def backup_is_current(store, backup: Path) -> bool:
     """True when the backup holds the same op log as the open database: nothing was written since.
 
-    The op log is append-only and every write of synced data appends to it, so the same last op
-    (node, counter, clock) means the same data. A restore gives the database a new node id, so
-    writes after a restore never look like an older backup.
+    The op log is append-only and every write of synced data appends to it, so the same node id
+    and the same last op (at the same place in the log) mean the same data. A restore or a copy
+    gives the database a new node id, so its writes never look like an older backup's.
     """
-    try:
-        conn = sqlite3.connect(Path(backup).resolve().as_uri() + "?mode=ro", uri=True)
-        try:
-            theirs = _last_op(conn)
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return False
-    return theirs is not None and theirs == _last_op(store.db.connection())
+    theirs = backup_state(backup)
+    return theirs is not None and bool(theirs[2]) and theirs == _snapshot(store)
 
 
 def ensure_backup(store, reason: str) -> tuple[Path, bool]:
     """A backup before a risky step: the newest one when nothing was written since it (cheap),
-    else a new one. Returns (backup, made now)."""
+    else a new one (incremental when few ops were written since the newest full backup).
+    Returns (backup, made now)."""
     latest = latest_backup(store.path)
     if latest is not None and backup_is_current(store, latest):
         return latest, False
@@ -124,44 +303,79 @@ def ensure_backup(store, reason: str) -> tuple[Path, bool]:
 
 
 def daily_backup(store, *, now: dt.datetime | None = None) -> Path | None:
-    """The first open of each day makes a backup; later opens that day do nothing."""
+    """The first open of each day makes a full backup; later opens that day do nothing."""
     now = now or dt.datetime.now()
-    stamp = f"{store.path.stem}-{now:%Y%m%d}-"
-    if any(p.name.startswith(stamp) for p in list_backups(store.path)):
+    if any(not i.incremental and i.when and i.when.date() == now.date() for i in backups(store.path)):
         return None
     if store.created:
         return None
-    return make_backup(store, "daily", now=now)
+    return make_backup(store, "daily", now=now, incremental=False)
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def _safety_copy(db_path: Path, user: str | None) -> Path | None:
+    """Back up the database about to be replaced; a file that no longer opens is kept as it is."""
+    from db.store import Store
+
+    if not db_path.exists() or not db_path.stat().st_size:
+        return None
+    try:
+        current = Store(db_path, user=user, create=False)
+    except DatabaseOpenError:
+        folder = backup_dir(db_path)
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = folder / f"{db_path.stem}-{dt.datetime.now():%Y%m%d-%H%M%S}-prerestore.damaged"
+        shutil.copyfile(db_path, kept)
+        return kept
+    try:
+        return make_backup(current, "prerestore")
+    finally:
+        current.close()
 
 
 def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | None:
-    """Replace db_path with the backup; the current file is backed up first ("prerestore").
+    """Replace db_path with the backup (full or incremental); the current file is backed up first.
 
-    The restored file gets a new node id (its op counter is older than what was already shared).
-    Returns the safety copy of the replaced database.
+    The restored database is built next to db_path and checked before anything is replaced: a
+    damaged backup, or an incremental one whose base is missing, raises DatabaseOpenError and
+    changes nothing. The restored file gets a new node id (its op counter is older than what was
+    already shared). Returns the safety copy of the replaced database.
     """
+    from db.models import database_proxy
     from db.store import Store, inspect_file
 
     db_path, backup = Path(db_path), Path(backup)
     if not backup.is_file():
         raise DatabaseOpenError(_("The backup “{path}” does not exist.").format(path=backup))
-    inspect_file(backup)
-    safety = None
-    if db_path.exists() and db_path.stat().st_size:
-        current = Store(db_path, user=user, create=False)
-        try:
-            safety = make_backup(current, "prerestore")
-        finally:
-            current.close()
+    info = describe(backup)
+    tmp = db_path.with_name(db_path.name + ".restoring")
+    _remove(tmp)
+    try:
+        if incr.is_incremental_file(backup) or (info is not None and info.incremental):
+            manifest = incr.read_manifest(backup)
+            incr.build(tmp, manifest, user=user)
+        else:
+            inspect_file(backup)
+            shutil.copyfile(backup, tmp)
+        safety = _safety_copy(db_path, user)
+    except BaseException:
+        _remove(tmp)
+        raise
     for suffix in ("-wal", "-shm"):
         Path(str(db_path) + suffix).unlink(missing_ok=True)
-    tmp = db_path.with_name(db_path.name + ".restoring")
-    shutil.copyfile(backup, tmp)
     tmp.replace(db_path)
+    _remove(tmp)  # the temporary file's -wal/-shm, if any were left
+    previous = database_proxy.obj
     restored = Store(db_path, user=user, create=False)
     try:
         if not restored.node_rotated:
             restored.rotate_node_id()
     finally:
         restored.close()
+        if previous is not None and previous is not restored.db:
+            database_proxy.initialize(previous)
     return safety

@@ -3,28 +3,39 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
+from db.backup import describe
 from desktop.i18n import N_, _
-
-_NAME = re.compile(r"-(\d{8})-(\d{6})-([a-z]+)(?:-\d+)?\.sqlite$")
 
 REASONS = {
     "daily": N_("daily"),
     "manual": N_("made by hand"),
     "import": N_("before an import"),
     "prerestore": N_("before a restore"),
+    "base": N_("after a large import"),
 }
 
 
+def refresh_base_in_background(ctx, parent=None) -> None:
+    """After a large import: make a new full backup in the background if the next backup before
+    an import would otherwise have to copy the whole database (db.backup.refresh_base)."""
+    from db.backup import refresh_base
+
+    store = ctx.store
+
+    def done(path) -> None:
+        if path is not None:
+            ctx.events.sig_backup_made.emit(path)
+
+    ctx.tasks.run(lambda state: refresh_base(store), title=_("Making a full backup…"), on_done=done,
+                  parent=parent, cancellable=False)
+
+
 def backup_time(path: Path) -> dt.datetime | None:
-    match = _NAME.search(Path(path).name)
-    if match:
-        try:
-            return dt.datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")
-        except ValueError:
-            pass
+    info = describe(Path(path))
+    if info is not None and info.when is not None:
+        return info.when
     try:
         return dt.datetime.fromtimestamp(Path(path).stat().st_mtime)
     except OSError:
@@ -32,9 +43,27 @@ def backup_time(path: Path) -> dt.datetime | None:
 
 
 def backup_reason(path: Path) -> str:
-    match = _NAME.search(Path(path).name)
-    key = match.group(3) if match else ""
+    info = describe(Path(path))
+    key = info.reason if info is not None else ""
     return _(REASONS[key]) if key in REASONS else key
+
+
+def backup_kind(path: Path) -> str:
+    """"full backup", or for an incremental one, which full backup it needs."""
+    info = describe(Path(path))
+    if info is None or not info.incremental:
+        return _("full backup")
+    return _("incremental, on the full backup of {time}").format(time=format_time(backup_time(info.base)))
+
+
+def describe_backup(path: Path) -> str:
+    """One line for lists: time, reason, full or incremental (on which), size."""
+    try:
+        size = format_size(Path(path).stat().st_size)
+    except OSError:
+        size = "?"
+    return _("{time}  ·  {reason}  ·  {kind}  ·  {size}").format(
+        time=format_time(backup_time(path)), reason=backup_reason(path), kind=backup_kind(path), size=size)
 
 
 def format_time(when: dt.datetime | None) -> str:

@@ -288,3 +288,29 @@ def test_the_households_screen_imports_and_exports_what_its_list_shows(ctx, qtbo
     dialog.export_button.click()
     names = sorted(r[1] for r in openpyxl.load_workbook(out).active.iter_rows(min_row=3, values_only=True))
     assert names == ["张三", "张小明"]
+
+
+def test_a_large_import_is_followed_by_a_full_backup_in_the_background(ctx, qtbot, tmp_path, monkeypatch):
+    """So that the backup before the next import stays a small incremental one (db.backup.refresh_base)."""
+    from db import backup
+    from db.backup import describe, list_backups
+    from views.ledger import import_wizard
+
+    monkeypatch.setattr(import_wizard, "LARGE_IMPORT_ROWS", 5)  # the fixture has 7 valid rows
+    monkeypatch.setattr(backup, "MAX_DELTA_OPS", 4)  # they are more ops than an incremental may hold
+    made = []
+    ctx.events.sig_backup_made.connect(made.append)
+    wizard = import_wizard.ImportWizard(ctx)
+    qtbot.addWidget(wizard)
+    wizard.show()
+    source = tmp_path / "community.xlsx"
+    source.write_bytes((FIXTURES / "community.xlsx").read_bytes())
+    wizard.file_page.path_edit.setText(str(source))
+    wizard.next()
+    wizard.next()
+    wizard.preview_page.skip_box.setChecked(True)
+    wizard.next()
+    assert wizard.currentPage() is wizard.done_page
+    qtbot.waitUntil(lambda: any(describe(p).reason == "base" for p in made), timeout=10_000)
+    base = next(p for p in made if describe(p).reason == "base")
+    assert base in list_backups(ctx.store.path) and not describe(base).incremental

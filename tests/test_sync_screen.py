@@ -166,3 +166,30 @@ def test_sync_screen_opens_in_the_main_window(qtbot, tmp_path):
         assert screen.devices_tab.fingerprint.text() == identity.identity(shell.ctx.store).fingerprint
     finally:
         stop_shell(shell)
+
+
+def test_a_large_import_is_followed_by_a_full_backup(qtbot, pair, tmp_path, monkeypatch):
+    """So that the backup before the next import stays a small incremental one (db.backup.refresh_base)."""
+    from db import backup
+    from views.sync import transfer
+
+    a, b = pair
+    with a.activated():
+        oplog.write(a, Person, [{"name": f"居民{i}"} for i in range(6)])
+    monkeypatch.setattr(transfer, "LARGE_IMPORT_OPS", 5)
+    monkeypatch.setattr(backup, "MAX_DELTA_OPS", 4)
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    sa = _screen(qtbot, a, tmp_path)
+    sa.export_tab.set_target_folder(stick)
+    sa.export_tab.export_now()
+    (bundle_file,) = stick.glob("*.GDB")
+    sb = _screen(qtbot, b, tmp_path)
+    sb.import_tab.file.setText(str(bundle_file))
+    sb.import_tab.check_now()
+    sb.import_tab.import_now()
+    reasons = [backup.describe(p).reason for p in backup.list_backups(b.path)]
+    assert reasons.count("base") == 1 and reasons.count("import") == 1
+    with b.activated():
+        oplog.write(b, Person, [{"name": "新来的"}])
+        assert backup.describe(backup.make_backup(b, "import")).incremental

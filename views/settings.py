@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.backup import KEEP, backup_dir, list_backups
-from desktop.backups import backup_now, backup_reason, backup_time, format_size, format_time
+from desktop.backups import backup_now, backup_time, describe_backup, format_time
 from desktop.i18n import LANGUAGES, N_, _, language
 from desktop.settings import TEXT_SCALES
 from views.widgets import heading
@@ -168,16 +168,15 @@ class SettingsScreen(QWidget):
     def refresh_backups(self, *_args) -> None:
         path = self.ctx.store.path
         self.backup_hint.setText(
-            _("A backup is made on the first start of each day; the newest {keep} are kept, in {folder}.").format(
+            _("A full backup is made on the first start of each day, and a backup before every import "
+              "(incremental: only the changes since a full backup, which it needs). The newest {keep} "
+              "are kept, with the full backups they need, in {folder}.").format(
                 keep=KEEP, folder=backup_dir(path)))
         self.backup_list.clear()
         for backup in reversed(list_backups(path)):
-            try:
-                size = format_size(backup.stat().st_size)
-            except OSError:
+            if not backup.exists():
                 continue
-            text = _("{time}  ·  {reason}  ·  {size}").format(
-                time=format_time(backup_time(backup)), reason=backup_reason(backup), size=size)
+            text = describe_backup(backup)
             item = QListWidgetItem(text, self.backup_list)
             item.setData(Qt.ItemDataRole.UserRole, str(backup))
             item.setToolTip(str(backup))

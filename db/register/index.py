@@ -42,9 +42,14 @@ def document(short_key: str, address: str = "") -> str:
     The names part and the address part repeat across persons and household members: each is
     composed once (a token in both parts is listed twice, which FTS5 does not mind)."""
     head, id_number, phone = short_key.rsplit(SEP, 2)
+    return _document(head, id_number, phone, address.lower())
+
+
+def _document(head: str, id_number: str, phone: str, address: str) -> str:
+    """document() from the parts of the short key (lower case) and the lower-case address."""
     parts = [_names_document(head)]
     if address:
-        parts.append(_text_document(address.lower()))
+        parts.append(_text_document(address))
     for text in (id_number, phone):
         if text and not text.isascii():
             parts.extend(c for c in text if c >= "\u3400")
@@ -114,15 +119,22 @@ def name_pinyin(name: str) -> tuple[str, str]:
     return full, initials
 
 
+@lru_cache(maxsize=262_144)
+def _names_key(name: str, former: str) -> str:
+    """The names part of a short key (lower case): SEP name SEP pinyin SEP initials SEP former
+    name SEP its pinyin SEP its initials."""
+    full, initials = name_pinyin(name)
+    former_full, former_init = name_pinyin(former)
+    return (SEP + SEP.join((name, full, initials, former, former_full, former_init))).lower()
+
+
 _PERSON_SQL = """
 select p.id, p.deleted, p.merged_into, p.name, p.former_name, p.sex, p.birth_date, p.id_number, p.phone,
        p.residence_status, p.person_type, p.move_out_date, p.death_date, p.current_address,
        m.id, m.household_id, m.relation, h.grid_id, h.unit_id, h.address, h.door,
        u.name, b.id, b.name, c.id, c.name, g.name
 from person p
-left join membership m on m.id = (
-    select id from membership where person_id = p.id and deleted = 0
-    order by (until is null) desc, coalesce(until, '') desc, since desc limit 1)
+left join {membership}
 left join household h on h.id = m.household_id
 left join unit u on u.id = h.unit_id
 left join building b on b.id = u.building_id
@@ -130,6 +142,12 @@ left join compound c on c.id = b.compound_id
 left join grid g on g.id = coalesce(h.grid_id, c.grid_id)
 where {where}
 """
+
+# A person's current membership (else the latest ended one). (A window over all memberships, for
+# everyone at once, measured slower than these look-ups.)
+_MEMBERSHIP_OF = """membership m on m.id = (
+    select id from membership where person_id = p.id and deleted = 0
+    order by (until is null) desc, coalesce(until, '') desc, since desc, id desc limit 1)"""
 
 _COLUMNS = ("person_id", "household_id", "membership_id", "grid_id", "compound_id", "building_id", "unit_id",
             "name", "sex", "birth_date", "id_number", "phone", "relation", "address", "residence_status",
@@ -155,12 +173,13 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
     # All rows are placed at once: chunk by chunk, rows of one gap would split it again and again.
     all_rows: list[tuple] = []
     all_drop: list[str] = []
+    docs: dict[str, str] = {}
     for chunk in _chunks(ids):
-        rows = _index_rows(store, on, chunk)
+        rows = _index_rows(store, on, chunk, docs)
         live = {r[0] for r in rows}
         all_rows += rows
         all_drop += [pid for pid in chunk if pid not in live]
-    _store_rows(store.db, all_rows, all_drop, append=append)
+    _store_rows(store.db, all_rows, all_drop, append=append, docs=docs)
 
 
 def refresh_everyone(store, *, on: dt.date | None = None) -> int:
@@ -168,10 +187,11 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
     handover or a first import). Rows of persons no longer live are removed."""
     on = on or today()
     db = store.db
-    rows = _index_rows(store, on, None)
+    docs: dict[str, str] = {}
+    rows = _index_rows(store, on, None, docs)
     live = {r[0] for r in rows}
     drop = [pid for (pid,) in db.execute_sql("select person_id from register_search") if pid not in live]
-    _store_rows(db, rows, drop)
+    _store_rows(db, rows, drop, docs=docs)
     return len(rows)
 
 
@@ -179,14 +199,16 @@ def _has_rows(db) -> bool:
     return bool(db.execute_sql("select exists(select 1 from register_search)").fetchone()[0])
 
 
-def _index_rows(store, on: dt.date, chunk: Sequence[str] | None) -> list[tuple]:
-    """Index rows of the live persons among `chunk` (None: all persons)."""
+def _index_rows(store, on: dt.date, chunk: Sequence[str] | None, docs: dict[str, str]) -> list[tuple]:
+    """Index rows of the live persons among `chunk` (None: all persons); the register_tok documents
+    of those living here are added to `docs` (by person id)."""
     db = store.db
     if chunk is None:
         where, params = "1", ()
     else:
         where, params = f"in ({','.join('?' * len(chunk))})", tuple(chunk)
-    rows = db.execute_sql(_PERSON_SQL.format(where="1" if chunk is None else f"p.id {where}"), params).fetchall()
+    sql = _PERSON_SQL.format(membership=_MEMBERSHIP_OF, where="1" if chunk is None else f"p.id {where}")
+    rows = db.execute_sql(sql, params).fetchall()
     tags: dict[str, list[tuple[str, str]]] = {}
     for pid, tid, tname, sensitive in db.execute_sql(
             f"select pt.person_id, t.id, t.name, t.sensitive from person_tag pt join tag t on t.id = pt.tag_id "
@@ -203,6 +225,7 @@ def _index_rows(store, on: dt.date, chunk: Sequence[str] | None) -> list[tuple]:
         due = compute_due(store, households, on=on) if households else {}
     upserts = []
     no_due: dict = {}
+    place_keys: dict[tuple, str] = {}
     for r in rows:
         (pid, deleted, merged, name, former, sex, birth, id_number, phone, residence, ptype, moved, died,
          current_address, mid, hid, relation, grid_id, unit_id, address, door, unit, building_id, building,
@@ -210,22 +233,26 @@ def _index_rows(store, on: dt.date, chunk: Sequence[str] | None) -> list[tuple]:
         if deleted or merged:
             continue
         status = "deceased" if died else "moved_out" if moved else "active"
-        full, initials = name_pinyin(name or "")
-        former_full, former_init = name_pinyin(former or "")
         # Composed from the live place names, so renaming a compound re-addresses its doors.
         address = (f"{compound or ''}{building or ''}{unit or ''}{door or ''}" if unit_id and unit
                    else address or current_address or "")
         # Every field starts with SEP, so letters can match at the start of a pinyin field.
-        short_key = SEP + SEP.join([name or "", full, initials, former or "", former_full, former_init,
-                                    id_number or "", phone or ""]).lower()
-        haystack = short_key + SEP + address.lower()
-        sort_key = SEP.join(natural_key(x or "") for x in (grid, compound, building, unit, door)) + SEP + \
-            f"{_RELATION_ORDER.get(relation or '', 99):02d}" + SEP + (birth or "") + SEP + pid
-        person_tags = tags.get(pid, [])
+        head = _names_key(name or "", former or "")
+        id_lc, phone_lc, address_lc = (id_number or "").lower(), (phone or "").lower(), address.lower()
+        short_key = f"{head}{SEP}{id_lc}{SEP}{phone_lc}"
+        haystack = f"{short_key}{SEP}{address_lc}"
+        if status == "active":
+            docs[pid] = _document(head, id_lc, phone_lc, address_lc)
+        place = (grid, compound, building, unit, door)
+        place_key = place_keys.get(place)
+        if place_key is None:
+            place_key = place_keys[place] = SEP.join(natural_key(x or "") for x in place)
+        sort_key = f"{place_key}{SEP}{_RELATION_ORDER.get(relation or '', 99):02d}{SEP}{birth or ''}{SEP}{pid}"
+        person_tags = tags.get(pid)
         d = due.get(hid, no_due) if hid else no_due
         upserts.append((pid, hid, mid, grid_id, compound_id, building_id, unit_id, name, sex, birth,
                         id_number, phone, relation, address, residence, ptype, status,
-                        "、".join(t[1] for t in person_tags),
+                        "、".join(t[1] for t in person_tags) if person_tags else "",
                         ("," + ",".join(t[0] for t in person_tags) + ",") if person_tags else "",
                         d.get("due_date", "") if hid else None, d.get("last_met") if hid else None,
                         sort_key, haystack, short_key))
@@ -250,14 +277,15 @@ def _delete_rowids(db, rowids: list[int], *, search_too: bool) -> None:
             db.execute_sql(f"delete from register_search where rowid in ({marks})", part)
 
 
-def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False) -> None:
+def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False,
+                docs: dict[str, str] | None = None) -> None:
     """Write index rows so that rowid order is display order (sort_key order).
 
     A row whose sort key did not change keeps its rowid; others get a rowid in the gap between
     their new neighbours (GAP apart when appended). When a gap is used up, everything is
     renumbered. Searches then read candidates in rowid order and stop at the limit.
     """
-    pids = [r[0] for r in rows] + drop
+    pids = [r[0] for r in rows] + drop if _has_rows(db) else []  # an empty index has none of them
     existing: dict[str, tuple[int, str, str, str, str]] = {}
     same: set[str] = set()  # rows whose index row is already exactly this: nothing to write
     wanted = {r[0]: r for r in rows}
@@ -305,10 +333,11 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False)
     written = [(existing[r[0]][0], r) for r in retext] + placed
     cursor.executemany("insert into register_fts(rowid, haystack) values (?, ?)",
                        [(rowid, r[-2]) for rowid, r in written])
-    active = [(rowid, r[-1], r[_ADDRESS]) for rowid, r in written if r[_STATUS] == "active"]
-    cursor.executemany("insert into register_short(rowid, key) values (?, ?)", [a[:2] for a in active])
+    active = [(rowid, r) for rowid, r in written if r[_STATUS] == "active"]
+    cursor.executemany("insert into register_short(rowid, key) values (?, ?)", [(rowid, r[-1]) for rowid, r in active])
+    docs = docs or {}
     cursor.executemany("insert into register_tok(rowid, tokens) values (?, ?)",
-                       [(rowid, document(key, address)) for rowid, key, address in active])
+                       [(rowid, docs.get(r[0]) or document(r[-1], r[_ADDRESS])) for rowid, r in active])
 
 
 def _allocate(db, rows: list[tuple]) -> list[tuple[int, tuple]] | None:

@@ -24,6 +24,9 @@ def register(sub) -> None:
 
     p = sub.add_parser("backup", help=_("make a backup of the database now"))
     _add_db(p)
+    p.add_argument("--incremental", action="store_true",
+                   help=_("only the changes since the newest full backup (a full backup when there is none)"))
+    p.add_argument("--list", action="store_true", help=_("list the backups instead of making one"))
     p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("restore", help=_("replace the database with a backup"))
@@ -83,22 +86,38 @@ def cmd_check(args) -> int:
 
 
 def cmd_backup(args) -> int:
-    from db.backup import make_backup
+    from db.backup import backup_dir, backups, make_backup
+    from desktop.backups import describe_backup
 
+    if args.list:
+        found = backups(Path(args.db))
+        if not found:
+            print(_("No backups yet."))
+        for info in reversed(found):
+            print(f"{describe_backup(info.path)}\n    {info.path.name}")
+        print(_("Folder: {folder}").format(folder=backup_dir(Path(args.db))))
+        return 0
     store = _open(args.db)
     try:
-        path = make_backup(store, "manual")
+        path = make_backup(store, "manual", incremental=args.incremental)
     finally:
         store.close()
     print(_("Backup written: {path}").format(path=path))
+    if args.incremental:
+        print(describe_backup(path))
     return 0
 
 
 def cmd_restore(args) -> int:
-    from db.backup import restore
+    from db.backup import describe, restore
 
     safety = restore(Path(args.db), Path(args.backup))
-    print(_("Restored {db} from {backup}.").format(db=args.db, backup=args.backup))
+    info = describe(Path(args.backup))
+    if info is not None and info.incremental:
+        print(_("Restored {db} from the incremental backup {backup} on the full backup {base}.").format(
+            db=args.db, backup=args.backup, base=info.base.name))
+    else:
+        print(_("Restored {db} from {backup}.").format(db=args.db, backup=args.backup))
     if safety:
         print(_("The replaced database was kept as {path}.").format(path=safety))
     return 0

@@ -32,11 +32,14 @@ from db.ledger.preview import ImportPlan, Preview, build_preview, plan_import
 from db.ledger.readers import SUFFIXES
 from db.ledger.report import summary, write_error_workbook
 from desktop import file_dialogs
+from desktop.backups import refresh_base_in_background
 from desktop.i18n import N_, _
 from views.ledger.preview_model import PreviewModel
 
 FILTERS = ((None, N_("All rows")), ("error", N_("Errors")), ("update", N_("Updates")), ("create", N_("New")),
            ("unchanged", N_("Unchanged")))
+
+LARGE_IMPORT_ROWS = 5_000  # from this many rows, a new full backup afterwards (db.backup.refresh_base)
 
 
 class _AsyncPage(QWizardPage):
@@ -409,3 +412,5 @@ class ImportWizard(QWizard):
     def set_result(self, result: ImportResult) -> None:
         self.result = result
         self.ctx.data_changed(result.changes)
+        if result.created + result.updated >= LARGE_IMPORT_ROWS:
+            refresh_base_in_background(self.ctx, self)

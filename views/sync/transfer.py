@@ -24,7 +24,10 @@ from PySide6.QtWidgets import (
 
 from db.sync import exchange, files, identity, usb
 from db.sync.conflicts import table_label
+from desktop.backups import refresh_base_in_background
 from desktop.i18n import _
+
+LARGE_IMPORT_OPS = 10_000  # from this many new ops, a new full backup afterwards (db.backup.refresh_base)
 
 
 def _passphrase_edit(placeholder: str) -> QLineEdit:
@@ -333,6 +336,8 @@ class ImportTab(QWidget):
             self.ctx.data_changed(summary.changes)
         self.receipt_button.setEnabled(summary.kind != "receipt")
         self.sig_imported.emit(summary)
+        if summary.new_ops >= LARGE_IMPORT_OPS:
+            refresh_base_in_background(self.ctx, self)
 
     def write_receipt(self, folder: Path | None = None) -> None:
         if self.bundle is None:
