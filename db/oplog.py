@@ -244,10 +244,14 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
             else dict(r) for r in rows]
     if not rows:
         return []
+    checked: set[tuple[str, ...]] = set()  # column sets known to be valid (checked once each)
     for r in rows:
-        unknown = set(r) - known
-        if unknown:
-            raise KeyError(f"{table} has no column(s) {sorted(unknown)}")
+        keys = tuple(r)
+        if keys not in checked:
+            unknown = set(keys) - known
+            if unknown:
+                raise KeyError(f"{table} has no column(s) {sorted(unknown)}")
+            checked.add(keys)
     db = store.db
     user = user or store.user
     with db.atomic():
@@ -262,11 +266,10 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         defaults = _column_defaults(model)
         log_rows: list[tuple] = []
         inserts: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
-        required = {"id"} | {c for c, v in defaults.items() if v is not None}
+        required = frozenset({"id"} | {c for c, v in defaults.items() if v is not None})
         updates: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
         changes: list[Change] = []
-        insert_keys: dict[tuple[str, ...], tuple[tuple[str, ...], Any]] = {}
-        base = {c: defaults[c] for c in required}
+        insert_specs: dict[tuple[str, ...], tuple] = {}
         node, schema = store.node_id, migrations.SCHEMA_VERSION
         op_prefix = f"{node}:"
         for r, stamp in zip(rows, store.tick_many(len(rows)), strict=True):
@@ -296,15 +299,10 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
                 # Only the given columns and those with a non-NULL default: binding a long row of
                 # NULLs costs as much as real values.
                 given_keys = tuple(r)
-                found = insert_keys.get(given_keys)
-                if found is None:
-                    key = tuple(sorted(set(r) | required))
-                    # itemgetter of one name returns a bare value; "id" and "deleted" make at least two.
-                    found = insert_keys[given_keys] = (key, itemgetter(*key))
-                key, getter = found
-                full = {**base, **r}
-                full["id"] = row_id
-                inserts[key].append(getter(full))
+                spec = insert_specs.get(given_keys)
+                if spec is None:
+                    spec = insert_specs[given_keys] = _narrow_spec(given_keys, known, required, defaults)
+                inserts[spec[0]].append((row_id, *spec[1](r), *spec[2]))
                 existing.add(row_id)
             else:
                 key = tuple(sorted(r))
