@@ -133,3 +133,25 @@ def test_fresh_ops_drops_ops_already_here_and_repeats_within_a_bundle(tmp_path):
     assert oplog.fresh_ops(b.db, ops_a[:2]) == []
     for s in (a, b, c):
         s.close()
+
+
+def test_bulk_gc_pauses_the_collector_and_freezes_only_after_success(monkeypatch):
+    import gc
+
+    from db.sync import bulkgc
+
+    monkeypatch.setattr(bulkgc, "FREEZE_FROM", 0)
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with pytest.raises(RuntimeError), bulkgc.bulk_gc():
+            assert not gc.isenabled()
+            raise RuntimeError
+        assert gc.isenabled() and gc.get_freeze_count() == frozen
+        with bulkgc.bulk_gc():
+            with bulkgc.bulk_gc():
+                kept = [[i] for i in range(1000)]
+            assert not gc.isenabled()  # the outer one still runs
+        assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(kept)
+    finally:
+        gc.unfreeze()

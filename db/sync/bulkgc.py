@@ -30,13 +30,16 @@ def bulk_gc() -> Iterator[None]:
             _was_enabled = gc.isenabled()
             gc.disable()
         _depth += 1
+    ok = False
     try:
         yield
+        ok = True
     finally:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                if gc.get_count()[0] >= FREEZE_FROM:
+                # After a failure nothing is frozen: what an error keeps alive is left to the collector.
+                if ok and gc.get_count()[0] >= FREEZE_FROM:
                     gc.freeze()
                 if _was_enabled:
                     gc.enable()
