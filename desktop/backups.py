@@ -18,18 +18,23 @@ REASONS = {
 
 
 def refresh_base_in_background(ctx, parent=None) -> None:
-    """After a large import: make a new full backup in the background if the next backup before
-    an import would otherwise have to copy the whole database (db.backup.refresh_base)."""
+    """After a large import, in the background: fold the write-ahead log into the database file
+    (db.bulk.settle), and make a new full backup if the next backup before an import would
+    otherwise have to copy the whole database (db.backup.refresh_base)."""
     from db.backup import refresh_base
+    from db.bulk import settle
 
     store = ctx.store
+
+    def work(state):
+        settle(store)
+        return refresh_base(store)
 
     def done(path) -> None:
         if path is not None:
             ctx.events.sig_backup_made.emit(path)
 
-    ctx.tasks.run(lambda state: refresh_base(store), title=_("Making a full backup…"), on_done=done,
-                  parent=parent, cancellable=False)
+    ctx.tasks.run(work, title=_("Making a full backup…"), on_done=done, parent=parent, cancellable=False)
 
 
 def backup_time(path: Path) -> dt.datetime | None:

@@ -406,3 +406,25 @@ def test_household_numbers_group_rows_and_other_papers_are_kept_as_text(store, t
         "select h.number, h.house_use, h.address, count(*) from household h join membership m "
         "on m.household_id = h.id group by h.id").fetchall()
     assert rows == [("H001", "出租", "幸福路8号", 2)]
+
+
+def test_a_committed_import_leaves_the_checkpoint_for_later_and_another_reader_sees_it(store):
+    """The commit skips the automatic checkpoint (db.bulk); the data is committed all the same, the
+    setting comes back, and settle() folds the log into the database file."""
+    import pysqlite3.dbapi2 as sqlite3
+
+    from db.bulk import settle
+
+    store.db.execute_sql("pragma wal_autocheckpoint = 1")  # else a checkpoint at every commit
+    settle(store)
+    before = store.path.read_bytes()
+    commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    assert store.db.execute_sql("pragma wal_autocheckpoint").fetchone() == (1,)
+    assert store.path.read_bytes() == before  # the new pages are still only in the log
+    other = sqlite3.connect(store.path)
+    try:
+        assert other.execute("select count(*) from person").fetchone()[0] == 7
+    finally:
+        other.close()
+    frames, copied = settle(store)
+    assert frames > 0 and copied == frames and store.path.read_bytes() != before

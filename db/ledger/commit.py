@@ -17,6 +17,7 @@ from typing import Any
 from peewee import SQL
 
 from db import oplog
+from db.bulk import checkpoint_deferred
 from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.ids import new_id
 from db.ledger.preview import Preview, build_preview, log_position
@@ -70,7 +71,7 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
     from db.backup import make_backup
 
     backup_path = str(make_backup(store, "import")) if backup else None
-    with store.db.atomic():
+    with checkpoint_deferred(store), store.db.atomic():
         if log_position(store) != preview.log_position:
             # The register changed since the preview: match again inside this transaction.
             preview = build_preview(store, preview.plan, state=state)
