@@ -155,3 +155,31 @@ def test_bulk_gc_pauses_the_collector_and_freezes_only_after_success(monkeypatch
         assert gc.isenabled() and gc.get_freeze_count() >= frozen + len(kept)
     finally:
         gc.unfreeze()
+
+
+def test_a_bulk_import_leaves_the_checkpoint_to_the_background_step(tmp_path, monkeypatch, handover):
+    """The commit of a big import skips the automatic checkpoint (db.bulk); another reader sees the
+    data all the same, the setting comes back, and settle() then folds the log into the file."""
+    import pysqlite3.dbapi2 as sqlite3
+
+    from db.bulk import settle
+
+    data, expected = handover
+    monkeypatch.setattr(exchange, "BULK_OPS", 1)
+    store = Store(tmp_path / "office.sqlite", user="新")
+    store.db.execute_sql("pragma wal_autocheckpoint = 1")  # else a checkpoint at every commit
+    with store.activated():
+        bundle = exchange.read_bundle(store, data, passphrase="交接口令", allow_unknown=True)
+        bundle.needs_trust = False
+        summary = exchange.import_bundle(store, bundle)
+    assert summary.new_ops == len(expected["oplog"])
+    assert store.db.execute_sql("pragma wal_autocheckpoint").fetchone() == (1,)
+    after = store.path.read_bytes()
+    other = sqlite3.connect(store.path)
+    try:
+        assert other.execute("select count(*) from oplog").fetchone()[0] == len(expected["oplog"])
+    finally:
+        other.close()
+    frames, copied = settle(store)  # the import's pages were still only in the log
+    assert frames > 0 and copied == frames and store.path.read_bytes() != after
+    store.close()

@@ -449,19 +449,24 @@ def _already_imported(store, bundle_id: str) -> bool:
 @contextmanager
 def _bulk_mode(store, n_ops: int) -> Iterator[bool]:
     """For a big merge: a page cache that holds the whole transaction (spilling makes it many times
-    slower) and foreign keys checked once before commit instead of row by row. Yields whether on."""
+    slower), foreign keys checked once before commit instead of row by row, and the write-ahead
+    log's checkpoint left to the background step after a large import (db.bulk.settle, run by the
+    sync screen) instead of copying the whole transaction again inside the commit. Yields whether on."""
     db = store.db
     if n_ops < BULK_OPS or db.in_transaction():
         yield False
         return
     import psutil
 
+    from db.bulk import checkpoint_deferred
+
     old = db.execute_sql("pragma cache_size").fetchone()[0]
     kib = min(2_000_000, max(64_000, psutil.virtual_memory().available // 3 // 1024))
     db.execute_sql(f"pragma cache_size = -{kib}")
     db.execute_sql("pragma foreign_keys = 0")
     try:
-        yield True
+        with checkpoint_deferred(store):
+            yield True
     finally:
         db.execute_sql("pragma foreign_keys = 1")
         db.execute_sql(f"pragma cache_size = {int(old)}")
