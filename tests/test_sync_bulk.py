@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from db import oplog
+from db import migrations, oplog
 from db.demo import generate
 from db.errors import Cancelled
+from db.ids import new_id
 from db.models.register import Household, Person
 from db.store import Store
 from db.sync import exchange, identity
@@ -46,8 +47,15 @@ def handover(tmp_path_factory):
         oplog.write(c, Person, [{"name": f"丙的新居民{i}"} for i in range(5)])
     with c.activated():
         data = exchange.export_bundle(c, for_device=a_id).data
+    # Ops of a newer app version: a column and a table this version does not know (kept in the log).
+    future = "f" * 16
+    newer = [oplog.OpRecord(future, 1, "person", new_id(), {"name": "新版居民", "deleted": 0, "nickname": "小新"},
+                            {}, f"0001764070000000-000000-{future}", "未来", migrations.SCHEMA_VERSION + 1),
+             oplog.OpRecord(future, 2, "pet", new_id(), {"name": "旺财", "deleted": 0}, {},
+                            f"0001764070000001-000000-{future}", "未来", migrations.SCHEMA_VERSION + 1)]
     with a.activated():
         exchange.import_bundle(a, exchange.read_bundle(a, data))
+        oplog.apply_ops(a, newer)
         full = exchange.export_bundle(a, full=True, passphrase="交接口令").data
     expected = content(a)
     a.close()
@@ -79,6 +87,8 @@ def test_bulk_import_into_an_empty_database_equals_the_row_by_row_merge(tmp_path
     assert got["conflict"] == expected["conflict"]
     assert fast_summary.new_conflicts == slow_summary.new_conflicts == len(expected["conflict"])
     assert fast_summary.new_rows == slow_summary.new_rows
+    assert fast_summary.newer_schema_ops == slow_summary.newer_schema_ops == 2
+    assert ("pet", 2) in {(op.tbl, op.counter) for op in oplog.load_ops(fast.db)}
     # The indexes built after the load are the ones an empty database has.
     assert _schema(fast) == _schema(slow)
     assert fast.db.execute_sql("pragma integrity_check").fetchone()[0] == "ok"
