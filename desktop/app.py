@@ -163,8 +163,9 @@ class Shell(QObject):
             if path is not None:
                 self.events.sig_backup_made.emit(path)
 
-        self.tasks.run(lambda state: daily_backup(store), title=_("Making the daily backup…"),
-                       on_done=done, parent=self.window, cancellable=False)
+        # A chore, not something to wait for: no dialog, a note in the status bar.
+        self.ctx.run_chore(lambda state: daily_backup(store), note=_("Making the daily backup…"),
+                           on_done=done, parent=self.window)
 
     def _ask_open_path(self, parent: QWidget | None) -> Path | None:
         start = str(self.ctx.store.path.parent) if self.ctx else str(default_db_path().parent)

@@ -17,10 +17,10 @@ REASONS = {
 }
 
 
-def refresh_base_in_background(ctx, parent=None) -> None:
+def refresh_base_in_background(ctx, parent=None):
     """After a large import, in the background: fold the write-ahead log into the database file
     (db.bulk.settle), and make a new full backup if the next backup before an import would
-    otherwise have to copy the whole database (db.backup.refresh_base)."""
+    otherwise have to copy the whole database (db.backup.refresh_base). Returns the task."""
     from db.backup import refresh_base
     from db.bulk import settle
 
@@ -34,7 +34,8 @@ def refresh_base_in_background(ctx, parent=None) -> None:
         if path is not None:
             ctx.events.sig_backup_made.emit(path)
 
-    ctx.tasks.run(work, title=_("Making a full backup…"), on_done=done, parent=parent, cancellable=False)
+    # 1-3 s on a big community, and nobody needs to wait for it: no dialog, a status-bar note.
+    return ctx.run_chore(work, note=_("Tidying up the database and making a backup…"), on_done=done, parent=parent)
 
 
 def backup_time(path: Path) -> dt.datetime | None:

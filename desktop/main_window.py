@@ -149,8 +149,10 @@ class MainWindow(QMainWindow):
 
         view_menu = bar.addMenu(_("&View"))
         self.screen_actions: list[QAction] = []
+        self.screen_group = QActionGroup(self)  # exclusive: the current screen is checked
         for index, (key, label, _spec) in enumerate(views.SCREENS):
-            action = QAction(_(label), self)
+            action = QAction(_(label), self, checkable=True)
+            self.screen_group.addAction(action)
             if index < 9:
                 action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
             action.triggered.connect(lambda _checked=False, k=key: self.show_screen(k))
@@ -181,6 +183,21 @@ class MainWindow(QMainWindow):
         self.backup_label = QLabel(self)
         for label in (self.db_label, self.node_label, self.backup_label):
             status.addPermanentWidget(label)
+        self._shown_note: str | None = None
+        self.ctx.events.sig_notes_changed.connect(self._show_notes)
+        self._show_notes()  # a chore may already be running (the window is rebuilt)
+
+    def _show_notes(self) -> None:
+        """The newest note about a background chore, until it is over (ctx.run_chore)."""
+        status = self.statusBar()
+        notes = self.ctx.events.notes
+        if notes:
+            self._shown_note = notes[-1]
+            status.showMessage(self._shown_note)
+        elif self._shown_note is not None:
+            if status.currentMessage() == self._shown_note:  # not replaced by another message
+                status.clearMessage()
+            self._shown_note = None
 
     # -- screens --------------------------------------------------------------------------------
     def show_screen(self, key: str) -> None:
@@ -218,6 +235,7 @@ class MainWindow(QMainWindow):
         key = self.keys[row]
         widget = self.get_screen(key)
         self.stack.setCurrentWidget(widget)
+        self.screen_actions[row].setChecked(True)
         self.ctx.settings.set_last_screen(key)
         activated = getattr(widget, "activated", None)
         if callable(activated):

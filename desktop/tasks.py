@@ -4,7 +4,8 @@ A task is a plain function `fn(state)` that loops, reports `state.set_progress(d
 checks `state.is_cancelled()` (then raises db.errors.Cancelled so its transaction rolls back).
 Its result comes back to the GUI thread by a queued signal, where on_done / on_error run.
 Workers never touch widgets. A progress dialog with a cancel button appears only when a task is
-still running after DIALOG_DELAY_MS, so quick work shows nothing.
+still running after DIALOG_DELAY_MS, so quick work shows nothing; background chores (the daily
+backup) pass show_progress=False and never show one.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ class Task(QObject):
     # -- called by the user / tests -------------------------------------------------------------
     def cancel(self) -> None:
         self.state.cancel()
-        if self.dialog is not None:
+        if self._dialog_alive():
             self.dialog.setLabelText(_("Cancelling…"))
 
     @property
@@ -130,6 +131,11 @@ class Task(QObject):
     # -- GUI-thread side ------------------------------------------------------------------------
     def _parent_alive(self) -> bool:
         return self.parent_widget is None or shiboken6.isValid(self.parent_widget)
+
+    def _dialog_alive(self) -> bool:
+        # The dialog is a child of the parent window: closing and deleting that window takes
+        # the dialog with it, and the Python wrapper is left pointing at nothing.
+        return self.dialog is not None and shiboken6.isValid(self.dialog)
 
     @Slot()
     def _show_dialog(self) -> None:
@@ -152,9 +158,9 @@ class Task(QObject):
         self._update_dialog(self.state.done, self.state.total, self.state.text or "")
 
     def _update_dialog(self, done: int, total: int, text: str) -> None:
-        dialog = self.dialog
-        if dialog is None:
+        if not self._dialog_alive():
             return
+        dialog = self.dialog
         if not self.state.is_cancelled():
             label = text or self.title
             if total > 0:
@@ -184,11 +190,12 @@ class Task(QObject):
     def _on_finished(self, result, error) -> None:
         self.finished = True
         self.result, self.error = result, error
-        if self.dialog is not None:
-            self.dialog.canceled.disconnect(self.cancel)
-            self.dialog.close()
-            self.dialog.deleteLater()
-            self.dialog = None
+        dialog, alive = self.dialog, self._dialog_alive()
+        self.dialog = None
+        if alive:
+            dialog.canceled.disconnect(self.cancel)
+            dialog.close()
+            dialog.deleteLater()
         try:
             if not self._parent_alive():
                 return  # the screen that asked is gone; its stale result is dropped
@@ -230,11 +237,14 @@ class TaskRunner(QObject):
 
     def run(self, fn: Callable[[TaskState], Any], *, title: str, on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[BaseException], None] | None = None, on_cancel: Callable[[], None] | None = None,
-            parent: QWidget | None = None, io: bool = False, cancellable: bool = True) -> Task:
+            parent: QWidget | None = None, io: bool = False, cancellable: bool = True,
+            show_progress: bool = True) -> Task:
         """Start fn(state) in the background and return at once; callbacks run on the GUI thread.
 
         Database work runs on the single writer thread; io=True runs on the I/O pool (files,
-        network, PDF rendering) and must not write the database.
+        network, PDF rendering) and must not write the database. show_progress=False never shows
+        the progress dialog (background chores that nobody waits for, e.g. the daily backup; the
+        caller says what is going on some quieter way, see AppContext.status_note).
         """
         task = Task(self, title, parent, on_done, on_error, on_cancel, cancellable)
         self._active.add(task)
@@ -244,8 +254,9 @@ class TaskRunner(QObject):
             return task
         # The timer holds the task weakly: a quick task is finished and collected before it fires
         # (a bound method of a collected task once reached _show_dialog with a stale self).
-        ref = weakref.ref(task)
-        QTimer.singleShot(self.dialog_delay_ms, self, lambda: _show_if_alive(ref))
+        if show_progress:
+            ref = weakref.ref(task)
+            QTimer.singleShot(self.dialog_delay_ms, self, lambda: _show_if_alive(ref))
         executor = self._io if io else self._writer
         executor.submit(self._work, fn, task, io)
         return task

@@ -201,3 +201,73 @@ def test_state_progress_callback_stops_a_db_loop():
     assert progress(2, 10) is False
     with pytest.raises(Cancelled):
         state.check_cancelled()
+
+
+def test_a_background_chore_never_shows_a_progress_dialog(runner, qtbot):
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    release = threading.Event()
+    got = []
+
+    def chore(state):
+        state.set_progress(1, 10, "正在备份")
+        release.wait(5)
+        return "done"
+
+    quiet = runner.run(chore, title="每日备份", parent=parent, on_done=got.append, show_progress=False)
+    loud = runner.run(lambda state: release.wait(5), title="慢", parent=parent, io=True)
+    qtbot.waitUntil(lambda: loud.dialog is not None, timeout=3000)  # past the dialog delay
+    qtbot.wait(100)
+    assert quiet.dialog is None and not quiet.dialog_shown
+    release.set()
+    wait_done(qtbot, quiet)
+    wait_done(qtbot, loud)
+    assert got == ["done"]
+
+
+@pytest.mark.qt_no_exception_capture
+def test_an_exception_escaping_a_slot_reaches_the_error_reporter(qtbot):
+    import sys
+
+    errors = ErrorReporter(modal=False)
+    previous = sys.excepthook
+    errors.install_excepthook()
+    try:
+        def broken_slot():
+            raise KeyError("slot bug")
+
+        QTimer.singleShot(0, broken_slot)
+        qtbot.waitUntil(lambda: errors.last_message is not None, timeout=3000)
+        assert "操作未能完成" in errors.last_message
+        assert "KeyError: 'slot bug'" in errors.last_details
+    finally:
+        sys.excepthook = previous
+        if errors.last_box is not None and shiboken6.isValid(errors.last_box):
+            errors.last_box.close()
+
+
+def test_closing_the_window_under_a_progress_dialog_ends_the_task_quietly(runner, qtbot):
+    parent = QWidget()
+    parent.show()
+    release = threading.Event()
+    got = []
+
+    def slow(state):
+        state.set_progress(0, 2, "第一步")
+        release.wait(5)
+        state.set_progress(1, 2, "第二步")  # reaches a dialog that is gone
+        time.sleep(0.3)
+        return "stale"
+
+    task = runner.run(slow, title="慢", parent=parent, on_done=got.append)
+    qtbot.waitUntil(lambda: task.dialog is not None, timeout=3000)
+    dialog = task.dialog
+    parent.close()
+    parent.deleteLater()  # takes the dialog with it
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog), timeout=3000)
+    task.cancel()  # the user's cancel from elsewhere (e.g. closing the app) must not crash either
+    release.set()
+    wait_done(qtbot, task)
+    assert got == [] and task.dialog is None
+    assert runner.errors.last_message is None
