@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QLabel
 from shell_helpers import make_settings, start_shell, stop_shell
@@ -65,6 +66,22 @@ def test_navigation_by_click_and_by_ctrl_number(shell, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     assert window.current_key() == "meetings"
     assert window.nav.currentItem().text() == "会议"
+
+
+def test_the_view_menu_shows_the_current_screen(shell, qtbot):
+    window = shell.window
+    view_menu = window.menuBar().actions()[1].menu()
+    screens = [a for a in view_menu.actions() if a in window.screen_actions]
+    assert [a.text() for a in screens] == CHINESE_NAV
+    assert all(a.isCheckable() for a in screens)
+    assert [a.isChecked() for a in screens] == [True] + [False] * 6  # households, the first screen
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
+    assert [a.text() for a in screens if a.isChecked()] == ["会议"]
+    window.nav.setCurrentRow(1)  # a click in the navigation list
+    assert [a.text() for a in screens if a.isChecked()] == ["走访"]
+    screens[6].trigger()  # the menu itself
+    assert window.current_key() == "settings"
+    assert [a.text() for a in screens if a.isChecked()] == ["设置"]
 
 
 def test_text_size_enlarges_the_application_font(shell, qtbot):
@@ -326,3 +343,121 @@ def test_full_garbage_collections_wait_for_an_idle_moment(qapp):
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def _progress_dialogs() -> list[str]:
+    """The titles of the progress dialogs on screen."""
+    from PySide6.QtWidgets import QProgressDialog
+
+    return [w.windowTitle() for w in QApplication.allWidgets() if isinstance(w, QProgressDialog) and w.isVisible()]
+
+
+def test_the_daily_backup_runs_without_a_dialog_and_says_so_in_the_status_bar(qtbot, tmp_path):
+    import threading
+
+    from db.backup import list_backups
+    from db.store import Store
+    from desktop.app import Shell
+    from desktop.errors import ErrorReporter
+
+    db = tmp_path / "griddesk.sqlite"
+    Store(db).close()  # an existing database, opened for the first time today
+    shell = Shell(QApplication.instance(), make_settings(tmp_path), errors=ErrorReporter(modal=False),
+                  demo_households=0)
+    shell.start(db)
+    writer_busy = threading.Event()
+    # The writer is busy after opening the file, so the backup waits and its note can be seen.
+    shell.tasks.call_on_writer(lambda: writer_busy.wait(10), wait=False)
+    try:
+        qtbot.waitUntil(lambda: shell.window is not None and shell.window.isVisible(), timeout=20000)
+        window = shell.window
+        assert window.statusBar().currentMessage() == "正在进行每日备份…"
+        assert window.backup_label.text() == "上次备份：从未备份"
+        (backup_task,) = [t for t in shell.tasks.active if t.title == "正在进行每日备份…"]
+        qtbot.wait(800)  # past the progress dialog delay
+        # (The register screen's own task waits behind the held writer too, with its dialog.)
+        assert "正在进行每日备份…" not in _progress_dialogs()
+        assert not backup_task.dialog_shown and backup_task.dialog is None
+        writer_busy.set()
+        qtbot.waitUntil(lambda: len(list_backups(db)) == 1, timeout=5000)
+        qtbot.waitUntil(lambda: window.backup_label.text() != "上次备份：从未备份", timeout=5000)
+        qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "", timeout=5000)  # the note is gone
+        assert "-daily" in list_backups(db)[0].name
+        assert shell.errors.last_message is None
+    finally:
+        writer_busy.set()
+        stop_shell(shell)
+
+
+def _async_ctx(ctx):
+    """The test context with a real background task runner (notes are seen while work runs)."""
+    from desktop.context import AppContext
+    from desktop.tasks import TaskRunner
+
+    return AppContext(store=ctx.store, tasks=TaskRunner(ctx.errors), errors=ctx.errors, settings=ctx.settings,
+                      user=ctx.user)
+
+
+def test_tidying_up_after_a_large_import_runs_without_a_dialog(ctx, qtbot):
+    import threading
+
+    from db.backup import describe, list_backups
+    from desktop.backups import refresh_base_in_background
+    from desktop.main_window import MainWindow
+
+    ctx = _async_ctx(ctx)
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+    screen = QLabel("导入向导")  # the screen that started it, closed before the chore ends
+    screen.show()
+    writer_busy = threading.Event()
+    ctx.tasks.call_on_writer(lambda: writer_busy.wait(10), wait=False)
+    try:
+        task = refresh_base_in_background(ctx, screen)
+        assert window.statusBar().currentMessage() == "正在整理数据库并备份…"
+        screen.close()
+        screen.deleteLater()
+        qtbot.wait(800)  # past the progress dialog delay
+        assert _progress_dialogs() == [] and not task.dialog_shown and task.dialog is None
+        writer_busy.set()
+        qtbot.waitUntil(lambda: task.finished, timeout=10000)
+        (base,) = list_backups(ctx.store.path)
+        assert describe(base).reason == "base" and not describe(base).incremental
+        qtbot.waitUntil(lambda: window.backup_label.toolTip() == str(base), timeout=3000)
+        assert window.statusBar().currentMessage() == ""
+    finally:
+        writer_busy.set()
+        ctx.tasks.shutdown(wait=True)
+
+
+def test_a_failing_chore_clears_its_note_and_reports_the_error(ctx, qtbot):
+    from db.errors import GridDeskError
+    from desktop.main_window import MainWindow
+
+    ctx = _async_ctx(ctx)
+    window = MainWindow(ctx)
+    qtbot.addWidget(window)
+    window.show()
+
+    def chore(state):
+        raise GridDeskError("备份文件夹不能写入")
+
+    try:
+        first = ctx.run_chore(lambda state: None, note="第一件事…")
+        task = ctx.run_chore(chore, note="第二件事…")
+        assert window.statusBar().currentMessage() == "第二件事…"  # the newest note
+        qtbot.waitUntil(lambda: first.finished and task.finished, timeout=5000)
+        assert window.statusBar().currentMessage() == ""
+        assert ctx.events.notes == []
+        assert "备份文件夹不能写入" in ctx.errors.last_message
+        clear = ctx.events.show_note("第三件事…")
+        assert window.statusBar().currentMessage() == "第三件事…"
+        window.statusBar().showMessage("已撤销：修改住户")  # another message replaced the note
+        clear()
+        assert window.statusBar().currentMessage() == "已撤销：修改住户"  # not taken away with the note
+    finally:
+        ctx.tasks.shutdown(wait=True)
+        box = ctx.errors.last_box
+        if box is not None and shiboken6.isValid(box):
+            box.close()
