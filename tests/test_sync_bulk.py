@@ -148,7 +148,7 @@ def test_fresh_ops_drops_ops_already_here_and_repeats_within_a_bundle(tmp_path):
 def test_bulk_gc_pauses_the_collector_and_freezes_only_after_success(monkeypatch):
     import gc
 
-    from db.sync import bulkgc
+    from db import bulk as bulkgc
 
     monkeypatch.setattr(bulkgc, "FREEZE_FROM", 0)
     assert gc.isenabled()

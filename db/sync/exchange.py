@@ -23,12 +23,12 @@ from typing import Any
 import orjson
 
 from db import migrations, oplog
+from db.bulk import bulk_gc
 from db.errors import Cancelled
 from db.ids import new_id
 from db.models import synced_model
 from db.models.sync import Exchange, NodeName, PeerAck, TrustedDevice
 from db.sync import bundle as container
-from db.sync.bulkgc import bulk_gc
 from db.sync.conflicts import table_label
 from db.sync.files import dated_name
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
