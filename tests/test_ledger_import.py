@@ -428,3 +428,44 @@ def test_a_committed_import_leaves_the_checkpoint_for_later_and_another_reader_s
         other.close()
     frames, copied = settle(store)
     assert frames > 0 and copied == frames and store.path.read_bytes() != before
+
+
+def test_imports_are_undone_newest_first_and_an_undone_update_never_brings_a_deleted_person_back(store, tmp_path):
+    """The tester's case: import, a later import updates a phone, undo the first, then the second."""
+    from db import oplog
+    from db.models.register import Person
+
+    first = commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    changed = tmp_path / "changed.xlsx"
+    shutil.copy(COMMUNITY, changed)
+    wb = openpyxl.load_workbook(changed)
+    wb["人口台账"]["G5"] = "13800000000"
+    wb.save(changed)
+    second = commit_import(store, preview_of(store, changed), skip_invalid=True)
+    assert second.updated == 1
+    with pytest.raises(GridDeskError) as exc:
+        undo_import(store, batch_id=first.batch_id)
+    assert "changed.xlsx" in exc.value.message and "请先撤销" in exc.value.message
+    assert person(store, ZHANG)["phone"] == "13800000000"  # nothing undone
+    undo_import(store, batch_id=second.batch_id)
+    undo_import(store, batch_id=first.batch_id)
+    live = "select count(*) from {t} where deleted = 0"
+    assert [store.db.execute_sql(live.format(t=t)).fetchone()[0] for t in ("person", "household")] == [0, 0]
+    assert compare_with_log(store) == []
+
+    # A person the import created and someone edited afterwards: the undo is refused, nothing changes.
+    third = commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    pid = person(store, ZHANG)["id"]
+    oplog.write(store, Person, [{"id": pid, "notes": "已走访"}])
+    before = ops(store)
+    with pytest.raises(GridDeskError) as exc:
+        undo_import(store, batch_id=third.batch_id)
+    assert "1 条记录" in exc.value.message and ops(store) == before
+
+    # An import that updated a person who was deleted since: undoing it does not bring him back.
+    oplog.write(store, Person, [{"id": pid, "notes": None}])
+    fourth = commit_import(store, preview_of(store, changed), skip_invalid=True)
+    assert fourth.updated == 1
+    oplog.delete(store, Person, [pid])
+    undo_import(store, batch_id=fourth.batch_id)
+    assert store.db.execute_sql("select deleted from person where id = ?", (pid,)).fetchone() == (1,)
