@@ -469,3 +469,20 @@ def test_imports_are_undone_newest_first_and_an_undone_update_never_brings_a_del
     oplog.delete(store, Person, [pid])
     undo_import(store, batch_id=fourth.batch_id)
     assert store.db.execute_sql("select deleted from person where id = ?", (pid,)).fetchone() == (1,)
+
+
+def test_a_birth_date_or_sex_that_contradicts_the_id_number_stops_the_row(store, tmp_path):
+    """In a list of thousands a silent choice would import a wrong age: the row is refused."""
+    path = tmp_path / "mismatch.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["姓名", "身份证号", "出生日期", "性别"])
+    ws.append(["周十", ZHANG, 45000, None])  # an Excel date serial, 2023-03-15; the ID says 1980-01-01
+    ws.append(["张三", LI, None, "男"])  # the ID number is a woman's
+    ws.append(["郑新", ZHENG, "1999-01-01", "女"])
+    wb.save(path)
+    preview = preview_of(store, path)
+    assert preview.count("error") == 2 and preview.count("create") == 1
+    messages = [issue.message for r in preview.error_rows() for issue in r.errors]
+    assert any("2023-03-15" in m and "1980-01-01" in m and "请改正其中一个" in m for m in messages)
+    assert any("性别" in m and "请改正其中一个" in m for m in messages)
