@@ -369,11 +369,12 @@ def test_places_match_the_registers_own_names_and_its_only_grid(store, tmp_path)
     b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
     u = places.save_place(store, level="unit", name="2单元", parent_id=b)[0].row_id
     commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
-    assert store.db.execute_sql("select count(*) from unit").fetchone() == (2,)  # 3栋2单元 reused, 4栋1单元 new
+    # 3栋2单元 reused; 4栋1单元 new, and 5栋1单元 from the 流动人口 sheet's whole addresses
+    assert store.db.execute_sql("select count(*) from unit").fetchone() == (3,)
     assert store.db.execute_sql("select count(distinct unit_id) from household where unit_id = ?", (u,)).fetchone() == (1,)
     tree = place_tree(store)
     assert [g["name"] for g in tree] == ["第三网格"]
-    assert sorted(b["name"] for b in tree[0]["children"][0]["children"]) == ["3栋", "4栋"]
+    assert sorted(b["name"] for b in tree[0]["children"][0]["children"]) == ["3栋", "4栋", "5栋"]
 
 
 def test_csv_lost_digits_and_tab_separated_text(store, tmp_path):
@@ -486,3 +487,38 @@ def test_a_birth_date_or_sex_that_contradicts_the_id_number_stops_the_row(store,
     messages = [issue.message for r in preview.error_rows() for issue in r.errors]
     assert any("2023-03-15" in m and "1980-01-01" in m and "请改正其中一个" in m for m in messages)
     assert any("性别" in m and "请改正其中一个" in m for m in messages)
+
+
+@pytest.mark.parametrize(("address", "expected"), [
+    ("幸福小区3栋2单元301室", ("幸福小区", "3栋", "2", "301")),
+    ("花园小区12号楼501", ("花园小区", "12号楼", None, "501")),
+    ("3幢1单元102", (None, "3幢", "1", "102")),
+    ("长宁区幸福路1号", None),  # a street address: no places
+])
+def test_a_whole_address_is_read_into_places(address, expected):
+    from db.ledger.address import split_address
+
+    assert split_address(address) == expected
+
+
+def test_a_ledger_with_one_address_column_fills_the_place_tree(store, tmp_path):
+    """Two ledgers as communities keep them: the whole address in one column; or the compound in
+    the address column next to 楼号/单元/房号 columns."""
+    from db.register.places import place_tree
+
+    one = tmp_path / "one.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "居住地址"])
+    wb.active.append(["张三", ZHANG, "幸福小区3栋2单元301室"])
+    wb.active.append(["李四", LI, "幸福小区3栋2单元301室"])
+    wb.save(one)
+    two = tmp_path / "two.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "身份证号", "居住地址", "楼号", "单元", "房号"])
+    wb.active.append(["郑新", ZHENG, "花园小区", "5", "1", "101"])
+    wb.save(two)
+    commit_import(store, preview_of(store, one))
+    commit_import(store, preview_of(store, two))
+    compounds = {c["name"]: sorted(b["name"] for b in c["children"]) for g in place_tree(store) for c in g["children"]}
+    assert compounds == {"幸福小区": ["3栋"], "花园小区": ["5栋"]}
+    assert store.db.execute_sql("select count(*) from household").fetchone() == (2,)  # 张三 and 李四 share one

@@ -14,6 +14,7 @@ from typing import Any
 
 from db.errors import GridDeskError, ValidationError
 from db.ledger import cells
+from db.ledger.address import fill_places
 from db.ledger.mapping import (
     FIELD_BY_KEY,
     Layout,
@@ -269,6 +270,7 @@ def _check_id(r: RowResult, cell: object, header: str, values: dict[str, Any],
 
 
 def _split(r: RowResult, values: dict[str, Any]) -> None:
+    fill_places(values)
     r.person = {k: v for k, v in values.items() if v is not None and k in _PERSON_SET}
     r.relation = values.get("relation")
     place = (values.get("grid"), values.get("compound"), _place_name(values.get("building"), "栋"),
