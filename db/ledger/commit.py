@@ -261,13 +261,23 @@ def undo_import(store, *, batch_id: str, state=None) -> list[oplog.Change]:
                 (batch.node, batch.first_counter, batch.last_counter)):
             by_table.setdefault(tbl, []).append(row_id)
         order = ["membership", "person", "household", "unit", "building", "compound", "grid"]
+        # Progress by rows: reading a table's history, then writing its rows, count one each.
+        total = 2 * sum(len(set(ids)) for ids in by_table.values()) + 1
+        done = 0
         with search_index.deferred(store):
-            for n, tbl in enumerate(t for t in order if t in by_table):
-                step(state, n, len(by_table), _("Undoing the import…"))
+            for tbl in (t for t in order if t in by_table):
+                step(state, done, total, _("Undoing the import…"))
                 model = MODELS[tbl]
-                writes = _undo_rows(db, model, sorted(set(by_table[tbl])), batch)
+                rows = sorted(set(by_table[tbl]))
+                writes = _undo_rows(db, model, rows, batch)
+                done += len(rows)
+                step(state, done, total, _("Undoing the import…"))
                 for chunk in _chunks(writes):
                     changes.extend(oplog.write(store, model, chunk))
+                    done += len(chunk)
+                    step(state, done, total, _("Undoing the import…"))
+                done += len(rows) - len(writes)
+            step(state, total - 1, total, _("Updating the search index…"))
         with store.activated():
             ImportBatch.update(undone_at=dt.datetime.now().isoformat(timespec="seconds")).where(
                 ImportBatch.id == batch_id).execute()
