@@ -169,3 +169,15 @@ def test_cancelling_an_export_leaves_no_file_and_no_audit_entry(imported, tmp_pa
         fill_template(imported, name="t", path=out, state=state)
     assert not out.exists() and not list(tmp_path.glob("*.part"))
     assert audits(imported) == []
+
+
+def test_re_importing_a_masked_export_explains_the_hidden_digits(imported, tmp_path):
+    """Export (masked by default), edit in Excel, import again: each masked number is named as such."""
+    out = tmp_path / "list.xlsx"
+    export_people(imported, out)
+    preview = build_preview(imported, plan_import(out, store=imported))
+    assert preview.count("error") == 7
+    messages = [issue.message for r in preview.error_rows() for issue in r.errors]
+    assert any("420102********1231" in m and "中间的数字已隐藏" in m for m in messages)
+    assert any("138****5678" in m and "中间的数字已隐藏" in m for m in messages)
+    assert not any("应为 18 位" in m for m in messages)

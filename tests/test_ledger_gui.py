@@ -183,7 +183,7 @@ def test_export_dialog_adds_a_department_template_and_fills_it(ctx, qtbot, tmp_p
     dialog.path_edit.setText(str(out))
     dialog.export()
     ws = openpyxl.load_workbook(out).active
-    assert ws["B4"].value == "欧阳娜" and ws["F4"].value == "女" and ws["C4"].value == "310115********5633"
+    assert ws["B4"].value == "欧阳娜" and ws["F4"].value == "男" and ws["C4"].value == "310115********5633"
 
 
 def test_cancelling_the_import_in_the_wizard_leaves_nothing_written(store, qtbot, tmp_path):

@@ -464,3 +464,61 @@ def test_a_cancel_during_the_search_index_refresh_leaves_nothing_written(store):
     # Not cancelled, the same preview is written in full.
     result = commit_import(store, preview, skip_invalid=True, state=TaskState(min_interval=0))
     assert result.created == 7 and ops(store) > 0
+
+
+def test_imports_are_undone_newest_first_and_an_undone_update_never_brings_a_deleted_person_back(store, tmp_path):
+    """The tester's case: import, a later import updates a phone, undo the first, then the second."""
+    from db import oplog
+    from db.models.register import Person
+
+    first = commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    changed = tmp_path / "changed.xlsx"
+    shutil.copy(COMMUNITY, changed)
+    wb = openpyxl.load_workbook(changed)
+    wb["人口台账"]["G5"] = "13800000000"
+    wb.save(changed)
+    second = commit_import(store, preview_of(store, changed), skip_invalid=True)
+    assert second.updated == 1
+    with pytest.raises(GridDeskError) as exc:
+        undo_import(store, batch_id=first.batch_id)
+    assert "changed.xlsx" in exc.value.message and "请先撤销" in exc.value.message
+    assert person(store, ZHANG)["phone"] == "13800000000"  # nothing undone
+    undo_import(store, batch_id=second.batch_id)
+    undo_import(store, batch_id=first.batch_id)
+    live = "select count(*) from {t} where deleted = 0"
+    assert [store.db.execute_sql(live.format(t=t)).fetchone()[0] for t in ("person", "household")] == [0, 0]
+    assert compare_with_log(store) == []
+
+    # A person the import created and someone edited afterwards: the undo is refused, nothing changes.
+    third = commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    pid = person(store, ZHANG)["id"]
+    oplog.write(store, Person, [{"id": pid, "notes": "已走访"}])
+    before = ops(store)
+    with pytest.raises(GridDeskError) as exc:
+        undo_import(store, batch_id=third.batch_id)
+    assert "1 条记录" in exc.value.message and ops(store) == before
+
+    # An import that updated a person who was deleted since: undoing it does not bring him back.
+    oplog.write(store, Person, [{"id": pid, "notes": None}])
+    fourth = commit_import(store, preview_of(store, changed), skip_invalid=True)
+    assert fourth.updated == 1
+    oplog.delete(store, Person, [pid])
+    undo_import(store, batch_id=fourth.batch_id)
+    assert store.db.execute_sql("select deleted from person where id = ?", (pid,)).fetchone() == (1,)
+
+
+def test_a_birth_date_or_sex_that_contradicts_the_id_number_stops_the_row(store, tmp_path):
+    """In a list of thousands a silent choice would import a wrong age: the row is refused."""
+    path = tmp_path / "mismatch.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["姓名", "身份证号", "出生日期", "性别"])
+    ws.append(["周十", ZHANG, 45000, None])  # an Excel date serial, 2023-03-15; the ID says 1980-01-01
+    ws.append(["张三", LI, None, "男"])  # the ID number is a woman's
+    ws.append(["郑新", ZHENG, "1999-01-01", "女"])
+    wb.save(path)
+    preview = preview_of(store, path)
+    assert preview.count("error") == 2 and preview.count("create") == 1
+    messages = [issue.message for r in preview.error_rows() for issue in r.errors]
+    assert any("2023-03-15" in m and "1980-01-01" in m and "请改正其中一个" in m for m in messages)
+    assert any("性别" in m and "请改正其中一个" in m for m in messages)

@@ -112,11 +112,21 @@ def convert_house_use(value: object, field: str) -> str | None:
     return text or None
 
 
+def _refuse_masked(text: str, field: str) -> None:
+    """A number with its middle hidden (420102********8205, 131****9930), as exported by default."""
+    if "*" in text or "＊" in text:
+        raise ValidationError(_(
+            "“{value}” has hidden digits (a masked number, as in an export made with masked numbers): it "
+            "cannot be imported. Export again with full numbers, or type the full number.").format(value=text),
+            field=field)
+
+
 def convert_phone(value: object, field: str) -> str | None:
     if is_blank(value):
         return None
     if isinstance(value, float):
         value = as_text(value)
+    _refuse_masked(as_text(value), field)
     try:
         return normalize_phone(value)
     except ValidationError as exc:
@@ -139,6 +149,8 @@ def convert_id_number(value: object, id_type: str | None) -> tuple[str | None, o
         value = str(int(value))  # a legacy 15-digit number fits a spreadsheet number exactly
     if isinstance(value, float) and looks_like_lost_digits(value):
         value = display(value)  # explained as Excel shows it: 4.20102E+17
+    if isinstance(value, str):
+        _refuse_masked(value.strip(), "id_number")
     if (id_type or "") in CITIZEN_ID_TYPES:
         if isinstance(value, float) and value.is_integer():
             value = str(int(value))

@@ -26,7 +26,7 @@ from db.ledger.register_snapshot import Snapshot
 from db.models.ledger import ImportBatch
 from db.models.register import Building, Compound, Grid, Household, Membership, Person, Unit
 from db.register import index as search_index  # importing db.register installs the index hooks
-from desktop.i18n import _
+from desktop.i18n import _, ngettext
 
 CHUNK = 5000
 
@@ -248,6 +248,14 @@ def undo_import(store, *, batch_id: str, state=None) -> list[oplog.Change]:
         raise GridDeskError(_("There is no import with the id {id}.").format(id=batch_id))
     if batch.undone_at:
         raise GridDeskError(_("This import was already undone on {at}.").format(at=batch.undone_at))
+    with store.activated():
+        later = (ImportBatch.select().where((ImportBatch.undone_at.is_null()) & (ImportBatch.id != batch.id)
+                                            & (ImportBatch.at >= batch.at)).order_by(ImportBatch.at.desc()))
+        later = [b for b in later if (b.at, b.node, b.first_counter) > (batch.at, batch.node, batch.first_counter)]
+    if later:
+        # Imports are undone newest first: a later one may have updated rows this one created.
+        raise GridDeskError(_("The import of “{file}” ({at}) came after this one: undo it first.").format(
+            file=later[0].file_name or "?", at=later[0].at.replace("T", " ")))
     db = store.db
     changes: list[oplog.Change] = []
     with db.atomic():
@@ -281,6 +289,8 @@ def _undo_rows(db, model, row_ids: list[str], batch: ImportBatch) -> list[dict[s
         for row in db.execute_sql(f'select {col_sql} from "{table}" where id in ({marks})', tuple(chunk)):
             current[row[columns.index("id")]] = dict(zip(columns, row, strict=True))
     writes = []
+    edited: list[str] = []  # rows this import created that were changed since (by hand, by a merge)
+    defaults = oplog._column_defaults(model)
     for row_id in row_ids:
         ops = history.get(row_id, [])
         mine = [o for o in ops if o.node == batch.node and batch.first_counter <= o.counter <= batch.last_counter]
@@ -288,8 +298,13 @@ def _undo_rows(db, model, row_ids: list[str], batch: ImportBatch) -> list[dict[s
         now = current.get(row_id, {})
         if not before:
             if not now.get("deleted"):
+                made = {**defaults, **oplog.resolve(mine).values}
+                if any(now.get(c) != made.get(c) for c in columns if c not in ("deleted", "id")):
+                    edited.append(row_id)
                 writes.append({"id": row_id, "deleted": 1})
             continue
+        if now.get("deleted"):
+            continue  # deleted since: an undone update must not bring it back
         previous = oplog.resolve(before).values
         restore = {}
         for op in mine:
@@ -300,4 +315,10 @@ def _undo_rows(db, model, row_ids: list[str], batch: ImportBatch) -> list[dict[s
                     restore[column] = previous.get(column)
         if restore:
             writes.append({"id": row_id, **restore})
+    if edited:
+        raise GridDeskError(ngettext(
+            "{n} record this import created was changed after the import; undoing the import would delete "
+            "that change too. Nothing was undone.",
+            "{n} records this import created were changed after the import; undoing the import would delete "
+            "those changes too. Nothing was undone.", len(edited)).format(n=len(edited)))
     return writes

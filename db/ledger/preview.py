@@ -250,8 +250,10 @@ def _check_id(r: RowResult, cell: object, header: str, values: dict[str, Any],
     if info is not None:
         if not values.get("id_type"):
             values["id_type"] = "居民身份证"
+        # In the register's editor the person chooses which value to keep; in a list of thousands
+        # a silent choice would import a wrong age or sex: the row is refused until one is corrected.
         for message in id_conflicts(info, birth_date=values.get("birth_date"), sex=values.get("sex")):
-            r.warnings.append(Issue(header, "id_number", message))
+            r.errors.append(Issue(header, "id_number", _("{problem} Correct one of the two.").format(problem=message)))
         values.setdefault("birth_date", None)
         if not values["birth_date"]:
             values["birth_date"] = info.birth_date.isoformat()

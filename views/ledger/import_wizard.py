@@ -405,6 +405,15 @@ class ImportWizard(QWizard):
     def set_plan(self, plan: ImportPlan) -> None:
         self.plan = plan
 
+    def done(self, result: int) -> None:
+        super().done(result)
+        # A 150,000-row file, its preview and the written changes hold over a gigabyte: they go
+        # with the closed wizard (it stays a child of its window until that closes).
+        self.model.set_preview(None)
+        self.plan = self.preview = None
+        if self.result is not None:
+            self.result.changes = []
+
     def set_preview(self, preview: Preview) -> None:
         self.preview = preview
         self.model.set_preview(preview)
