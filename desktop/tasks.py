@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QProgressDialog, QWidget
+from PySide6.QtCore import SIGNAL, SLOT, QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QProgressDialog, QPushButton, QWidget
 
 from db.errors import Cancelled
 from desktop.i18n import _
@@ -80,6 +81,44 @@ class TaskState:
         return progress
 
 
+class _ProgressDialog(QProgressDialog):
+    """A progress dialog that stays up until its task ends: cancelling (button, Escape, the window's
+    close box) only asks the task to stop; the dialog then says so until the work really ends."""
+
+    def __init__(self, title: str, cancel_text: str, parent: QWidget | None):
+        super().__init__(title, cancel_text, 0, 0, parent)
+        # QProgressDialog hides and resets itself on cancel: the task's end closes it instead.
+        QObject.disconnect(self, SIGNAL("canceled()"), self, SLOT("cancel()"))
+        if not cancel_text:
+            self.setCancelButton(None)
+        # The dialog's own button (replacing it would leave two Escape shortcuts, which then both
+        # do nothing).
+        self.cancel_button: QPushButton | None = self.findChild(QPushButton) if cancel_text else None
+        self.task_over = False
+
+    def _ask_cancel(self) -> None:
+        if self.cancel_button is not None and self.cancel_button.isEnabled():
+            self.canceled.emit()
+
+    def reject(self) -> None:  # Escape
+        if self.task_over:
+            super().reject()
+        else:
+            self._ask_cancel()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
+        if self.task_over:
+            event.accept()
+            return
+        event.ignore()
+        self._ask_cancel()
+
+    def show_cancelling(self) -> None:
+        self.setLabelText(_("Cancelling…"))
+        if self.cancel_button is not None:
+            self.cancel_button.setEnabled(False)
+
+
 class Task(QObject):
     """One submitted task; lives on the GUI thread, its worker reports through queued signals."""
 
@@ -104,7 +143,7 @@ class Task(QObject):
         self.finished = False
         self.result: Any = None
         self.error: BaseException | None = None
-        self.dialog: QProgressDialog | None = None
+        self.dialog: _ProgressDialog | None = None
         self.dialog_shown = False
         self._outcome: tuple[Any, BaseException | None] = (None, None)
         self._sig_worker_progress.connect(self._on_progress, Qt.ConnectionType.QueuedConnection)
@@ -122,7 +161,12 @@ class Task(QObject):
     def cancel(self) -> None:
         self.state.cancel()
         if self._dialog_alive():
-            self.dialog.setLabelText(_("Cancelling…"))
+            self.dialog.show_cancelling()  # stays up, saying so, until the work really ends
+
+    @Slot()
+    def _cancel_from_dialog(self) -> None:
+        if self.cancellable:
+            self.cancel()
 
     @property
     def cancelled(self) -> bool:
@@ -142,18 +186,18 @@ class Task(QObject):
         if self.finished or self.dialog is not None:
             return
         parent = self.parent_widget if self._parent_alive() else None
-        dialog = QProgressDialog(self.title, _("Cancel") if self.cancellable else "", 0, 0, parent)
+        dialog = _ProgressDialog(self.title, _("Cancel") if self.cancellable else "", parent)
         dialog.setWindowTitle(self.title)
         dialog.setAutoReset(False)
         dialog.setAutoClose(False)
         dialog.setMinimumDuration(0)
         dialog.setMinimumWidth(380)
         dialog.setWindowModality(Qt.WindowModality.WindowModal if parent else Qt.WindowModality.ApplicationModal)
-        if not self.cancellable:
-            dialog.setCancelButton(None)
-        dialog.canceled.connect(self.cancel)
+        dialog.canceled.connect(self._cancel_from_dialog)
         self.dialog = dialog
         self.dialog_shown = True
+        if self.state.is_cancelled():
+            dialog.show_cancelling()
         dialog.show()
         self._update_dialog(self.state.done, self.state.total, self.state.text or "")
 
@@ -193,7 +237,8 @@ class Task(QObject):
         dialog, alive = self.dialog, self._dialog_alive()
         self.dialog = None
         if alive:
-            dialog.canceled.disconnect(self.cancel)
+            dialog.canceled.disconnect(self._cancel_from_dialog)
+            dialog.task_over = True
             dialog.close()
             dialog.deleteLater()
         try:

@@ -225,6 +225,49 @@ def test_cancelling_the_import_in_the_wizard_leaves_nothing_written(store, qtbot
     assert list_batches(store) == []
 
 
+def test_a_cancel_during_the_index_refresh_in_the_wizard_leaves_nothing_written(ctx, qtbot, tmp_path):
+    """Cancel pressed while the search index is refreshed (after every row was written, the
+    progress at 100 %): the wizard says it was cancelled, nothing is written, Import works again."""
+    from views.ledger.import_wizard import ImportWizard
+
+    source = tmp_path / "community.xlsx"
+    source.write_bytes((FIXTURES / "community.xlsx").read_bytes())
+    wizard = ImportWizard(ctx, path=str(source))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.next()
+    wizard.next()
+    assert wizard.currentPage() is wizard.preview_page
+    wizard.preview_page.skip_box.setChecked(True)
+    pressed = []
+
+    def press_cancel() -> None:  # the person's click, arriving while the index rows are written
+        if not pressed:
+            pressed.append(True)
+            for task in ctx.tasks.active:
+                task.cancel()
+
+    # The synchronous runner writes on this thread's connection: a trigger on the index table
+    # presses Cancel in the middle of the refresh.
+    connection = ctx.store.db.connection()
+    connection.create_function("press_cancel", 0, press_cancel)
+    ctx.store.db.execute_sql("create temp trigger cancel_in_refresh after insert on register_search "
+                             "begin select press_cancel(); end")
+    try:
+        wizard.next()
+    finally:
+        ctx.store.db.execute_sql("drop trigger temp.cancel_in_refresh")
+    assert pressed
+    assert wizard.currentPage() is wizard.preview_page
+    assert wizard.status.text() == "已取消，未写入任何数据。"
+    assert ctx.errors.last_message is None
+    assert persons(ctx.store) == 0 and list_batches(ctx.store) == []
+    assert ctx.store.db.execute_sql("select count(*) from oplog").fetchone()[0] == 0
+    assert ctx.store.db.execute_sql("select count(*) from register_search").fetchone()[0] == 0
+    wizard.next()
+    assert wizard.currentPage() is wizard.done_page and persons(ctx.store) == 7
+
+
 def test_the_file_menu_opens_the_import_wizard_and_the_export_dialog(ctx, qtbot):
     from desktop.main_window import MainWindow
     from views.ledger.export_dialog import ExportDialog

@@ -431,6 +431,42 @@ def test_a_committed_import_leaves_the_checkpoint_for_later_and_another_reader_s
     assert frames > 0 and copied == frames and store.path.read_bytes() != before
 
 
+def test_a_cancel_during_the_search_index_refresh_leaves_nothing_written(store):
+    """The refresh of a big import takes seconds after the last row was written: a cancel pressed
+    then (after the last progress check) still rolls the whole import back."""
+    from desktop.tasks import TaskState
+
+    class CancelDuringRefresh(TaskState):
+        # The person presses Cancel just after the check that follows "Updating the search index…",
+        # i.e. while the index is refreshed.
+        def __init__(self):
+            super().__init__(min_interval=0)
+            self.checks = 0
+            self.refresh_check: int | None = None
+
+        def set_progress(self, done, total, text=None):
+            super().set_progress(done, total, text)
+            if text == "正在更新搜索索引…":
+                self.refresh_check = self.checks + 1
+
+        def is_cancelled(self):
+            self.checks += 1
+            return self.refresh_check is not None and self.checks > self.refresh_check
+
+    state = CancelDuringRefresh()
+    preview = preview_of(store, COMMUNITY)
+    with pytest.raises(Cancelled):
+        commit_import(store, preview, skip_invalid=True, state=state)
+    assert state.refresh_check is not None and state.checks == state.refresh_check + 1
+    assert ops(store) == 0
+    assert store.db.execute_sql("select count(*) from person").fetchone()[0] == 0
+    assert store.db.execute_sql("select count(*) from register_search").fetchone()[0] == 0
+    assert list_batches(store) == []
+    # Not cancelled, the same preview is written in full.
+    result = commit_import(store, preview, skip_invalid=True, state=TaskState(min_interval=0))
+    assert result.created == 7 and ops(store) > 0
+
+
 def test_imports_are_undone_newest_first_and_an_undone_update_never_brings_a_deleted_person_back(store, tmp_path):
     """The tester's case: import, a later import updates a phone, undo the first, then the second."""
     from db import oplog

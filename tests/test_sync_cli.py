@@ -37,7 +37,8 @@ def test_handover_between_laptop_and_office(tmp_path, capsys):
     code, out, _err = _run(capsys, "import-bundle", "--db", office, str(bundle), "--receipt", str(stick))
     assert code == 0 and "已导入" in out
     code, out, _err = _run(capsys, "import-bundle", "--db", office, str(bundle))
-    assert "以前已导入过" in out
+    assert code == 0 and "此交换包以前已导入过，没有任何更改。" in out
+    assert "已导入。" not in out  # nothing was imported this time
     (receipt,) = stick.glob("*.GDR")
     code, out, _err = _run(capsys, "import-bundle", "--db", lap, str(receipt))
     assert code == 0 and "回执" in out

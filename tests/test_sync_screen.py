@@ -193,3 +193,90 @@ def test_a_large_import_is_followed_by_a_full_backup(qtbot, pair, tmp_path, monk
     with b.activated():
         oplog.write(b, Person, [{"name": "新来的"}])
         assert backup.describe(backup.make_backup(b, "import")).incremental
+
+
+def _cancel_during_derived_data(ctx, table: str = "person"):
+    """A row hook (derived data, run after the last merge step) that presses Cancel on the running
+    import: a cancel that comes while the search index is refreshed, just before the commit."""
+    seen = []
+
+    def hook(store, row_ids):
+        seen.append(len(row_ids))
+        for task in ctx.tasks.active:
+            task.cancel()
+
+    oplog.add_row_hook(table, hook)
+    return hook, seen
+
+
+def test_a_late_cancel_imports_nothing_says_so_and_the_import_can_be_run_again(qtbot, pair, tmp_path):
+    a, b = pair
+    with a.activated():
+        oplog.write(a, Person, [{"name": f"居民{i}"} for i in range(5)])
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    sa = _screen(qtbot, a, tmp_path)
+    sa.export_tab.set_target_folder(stick)
+    sa.export_tab.export_now()
+    (bundle_file,) = stick.glob("*.GDB")
+    sb = _screen(qtbot, b, tmp_path)
+    tab = sb.import_tab
+    tab.file.setText(str(bundle_file))
+    tab.check_now()
+    assert tab.import_button.isEnabled()
+    ops_before = b.db.execute_sql("select count(*) from oplog").fetchone()[0]
+    hook, seen = _cancel_during_derived_data(sb.ctx)
+    try:
+        tab.import_now()
+    finally:
+        oplog.ROW_HOOKS["person"].remove(hook)
+    assert seen  # the cancel came during the derived data, after every merge step
+    assert b.db.execute_sql("select count(*) from person").fetchone() == (0,)
+    assert b.db.execute_sql("select count(*) from oplog").fetchone()[0] == ops_before
+    assert b.db.execute_sql("select count(*) from sync_exchange where direction = 'import'").fetchone() == (0,)
+    text = tab.preview.toPlainText()
+    assert text.startswith("已取消，未导入任何数据。") and "新增人口：5" in text
+    assert tab.import_button.isEnabled() and not tab.receipt_button.isEnabled()
+    assert sb.ctx.errors.last_message is None  # cancelling is not an error
+    tab.import_now()
+    assert b.db.execute_sql("select count(*) from person").fetchone() == (5,)
+    assert tab.preview.toPlainText().startswith("已导入：5 条新更改")
+
+
+def test_a_late_cancel_of_trust_and_import_leaves_the_sender_untrusted_and_offers_it_again(qtbot, tmp_path):
+    from db.store import Store
+    from db.sync import exchange
+
+    src = Store(tmp_path / "old.sqlite", user="张伟")
+    oplog.write(src, Person, [{"name": "王五"}])
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    exchange.export_to_file(src, stick, full=True, passphrase="口令123")
+    dst = Store(tmp_path / "new.sqlite", user="李")
+    screen = _screen(qtbot, dst, tmp_path)
+    tab = screen.import_tab
+    tab.file.setText(str(next(stick.glob("*.GDB"))))
+    tab.passphrase.setText("口令123")
+    tab.check_now()
+    assert tab.trust_button.isVisibleTo(tab) and not tab.import_button.isEnabled()
+    hook, _seen = _cancel_during_derived_data(screen.ctx)
+    try:
+        tab.trust_and_import(confirm=False)
+    finally:
+        oplog.ROW_HOOKS["person"].remove(hook)
+    assert dst.db.execute_sql("select count(*) from person").fetchone() == (0,)
+    assert identity.trusted_devices(dst) == []
+    text = tab.preview.toPlainText()
+    assert text.startswith("已取消，未导入任何数据。") and "尚未受信任" in text
+    assert tab.trust_button.isVisibleTo(tab) and not tab.import_button.isEnabled()
+
+    tab.trust_and_import(confirm=False)
+    assert dst.db.execute_sql("select name from person").fetchall() == [("王五",)]
+    text = tab.preview.toPlainText()
+    # The result is at the top of the view and the stale warning is gone.
+    assert text.splitlines()[0] == "已导入：1 条新更改，0 个新冲突待审核。"
+    assert "尚未受信任" not in text and "发送设备已加入受信任设备。" in text
+    assert tab.preview.verticalScrollBar().value() == 0
+    assert not tab.trust_button.isVisibleTo(tab) and tab.receipt_button.isEnabled()
+    src.close()
+    dst.close()

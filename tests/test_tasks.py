@@ -271,3 +271,68 @@ def test_closing_the_window_under_a_progress_dialog_ends_the_task_quietly(runner
     wait_done(qtbot, task)
     assert got == [] and task.dialog is None
     assert runner.errors.last_message is None
+
+
+def test_after_cancel_the_dialog_says_cancelling_until_the_work_really_ends(runner, qtbot, store):
+    """A late cancel (e.g. during a long index refresh that checks only at its end): the dialog stays
+    up saying 正在取消… with its button disabled; Escape and the close box do not hide it either."""
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    at_100 = threading.Event()
+    release = threading.Event()
+
+    def work(state):
+        with store.db.atomic():
+            oplog.write(store, Grid, [{"name": f"第{i}网格"} for i in range(20)])
+            state.set_progress(100, 100, "正在更新索引")
+            at_100.set()
+            release.wait(10)  # long work that does not look at the cancel flag
+            state.check_cancelled()
+        return "committed"
+
+    cancelled = []
+    task = runner.run(work, title="导入", parent=parent, on_cancel=lambda: cancelled.append(True),
+                      on_done=lambda r: pytest.fail("should not finish"))
+    assert at_100.wait(5)
+    qtbot.waitUntil(lambda: task.dialog is not None and task.dialog.isVisible(), timeout=3000)
+    dialog = task.dialog
+    qtbot.waitUntil(lambda: dialog.value() == dialog.maximum(), timeout=3000)
+    [button] = dialog.findChildren(QPushButton)
+    assert button.isEnabled() and button.text() == "取消"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.wait(300)
+    assert dialog.isVisible() and not task.finished
+    assert dialog.labelText() == "正在取消…"
+    assert not button.isEnabled()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    dialog.close()
+    qtbot.wait(100)
+    assert dialog.isVisible() and task.dialog is dialog
+    release.set()
+    wait_done(qtbot, task)
+    assert task.cancelled and cancelled == [True] and task.dialog is None
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible(), timeout=3000)
+    assert Grid.select().count() == 0
+
+
+def test_escape_on_the_progress_dialog_cancels_instead_of_hiding_it(runner, qtbot):
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+
+    def slow(state):
+        for i in range(500):
+            state.set_progress(i, 500, "正在处理")
+            time.sleep(0.01)
+        time.sleep(0.3)  # a last stretch without a check
+        state.check_cancelled()
+
+    task = runner.run(slow, title="慢任务", parent=parent)
+    qtbot.waitUntil(lambda: task.dialog is not None and task.dialog.isVisible(), timeout=3000)
+    dialog = task.dialog
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert task.state.is_cancelled()
+    assert dialog.isVisible() and dialog.labelText() == "正在取消…"
+    wait_done(qtbot, task)
+    assert task.cancelled

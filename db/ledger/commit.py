@@ -18,7 +18,7 @@ from peewee import SQL
 
 from db import oplog
 from db.bulk import checkpoint_deferred
-from db.errors import GridDeskError, ValidationError, ValidationErrors
+from db.errors import Cancelled, GridDeskError, ValidationError, ValidationErrors
 from db.ids import new_id
 from db.ledger.preview import Preview, build_preview, log_position
 from db.ledger.progress import gc_paused, step
@@ -91,6 +91,10 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
                     file_name=preview.plan.path.name, node=store.node_id, first_counter=first,
                     last_counter=last, created=result.created, updated=result.updated,
                     skipped=result.skipped).execute()
+        # The last look at the cancel flag, right before the commit (after the index refresh, which
+        # takes seconds for a big import): a cancel until now leaves nothing written.
+        if state is not None and state.is_cancelled():
+            raise Cancelled(_("The work was cancelled; nothing was changed."))
     return result
 
 

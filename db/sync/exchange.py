@@ -538,6 +538,10 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         if dry_run:
             txn.rollback()
         else:
+            # The last look at the cancel flag, right before the commit (after the derived data,
+            # which takes seconds for a big bundle): a cancel until now leaves nothing written.
+            if cancelled and cancelled():
+                raise Cancelled(_("The import was cancelled; nothing was changed."))
             _after_import(store, bundle, summary)
     if dry_run:
         return summary

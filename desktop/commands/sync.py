@@ -134,7 +134,8 @@ def cmd_import(args) -> int:
         summary = import_bundle(store, bundle)
         print_summary(summary)
         if summary.kind != "receipt":
-            print(_("Imported."))
+            if not (summary.already_imported and not summary.new_ops):  # else: "imported before" said it
+                print(_("Imported."))
             if args.receipt:
                 receipt = write_receipt(store, bundle, Path(args.receipt))
                 print(_("Receipt for the sender written: {path}").format(path=receipt.file_name))

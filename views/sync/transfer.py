@@ -171,6 +171,8 @@ class ImportTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.bundle = None
+        self.summary = None  # the preview of self.bundle
+        self.trusted_here = False  # the sender was confirmed for the import running now
         self.path: Path | None = None
         self.folder: Path | None = None
         layout = QVBoxLayout(self)
@@ -264,7 +266,7 @@ class ImportTab(QWidget):
             self.file.setText(name)
 
     def check_now(self) -> None:
-        self.bundle = None
+        self.bundle = self.summary = None
         self.import_button.setEnabled(False)
         self.trust_button.setVisible(False)
         self.receipt_button.setEnabled(False)
@@ -291,10 +293,13 @@ class ImportTab(QWidget):
         self.ctx.errors.show(error, self)
 
     def _previewed(self, result) -> None:
-        self.bundle, summary = result
-        self.preview.setHtml(summary_html(summary, self.bundle))
-        self.import_button.setEnabled(not self.bundle.needs_trust)
-        self.trust_button.setVisible(self.bundle.needs_trust)
+        self.bundle, self.summary = result
+        self.preview.setHtml(summary_html(self.summary, self.bundle))
+        self._show_import_buttons()
+
+    def _show_import_buttons(self) -> None:
+        self.import_button.setEnabled(self.bundle is not None and not self.bundle.needs_trust)
+        self.trust_button.setVisible(self.bundle is not None and self.bundle.needs_trust)
 
     def trust_and_import(self, *, confirm: bool = True) -> None:
         """The sender is unknown: ask the person to compare the fingerprint, then trust it and import."""
@@ -318,24 +323,44 @@ class ImportTab(QWidget):
                 return
         exchange.confirm_sender(bundle, fp)
         self.trust_button.setVisible(False)
-        self.import_now()
+        self.import_now(trusted_here=True)
 
-    def import_now(self) -> None:
+    def import_now(self, *, trusted_here: bool = False) -> None:
         if self.bundle is None:
             return
         bundle, store = self.bundle, self.ctx.store
+        self.trusted_here = trusted_here
 
         def work(state):
             return exchange.import_bundle(store, bundle, progress=state.set_progress, cancelled=state.is_cancelled)
 
         self.import_button.setEnabled(False)
-        self.ctx.tasks.run(work, title=_("Importing"), on_done=self._imported, on_error=self._failed, parent=self)
+        self.ctx.tasks.run(work, title=_("Importing"), on_done=self._imported, on_error=self._failed,
+                           on_cancel=self._import_cancelled, parent=self)
+
+    def _import_cancelled(self) -> None:
+        """Nothing was imported (the transaction rolled back): say so, and offer the import again."""
+        from html import escape
+
+        if self.bundle is None:
+            return
+        if self.trusted_here:
+            self.bundle.needs_trust = True  # not trusted either: confirm the fingerprint again
+        self.trusted_here = False
+        cancelled = "<p><b>" + escape(_("Cancelled; nothing was imported.")) + "</b></p>"
+        self.preview.setHtml(cancelled + (summary_html(self.summary, self.bundle) if self.summary else ""))
+        self._show_import_buttons()
 
     def _imported(self, summary) -> None:
         # Only the manifest is needed from now on (the receipt): a full handover's ops held in
         # memory are about 1.5 GB for 50,000 households.
         self.bundle = dataclasses.replace(self.bundle, ops=[]) if self.bundle is not None else None
-        self.preview.append("<p><b>" + _("Imported.") + "</b></p>")
+        self.trusted_here = False
+        # The result replaces the preview (and its warnings, e.g. the untrusted sender), at the top.
+        if self.bundle is not None:
+            self.preview.setHtml(summary_html(summary, self.bundle, imported=True))
+        else:
+            self.preview.setHtml("<p><b>" + _("Imported.") + "</b></p>")
         if summary.changes:
             self.ctx.data_changed(summary.changes)
         self.receipt_button.setEnabled(summary.kind != "receipt")
@@ -361,7 +386,8 @@ class ImportTab(QWidget):
         self.ctx.tasks.run(work, title=_("Writing the receipt"), on_done=done, on_error=self._failed, parent=self)
 
 
-def summary_html(summary, bundle) -> str:
+def summary_html(summary, bundle, *, imported: bool = False) -> str:
+    """The preview of a bundle, or with imported=True the result of importing it (headline first)."""
     from html import escape
 
     lines = [f"<h3>{escape(_('From: {name}').format(name=summary.sender_name))}</h3>",
@@ -370,6 +396,8 @@ def summary_html(summary, bundle) -> str:
              "</p>"]
     if summary.kind == "receipt":
         lines.append(f"<p>{escape(_('This is a receipt: it records what the other device now holds.'))}</p>")
+        if imported:
+            lines.insert(0, f"<p style='color:#1a6b2f'><b>{escape(_('Imported.'))}</b></p>")
         return "".join(lines)
     kind = _("full handover") if summary.kind == "full" else _("changes")
     lines.append(f"<p>{escape(_('Kind: {kind}; {n} changes in the bundle, {new} new here.').format(kind=kind, n=summary.ops, new=summary.new_ops))}</p>")
@@ -387,6 +415,16 @@ def summary_html(summary, bundle) -> str:
         lines.append(f"<p>{escape(_('{n} changes come from a newer GridDesk version; they are kept and applied after an update.').format(n=summary.newer_schema_ops))}</p>")
     if summary.skewed:
         lines.append(f"<p>{escape(_('Note: the sender’s clock seems to be far ahead; the data is accepted anyway.'))}</p>")
+    if imported:
+        if summary.already_imported and not summary.new_ops:
+            head = _("This bundle was imported before; nothing was changed.")
+        else:
+            head = _("Imported: {new} new changes, {conflicts} new conflicts to review.").format(
+                new=summary.new_ops, conflicts=summary.new_conflicts)
+        lines.insert(0, f"<p style='color:#1a6b2f'><b>{escape(head)}</b></p>")
+        if bundle.newly_trusted:
+            lines.append(f"<p>{escape(_('The sender was added to the trusted devices.'))}</p>")
+        return "".join(lines)
     if summary.already_imported:
         lines.append(f"<p>{escape(_('This bundle was imported before; importing it again changes nothing.'))}</p>")
     if bundle.needs_trust:
