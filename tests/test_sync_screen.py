@@ -280,3 +280,37 @@ def test_a_late_cancel_of_trust_and_import_leaves_the_sender_untrusted_and_offer
     assert not tab.trust_button.isVisibleTo(tab) and tab.receipt_button.isEnabled()
     src.close()
     dst.close()
+
+
+def test_the_conflict_review_chooses_nothing_for_the_person(qtbot, pair, tmp_path):
+    """No value is preselected: 采用选中的值 waits until the person selects one, then keeps that one."""
+    a, b = pair
+    with a.activated():
+        pid = oplog.write(a, Person, [{"name": "张三"}])[0].row_id
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    sa, sb = _screen(qtbot, a, tmp_path), _screen(qtbot, b, tmp_path)
+    sa.export_tab.set_target_folder(stick)
+    sa.export_tab.export_now()
+    sb.import_tab.file.setText(str(next(stick.glob("*.GDB"))))
+    sb.import_tab.check_now()
+    sb.import_tab.import_now()
+    with a.activated():
+        oplog.write(a, Person, [{"id": pid, "name": "张叁"}])
+    with b.activated():
+        oplog.write(b, Person, [{"id": pid, "name": "张三丰"}])
+    for old in stick.glob("*.GDB"):
+        old.unlink()
+    sa.export_tab.export_now()
+    sb.import_tab.file.setText(str(next(stick.glob("*.GDB"))))
+    sb.import_tab.check_now()
+    sb.import_tab.import_now()
+    tab = sb.conflicts_tab
+    assert len(tab.model.items) == 1
+    assert not tab.values.selectedRanges() and not tab.use_button.isEnabled()
+    col = next(c for c in range(tab.values.columnCount()) if tab.values.item(0, c).text() == "张三丰")
+    tab.values.selectColumn(col)
+    assert tab.use_button.isEnabled()
+    tab.use_button.click()
+    assert tab.model.items == []
+    assert b.db.execute_sql("select name from person").fetchall() == [("张三丰",)]

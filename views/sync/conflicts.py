@@ -100,6 +100,8 @@ class ConflictsTab(QWidget):
         row.addWidget(self.reveal_button)
         self.use_button = QPushButton(_("Keep the selected value"))
         self.use_button.clicked.connect(self.use_selected)
+        # Nothing is chosen for the person: the button waits until a value is selected.
+        self.values.itemSelectionChanged.connect(self._selection_changed)
         row.addWidget(self.use_button)
         self.new_value = QLineEdit()
         self.new_value.setPlaceholderText(_("or type the correct value"))
@@ -143,12 +145,18 @@ class ConflictsTab(QWidget):
             shown = service.display_value(item.field, c.value, full=self._revealed(item))
             for row, text in enumerate([shown, c.user or "?", c.device_name or c.node, c.when]):
                 self.values.setItem(row, col, QTableWidgetItem(text))
-        self.values.selectColumn(0)
+        self.values.clearSelection()
+        self.values.setCurrentCell(-1, -1)
+        self.use_button.setEnabled(False)
         sensitive = item.field in service.SENSITIVE
         self.reveal_button.setVisible(sensitive)
         self.reveal_button.setEnabled(sensitive and not self._revealed(item))
         self.new_value.setEnabled(item.field != "deleted")
         self.save_button.setEnabled(item.field != "deleted")
+
+    def _selection_changed(self) -> None:
+        chosen = bool(self.values.selectedRanges()) and self.current() is not None
+        self.use_button.setEnabled(chosen)
 
     def _revealed(self, item) -> bool:
         return (item.table, item.row_id, item.field) in self.revealed
@@ -163,7 +171,8 @@ class ConflictsTab(QWidget):
 
     def use_selected(self) -> None:
         item = self.current()
-        col = self.values.currentColumn()
+        ranges = self.values.selectedRanges()
+        col = ranges[0].leftColumn() if ranges else -1
         if item is None or not 0 <= col < len(item.candidates):
             return
         self._resolve(item, item.candidates[col].value)
