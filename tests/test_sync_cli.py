@@ -56,3 +56,8 @@ def test_handover_between_laptop_and_office(tmp_path, capsys):
     assert _run(capsys, "revoke-device", "--db", office, "张网格员")[0] == 0
     code, _out, err = _run(capsys, "import-bundle", "--db", office, str(bundle))
     assert code == 2 and "吊销" in err
+    # Trusting it again says that it had been revoked.
+    code, out, _err = _run(capsys, "trust-device", "--db", office, str(tmp_path / "L.GDC"))
+    assert code == 0 and "曾于" in out and "被撤销信任，现已重新信任" in out
+    code, out, _err = _run(capsys, "trust-device", "--db", office, str(tmp_path / "L.GDC"))
+    assert code == 0 and "被撤销" not in out

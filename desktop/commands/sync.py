@@ -202,7 +202,7 @@ def cmd_device(args) -> int:
 
 
 def cmd_trust(args) -> int:
-    from db.sync.identity import SyncError, fingerprint, trust_device
+    from db.sync.identity import SyncError, fingerprint, read_card, trust_device, trusted_devices
 
     store = _open(args.db)
     try:
@@ -210,10 +210,16 @@ def cmd_trust(args) -> int:
             data = Path(args.card).read_bytes()
         except OSError as exc:
             raise SyncError(_("Could not read “{path}”: {error}.").format(path=args.card, error=exc.strerror)) from exc
+        device_id = read_card(data)["device_id"]
+        revoked = next((d["revoked_at"] for d in trusted_devices(store) if d["device_id"] == device_id
+                        and d.get("revoked_at")), None)
         device = trust_device(store, data, is_office=args.office)
     finally:
         store.close()
     print(_("Trusted: {name} ({fp})").format(name=device.name, fp=fingerprint(device.device_id)))
+    if revoked:
+        print(_("This device's trust had been revoked on {at}; it is trusted again now.").format(
+            at=revoked.replace("T", " ")[:16]))
     return 0
 
 
