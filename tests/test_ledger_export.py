@@ -182,3 +182,11 @@ def test_re_importing_a_masked_export_explains_the_hidden_digits(imported, tmp_p
     assert any("420102********1231" in m and "中间的数字已隐藏" in m for m in messages)
     assert any("138****5678" in m and "中间的数字已隐藏" in m for m in messages)
     assert not any("应为 18 位" in m for m in messages)
+
+
+def test_cli_writes_the_error_workbook_where_the_app_does(tmp_path, capsys):
+    source = tmp_path / "community.xlsx"
+    source.write_bytes(COMMUNITY.read_bytes())
+    assert main(["import", "--db", str(tmp_path / "g.sqlite"), str(source), "--skip-invalid"]) == 0
+    assert (tmp_path / "community-错误.xlsx").exists()
+    assert "community-错误.xlsx" in capsys.readouterr().out

@@ -111,3 +111,10 @@ def _unique(headers: list[str]) -> list[str]:
         seen[h] = n + 1
         out.append(h if n == 0 else f"{h}{n + 1}")
     return out
+
+
+def error_workbook_path(source: Path) -> Path:
+    """Where the skipped rows go by default, next to the imported file: 台账-错误.xlsx (the same
+    from the app and the command line)."""
+    source = Path(source)
+    return source.with_name(source.stem + "-错误.xlsx")

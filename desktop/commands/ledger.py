@@ -68,7 +68,7 @@ def cmd_import(args) -> int:
     from db.ledger.commit import commit_import
     from db.ledger.mapping import save_mapping
     from db.ledger.preview import build_preview, plan_import
-    from db.ledger.report import report_lines, write_error_workbook
+    from db.ledger.report import error_workbook_path, report_lines, write_error_workbook
 
     scratch = None
     if args.dry_run and not Path(args.db).exists():
@@ -100,8 +100,7 @@ def cmd_import(args) -> int:
             print(exc.message, file=sys.stderr)
             return 1
         if preview.has_errors:
-            target = Path(args.errors) if args.errors else Path(args.file).with_name(
-                Path(args.file).stem + "-errors.xlsx")
+            target = Path(args.errors) if args.errors else error_workbook_path(Path(args.file))
             n = write_error_workbook(preview, target)
             print(_("{n} rows with errors were skipped and written to {path}.").format(n=n, path=target))
         if result.batch_id:

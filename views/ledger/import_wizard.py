@@ -30,7 +30,7 @@ from db.ledger.commit import ImportResult, commit_import, undo_import
 from db.ledger.mapping import FIELDS, field_label, mapping_names, save_mapping
 from db.ledger.preview import ImportPlan, Preview, build_preview, plan_import
 from db.ledger.readers import SUFFIXES
-from db.ledger.report import summary, write_error_workbook
+from db.ledger.report import error_workbook_path, summary, write_error_workbook
 from desktop import file_dialogs
 from desktop.backups import refresh_base_in_background
 from desktop.i18n import N_, _
@@ -302,7 +302,7 @@ class PreviewPage(_AsyncPage):
 
     def save_errors(self, path: str | None = None) -> None:
         if not path:
-            default = str(self.w.plan.path.with_name(self.w.plan.path.stem + "-错误.xlsx"))
+            default = str(error_workbook_path(self.w.plan.path))
             path = file_dialogs.save_file(self, self.w.ctx.settings, _("Save the rows with errors"), default,
                                           "Excel (*.xlsx)")
         if path:
@@ -311,7 +311,7 @@ class PreviewPage(_AsyncPage):
 
     def error_workbook_path(self) -> Path:
         source = self.w.plan.path
-        return source.with_name(source.stem + "-错误.xlsx")
+        return error_workbook_path(source)
 
     def start(self) -> None:
         store, preview, skip = self.w.ctx.store, self.w.preview, self.skip_box.isChecked()
