@@ -314,3 +314,23 @@ def test_the_conflict_review_chooses_nothing_for_the_person(qtbot, pair, tmp_pat
     tab.use_button.click()
     assert tab.model.items == []
     assert b.db.execute_sql("select name from person").fetchall() == [("张三丰",)]
+
+
+def test_the_history_names_the_file_an_imported_bundle_came_from(qtbot, pair, tmp_path):
+    from db.sync.exchange import exchange_history
+
+    a, b = pair
+    with a.activated():
+        oplog.write(a, Person, [{"name": "张三"}])
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    sa, sb = _screen(qtbot, a, tmp_path), _screen(qtbot, b, tmp_path)
+    sa.export_tab.set_target_folder(stick)
+    sa.export_tab.export_now()
+    bundle_file = next(stick.glob("*.GDB"))
+    sb.import_tab.file.setText(str(bundle_file))
+    sb.import_tab.check_now()
+    sb.import_tab.import_now()
+    with b.activated():
+        (entry,) = [e for e in exchange_history(b) if e["direction"] == "import"]
+    assert entry["file_name"] == str(bundle_file)

@@ -52,6 +52,7 @@ class Bundle:
     ops: list[oplog.OpRecord]
     newly_trusted: dict | None = None  # the sender, trusted on first use by explicit choice
     needs_trust: bool = False  # verified, but the sender is unknown and not confirmed yet
+    file_name: str | None = None  # the file it was read from, for the exchange history
 
     @property
     def kind(self) -> str:
@@ -411,7 +412,9 @@ def read_bundle_file(store, path: Path, **kwargs) -> Bundle:
         raise SyncError(_("The file “{path}” does not exist.").format(path=path)) from exc
     except OSError as exc:
         raise SyncError(_("Could not read “{path}”: {error}.").format(path=path, error=exc.strerror)) from exc
-    return read_bundle(store, data, **kwargs)
+    bundle = read_bundle(store, data, **kwargs)
+    bundle.file_name = str(path)
+    return bundle
 
 
 # -- applying -------------------------------------------------------------------------------------
@@ -566,7 +569,7 @@ def _after_import(store, bundle: Bundle, summary: Summary) -> None:
     _learn_nodes(store, m.get("nodes") or {})
     if not summary.already_imported:
         _record(store, bundle_id=bundle.bundle_id, direction="import", kind=bundle.kind,
-                peer_device=bundle.sender_id, peer_name=bundle.sender_name, file_name=None,
+                peer_device=bundle.sender_id, peer_name=bundle.sender_name, file_name=bundle.file_name,
                 ops=summary.new_ops, summary=json.dumps(summary.as_dict(), ensure_ascii=False))
 
 
@@ -634,7 +637,7 @@ def _import_receipt(store, bundle: Bundle) -> Summary:
         _learn_nodes(store, bundle.manifest.get("nodes") or {})
         if not summary.already_imported:
             _record(store, bundle_id=bundle.bundle_id, direction="receipt_in", kind="receipt",
-                    peer_device=bundle.sender_id, peer_name=bundle.sender_name, file_name=None, ops=0,
+                    peer_device=bundle.sender_id, peer_name=bundle.sender_name, file_name=bundle.file_name, ops=0,
                     summary=json.dumps({"ack": ack.get("bundle_id")}))
     return summary
 
