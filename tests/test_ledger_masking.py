@@ -59,3 +59,11 @@ def test_the_preview_diff_masks_phone_numbers(ctx, qtbot, tmp_path):
     details = wizard.model.details(wizard.model.row_result(0))
     assert "136****2222 → 136****9999" in details
     assert "13611119999" not in details
+
+
+def test_a_lost_digits_number_is_sampled_as_excel_shows_it():
+    """4.20102E+17 has no digits left to hide: masking it gave the puzzling 4.2010*E+17."""
+    from db.ledger.cells import masked_sample
+
+    assert masked_sample("4.20102E+17", "id_number") == "4.20102E+17"
+    assert masked_sample("420102198001011231", "id_number") == "420102********1231"

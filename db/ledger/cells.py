@@ -192,6 +192,8 @@ def masked_sample(text: str, field: str | None = None) -> str:
     otherwise, so an unmapped or mis-mapped column never shows a number in full either.
     """
     text = text or ""
+    if looks_like_lost_digits(text):
+        return text  # 4.20102E+17: its digits are already lost; shown as Excel shows it
     compact = normalize_text(text)
     for junk in (" ", "-", "(", ")"):
         compact = compact.replace(junk, "")
