@@ -39,8 +39,9 @@ def _household_label(column: str) -> str:
 def summary(preview: Preview) -> str:
     return _("{rows} rows: {create} new, {update} updated, {unchanged} unchanged, {error} with errors; "
              "{households} new households.").format(
-        rows=len(preview.rows), create=preview.count("create"), update=preview.count("update"),
-        unchanged=preview.count("unchanged"), error=preview.count("error"), households=preview.new_households())
+        rows=f"{len(preview.rows):,}", create=f"{preview.count('create'):,}", update=f"{preview.count('update'):,}",
+        unchanged=f"{preview.count('unchanged'):,}", error=f"{preview.count('error'):,}",
+        households=f"{preview.new_households():,}")
 
 
 def report_lines(preview: Preview, *, limit: int | None = None) -> list[str]:

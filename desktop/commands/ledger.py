@@ -106,7 +106,8 @@ def cmd_import(args) -> int:
         if result.batch_id:
             print(_("Imported: {created} new, {updated} updated, {households} new households "
                     "(import id {batch}; undo with griddesk undo-import).").format(
-                created=result.created, updated=result.updated, households=result.households_created,
+                created=f"{result.created:,}", updated=f"{result.updated:,}",
+                households=f"{result.households_created:,}",
                 batch=result.batch_id))
         else:
             print(_("Nothing to change: the register already holds these rows."))

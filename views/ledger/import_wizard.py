@@ -350,7 +350,8 @@ class DonePage(QWizardPage):
         if r.batch_id:
             self.label.setText(_("Imported: {created} new, {updated} updated, {households} new households; "
                                  "{skipped} rows skipped. A backup was made before the import.").format(
-                created=r.created, updated=r.updated, households=r.households_created, skipped=r.skipped))
+                created=f"{r.created:,}", updated=f"{r.updated:,}", households=f"{r.households_created:,}",
+                skipped=f"{r.skipped:,}"))
         else:
             self.label.setText(_("Nothing to change: the register already holds these rows."))
         if r.error_workbook:
