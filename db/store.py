@@ -91,7 +91,7 @@ class Store:
             raise DatabaseOpenError(_("“{path}” does not exist.").format(path=self.path))
         if is_new:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.user = user or _default_user()
+        self.user = user or default_user()
         self.db = SqliteDatabase(str(self.path), pragmas=PRAGMAS, autoconnect=True)
         self.db.connect(reuse_if_open=True)
         self.created = is_new
@@ -185,7 +185,8 @@ class Store:
         self.db.close()
 
 
-def _default_user() -> str:
+def default_user() -> str:
+    """The computer's login name: who works here when no name was given."""
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name on some systems

@@ -107,7 +107,8 @@ class Shell(QObject):
     def _open(self, path: Path, *, create: bool, on_opened, on_failed, demo_households: int = 0) -> None:
         title = (_("Creating a demo community on first start…") if demo_households
                  else _("Opening {name}…").format(name=path.name))
-        self.tasks.run(open_store_task(path, create=create, demo_households=demo_households),
+        self.tasks.run(open_store_task(path, create=create, demo_households=demo_households,
+                                       user=self.settings.operator_name or None),
                        title=title, on_done=on_opened, on_error=on_failed, parent=self.window,
                        cancellable=bool(demo_households))
 

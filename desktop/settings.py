@@ -86,6 +86,17 @@ class Settings(QObject):
             self.qs.remove("db/last_path")
         self.qs.sync()
 
+    # -- operator -------------------------------------------------------------------------------
+    @property
+    def operator_name(self) -> str:
+        """Who works at this computer, as changes, revealed numbers and exchanges record it
+        (empty: the computer's login name)."""
+        return str(self.qs.value("user/name", "") or "").strip()
+
+    def set_operator_name(self, name: str) -> None:
+        self.qs.setValue("user/name", (name or "").strip())
+        self.qs.sync()
+
     # -- files --------------------------------------------------------------------------------
     @property
     def last_folder(self) -> str | None:

@@ -461,3 +461,29 @@ def test_a_failing_chore_clears_its_note_and_reports_the_error(ctx, qtbot):
         box = ctx.errors.last_box
         if box is not None and shiboken6.isValid(box):
             box.close()
+
+
+def test_the_operator_name_is_recorded_with_changes_and_kept_across_restarts(qtbot, tmp_path):
+    """Audit entries and the op log name the person set in 设置, not the computer's login name."""
+    from db import oplog
+    from db.models.register import Person
+
+    settings = make_settings(tmp_path)
+    db = tmp_path / "griddesk.sqlite"
+    s = start_shell(qtbot, settings, db)
+    try:
+        s.window.show_screen("settings")
+        screen = s.window.stack.currentWidget()
+        screen.operator_edit.setText("王芳")
+        screen.operator_edit.editingFinished.emit()
+        assert s.ctx.store.user == "王芳" and "王芳" in screen.operator_hint.text()
+        oplog.write(s.ctx.store, Person, [{"name": "张三"}])
+        assert s.ctx.store.db.execute_sql("select user from oplog order by rowid desc limit 1").fetchone() == ("王芳",)
+    finally:
+        stop_shell(s)
+    assert settings.operator_name == "王芳"
+    s = start_shell(qtbot, settings, db)
+    try:
+        assert s.ctx.store.user == "王芳"
+    finally:
+        stop_shell(s)

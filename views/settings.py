@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
@@ -64,6 +65,7 @@ class SettingsScreen(QWidget):
         layout.setContentsMargins(32, 28, 32, 28)
         layout.setSpacing(16)
         layout.addWidget(heading(_("Settings"), body))
+        layout.addWidget(self._operator_box(body))
         layout.addWidget(self._language_box(body))
         layout.addWidget(self._text_size_box(body))
         layout.addWidget(self._database_box(body))
@@ -74,6 +76,36 @@ class SettingsScreen(QWidget):
         self.refresh()
 
     # -- sections -------------------------------------------------------------------------------
+    def _operator_box(self, parent: QWidget) -> QGroupBox:
+        box = QGroupBox(_("Who works at this computer"), parent)
+        layout = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.operator_edit = QLineEdit(box)
+        self.operator_edit.setPlaceholderText(_("Your name, e.g. 王芳"))
+        self.operator_edit.setMaxLength(40)
+        self.operator_edit.setText(self.ctx.settings.operator_name)
+        self.operator_edit.editingFinished.connect(self._operator_changed)
+        row.addWidget(self.operator_edit, 1)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.operator_hint = _hint("", box)
+        layout.addWidget(self.operator_hint)
+        return box
+
+    def _operator_changed(self) -> None:
+        name = self.operator_edit.text().strip()
+        self.ctx.settings.set_operator_name(name)
+        # Changes, revealed numbers and exchanges from now on name this person.
+        user = name or _login_name()
+        self.ctx.store.user = user
+        self.ctx.user = user
+        self._show_operator()
+
+    def _show_operator(self) -> None:
+        self.operator_hint.setText(_(
+            "Recorded with every change, every number shown in full and every exchange (now: {user})."
+        ).format(user=self.ctx.store.user))
+
     def _language_box(self, parent: QWidget) -> QGroupBox:
         box = QGroupBox(_("Interface language"), parent)
         layout = QVBoxLayout(box)
@@ -158,6 +190,7 @@ class SettingsScreen(QWidget):
         self.db_path_label.setText(str(store.path))
         self.node_label.setText(_("Device id of this file: {node}").format(node=store.node_id))
         self._show_scale(self.ctx.settings.text_scale)
+        self._show_operator()
         self.refresh_backups()
 
     def _show_scale(self, percent: int) -> None:
@@ -219,3 +252,9 @@ class SettingsScreen(QWidget):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         if answer == QMessageBox.StandardButton.Yes:
             self.ctx.shell.restore_backup(backup, parent=self.window())
+
+
+def _login_name() -> str:
+    from db.store import default_user
+
+    return default_user()
