@@ -26,6 +26,23 @@ def checkpoint_deferred(store) -> Iterator[None]:
         db.execute_sql(f"pragma wal_autocheckpoint = {int(before)}")
 
 
+def release_memory() -> None:
+    """Give memory freed after a bulk import back to the system. The C library keeps freed blocks
+    for reuse: after a 50,000-household handover the process stays at 1.4 GB although only
+    0.3 GB is in use (glibc's malloc_trim; elsewhere nothing is done)."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc (e.g. musl): nothing to do
+
+
 def settle(store) -> tuple[int, int]:
     """Fold the write-ahead log into the database file now. Returns (log frames, frames copied)."""
     busy, frames, copied = store.db.execute_sql("pragma wal_checkpoint(passive)").fetchone()

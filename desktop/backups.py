@@ -22,13 +22,15 @@ def refresh_base_in_background(ctx, parent=None):
     (db.bulk.settle), and make a new full backup if the next backup before an import would
     otherwise have to copy the whole database (db.backup.refresh_base). Returns the task."""
     from db.backup import refresh_base
-    from db.bulk import settle
+    from db.bulk import release_memory, settle
 
     store = ctx.store
 
     def work(state):
         settle(store)
-        return refresh_base(store)
+        made = refresh_base(store)
+        release_memory()
+        return made
 
     def done(path) -> None:
         if path is not None:

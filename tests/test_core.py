@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3 as std_sqlite3
+import sys
 
 import pytest
 
@@ -252,3 +253,18 @@ def test_standard_tags_set_up_on_two_laptops_merge_into_one_list(tmp_path):
     assert sorted(names) == sorted(n for n, _d, _s in DEFAULT_TAGS)
     a.close()
     b.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
+def test_memory_freed_after_bulk_work_goes_back_to_the_system():
+    import psutil
+
+    from db.bulk import release_memory
+
+    process = psutil.Process()
+    blocks = [("x" * 2000) + str(i) for i in range(100_000)]  # ~200 MB in blocks malloc keeps for reuse
+    keep = blocks[::50]  # live objects scattered over the heap, as after an import: no automatic trim
+    del blocks
+    before = process.memory_info().rss
+    release_memory()
+    assert before - process.memory_info().rss > 50_000_000 and keep

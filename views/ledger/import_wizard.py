@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from db.bulk import release_memory
 from db.ledger import cells
 from db.ledger.commit import ImportResult, commit_import, undo_import
 from db.ledger.mapping import FIELDS, field_label, mapping_names, save_mapping
@@ -414,6 +415,7 @@ class ImportWizard(QWizard):
         self.plan = self.preview = None
         if self.result is not None:
             self.result.changes = []
+        release_memory()
 
     def set_preview(self, preview: Preview) -> None:
         self.preview = preview
