@@ -80,7 +80,7 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
         first = _counter(store) + 1
         with search_index.deferred(store):  # the register's search index follows once, at the end
             result = _write(store, preview, state)
-            step(state, 99, 100, _("Updating the search index…"))
+            step(state, 0, 0, _("Updating the search index…"))
         result.backup = backup_path
         last = _counter(store)
         if last >= first:
@@ -106,8 +106,7 @@ def _write(store, preview: Preview, state) -> ImportResult:
         setattr(snapshot, name, dict(getattr(snapshot, name)))
     rows = [r for r in preview.rows if r.action in ("create", "update")]
     result = ImportResult(None, unchanged=preview.count("unchanged"), skipped=preview.count("error"))
-    total = len(rows) * 2 + 1
-    step(state, 0, total, _("Writing households…"))
+    step(state, 0, 0, _("Writing households…"))
     changes = result.changes
     # Places first: find or create grid, compound, building and unit rows by name.
     unit_of: dict[tuple, str | None] = {}
@@ -141,15 +140,17 @@ def _write(store, preview: Preview, state) -> ImportResult:
         changes.extend(oplog.write(store, Household, chunk))
     # Persons: creations, then updates of the changed fields only.
     person_id: dict[int, str] = {}
+    # Progress counts persons, then memberships (what the person was told the file holds).
     new_rows = [i for i, r in enumerate(rows) if r.person_id is None]
-    done = 1
+    n_persons = len(rows)
+    done = 0
     for start in range(0, len(new_rows), CHUNK):
         block = new_rows[start:start + CHUNK]
         written = oplog.write(store, Person, [rows[i].person for i in block])
         person_id.update(zip(block, (c.row_id for c in written), strict=True))
         changes.extend(written)
         done += len(block)
-        step(state, done, total, _("Writing persons…"))
+        step(state, done, n_persons, _("Writing persons…"))
     result.created = len(new_rows)
     person_updates = []
     for i, r in enumerate(rows):
@@ -162,7 +163,7 @@ def _write(store, preview: Preview, state) -> ImportResult:
     for chunk in _chunks(person_updates):
         changes.extend(oplog.write(store, Person, chunk))
         done += len(chunk)
-        step(state, min(done, total), total, _("Writing persons…"))
+        step(state, min(done, n_persons), n_persons, _("Writing persons…"))
     # Memberships: join the household; a person who moved leaves the old one (history is kept).
     today = dt.date.today().isoformat()
     members = []
@@ -184,10 +185,11 @@ def _write(store, preview: Preview, state) -> ImportResult:
         if since:
             member["since"] = since
         members.append(member)
+    done = 0
     for chunk in _chunks(members):
         changes.extend(oplog.write(store, Membership, chunk))
         done += len(chunk)
-        step(state, min(done, total), total, _("Writing memberships…"))
+        step(state, done, len(members), _("Writing memberships…"))
     return result
 
 
