@@ -331,8 +331,14 @@ class ImportTab(QWidget):
         bundle, store = self.bundle, self.ctx.store
         self.trusted_here = trusted_here
 
+        n = len(bundle.ops)
+
         def work(state):
-            return exchange.import_bundle(store, bundle, progress=state.set_progress, cancelled=state.is_cancelled)
+            def progress(done: int, total: int) -> None:
+                # The merge counts ops and rows; the person was told how many changes the bundle holds.
+                state.set_progress(n * done // total if total else 0, n, _("Merging the changes…"))
+
+            return exchange.import_bundle(store, bundle, progress=progress, cancelled=state.is_cancelled)
 
         self.import_button.setEnabled(False)
         self.ctx.tasks.run(work, title=_("Importing"), on_done=self._imported, on_error=self._failed,
