@@ -88,7 +88,11 @@ class ConflictsTab(QWidget):
         self.title = QLabel()
         dl.addWidget(self.title)
         self.values = QTableWidget(4, 0)
-        self.values.setVerticalHeaderLabels([_("Value"), _("Changed by"), _("On device"), _("When")])
+        labels = [_("Value"), _("Changed by"), _("On device"), _("When")]
+        self.values.setVerticalHeaderLabels(labels)
+        # Room for the longest label at any text size (the header sized itself a little short).
+        metrics = self.values.verticalHeader().fontMetrics()
+        self.values.verticalHeader().setMinimumWidth(max(metrics.horizontalAdvance(t) for t in labels) + 16)
         self.values.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectColumns)
         self.values.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.values.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
