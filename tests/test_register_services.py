@@ -382,3 +382,23 @@ def test_index_after_a_full_handover_equals_a_rebuild(tmp_path, office_has_peopl
     finally:
         source.close()
         office.close()
+
+
+def test_a_bulk_change_to_most_of_the_register_indexes_everyone_afresh(store, monkeypatch):
+    """Undoing a first import or a big update touches most persons: the index is wiped and
+    written in one pass, and equals a rebuild (with some persons deleted, others renamed)."""
+    from db import demo
+    from db.models.register import Person
+
+    demo.generate(store, households=40, seed=4)
+    monkeypatch.setattr(index, "BULK_REFRESH", 1)
+    ids = [r[0] for r in store.db.execute_sql("select id from person where deleted = 0 and merged_into is null")]
+    with store.db.atomic(), index.deferred(store):
+        oplog.write(store, Person, [{"id": pid, "name": "改名" + pid[-4:]} for pid in ids[: len(ids) * 2 // 3]])
+        oplog.delete(store, Person, ids[len(ids) * 2 // 3:])
+    bulk = _full_index(store)
+    assert len(bulk["rows"]) == len(ids) * 2 // 3 and names(store, "改名")
+    index.rebuild_index(store)
+    rebuilt = _full_index(store)
+    for part in bulk:
+        assert rebuilt[part] == bulk[part], part

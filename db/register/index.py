@@ -506,8 +506,24 @@ def deferred(store) -> Iterator[None]:
         ids = _pending.pop()
     if ids is None:
         refresh_everyone(store)
+    elif len(ids) >= BULK_REFRESH and 2 * len(ids) >= _row_count(store.db):
+        # Most of the register changed (undoing a first import, a big update): indexing everyone
+        # afresh is quicker than removing and re-placing rows one by one.
+        _wipe(store.db)
+        refresh_everyone(store)
     else:
         refresh_persons(store, sorted(ids))
+
+
+def _row_count(db) -> int:
+    return db.execute_sql("select count(*) from register_search").fetchone()[0]
+
+
+def _wipe(db) -> None:
+    db.execute_sql("delete from register_search")
+    db.execute_sql("delete from register_fts")
+    db.execute_sql("delete from register_short")
+    db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
 
 
 def rebuild_index(store, progress=None) -> int:
@@ -517,10 +533,7 @@ def rebuild_index(store, progress=None) -> int:
     the time of refreshing them block by block. progress(done, total) is told the start and end."""
     db = store.db
     with db.atomic():
-        db.execute_sql("delete from register_search")
-        db.execute_sql("delete from register_fts")
-        db.execute_sql("delete from register_short")
-        db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
+        _wipe(db)
         total = db.execute_sql("select count(*) from person where deleted = 0 and merged_into is null").fetchone()[0]
         if progress:
             progress(0, total)
