@@ -506,13 +506,22 @@ def deferred(store) -> Iterator[None]:
         ids = _pending.pop()
     if ids is None:
         refresh_everyone(store)
-    elif len(ids) >= BULK_REFRESH and 2 * len(ids) >= _row_count(store.db):
-        # Most of the register changed (undoing a first import, a big update): indexing everyone
-        # afresh is quicker than removing and re-placing rows one by one.
+    elif len(ids) >= BULK_REFRESH and 2 * _indexed_among(store.db, ids) >= _row_count(store.db):
+        # Most of the indexed persons changed (undoing a first import, a big update): indexing
+        # everyone afresh is quicker than removing and re-placing rows one by one. (Many new
+        # persons beside an indexed register are only added: the others stay as they are.)
         _wipe(store.db)
         refresh_everyone(store)
     else:
         refresh_persons(store, sorted(ids))
+
+
+def _indexed_among(db, person_ids) -> int:
+    """How many of these persons have an index row."""
+    ids = list(person_ids)
+    return sum(db.execute_sql(f"select count(*) from register_search where person_id in "
+                              f"({','.join('?' * len(chunk))})", tuple(chunk)).fetchone()[0]
+               for chunk in _chunks(ids))
 
 
 def _row_count(db) -> int:
