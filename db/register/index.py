@@ -27,7 +27,7 @@ SENSITIVE = "*"  # stands for a sensitive tag in the list's tag text
 _RELATION_ORDER = {r: i for i, r in enumerate(RELATIONS)}
 _DIGITS = re.compile(r"\d+")
 _pending: list[set[str] | None] = []  # person ids to refresh while hooks are deferred; None: all
-BULK_REFRESH = 20_000  # persons refreshed at once from which the caches are dropped afterwards
+BULK_REFRESH = 20_000  # persons refreshed at once from which re-indexing everyone may be quicker
 GAP = 1 << 24  # rowid spacing: room for new rows between neighbours in display order
 
 
@@ -176,13 +176,12 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
         all_rows += rows
         all_drop += [pid for pid in chunk if pid not in live]
     _store_rows(store.db, all_rows, all_drop, docs=docs)
-    if len(ids) >= BULK_REFRESH:
-        clear_caches()
 
 
 def clear_caches() -> None:
-    """Drop the pinyin, names and address caches (after a bulk refresh they hold hundreds of
-    megabytes for 150,000 persons; small refreshes afterwards need few of them)."""
+    """Drop the pinyin, names and address caches: after a bulk refresh they hold hundreds of
+    megabytes for 150,000 persons, and small refreshes afterwards need few of them. (Called by
+    the app's tidy-up after a large import, outside the import's own time.)"""
     for cached in (name_pinyin, _names_key, _names_document, _text_document, natural_key):
         cached.cache_clear()
 
@@ -197,7 +196,6 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
     live = {r[0] for r in rows}
     drop = [pid for (pid,) in db.execute_sql("select person_id from register_search") if pid not in live]
     _store_rows(db, rows, drop, docs=docs)
-    clear_caches()
     return len(rows)
 
 
