@@ -19,7 +19,7 @@ import re
 import shutil
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -173,17 +173,21 @@ def _make_full(store, target: Path) -> Path:
     return target
 
 
-def _make_incremental(store, reason: str, now: dt.datetime) -> Path | None:
-    """An incremental backup on the newest full backup of this very database, if there is one and
-    the ops written since are few; else None."""
-    stem = store.path.stem
+def _full_bases(store) -> Iterator[tuple[BackupInfo, incr.Base]]:
+    """The full backups of this very database (same node id), newest first, with their last op."""
     for info in reversed(backups(store.path)):
         if info.incremental:
             continue
         base = incr.read_base(info.path)
-        if base is None or base.node != store.node_id:
-            continue
-        target = _target(info.path.parent, stem, now, reason, info)
+        if base is not None and base.node == store.node_id:
+            yield info, base
+
+
+def _make_incremental(store, reason: str, now: dt.datetime) -> Path | None:
+    """An incremental backup on the newest full backup of this very database, if there is one and
+    the ops written since are few; else None."""
+    for info, base in _full_bases(store):
+        target = _target(info.path.parent, store.path.stem, now, reason, info)
         try:
             return incr.write_incremental(store, base, target, reason=reason, now=now, max_ops=MAX_DELTA_OPS)
         except incr.NotApplicable as exc:
@@ -214,17 +218,10 @@ def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None
 
 def _ops_since_full_backup(store) -> int | None:
     """Ops written since the newest full backup of this very database (None: there is none)."""
-    db = store.db
-    for info in reversed(backups(store.path)):
-        if info.incremental:
-            continue
-        base = incr.read_base(info.path)
-        if base is None or base.node != store.node_id:
-            continue
-        row = db.execute_sql("select node, counter, hlc from oplog where rowid = ?", (base.rowid,)).fetchone()
-        if base.rowid and (row is None or f"{row[0]}|{row[1]}|{row[2]}" != base.op):
-            continue  # its log is not a prefix of ours
-        return db.execute_sql("select count(*) from oplog where rowid > ?", (base.rowid,)).fetchone()[0]
+    for _info, base in _full_bases(store):
+        since = incr.ops_since(store.db.connection(), base)
+        if since is not None:  # else its log is not a prefix of ours
+            return since
     return None
 
 

@@ -118,6 +118,13 @@ def _op_at(conn, rowid: int, schema: str = "main") -> str:
     return _op_key(row) if row else "?"
 
 
+def ops_since(conn, base: Base) -> int | None:
+    """Ops of the open database (conn) written after `base`; None when its log is not a prefix of ours."""
+    if _op_at(conn, base.rowid) != base.op:
+        return None
+    return conn.execute("select count(*) from oplog where rowid > ?", (base.rowid,)).fetchone()[0]
+
+
 def read_base(path: Path) -> Base | None:
     """The node id and last op of a full backup (None when it cannot be read)."""
     try:
