@@ -3,6 +3,8 @@ conflicts review side by side, devices (add from card, revoke)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -27,6 +29,20 @@ def _screen(qtbot, store, tmp_path) -> SyncScreen:
     screen.resize(1000, 700)
     screen.show()
     return screen
+
+
+def _export_to(screen: SyncScreen, stick: Path) -> Path:
+    """Export from a screen's export tab to the folder; returns the newest bundle written."""
+    stick.mkdir(exist_ok=True)
+    screen.export_tab.set_target_folder(stick)
+    screen.export_tab.export_now()
+    return max(stick.glob("*.GDB"), key=lambda p: p.stat().st_mtime_ns)
+
+
+def _check_and_import(screen: SyncScreen, bundle_file: Path) -> None:
+    screen.import_tab.file.setText(str(bundle_file))
+    screen.import_tab.check_now()
+    screen.import_tab.import_now()
 
 
 @pytest.fixture
@@ -178,16 +194,8 @@ def test_a_large_import_is_followed_by_a_full_backup(qtbot, pair, tmp_path, monk
         oplog.write(a, Person, [{"name": f"居民{i}"} for i in range(6)])
     monkeypatch.setattr(transfer, "LARGE_IMPORT_OPS", 5)
     monkeypatch.setattr(backup, "MAX_DELTA_OPS", 4)
-    stick = tmp_path / "stick"
-    stick.mkdir()
-    sa = _screen(qtbot, a, tmp_path)
-    sa.export_tab.set_target_folder(stick)
-    sa.export_tab.export_now()
-    (bundle_file,) = stick.glob("*.GDB")
-    sb = _screen(qtbot, b, tmp_path)
-    sb.import_tab.file.setText(str(bundle_file))
-    sb.import_tab.check_now()
-    sb.import_tab.import_now()
+    bundle_file = _export_to(_screen(qtbot, a, tmp_path), tmp_path / "stick")
+    _check_and_import(_screen(qtbot, b, tmp_path), bundle_file)
     reasons = [backup.describe(p).reason for p in backup.list_backups(b.path)]
     assert reasons.count("base") == 1 and reasons.count("import") == 1
     with b.activated():
@@ -288,23 +296,13 @@ def test_the_conflict_review_chooses_nothing_for_the_person(qtbot, pair, tmp_pat
     with a.activated():
         pid = oplog.write(a, Person, [{"name": "张三"}])[0].row_id
     stick = tmp_path / "stick"
-    stick.mkdir()
     sa, sb = _screen(qtbot, a, tmp_path), _screen(qtbot, b, tmp_path)
-    sa.export_tab.set_target_folder(stick)
-    sa.export_tab.export_now()
-    sb.import_tab.file.setText(str(next(stick.glob("*.GDB"))))
-    sb.import_tab.check_now()
-    sb.import_tab.import_now()
+    _check_and_import(sb, _export_to(sa, stick))
     with a.activated():
         oplog.write(a, Person, [{"id": pid, "name": "张叁"}])
     with b.activated():
         oplog.write(b, Person, [{"id": pid, "name": "张三丰"}])
-    for old in stick.glob("*.GDB"):
-        old.unlink()
-    sa.export_tab.export_now()
-    sb.import_tab.file.setText(str(next(stick.glob("*.GDB"))))
-    sb.import_tab.check_now()
-    sb.import_tab.import_now()
+    _check_and_import(sb, _export_to(sa, stick))
     tab = sb.conflicts_tab
     assert len(tab.model.items) == 1
     assert not tab.values.selectedRanges() and not tab.use_button.isEnabled()
@@ -322,15 +320,9 @@ def test_the_history_names_the_file_an_imported_bundle_came_from(qtbot, pair, tm
     a, b = pair
     with a.activated():
         oplog.write(a, Person, [{"name": "张三"}])
-    stick = tmp_path / "stick"
-    stick.mkdir()
     sa, sb = _screen(qtbot, a, tmp_path), _screen(qtbot, b, tmp_path)
-    sa.export_tab.set_target_folder(stick)
-    sa.export_tab.export_now()
-    bundle_file = next(stick.glob("*.GDB"))
-    sb.import_tab.file.setText(str(bundle_file))
-    sb.import_tab.check_now()
-    sb.import_tab.import_now()
+    bundle_file = _export_to(sa, tmp_path / "stick")
+    _check_and_import(sb, bundle_file)
     with b.activated():
         (entry,) = [e for e in exchange_history(b) if e["direction"] == "import"]
     assert entry["file_name"] == str(bundle_file)
