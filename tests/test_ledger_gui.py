@@ -39,6 +39,13 @@ def persons(store) -> int:
     return store.db.execute_sql("select count(*) from person where deleted = 0").fetchone()[0]
 
 
+def community_copy(tmp_path):
+    """The community ledger in the test's folder (the skipped rows' workbook is written next to it)."""
+    source = tmp_path / "community.xlsx"
+    source.write_bytes((FIXTURES / "community.xlsx").read_bytes())
+    return source
+
+
 def test_import_wizard_file_mapping_preview_commit_and_undo(ctx, qtbot, tmp_path):
     from views.ledger.import_wizard import ImportWizard
 
@@ -49,8 +56,7 @@ def test_import_wizard_file_mapping_preview_commit_and_undo(ctx, qtbot, tmp_path
     wizard.show()
     page = wizard.file_page
     assert not page.isComplete()
-    source = tmp_path / "community.xlsx"
-    source.write_bytes((FIXTURES / "community.xlsx").read_bytes())
+    source = community_copy(tmp_path)
     page.path_edit.setText(str(source))
     assert page.isComplete()
     wizard.next()
@@ -230,8 +236,7 @@ def test_a_cancel_during_the_index_refresh_in_the_wizard_leaves_nothing_written(
     progress at 100 %): the wizard says it was cancelled, nothing is written, Import works again."""
     from views.ledger.import_wizard import ImportWizard
 
-    source = tmp_path / "community.xlsx"
-    source.write_bytes((FIXTURES / "community.xlsx").read_bytes())
+    source = community_copy(tmp_path)
     wizard = ImportWizard(ctx, path=str(source))
     qtbot.addWidget(wizard)
     wizard.show()
@@ -313,8 +318,7 @@ def test_the_households_screen_imports_and_exports_what_its_list_shows(ctx, qtbo
     qtbot.addWidget(screen)
     screen.show()
     browser = screen.browser
-    source = tmp_path / "community.xlsx"  # the skipped rows are written next to it
-    source.write_bytes((FIXTURES / "community.xlsx").read_bytes())
+    source = community_copy(tmp_path)
     wizard = browser.import_ledger()
     wizard.file_page.path_edit.setText(str(source))
     wizard.next()
@@ -346,8 +350,7 @@ def test_a_large_import_is_followed_by_a_full_backup_in_the_background(ctx, qtbo
     wizard = import_wizard.ImportWizard(ctx)
     qtbot.addWidget(wizard)
     wizard.show()
-    source = tmp_path / "community.xlsx"
-    source.write_bytes((FIXTURES / "community.xlsx").read_bytes())
+    source = community_copy(tmp_path)
     wizard.file_page.path_edit.setText(str(source))
     wizard.next()
     wizard.next()

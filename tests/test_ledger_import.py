@@ -190,13 +190,21 @@ def test_skipped_rows_go_to_an_error_workbook_that_can_be_fixed_and_reimported(s
     assert person(store, "420102197506071112")["ethnicity"] == "回族"
 
 
-def test_matching_id_numbers_become_updates_with_a_field_diff(store, tmp_path):
-    commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+def changed_community(tmp_path, *rows) -> Path:
+    """The community ledger with 张三's phone changed (and any rows added): a later import."""
     changed = tmp_path / "changed.xlsx"
     shutil.copy(COMMUNITY, changed)
     wb = openpyxl.load_workbook(changed)
-    wb["人口台账"]["G5"] = "13800000000"  # 张三 has a new phone
+    wb["人口台账"]["G5"] = "13800000000"
+    for row in rows:
+        wb["人口台账"].append(row)
     wb.save(changed)
+    return changed
+
+
+def test_matching_id_numbers_become_updates_with_a_field_diff(store, tmp_path):
+    commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
+    changed = changed_community(tmp_path)  # 张三 has a new phone
     before = ops(store)
     preview = preview_of(store, changed)
     zhang = by_row(preview, "人口台账", 5)
@@ -221,12 +229,7 @@ def test_reimporting_the_same_file_changes_nothing(store):
 
 def test_a_whole_import_is_undone_as_one_step_without_deleting_log_entries(store, tmp_path):
     first = commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
-    changed = tmp_path / "changed.xlsx"
-    shutil.copy(COMMUNITY, changed)
-    wb = openpyxl.load_workbook(changed)
-    wb["人口台账"]["G5"] = "13800000000"
-    wb["人口台账"].append([9, "郑新", "女", "汉族", ZHENG, None, None, "幸福小区", "4栋", 1, 105, "户主"])
-    wb.save(changed)
+    changed = changed_community(tmp_path, [9, "郑新", "女", "汉族", ZHENG, None, None, "幸福小区", "4栋", 1, 105, "户主"])
     second = commit_import(store, preview_of(store, changed), skip_invalid=True)
     assert second.created == 1 and second.updated == 1
     before = ops(store)
@@ -473,11 +476,7 @@ def test_imports_are_undone_newest_first_and_an_undone_update_never_brings_a_del
     from db.models.register import Person
 
     first = commit_import(store, preview_of(store, COMMUNITY), skip_invalid=True)
-    changed = tmp_path / "changed.xlsx"
-    shutil.copy(COMMUNITY, changed)
-    wb = openpyxl.load_workbook(changed)
-    wb["人口台账"]["G5"] = "13800000000"
-    wb.save(changed)
+    changed = changed_community(tmp_path)
     second = commit_import(store, preview_of(store, changed), skip_invalid=True)
     assert second.updated == 1
     with pytest.raises(GridDeskError) as exc:
