@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from db.register.visits import record_visit
 from db.store import Store
 from db.sync import exchange, identity
 from tests.sync_helpers import make_replicas
+from tests.test_cli import griddesk
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = dt.datetime(2026, 11, 25, 8, 0)
@@ -322,30 +321,24 @@ def test_an_incremental_whose_base_is_gone_is_not_offered_and_says_so(tmp_path):
     assert _digest(path) == before
 
 
-def _griddesk(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "desktop", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_cli_lists_incremental_backups_and_restores_one(tmp_path):
     path = tmp_path / "g.sqlite"
     s = Store(path)
     oplog.write(s, Person, [{"name": "原有"}])
-    r = _griddesk("backup", "--db", str(path), "--incremental")  # no full backup yet: a full one
+    r = griddesk("backup", "--db", str(path), "--incremental")  # no full backup yet: a full one
     assert r.returncode == 0 and "完整备份" in r.stdout, r.stderr
     oplog.write(s, Person, [{"name": "新增"}])
     s.close()
-    r = _griddesk("backup", "--db", str(path), "--incremental")
+    r = griddesk("backup", "--db", str(path), "--incremental")
     assert r.returncode == 0 and "增量备份，依据" in r.stdout, r.stderr
-    r = _griddesk("backup", "--db", str(path), "--list")
+    r = griddesk("backup", "--db", str(path), "--list")
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("手动备份") == 2 and "增量备份，依据" in r.stdout and "-incr-" in r.stdout
     inc = backup.latest_backup(path)
     s = Store(path)
     oplog.write(s, Person, [{"name": "之后"}])
     s.close()
-    r = _griddesk("restore", "--db", str(path), str(inc))
+    r = griddesk("restore", "--db", str(path), str(inc))
     assert r.returncode == 0 and "增量备份" in r.stdout, r.stderr
     s = Store(path)
     assert sorted(p.name for p in Person.select()) == ["原有", "新增"]
