@@ -27,7 +27,7 @@ from pysqlite3 import dbapi2 as sqlite3
 
 from db import backup_incremental as incr
 from db.errors import DatabaseOpenError
-from desktop.i18n import _
+from i18n import _
 
 KEEP = 14
 # Reasons whose backup may be incremental (the daily and hand-made backups are always full).

@@ -35,7 +35,7 @@ from pysqlite3 import dbapi2 as sqlite3
 
 from db import migrations
 from db.errors import DatabaseOpenError
-from desktop.i18n import _
+from i18n import _
 
 FORMAT = 1
 APPLICATION_ID = 0x47524449  # "GRDI": an incremental backup, not a database

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from db import oplog
-from desktop.i18n import _
+from i18n import _
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from db.models import SYNCED_MODELS
-from desktop.i18n import N_
+from i18n import N_
 
 # What each synced table holds, for people (translated when shown).
 TABLE_LABELS = {

@@ -30,7 +30,7 @@ from db.models.register import (
 from db.register.index import ensure_index
 from db.register.search import Filters, fetch_rows, search_ids, strip_room
 from db.register.tags import list_tags
-from desktop.i18n import N_, _
+from i18n import N_, _
 from printouts.data import (
     Column,
     HouseholdFormData,

@@ -21,7 +21,7 @@ from db.clock import HybridClock
 from db.errors import DatabaseOpenError
 from db.ids import new_node_id
 from db.models import database_proxy
-from desktop.i18n import _
+from i18n import _
 
 APPLICATION_ID = 0x47524444  # "GRDD"
 SQLITE_MAGIC = b"SQLite format 3\x00"

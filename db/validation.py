@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from db.errors import ValidationError
-from desktop.i18n import _
+from i18n import _
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"

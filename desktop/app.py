@@ -18,14 +18,15 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
+import i18n
 from db.errors import Cancelled, DatabaseOpenError
-from desktop import appearance, i18n
+from desktop import appearance
 from desktop.backups import backup_now
 from desktop.context import AppContext, Events
 from desktop.errors import ErrorReporter
-from desktop.i18n import N_, _
 from desktop.settings import Settings
 from desktop.tasks import TaskRunner
+from i18n import N_, _
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from db.backup import describe
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 REASONS = {
     "daily": N_("daily"),

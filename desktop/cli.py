@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from desktop.i18n import _, set_language
+from i18n import _, set_language
 
 COMMAND_MODULES = [
     "desktop.commands.core",

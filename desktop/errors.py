@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 
 from db.errors import Cancelled, GridDeskError
-from desktop.i18n import _
+from i18n import _
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 import views
 from desktop.appearance import font_notifier
 from desktop.backups import backup_time, format_time
-from desktop.i18n import _, language
 from desktop.settings import TEXT_SCALES
+from i18n import _, language
 from views.widgets import scaled_font
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from db.errors import ValidationError
 from db.printing_audit import record_full_print
 from db.register.search import Filters
 from db.validation import parse_date
-from desktop.i18n import N_, _
+from i18n import N_, _
 from printouts.data import MeetingNoticeData, NoticeData, SigninData, SigninPerson
 from printouts.household import household_pdf, visit_pdf
 from printouts.layout import CancelledFn, ProgressFn

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 
-from desktop.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from i18n import DEFAULT_LANGUAGE, LANGUAGES
 
 TEXT_SCALES = (100, 125, 150)
 ORGANIZATION = "GridDesk"

@@ -23,7 +23,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QProgressDialog, QPushButton, QWidget
 
 from db.errors import Cancelled
-from desktop.i18n import _
+from i18n import _
 
 DIALOG_DELAY_MS = 500
 PROGRESS_INTERVAL_S = 0.1

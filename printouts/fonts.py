@@ -20,7 +20,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
 from db.errors import GridDeskError
-from desktop.i18n import _
+from i18n import _
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "resources" / "fonts"
 

@@ -7,7 +7,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, Spacer, Table, TableStyle
 
 from db.errors import Cancelled
-from desktop.i18n import N_, _
+from i18n import N_, _
 from printouts.data import HouseholdFormData, VisitRecordData, chinese_date
 from printouts.fonts import HEI, markup
 from printouts.layout import FORM, CancelledFn, ProgressFn, build_pdf, styles

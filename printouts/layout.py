@@ -20,7 +20,7 @@ from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 from reportlab.platypus import paragraph as _rl_paragraph
 
 from db.errors import Cancelled
-from desktop.i18n import _
+from i18n import _
 from printouts.fonts import GRID_PITCH, HEI, KAI, SONG, SONG_GRID, register_fonts, single_face
 
 # Chinese line-start rule (GB/T 15834 标点符号用法): closing marks never begin a line. reportlab's

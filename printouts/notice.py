@@ -6,7 +6,7 @@ import re
 
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph
 
-from desktop.i18n import _
+from i18n import _
 from printouts.data import Block, MeetingNoticeData, NoticeData, chinese_date
 from printouts.fonts import SONG_GRID, PrintError, markup, single_face
 from printouts.layout import BODY_LEADING, BODY_PT, OFFICIAL, CancelledFn, ProgressFn, build_pdf, styles

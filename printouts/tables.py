@@ -10,7 +10,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import LongTable, Paragraph, Spacer, Table, TableStyle
 
 from db.validation import mask_id, mask_phone
-from desktop.i18n import N_, _
+from i18n import N_, _
 from printouts.data import Column, RegisterListData, SigninData, chinese_date
 from printouts.fonts import HEI, PrintError, cmap, markup
 from printouts.layout import FORM, FORM_LANDSCAPE, CancelledFn, ProgressFn, build_pdf, styles

@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_file
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from desktop.i18n import _load  # noqa: E402
+from i18n import _load  # noqa: E402
 
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 AREAS = ("desktop", "views", "db", "printouts", "hub")

@@ -4,7 +4,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
-from desktop import i18n  # noqa: E402
+import i18n  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,8 @@ import shiboken6
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from desktop import appearance, i18n
+import i18n
+from desktop import appearance
 from desktop.app import Shell
 from desktop.errors import ErrorReporter
 from desktop.settings import Settings

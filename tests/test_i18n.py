@@ -6,7 +6,7 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 
-from desktop import i18n
+import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ("desktop", "views", "db", "printouts", "hub")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from babel.messages.extract import extract_from_file
 
-from desktop import i18n
+import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
 LEDGER_FILES = [*sorted((ROOT / "db" / "ledger").glob("*.py")), ROOT / "desktop" / "commands" / "ledger.py",

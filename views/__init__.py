@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 
-from desktop.i18n import N_
+from i18n import N_
 
 SCREENS: list[tuple[str, str, str]] = [
     ("households", N_("Household register"), "views.households:HouseholdsScreen"),

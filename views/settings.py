@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 
 from db.backup import KEEP, backup_dir, list_backups
 from desktop.backups import backup_now, backup_time, describe_backup, format_time
-from desktop.i18n import LANGUAGES, N_, _, language
 from desktop.settings import TEXT_SCALES
+from i18n import LANGUAGES, N_, _, language
 from views.widgets import heading
 
 SCALE_NAMES = {100: N_("standard"), 125: N_("larger"), 150: N_("largest")}

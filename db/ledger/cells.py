@@ -20,7 +20,7 @@ from db.validation import (
     parse_date,
     parse_id_number,
 )
-from desktop.i18n import _
+from i18n import _
 
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\U00020000-\U0002ffff])\s+(?=[\u3400-\u9fff\U00020000-\U0002ffff])")
 _SPACES = re.compile(r"\s+")

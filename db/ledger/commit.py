@@ -26,7 +26,7 @@ from db.ledger.register_snapshot import Snapshot
 from db.models.ledger import ImportBatch
 from db.models.register import Building, Compound, Grid, Household, Membership, Person, Unit
 from db.register import index as search_index  # importing db.register installs the index hooks
-from desktop.i18n import _, ngettext
+from i18n import _, ngettext
 
 CHUNK = 5000
 

@@ -18,7 +18,7 @@ from db.ledger.mapping import FIELD_BY_KEY, field_label
 from db.ledger.progress import gc_paused, step
 from db.models.register import AuditEntry
 from db.validation import mask_id, mask_phone
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 # Extra columns an export (or a department template) may ask for besides the import fields.
 EXTRA_FIELDS = {"seq": N_("No."), "age": N_("Age"), "address": N_("Household address"), "status": N_("Status")}

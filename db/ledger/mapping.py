@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from db.errors import GridDeskError
 from db.ledger.readers import Sheet
 from db.validation import normalize_text
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 
 @dataclass(frozen=True)

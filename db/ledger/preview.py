@@ -26,7 +26,7 @@ from db.ledger.mapping import (
 from db.ledger.progress import gc_paused, step
 from db.ledger.readers import Sheet, read_file
 from db.validation import id_conflicts
-from desktop.i18n import _
+from i18n import _
 
 PERSON_FIELDS = tuple(f.key for f in FIELD_BY_KEY.values() if f.target == "person")
 _PERSON_SET = frozenset(PERSON_FIELDS)

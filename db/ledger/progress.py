@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from db.bulk import bulk_gc
 from db.errors import Cancelled
-from desktop.i18n import _
+from i18n import _
 
 
 def step(state, done: int, total: int, text: str | None = None) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from db.ledger import cells
 from db.ledger.mapping import field_label
 from db.ledger.preview import Preview, RowResult
-from desktop.i18n import _
+from i18n import _
 
 
 def issue_lines(r: RowResult) -> list[str]:

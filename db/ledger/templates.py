@@ -22,7 +22,7 @@ from db.ledger.progress import step
 from db.ledger.readers import Sheet
 from db.models.ledger import ExportTemplate
 from db.validation import normalize_text
-from desktop.i18n import _
+from i18n import _
 
 EXTRA_SYNONYMS = {"序号": "seq", "编号": "seq", "年龄": "age", "家庭住址": "address", "户籍住址": "hukou_address"}
 

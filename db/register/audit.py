@@ -6,7 +6,7 @@ import datetime as dt
 
 from db import oplog
 from db.models.register import AuditEntry
-from desktop.i18n import _
+from i18n import _
 
 REVEALABLE = {("person", "id_number"), ("person", "phone"), ("household", "owner_phone")}
 

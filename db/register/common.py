@@ -9,7 +9,7 @@ from typing import Any
 from db import oplog
 from db.models import SyncedModel, synced_model
 from db.oplog import Change
-from desktop.i18n import N_
+from i18n import N_
 
 # Census relation codes (与户主关系), in display order.
 RELATIONS = ["户主", "配偶", "子女", "父母", "岳父母或公婆", "祖父母", "媳婿", "孙子女", "兄弟姐妹", "其他"]

@@ -12,7 +12,7 @@ from db.register.common import HOUSE_USES, RELATIONS, Edit, today
 from db.register.persons import DuplicatePersonError, check_person, find_duplicates
 from db.register.places import unit_path
 from db.validation import normalize_phone, normalize_text
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 HOUSEHOLD_FIELDS = ("number", "grid_id", "unit_id", "door", "address", "house_use", "owner_name",
                     "owner_phone", "notes")

@@ -11,7 +11,7 @@ from db.models.register import LifeEvent, Membership, Person
 from db.oplog import Change
 from db.register.common import CHINESE_ID_TYPES, ID_TYPES, SEXES, Edit, iso, today
 from db.validation import id_conflicts, normalize_phone, normalize_text, parse_date, parse_id_number
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 PERSON_FIELDS = {f.column_name for f in Person._meta.sorted_fields} - {"id", "deleted", "merged_into"}
 DATE_FIELDS = ("birth_date", "move_in_date", "move_out_date", "death_date")

@@ -9,7 +9,7 @@ from db.models.register import Building, Compound, Grid, Unit
 from db.oplog import Change
 from db.register.common import Edit
 from db.validation import normalize_text
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 _LEVELS = {"grid": (Grid, None), "compound": (Compound, "grid_id"), "building": (Building, "compound_id"),
            "unit": (Unit, "building_id")}

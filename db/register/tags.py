@@ -10,7 +10,7 @@ from db.models.register import PersonTag, Tag
 from db.oplog import Change
 from db.register.common import Edit, iso, today
 from db.validation import normalize_text, parse_date
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 # (name, visit interval in days, sensitive under PIPL): the starting list; a community edits it.
 DEFAULT_TAGS: tuple[tuple[str, int | None, int], ...] = (

@@ -10,7 +10,7 @@ from db import oplog
 from db.errors import GridDeskError
 from db.oplog import Change
 from db.register.common import model_for
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 
 def last_edit(store) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from db.models.register import Visit
 from db.oplog import Change
 from db.register.common import Edit, default_visit_interval, iso, today
 from db.validation import normalize_text, parse_date
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 FOLLOW_UP_DAYS_NOT_HOME = 7
 

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from db.sync.identity import Identity, SyncError, b64, device_id_for, fingerprint, unb64
-from desktop.i18n import _
+from i18n import _
 
 MAGIC = b"GRIDDESK-BUNDLE\x01"
 FORMAT_VERSION = 1

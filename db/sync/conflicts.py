@@ -14,7 +14,7 @@ from db import oplog
 from db.clock import hlc_millis
 from db.errors import ValidationError
 from db.models import synced_model
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 TABLE_LABELS = {"grid": N_("grids"), "compound": N_("compounds"), "building": N_("buildings"),
                 "unit": N_("units"), "household": N_("households"), "person": N_("residents"),

@@ -33,7 +33,7 @@ from db.sync.conflicts import table_label
 from db.sync.files import dated_name
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
 from db.sync.usb import safe_write
-from desktop.i18n import _
+from i18n import _
 
 APP_VERSION = "0.1.0"
 KINDS = ("changes", "full", "receipt")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from db.sync.bundle import MAGIC
 from db.sync.identity import SyncError, fingerprint
-from desktop.i18n import _
+from i18n import _
 
 BUNDLE_EXTS = (".GDB", ".GDR")
 _U32 = struct.Struct(">I")

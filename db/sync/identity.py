@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from db.errors import GridDeskError
 from db.models.sync import DeviceKey, TrustedDevice
-from desktop.i18n import _
+from i18n import _
 
 CARD_FORMAT = "griddesk-device-card"
 _RAW = serialization.Encoding.Raw

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from db.sync.identity import SyncError
-from desktop.i18n import _
+from i18n import _
 
 REMOVABLE_FS = {"vfat", "exfat", "msdos", "fat", "fat32", "fat16", "fuseblk", "ntfs", "ntfs3"}
 MEDIA_ROOTS = ("/media/", "/run/media/", "/mnt/")

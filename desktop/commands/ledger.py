@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from desktop.i18n import _
+from i18n import _
 
 
 def register(sub) -> None:

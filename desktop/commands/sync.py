@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from desktop.i18n import _
+from i18n import _
 
 
 def _add_db(p) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-from desktop.i18n import _
+from i18n import _
 from views.households.browser import RegisterBrowser
 from views.households.duplicates import DuplicatesReview
 from views.households.statistics import StatisticsView

@@ -25,7 +25,7 @@ from db.register.common import AGE_BANDS, RESIDENCE_STATUSES
 from db.register.places import place_tree
 from db.register.search import Filters, row_for_person, search_ids
 from db.register.tags import list_tags
-from desktop.i18n import N_, _
+from i18n import N_, _
 from views.households.common import PersonTableModel, fit_columns, shortcut
 from views.households.flow import FlowLayout
 

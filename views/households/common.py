@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 from db.register.index import SENSITIVE
 from db.register.search import age_on, fetch_rows
 from db.validation import mask_id, mask_phone
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 STATUS_LABELS = {"active": N_("Living here"), "moved_out": N_("Moved out"), "deceased": N_("Deceased")}
 ERROR_STYLE = "color: #b3261e;"

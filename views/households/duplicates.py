@@ -6,7 +6,7 @@ from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTa
 
 from db.register.persons import duplicate_pairs, merge_persons
 from db.validation import mask_id
-from desktop.i18n import N_, _
+from i18n import N_, _
 from views.households.common import DictListModel
 
 REASONS = {"id_number": N_("same ID number"), "name_birth": N_("same name and birth date")}

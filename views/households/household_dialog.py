@@ -27,7 +27,7 @@ from db.register.common import HOUSE_USES
 from db.register.persons import DuplicatePersonError
 from db.register.places import place_tree
 from db.validation import mask_id, mask_phone
-from desktop.i18n import N_, _
+from i18n import N_, _
 from views.households.common import (
     DictListModel,
     combo,

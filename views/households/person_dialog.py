@@ -27,7 +27,7 @@ from db.register.audit import reveal
 from db.register.common import ID_TYPES, MARITAL_STATUSES, PERSON_TYPES, RELATIONS, RESIDENCE_STATUSES, SEXES
 from db.register.households import change_relation
 from db.validation import mask_id, mask_phone, parse_id_number
-from desktop.i18n import N_, _
+from i18n import N_, _
 from views.households.common import combo, combo_value, message_label, set_combo, show_message
 
 TEXT_FIELDS: list[tuple[str, str]] = [

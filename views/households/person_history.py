@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from db.errors import ValidationErrors
 from db.register import persons as person_service
 from db.register import tags as tag_service
-from desktop.i18n import N_, _
+from i18n import N_, _
 from views.households.common import message_label, show_message
 
 EVENT_LABELS = {"move_in": N_("Moved in"), "move_out": N_("Moved out"), "death": N_("Died")}

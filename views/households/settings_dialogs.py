@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from db.errors import ValidationErrors
 from db.register import places as place_service
 from db.register import tags as tag_service
-from desktop.i18n import N_, _
+from i18n import N_, _
 from views.households.common import message_label, show_message
 
 CHILD_LEVEL = {None: "grid", "grid": "compound", "compound": "building", "building": "unit"}

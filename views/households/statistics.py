@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.register import stats
-from desktop.i18n import N_, _
+from i18n import N_, _
 from views.households.common import DictListModel
 
 PLACE_COLUMNS = [("grid", N_("Grid")), ("compound", N_("Compound")), ("building", N_("Building")), ("households", N_("Households")),

@@ -8,7 +8,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QLineEdit, QMainWindow, QWidget
 
 from db.register import undo as undo_service
-from desktop.i18n import _
+from i18n import _
 from views.households.common import shortcut
 
 STATUS_MS = 15_000

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from db.ledger.export import PeopleFilter, all_columns, column_label, count_people, export_people
 from db.ledger.templates import TemplateInfo, fill_template, inspect_template, save_template, template_names
 from desktop import file_dialogs
-from desktop.i18n import _
+from i18n import _
 
 
 class TemplateMappingDialog(QDialog):

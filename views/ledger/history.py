@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.ledger.commit import list_batches, undo_import
-from desktop.i18n import _
+from i18n import _
 
 
 class ImportHistoryDialog(QDialog):

@@ -34,7 +34,7 @@ from db.ledger.readers import SUFFIXES
 from db.ledger.report import error_workbook_path, summary, write_error_workbook
 from desktop import file_dialogs
 from desktop.backups import refresh_base_in_background
-from desktop.i18n import N_, _
+from i18n import N_, _
 from views.ledger.preview_model import PreviewModel
 
 FILTERS = ((None, N_("All rows")), ("error", N_("Errors")), ("update", N_("Updates")), ("create", N_("New")),

@@ -8,7 +8,7 @@ from PySide6.QtGui import QBrush, QColor
 from db.ledger.preview import Preview, RowResult
 from db.ledger.report import diff_text
 from db.validation import mask_id
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 ACTIONS = {"create": N_("New"), "update": N_("Update"), "unchanged": N_("Unchanged"), "error": N_("Error")}
 COLUMNS = (N_("Sheet"), N_("Row"), N_("Result"), N_("Name"), N_("ID number"), N_("Details"))

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from db import printing_data as pd
-from desktop.i18n import _
+from i18n import _
 
 
 def _lines(edit: QPlainTextEdit) -> list[str]:

@@ -14,7 +14,7 @@ from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrinter
 
 from db.errors import Cancelled, GridDeskError
-from desktop.i18n import _
+from i18n import _
 
 MAX_DPI = 300
 

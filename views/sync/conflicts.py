@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.sync import conflicts as service
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 HEADERS = [N_("Register"), N_("Record"), N_("Field"), N_("Values")]
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.sync import exchange, identity
-from desktop.i18n import N_, _
+from i18n import N_, _
 
 DIRECTIONS = {"export": N_("written"), "import": N_("imported"), "receipt_out": N_("receipt written"),
               "receipt_in": N_("receipt received")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from db.sync import identity
-from desktop.i18n import _
+from i18n import _
 from views.sync.conflicts import ConflictsTab
 from views.sync.devices import DeviceNameDialog, DevicesTab, HistoryTab
 from views.sync.transfer import ExportTab, ImportTab

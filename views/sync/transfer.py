@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from db.sync import exchange, files, identity, usb
 from db.sync.conflicts import table_label
 from desktop.backups import refresh_base_in_background
-from desktop.i18n import _
+from i18n import _
 
 LARGE_IMPORT_OPS = 10_000  # from this many new ops, a new full backup afterwards (db.backup.refresh_base)
 

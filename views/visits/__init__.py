@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from db.register.places import place_tree
 from db.register.visits import recent_visits, visits_due
-from desktop.i18n import N_, _
+from i18n import N_, _
 from views.households.common import OVERDUE, DictListModel, fit_columns, shortcut
 from views.households.undo_action import install_undo
 from views.widgets import heading

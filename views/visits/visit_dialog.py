@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 from db.errors import ValidationErrors
 from db.register.households import household_members
 from db.register.visits import FOLLOW_UP_DAYS_NOT_HOME, grid_worker, record_visit
-from desktop.i18n import _
+from i18n import _
 from views.households.common import combo, combo_value, message_label, show_message, with_message
 
 PURPOSES = ["常规走访", "政策宣传", "信息核实", "节日慰问", "安全检查", "矛盾调解", "需求了解"]
