@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-TABLE = Path(__file__).parent / "fixtures" / "rare" / "tongyong_guifan_hanzi_2013.txt"
+TABLE = Path(__file__).resolve().parent.parent / "resources" / "unicode" / "tongyong_guifan_hanzi_2013.txt"
 
 # Unified ideograph blocks as of Unicode 15.0 (first, last code point).
 EXTENSIONS = {
