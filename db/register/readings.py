@@ -49,6 +49,13 @@ def is_ideograph(char: str) -> bool:
 # -- private-use characters (造字) ---------------------------------------------------------------------
 
 
+# Free-text fields (person and household) in which such characters are flagged on import.
+PRIVATE_USE_CHECKED = frozenset({
+    "name", "former_name", "hukou_address", "current_address", "employer", "notes", "grid", "compound",
+    "building", "unit", "door", "address", "owner_name", "landlord_name"})
+private_use_search = _PRIVATE_USE.search
+
+
 def private_use_chars(text: str | None) -> list[tuple[int, str]]:
     """(1-based position, character) of every private-use character in text: the self-made glyphs
     (造字) of old office systems, which show as something else, or nothing, on other computers."""
