@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QObject, QTranslator, Signal
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,18 @@ def font_families() -> list[str]:
 def rare_families() -> list[str]:
     register_fonts()
     return list(_rare_families)
+
+
+def shows_char(char: str, font: QFont | None = None) -> bool:
+    """Whether one of the font's families (the main face, then the rare faces) has a glyph for char."""
+    font = QFont(font or QApplication.font())
+    families = font.families() or [font.family()]
+    for family in families:
+        single = QFont(font)
+        single.setFamilies([family])
+        if QFontMetrics(single).inFontUcs4(ord(char)):
+            return True
+    return False
 
 
 def application_font(percent: int) -> QFont:

@@ -208,7 +208,10 @@ def char_info(char: str, extra: dict[str, tuple[str, ...]] | None = None) -> Cha
                     _common(char), standard_numbers().get(char))
 
 
-def find_characters(query: str, *, store=None, limit: int = 400) -> list[CharInfo]:
+PICKER_LIMIT = 600
+
+
+def find_characters(query: str, *, store=None, limit: int = PICKER_LIMIT) -> list[CharInfo]:
     """Ideographs for a picker query: a code point (2B5AF, U+2B5AF, 0x2B5AF), characters typed or
     pasted, or a pinyin reading (fu, fǔ, fu3: every character with that reading, GB 2312 ones first,
     then by block). Readings people added (store) are found too."""
