@@ -156,3 +156,32 @@ def test_a_private_use_character_typed_in_the_editor_is_flagged(ctx, qtbot):
     editor.check()
     message = editor.messages["name"]
     assert not message.isHidden() and "U+E3C1" in message.text() and "生僻字" in message.text()
+
+
+def test_csv_export_in_gbk_says_which_names_do_not_fit_and_offers_gb18030(ctx, qtbot, store, tmp_path,
+                                                                            monkeypatch):
+    from views.ledger.export_dialog import ExportDialog
+
+    households.register_household(store, household={"unit_id": _unit(store), "door": "101"}, members=[
+        {"relation": "户主", "name": "赵孟𫖯"}, {"relation": "配偶", "name": "王吉"}])
+    dialog = ExportDialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.encoding_combo.isHidden()
+    target = tmp_path / "名单.csv"
+    dialog.path_edit.setText(str(target))
+    assert not dialog.encoding_combo.isHidden()
+    dialog.encoding_combo.setCurrentIndex(dialog.encoding_combo.findData("gbk"))
+    asked = []
+
+    def choose(error):
+        asked.append(error)
+        return "gb18030"
+
+    monkeypatch.setattr(dialog, "ask_other_encoding", choose)
+    dialog.export()
+    (error,) = asked
+    assert "𫖯" in error.message and "U+2B5AF" in error.message and error.suggestions == ("gb18030", "utf-8-sig")
+    assert dialog.encoding_combo.currentData() == "gb18030"
+    assert "赵孟𫖯" in target.read_text(encoding="gb18030")
+    assert dialog.last_count == 2
