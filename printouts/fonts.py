@@ -226,3 +226,33 @@ def markup(text: str | None, face: str, *, where: str | None = None) -> str:
         return "".join(out)
     finally:
         _where.value = None
+
+
+def text_runs(text: str, face: str, *, where: str | None = None) -> list[tuple[str, str]]:
+    """(face, chunk) runs of text for canvas drawing: face where it has the glyphs, a fallback face
+    for the others (赵孟𫖯 -> [(face, 赵孟), (HANAMIN_B, 𫖯)])."""
+    _where.value = where
+    try:
+        runs: list[tuple[str, str]] = []
+        have = cmap(face)
+        for ch in text:
+            target = face if ord(ch) in have or not _printable(ch) else covering_face(ch, face)
+            if runs and runs[-1][0] == target:
+                runs[-1] = (target, runs[-1][1] + ch)
+            else:
+                runs.append((target, ch))
+        return runs
+    finally:
+        _where.value = None
+
+
+def runs_width(runs: list[tuple[str, str]], size: float) -> float:
+    return sum(pdfmetrics.stringWidth(chunk, run_face, size) for run_face, chunk in runs)
+
+
+def draw_runs(canvas, x: float, y: float, runs: list[tuple[str, str]], size: float) -> None:
+    """Draw runs from x (left) on the baseline y, each in its face."""
+    for run_face, chunk in runs:
+        canvas.setFont(run_face, size)
+        canvas.drawString(x, y, chunk)
+        x += pdfmetrics.stringWidth(chunk, run_face, size)

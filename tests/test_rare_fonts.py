@@ -76,3 +76,15 @@ def test_register_list_with_rare_names_prints_and_reads_back(tmp_path):
     names = " ".join(r["name"] for r in fonts)
     assert "HanaMinB" in names and "GDBabelStoneHanExtra" in names
     assert len(pdf) < 400_000  # subsets: a few glyphs, not the 31 MB face
+
+
+def test_notice_with_a_rare_character_in_body_and_issuer_prints():
+    from printouts.data import NoticeData
+    from printouts.notice import notice_pdf
+
+    pdf = notice_pdf(NoticeData(title="关于赵孟𫖯同志的通知", body="各位居民：\n请王𠮷、李䶮、陈𰻞到社区领取材料。",
+                                issuer="𫖯溪社区居民委员会", date="2026-12-01"))
+    text = pdf_tools.text(pdf)
+    for expected in ("赵孟𫖯", "王𠮷", "李䶮", "陈𰻞", "𫖯溪社区居民委员会", "2026年12月1日"):
+        assert expected in text, expected
+    assert {r["emb"] for r in pdf_tools.fonts(pdf)} == {"yes"}
