@@ -89,7 +89,7 @@ def register_fonts() -> str:
         return _family
     families = _add_font(FONT_FILE)
     family = families[0] if families else FALLBACK_FAMILY
-    from printouts.fonts import RARE_FONT_FILES
+    from printouts.font_files import RARE_FONT_FILES
 
     for path in RARE_FONT_FILES:
         for name in _add_font(path)[:1]:

@@ -18,7 +18,6 @@ Latin base-14 font (that prints black boxes or nothing).
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.pdfbase import pdfmetrics, ttfonts
@@ -26,8 +25,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from db.errors import GridDeskError
 from i18n import _
-
-FONT_DIR = Path(__file__).resolve().parent.parent / "resources" / "fonts"
+from printouts.font_files import EXTRA_FILE, FONT_DIR, HANAMIN_B_FILE, RARE_FONT_FILES  # noqa: F401
 
 SONG = "GD-Song"
 KAI = "GD-Kai"
@@ -50,10 +48,9 @@ FACES: dict[str, tuple[str, int]] = {
 }
 # Rare-character faces, after the main ones; the screen uses the same files (desktop.appearance).
 RARE_FACES: dict[str, tuple[str, int]] = {
-    HANAMIN_B: ("HanaMinB.ttf", 0),
-    EXTRA: ("gd-babelstone-extra.ttf", 0),
+    HANAMIN_B: (HANAMIN_B_FILE, 0),
+    EXTRA: (EXTRA_FILE, 0),
 }
-RARE_FONT_FILES = tuple(FONT_DIR / filename for filename, _index in RARE_FACES.values())
 # Order in which other faces are tried for a character the requested face lacks.
 FALLBACK_ORDER = [HEI, SONG, KAI, HANAMIN_B, EXTRA]
 
