@@ -108,3 +108,23 @@ def test_private_use_character_in_an_imported_ledger_is_reported(store, tmp_path
     assert "第 3 个字" in warning.message
     report = "\n".join(report_lines(preview))
     assert "第 2 行" in report and "“姓名”" in report and "U+E3C1" in report
+
+
+def test_command_line_exports_csv_in_gb18030_and_refuses_gbk(tmp_path):
+    from test_cli import griddesk
+
+    from db.store import Store
+
+    db = tmp_path / "g.sqlite"
+    store = Store(db, user="测试员")
+    source = tmp_path / "in.csv"
+    write_csv(source, ledger_rows(), "gb18030")
+    imported_names(store, source)
+    store.close()
+    out = tmp_path / "out.csv"
+    done = griddesk("export", "--db", str(db), "--to", str(out), "--encoding", "gb18030")
+    assert done.returncode == 0, done.stderr
+    assert "赵孟𫖯" in out.read_text(encoding="gb18030")
+    refused = griddesk("export", "--db", str(db), "--to", str(tmp_path / "gbk.csv"), "--encoding", "gbk")
+    assert refused.returncode == 2 and "U+2B5AF" in refused.stderr and "GB18030" in refused.stderr
+    assert not (tmp_path / "gbk.csv").exists()
