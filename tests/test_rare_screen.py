@@ -147,6 +147,13 @@ def test_picker_adds_a_reading_for_a_character_pypinyin_lacks(ctx, qtbot, store,
     from db.register.search import Filters, search_ids
 
     assert len(search_ids(store, Filters(text="wj")).ids) == 1
+    # A wrong reading can be taken back.
+    picker.query.setText("𠮷")
+    picker.search()
+    assert not picker.remove_readings_button.isHidden() and "ji" in picker.detail.text()
+    picker.remove_readings_button.click()
+    assert readings.list_readings(store) == [] and search_ids(store, Filters(text="wj")).ids == []
+    assert picker.remove_readings_button.isHidden()
 
 
 def test_a_private_use_character_typed_in_the_editor_is_flagged(ctx, qtbot):

@@ -137,6 +137,12 @@ def remove_reading(store, *, reading_id: str) -> list[Change]:
     return oplog.write(store, CharReading, [{"id": reading_id, "deleted": 1}])
 
 
+def remove_readings(store, *, char: str) -> list[Change]:
+    """Remove every reading people added for this character (a wrong one, say)."""
+    ids = [r["id"] for r in list_readings(store) if r["char"] == char]
+    return oplog.write(store, CharReading, [{"id": i, "deleted": 1} for i in ids])
+
+
 # -- the character picker ------------------------------------------------------------------------------
 
 
@@ -148,6 +154,7 @@ class CharInfo:
     block: str  # 扩展C
     common: bool  # in GB 2312 (the characters every input method has)
     standard: int | None = None  # number in the 通用规范汉字表 (None: not in it)
+    added: tuple[str, ...] = ()  # readings people added (db table char_reading)
 
 
 def _pypinyin_readings(code: int) -> tuple[str, ...]:
@@ -205,7 +212,7 @@ def _rank(code: int) -> tuple[int, int]:
 def char_info(char: str, extra: dict[str, tuple[str, ...]] | None = None) -> CharInfo:
     readings = _pypinyin_readings(ord(char)) + tuple(r for r in (extra or {}).get(char, ()) if r)
     return CharInfo(char, f"U+{ord(char):04X}", tuple(dict.fromkeys(readings)), block_of(char) or "",
-                    _common(char), standard_numbers().get(char))
+                    _common(char), standard_numbers().get(char), tuple((extra or {}).get(char, ())))
 
 
 PICKER_LIMIT = 600

@@ -69,6 +69,10 @@ class CharPickerDialog(QDialog):
         self.add_reading_button.setObjectName("addReading")
         self.add_reading_button.setAutoDefault(False)
         self.add_reading_button.clicked.connect(self.add_reading)
+        self.remove_readings_button = QPushButton(_("Remove the added readings"), self)
+        self.remove_readings_button.setObjectName("removeReadings")
+        self.remove_readings_button.setAutoDefault(False)
+        self.remove_readings_button.clicked.connect(self.remove_readings)
         self.message = QLabel(self)
         self.message.setWordWrap(True)
         buttons = QDialogButtonBox(self)
@@ -85,6 +89,7 @@ class CharPickerDialog(QDialog):
         reading_row.addWidget(QLabel(_("A reading people use:"), self))
         reading_row.addWidget(self.reading, 1)
         reading_row.addWidget(self.add_reading_button)
+        reading_row.addWidget(self.remove_readings_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.query)
         layout.addWidget(self.count)
@@ -142,6 +147,7 @@ class CharPickerDialog(QDialog):
         info = self.current()
         self.insert_button.setEnabled(info is not None)
         self.add_reading_button.setEnabled(info is not None)
+        self.remove_readings_button.setVisible(bool(info and info.added))
         if info is None:
             self.detail_char.setText("")
             self.detail.setText(_("Type a pinyin reading or a code point to find a character."))
@@ -150,6 +156,8 @@ class CharPickerDialog(QDialog):
         parts = [f"{info.code}　{info.block}",
                  _("Readings: {readings}").format(readings="、".join(info.readings)) if info.readings
                  else _("No reading known: add the one people use below, so pinyin search finds the name.")]
+        if info.added:
+            parts.append(_("Added by people here: {readings}").format(readings="、".join(info.added)))
         if info.standard:
             parts.append(_("No. {n} of the 通用规范汉字表 (standard character)").format(n=info.standard))
         screen, paper = shows_char(info.char, self.results.font()), printable_code(ord(info.char))
@@ -189,3 +197,17 @@ class CharPickerDialog(QDialog):
                 self.ctx.errors.show(error, self)
 
         self.ctx.tasks.run(work, title=_("Saving"), on_done=done, on_error=failed, parent=self)
+
+    def remove_readings(self) -> None:
+        info = self.current()
+        if info is None or not info.added:
+            return
+        store, char = self.ctx.store, info.char
+
+        def done(changes) -> None:
+            self.ctx.data_changed(changes)
+            self.message.setText(_("The readings added for “{char}” were removed.").format(char=char))
+            self.search()
+
+        self.ctx.tasks.run(lambda _state: readings.remove_readings(store, char=char), title=_("Saving"),
+                           on_done=done, parent=self)
