@@ -102,7 +102,16 @@ def _v7(db: SqliteDatabase) -> None:
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
 
 
+def _v13(db: SqliteDatabase) -> None:
+    # Rare characters (生僻字): readings people add for characters pypinyin lacks (synced).
+    from db.models.rare import RARE_MODELS
+
+    for model in RARE_MODELS:
+        create_table(db, model)
+
+
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
+MIGRATIONS[13] = _v13
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

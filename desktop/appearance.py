@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QObject, QTranslator, Signal
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QFontMetrics
 from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,7 @@ FALLBACK_FAMILY = "WenQuanYi Zen Hei"
 BASE_POINT_SIZE = 11.0
 
 _family: str | None = None
+_rare_families: list[str] = []
 _qt_translators: list[QTranslator] = []
 
 STYLE_SHEET = """
@@ -69,25 +70,62 @@ QStatusBar QLabel { padding: 0 0.6em; color: #394150; }
 """
 
 
+def _add_font(path: Path) -> list[str]:
+    font_id = QFontDatabase.addApplicationFont(str(path)) if path.is_file() else -1
+    families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
+    if not families:
+        log.warning("could not load %s", path)
+    return families
+
+
 def register_fonts() -> str:
-    """Register the bundled CJK font and return its family (so no machine shows boxes)."""
+    """Register the bundled CJK fonts and return the main family (so no machine shows boxes).
+
+    The rare-character faces (HanaMin B for Extensions B-F, the BabelStone Han subset for G-I,
+    the same files as the printouts) are registered too and follow the main family in every
+    application font (font_families), so 赵孟𫖯 shows 𫖯 in lists, editors, charts and dialogs."""
     global _family
     if _family:
         return _family
-    family = FALLBACK_FAMILY
-    if FONT_FILE.is_file():
-        font_id = QFontDatabase.addApplicationFont(str(FONT_FILE))
-        families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
-        if families:
-            family = families[0]
-        else:
-            log.warning("could not load %s", FONT_FILE)
+    families = _add_font(FONT_FILE)
+    family = families[0] if families else FALLBACK_FAMILY
+    from printouts.font_files import RARE_FONT_FILES
+
+    for path in RARE_FONT_FILES:
+        for name in _add_font(path)[:1]:
+            if name not in _rare_families:
+                _rare_families.append(name)
+    # A widget or style sheet that names only the main family still falls back to the rare faces.
+    QFont.insertSubstitutions(family, _rare_families)
     _family = family
     return family
 
 
+def font_families() -> list[str]:
+    """The application's font families in fallback order: the main face, then the rare faces."""
+    return [register_fonts(), *_rare_families]
+
+
+def rare_families() -> list[str]:
+    register_fonts()
+    return list(_rare_families)
+
+
+def shows_char(char: str, font: QFont | None = None) -> bool:
+    """Whether one of the font's families (the main face, then the rare faces) has a glyph for char."""
+    font = QFont(font or QApplication.font())
+    families = font.families() or [font.family()]
+    for family in families:
+        single = QFont(font)
+        single.setFamilies([family])
+        if QFontMetrics(single).inFontUcs4(ord(char)):
+            return True
+    return False
+
+
 def application_font(percent: int) -> QFont:
     font = QFont(register_fonts())
+    font.setFamilies(font_families())
     font.setPointSizeF(BASE_POINT_SIZE * percent / 100)
     return font
 

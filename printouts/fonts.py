@@ -5,6 +5,11 @@ Three faces ship in resources/fonts (licences in resources/fonts/licenses/):
 - KAI:  AR PL UKai CN (ukai.ttc, index 0), for （一） headings;
 - HEI:  WenQuanYi Zen Hei (wqy-zenhei.ttc, index 0), plain face for tables and 一、 headings.
 
+Two fallback faces follow them for rare characters (生僻字) outside those three, character by
+character (赵孟𫖯 prints 𫖯 from HanaMin B): HANAMIN_B (HanaMinB.ttf, CJK Extensions B-F) and
+EXTRA (gd-babelstone-extra.ttf, a subset of BabelStone Han: Extensions G-I and the rest); see
+scripts/build_rare_fonts.py. They are registered only when a text needs them.
+
 A character that the chosen face lacks is drawn in another shipped face that has it; a character
 that no shipped face has raises PrintError naming it. Nothing ever falls back silently to a
 Latin base-14 font (that prints black boxes or nothing).
@@ -13,16 +18,14 @@ Latin base-14 font (that prints black boxes or nothing).
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from xml.sax.saxutils import escape
 
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 
 from db.errors import GridDeskError
 from i18n import _
-
-FONT_DIR = Path(__file__).resolve().parent.parent / "resources" / "fonts"
+from printouts.font_files import EXTRA_FILE, FONT_DIR, HANAMIN_B_FILE, RARE_FONT_FILES  # noqa: F401
 
 SONG = "GD-Song"
 KAI = "GD-Kai"
@@ -34,14 +37,46 @@ HEI = "GD-Hei"
 SONG_GRID = "GD-SongGrid"
 GRID_PITCH = round(1000 * (156 / 25.4 * 72) / (28 * 16))  # per mille of the font size: 987
 
+HANAMIN_B = "GD-HanaMinB"
+EXTRA = "GD-BabelStoneExtra"
+
 FACES: dict[str, tuple[str, int]] = {
     SONG: ("uming.ttc", 0),
     SONG_GRID: ("uming.ttc", 0),
     KAI: ("ukai.ttc", 0),
     HEI: ("wqy-zenhei.ttc", 0),
 }
+# Rare-character faces, after the main ones; the screen uses the same files (desktop.appearance).
+RARE_FACES: dict[str, tuple[str, int]] = {
+    HANAMIN_B: (HANAMIN_B_FILE, 0),
+    EXTRA: (EXTRA_FILE, 0),
+}
 # Order in which other faces are tried for a character the requested face lacks.
-FALLBACK_ORDER = [HEI, SONG, KAI]
+FALLBACK_ORDER = [HEI, SONG, KAI, HANAMIN_B, EXTRA]
+
+_reportlab_to_unicode = ttfonts.makeToUnicodeCMap
+
+
+def _utf16_hex(code: int) -> str:
+    return chr(code).encode("utf-16-be").hex().upper()
+
+
+def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
+    """reportlab's ToUnicode CMap writes a code point as "%04X", so 𫖯 (U+2B5AF) became "2B5AF" and
+    pdftotext, search and copy in a PDF reader read U+2B5A. The CMap wants UTF-16BE: a character
+    beyond the BMP is its surrogate pair (<D86D DDAF>)."""
+    text = _reportlab_to_unicode(fontname, subset)
+    if all(code <= 0xFFFF for code in subset):
+        return text
+    lines = text.split("\n")
+    start = lines.index(f"{len(subset)} beginbfchar") + 1
+    lines[start:start + len(subset)] = [
+        f"<{i:02X}> <{code:04X}>" if code <= 0xFFFF else f"<{i:02X}> <{_utf16_hex(code)}>"
+        for i, code in enumerate(subset)]
+    return "\n".join(lines)
+
+
+ttfonts.makeToUnicodeCMap = _to_unicode_cmap  # read as a module global at every PDF build
 
 _lock = threading.Lock()
 _cmaps: dict[str, frozenset[int]] = {}
@@ -52,11 +87,15 @@ class PrintError(GridDeskError):
 
 
 def register_fonts() -> None:
-    """Register the three faces with reportlab once (thread-safe, cheap after the first call)."""
-    if len(_cmaps) == len(FACES):
+    """Register the main faces with reportlab once (thread-safe, cheap after the first call)."""
+    if all(name in _cmaps for name in FACES):
         return
+    _register(FACES)
+
+
+def _register(faces: dict[str, tuple[str, int]]) -> None:
     with _lock:
-        for name, (filename, index) in FACES.items():
+        for name, (filename, index) in faces.items():
             if name in _cmaps:
                 continue
             path = FONT_DIR / filename
@@ -75,8 +114,16 @@ def register_fonts() -> None:
 
 
 def cmap(face: str) -> frozenset[int]:
-    register_fonts()
+    if face not in _cmaps:
+        register_fonts()
+        if face in RARE_FACES:
+            _register({face: RARE_FACES[face]})
     return _cmaps[face]
+
+
+def printable_code(code: int) -> bool:
+    """Whether some printing face (main or rare) has a glyph for this code point."""
+    return any(code in cmap(face) for face in FALLBACK_ORDER)
 
 
 def _printable(ch: str) -> bool:
@@ -176,3 +223,33 @@ def markup(text: str | None, face: str, *, where: str | None = None) -> str:
         return "".join(out)
     finally:
         _where.value = None
+
+
+def text_runs(text: str, face: str, *, where: str | None = None) -> list[tuple[str, str]]:
+    """(face, chunk) runs of text for canvas drawing: face where it has the glyphs, a fallback face
+    for the others (赵孟𫖯 -> [(face, 赵孟), (HANAMIN_B, 𫖯)])."""
+    _where.value = where
+    try:
+        runs: list[tuple[str, str]] = []
+        have = cmap(face)
+        for ch in text:
+            target = face if ord(ch) in have or not _printable(ch) else covering_face(ch, face)
+            if runs and runs[-1][0] == target:
+                runs[-1] = (target, runs[-1][1] + ch)
+            else:
+                runs.append((target, ch))
+        return runs
+    finally:
+        _where.value = None
+
+
+def runs_width(runs: list[tuple[str, str]], size: float) -> float:
+    return sum(pdfmetrics.stringWidth(chunk, run_face, size) for run_face, chunk in runs)
+
+
+def draw_runs(canvas, x: float, y: float, runs: list[tuple[str, str]], size: float) -> None:
+    """Draw runs from x (left) on the baseline y, each in its face."""
+    for run_face, chunk in runs:
+        canvas.setFont(run_face, size)
+        canvas.drawString(x, y, chunk)
+        x += pdfmetrics.stringWidth(chunk, run_face, size)

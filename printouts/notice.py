@@ -8,7 +8,7 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph
 
 from i18n import _
 from printouts.data import Block, MeetingNoticeData, NoticeData, chinese_date
-from printouts.fonts import SONG_GRID, PrintError, markup, single_face
+from printouts.fonts import SONG_GRID, PrintError, draw_runs, markup, runs_width, text_runs
 from printouts.layout import BODY_LEADING, BODY_PT, OFFICIAL, CancelledFn, ProgressFn, build_pdf, styles
 
 CHINESE_NUMERALS = "一二三四五六七八九十"
@@ -59,15 +59,14 @@ class SignatureBlock(Flowable):
         self.issuer = issuer
         self.date = date
         self.seal_space = seal_lines * BODY_LEADING
-        self.face_issuer = single_face(issuer, "GD-Song", where=_("the issuer")) if issuer else "GD-Song"
-        self.face_date = single_face(date, "GD-Song", where=_("the date")) if date else "GD-Song"
+        # Per character: an issuer with a rare character (𫖯) takes it from a fallback face.
+        self.runs_issuer = text_runs(issuer, "GD-Song", where=_("the issuer"))
+        self.runs_date = text_runs(date, "GD-Song", where=_("the date"))
 
     def wrap(self, avail_width, avail_height):
-        from reportlab.pdfbase.pdfmetrics import stringWidth
-
         self.avail_width = avail_width
-        self.w_issuer = stringWidth(self.issuer, self.face_issuer, BODY_PT)
-        self.w_date = stringWidth(self.date, self.face_date, BODY_PT)
+        self.w_issuer = runs_width(self.runs_issuer, BODY_PT)
+        self.w_date = runs_width(self.runs_date, BODY_PT)
         if max(self.w_issuer, self.w_date) > avail_width:
             raise PrintError(_("The issuer “{issuer}” is too long for one line.").format(issuer=self.issuer))
         lines = (1 if self.issuer else 0) + (1 if self.date else 0)
@@ -82,12 +81,10 @@ class SignatureBlock(Flowable):
         centre = min(centre, self.avail_width - self.w_issuer / 2)
         y = self.height - self.seal_space - BODY_PT
         if self.issuer:
-            c.setFont(self.face_issuer, BODY_PT)
-            c.drawCentredString(centre, y, self.issuer)
+            draw_runs(c, centre - self.w_issuer / 2, y, self.runs_issuer, BODY_PT)
             y -= BODY_LEADING
         if self.date:
-            c.setFont(self.face_date, BODY_PT)
-            c.drawString(right - self.w_date, y, self.date)
+            draw_runs(c, right - self.w_date, y, self.runs_date, BODY_PT)
 
 
 def _paragraph(block: Block, st: dict) -> Paragraph:

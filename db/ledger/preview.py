@@ -25,6 +25,7 @@ from db.ledger.mapping import (
 )
 from db.ledger.progress import gc_paused, step
 from db.ledger.readers import Sheet, read_file
+from db.register.readings import PRIVATE_USE_CHECKED, private_use_message, private_use_search
 from db.validation import id_conflicts
 from i18n import _
 
@@ -179,6 +180,8 @@ def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str,
     id_col = next((col for col, key in sp.mapping.items() if key == "id_number"), None)
     relation_col = next((col for col, key in sp.mapping.items() if key == "relation"), None)
     mapped_cols = list(sp.mapping)
+    # Columns of free text where an old system's self-made glyphs (造字, private use) turn up.
+    text_cols = [col for col, key in sp.mapping.items() if key in PRIVATE_USE_CHECKED]
     converters = [(col, key, cells.converter(key), key in _CACHED) for col, key in items]
     cache: dict[tuple[str, Any], Any] = {}
     ignored = 0
@@ -229,6 +232,10 @@ def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str,
         else:
             _check_id(r, raw[id_col] if id_col < width else "", headers[id_col], values, seen_ids)
         _split(r, values)
+        for col in text_cols:
+            cell = raw[col] if col < width else ""
+            if isinstance(cell, str) and private_use_search(cell):
+                r.warnings.append(Issue(headers[col], sp.mapping[col], private_use_message(cell)))
         if r.relation == "其他" and relation_col is not None:
             original = cells.as_text(raw[relation_col]) if relation_col < width else ""
             if original != "其他":

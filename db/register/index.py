@@ -94,12 +94,30 @@ def natural_key(text: str) -> str:
     return _DIGITS.sub(lambda m: m.group().zfill(8), text)
 
 
+_user_readings: dict[str, tuple[str, ...]] = {}  # readings people added (db.register.readings)
+
+
 @lru_cache(maxsize=65_536)
 def _char_pinyin(char: str) -> tuple[str, ...]:
-    """Readings of one character (the most common first); non-Chinese characters give themselves."""
+    """Readings of one character (the most common first); non-Chinese characters give themselves.
+    Readings people added follow pypinyin's (and stand alone for a character it lacks: 𠮷 = ji)."""
     readings = pinyin(char, style=Style.NORMAL, heteronym=True, errors="ignore")
-    found = tuple(dict.fromkeys(r.lower() for r in (readings[0] if readings else []) if r))
+    found = tuple(dict.fromkeys([*(r.lower() for r in (readings[0] if readings else []) if r),
+                                 *_user_readings.get(char, ())]))
     return found or ((char.lower(),) if char.isascii() and char.isalnum() else ("",))
+
+
+def use_readings(store) -> None:
+    """Take the readings people added from this database; when they changed, the pinyin caches
+    are dropped (so names with those characters get their new pinyin and initials)."""
+    global _user_readings
+    from db.register.readings import user_readings
+
+    current = user_readings(store)
+    if current != _user_readings:
+        _user_readings = current
+        _char_pinyin.cache_clear()
+        clear_caches()
 
 
 @lru_cache(maxsize=262_144)
@@ -165,6 +183,7 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
             _pending[-1].update(person_ids)
         return
     on = on or today()
+    use_readings(store)
     ids = sorted(set(person_ids))
     # All rows are placed at once: chunk by chunk, rows of one gap would split it again and again.
     all_rows: list[tuple] = []
@@ -191,6 +210,7 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
     handover or a first import). Rows of persons no longer live are removed."""
     on = on or today()
     db = store.db
+    use_readings(store)
     docs: dict[str, str] = {}
     rows = _index_rows(store, on, None, docs)
     live = {r[0] for r in rows}
@@ -469,6 +489,18 @@ _PLACE_TO_HOUSEHOLDS = {
 }
 
 
+def _on_char_reading(store, ids):
+    if _everyone_pending():
+        return
+    chars = _select(store, "select distinct char from char_reading where id in ({marks})", ids)
+    persons: list[str] = []
+    for char in chars:
+        persons += [r[0] for r in store.db.execute_sql(
+            "select id from person where instr(name, ?) > 0 or instr(former_name, ?) > 0", (char, char))]
+    use_readings(store)
+    refresh_persons(store, persons)
+
+
 def _place_hook(table: str):
     def hook(store, ids):
         if _everyone_pending():
@@ -484,6 +516,7 @@ def install_hooks() -> None:
     oplog.add_row_hook("person_tag", _on_person_tag)
     oplog.add_row_hook("tag", _on_tag)
     oplog.add_row_hook("visit", _on_visit)
+    oplog.add_row_hook("char_reading", _on_char_reading)
     for table in _PLACE_TO_HOUSEHOLDS:
         oplog.add_row_hook(table, _place_hook(table))
     # A bulk merge (sync import) refreshes each person once, not once per table that names it.

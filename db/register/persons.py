@@ -10,11 +10,14 @@ from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.models.register import LifeEvent, Membership, Person
 from db.oplog import Change
 from db.register.common import CHINESE_ID_TYPES, ID_TYPES, SEXES, Edit, iso, today
+from db.register.readings import private_use_message
 from db.validation import id_conflicts, normalize_phone, normalize_text, parse_date, parse_id_number
 from i18n import N_, _
 
 PERSON_FIELDS = {f.column_name for f in Person._meta.sorted_fields} - {"id", "deleted", "merged_into"}
 DATE_FIELDS = ("birth_date", "move_in_date", "move_out_date", "death_date")
+# Old systems' self-made glyphs (造字) in these are flagged (db.register.readings).
+TEXT_CHECKED_FOR_PRIVATE_USE = ("name", "former_name", "hukou_address", "current_address", "employer")
 
 
 @dataclass
@@ -94,6 +97,10 @@ def check_person(values: dict[str, Any], *, on: dt.date | None = None, row: int 
                                       field="move_out_date", row=row))
     if errors:
         raise ValidationErrors(errors)
+    for key in TEXT_CHECKED_FOR_PRIVATE_USE:
+        message = private_use_message(clean.get(key))
+        if message:
+            warnings.append(ValidationError(message, field=key, row=row))
     if age is None and clean.get("birth_date"):
         born = dt.date.fromisoformat(clean["birth_date"])
         age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))

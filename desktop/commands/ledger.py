@@ -44,6 +44,8 @@ def register(sub) -> None:
     p.add_argument("--status", choices=("active", "moved_out", "deceased", "all"), default="active",
                    help=_("who: living here (default), moved out, deceased, or all; a status column is "
                           "added when the export may include people no longer living here"))
+    p.add_argument("--encoding", choices=("utf-8-sig", "gb18030", "gbk"), default="utf-8-sig",
+                   help=_("text encoding of a .csv file (GBK cannot hold rare characters such as 𫖯)"))
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("template", help=_("save a department's .xlsx template for export"))
@@ -166,7 +168,13 @@ def cmd_export(args) -> int:
             if unknown:
                 raise GridDeskError(_("Unknown column(s): {names}. Known: {known}").format(
                     names=", ".join(unknown), known=", ".join(all_columns())))
-            n = export_people(store, args.to, people=_filter(args), columns=columns, unmasked=args.unmasked)
+            if args.to.lower().endswith(".csv"):
+                from db.ledger.export_csv import export_people_csv
+
+                n = export_people_csv(store, args.to, people=_filter(args), columns=columns,
+                                      unmasked=args.unmasked, encoding=args.encoding)
+            else:
+                n = export_people(store, args.to, people=_filter(args), columns=columns, unmasked=args.unmasked)
     finally:
         store.close()
     print(_("{n} rows exported to {path}.").format(n=n, path=args.to))

@@ -46,6 +46,8 @@ ORDER = ["name", "former_name", "sex", "ethnicity", "id_type", "id_number", "bir
          "residence_status", "person_type", "marital_status", "political_status", "education", "employment",
          "employer", "health", "disability", "hukou_address", "current_address", "move_in_date", "notes"]
 PROTECTED = ("id_number", "phone")
+# Fields with a 生僻字… button: a character picker for what input methods lack (𫖯, 𠮷).
+PICKER_FIELDS = ("name", "former_name", "hukou_address", "current_address")
 
 
 class PersonDialog(QDialog):
@@ -118,6 +120,8 @@ class PersonDialog(QDialog):
                 self.reveal_buttons = getattr(self, "reveal_buttons", {})
                 self.reveal_buttons[key] = button
                 holder = box
+            elif key in PICKER_FIELDS:
+                holder = self._with_picker(widget, key)
             else:
                 holder = widget
             caption = QLabel(label, self)
@@ -165,6 +169,34 @@ class PersonDialog(QDialog):
         self._timer.timeout.connect(self.check)
         self.inputs["name"].setFocus()
         self.resize(max(760, self.sizeHint().width()), max(560, self.sizeHint().height()))
+
+    def _with_picker(self, widget: QLineEdit, key: str) -> QWidget:
+        box = QWidget(self)
+        h = QHBoxLayout(box)
+        h.setContentsMargins(0, 0, 0, 0)
+        h.addWidget(widget, 1)
+        button = QPushButton(_("Rare character…"), self)
+        button.setObjectName(f"picker_{key}")
+        button.setAutoDefault(False)
+        button.setToolTip(_("Find a character that the input method lacks, by pinyin or code point (e.g. 2B5AF)"))
+        button.clicked.connect(lambda _c=False, k=key: self.open_picker(k))
+        h.addWidget(button)
+        return box
+
+    def open_picker(self, key: str = "name"):
+        """The character picker; a chosen character is inserted at the cursor of that field."""
+        from views.households.char_picker import CharPickerDialog
+
+        picker = CharPickerDialog(self.ctx, self)
+        picker.sig_picked.connect(lambda char, k=key: self.insert_char(k, char))
+        self.picker = picker
+        picker.open()
+        return picker
+
+    def insert_char(self, key: str, char: str) -> None:
+        widget = self.inputs[key]
+        widget.insert(char)
+        widget.textEdited.emit(widget.text())
 
     # -- values and validation -----------------------------------------------------------------------
     def form_values(self) -> dict[str, Any]:

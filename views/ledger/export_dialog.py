@@ -1,4 +1,5 @@
-"""Export dialog: a filtered list of residents to .xlsx, or into a department's own template.
+"""Export dialog: a filtered list of residents to .xlsx (or .csv in UTF-8/GB18030/GBK), or into a
+department's own template.
 
 ID and phone numbers are masked unless the person ticks the box, and every export is recorded in
 the audit trail (db.ledger.export.record_export). Work runs through ctx.tasks.
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.ledger.export import PeopleFilter, all_columns, column_label, count_people, export_people
+from db.ledger.export_csv import CSV_ENCODINGS, CsvEncodingError, export_people_csv
 from db.ledger.templates import TemplateInfo, fill_template, inspect_template, save_template, template_names
 from desktop import file_dialogs
 from i18n import _
@@ -105,6 +107,12 @@ class ExportDialog(QDialog):
         browse = QPushButton(_("Browse…"))
         browse.clicked.connect(self.browse)
         self.count_label = QLabel()
+        # A .csv file name: which encoding (GBK only for old systems: it cannot hold 𫖯 or 𠮷).
+        self.encoding_combo = QComboBox()
+        self.encoding_combo.setObjectName("csvEncoding")
+        for key, label in CSV_ENCODINGS.items():
+            self.encoding_combo.addItem(_(label), key)
+        self.encoding_label = QLabel(_("CSV encoding:"))
         self.status = QLabel()
         self.status.setWordWrap(True)
         template_row = QHBoxLayout()
@@ -126,6 +134,13 @@ class ExportDialog(QDialog):
         layout.addWidget(self.unmasked_box)
         layout.addWidget(QLabel(_("Save as:")))
         layout.addLayout(path_row)
+        encoding_row = QHBoxLayout()
+        encoding_row.addWidget(self.encoding_label)
+        encoding_row.addWidget(self.encoding_combo, 1)
+        layout.addLayout(encoding_row)
+        self.path_edit.textChanged.connect(self._show_encoding)
+        self.template_radio.toggled.connect(self._show_encoding)
+        self._show_encoding()
         layout.addWidget(self.status)
         layout.addStretch(1)
         layout.addWidget(buttons)
@@ -160,22 +175,70 @@ class ExportDialog(QDialog):
         return dialog
 
     def browse(self) -> None:
-        path = file_dialogs.save_file(self, self.ctx.settings, _("Export to Excel"), "居民名单.xlsx", "Excel (*.xlsx)")
+        path = file_dialogs.save_file(self, self.ctx.settings, _("Export to Excel"), "居民名单.xlsx",
+                                      "Excel (*.xlsx);;CSV (*.csv)")
         if path:
             self.path_edit.setText(path)
+
+    def _is_csv(self) -> bool:
+        return self.path_edit.text().strip().lower().endswith(".csv")
+
+    def _show_encoding(self, *_args) -> None:
+        csv_file = self._is_csv() and not self.template_radio.isChecked()
+        self.encoding_label.setVisible(csv_file)
+        self.encoding_combo.setVisible(csv_file)
+
+    def export_csv(self, path: str, unmasked: bool) -> None:
+        store, people = self.ctx.store, self.people
+        encoding = self.encoding_combo.currentData()
+
+        def fn(state):
+            return export_people_csv(store, path, people=people, unmasked=unmasked, encoding=encoding, state=state)
+
+        def done(n: int) -> None:
+            self.last_count = n
+            self.status.setText(_("{n} rows exported to {path}.").format(n=n, path=Path(path).name))
+
+        def failed(error: BaseException) -> None:
+            if isinstance(error, CsvEncodingError):
+                choice = self.ask_other_encoding(error)
+                if choice:
+                    self.encoding_combo.setCurrentIndex(self.encoding_combo.findData(choice))
+                    self.export_csv(path, unmasked)
+                return
+            self.ctx.errors.show(error, self)
+
+        self.ctx.tasks.run(fn, title=_("Exporting…"), on_done=done, on_error=failed, parent=self)
+
+    def ask_other_encoding(self, error: CsvEncodingError) -> str | None:
+        """GBK cannot hold some names: say which, and offer GB18030 or UTF-8 (None: do not export)."""
+        box = QMessageBox(self)
+        box.setObjectName("csvEncodingProblem")
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(_("Rare characters do not fit in GBK"))
+        box.setText(error.message)
+        buttons = {box.addButton(_(CSV_ENCODINGS[key]), QMessageBox.ButtonRole.AcceptRole): key
+                   for key in error.suggestions}
+        box.addButton(_("Do not export"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(next(iter(buttons)))
+        box.exec()
+        return buttons.get(box.clickedButton())
 
     def export(self) -> None:
         path = self.path_edit.text().strip()
         if not path:
             self.ctx.errors.show(_("Choose where to save the file."), self)
             return
-        if not path.lower().endswith(".xlsx"):
+        template = self.template_combo.currentData() if self.template_radio.isChecked() else None
+        if not path.lower().endswith(".xlsx") and (template or not path.lower().endswith(".csv")):
             path += ".xlsx"
         unmasked = self.unmasked_box.isChecked()
         if unmasked and not self.confirm_unmasked():
             return
+        if path.lower().endswith(".csv"):
+            self.export_csv(path, unmasked)
+            return
         store, people = self.ctx.store, self.people
-        template = self.template_combo.currentData() if self.template_radio.isChecked() else None
         if template:
             def fn(state):
                 return fill_template(store, name=template, path=path, people=people, unmasked=unmasked, state=state)

@@ -1,0 +1,90 @@
+"""Rare characters (生僻字) print: the fonts cover the 通用规范汉字表 and Extensions A-G, a
+register list with such names embeds only subsets and pdftotext reads the names back."""
+
+from __future__ import annotations
+
+import pdf_tools
+import pytest
+import rare_chars
+
+from printouts.data import Column, RegisterListData
+from printouts.fonts import (
+    EXTRA,
+    FALLBACK_ORDER,
+    HANAMIN_B,
+    HEI,
+    PrintError,
+    cmap,
+    covering_face,
+    markup,
+    printable_code,
+)
+from printouts.tables import register_list_pdf
+
+# BabelStone Han 16.0.1 has 3,330 of the 4,939 Extension G ideographs; no freely licensed
+# TrueType face in Debian has more. Fewer than this is a regression of the shipped fonts.
+EXT_G_COVERED = 3330
+
+
+def test_every_character_of_the_tongyong_guifan_table_prints():
+    chars = rare_chars.tongyong_guifan()
+    assert len(chars) == 8105 and len(set(chars)) == 8105
+    missing = [f"{c} U+{ord(c):04X}" for c in chars if not printable_code(ord(c))]
+    assert not missing, missing[:20]
+    outside_bmp = [c for c in chars if ord(c) > 0xFFFF]
+    assert len(outside_bmp) == 196  # 𫖯 and others from Extensions B-F
+    assert all(ord(c) in cmap(HANAMIN_B) or ord(c) in cmap(EXTRA) for c in outside_bmp)
+
+
+@pytest.mark.parametrize("name", ["A", "B", "C", "D", "E", "F"])
+def test_every_character_of_extensions_a_to_f_prints(name):
+    missing = [f"U+{c:04X}" for c in rare_chars.block(name) if not printable_code(c)]
+    assert not missing, f"Extension {name}: {len(missing)} missing, e.g. {missing[:10]}"
+
+
+def test_extension_g_is_covered_as_far_as_free_fonts_go():
+    covered = sum(printable_code(c) for c in rare_chars.block("G"))
+    assert covered >= EXT_G_COVERED, covered
+    assert printable_code(0x30EDE)  # 𰻞 (biáng)
+
+
+def test_rare_characters_take_the_fallback_face_character_by_character():
+    assert covering_face("赵", HEI) == HEI
+    assert covering_face("𫖯", HEI) == HANAMIN_B
+    assert covering_face("𰻞", HEI) == EXTRA
+    assert markup("赵孟𫖯", HEI) == f'赵孟<font face="{HANAMIN_B}">𫖯</font>'
+    assert FALLBACK_ORDER[-2:] == [HANAMIN_B, EXTRA]  # after the main faces
+
+
+def test_a_character_no_font_has_is_named():
+    assert not printable_code(0x30041)  # an Extension G ideograph no free face has
+    with pytest.raises(PrintError, match="U\\+30041"):
+        markup("张\U00030041", HEI, where="姓名")
+
+
+def test_register_list_with_rare_names_prints_and_reads_back(tmp_path):
+    rows = [[name, "幸福里3栋1单元101"] for name in rare_chars.NAMES]
+    data = RegisterListData(title="生僻字姓名 赵孟𫖯", columns=[Column("姓名", 3), Column("住址", 6)], rows=rows)
+    pdf = register_list_pdf(data)
+    (tmp_path / "rare.pdf").write_bytes(pdf)
+    text = pdf_tools.text(pdf)
+    for name in rare_chars.NAMES:
+        assert name in text, name  # the ToUnicode map carries code points beyond the BMP
+    assert "生僻字姓名 赵孟𫖯" in text
+    fonts = pdf_tools.fonts(pdf)
+    assert {r["emb"] for r in fonts} == {"yes"} and {r["sub"] for r in fonts} == {"yes"}
+    names = " ".join(r["name"] for r in fonts)
+    assert "HanaMinB" in names and "GDBabelStoneHanExtra" in names
+    assert len(pdf) < 400_000  # subsets: a few glyphs, not the 31 MB face
+
+
+def test_notice_with_a_rare_character_in_body_and_issuer_prints():
+    from printouts.data import NoticeData
+    from printouts.notice import notice_pdf
+
+    pdf = notice_pdf(NoticeData(title="关于赵孟𫖯同志的通知", body="各位居民：\n请王𠮷、李䶮、陈𰻞到社区领取材料。",
+                                issuer="𫖯溪社区居民委员会", date="2026-12-01"))
+    text = pdf_tools.text(pdf)
+    for expected in ("赵孟𫖯", "王𠮷", "李䶮", "陈𰻞", "𫖯溪社区居民委员会", "2026年12月1日"):
+        assert expected in text, expected
+    assert {r["emb"] for r in pdf_tools.fonts(pdf)} == {"yes"}
