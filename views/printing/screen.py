@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import file_dialogs
-from desktop.print_jobs import FORMS, PrintJob, PrintResult, make_pdf
+from db.print_jobs import FORMS, PrintJob, PrintResult, make_pdf
 from i18n import _
 from views.printing.options import PANELS, OptionsPanel
 from views.printing.printer import prepare_printer, print_pdf
