@@ -99,8 +99,8 @@ def run(results: dict, workdir: Path) -> None:
     results["printing_list_2000_rows_pdf_kb"] = round(len(pdf) / 1024, 1)
 
     # The same size of list straight from a register: query, mask, lay out.
-    from db.store import Store
     from db.print_jobs import PrintJob, make_pdf
+    from db.store import Store
 
     store = Store(demo_db(workdir, 800), create=False)
     try:
