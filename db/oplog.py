@@ -25,36 +25,46 @@ from db.models import SYNCED_MODELS, SyncedModel, synced_model
 
 CHUNK = 500
 
-# Derived local data (search indexes, caches) follows the tables through these hooks:
-# ROW_HOOKS[table] holds callables (store, row_ids) run inside the writing transaction after
+# Derived local data (search indexes, caches) follows the tables through row hooks, installed per
+# Store (Store.__init__ calls the installers explicitly; importing a module installs nothing):
+# store.row_hooks[table] holds callables (store, row_ids) run inside the writing transaction after
 # rows of that table were written, merged or rebuilt.
-ROW_HOOKS: dict[str, list] = defaultdict(list)
 
 
-def add_row_hook(table: str, hook) -> None:
-    if hook not in ROW_HOOKS[table]:
-        ROW_HOOKS[table].append(hook)
+def add_row_hook(store, table: str, hook) -> None:
+    hooks = store.row_hooks.setdefault(table, [])
+    if hook not in hooks:
+        hooks.append(hook)
 
 
-def add_bulk_context(factory) -> None:
-    """factory(store) -> context manager entered around the hooks of a bulk merge."""
-    if factory not in BULK_CONTEXTS:
-        BULK_CONTEXTS.append(factory)
+def remove_row_hook(store, table: str, hook) -> None:
+    hooks = store.row_hooks.get(table, [])
+    if hook in hooks:
+        hooks.remove(hook)
 
 
-# Context managers (store -> context) entered around deferred hooks, so derived data that several
-# tables feed (e.g. the register's search index) is refreshed once per bulk merge.
-BULK_CONTEXTS: list = []
+def add_bulk_context(store, factory) -> None:
+    """factory(store) -> context manager entered around the hooks of a bulk merge, so derived data
+    that several tables feed (e.g. the register's search index) is refreshed once per bulk merge."""
+    if factory not in store.bulk_contexts:
+        store.bulk_contexts.append(factory)
+
+
+def _hooks(store, table: str) -> list:
+    return getattr(store, "row_hooks", {}).get(table, [])
+
+
 _deferred: list[dict[str, list[str]]] = []  # stack of pending hook calls while deferred (ids, in order)
 
 
 def _run_hooks(store, table: str, row_ids) -> None:
-    if not ROW_HOOKS.get(table):
+    hooks = _hooks(store, table)
+    if not hooks:
         return
     if _deferred:
         _deferred[-1].setdefault(table, []).extend(row_ids)
         return
-    for hook in ROW_HOOKS.get(table, ()):
+    for hook in list(hooks):
         hook(store, list(row_ids))
 
 
@@ -79,7 +89,7 @@ def deferred_hooks(store, *, run: bool = True) -> Iterator[dict]:
         return
     started = time.perf_counter()
     with ExitStack() as stack:
-        for factory in BULK_CONTEXTS:
+        for factory in getattr(store, "bulk_contexts", ()):
             stack.enter_context(factory(store))
         for table, ids in pending.items():
             # Each once, sorted (a bulk merge hands them over in order: the sort is one pass).
@@ -725,7 +735,7 @@ def rebuild(store, models: Sequence[type[SyncedModel]] | None = None) -> int:
             total += len(batch)
             db.cursor().executemany(
                 "insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)", conflicts)
-            if ROW_HOOKS.get(table):
+            if _hooks(store, table):
                 ids = [r[0] for r in db.execute_sql(f'select id from "{table}"')]
                 _run_hooks(store, table, ids)
     return total

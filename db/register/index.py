@@ -4,7 +4,7 @@ Each live person has one row with what the register list shows and filters on, a
 haystack: name | full pinyin | initials | former name | ID number | phone | address. The FTS5
 trigram table indexes the haystack for terms of 3+ characters; shorter terms (zs, 张三) are
 matched with instr() on the narrow local table. The index follows local writes, merges and
-rebuilds through db.oplog.add_row_hook and is never synced.
+rebuilds through db.oplog.add_row_hook (installed per Store by install_hooks) and is never synced.
 """
 
 from __future__ import annotations
@@ -477,17 +477,21 @@ def _place_hook(table: str):
     return hook
 
 
-def install_hooks() -> None:
-    oplog.add_row_hook("person", _on_person)
-    oplog.add_row_hook("membership", _on_membership)
-    oplog.add_row_hook("household", _on_household)
-    oplog.add_row_hook("person_tag", _on_person_tag)
-    oplog.add_row_hook("tag", _on_tag)
-    oplog.add_row_hook("visit", _on_visit)
-    for table in _PLACE_TO_HOUSEHOLDS:
-        oplog.add_row_hook(table, _place_hook(table))
+def install_hooks(store) -> None:
+    """Keep this store's search index current: called by Store.__init__ for every open database."""
+    oplog.add_row_hook(store, "person", _on_person)
+    oplog.add_row_hook(store, "membership", _on_membership)
+    oplog.add_row_hook(store, "household", _on_household)
+    oplog.add_row_hook(store, "person_tag", _on_person_tag)
+    oplog.add_row_hook(store, "tag", _on_tag)
+    oplog.add_row_hook(store, "visit", _on_visit)
+    for table, hook in _PLACE_HOOKS.items():
+        oplog.add_row_hook(store, table, hook)
     # A bulk merge (sync import) refreshes each person once, not once per table that names it.
-    oplog.add_bulk_context(deferred)
+    oplog.add_bulk_context(store, deferred)
+
+
+_PLACE_HOOKS = {table: _place_hook(table) for table in _PLACE_TO_HOUSEHOLDS}
 
 
 @contextmanager
