@@ -166,7 +166,8 @@ def _op_from_row(row: Sequence) -> OpRecord:
                     row[8], row[9])
 
 
-def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+    """Pieces of at most `size` items: the one way to keep `where id in (...)` under SQLite's limits."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -213,7 +214,7 @@ def resolve(ops: Sequence[OpRecord]) -> Resolved:
 
 def ops_for_rows(db, table: str, row_ids: Sequence[str]) -> dict[str, list[OpRecord]]:
     grouped: dict[str, list[OpRecord]] = defaultdict(list)
-    for chunk in _chunks(list(row_ids)):
+    for chunk in chunks(list(row_ids)):
         marks = ",".join("?" * len(chunk))
         cursor = db.execute_sql(
             f"select {_OP_COLUMNS} from oplog where tbl = ? and row_id in ({marks})", (table, *chunk))
@@ -234,7 +235,8 @@ def _columns(model: type[SyncedModel]) -> list[str]:
     return [f.column_name for f in model._meta.sorted_fields]
 
 
-def _next_counter(store) -> int:
+def last_counter(store) -> int:
+    """The counter of this node's newest op (0 before the first write)."""
     row = store.db.execute_sql("select value from meta where key = 'op_counter'").fetchone()
     return int(row[0]) if row and row[0] else 0
 
@@ -272,12 +274,12 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
     with db.atomic():
         given = [r["id"] for r in rows if r.get("id")]
         existing: set[str] = set()
-        for chunk in _chunks(given):
+        for chunk in chunks(given):
             marks = ",".join("?" * len(chunk))
             existing.update(x for (x,) in db.execute_sql(
                 f'select id from "{table}" where id in ({marks})', tuple(chunk)))
         history = ops_for_rows(db, table, sorted(existing)) if existing else {}
-        counter = _next_counter(store)
+        counter = last_counter(store)
         defaults = _column_defaults(model)
         log_rows: list[tuple] = []
         inserts: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
@@ -515,7 +517,7 @@ def _rows_with_ops(db, table: str, row_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
     if not db.execute_sql("select exists(select 1 from oplog where tbl = ?)", (table,)).fetchone()[0]:
         return found  # nothing of this table here yet (e.g. a full handover into a new database)
-    for chunk in _chunks(list(row_ids)):
+    for chunk in chunks(list(row_ids)):
         marks = ",".join("?" * len(chunk))
         found.update(x for (x,) in db.execute_sql(
             f"select distinct row_id from oplog where tbl = ? and row_id in ({marks})", (table, *chunk)))
@@ -630,7 +632,7 @@ def _materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
         cursor.executemany(
             f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))}) '
             f"on conflict(id) do update set {sets}", upserts)
-    for chunk in _chunks(to_read):  # rows new here have no conflicts to clear
+    for chunk in chunks(to_read):  # rows new here have no conflicts to clear
         marks = ",".join("?" * len(chunk))
         db.execute_sql(f"delete from conflict where tbl = ? and row_id in ({marks})", (table, *chunk))
     cursor.executemany("insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)",

@@ -206,3 +206,32 @@ def test_search_index_hooks_are_installed_per_store(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+def test_one_age_and_one_masking_rule():
+    import datetime as dt
+
+    from db.validation import age_on, mask
+
+    on = dt.date(2026, 3, 1)
+    assert age_on("1950-03-01", on) == 76 and age_on("1950-03-02", on) == 75
+    assert age_on(dt.date(2000, 2, 29), on) == 26 and age_on("", on) is None and age_on("1950-13-40", on) is None
+    assert mask("id_number", "11010519491231002X") == mask("id", "11010519491231002X") == "110105********002X"
+    assert mask("phone", "13812345678") == mask("owner_phone", "13812345678") == "138****5678"
+    assert mask("phone", "13812345678", full=True) == "13812345678"
+    assert mask("name", "张三") == "张三" and mask("phone", None) is None
+
+
+def test_every_audit_entry_has_one_timestamp_format(store, family):
+    import re
+
+    from db.ledger.export import record_export
+    from db.printing_audit import record_full_print
+    from db.register.audit import reveal
+
+    reveal(store, table="person", row_id=family["head"], field="phone")
+    record_full_print(store, form="household", target_table="household", target_ids=["h1", "h2"])
+    record_export(store, path="x.xlsx", rows=3, unmasked=True, detail={})
+    stamps = [r[0] for r in store.db.execute_sql("select at from audit_entry")]
+    assert len(stamps) == 4
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", s) for s in stamps), stamps

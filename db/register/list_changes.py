@@ -8,17 +8,15 @@ does the same) instead of reloading every row. A change to a place or a tag may 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from db.oplog import Change
+from db.oplog import Change, chunks
 from db.register.search import Filters, SearchResult, fetch_rows, search_ids
 
 # Tables whose rows the register list shows (through the search index).
 LIST_TABLES = frozenset({"person", "household", "membership", "person_tag", "tag", "visit", "grid", "compound",
                          "building", "unit"})
 _EVERYTHING = frozenset({"tag", "grid", "compound", "building", "unit"})
-_CHUNK = 500
 
 
 @dataclass
@@ -29,11 +27,6 @@ class ListUpdate:
     everything: bool = False
     result: SearchResult | None = None  # the matching rows now (the same filters)
     first_rows: dict[int, dict] = field(default_factory=dict)  # the first page, when the list changed
-
-
-def _chunks(ids: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start:start + _CHUNK]
 
 
 def stale_rows(store, changes: list[Change]) -> tuple[set[int], bool]:
@@ -47,15 +40,15 @@ def stale_rows(store, changes: list[Change]) -> tuple[set[int], bool]:
     persons = set(by_table.get("person", ()))
     households = set(by_table.get("household", ()))
     for table, column in (("membership", "person_id"), ("person_tag", "person_id")):
-        for part in _chunks(by_table.get(table, [])):
+        for part in chunks(by_table.get(table, [])):
             persons.update(r[0] for r in db.execute_sql(
                 f'select {column} from "{table}" where id in ({",".join("?" * len(part))})', part))
-    for part in _chunks(by_table.get("visit", [])):
+    for part in chunks(by_table.get("visit", [])):
         households.update(r[0] for r in db.execute_sql(
             f'select household_id from visit where id in ({",".join("?" * len(part))})', part))
     rowids: set[int] = set()
     for column, ids in (("person_id", persons), ("household_id", households)):
-        for part in _chunks(sorted(i for i in ids if i)):
+        for part in chunks(sorted(i for i in ids if i)):
             rowids.update(r[0] for r in db.execute_sql(
                 f'select rowid from register_search where {column} in ({",".join("?" * len(part))})', part))
     return rowids, False

@@ -8,9 +8,9 @@ from typing import Any
 
 from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.models.register import LifeEvent, Membership, Person
-from db.oplog import Change
+from db.oplog import Change, chunks
 from db.register.common import CHINESE_ID_TYPES, ID_TYPES, RELATIONS, SEXES, Edit, iso, today
-from db.validation import id_conflicts, normalize_phone, normalize_text, parse_date, parse_id_number
+from db.validation import age_on, id_conflicts, normalize_phone, normalize_text, parse_date, parse_id_number
 from i18n import N_, _
 
 PERSON_FIELDS = {f.column_name for f in Person._meta.sorted_fields} - {"id", "deleted", "merged_into"}
@@ -95,8 +95,7 @@ def check_person(values: dict[str, Any], *, on: dt.date | None = None, row: int 
     if errors:
         raise ValidationErrors(errors)
     if age is None and clean.get("birth_date"):
-        born = dt.date.fromisoformat(clean["birth_date"])
-        age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+        age = age_on(clean["birth_date"], on)
     return CheckedPerson(clean, warnings, age)
 
 
@@ -305,8 +304,7 @@ def duplicate_pairs(store, *, limit: int = 2000) -> list[dict[str, Any]]:
 def _brief(store, ids: list[str]) -> dict[str, dict[str, Any]]:
     keys = ("id", "name", "sex", "birth_date", "id_number", "phone", "current_address")
     out: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in chunks(ids):
         marks = ",".join("?" * len(chunk))
         for row in store.db.execute_sql(f"select {','.join(keys)} from person where id in ({marks})", tuple(chunk)):
             out[row[0]] = dict(zip(keys, row, strict=True))

@@ -12,8 +12,8 @@ from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from db.register.index import SENSITIVE
-from db.register.search import age_on, fetch_rows
-from db.validation import mask_id, mask_phone
+from db.register.search import fetch_rows
+from db.validation import age_on, mask_id, mask_phone
 from i18n import N_, _
 
 STATUS_LABELS = {"active": N_("Living here"), "moved_out": N_("Moved out"), "deceased": N_("Deceased")}
@@ -312,10 +312,6 @@ def shortcut(widget: QWidget, keys: str | QKeySequence.StandardKey, slot, *, con
     sc.setContext(context)
     sc.activated.connect(slot)
     return sc
-
-
-def masked(field: str, value: str | None) -> str:
-    return mask_id(value) if field == "id_number" else mask_phone(value)
 
 
 def fit_columns(view, samples: tuple[str, ...]) -> None:
