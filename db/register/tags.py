@@ -39,7 +39,10 @@ def save_tag(store, *, name: str, visit_interval_days: int | None, tag_id: str |
 def save_tags(store, *, tags: list[dict[str, Any]]) -> list[Change]:
     """One save of the tag settings: every new or edited tag (keys as save_tag's arguments) in one
     transaction and one undo entry; a bad row refuses them all."""
-    rows = [_tag_row(**t) for t in tags]
+    return _write_tags(store, [_tag_row(**t) for t in tags])
+
+
+def _write_tags(store, rows: list[dict[str, Any]]) -> list[Change]:
     if not rows:
         return []
     edit = Edit(store, N_("Edit tag"))
@@ -70,12 +73,7 @@ def ensure_default_tags(store) -> list[Change]:
     existing = {r[0] for r in store.db.execute_sql("select name from tag where deleted = 0")}
     rows = [{"id": standard_tag_id(n), "name": n, "visit_interval_days": d, "sensitive": s, "sort_order": i}
             for i, (n, d, s) in enumerate(DEFAULT_TAGS) if n not in existing]
-    if not rows:
-        return []
-    edit = Edit(store, N_("Edit tag"))
-    with store.db.atomic():
-        edit.write(Tag, rows)
-        return edit.finish()
+    return _write_tags(store, rows)
 
 
 def list_tags(store) -> list[dict[str, Any]]:
