@@ -123,6 +123,8 @@ def _child(path: str) -> None:
     from desktop.app import settle_garbage_collector
 
     settle_garbage_collector()  # as the app does once its window is up
+    out.update(_edit_then_refresh(app, ctx, browser))
+    out.update(_open_editors(app, ctx, browser))
     out["register_list_rows"] = browser.model.rowCount()
     bar = browser.table.verticalScrollBar()
     timer = QElapsedTimer()
@@ -146,8 +148,6 @@ def _child(path: str) -> None:
     out["register_scroll_median_gui_block_ms"] = blocks[len(blocks) // 2]
     out["register_row_fetches_while_scrolling"] = browser.model.fetches
     out["register_resident_memory_mb"] = psutil.Process().memory_info().rss / 1e6
-    out.update(_edit_then_refresh(app, ctx, browser))
-    out.update(_open_editors(app, ctx, browser))
     ctx.tasks.shutdown()
     store.close()
     print("RESULT " + json.dumps(out))
@@ -163,7 +163,9 @@ def _edit_then_refresh(app, ctx, browser, edits: int = 12) -> dict[str, float]:
 
     model = browser.model
     browser.table.verticalScrollBar().setValue(0)
-    app.processEvents()
+    while model.row(0) is None:  # the first page, as painted
+        app.processEvents()
+        time.sleep(0.001)
     first = model.row(0)
     pid, rowid = first["person_id"], model.ids()[0]
     timer = QElapsedTimer()
