@@ -235,3 +235,49 @@ def test_every_audit_entry_has_one_timestamp_format(store, family):
     stamps = [r[0] for r in store.db.execute_sql("select at from audit_entry")]
     assert len(stamps) == 4
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", s) for s in stamps), stamps
+
+
+def test_searches_and_the_refresh_after_an_edit_read_off_the_gui_thread(qtbot, store, family, tmp_path, monkeypatch):
+    """With the real (threaded) task runner the list's queries never run on the GUI thread."""
+    import threading
+
+    from PySide6.QtCore import QSettings
+
+    from db.register import list_changes, search
+    from desktop.context import AppContext
+    from desktop.errors import ErrorReporter
+    from desktop.settings import Settings
+    from desktop.tasks import TaskRunner
+    from views.households import HouseholdsScreen
+    from views.households import browser as browser_module
+
+    gui = threading.get_ident()
+    threads: list[str] = []
+
+    def spy(name, fn):
+        def wrapper(*args, **kwargs):
+            threads.append(name if threading.get_ident() != gui else f"{name} ON THE GUI THREAD")
+            return fn(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(browser_module, "search_ids", spy("search", search.search_ids))
+    monkeypatch.setattr(browser_module, "list_update", spy("list_update", list_changes.list_update))
+    errors = ErrorReporter(modal=False)
+    settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    runner = TaskRunner(errors)
+    ctx = AppContext(store=store, tasks=runner, errors=errors, settings=settings)
+    try:
+        screen = HouseholdsScreen(ctx)
+        qtbot.addWidget(screen)
+        screen.show()
+        model = screen.browser.model
+        qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=5000)
+        ctx.data_changed(persons.save_person_edit(store, person_id=family["head"], changes={"phone": "13900001111"}))
+        rowid = store.db.execute_sql("select rowid from register_search where person_id = ?",
+                                     (family["head"],)).fetchone()[0]
+        position = model.ids().index(rowid)
+        qtbot.waitUntil(lambda: (model.row(position) or {}).get("phone") == "13900001111", timeout=5000)
+        assert "search" in threads and "list_update" in threads
+        assert not [t for t in threads if "GUI" in t], threads
+    finally:
+        runner.shutdown()
