@@ -15,7 +15,7 @@ from typing import Any
 
 from db.ledger.mapping import FIELD_BY_KEY, field_label
 from db.ledger.progress import gc_paused, step
-from db.oplog import chunks
+from db.oplog import Change, chunks
 from db.register.audit import record_audit
 from db.validation import age_on, mask
 from i18n import N_, _
@@ -183,9 +183,9 @@ def iter_people(store, f: PeopleFilter | None = None, *, unmasked: bool = False)
         yield d
 
 
-def record_export(store, *, path: Path, rows: int, unmasked: bool, detail: dict[str, Any]) -> None:
-    """The audit trail of an export (who, when, what, masked or in full)."""
-    record_audit(store, action="export_unmasked" if unmasked else "export", target_table="person",
+def record_export(store, *, path: Path, rows: int, unmasked: bool, detail: dict[str, Any]) -> list[Change]:
+    """The audit trail of an export (who, when, what, masked or in full); returns its Change."""
+    return record_audit(store, action="export_unmasked" if unmasked else "export", target_table="person",
                  detail=json.dumps({"file": Path(path).name, "rows": rows, **detail}, ensure_ascii=False))
 
 
