@@ -3,6 +3,9 @@ and bench/results.md (a readable table).
 
     python -m bench              # every bench/bench_*.py
     python -m bench core sync    # only bench_core.py and bench_sync.py
+
+results.json holds the figures of the run that wrote it and nothing else; a benchmark that fails
+is listed under "failed" and none of its figures are kept.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ def main(argv: list[str]) -> int:
     workdir = Path(os.environ.get("GRIDDESK_BENCH_DIR", HERE / "out"))
     workdir.mkdir(parents=True, exist_ok=True)
     results_path = HERE / "results.json"
+    # Only this run's figures: a figure from an earlier run, or from a benchmark that failed half way,
+    # would be read as a result of this code.
     results: dict[str, float] = {}
-    if results_path.exists():
-        results = json.loads(results_path.read_text()).get("figures", {})
-    failed = []
+    failed: dict[str, str] = {}
     for name in names:
         module = importlib.import_module(f"bench.bench_{name}")
         print(f"== {name}", flush=True)
@@ -38,19 +41,27 @@ def main(argv: list[str]) -> int:
         figures: dict[str, float] = {}
         try:
             module.run(figures, workdir)
-        except Exception:  # noqa: BLE001 - report and go on with the other benchmarks
+        except Exception as exc:  # noqa: BLE001 - report and go on with the other benchmarks
             traceback.print_exc()
-            failed.append(name)
+            failed[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            print(f"   FAILED: its {len(figures)} figures so far are left out", flush=True)
+            continue
         for key, value in figures.items():
             print(f"   {key:<55} {value:>12.3f}" if isinstance(value, float) else f"   {key:<55} {value:>12}")
         results.update(figures)
         print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
     meta = {"when": dt.datetime.now().isoformat(timespec="seconds"), "machine": platform.platform(),
-            "cpus": os.cpu_count(), "python": platform.python_version()}
-    results_path.write_text(json.dumps({"meta": meta, "figures": dict(sorted(results.items()))},
+            "cpus": os.cpu_count(), "python": platform.python_version(), "benchmarks": names,
+            "households": int(os.environ.get("GRIDDESK_BENCH_HOUSEHOLDS", "50000"))}
+    results_path.write_text(json.dumps({"meta": meta, "figures": dict(sorted(results.items())), "failed": failed},
                                        ensure_ascii=False, indent=2) + "\n")
     lines = ["# Benchmark results", "", f"{meta['when']}, {meta['machine']}, {meta['cpus']} CPUs, "
-             f"Python {meta['python']}", "", "| figure | value |", "|---|---:|"]
+             f"Python {meta['python']}; benchmarks: {', '.join(names)}", ""]
+    for name, error in failed.items():
+        lines.append(f"**{name}: failed** ({error}); its figures are left out.")
+    if failed:
+        lines.append("")
+    lines += ["| figure | value |", "|---|---:|"]
     for key, value in sorted(results.items()):
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
         lines.append(f"| {key} | {shown} |")

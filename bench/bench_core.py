@@ -53,8 +53,10 @@ def _write_path(results: dict, workdir: Path) -> None:
                              [tuple(r[c] for c in cols) for r in rows])
     conn.close()
     results["write_path_rows_per_s"] = len(rows) / ours.seconds
-    results["write_bare_sqlite_rows_per_s"] = len(rows) / bare.seconds
-    results["write_path_vs_bare_sqlite_ratio"] = ours.seconds / bare.seconds
+    # Not like with like on purpose: ours also appends the op log and keeps the search index, the
+    # bare side inserts the person rows only; the ratio is named for what it measures.
+    results["write_bare_insert_rows_per_s"] = len(rows) / bare.seconds
+    results["write_path_with_op_log_and_index_vs_bare_insert_ratio"] = ours.seconds / bare.seconds
 
 
 def _startup(results: dict, db_path: Path) -> None:

@@ -75,7 +75,7 @@ def _bare_reportlab(columns, rows) -> bytes:
 
 
 def run(results: dict, workdir: Path) -> None:
-    from desktop.print_jobs import page_count
+    from db.print_jobs import page_count
     from printouts.data import RegisterListData
     from printouts.fonts import register_fonts
     from printouts.tables import register_list_pdf
@@ -99,8 +99,8 @@ def run(results: dict, workdir: Path) -> None:
     results["printing_list_2000_rows_pdf_kb"] = round(len(pdf) / 1024, 1)
 
     # The same size of list straight from a register: query, mask, lay out.
+    from db.print_jobs import PrintJob, make_pdf
     from db.store import Store
-    from desktop.print_jobs import PrintJob, make_pdf
 
     store = Store(demo_db(workdir, 800), create=False)
     try:

@@ -25,36 +25,46 @@ from db.models import SYNCED_MODELS, SyncedModel, synced_model
 
 CHUNK = 500
 
-# Derived local data (search indexes, caches) follows the tables through these hooks:
-# ROW_HOOKS[table] holds callables (store, row_ids) run inside the writing transaction after
+# Derived local data (search indexes, caches) follows the tables through row hooks, installed per
+# Store (Store.__init__ calls the installers explicitly; importing a module installs nothing):
+# store.row_hooks[table] holds callables (store, row_ids) run inside the writing transaction after
 # rows of that table were written, merged or rebuilt.
-ROW_HOOKS: dict[str, list] = defaultdict(list)
 
 
-def add_row_hook(table: str, hook) -> None:
-    if hook not in ROW_HOOKS[table]:
-        ROW_HOOKS[table].append(hook)
+def add_row_hook(store, table: str, hook) -> None:
+    hooks = store.row_hooks.setdefault(table, [])
+    if hook not in hooks:
+        hooks.append(hook)
 
 
-def add_bulk_context(factory) -> None:
-    """factory(store) -> context manager entered around the hooks of a bulk merge."""
-    if factory not in BULK_CONTEXTS:
-        BULK_CONTEXTS.append(factory)
+def remove_row_hook(store, table: str, hook) -> None:
+    hooks = store.row_hooks.get(table, [])
+    if hook in hooks:
+        hooks.remove(hook)
 
 
-# Context managers (store -> context) entered around deferred hooks, so derived data that several
-# tables feed (e.g. the register's search index) is refreshed once per bulk merge.
-BULK_CONTEXTS: list = []
+def add_bulk_context(store, factory) -> None:
+    """factory(store) -> context manager entered around the hooks of a bulk merge, so derived data
+    that several tables feed (e.g. the register's search index) is refreshed once per bulk merge."""
+    if factory not in store.bulk_contexts:
+        store.bulk_contexts.append(factory)
+
+
+def _hooks(store, table: str) -> list:
+    return getattr(store, "row_hooks", {}).get(table, [])
+
+
 _deferred: list[dict[str, list[str]]] = []  # stack of pending hook calls while deferred (ids, in order)
 
 
 def _run_hooks(store, table: str, row_ids) -> None:
-    if not ROW_HOOKS.get(table):
+    hooks = _hooks(store, table)
+    if not hooks:
         return
     if _deferred:
         _deferred[-1].setdefault(table, []).extend(row_ids)
         return
-    for hook in ROW_HOOKS.get(table, ()):
+    for hook in list(hooks):
         hook(store, list(row_ids))
 
 
@@ -79,7 +89,7 @@ def deferred_hooks(store, *, run: bool = True) -> Iterator[dict]:
         return
     started = time.perf_counter()
     with ExitStack() as stack:
-        for factory in BULK_CONTEXTS:
+        for factory in getattr(store, "bulk_contexts", ()):
             stack.enter_context(factory(store))
         for table, ids in pending.items():
             # Each once, sorted (a bulk merge hands them over in order: the sort is one pass).
@@ -156,7 +166,8 @@ def _op_from_row(row: Sequence) -> OpRecord:
                     row[8], row[9])
 
 
-def _chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+    """Pieces of at most `size` items: the one way to keep `where id in (...)` under SQLite's limits."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -203,7 +214,7 @@ def resolve(ops: Sequence[OpRecord]) -> Resolved:
 
 def ops_for_rows(db, table: str, row_ids: Sequence[str]) -> dict[str, list[OpRecord]]:
     grouped: dict[str, list[OpRecord]] = defaultdict(list)
-    for chunk in _chunks(list(row_ids)):
+    for chunk in chunks(list(row_ids)):
         marks = ",".join("?" * len(chunk))
         cursor = db.execute_sql(
             f"select {_OP_COLUMNS} from oplog where tbl = ? and row_id in ({marks})", (table, *chunk))
@@ -224,7 +235,8 @@ def _columns(model: type[SyncedModel]) -> list[str]:
     return [f.column_name for f in model._meta.sorted_fields]
 
 
-def _next_counter(store) -> int:
+def last_counter(store) -> int:
+    """The counter of this node's newest op (0 before the first write)."""
     row = store.db.execute_sql("select value from meta where key = 'op_counter'").fetchone()
     return int(row[0]) if row and row[0] else 0
 
@@ -262,12 +274,12 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
     with db.atomic():
         given = [r["id"] for r in rows if r.get("id")]
         existing: set[str] = set()
-        for chunk in _chunks(given):
+        for chunk in chunks(given):
             marks = ",".join("?" * len(chunk))
             existing.update(x for (x,) in db.execute_sql(
                 f'select id from "{table}" where id in ({marks})', tuple(chunk)))
         history = ops_for_rows(db, table, sorted(existing)) if existing else {}
-        counter = _next_counter(store)
+        counter = last_counter(store)
         defaults = _column_defaults(model)
         log_rows: list[tuple] = []
         inserts: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
@@ -505,7 +517,7 @@ def _rows_with_ops(db, table: str, row_ids: Iterable[str]) -> set[str]:
     found: set[str] = set()
     if not db.execute_sql("select exists(select 1 from oplog where tbl = ?)", (table,)).fetchone()[0]:
         return found  # nothing of this table here yet (e.g. a full handover into a new database)
-    for chunk in _chunks(list(row_ids)):
+    for chunk in chunks(list(row_ids)):
         marks = ",".join("?" * len(chunk))
         found.update(x for (x,) in db.execute_sql(
             f"select distinct row_id from oplog where tbl = ? and row_id in ({marks})", (table, *chunk)))
@@ -620,7 +632,7 @@ def _materialize(store, model: type[SyncedModel], row_ids: Sequence[str],
         cursor.executemany(
             f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(columns))}) '
             f"on conflict(id) do update set {sets}", upserts)
-    for chunk in _chunks(to_read):  # rows new here have no conflicts to clear
+    for chunk in chunks(to_read):  # rows new here have no conflicts to clear
         marks = ",".join("?" * len(chunk))
         db.execute_sql(f"delete from conflict where tbl = ? and row_id in ({marks})", (table, *chunk))
     cursor.executemany("insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)",
@@ -725,7 +737,7 @@ def rebuild(store, models: Sequence[type[SyncedModel]] | None = None) -> int:
             total += len(batch)
             db.cursor().executemany(
                 "insert into conflict (tbl, row_id, field, detected_hlc) values (?,?,?,?)", conflicts)
-            if ROW_HOOKS.get(table):
+            if _hooks(store, table):
                 ids = [r[0] for r in db.execute_sql(f'select id from "{table}"')]
                 _run_hooks(store, table, ids)
     return total

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from db import oplog
-from db.models.register import AuditEntry
+from db.register.audit import record_audit
 
 
 def record_full_print(store, *, form: str, target_table: str | None = None, target_ids: list[str] | None = None,
@@ -15,10 +13,5 @@ def record_full_print(store, *, form: str, target_table: str | None = None, targ
     One entry per printed record (household, visit) so the trail answers "who printed this
     household's numbers, and when"; a list prints as one entry naming its filter and size.
     """
-    at = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
-    who = user or store.user
-    ids = target_ids or [None]
-    rows = [{"at": at, "user": who, "action": "print_unmasked", "target_table": target_table,
-             "target_id": target_id, "detail": f"{form}: {detail}" if detail else form} for target_id in ids]
-    with store.db.atomic():
-        return oplog.write(store, AuditEntry, rows, user=who)
+    return record_audit(store, action="print_unmasked", target_table=target_table, target_ids=target_ids,
+                        detail=f"{form}: {detail}" if detail else form, user=user)

@@ -27,6 +27,7 @@ from db.models.register import (
     Unit,
     Visit,
 )
+from db.oplog import chunks
 from db.register.index import ensure_index
 from db.register.search import Filters, fetch_rows, search_ids, strip_room
 from db.register.tags import list_tags
@@ -163,8 +164,7 @@ def resolve_household(store, text: str) -> str:
 
 def _current_members(household_ids: list[str]) -> dict[str, list[dict]]:
     members: dict[str, list[dict]] = defaultdict(list)
-    for start in range(0, len(household_ids), 500):
-        chunk = household_ids[start:start + 500]
+    for chunk in chunks(household_ids):
         q = (Membership.select(Membership.household, Membership.relation, Person)
              .join(Person, on=(Membership.person == Person.id))
              .where(Membership.household.in_(chunk), Membership.deleted == 0, Membership.until.is_null(),
@@ -184,10 +184,10 @@ def _tags(person_ids: Iterable[str], today: dt.date | None = None) -> dict[str, 
     today_iso = (today or dt.date.today()).isoformat()
     ids = list(person_ids)
     out: dict[str, list[str]] = defaultdict(list)
-    for start in range(0, len(ids), 500):
+    for part in chunks(ids):
         q = (PersonTag.select(PersonTag.person, Tag.name)
              .join(Tag, on=(PersonTag.tag == Tag.id))
-             .where(PersonTag.person.in_(ids[start:start + 500]), PersonTag.deleted == 0,
+             .where(PersonTag.person.in_(part), PersonTag.deleted == 0,
                     (PersonTag.end_date.is_null()) | (PersonTag.end_date >= today_iso))
              .order_by(Tag.sort_order, Tag.name).tuples())
         for pid, name in q:
@@ -201,8 +201,8 @@ def _tags(person_ids: Iterable[str], today: dt.date | None = None) -> dict[str, 
 def household_forms(store, household_ids: list[str], *, show_full: bool = False) -> list[HouseholdFormData]:
     """The registration forms of these households, in the order given."""
     rows = {}
-    for start in range(0, len(household_ids), 500):
-        for r in _household_query().where(Household.id.in_(household_ids[start:start + 500])).dicts():
+    for part in chunks(household_ids):
+        for r in _household_query().where(Household.id.in_(part)).dicts():
             rows[r["id"]] = r
     missing = [h for h in household_ids if h not in rows]
     if missing:
@@ -432,8 +432,8 @@ def _place_label(level: str | None, place_id: str) -> str:
 def _visits_list(homes: dict[str, dict], *, date_from: str | None, date_to: str | None) -> RegisterListData:
     ids = list(homes)
     visits = []
-    for start in range(0, len(ids), 500):
-        q = Visit.select().where(Visit.household.in_(ids[start:start + 500]), Visit.deleted == 0)
+    for part in chunks(ids):
+        q = Visit.select().where(Visit.household.in_(part), Visit.deleted == 0)
         if date_from:
             q = q.where(Visit.visit_date >= date_from)
         if date_to:

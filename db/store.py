@@ -83,8 +83,6 @@ class Store:
     """One open GridDesk database: peewee database, node id, hybrid clock, current user."""
 
     def __init__(self, path: str | os.PathLike, *, user: str | None = None, create: bool = True):
-        import db.register  # noqa: F401 - installs the row hooks that keep the register's search index
-
         self.path = Path(path)
         version, is_new = inspect_file(self.path)
         if is_new and not create:
@@ -94,6 +92,12 @@ class Store:
         self.user = user or default_user()
         self.db = SqliteDatabase(str(self.path), pragmas=PRAGMAS, autoconnect=True)
         self.db.connect(reuse_if_open=True)
+        # Derived local data follows the writes of this store through its own row hooks.
+        self.row_hooks: dict[str, list] = {}
+        self.bulk_contexts: list = []
+        from db.register.index import install_hooks
+
+        install_hooks(self)
         self.created = is_new
         self.node_rotated = False
         self._clock_lock = threading.Lock()

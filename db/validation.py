@@ -55,8 +55,7 @@ class IdInfo:
     residence_permit: bool = False
 
     def age_on(self, day: dt.date) -> int:
-        return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month,
-                                                                            self.birth_date.day))
+        return age_on(self.birth_date, day)
 
 
 def looks_like_lost_digits(value: object) -> bool:
@@ -209,3 +208,31 @@ def mask_phone(number: str | None) -> str:
     if len(number) <= 4:
         return "*" * len(number)
     return number[:-6] + "****" + number[-2:]
+
+
+# The fields (and printed column kinds) that hold personal numbers, and how each is masked.
+MASKED_FIELDS = {"id_number": mask_id, "phone": mask_phone, "owner_phone": mask_phone, "id": mask_id}
+
+
+def mask(field: str, value: str | None, *, full: bool = False) -> str | None:
+    """The one masking rule of every screen, printout and export: an ID or phone number (by its
+    field, or a printed column's kind "id"/"phone") with its middle hidden unless `full`; any other
+    field's value as it is."""
+    masker = MASKED_FIELDS.get(field)
+    if masker is None or full or not value:
+        return value
+    return masker(value)
+
+
+def age_on(birth: dt.date | str | None, on: dt.date | None = None) -> int | None:
+    """Full years on `on` (today by default) of someone born on `birth` (a date or ISO text);
+    None when the birth date is unknown or not a date. The one age rule of the register."""
+    if not birth:
+        return None
+    if isinstance(birth, str):
+        try:
+            birth = dt.date.fromisoformat(birth[:10])
+        except ValueError:
+            return None
+    on = on or dt.date.today()
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))

@@ -9,7 +9,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import LongTable, Paragraph, Spacer, Table, TableStyle
 
-from db.validation import mask_id, mask_phone
+from db.validation import mask
 from i18n import N_, _
 from printouts.data import Column, RegisterListData, SigninData, chinese_date
 from printouts.fonts import HEI, PrintError, cmap, markup
@@ -19,14 +19,8 @@ PAD = 3  # cell padding, pt
 
 
 def masked(value: str | None, kind: str, show_full: bool) -> str:
-    value = value or ""
-    if show_full or not value:
-        return value
-    if kind == "id":
-        return mask_id(value)
-    if kind == "phone":
-        return mask_phone(value)
-    return value
+    """A printed cell: db.validation.mask by the column's kind ("id", "phone"), never None."""
+    return mask(kind, value, full=show_full) or ""
 
 
 class CellMaker:

@@ -60,3 +60,39 @@ def test_no_msgid_is_translated_differently_in_two_catalogues():
                     seen.setdefault(key, {})[po.name] = str(message.string)
     clashes = {k: v for k, v in seen.items() if len(set(v.values())) > 1}
     assert not clashes, f"one msgid, several translations (use distinct msgids): {clashes}"
+
+
+def test_catalogues_are_compiled_and_plural_forms_honoured(tmp_path, monkeypatch):
+    """The .po files of a language are merged and compiled to one .mo (read by gettext), whose
+    Plural-Forms pick the form; an edited .po is compiled again."""
+    folder = tmp_path / "locale" / "de" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    header = ('msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+              '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n')
+    (folder / "a.po").write_text(header + 'msgid "{n} file"\nmsgid_plural "{n} files"\n'
+                                 'msgstr[0] "{n} Datei"\nmsgstr[1] "{n} Dateien"\n', encoding="utf-8")
+    (folder / "b.po").write_text(header + 'msgid "Settings"\nmsgstr "Einstellungen"\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path / "locale")
+    monkeypatch.setenv("GRIDDESK_CACHE_DIR", str(tmp_path / "cache"))
+    i18n.reload_catalogues()
+    try:
+        de = i18n.translations("de")
+        assert de.ngettext("{n} file", "{n} files", 1) == "{n} Datei"
+        assert de.ngettext("{n} file", "{n} files", 5) == "{n} Dateien"
+        assert de.gettext("Settings") == "Einstellungen"
+        (compiled,) = (tmp_path / "cache" / "locale").glob("griddesk-de-*.mo")
+        (folder / "b.po").write_text(header + 'msgid "Settings"\nmsgstr "Optionen"\n', encoding="utf-8")
+        i18n.reload_catalogues()
+        assert i18n.translations("de").gettext("Settings") == "Optionen"
+        assert len(list((tmp_path / "cache" / "locale").glob("griddesk-de-*.mo"))) == 2 and compiled.exists()
+    finally:
+        monkeypatch.undo()
+        i18n.reload_catalogues()
+
+
+def test_chinese_plurals_come_from_the_compiled_catalogue():
+    i18n.set_language("zh_CN")
+    singular = next(k for k, v in i18n._load("zh_CN").items() if isinstance(v, tuple))
+    forms = i18n._load("zh_CN")[singular]
+    assert len(forms) == 1  # Chinese: nplurals=1
+    assert i18n.ngettext(singular, singular + "s", 1) == i18n.ngettext(singular, singular + "s", 7) == forms[0]

@@ -1,8 +1,11 @@
-"""db/ and printouts/ (every module) import without Qt: the CLI, the hub and most tests need that."""
+"""The layers hold: db/ and printouts/ import without Qt and nothing from the shell or the screens,
+the screens hold no SQL, no peewee and no transaction, and db/ has no import cycle."""
 
 from __future__ import annotations
 
+import ast
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,21 +38,43 @@ def test_db_and_printouts_import_without_qt():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_views_and_desktop_hold_no_sql():
-    """Widgets call db/ functions; no SQL text or raw cursors in desktop/ and views/."""
-    import re
+SQL_TEXT = re.compile(r"\bselect\s+.+\s+from\s|\binsert\s+into\b|\bupdate\s+\w+\s+set\b|\bdelete\s+from\b",
+                      re.IGNORECASE | re.DOTALL)
+# Calls that run SQL or open a transaction: only db/ services do that.
+DATABASE_CALLS = {"execute_sql", "execute", "executemany", "cursor", "atomic", "transaction", "savepoint"}
 
-    pattern = re.compile(r"execute_sql|\.cursor\(|\bselect\s+.+\s+from\s|\binsert\s+into\b|\bupdate\s+\w+\s+set\b",
-                         re.IGNORECASE)
-    offenders = []
+
+def database_work(source: str, name: str) -> list[str]:
+    """Lines of `source` that call a database method or hold SQL text (from its syntax tree)."""
+    found = []
+    for node in ast.walk(ast.parse(source, name)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in DATABASE_CALLS:
+            found.append(f"{name}:{node.lineno}: .{node.func.attr}()")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL_TEXT.search(node.value):
+            found.append(f"{name}:{node.lineno}: SQL text {node.value[:40]!r}")
+    return sorted(found, key=lambda line: int(line.split(":")[1]))
+
+
+def shell_and_screen_sources():
+    """Every module of desktop/ (the command line included: its reports print what db/ returns) and views/."""
     for folder in ("desktop", "views"):
-        for path in (ROOT / folder).rglob("*.py"):
-            if folder == "desktop" and path.parent.name == "commands":
-                continue  # command-line reports, not widgets
-            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if pattern.search(line):
-                    offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+        yield from sorted((ROOT / folder).rglob("*.py"))
+
+
+def test_views_and_desktop_hold_no_sql_and_open_no_transaction():
+    """Widgets call db/ services: no SQL text, execute_sql, cursor, atomic() or transaction() in
+    desktop/ and views/ (the services open the one transaction of each user action)."""
+    offenders = []
+    for path in shell_and_screen_sources():
+        offenders += database_work(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
     assert not offenders, "\n".join(offenders)
+
+
+def test_the_sql_check_can_fail():
+    widget = ("def save(self):\n    with self.ctx.store.db.atomic():\n        pass\n"
+              "def load(store):\n    return store.db.execute_sql('select id from person where deleted = 0')\n")
+    assert database_work(widget, "w.py") == ["w.py:2: .atomic()", "w.py:5: .execute_sql()",
+                                             "w.py:5: SQL text 'select id from person where deleted = 0'"]
 
 
 # --- Dependency direction, from real import analysis (grimp builds the graph from the AST) ---
@@ -101,3 +126,68 @@ def test_the_forbidden_import_check_can_fail(tmp_path):
     graph = import_graph()
     graph.add_import(importer="db.store", imported="desktop.app", line_number=1, line_contents="import desktop.app")
     assert forbidden_imports(graph, ("db",), ("desktop",)) == ["db.store -> desktop.app"]
+
+
+def test_the_screens_and_the_shell_import_no_peewee():
+    """views/ and desktop/ reach the data through db/ services only (no models, no queries)."""
+    graph = import_graph()
+    bad = []
+    for package in ("views", "desktop"):
+        for module in sorted(graph.find_descendants(package) | {package}):
+            for imported in graph.find_modules_directly_imported_by(module):
+                if imported.split(".")[0] in ("peewee", "playhouse") or imported.startswith("db.models"):
+                    bad.append(f"{module} -> {imported}")
+    assert not bad, "\n".join(bad)
+
+
+def import_cycles(graph, package: str) -> list[list[str]]:
+    """The import cycles among the modules of `package` (strongly connected components of more than
+    one module). A package's __init__ importing its own submodules (re-exports) is not a cycle."""
+    modules = sorted(graph.find_descendants(package) | {package})
+    edges = {m: sorted(i for i in graph.find_modules_directly_imported_by(m)
+                       if i in modules and i != m and not i.startswith(m + ".")) for m in modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(m: str) -> None:  # Tarjan's algorithm
+        index[m] = low[m] = len(index)
+        stack.append(m)
+        on_stack.add(m)
+        for n in edges[m]:
+            if n not in index:
+                visit(n)
+                low[m] = min(low[m], low[n])
+            elif n in on_stack:
+                low[m] = min(low[m], index[n])
+        if low[m] == index[m]:
+            component = []
+            while True:
+                n = stack.pop()
+                on_stack.discard(n)
+                component.append(n)
+                if n == m:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for m in modules:
+        if m not in index:
+            visit(m)
+    return sorted(cycles)
+
+
+def test_no_import_cycle_inside_db():
+    graph = import_graph()
+    cycles = import_cycles(graph, "db")
+    assert not cycles, "import cycles in db/:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def test_the_cycle_check_finds_an_injected_cycle():
+    graph = import_graph()
+    graph.add_import(importer="db.oplog", imported="db.register.undo", line_number=1,
+                     line_contents="from db.register import undo")
+    cycles = import_cycles(graph, "db")
+    assert any({"db.oplog", "db.register.undo"} <= set(c) for c in cycles), cycles

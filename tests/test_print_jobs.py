@@ -8,8 +8,8 @@ from print_fixtures import make_community
 
 from db.errors import ValidationError
 from db.models.register import AuditEntry, Person
+from db.print_jobs import FORMS, PrintJob, make_pdf
 from desktop.cli import main as cli_main
-from desktop.print_jobs import FORMS, PrintJob, make_pdf
 
 
 @pytest.fixture
@@ -160,8 +160,8 @@ def test_dates_as_people_type_them(store, community):
 
 
 def test_the_register_list_as_filtered_on_the_households_screen(store, community):
+    from db.print_jobs import register_list_job
     from db.register.search import Filters
-    from desktop.print_jobs import register_list_job
 
     everyone = make_pdf(store, register_list_job(Filters()))
     assert everyone.records == len(community["persons"])

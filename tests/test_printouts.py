@@ -47,7 +47,7 @@ def assert_all_fonts_embedded(pdf: bytes) -> list[dict]:
 
 def test_printouts_do_not_import_qt():
     code = ("import printouts.notice, printouts.tables, printouts.household, db.printing_data, "
-            "db.printing_audit, desktop.print_jobs, sys; "
+            "db.printing_audit, db.print_jobs, sys; "
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'shiboken6'))]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=pdf_tools.Path(__file__).parent.parent)

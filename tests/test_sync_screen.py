@@ -213,7 +213,7 @@ def _cancel_during_derived_data(ctx, table: str = "person"):
         for task in ctx.tasks.active:
             task.cancel()
 
-    oplog.add_row_hook(table, hook)
+    oplog.add_row_hook(ctx.store, table, hook)
     return hook, seen
 
 
@@ -237,7 +237,7 @@ def test_a_late_cancel_imports_nothing_says_so_and_the_import_can_be_run_again(q
     try:
         tab.import_now()
     finally:
-        oplog.ROW_HOOKS["person"].remove(hook)
+        oplog.remove_row_hook(b, "person", hook)
     assert seen  # the cancel came during the derived data, after every merge step
     assert b.db.execute_sql("select count(*) from person").fetchone() == (0,)
     assert b.db.execute_sql("select count(*) from oplog").fetchone()[0] == ops_before
@@ -271,7 +271,7 @@ def test_a_late_cancel_of_trust_and_import_leaves_the_sender_untrusted_and_offer
     try:
         tab.trust_and_import(confirm=False)
     finally:
-        oplog.ROW_HOOKS["person"].remove(hook)
+        oplog.remove_row_hook(dst, "person", hook)
     assert dst.db.execute_sql("select count(*) from person").fetchone() == (0,)
     assert identity.trusted_devices(dst) == []
     text = tab.preview.toPlainText()

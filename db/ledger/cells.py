@@ -12,6 +12,7 @@ import re
 from db.errors import ValidationError
 from db.register.common import CHINESE_ID_TYPES, HOUSE_USES, RELATIONS, SEXES
 from db.validation import (
+    MASKED_FIELDS,
     looks_like_lost_digits,
     mask_id,
     mask_phone,
@@ -182,7 +183,6 @@ def converter(field: str):
 
 _ID_LIKE = re.compile(r"^(\d{17}[\dXx]|\d{15})$")
 _PHONE_LIKE = re.compile(r"^(1\d{10}|0\d{9,11})$")
-MASKED_FIELDS = {"id_number": mask_id, "phone": mask_phone, "owner_phone": mask_phone}
 
 
 def masked_sample(text: str, field: str | None = None) -> str:

@@ -25,6 +25,7 @@ from db.ledger.progress import gc_paused, step
 from db.ledger.register_snapshot import Snapshot
 from db.models.ledger import ImportBatch
 from db.models.register import Building, Compound, Grid, Household, Membership, Person, Unit
+from db.oplog import chunks
 from db.register import index as search_index  # importing db.register installs the index hooks
 from i18n import _, ngettext
 
@@ -42,11 +43,6 @@ class ImportResult:
     backup: str | None = None
     error_workbook: str | None = None  # where the skipped rows were written, if any
     changes: list[oplog.Change] = field(default_factory=list)
-
-
-def _counter(store) -> int:
-    row = store.db.execute_sql("select value from meta where key = 'op_counter'").fetchone()
-    return int(row[0]) if row and row[0] else 0
 
 
 def row_errors(preview: Preview) -> list[ValidationError]:
@@ -77,12 +73,12 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
             preview = build_preview(store, preview.plan, state=state)
             if preview.has_errors and not skip_invalid:
                 raise ValidationErrors(row_errors(preview))
-        first = _counter(store) + 1
+        first = oplog.last_counter(store) + 1
         with search_index.deferred(store):  # the register's search index follows once, at the end
             result = _write(store, preview, state)
             step(state, 0, 0, _("Updating the search index…"))
         result.backup = backup_path
-        last = _counter(store)
+        last = oplog.last_counter(store)
         if last >= first:
             result.batch_id = new_id()
             with store.activated():
@@ -136,7 +132,7 @@ def _write(store, preview: Preview, state) -> ImportResult:
         household_id.update(zip(new_keys[start:start + CHUNK], (c.row_id for c in written), strict=True))
         changes.extend(written)
     result.households_created = len(creates)
-    for chunk in _chunks(updates):
+    for chunk in chunks(updates, CHUNK):
         changes.extend(oplog.write(store, Household, chunk))
     # Persons: creations, then updates of the changed fields only.
     person_id: dict[int, str] = {}
@@ -160,7 +156,7 @@ def _write(store, preview: Preview, state) -> ImportResult:
             if fields:
                 person_updates.append({"id": r.person_id, **fields})
             result.updated += 1
-    for chunk in _chunks(person_updates):
+    for chunk in chunks(person_updates, CHUNK):
         changes.extend(oplog.write(store, Person, chunk))
         done += len(chunk)
         step(state, min(done, n_persons), n_persons, _("Writing persons…"))
@@ -186,16 +182,11 @@ def _write(store, preview: Preview, state) -> ImportResult:
             member["since"] = since
         members.append(member)
     done = 0
-    for chunk in _chunks(members):
+    for chunk in chunks(members, CHUNK):
         changes.extend(oplog.write(store, Membership, chunk))
         done += len(chunk)
         step(state, done, len(members), _("Writing memberships…"))
     return result
-
-
-def _chunks(items: list, size: int = CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 class _Places:
@@ -226,7 +217,7 @@ class _Places:
 
     def write(self, store, changes: list) -> None:
         for model, rows in self.pending.items():
-            for chunk in _chunks(rows):
+            for chunk in chunks(rows, CHUNK):
                 changes.extend(oplog.write(store, model, chunk))
 
 
@@ -278,7 +269,7 @@ def undo_import(store, *, batch_id: str, state=None) -> list[oplog.Change]:
                 writes = _undo_rows(db, model, rows, batch)
                 done += len(rows)
                 step(state, done, total, _("Undoing the import…"))
-                for chunk in _chunks(writes):
+                for chunk in chunks(writes, CHUNK):
                     changes.extend(oplog.write(store, model, chunk))
                     done += len(chunk)
                     step(state, done, total, _("Undoing the import…"))
@@ -296,7 +287,7 @@ def _undo_rows(db, model, row_ids: list[str], batch: ImportBatch) -> list[dict[s
     columns = [f.column_name for f in model._meta.sorted_fields]
     current = {}
     col_sql = ",".join(f'"{c}"' for c in columns)
-    for chunk in _chunks(row_ids, 500):
+    for chunk in chunks(row_ids, 500):
         marks = ",".join("?" * len(chunk))
         for row in db.execute_sql(f'select {col_sql} from "{table}" where id in ({marks})', tuple(chunk)):
             current[row[columns.index("id")]] = dict(zip(columns, row, strict=True))

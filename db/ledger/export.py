@@ -13,11 +13,11 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from db import oplog
 from db.ledger.mapping import FIELD_BY_KEY, field_label
 from db.ledger.progress import gc_paused, step
-from db.models.register import AuditEntry
-from db.validation import mask_id, mask_phone
+from db.oplog import Change, chunks
+from db.register.audit import record_audit
+from db.validation import age_on, mask
 from i18n import N_, _
 
 # Extra columns an export (or a department template) may ask for besides the import fields.
@@ -34,7 +34,7 @@ DEFAULT_COLUMNS = ("seq", "name", "sex", "ethnicity", "id_number", "birth_date",
 WIDTHS = {"seq": 6, "name": 10, "sex": 5, "ethnicity": 7, "id_number": 21, "birth_date": 11, "age": 5,
           "phone": 14, "relation": 8, "household_number": 10, "compound": 12, "building": 7, "unit": 6,
           "door": 7, "address": 28, "status": 8, "current_address": 28, "hukou_address": 28, "notes": 20, "employer": 20}
-MASKED = {"id_number": mask_id, "phone": mask_phone, "owner_phone": mask_phone}
+MASKED = ("id_number", "phone", "owner_phone")
 
 _PERSON_COLUMNS = ("name", "former_name", "sex", "ethnicity", "id_type", "id_number", "birth_date", "phone",
                    "wechat", "hukou_address", "current_address", "political_status", "education",
@@ -96,8 +96,7 @@ def resolve_filter(store, f: PeopleFilter) -> PeopleFilter:
 
     rowids = search_ids(store, f.register, limit=None).ids
     ids: list[str] = []
-    for start in range(0, len(rowids), 500):
-        chunk = rowids[start:start + 500]
+    for chunk in chunks(rowids):
         marks = ",".join("?" * len(chunk))
         ids.extend(r[0] for r in store.db.execute_sql(
             f"select person_id from register_search where rowid in ({marks})", tuple(chunk)))
@@ -172,31 +171,22 @@ def iter_people(store, f: PeopleFilter | None = None, *, unmasked: bool = False)
     for seq, row in enumerate(store.db.execute_sql(sql, params), start=1):
         d = dict(zip(ROW_KEYS, row, strict=True))
         d["seq"] = seq
-        birth = d.get("birth_date")
-        if birth and len(birth) == 10:
-            y, m, day = int(birth[:4]), int(birth[5:7]), int(birth[8:10])
-            d["age"] = today.year - y - ((today.month, today.day) < (m, day))
-        else:
-            d["age"] = None
+        d["age"] = age_on(d.get("birth_date"), today)
         if not d.get("address"):
             d["address"] = d.get("current_address")
         status = "deceased" if d.get("death_date") else "moved_out" if d.get("move_out_date") else "active"
         label = STATUS_LABELS[status]
         d["status"] = _(label)
         if not unmasked:
-            for key, mask in MASKED.items():
-                if d.get(key):
-                    d[key] = mask(d[key])
+            for key in MASKED:
+                d[key] = mask(key, d.get(key))
         yield d
 
 
-def record_export(store, *, path: Path, rows: int, unmasked: bool, detail: dict[str, Any]) -> None:
-    """The audit trail of an export (who, when, what, masked or in full)."""
-    oplog.write(store, AuditEntry, [{
-        "at": dt.datetime.now().isoformat(timespec="seconds"), "user": store.user,
-        "action": "export_unmasked" if unmasked else "export",
-        "target_table": "person", "target_id": None,
-        "detail": json.dumps({"file": Path(path).name, "rows": rows, **detail}, ensure_ascii=False)}])
+def record_export(store, *, path: Path, rows: int, unmasked: bool, detail: dict[str, Any]) -> list[Change]:
+    """The audit trail of an export (who, when, what, masked or in full); returns its Change."""
+    return record_audit(store, action="export_unmasked" if unmasked else "export", target_table="person",
+                 detail=json.dumps({"file": Path(path).name, "rows": rows, **detail}, ensure_ascii=False))
 
 
 @gc_paused()

@@ -66,6 +66,8 @@ FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("owner_phone", N_("Owner phone"), "household", ("房东电话", "房主电话", "产权人电话")),
 )
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
+# The ledger fields that land on a person row, in mapping order.
+PERSON_FIELDS = tuple(f.key for f in FIELDS if f.target == "person")
 IGNORED_HEADERS = ("序号", "编号", "No", "NO")
 
 _SYNONYMS: list[tuple[str, str]] = sorted(

@@ -16,7 +16,7 @@ from db.errors import GridDeskError, ValidationError
 from db.ledger import cells
 from db.ledger.address import fill_places
 from db.ledger.mapping import (
-    FIELD_BY_KEY,
+    PERSON_FIELDS,
     Layout,
     auto_mapping,
     detect_layout,
@@ -29,7 +29,6 @@ from db.register.readings import PRIVATE_USE_CHECKED, private_use_message, priva
 from db.validation import id_conflicts
 from i18n import _
 
-PERSON_FIELDS = tuple(f.key for f in FIELD_BY_KEY.values() if f.target == "person")
 _PERSON_SET = frozenset(PERSON_FIELDS)
 PLACE_FIELDS = ("grid", "compound", "building", "unit")
 HOUSEHOLD_FIELDS = {"household_number": "number", "door": "door", "house_use": "house_use",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from db.ledger.preview import PERSON_FIELDS
+from db.ledger.mapping import PERSON_FIELDS
 
 # Placeholder place names (data, in Chinese) for levels a ledger does not give.
 DEFAULT_GRID = "未分网格"

@@ -1,8 +1,5 @@
 """Household and population register: services (the only writers), search, visits, statistics.
 
-Importing this package installs the row hooks that keep the local search index current.
+The row hooks that keep the local search index current are installed per Store
+(db.store.Store calls db.register.index.install_hooks), not by importing this package.
 """
-
-from db.register.index import install_hooks
-
-install_hooks()

@@ -8,7 +8,7 @@ from typing import Any
 
 from db import oplog
 from db.models import SyncedModel, synced_model
-from db.oplog import Change
+from db.oplog import Change, chunks
 from i18n import N_
 
 # Census relation codes (与户主关系), in display order.
@@ -66,8 +66,7 @@ class Edit:
         if ids:
             columns = sorted({c for r in rows for c in r if c != "id"} | {"deleted"})
             col_sql = ",".join(f'"{c}"' for c in columns)
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
+            for chunk in chunks(ids):
                 marks = ",".join("?" * len(chunk))
                 for row in self.store.db.execute_sql(
                         f'select id, {col_sql} from "{table}" where id in ({marks})', tuple(chunk)):

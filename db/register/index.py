@@ -4,7 +4,7 @@ Each live person has one row with what the register list shows and filters on, a
 haystack: name | full pinyin | initials | former name | ID number | phone | address. The FTS5
 trigram table indexes the haystack for terms of 3+ characters; shorter terms (zs, 张三) are
 matched with instr() on the narrow local table. The index follows local writes, merges and
-rebuilds through db.oplog.add_row_hook and is never synced.
+rebuilds through db.oplog.add_row_hook (installed per Store by install_hooks) and is never synced.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from functools import lru_cache
 from pypinyin import Style, pinyin
 
 from db import oplog
+from db.oplog import chunks
 from db.register import postings
 from db.register.common import RELATIONS, today
 from db.register.visits import compute_due
@@ -171,11 +172,6 @@ _COLUMNS = ("person_id", "household_id", "membership_id", "grid_id", "compound_i
             "name", "sex", "birth_date", "id_number", "phone", "relation", "address", "residence_status",
             "person_type", "status", "tags", "tag_ids", "due_date", "last_visit", "sort_key", "haystack",
             "short_key")
-def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = None) -> None:
     """Recompute the index rows of these persons (removing the dead, merged and deleted ones)."""
     if _pending:
@@ -189,7 +185,7 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
     all_rows: list[tuple] = []
     all_drop: list[str] = []
     docs: dict[str, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         rows = _index_rows(store, on, chunk, docs)
         live = {r[0] for r in rows}
         all_rows += rows
@@ -291,8 +287,7 @@ _INSERT = (f"insert into register_search (rowid, {','.join(_COLUMNS)}) "
 
 
 def _delete_rowids(db, rowids: list[int], *, search_too: bool) -> None:
-    for start in range(0, len(rowids), 500):
-        part = rowids[start:start + 500]
+    for part in chunks(rowids):
         marks = ",".join("?" * len(part))
         db.execute_sql(f"delete from register_fts where rowid in ({marks})", part)
         db.execute_sql(f"delete from register_short where rowid in ({marks})", part)
@@ -313,8 +308,7 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, docs: dict[str, str] 
     same: set[str] = set()  # rows whose index row is already exactly this: nothing to write
     wanted = {r[0]: r for r in rows}
     current_rows: dict[str, tuple] = {}
-    for start in range(0, len(pids), 500):
-        part = pids[start:start + 500]
+    for part in chunks(pids):
         marks = ",".join("?" * len(part))
         for rowid, *current in db.execute_sql(
                 f"select rowid, {','.join(_COLUMNS)} from register_search where person_id in ({marks})", part):
@@ -409,7 +403,7 @@ def renumber_rows(db) -> None:
 
 def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
     out: list[str] = []
-    for chunk in _chunks(list(household_ids)):
+    for chunk in chunks(list(household_ids)):
         marks = ",".join("?" * len(chunk))
         out += [r[0] for r in store.db.execute_sql(
             f"select distinct person_id from membership where household_id in ({marks})", tuple(chunk))]
@@ -418,7 +412,7 @@ def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
 
 def _households_of_persons(store, person_ids: Sequence[str]) -> list[str]:
     out: list[str] = []
-    for chunk in _chunks(list(person_ids)):
+    for chunk in chunks(list(person_ids)):
         marks = ",".join("?" * len(chunk))
         out += [r[0] for r in store.db.execute_sql(
             f"select distinct household_id from membership where deleted = 0 and person_id in ({marks})",
@@ -428,7 +422,7 @@ def _households_of_persons(store, person_ids: Sequence[str]) -> list[str]:
 
 def _select(store, sql: str, ids: Sequence[str]) -> list[str]:
     out: list[str] = []
-    for chunk in _chunks(list(ids)):
+    for chunk in chunks(list(ids)):
         marks = ",".join("?" * len(chunk))
         out += [r[0] for r in store.db.execute_sql(sql.format(marks=marks), tuple(chunk))]
     return out
@@ -509,18 +503,22 @@ def _place_hook(table: str):
     return hook
 
 
-def install_hooks() -> None:
-    oplog.add_row_hook("person", _on_person)
-    oplog.add_row_hook("membership", _on_membership)
-    oplog.add_row_hook("household", _on_household)
-    oplog.add_row_hook("person_tag", _on_person_tag)
-    oplog.add_row_hook("tag", _on_tag)
-    oplog.add_row_hook("visit", _on_visit)
-    oplog.add_row_hook("char_reading", _on_char_reading)
-    for table in _PLACE_TO_HOUSEHOLDS:
-        oplog.add_row_hook(table, _place_hook(table))
+def install_hooks(store) -> None:
+    """Keep this store's search index current: called by Store.__init__ for every open database."""
+    oplog.add_row_hook(store, "person", _on_person)
+    oplog.add_row_hook(store, "membership", _on_membership)
+    oplog.add_row_hook(store, "household", _on_household)
+    oplog.add_row_hook(store, "person_tag", _on_person_tag)
+    oplog.add_row_hook(store, "tag", _on_tag)
+    oplog.add_row_hook(store, "visit", _on_visit)
+    oplog.add_row_hook(store, "char_reading", _on_char_reading)
+    for table, hook in _PLACE_HOOKS.items():
+        oplog.add_row_hook(store, table, hook)
     # A bulk merge (sync import) refreshes each person once, not once per table that names it.
-    oplog.add_bulk_context(deferred)
+    oplog.add_bulk_context(store, deferred)
+
+
+_PLACE_HOOKS = {table: _place_hook(table) for table in _PLACE_TO_HOUSEHOLDS}
 
 
 @contextmanager
@@ -552,7 +550,7 @@ def _indexed_among(db, person_ids) -> int:
     ids = list(person_ids)
     return sum(db.execute_sql(f"select count(*) from register_search where person_id in "
                               f"({','.join('?' * len(chunk))})", tuple(chunk)).fetchone()[0]
-               for chunk in _chunks(ids))
+               for chunk in chunks(ids))
 
 
 def _row_count(db) -> int:

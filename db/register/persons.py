@@ -8,10 +8,10 @@ from typing import Any
 
 from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.models.register import LifeEvent, Membership, Person
-from db.oplog import Change
-from db.register.common import CHINESE_ID_TYPES, ID_TYPES, SEXES, Edit, iso, today
+from db.oplog import Change, chunks
+from db.register.common import CHINESE_ID_TYPES, ID_TYPES, RELATIONS, SEXES, Edit, iso, today
 from db.register.readings import private_use_message
-from db.validation import id_conflicts, normalize_phone, normalize_text, parse_date, parse_id_number
+from db.validation import age_on, id_conflicts, normalize_phone, normalize_text, parse_date, parse_id_number
 from i18n import N_, _
 
 PERSON_FIELDS = {f.column_name for f in Person._meta.sorted_fields} - {"id", "deleted", "merged_into"}
@@ -102,8 +102,7 @@ def check_person(values: dict[str, Any], *, on: dt.date | None = None, row: int 
         if message:
             warnings.append(ValidationError(message, field=key, row=row))
     if age is None and clean.get("birth_date"):
-        born = dt.date.fromisoformat(clean["birth_date"])
-        age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+        age = age_on(clean["birth_date"], on)
     return CheckedPerson(clean, warnings, age)
 
 
@@ -137,21 +136,60 @@ def save_person(store, *, values: dict[str, Any], person_id: str | None = None,
     edit = edit or Edit(store, N_("Edit person") if person_id else N_("New person"))
     with store.db.atomic():
         if not allow_duplicate:
-            v = checked.values
-            current = _current(store, person_id) if person_id else {}
-            changed_identity = any(k in v and v[k] != current.get(k) for k in ("id_number", "name", "birth_date"))
-            if changed_identity:
-                candidates = find_duplicates(
-                    store, name=v.get("name", current.get("name")),
-                    birth_date=v.get("birth_date", current.get("birth_date")),
-                    id_number=v.get("id_number", current.get("id_number")), exclude_id=person_id)
-                if candidates:
-                    raise DuplicatePersonError(candidates)
+            _refuse_duplicate(store, checked.values, _current(store, person_id) if person_id else {}, person_id)
         row = dict(checked.values)
         if person_id:
             row["id"] = person_id
         edit.write(Person, [row])
         return edit.finish() if own else edit.changes
+
+
+def _refuse_duplicate(store, v: dict[str, Any], current: dict[str, Any], person_id: str | None) -> None:
+    """DuplicatePersonError when the values change who the person is into someone already registered."""
+    if any(k in v and v[k] != current.get(k) for k in ("id_number", "name", "birth_date")):
+        candidates = find_duplicates(
+            store, name=v.get("name", current.get("name")), birth_date=v.get("birth_date", current.get("birth_date")),
+            id_number=v.get("id_number", current.get("id_number")), exclude_id=person_id)
+        if candidates:
+            raise DuplicatePersonError(candidates)
+
+
+def _differs(old: Any, new: Any) -> bool:
+    """An empty text and no value are the same (the editors show both as an empty field)."""
+    return (None if old == "" else old) != (None if new == "" else new)
+
+
+def save_person_edit(store, *, person_id: str, changes: dict[str, Any], relation: str | None = None,
+                     membership_id: str | None = None, allow_duplicate: bool = False,
+                     on: dt.date | None = None) -> list[Change]:
+    """One save of the person editor: the edited fields and the relation in the household.
+
+    One transaction and one undo entry: what changed is computed against the current row inside
+    the transaction (unchanged values are not written); if any part fails, nothing is written.
+    `changes` may hold unchanged fields (e.g. the entered birth date next to a new ID number, so
+    that a disagreement is checked); `relation` applies to `membership_id`, or to the person's
+    current membership when none is given. Returns the Changes (table, row id, fields).
+    """
+    if relation is not None and relation not in RELATIONS:
+        raise ValidationErrors([ValidationError(_("Unknown relation “{value}”.").format(value=relation),
+                                                field="relation")])
+    checked = check_person(changes, on=on) if changes else None
+    edit = Edit(store, N_("Edit person"))
+    with store.db.atomic():
+        current = _current(store, person_id)
+        row = {k: v for k, v in checked.values.items() if _differs(current.get(k), v)} if checked else {}
+        if row and not allow_duplicate:
+            _refuse_duplicate(store, row, current, person_id)
+        if row:
+            edit.write(Person, [{"id": person_id, **row}])
+        if relation is not None:
+            found = store.db.execute_sql(
+                "select id, relation from membership where deleted = 0 and "
+                + ("id = ?" if membership_id else "person_id = ? and until is null order by since desc limit 1"),
+                (membership_id or person_id,)).fetchone()
+            if found and found[1] != relation:
+                edit.write(Membership, [{"id": found[0], "relation": relation}])
+        return edit.finish()
 
 
 def _current(store, person_id: str) -> dict[str, Any]:
@@ -273,8 +311,7 @@ def duplicate_pairs(store, *, limit: int = 2000) -> list[dict[str, Any]]:
 def _brief(store, ids: list[str]) -> dict[str, dict[str, Any]]:
     keys = ("id", "name", "sex", "birth_date", "id_number", "phone", "current_address")
     out: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in chunks(ids):
         marks = ",".join("?" * len(chunk))
         for row in store.db.execute_sql(f"select {','.join(keys)} from person where id in ({marks})", tuple(chunk)):
             out[row[0]] = dict(zip(keys, row, strict=True))

@@ -10,10 +10,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from db.oplog import chunks
 from db.register import postings
 from db.register.common import today
 from db.register.index import SEP
-from db.validation import normalize_text
+from db.validation import age_on, normalize_text  # noqa: F401  (age_on: re-exported)
 
 ROW_KEYS = ("rowid", "person_id", "household_id", "membership_id", "name", "sex", "birth_date", "id_number",
             "phone", "relation", "address", "residence_status", "person_type", "status", "tags", "due_date",
@@ -194,8 +195,7 @@ def fetch_rows(store, rowids: list[int]) -> dict[int, dict[str, Any]]:
     """Displayed values of index rows, by rowid (rows gone since are missing)."""
     out: dict[int, dict[str, Any]] = {}
     cols = ",".join(f"s.{k}" for k in ROW_KEYS)
-    for start in range(0, len(rowids), 500):
-        chunk = rowids[start:start + 500]
+    for chunk in chunks(rowids):
         marks = ",".join("?" * len(chunk))
         for row in store.db.execute_sql(f"select {cols} from register_search s where s.rowid in ({marks})",
                                         tuple(chunk)):
@@ -208,12 +208,3 @@ def row_for_person(store, person_id: str) -> int | None:
     return row[0] if row else None
 
 
-def age_on(birth_date: str | None, on: dt.date | None = None) -> int | None:
-    if not birth_date:
-        return None
-    on = on or today()
-    try:
-        born = dt.date.fromisoformat(birth_date)
-    except ValueError:
-        return None
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))

@@ -11,6 +11,7 @@ from typing import Any
 
 from db.register.common import AGE_BANDS, today
 from db.register.search import _years_before
+from db.validation import age_on
 
 PYRAMID_STEP = 10
 PYRAMID_TOP = 90
@@ -56,11 +57,9 @@ def age_pyramid(store, *, on: dt.date | None = None) -> list[dict[str, Any]]:
     for birth, sex, n in store.db.execute_sql(
             "select substr(birth_date, 1, 10), sex, count(*) from register_search where status = 'active' "
             "and birth_date is not null group by 1, 2"):
-        try:
-            born = dt.date.fromisoformat(birth)
-        except ValueError:
+        age = age_on(birth, on)
+        if age is None:
             continue
-        age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
         band = min(max(age, 0) // PYRAMID_STEP * PYRAMID_STEP, PYRAMID_TOP)
         counts[(band, sex or "")] = counts.get((band, sex or ""), 0) + n
     rows = []

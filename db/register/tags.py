@@ -32,6 +32,27 @@ def standard_tag_id(name: str) -> str:
 
 def save_tag(store, *, name: str, visit_interval_days: int | None, tag_id: str | None = None,
              sensitive: bool = False, sort_order: int = 0) -> list[Change]:
+    return save_tags(store, tags=[{"tag_id": tag_id, "name": name, "visit_interval_days": visit_interval_days,
+                                   "sensitive": sensitive, "sort_order": sort_order}])
+
+
+def save_tags(store, *, tags: list[dict[str, Any]]) -> list[Change]:
+    """One save of the tag settings: every new or edited tag (keys as save_tag's arguments) in one
+    transaction and one undo entry; a bad row refuses them all."""
+    return _write_tags(store, [_tag_row(**t) for t in tags])
+
+
+def _write_tags(store, rows: list[dict[str, Any]]) -> list[Change]:
+    if not rows:
+        return []
+    edit = Edit(store, N_("Edit tag"))
+    with store.db.atomic():
+        edit.write(Tag, rows)
+        return edit.finish()
+
+
+def _tag_row(*, name: str, visit_interval_days: int | None, tag_id: str | None = None,
+             sensitive: bool = False, sort_order: int = 0) -> dict[str, Any]:
     name = normalize_text(name)
     errors = []
     if not name:
@@ -45,22 +66,14 @@ def save_tag(store, *, name: str, visit_interval_days: int | None, tag_id: str |
                            "sensitive": int(bool(sensitive)), "sort_order": sort_order}
     if tag_id:
         row["id"] = tag_id
-    edit = Edit(store, N_("Edit tag"))
-    with store.db.atomic():
-        edit.write(Tag, [row])
-        return edit.finish()
+    return row
 
 
 def ensure_default_tags(store) -> list[Change]:
     existing = {r[0] for r in store.db.execute_sql("select name from tag where deleted = 0")}
     rows = [{"id": standard_tag_id(n), "name": n, "visit_interval_days": d, "sensitive": s, "sort_order": i}
             for i, (n, d, s) in enumerate(DEFAULT_TAGS) if n not in existing]
-    if not rows:
-        return []
-    edit = Edit(store, N_("Edit tag"))
-    with store.db.atomic():
-        edit.write(Tag, rows)
-        return edit.finish()
+    return _write_tags(store, rows)
 
 
 def list_tags(store) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from db.errors import ValidationError, ValidationErrors
 from db.models.register import Visit
-from db.oplog import Change
+from db.oplog import Change, chunks
 from db.register.common import Edit, default_visit_interval, iso, today
 from db.validation import normalize_text, parse_date
 from i18n import N_, _
@@ -116,8 +116,7 @@ def compute_due(store, household_ids: list[str] | None = None, *, on: dt.date | 
     on = on or today()
     default = default_visit_interval(store)
     out: dict[str, dict[str, Any]] = {}
-    chunks = [None] if household_ids is None else [household_ids[i:i + 500] for i in range(0, len(household_ids), 500)]
-    for chunk in chunks:
+    for chunk in [None] if household_ids is None else chunks(household_ids):
         if chunk is not None and not chunk:
             continue
         params: dict[str, Any] = {"today": on.isoformat(), "default": default}
@@ -151,8 +150,7 @@ def visits_due(store, *, on: dt.date | None = None, within_days: int = 0, grid_i
     due = [d for d in compute_due(store, ids, on=on).values() if d["lived_in"] and d["due_date"] <= horizon]
     info = {}
     hids = [d["household_id"] for d in due]
-    for start in range(0, len(hids), 500):
-        chunk = hids[start:start + 500]
+    for chunk in chunks(hids):
         marks = ",".join("?" * len(chunk))
         for hid, address, grid, head in store.db.execute_sql(
                 f"select h.id, h.address, g.name, (select p.name from membership m join person p on p.id = m.person_id "

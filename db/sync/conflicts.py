@@ -14,13 +14,9 @@ from db import oplog
 from db.clock import hlc_millis
 from db.errors import ValidationError
 from db.models import synced_model
+from db.sync.labels import TABLE_LABELS, table_label  # noqa: F401  (re-exported)
+from db.validation import mask
 from i18n import N_, _
-
-TABLE_LABELS = {"grid": N_("grids"), "compound": N_("compounds"), "building": N_("buildings"),
-                "unit": N_("units"), "household": N_("households"), "person": N_("residents"),
-                "membership": N_("household members"), "tag": N_("tags"), "person_tag": N_("person tags"),
-                "visit": N_("visits"), "life_event": N_("life events"), "audit_entry": N_("audit entries")}
-
 
 FIELD_LABELS = {"name": N_("name"), "former_name": N_("former name"), "sex": N_("sex"),
                 "ethnicity": N_("ethnicity"), "id_type": N_("ID type"), "id_number": N_("ID number"),
@@ -46,29 +42,16 @@ def display_value(field: str, value: Any, *, full: bool = False) -> str:
     if field == "deleted":
         return _("deleted") if value in (1, "1", True) else _("kept (not deleted)")
     text = value if isinstance(value, str) else str(value)
-    kind = SENSITIVE.get(field)
-    if kind and not full:
-        from db.validation import mask_id, mask_phone
-
-        return mask_id(text) if kind == "id" else mask_phone(text)
-    return text
+    return mask(field, text, full=full) if field in SENSITIVE else text
 
 
 def reveal_conflict(store, item: ConflictItem) -> None:
     """Record that someone chose to see the full personal numbers of a conflict."""
-    import datetime as _dt
+    from db.register.audit import record_audit
 
-    from db.models.register import AuditEntry
+    record_audit(store, action="reveal", target_table=item.table, target_ids=[item.row_id],
+                 detail=f"{item.field}: conflict values")
 
-    with store.db.atomic():
-        oplog.write(store, AuditEntry, [{
-            "at": _dt.datetime.now().isoformat(timespec="seconds"), "user": store.user, "action": "reveal",
-            "target_table": item.table, "target_id": item.row_id, "detail": f"{item.field}: conflict values"}])
-
-
-def table_label(table: str) -> str:
-    label = TABLE_LABELS.get(table)
-    return _(label) if label else table
 
 # Columns that say which row a conflict is about, per table (first non-empty wins).
 LABEL_COLUMNS = {"person": ("name", "id_number"), "household": ("address", "number", "door"),

@@ -29,9 +29,9 @@ from db.ids import new_id
 from db.models import synced_model
 from db.models.sync import Exchange, NodeName, PeerAck, TrustedDevice
 from db.sync import bundle as container
-from db.sync.conflicts import table_label
 from db.sync.files import dated_name
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
+from db.sync.labels import table_label
 from db.sync.usb import safe_write
 from i18n import _
 

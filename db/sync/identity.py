@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
-from db.errors import GridDeskError
 from db.models.sync import DeviceKey, TrustedDevice
+from db.sync.errors import SyncError
 from i18n import _
 
 CARD_FORMAT = "griddesk-device-card"
@@ -49,10 +49,6 @@ def device_id_for(sign_public: bytes) -> str:
 def fingerprint(device_id: str) -> str:
     """The device id in groups of four, easy to read aloud and compare."""
     return "-".join(device_id[i:i + 4] for i in range(0, len(device_id), 4)).upper()
-
-
-class SyncError(GridDeskError):
-    """A bundle, receipt or device card that cannot be used; nothing was changed."""
 
 
 @dataclass

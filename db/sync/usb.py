@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from db.sync.identity import SyncError
+from db.sync.errors import SyncError
 from i18n import _
 
 REMOVABLE_FS = {"vfat", "exfat", "msdos", "fat", "fat32", "fat16", "fuseblk", "ntfs", "ntfs3"}

@@ -73,7 +73,7 @@ def _job_params(args) -> dict:
 
 
 def cmd_print(args) -> int:
-    from desktop.print_jobs import FORMS, PrintJob, make_pdf
+    from db.print_jobs import FORMS, PrintJob, make_pdf
 
     if args.list or not args.form:
         for key, label in FORMS.items():

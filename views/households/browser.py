@@ -22,15 +22,15 @@ from PySide6.QtWidgets import (
 
 from db.register import index as register_index
 from db.register.common import AGE_BANDS, RESIDENCE_STATUSES
+from db.register.list_changes import LIST_TABLES as REGISTER_TABLES
+from db.register.list_changes import ListUpdate, list_update
 from db.register.places import place_tree
-from db.register.search import Filters, row_for_person, search_ids
+from db.register.search import Filters, fetch_rows, row_for_person, search_ids
 from db.register.tags import list_tags
 from i18n import N_, _
 from views.households.common import PersonTableModel, fit_columns, shortcut
 from views.households.flow import FlowLayout
 
-REGISTER_TABLES = {"person", "household", "membership", "person_tag", "tag", "visit", "grid", "compound",
-                   "building", "unit"}
 STATUS_CHOICES = [("active", N_("Living here")), ("moved_out", N_("Moved out")), ("deceased", N_("Deceased")),
                   ("all", N_("Everyone"))]
 DEBOUNCE_MS = 120
@@ -47,6 +47,7 @@ class RegisterBrowser(QWidget):
         self.ctx = ctx
         self.ready = False
         self.last_search_ms = 0.0
+        self._list_generation = 0  # bumped by every search: an older result is dropped
 
         self.tree = QTreeWidget(self)
         self.tree.setObjectName("placeTree")
@@ -242,23 +243,42 @@ class RegisterBrowser(QWidget):
                        overdue=self.overdue.isChecked())
 
     def refresh(self) -> None:
+        """Search again with the current filters. The query (every matching row id: ~130,000 in a
+        50,000-household register) and the first page are read off the GUI thread; a result that a
+        newer search overtook is dropped."""
         if not self.ready:
             return
         self.timer.stop()
-        started = time.perf_counter()
         filters = self.filters()
         limit = None if not filters.text.strip() else 1000
-        result = search_ids(self.ctx.store, filters, limit=limit)
-        self.last_search_ms = (time.perf_counter() - started) * 1000
-        self.model.set_ids(result.ids)
+        self._list_generation += 1
+        store, generation, page = self.ctx.store, self._list_generation, self.model.PAGE
+
+        def work(_state):
+            started = time.perf_counter()
+            result = search_ids(store, filters, limit=limit)
+            return result, (time.perf_counter() - started) * 1000, fetch_rows(store, result.ids[:page])
+
+        def done(found) -> None:
+            if generation != self._list_generation:
+                return
+            result, self.last_search_ms, first_rows = found
+            self.model.set_ids(result.ids, first_rows=first_rows)
+            self._show_count(result)
+            if result.ids:
+                self.table.selectRow(0)
+
+        self.ctx.tasks.run(work, title=_("Reading the register"), io=True, show_progress=False, on_done=done)
+
+    def _show_count(self, result) -> None:
         if result.truncated:
             self.count.setText(_("More than {n} found; type more to narrow the search.").format(n=len(result.ids)))
         else:
             self.count.setText(_("{n} persons").format(n=len(result.ids)))
-        if result.ids:
-            self.table.selectRow(0)
 
     def on_data_changed(self, changes) -> None:
+        """After a write: the rows it touched are marked stale (fetched again when painted); which
+        rows match is read again off the GUI thread, and the list is replaced only if that changed."""
         tables = {c.table for c in changes}
         if not self.ready or not tables & REGISTER_TABLES:
             return
@@ -266,8 +286,24 @@ class RegisterBrowser(QWidget):
             self.reload_places()
         if "tag" in tables:
             self.reload_tags()
+        self.timer.stop()
+        store, filters, generation = self.ctx.store, self.filters(), self._list_generation
+        limit = None if not filters.text.strip() else 1000
+        current = self.model.ids()
+        self.ctx.tasks.run(lambda _s: list_update(store, changes, filters, limit=limit, current=current),
+                           title=_("Reading the register"), io=True, show_progress=False,
+                           on_done=lambda update: self._apply_update(update, generation))
+
+    def _apply_update(self, update: ListUpdate, generation: int) -> None:
+        if update.everything:
+            self.model.invalidate()
+        else:
+            self.model.mark_stale(update.stale_rowids)
+        if update.result is None or generation != self._list_generation:
+            return  # the same rows match (or a newer search replaced the list meanwhile)
         selected = self.selected()
-        self.refresh()
+        self.model.set_ids(update.result.ids, first_rows=update.first_rows)
+        self._show_count(update.result)
         if selected:
             self.select_person(selected["person_id"])
 

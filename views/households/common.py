@@ -12,8 +12,8 @@ from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from db.register.index import SENSITIVE
-from db.register.search import age_on, fetch_rows
-from db.validation import mask_id, mask_phone
+from db.register.search import fetch_rows
+from db.validation import age_on, mask_id, mask_phone
 from i18n import N_, _
 
 STATUS_LABELS = {"active": N_("Living here"), "moved_out": N_("Moved out"), "deceased": N_("Deceased")}
@@ -59,25 +59,56 @@ class PersonTableModel(QAbstractTableModel):
         self._ids: list[int] = []
         self._pages: OrderedDict[int, dict[int, dict[str, Any]]] = OrderedDict()
         self._pending: set[int] = set()
+        self._page_epoch: dict[int, int] = {}  # bumped when a page goes stale: a fetch in flight is dropped
         self._generation = 0
         self.fetches = 0
 
-    def set_ids(self, ids: list[int]) -> None:
+    def set_ids(self, ids: list[int], first_rows: dict[int, dict[str, Any]] | None = None) -> None:
+        """A new list. `first_rows`: the first page, when it was already read (off the GUI thread)."""
         self.beginResetModel()
         self._ids = list(ids)
         self._pages.clear()
         self._pending.clear()
+        self._page_epoch.clear()
         self._generation += 1
         if self._ids:
             # The first screenful at once (one small query), so the list is usable immediately.
-            self.fetches += 1
-            self._store_page(0, self._generation, fetch_rows(self._store(), self._ids[:self.PAGE]))
+            if first_rows is None:
+                self.fetches += 1
+                first_rows = fetch_rows(self._store(), self._ids[:self.PAGE])
+            self._store_page(0, self._generation, first_rows)
         self.endResetModel()
+
+    def mark_stale(self, rowids: set[int]) -> list[int]:
+        """These rows changed (the list did not): drop the cached pages holding them and tell the
+        view about just those rows; they are fetched again when painted. Returns their positions."""
+        if not rowids:
+            return []
+        positions: list[int] = []
+        for page in sorted(set(self._pages) | self._pending):
+            first = page * self.PAGE
+            ids = self._ids[first:first + self.PAGE]
+            hits = [first + i for i, rowid in enumerate(ids) if rowid in rowids]
+            if not hits:
+                continue
+            self._pages.pop(page, None)
+            self._pending.discard(page)
+            self._page_epoch[page] = self._page_epoch.get(page, 0) + 1
+            positions += hits
+        last = len(self.COLUMNS) - 1
+        for row in positions:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+        return positions
+
+    def ids(self) -> list[int]:
+        """The index row ids of the list, in order (do not change it)."""
+        return self._ids
 
     def invalidate(self) -> None:
         """Rows changed (not the list): drop the cache; visible rows are fetched again."""
         self._pages.clear()
         self._pending.clear()
+        self._page_epoch.clear()
         self._generation += 1
         if self._ids:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(self.COLUMNS) - 1))
@@ -126,13 +157,15 @@ class PersonTableModel(QAbstractTableModel):
             return
         self.fetches += 1
         self._pending.add(page)
-        store, generation = self._store(), self._generation
+        store, generation, epoch = self._store(), self._generation, self._page_epoch.get(page, 0)
         self._tasks.run(lambda _s: fetch_rows(store, ids), title=_("Reading the register"), io=True,
-                        on_done=lambda rows: self._store_page(page, generation, rows, notify=True))
+                        on_done=lambda rows: self._store_page(page, generation, rows, notify=True, epoch=epoch))
 
-    def _store_page(self, page: int, generation: int, rows, *, notify: bool = False) -> None:
+    def _store_page(self, page: int, generation: int, rows, *, notify: bool = False, epoch: int | None = None) -> None:
         if generation != self._generation:
             return  # the list changed meanwhile
+        if epoch is not None and epoch != self._page_epoch.get(page, 0):
+            return  # a row of this page changed while it was read: the view asks again
         self._pending.discard(page)
         self._pages[page] = rows
         while len(self._pages) > self.MAX_PAGES:
@@ -279,10 +312,6 @@ def shortcut(widget: QWidget, keys: str | QKeySequence.StandardKey, slot, *, con
     sc.setContext(context)
     sc.activated.connect(slot)
     return sc
-
-
-def masked(field: str, value: str | None) -> str:
-    return mask_id(value) if field == "id_number" else mask_phone(value)
 
 
 def fit_columns(view, samples: tuple[str, ...]) -> None:

@@ -25,7 +25,6 @@ from db.errors import ValidationErrors
 from db.register import persons as person_service
 from db.register.audit import reveal
 from db.register.common import ID_TYPES, MARITAL_STATUSES, PERSON_TYPES, RELATIONS, RESIDENCE_STATUSES, SEXES
-from db.register.households import change_relation
 from db.validation import mask_id, mask_phone, parse_id_number
 from i18n import N_, _
 from views.households.common import combo, combo_value, message_label, set_combo, show_message
@@ -330,13 +329,12 @@ class PersonDialog(QDialog):
         pid, mid, old_relation = self.person_id, self.membership_id, self.initial_relation
 
         def work(_state):
-            changes = []
-            if values:
-                changes += person_service.save_person(store, values=values, person_id=pid,
-                                                      allow_duplicate=allow_duplicate)
-            if mid and relation and relation != old_relation:
-                changes += change_relation(store, membership_id=mid, relation=relation)
-            return changes
+            # One intent, one service: the fields and the relation in one transaction and one undo entry.
+            if pid is None:
+                return person_service.save_person(store, values=values, allow_duplicate=allow_duplicate)
+            return person_service.save_person_edit(
+                store, person_id=pid, changes=values, allow_duplicate=allow_duplicate, membership_id=mid,
+                relation=relation if mid and relation and relation != old_relation else None)
 
         self.ctx.tasks.run(work, title=_("Saving"), on_done=self._saved, on_error=lambda e: self._failed(e, relation),
                            parent=self)

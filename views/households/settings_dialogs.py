@@ -125,12 +125,9 @@ class TagsDialog(QDialog):
         store = self.ctx.store
 
         def work(_state):
-            out = []
-            with store.db.atomic():
-                for t, name, days, sensitive, order in changed:
-                    out += tag_service.save_tag(store, tag_id=t["id"] if t else None, name=name,
-                                                visit_interval_days=days, sensitive=sensitive, sort_order=order)
-            return out
+            return tag_service.save_tags(store, tags=[
+                {"tag_id": t["id"] if t else None, "name": name, "visit_interval_days": days,
+                 "sensitive": sensitive, "sort_order": order} for t, name, days, sensitive, order in changed])
 
         def done(changes):
             self.ctx.data_changed(changes)

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from db.print_jobs import FORMS, PrintJob, PrintResult, make_pdf
 from desktop import file_dialogs
-from desktop.print_jobs import FORMS, PrintJob, PrintResult, make_pdf
 from i18n import _
 from views.printing.options import PANELS, OptionsPanel
 from views.printing.printer import prepare_printer, print_pdf

@@ -1,4 +1,4 @@
-"""Print jobs shared by `griddesk print` and the printing screen (Qt-free).
+"""Print jobs shared by `griddesk print` and the printing screen (Qt-free, so it lives in db/).
 
 A job names a form and its parameters; make_pdf gathers the data from the register (read-only
 queries in db/printing_data.py), renders it with printouts/, and records an AuditEntry when ID
