@@ -102,7 +102,18 @@ def _v7(db: SqliteDatabase) -> None:
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
+def _v10(db: SqliteDatabase) -> None:
+    # Volunteer rosters: teams, volunteers, service records, time bank, rotas, needs (synced),
+    # and the local search rows.
+    from db.models.volunteers import VOLUNTEER_INDEXES, VOLUNTEER_LOCAL_MODELS, VOLUNTEER_MODELS
+
+    for model in (*VOLUNTEER_MODELS, *VOLUNTEER_LOCAL_MODELS):
+        create_table(db, model)
+    for statement in VOLUNTEER_INDEXES:
+        db.execute_sql(statement)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7, 10: _v10}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
