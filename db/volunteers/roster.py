@@ -388,3 +388,28 @@ def roster_rows(store, ids: list[str]) -> dict[str, dict[str, Any]]:
 def skills_in_use(store) -> list[str]:
     return [r[0] for r in store.db.execute_sql(
         "select skill from vol_skill where deleted = 0 group by skill order by count(*) desc, skill")]
+
+
+def residents_named(store, name: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Residents of the register with this name (to link a new volunteer to), living here."""
+    keys = ("id", "name", "birth_date", "address")
+    return [dict(zip(keys, r, strict=True)) for r in store.db.execute_sql(
+        "select id, name, birth_date, current_address from person where name = ? and deleted = 0 and "
+        "death_date is null and move_out_date is null order by birth_date limit ?", (normalize_text(name), limit))]
+
+
+def parse_availability(text: str) -> list[Slot]:
+    """'1 08:00-12:00; 3 14:00-18:00' (weekday 1-7, time span) -> slots; a clear error otherwise."""
+    slots = []
+    for part in (text or "").replace("；", ";").replace("，", ";").replace(",", ";").split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            day, span = part.split(None, 1)
+            start, end = span.replace("－", "-").replace("—", "-").split("-")
+            slots.append(Slot(int(day), start.strip(), end.strip()))
+        except ValueError:
+            fail(_("Availability: “{part}” should look like 1 08:00-12:00 (weekday 1-7 and a time span).").format(
+                part=part), "availability")
+    return slots
