@@ -33,7 +33,7 @@ from db.models.volunteers import (
 from db.volunteers.common import SKILLS, TEAM_KINDS, derived_id
 from db.volunteers.rotas import RotaPlan, generate
 
-SHARE = 0.267  # volunteers among residents aged 18-75
+SHARE = 0.267  # volunteers among all residents (百步亭: 40,000 of 150,000), chosen from those aged 18-75
 TEAM_SIZE = 235
 BATCH = 20_000
 EMPLOYERS = ("江岸区卫健委", "区税务局", "武汉市第一医院", "区教育局", "街道办事处", "区市场监管局", "国网武汉供电公司",
@@ -71,7 +71,9 @@ def generate_volunteers(store, *, seed: int = 1, today: dt.date | None = None,
         "p.death_date is null and p.birth_date between ? and ? order by p.id",
         ((today.replace(year=today.year - 75)).isoformat(), (today.replace(year=today.year - 18)).isoformat())
     ).fetchall()
-    chosen = [p for p in adults if rng.random() < SHARE]
+    residents = db.execute_sql("select count(*) from person where deleted = 0 and death_date is null").fetchone()[0]
+    rate = min(0.9, SHARE * residents / max(1, len(adults)))
+    chosen = [p for p in adults if rng.random() < rate]
     if not chosen:
         return {}
     n_teams = max(3, round(len(chosen) / TEAM_SIZE))
@@ -117,7 +119,17 @@ def generate_volunteers(store, *, seed: int = 1, today: dt.date | None = None,
         counts.update(teams=len(teams), volunteers=len(volunteers))
         if progress:
             progress("volunteers", len(volunteers), len(volunteers))
-        counts.update(_activities(store, rng, teams, by_team, today, progress))
+        # The service records' indexes are built once after the million rows, not row by row.
+        from db.models.volunteers import VOLUNTEER_INDEXES
+
+        service_indexes = [sql for sql in VOLUNTEER_INDEXES if '"vol_service"' in sql]
+        for sql in service_indexes:
+            db.execute_sql("DROP INDEX IF EXISTS " + sql.split('"')[1])
+        try:
+            counts.update(_activities(store, rng, teams, by_team, today, progress))
+        finally:
+            for sql in service_indexes:
+                db.execute_sql(sql)
         counts.update(_stars(store, rng, today))
         counts.update(_rotas(store, rng, teams, by_team, today))
         counts.update(_needs(store, rng, volunteers, skills, today))

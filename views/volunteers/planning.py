@@ -9,6 +9,7 @@ from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -62,7 +63,8 @@ class RotaPlanner(QWidget):
         self.grid.setColumnCount(7)
         self.grid.setWordWrap(True)
         self.grid.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.grid.horizontalHeader().setStretchLastSection(True)
+        self.grid.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.grid.horizontalHeader().setMinimumSectionSize(60)
         self.grid.currentCellChanged.connect(lambda *_a: self._show_cell())
         self.who = QLineEdit(self)
         self.who.setObjectName("assignInput")

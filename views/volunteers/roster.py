@@ -25,11 +25,13 @@ from db.errors import GridDeskError
 from db.volunteers import roster, service
 from db.volunteers.common import TEAM_KINDS, hours_text
 from i18n import N_, _
-from views.households.common import DictListModel, shortcut
+from views.households.common import DictListModel, fit_columns, shortcut
 from views.households.flow import FlowLayout
 from views.volunteers.common import RosterModel, button, error_label
 
 DEBOUNCE_MS = 120
+COLUMN_SAMPLES = ("V000001", "欧阳娜娜", "男", "100", "生活帮困1队", "购物代办、陪伴聊天", "1000.5", "是（区市场监管局）",
+                  "185****3758", "420103********6582")
 
 
 def _table(parent: QWidget, model, *, multi: bool = False) -> QTableView:
@@ -77,6 +79,7 @@ class RosterBrowser(QWidget):
         self.model = RosterModel(lambda ids: roster.roster_rows(self.ctx.store, ids), self)
         self.table = _table(self, self.model)
         self.table.setObjectName("rosterTable")
+        fit_columns(self.table, COLUMN_SAMPLES)
         self.table.doubleClicked.connect(lambda _i: self.edit_volunteer())
         self.count = QLabel(self)
         self.count.setObjectName("count")
