@@ -112,3 +112,40 @@ def error_label(parent: QWidget) -> QLabel:
 
 def brush(color: QColor) -> QBrush:
     return QBrush(color)
+
+
+def save_output(ctx, parent: QWidget, suggested: str, make, *, kind: str = "pdf") -> None:
+    """Ask where to save, then make the file in the background (make() -> bytes, or make(path) for
+    an export that writes the file itself and returns a row count)."""
+    from desktop.file_dialogs import save_file
+
+    filters = _("PDF files (*.pdf)") if kind == "pdf" else _("Excel workbooks (*.xlsx)")
+    path = save_file(parent, ctx.settings, _("Save as"), suggested, filters)
+    if not path:
+        return
+    write_output(ctx, parent, path, make, kind=kind)
+
+
+def write_output(ctx, parent: QWidget, path: str, make, *, kind: str = "pdf") -> None:
+    from pathlib import Path
+
+    def work(_state):
+        if kind == "pdf":
+            data = make()
+            target = Path(path)
+            tmp = target.with_name(target.name + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(target)
+            return path
+        make(path)
+        return path
+
+    def done(result) -> None:
+        status = getattr(parent.window(), "statusBar", None)
+        if callable(status):
+            status().showMessage(_("Saved {path}").format(path=result), 8000)
+        parent.setProperty("lastSaved", str(result))
+
+    # Exports write an audit entry, so they run on the writer; PDFs only read.
+    ctx.tasks.run(work, title=_("Writing {name}").format(name=Path(path).name), on_done=done, parent=parent,
+                  io=False)

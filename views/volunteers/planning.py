@@ -24,7 +24,7 @@ from db.volunteers import needs, roster, rotas, stars, timebank
 from db.volunteers.common import POOL, WEEKDAYS, hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, shortcut
-from views.volunteers.common import CLASH_BG, button, error_label
+from views.volunteers.common import CLASH_BG, button, error_label, save_output
 from views.volunteers.roster import _table
 
 
@@ -94,6 +94,7 @@ class RotaPlanner(QWidget):
         entry.addWidget(self.who, 1)
         entry.addWidget(self.force)
         entry.addWidget(button(self, _("Remove from shift"), self.remove_selected))
+        entry.addWidget(button(self, _("Print rota"), self.print_rota, _("four weeks from the week shown")))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addLayout(nav)
@@ -211,6 +212,16 @@ class RotaPlanner(QWidget):
             return
         self._done(rotas.unassign(self.ctx.store, shift_id=s["id"], volunteer_id=vid))
 
+    def print_rota(self) -> None:
+        from printouts import volunteers_forms
+
+        rid = self.rota.currentData()
+        if rid:
+            first = self.monday
+            save_output(self.ctx, self, self.rota.currentText() + ".pdf",
+                        lambda: volunteers_forms.rota_sheet(self.ctx.store, rid, first=first,
+                                                            last=first + dt.timedelta(days=27))[0])
+
     def generate(self) -> None:
         rid = self.rota.currentData()
         rota = next((r for r in rotas.list_rotas(self.ctx.store) if r["id"] == rid), None)
@@ -267,6 +278,7 @@ class PassbookPage(QWidget):
         ops.addWidget(button(self, _("Donate to pool"), self.donate))
         ops.addWidget(self.relative)
         ops.addWidget(button(self, _("Transfer"), self.transfer))
+        ops.addWidget(button(self, _("Print passbook"), self.print_page))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addWidget(self.who)
@@ -323,6 +335,14 @@ class PassbookPage(QWidget):
         self.message.setText("")
         self.show_account(self.account)
         self.ctx.data_changed(changes)
+
+    def print_page(self) -> None:
+        from printouts import volunteers_forms
+
+        if self.account:
+            account = self.account
+            save_output(self.ctx, self, _("Time bank passbook") + ".pdf",
+                        lambda: volunteers_forms.passbook_page(self.ctx.store, account)[0])
 
     def withdraw(self) -> None:
         self._run(lambda: timebank.withdraw(self.ctx.store, account=self.account, minutes=self.hours.value(),
@@ -446,6 +466,7 @@ class StarsPage(QWidget):
         top.addWidget(self.preset, 1)
         top.addWidget(button(self, _("Post new stars for notice"), self.post))
         top.addWidget(button(self, _("Award stars whose notice is over"), self.award))
+        top.addWidget(button(self, _("Print notice list"), self.print_notice))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addLayout(top)
@@ -462,6 +483,12 @@ class StarsPage(QWidget):
         counts = stars.level_counts(store)
         self.counts.setText("  ".join(f"{'★' * lv}：{counts.get(lv, 0)}" for lv in range(5, 0, -1)))
         self.list.set_rows(stars.notices(store))
+
+    def print_notice(self) -> None:
+        from printouts import volunteers_forms
+
+        save_output(self.ctx, self, _("Public notice of volunteer star levels") + ".pdf",
+                    lambda: volunteers_forms.star_notice(self.ctx.store)[0])
 
     def _preset_changed(self) -> None:
         self.ctx.store.set_meta(vol_star_preset=self.preset.currentData())

@@ -27,7 +27,7 @@ from db.volunteers.common import TEAM_KINDS, hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, fit_columns, shortcut
 from views.households.flow import FlowLayout
-from views.volunteers.common import RosterModel, button, error_label
+from views.volunteers.common import RosterModel, button, error_label, save_output
 
 DEBOUNCE_MS = 120
 COLUMN_SAMPLES = ("V000001", "欧阳娜娜", "男", "100", "生活帮困1队", "购物代办、陪伴聊天", "1000.5", "是（区市场监管局）",
@@ -89,6 +89,11 @@ class RosterBrowser(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(button(self, _("New volunteer"), self.new_volunteer, "Ctrl+N"))
         actions.addWidget(button(self, _("Edit volunteer"), self.edit_volunteer, _("Enter")))
+        actions.addWidget(button(self, _("Print roster"), self.print_roster))
+        actions.addWidget(button(self, _("Export service records"), self.export_records,
+                                 _("the national system's bulk-upload columns (.xlsx)")))
+        actions.addWidget(button(self, _("Hours certificate"), self.certificate,
+                                 _("issue a numbered certificate for the chosen volunteer")))
         actions.addStretch(1)
         actions.addWidget(self.count)
         layout = QVBoxLayout(self)
@@ -144,6 +149,38 @@ class RosterBrowser(QWidget):
         vid = self.current_id()
         if vid:
             VolunteerDialog(self.ctx, vid, self).open()
+
+    def print_roster(self) -> None:
+        from printouts import volunteers_forms
+
+        filters = self.filters()
+        save_output(self.ctx, self, _("Volunteer roster") + ".pdf",
+                    lambda: volunteers_forms.roster_list(self.ctx.store, filters)[0])
+
+    def export_records(self) -> None:
+        from db.volunteers.export import export_services
+
+        vid = self.current_id() if self.search.text().strip() else None
+        save_output(self.ctx, self, _("Service records") + ".xlsx",
+                    lambda path: export_services(self.ctx.store, path, volunteer_id=vid), kind="xlsx")
+
+    def certificate(self) -> None:
+        from db.volunteers import stars
+        from printouts import volunteers_forms
+
+        vid = self.current_id()
+        if vid is None:
+            return
+        issuer = self.ctx.store.get_meta("vol_issuer") or _("Community residents' committee")
+        try:
+            changes = stars.issue_certificate(self.ctx.store, volunteer_id=vid, issuer=issuer)
+        except GridDeskError as exc:
+            self.ctx.errors.show(exc, self)
+            return
+        self.ctx.data_changed(changes)
+        cid = changes[0].row_id
+        save_output(self.ctx, self, _("Certificate of volunteer service hours") + ".pdf",
+                    lambda: volunteers_forms.certificate(self.ctx.store, cid)[0])
 
     def _data_changed(self, changes) -> None:
         tables = {c.table for c in changes}

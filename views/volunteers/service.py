@@ -20,7 +20,7 @@ from db.volunteers import roster, service
 from db.volunteers.common import hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, shortcut
-from views.volunteers.common import button, error_label
+from views.volunteers.common import button, error_label, save_output
 from views.volunteers.roster import _table
 
 STATUS = {"pending": N_("Pending"), "approved": N_("Approved"), "rejected": N_("Rejected")}
@@ -84,6 +84,7 @@ class SignInPage(QWidget):
         out.addWidget(button(self, _("Sign out chosen"), self.sign_out_selected, "Ctrl+O"))
         out.addWidget(button(self, _("Sign out everyone at the end"), self.sign_out_all))
         out.addStretch(1)
+        out.addWidget(button(self, _("Print sign-in sheet"), self.print_sheet))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addLayout(new)
@@ -168,6 +169,14 @@ class SignInPage(QWidget):
             self.message.setText(exc.message)
         self.refresh_records()
         self.ctx.data_changed(changes)
+
+    def print_sheet(self) -> None:
+        from printouts import volunteers_forms
+
+        aid = self.activity.currentData()
+        if aid:
+            save_output(self.ctx, self, _("Sign-in sheet") + ".pdf",
+                        lambda: volunteers_forms.signin_sheet(self.ctx.store, aid)[0])
 
     def sign_out_selected(self) -> None:
         rows = [self.records.rows[i.row()] for i in self.table.selectionModel().selectedRows()]
