@@ -38,6 +38,8 @@ def test_volunteers_command(tmp_path):
     r = griddesk("demo", "--db", str(db), "--households", "60", "--seed", "3")
     assert r.returncode == 0, r.stderr
     assert "志愿者" in r.stdout
+    r = griddesk("check", "--db", str(db))
+    assert r.returncode == 0, r.stdout + r.stderr
     r = griddesk("volunteers", "teams", "--db", str(db))
     assert r.returncode == 0, r.stderr
     assert "队长" in r.stdout and "支队伍" in r.stdout

@@ -116,3 +116,37 @@ def test_passbook_refuses_a_withdrawal_above_the_balance(ctx, qtbot):
     bank.hours.setValue(90)
     bank.withdraw()
     assert timebank.balance(ctx.store, zs) == 30 and len(bank.entries.rows) == 2
+
+
+def test_correction_needs_a_reason_and_is_logged(ctx, qtbot):
+    _team, zs, _ls, act = _setup(ctx.store)
+    service.record_service(ctx.store, activity_id=act, volunteer_id=zs, sign_in="2026-11-05 09:00",
+                           sign_out="2026-11-05 11:00")
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.signin)
+    page = screen.signin
+    page.activity.setCurrentIndex(page.activity.findData(act))
+    page.table.selectRow(0)
+    page.corrected_out.setDateTime(dt.datetime(2026, 11, 5, 10, 30))
+    page.correct()
+    assert "更正原因" in page.message.text()
+    assert page.records.rows[0]["minutes"] == 120
+    page.reason.setText("提前离开")
+    page.correct()
+    assert page.records.rows[0]["minutes"] == 90
+    assert service.corrections(ctx.store, page.records.rows[0]["id"])[0]["reason"] == "提前离开"
+
+
+def test_patrol_log_on_a_shift(ctx, qtbot):
+    _team, zs, _ls, _act = _setup(ctx.store)
+    patrol = rotas.save_rota(ctx.store, name="夜间巡逻", kind="patrol")[0].row_id
+    rotas.add_shift(ctx.store, rota_id=patrol, day="2026-11-05", start="19:00", end="21:00")
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.rotas)
+    planner = screen.rotas
+    planner.rota.setCurrentIndex(planner.rota.findData(patrol))
+    planner.set_week(dt.date(2026, 11, 2))
+    planner.grid.setCurrentCell(0, 3)
+    planner.findings.setText("无异常")
+    qtbot.keyClick(planner.findings, Qt.Key.Key_Return)
+    assert [log["findings"] for log in rotas.patrol_logs(ctx.store, patrol)] == ["无异常"]

@@ -101,6 +101,14 @@ class RotaPlanner(QWidget):
         layout.addWidget(self.grid, 1)
         layout.addWidget(self.cell_info)
         layout.addLayout(entry)
+        self.findings = QLineEdit(self)
+        self.findings.setObjectName("patrolFindings")
+        self.findings.setPlaceholderText(_("Patrol log of the chosen shift: route and findings (e.g. 无异常)"))
+        self.findings.returnPressed.connect(self.log_patrol)
+        log_row = QHBoxLayout()
+        log_row.addWidget(self.findings, 1)
+        log_row.addWidget(button(self, _("Log patrol"), self.log_patrol))
+        layout.addLayout(log_row)
         layout.addWidget(self.message)
         shortcut(self, "Alt+Left", lambda: self.move_week(-1))
         shortcut(self, "Alt+Right", lambda: self.move_week(1))
@@ -211,6 +219,20 @@ class RotaPlanner(QWidget):
             self.message.setText(why or _("Type the volunteer to remove from the chosen shift."))
             return
         self._done(rotas.unassign(self.ctx.store, shift_id=s["id"], volunteer_id=vid))
+
+    def log_patrol(self) -> None:
+        s = self.current_shift()
+        if s is None:
+            self.message.setText(_("Choose a shift in the grid first."))
+            return
+        try:
+            changes = rotas.log_patrol(self.ctx.store, shift_id=s["id"], route=None, findings=self.findings.text())
+        except GridDeskError as exc:
+            self.message.setText(exc.message)
+            return
+        self.findings.clear()
+        self.message.setText(_("Patrol log saved."))
+        self.ctx.data_changed(changes)
 
     def print_rota(self) -> None:
         from printouts import volunteers_forms
@@ -377,7 +399,7 @@ class NeedsBoard(QWidget):
         self.need_view = _table(self, self.needs)
         self.need_view.setObjectName("needTable")
         self.suggestions = DictListModel([("name", N_("Suggested helper")), ("number", N_("Volunteer no.")),
-                                          ("reason", N_("Why")), ("load", N_("Needs already"))], self)
+                                          ("load", N_("Needs already")), ("reason", N_("Why"))], self)
         self.suggest_view = _table(self, self.suggestions)
         self.suggest_view.setObjectName("suggestionTable")
         self.need_view.selectionModel().currentRowChanged.connect(lambda *_a: self._suggest())

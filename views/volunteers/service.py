@@ -83,7 +83,16 @@ class SignInPage(QWidget):
         out.addWidget(self.travel)
         out.addWidget(button(self, _("Sign out chosen"), self.sign_out_selected, "Ctrl+O"))
         out.addWidget(button(self, _("Sign out everyone at the end"), self.sign_out_all))
+        self.reason = QLineEdit(self)
+        self.reason.setObjectName("correctionReason")
+        self.reason.setPlaceholderText(_("Reason for a correction"))
+        self.corrected_out = QDateTimeEdit(self)
+        self.corrected_out.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.corrected_out.setDateTime(now)
         out.addStretch(1)
+        out.addWidget(self.corrected_out)
+        out.addWidget(self.reason, 1)
+        out.addWidget(button(self, _("Correct sign-out"), self.correct, _("changes the chosen record; logged")))
         out.addWidget(button(self, _("Print sign-in sheet"), self.print_sheet))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
@@ -167,6 +176,22 @@ class SignInPage(QWidget):
                                                 travel_minutes=self.travel.value())
         except GridDeskError as exc:
             self.message.setText(exc.message)
+        self.refresh_records()
+        self.ctx.data_changed(changes)
+
+    def correct(self) -> None:
+        rows = [self.records.rows[i.row()] for i in self.table.selectionModel().selectedRows()]
+        if len(rows) != 1:
+            self.message.setText(_("Choose one record to correct."))
+            return
+        try:
+            changes = service.correct_service(self.ctx.store, service_id=rows[0]["id"], reason=self.reason.text(),
+                                              sign_out=self.corrected_out.dateTime().toPython())
+        except GridDeskError as exc:
+            self.message.setText(exc.message)
+            return
+        self.message.setText(_("Corrected; the change is in the corrections log."))
+        self.reason.clear()
         self.refresh_records()
         self.ctx.data_changed(changes)
 
