@@ -150,3 +150,20 @@ def test_patrol_log_on_a_shift(ctx, qtbot):
     planner.findings.setText("无异常")
     qtbot.keyClick(planner.findings, Qt.Key.Key_Return)
     assert [log["findings"] for log in rotas.patrol_logs(ctx.store, patrol)] == ["无异常"]
+
+
+def test_drop_a_member_on_a_shift(ctx, qtbot):
+    team, zs, ls, _act = _setup(ctx.store)
+    rota = rotas.save_rota(ctx.store, name="帮困值班", team_id=team)[0].row_id
+    rotas.add_shift(ctx.store, rota_id=rota, day="2026-11-05", start="08:00", end="10:00")
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.rotas)
+    planner = screen.rotas
+    planner.rota.setCurrentIndex(planner.rota.findData(rota))
+    planner.set_week(dt.date(2026, 11, 2))
+    members = [planner.members.item(i).data(Qt.ItemDataRole.UserRole) for i in range(planner.members.count())]
+    assert set(members) == {zs, ls}
+    mime = planner.members.mimeData([planner.members.item(members.index(ls))])
+    assert mime.hasFormat("application/x-griddesk-volunteer")
+    planner.grid.sig_dropped.emit(0, 3, bytes(mime.data("application/x-griddesk-volunteer")).decode())
+    assert [p["id"] for p in planner.current_shift()["people"]] == [ls]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from db import oplog
+from db.errors import ValidationError, ValidationErrors
 from db.models.volunteers import PatrolLog, Rota, Shift, ShiftPerson
 from db.oplog import Change
 from db.validation import normalize_text
@@ -90,10 +91,17 @@ def assign(store, *, shift_id: str, volunteer_id: str, allow_clash: bool = False
         fail(_("Volunteer: already on this shift."), "volunteer_id")
     reasons = clashes(store, volunteer_id=volunteer_id, day=day, start=start, end=end, exclude_shift=shift_id)
     if reasons and not allow_clash:
-        fail(_("Volunteer: clash on {day} {start}-{end}: {reasons}.").format(
-            day=day, start=start, end=end, reasons="；".join(reasons)), "volunteer_id")
+        error = ValidationErrors([ValidationError(_("Volunteer: clash on {day} {start}-{end}: {reasons}.").format(
+            day=day, start=start, end=end, reasons="；".join(reasons)), field="volunteer_id")])
+        error.clashes = reasons  # the screen offers "assign despite the clash" for these only
+        raise error
     with store.db.atomic():
         return oplog.write(store, ShiftPerson, [{"shift_id": shift_id, "volunteer_id": volunteer_id}])
+
+
+def clash_reasons_of(error: BaseException) -> list[str]:
+    """The clash reasons an `assign` refusal carries (empty for other refusals)."""
+    return list(getattr(error, "clashes", None) or [])
 
 
 def unassign(store, *, shift_id: str, volunteer_id: str) -> list[Change]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from PySide6.QtCore import QByteArray, QMimeData, Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QComboBox,
@@ -12,6 +13,8 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -26,6 +29,51 @@ from i18n import N_, _
 from views.households.common import DictListModel, shortcut
 from views.volunteers.common import CLASH_BG, button, error_label, save_output
 from views.volunteers.roster import _table
+
+VOLUNTEER_MIME = "application/x-griddesk-volunteer"
+
+
+class MemberList(QListWidget):
+    """The rota team's members; drag one onto a shift of the grid."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setDragEnabled(True)
+        self.setObjectName("rotaMembers")
+
+    def mimeData(self, items):  # noqa: N802 - Qt API
+        data = QMimeData()
+        if items:
+            data.setData(VOLUNTEER_MIME, QByteArray(items[0].data(Qt.ItemDataRole.UserRole).encode()))
+            data.setText(items[0].text())
+        return data
+
+
+class RotaGrid(QTableWidget):
+    """The week grid; a volunteer dropped on a cell is put on that shift."""
+
+    sig_dropped = Signal(int, int, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.viewport().setAcceptDrops(True)
+        self.setDragDropMode(QTableWidget.DragDropMode.DropOnly)
+
+    def dragEnterEvent(self, event):  # noqa: N802 - Qt API
+        if event.mimeData().hasFormat(VOLUNTEER_MIME):
+            event.acceptProposedAction()
+
+    def dragMoveEvent(self, event):  # noqa: N802 - Qt API
+        if event.mimeData().hasFormat(VOLUNTEER_MIME):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):  # noqa: N802 - Qt API
+        index = self.indexAt(event.position().toPoint())
+        if not index.isValid() or not event.mimeData().hasFormat(VOLUNTEER_MIME):
+            return
+        event.acceptProposedAction()
+        self.sig_dropped.emit(index.row(), index.column(), bytes(event.mimeData().data(VOLUNTEER_MIME)).decode())
 
 
 def _monday(day: dt.date) -> dt.date:
@@ -58,8 +106,11 @@ class RotaPlanner(QWidget):
         self.rota.setObjectName("rotaChoice")
         self.rota.currentIndexChanged.connect(lambda *_a: self.refresh_grid())
         self.week_label = QLabel(self)
-        self.grid = QTableWidget(self)
+        self.grid = RotaGrid(self)
         self.grid.setObjectName("rotaGrid")
+        self.grid.sig_dropped.connect(self.drop_volunteer)
+        self.members = MemberList(self)
+        self.members.setMaximumWidth(170)
         self.grid.setColumnCount(7)
         self.grid.setWordWrap(True)
         self.grid.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -98,7 +149,10 @@ class RotaPlanner(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addLayout(nav)
-        layout.addWidget(self.grid, 1)
+        middle = QHBoxLayout()
+        middle.addWidget(self.grid, 1)
+        middle.addWidget(self.members)
+        layout.addLayout(middle, 1)
         layout.addWidget(self.cell_info)
         layout.addLayout(entry)
         self.findings = QLineEdit(self)
@@ -123,6 +177,26 @@ class RotaPlanner(QWidget):
         self.rota.blockSignals(False)
         self.refresh_grid()
 
+    def _fill_members(self) -> None:
+        self.members.clear()
+        rid = self.rota.currentData()
+        rota = next((r for r in rotas.list_rotas(self.ctx.store) if r["id"] == rid), None)
+        ids = roster.team_members(self.ctx.store, rota["team_id"]) if rota and rota["team_id"] else []
+        rows = roster.roster_rows(self.ctx.store, ids[:300])
+        for vid in ids[:300]:
+            item = QListWidgetItem(f"{rows[vid]['name']} {rows[vid]['number']}", self.members)
+            item.setData(Qt.ItemDataRole.UserRole, vid)
+            item.setToolTip(_("drag onto a shift"))
+
+    def drop_volunteer(self, row: int, col: int, volunteer_id: str) -> None:
+        """A member dropped on a cell: the same as choosing the cell and typing the name."""
+        self.grid.setCurrentCell(row, col)
+        s = self.current_shift()
+        if s is None:
+            self.message.setText(_("Choose a shift in the grid first."))
+            return
+        self._assign(s["id"], volunteer_id)
+
     def move_week(self, step: int) -> None:
         self.monday += dt.timedelta(days=7 * step)
         self.refresh_grid()
@@ -133,6 +207,9 @@ class RotaPlanner(QWidget):
 
     def refresh_grid(self) -> None:
         rid = self.rota.currentData()
+        if getattr(self, "_members_for", None) != rid:
+            self._members_for = rid
+            self._fill_members()
         self.week_label.setText(_("week of {day}").format(day=self.monday.isoformat()))
         days = [self.monday + dt.timedelta(days=i) for i in range(7)]
         self.grid.setHorizontalHeaderLabels([f"{_(WEEKDAYS[i])} {d:%m-%d}" for i, d in enumerate(days)])
@@ -182,12 +259,16 @@ class RotaPlanner(QWidget):
         if vid is None:
             self.message.setText(why)
             return
+        self._assign(s["id"], vid)
+
+    def _assign(self, shift_id: str, vid: str) -> None:
         try:
-            changes = rotas.assign(self.ctx.store, shift_id=s["id"], volunteer_id=vid)
+            changes = rotas.assign(self.ctx.store, shift_id=shift_id, volunteer_id=vid)
         except GridDeskError as exc:
             self.message.setText(exc.message)
-            self.pending = (s["id"], vid) if _("clash") in exc.message or "冲突" in exc.message else None
-            self.force.setEnabled(self.pending is not None)
+            clash = bool(rotas.clash_reasons_of(exc))
+            self.pending = (shift_id, vid) if clash else None
+            self.force.setEnabled(clash)
             return
         self._done(changes)
 
