@@ -155,6 +155,8 @@ def test_time_bank_on_two_laptops(tmp_path_factory, steps):
         assert entries[0] == entries[1]
         deposits = [e for e in entries[0] if e[1] == "deposit"]
         assert len(deposits) == len(world.deposited)  # one deposit per approved record, wherever approved
+        for store in world.stores:  # the same approval on both laptops is the same row: no conflict
+            assert store.db.execute_sql("select count(*) from conflict where tbl = 'vol_timebank'").fetchone()[0] == 0
         for store in world.stores:
             negative = sorted((k, v) for k, v in timebank.balances(store).items() if v < 0)
             assert timebank.overdrafts(store) == negative

@@ -84,12 +84,15 @@ def account_name(store, account: str) -> str:
 
 def _write(store, rows: list[dict[str, Any]]) -> list[Change]:
     at, by = now_text(), store.user
-    return oplog.write(store, TimeBankEntry, [{"at": at, "by": by, **r} for r in rows])
+    return oplog.write(store, TimeBankEntry, [{"at": at, "by": by, **r} if "at" not in r else r for r in rows])
 
 
 def deposit_services(store, items: list[tuple[str, str, int]]) -> list[Change]:
     """Deposits for approved service records (service id, volunteer id, minutes), inside the caller's
-    transaction. Above the cap the surplus is donated to the pool."""
+    transaction. Above the cap the surplus is donated to the pool.
+
+    Every field of a deposit follows from its record (id, minutes, date = the sign-out), so the same
+    approval made on two laptops writes the same row twice: it merges without a conflict."""
     cap = cap_minutes(store)
     running: dict[str, int] = {}
     rows = []
@@ -99,6 +102,11 @@ def deposit_services(store, items: list[tuple[str, str, int]]) -> list[Change]:
         chunk = ids[i:i + 500]
         existing.update(r[0] for r in store.db.execute_sql(
             f"select id from vol_timebank where id in ({','.join('?' * len(chunk))})", tuple(chunk)))
+    signed_out: dict[str, str] = {}
+    for i in range(0, len(items), 500):
+        chunk = [sid for sid, _v, _m in items[i:i + 500]]
+        signed_out.update(store.db.execute_sql(
+            f"select id, sign_out from vol_service where id in ({','.join('?' * len(chunk))})", tuple(chunk)))
     for (sid, vid, minutes), entry_id in zip(items, ids, strict=True):
         if entry_id in existing or minutes <= 0:
             continue  # deposited already (here, or on another laptop and merged)
@@ -107,11 +115,12 @@ def deposit_services(store, items: list[tuple[str, str, int]]) -> list[Change]:
         room = max(0, cap - running[vid])
         kept = min(minutes, room)
         if kept:
-            rows.append({"id": entry_id, "kind": "deposit", "target": vid, "minutes": kept, "service": sid})
+            rows.append({"id": entry_id, "kind": "deposit", "target": vid, "minutes": kept, "service": sid,
+                         "at": signed_out.get(sid), "by": None})
             running[vid] += kept
         if minutes > kept:
             rows.append({"id": derived_id("surplus", sid), "kind": "donate", "target": POOL,
-                         "minutes": minutes - kept, "service": sid,
+                         "minutes": minutes - kept, "service": sid, "at": signed_out.get(sid), "by": None,
                          "note": _("Above the account cap: donated to the pool")})
     return _write(store, rows) if rows else []
 
