@@ -167,3 +167,25 @@ def test_drop_a_member_on_a_shift(ctx, qtbot):
     assert mime.hasFormat("application/x-griddesk-volunteer")
     planner.grid.sig_dropped.emit(0, 3, bytes(mime.data("application/x-griddesk-volunteer")).decode())
     assert [p["id"] for p in planner.current_shift()["people"]] == [ls]
+
+
+def test_needs_board_suggests_matches_and_records_a_service(ctx, qtbot):
+    from db.models.register import Person
+    from db.volunteers import needs
+
+    _team, zs, _ls, _act = _setup(ctx.store)
+    from db import oplog
+
+    elder = oplog.write(ctx.store, Person, [{"name": "孤老", "birth_date": "1940-01-01"}])[0].row_id
+    need = needs.save_need(ctx.store, person_id=elder, help="每周代买菜", skill="购物代办")[0].row_id
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.needs)
+    board = screen.needs
+    assert board.current_need()["id"] == need
+    assert [r["volunteer_id"] for r in board.suggestions.rows] == [zs]
+    board.match()
+    assert needs.list_needs(ctx.store)[0]["helpers"] == "张三"
+    board.need_view.selectRow(0)
+    board._suggest()
+    assert board.suggestions.rows == []  # already helping: not suggested again
+    needs.suggest(ctx.store, need_id=need)

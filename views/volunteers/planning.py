@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray, QMimeData, Qt, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateTimeEdit,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -489,6 +490,17 @@ class NeedsBoard(QWidget):
         row.addWidget(button(self, _("Match the chosen helper"), self.match, _("Enter in the suggestions")))
         row.addWidget(button(self, _("Add needs from the register's tags"), self.add_from_tags))
         row.addStretch(1)
+        self.done_from = QDateTimeEdit(self)
+        self.done_from.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.done_to = QDateTimeEdit(self)
+        self.done_to.setDisplayFormat("yyyy-MM-dd HH:mm")
+        now = dt.datetime.now().replace(second=0, microsecond=0)
+        self.done_from.setDateTime(now - dt.timedelta(hours=1))
+        self.done_to.setDateTime(now)
+        row.addWidget(self.done_from)
+        row.addWidget(self.done_to)
+        row.addWidget(button(self, _("Record service done"), self.record_done,
+                             _("by the chosen suggested helper; counts as hours once approved")))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addWidget(self.need_view, 2)
@@ -528,6 +540,24 @@ class NeedsBoard(QWidget):
             self.message.setText(exc.message)
             return
         self.refresh()
+        self.ctx.data_changed(changes)
+
+    def record_done(self) -> None:
+        need = self.current_need()
+        i = self.suggest_view.currentIndex()
+        helper = self.suggestions.rows[i.row()]["volunteer_id"] if i.isValid() and i.row() < len(self.suggestions.rows) \
+            else None
+        if need is None or helper is None:
+            self.message.setText(_("Choose the need and the helper first."))
+            return
+        try:
+            changes = needs.record_need_service(self.ctx.store, need_id=need["id"], volunteer_id=helper,
+                                                sign_in=self.done_from.dateTime().toPython(),
+                                                sign_out=self.done_to.dateTime().toPython())
+        except GridDeskError as exc:
+            self.message.setText(exc.message)
+            return
+        self.message.setText(_("Service recorded; it waits for approval under “Approve hours”."))
         self.ctx.data_changed(changes)
 
     def add_from_tags(self) -> None:
