@@ -81,8 +81,8 @@ def passbook_page(store, account: str) -> tuple[bytes, str]:
         balance = hours_text(e["balance"]) if e["balance"] >= 0 else "-" + hours_text(-e["balance"])
         summary = _(KIND_LABEL.get(e["kind"], e["kind"])) + (f"（{e['other']}）" if e["other"] else "")
         rows.append([chinese_date(e["at"]), summary, plus, minus, balance, e["note"] or "", e["by"] or ""])
-    cols = [Column(_("Date"), 12), Column(_("Entry"), 20), Column(_("Deposited (h)"), 9),
-            Column(_("Withdrawn (h)"), 9), Column(_("Balance (h)"), 9), Column(_("Note"), 24), Column(_("Clerk"), 9)]
+    cols = [Column(_("Date"), 16), Column(_("Entry"), 18), Column(_("Deposited (h)"), 9),
+            Column(_("Withdrawn (h)"), 9), Column(_("Balance (h)"), 9), Column(_("Note"), 22), Column(_("Clerk"), 8)]
     name = timebank.account_name(store, account)
     title = _("Time bank passbook: {name}").format(name=name)
     balance = timebank.balance(store, account)

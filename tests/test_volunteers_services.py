@@ -254,6 +254,7 @@ def test_rotation_is_fair_and_respects_availability(store):
     load = rotas.loads(store, rota_id=rota)
     free = [load[v] for v in ids]
     assert max(free) - min(free) <= 1
+    assert result.spread(rota) <= 1
     weekdays = {dt.date.fromisoformat(r[0]).isoweekday() for r in store.db.execute_sql(
         "select s.day from vol_shift s join vol_shift_person p on p.shift_id = s.id where p.volunteer_id = ?",
         (limited,))}
@@ -261,6 +262,29 @@ def test_rotation_is_fair_and_respects_availability(store):
     twice = store.db.execute_sql("select count(*) from (select shift_id, volunteer_id from vol_shift_person "
                                  "group by 1, 2 having count(*) > 1)").fetchone()[0]
     assert twice == 0
+
+
+def test_rotation_is_fair_where_availability_allows(store):
+    """Mixed availability: nobody on a shift has two more shifts than someone free for it."""
+    import random
+
+    rng = random.Random(4)
+    ids = []
+    for i in range(12):
+        days = rng.sample(range(1, 8), rng.randrange(1, 8))
+        span = rng.choice((("08:00", "12:00"), ("14:00", "18:00"), ("08:00", "18:00")))
+        ids.append(_volunteer(store, f"队员{i}", availability=[(d, *span) for d in days]))
+    rota = rotas.save_rota(store, name="值班")[0].row_id
+    result = rotas.generate(store, [rotas.RotaPlan(rota, ids, dt.date(2026, 11, 2), weeks=4, per_shift=2)])
+    assert result.spread(rota) <= 1
+    load = rotas.loads(store, rota_id=rota)
+    for vid in ids:  # availability respected
+        slots = roster.availability_map(store, [vid])[vid]
+        for day, start, end in store.db.execute_sql(
+                "select s.day, s.start, s.end from vol_shift s join vol_shift_person p on p.shift_id = s.id "
+                "where p.volunteer_id = ?", (vid,)):
+            assert roster.is_available(slots, dt.date.fromisoformat(day), start, end)
+    assert sum(load.values()) == result.assignments
 
 
 def test_generator_avoids_clashes_with_other_rotas(store):

@@ -1,5 +1,5 @@
-"""Demo volunteers for `griddesk demo`: about 27 % of adult residents volunteer (百步亭: 40,000 of
-150,000), in teams of ~235, with a year of activities (~25 service records each), time-bank
+"""Demo volunteers for `griddesk demo`: 0.8 volunteers per household, from the residents aged 18-75
+(百步亭: 40,000 volunteers among 150,000 residents), in teams of ~235, with a year of activities (~25 service records each), time-bank
 deposits for the time-bank members, four weeks of rotas and residents' needs matched to helpers.
 
 Written in bulk: rows are built in memory and go through oplog.write in large batches (one op per
@@ -33,7 +33,7 @@ from db.models.volunteers import (
 from db.volunteers.common import SKILLS, TEAM_KINDS, derived_id
 from db.volunteers.rotas import RotaPlan, generate
 
-SHARE = 0.267  # volunteers among all residents (百步亭: 40,000 of 150,000), chosen from those aged 18-75
+PER_HOUSEHOLD = 0.8  # volunteers per household (百步亭: 40,000 among 50,000 households), chosen from those aged 18-75
 TEAM_SIZE = 235
 BATCH = 20_000
 EMPLOYERS = ("江岸区卫健委", "区税务局", "武汉市第一医院", "区教育局", "街道办事处", "区市场监管局", "国网武汉供电公司",
@@ -71,8 +71,8 @@ def generate_volunteers(store, *, seed: int = 1, today: dt.date | None = None,
         "p.death_date is null and p.birth_date between ? and ? order by p.id",
         ((today.replace(year=today.year - 75)).isoformat(), (today.replace(year=today.year - 18)).isoformat())
     ).fetchall()
-    residents = db.execute_sql("select count(*) from person where deleted = 0 and death_date is null").fetchone()[0]
-    rate = min(0.9, SHARE * residents / max(1, len(adults)))
+    households = db.execute_sql("select count(*) from household where deleted = 0").fetchone()[0]
+    rate = min(0.9, PER_HOUSEHOLD * households / max(1, len(adults)))
     chosen = [p for p in adults if rng.random() < rate]
     if not chosen:
         return {}

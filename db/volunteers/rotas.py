@@ -161,6 +161,15 @@ class Generated:
     assignments: int = 0
     unfilled: int = 0  # places on shifts for which no available volunteer was left
     loads: dict[str, dict[str, int]] = field(default_factory=dict)  # rota -> volunteer -> shifts
+    # rota -> volunteer -> shifts the volunteer was available and free for when it was filled
+    could: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    # rota -> the largest load gap availability allowed to close: on some shift, a person with this
+    # many shifts more than a volunteer who was free for it (fair: at most 1)
+    gaps: dict[str, int] = field(default_factory=dict)
+
+    def spread(self, rota_id: str) -> int:
+        return self.gaps.get(rota_id, 0)
 
 
 def _busy(store, first: str, last: str) -> dict[str, dict[str, list[tuple[str, str]]]]:
@@ -188,35 +197,85 @@ def generate(store, plans: list[RotaPlan]) -> Generated:
     from db.ids import new_id
 
     for plan in plans:
-        load = dict.fromkeys(plan.volunteer_ids, 0)
-        order = {v: i for i, v in enumerate(plan.volunteer_ids)}
-        turn = 0
+        people = plan.volunteer_ids
+        n = len(people)
+        order = {v: i for i, v in enumerate(people)}
+        # The plan's shifts and, for each, who is available then and free of every other rota.
+        shifts: list[tuple[str, str, str, str]] = []  # (id, day, start, end)
+        free: list[list[str]] = []
         for d in range(7 * plan.weeks):
             day = plan.start + dt.timedelta(days=d)
             iso = day.isoformat()
             for start, end in plan.slots:
-                shift_id = new_id()
-                shift_rows.append({"id": shift_id, "rota_id": plan.rota_id, "day": iso, "start": start, "end": end,
-                                   "leader": plan.leader_id, "place": plan.place})
-                n = len(plan.volunteer_ids)
-                free = [v for v in plan.volunteer_ids
-                        if is_available(slots.get(v), day, start, end)
-                        and not any(s < end and e > start for s, e in busy[v][iso])]
-                # Least loaded first; ties broken by a rotating position, so the turn moves on.
-                free.sort(key=lambda v: (load[v], (order[v] - turn) % n))
-                chosen = free[:plan.per_shift]
-                turn += len(chosen)
-                result.unfilled += plan.per_shift - len(chosen)
-                for v in chosen:
-                    load[v] += 1
-                    busy[v][iso].append((start, end))
-                    person_rows.append({"shift_id": shift_id, "volunteer_id": v})
+                shifts.append((new_id(), iso, start, end))
+                free.append([v for v in people if is_available(slots.get(v), day, start, end)
+                             and not any(s < end and e > start for s, e in busy[v][iso])])
+        could = dict.fromkeys(people, 0)
+        for candidates in free:
+            for v in candidates:
+                could[v] += 1
+        remaining = dict(could)  # chances still to come, per volunteer
+        load = dict.fromkeys(people, 0)
+        on: list[list[str]] = []
+        mine: dict[str, dict[str, list[tuple[str, str]]]] = defaultdict(lambda: defaultdict(list))
+        turn = 0
+        for (_shift_id, iso, start, end), candidates in zip(shifts, free, strict=True):
+            for v in candidates:
+                remaining[v] -= 1
+            usable = [v for v in candidates if not any(s < end and e > start for s, e in mine[v][iso])]
+            # Least loaded first; among equals the one with fewer chances left (who would otherwise
+            # lose the few shifts they can take), then a rotating position so the turn moves on.
+            usable.sort(key=lambda v: (load[v], remaining[v], (order[v] - turn) % n))
+            chosen = usable[:plan.per_shift]
+            turn += len(chosen)
+            for v in chosen:
+                load[v] += 1
+                mine[v][iso].append((start, end))
+            on.append(chosen)
+        _even_out(shifts, free, on, load, mine)
+        for (shift_id, iso, start, end), chosen in zip(shifts, on, strict=True):
+            shift_rows.append({"id": shift_id, "rota_id": plan.rota_id, "day": iso, "start": start, "end": end,
+                               "leader": plan.leader_id, "place": plan.place})
+            result.unfilled += plan.per_shift - len(chosen)
+            for v in chosen:
+                busy[v][iso].append((start, end))
+                person_rows.append({"shift_id": shift_id, "volunteer_id": v})
         result.loads[plan.rota_id] = load
+        result.could[plan.rota_id] = could
+        result.gaps[plan.rota_id] = max(
+            (max(load[v] for v in chosen) - min(load[u] for u in candidates if u not in chosen)
+             for chosen, candidates in zip(on, free, strict=True) if chosen and set(candidates) - set(chosen)),
+            default=0)
     with store.db.atomic():
         oplog.write(store, Shift, shift_rows)
         oplog.write(store, ShiftPerson, person_rows)
     result.shifts, result.assignments = len(shift_rows), len(person_rows)
     return result
+
+
+def _even_out(shifts, free, on, load, mine, rounds: int = 10_000) -> None:
+    """Repair the greedy fill: while someone on a shift has two more shifts than a volunteer who is
+    free for that shift, hand the shift over. Each swap narrows the spread; it stops when none helps."""
+    for _round in range(rounds):
+        improved = False
+        for k, (_sid, iso, start, end) in enumerate(shifts):
+            if not on[k]:
+                continue
+            heavy = max(on[k], key=lambda v: load[v])
+            for u in sorted(free[k], key=lambda v: load[v]):
+                if load[u] + 2 > load[heavy]:
+                    break
+                if u in on[k] or any(s < end and e > start for s, e in mine[u][iso]):
+                    continue
+                on[k][on[k].index(heavy)] = u
+                mine[heavy][iso].remove((start, end))
+                mine[u][iso].append((start, end))
+                load[heavy] -= 1
+                load[u] += 1
+                improved = True
+                break
+        if not improved:
+            return
 
 
 # -- patrol logs ----------------------------------------------------------------------------------
