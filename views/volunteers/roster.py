@@ -44,7 +44,11 @@ def _table(parent: QWidget, model, *, multi: bool = False) -> QTableView:
     view.setWordWrap(False)
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    view.horizontalHeader().setStretchLastSection(True)
+    header = view.horizontalHeader()
+    header.setStretchLastSection(True)
+    # Every header readable at any text size (the values of these short lists fit the same widths).
+    for col in range(model.columnCount()):
+        header.resizeSection(col, max(header.sectionSizeHint(col) + 12, view.fontMetrics().horizontalAdvance("0") * 10))
     return view
 
 
