@@ -157,6 +157,10 @@ def test_time_bank_on_two_laptops(tmp_path_factory, steps):
         assert len(deposits) == len(world.deposited)  # one deposit per approved record, wherever approved
         for store in world.stores:  # the same approval on both laptops is the same row: no conflict
             assert store.db.execute_sql("select count(*) from conflict where tbl = 'vol_timebank'").fetchone()[0] == 0
+        for store in world.stores:  # the derived totals follow merged records too
+            assert service.all_totals(store) == dict(store.db.execute_sql(
+                "select volunteer_id, sum(minutes) from vol_service where status = 'approved' and deleted = 0 "
+                "group by volunteer_id having sum(minutes) > 0"))
         for store in world.stores:
             negative = sorted((k, v) for k, v in timebank.balances(store).items() if v < 0)
             assert timebank.overdrafts(store) == negative

@@ -32,6 +32,7 @@ from db.models.volunteers import (
 )
 from db.volunteers.common import SKILLS, TEAM_KINDS, derived_id
 from db.volunteers.rotas import RotaPlan, generate
+from db.volunteers.service import totals_suspended
 
 PER_HOUSEHOLD = 0.8  # volunteers per household (百步亭: 40,000 among 50,000 households), chosen from those aged 18-75
 TEAM_SIZE = 235
@@ -125,11 +126,13 @@ def generate_volunteers(store, *, seed: int = 1, today: dt.date | None = None,
         service_indexes = [sql for sql in VOLUNTEER_INDEXES if '"vol_service"' in sql]
         for sql in service_indexes:
             db.execute_sql("DROP INDEX IF EXISTS " + sql.split('"')[1])
-        try:
-            counts.update(_activities(store, rng, teams, by_team, today, progress))
-        finally:
-            for sql in service_indexes:
-                db.execute_sql(sql)
+        # The derived per-volunteer totals likewise: rebuilt in one pass when the records are in.
+        with totals_suspended(store):
+            try:
+                counts.update(_activities(store, rng, teams, by_team, today, progress))
+            finally:
+                for sql in service_indexes:
+                    db.execute_sql(sql)
         counts.update(_stars(store, rng, today))
         counts.update(_rotas(store, rng, teams, by_team, today))
         counts.update(_needs(store, rng, volunteers, skills, today))

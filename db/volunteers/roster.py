@@ -377,9 +377,7 @@ def roster_rows(store, ids: list[str]) -> dict[str, dict[str, Any]]:
                                        "on t.id = m.team_id where m.deleted = 0 and m.until is null and "
                                        "m.volunteer_id in", ids):
         out[vid]["teams"].append(team)
-    for vid, minutes in _in_chunks(store, "select volunteer_id, sum(minutes) from vol_service where "
-                                          "volunteer_id in {ids} and status = 'approved' and deleted = 0 "
-                                          "group by volunteer_id", ids):
+    for vid, minutes in _in_chunks(store, "select volunteer_id, minutes from vol_total where volunteer_id in", ids):
         if vid in out:
             out[vid]["minutes"] = minutes or 0
     return out
@@ -387,7 +385,13 @@ def roster_rows(store, ids: list[str]) -> dict[str, dict[str, Any]]:
 
 def skills_in_use(store) -> list[str]:
     return [r[0] for r in store.db.execute_sql(
-        "select skill from vol_skill where deleted = 0 group by skill order by count(*) desc, skill")]
+        "select distinct skill from vol_skill where deleted = 0 and skill is not null order by skill")]
+
+
+def team_names(store) -> list[tuple[str, str]]:
+    """(name, id) of the teams, for filters and choices (no member counts)."""
+    return [(r[0], r[1]) for r in store.db.execute_sql(
+        "select name, id from vol_team where deleted = 0 order by name")]
 
 
 def residents_named(store, name: str, limit: int = 20) -> list[dict[str, Any]]:

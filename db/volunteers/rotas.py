@@ -203,13 +203,18 @@ def generate(store, plans: list[RotaPlan]) -> Generated:
         # The plan's shifts and, for each, who is available then and free of every other rota.
         shifts: list[tuple[str, str, str, str]] = []  # (id, day, start, end)
         free: list[list[str]] = []
+        weekly: dict[tuple[int, str, str], list[str]] = {}  # availability repeats every week
         for d in range(7 * plan.weeks):
             day = plan.start + dt.timedelta(days=d)
             iso = day.isoformat()
             for start, end in plan.slots:
                 shifts.append((new_id(), iso, start, end))
-                free.append([v for v in people if is_available(slots.get(v), day, start, end)
-                             and not any(s < end and e > start for s, e in busy[v][iso])])
+                key = (day.isoweekday(), start, end)
+                available = weekly.get(key)
+                if available is None:
+                    available = weekly[key] = [v for v in people if is_available(slots.get(v), day, start, end)]
+                free.append([v for v in available
+                             if not (v in busy and any(s < end and e > start for s, e in busy[v].get(iso, ())))])
         could = dict.fromkeys(people, 0)
         for candidates in free:
             for v in candidates:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -299,10 +300,64 @@ def total_minutes(store, volunteer_id: str, *, since: str | None = None, until: 
 
 
 def all_totals(store) -> dict[str, int]:
-    """volunteer id -> approved minutes (one pass over the covering index)."""
-    return dict(store.db.execute_sql(
-        "select volunteer_id, sum(minutes) from vol_service indexed by vol_service_volunteer "
-        "where status = 'approved' and deleted = 0 group by volunteer_id"))
+    """volunteer id -> approved minutes, for everyone with approved hours (the derived vol_total)."""
+    return dict(store.db.execute_sql("select volunteer_id, minutes from vol_total where minutes > 0"))
+
+
+# -- the derived totals (vol_total) -----------------------------------------------------------------
+
+_suspended = [0]
+
+
+@contextmanager
+def totals_suspended(store):
+    """For a bulk write of service records (the demo): the totals are rebuilt once at the end."""
+    _suspended[0] += 1
+    try:
+        yield
+    finally:
+        _suspended[0] -= 1
+    if not _suspended[0]:
+        rebuild_totals(store)
+
+
+def rebuild_totals(store) -> int:
+    db = store.db
+    with db.atomic():
+        db.execute_sql("delete from vol_total")
+        db.execute_sql("insert into vol_total(volunteer_id, minutes) select volunteer_id, sum(minutes) from "
+                       "vol_service where status = 'approved' and deleted = 0 group by volunteer_id")
+    return db.execute_sql("select count(*) from vol_total").fetchone()[0]
+
+
+def refresh_totals(store, volunteer_ids) -> None:
+    ids = [v for v in dict.fromkeys(volunteer_ids) if v]
+    cursor = store.db.cursor()
+    for i in range(0, len(ids), 500):
+        chunk = tuple(ids[i:i + 500])
+        marks = ",".join("?" * len(chunk))
+        cursor.execute(f"delete from vol_total where volunteer_id in ({marks})", chunk)
+        cursor.execute(f"insert into vol_total(volunteer_id, minutes) select volunteer_id, sum(minutes) from "
+                       f"vol_service where volunteer_id in ({marks}) and status = 'approved' and deleted = 0 "
+                       f"group by volunteer_id", chunk)
+
+
+def _on_service(store, service_ids) -> None:
+    if _suspended[0]:
+        return
+    ids = list(service_ids)
+    if len(ids) > 20_000:  # a bulk merge or a rebuild: one pass over everything
+        rebuild_totals(store)
+        return
+    vids = []
+    for i in range(0, len(ids), 500):
+        chunk = tuple(ids[i:i + 500])
+        vids += [r[0] for r in store.db.execute_sql(
+            f"select distinct volunteer_id from vol_service where id in ({','.join('?' * len(chunk))})", chunk)]
+    refresh_totals(store, vids)
+
+
+oplog.add_row_hook("vol_service", _on_service)
 
 
 def service_history(store, volunteer_id: str, limit: int = 1000) -> list[dict[str, Any]]:

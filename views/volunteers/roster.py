@@ -117,7 +117,7 @@ class RosterBrowser(QWidget):
 
     def reload_choices(self) -> None:
         store = self.ctx.store
-        for box, first, items in ((self.team, _("All teams"), [(t["name"], t["id"]) for t in roster.list_teams(store)]),
+        for box, first, items in ((self.team, _("All teams"), roster.team_names(store)),
                                   (self.skill, _("All skills"), [(s, s) for s in roster.skills_in_use(store)])):
             current = box.currentData()
             box.blockSignals(True)
