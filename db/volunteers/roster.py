@@ -417,3 +417,12 @@ def parse_availability(text: str) -> list[Slot]:
             fail(_("Availability: “{part}” should look like 1 08:00-12:00 (weekday 1-7 and a time span).").format(
                 part=part), "availability")
     return slots
+
+
+def find_by_number_or_name(store, text: str) -> str | None:
+    """The volunteer with this number, else the first with this name (the command line's --volunteer)."""
+    row = store.db.execute_sql(
+        "select v.id from volunteer v left join person p on p.id = v.person_id where v.deleted = 0 and "
+        "(v.number = ? or coalesce(p.name, v.name) = ?) order by v.number != ? limit 1",
+        (text, text, text)).fetchone()
+    return row[0] if row else None

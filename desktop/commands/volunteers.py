@@ -41,13 +41,11 @@ def cmd_volunteers(args) -> int:
         elif args.what == "hours":
             limits = stars.thresholds(store, args.preset)
             if args.volunteer:
-                row = store.db.execute_sql(
-                    "select v.id from volunteer v left join person p on p.id = v.person_id where v.deleted = 0 and "
-                    "(v.number = ? or coalesce(p.name, v.name) = ?) limit 1", (args.volunteer, args.volunteer)).fetchone()
-                if row is None:
+                found = roster.find_by_number_or_name(store, args.volunteer)
+                if found is None:
                     raise GridDeskError(_("No volunteer “{who}”.").format(who=args.volunteer))
-                ids = [row[0]]
-                totals = {row[0]: service.total_minutes(store, row[0])}
+                ids = [found]
+                totals = {found: service.total_minutes(store, found)}
             else:
                 totals = service.all_totals(store)
                 ids = sorted(totals, key=lambda v: -totals[v])[:args.top]
