@@ -81,7 +81,7 @@ class SignInPage(QWidget):
         entry.addWidget(self.match, 1)
         out = QHBoxLayout()
         out.addWidget(self.travel)
-        out.addWidget(button(self, _("Sign out chosen"), self.sign_out_selected, "Ctrl+O"))
+        out.addWidget(button(self, _("Sign out chosen"), self.sign_out_selected, "Alt+O"))
         out.addWidget(button(self, _("Sign out everyone at the end"), self.sign_out_all))
         self.reason = QLineEdit(self)
         self.reason.setObjectName("correctionReason")
@@ -102,7 +102,7 @@ class SignInPage(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
         layout.addLayout(out)
-        shortcut(self, "Ctrl+O", self.sign_out_selected)
+        shortcut(self, "Alt+O", self.sign_out_selected)
 
     def refresh(self) -> None:
         store = self.ctx.store
