@@ -7,6 +7,7 @@ One person is often on several rotas (楼栋长, 党员, patrol): a clash is loo
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,6 +168,7 @@ class Generated:
     # rota -> the largest load gap availability allowed to close: on some shift, a person with this
     # many shifts more than a volunteer who was free for it (fair: at most 1)
     gaps: dict[str, int] = field(default_factory=dict)
+    planning_seconds: float = 0.0  # the rotation itself, before the rows are written
 
     def spread(self, rota_id: str) -> int:
         return self.gaps.get(rota_id, 0)
@@ -188,6 +190,7 @@ def generate(store, plans: list[RotaPlan]) -> Generated:
     result = Generated()
     if not plans:
         return result
+    started = time.perf_counter()
     first = min(p.start for p in plans).isoformat()
     last = max(p.start + dt.timedelta(days=7 * p.weeks) for p in plans).isoformat()
     busy = _busy(store, first, last)
@@ -251,6 +254,7 @@ def generate(store, plans: list[RotaPlan]) -> Generated:
             (max(load[v] for v in chosen) - min(load[u] for u in candidates if u not in chosen)
              for chosen, candidates in zip(on, free, strict=True) if chosen and set(candidates) - set(chosen)),
             default=0)
+    result.planning_seconds = time.perf_counter() - started
     with store.db.atomic():
         oplog.write(store, Shift, shift_rows)
         oplog.write(store, ShiftPerson, person_rows)
