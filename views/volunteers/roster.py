@@ -48,7 +48,7 @@ def _table(parent: QWidget, model, *, multi: bool = False) -> QTableView:
     header.setStretchLastSection(True)
     # Every header readable at any text size (the values of these short lists fit the same widths).
     for col in range(model.columnCount()):
-        header.resizeSection(col, max(header.sectionSizeHint(col) + 12, view.fontMetrics().horizontalAdvance("0") * 10))
+        header.resizeSection(col, max(header.sectionSizeHint(col) + 12, view.fontMetrics().horizontalAdvance("10-31 14:30") + 16))
     return view
 
 

@@ -62,6 +62,7 @@ class SignInPage(QWidget):
         self.title = QLineEdit(self)
         self.title.setPlaceholderText(_("New activity title"))
         self.team = QComboBox(self)
+        self.team.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.start = QDateTimeEdit(self)
         self.start.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.end = QDateTimeEdit(self)
