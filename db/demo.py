@@ -266,6 +266,9 @@ def generate(store, *, households: int, seed: int = 1,
     counts["households"] = done
     if not stop:
         counts.update(add_history(store, roster, seed=seed, today=today))
+        from db.volunteers.demo import generate_volunteers  # volunteers, teams, a year of service, rotas
+
+        counts.update(generate_volunteers(store, seed=seed, today=today))
     if progress:
         progress(done, households)
     return counts

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from db.models import SYNCED_MODELS
+from db.models.volunteers import VOLUNTEER_TABLE_LABELS
 from i18n import N_
 
 # What each synced table holds, for people (translated when shown).
@@ -14,6 +15,7 @@ TABLE_LABELS = {
     "tag": N_("Tags"), "person_tag": N_("Tag periods"), "visit": N_("Home visits"),
     "life_event": N_("Life events"), "audit_entry": N_("Audit entries"),
 }
+TABLE_LABELS.update(VOLUNTEER_TABLE_LABELS)
 
 
 @dataclass

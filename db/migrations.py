@@ -102,6 +102,17 @@ def _v7(db: SqliteDatabase) -> None:
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
 
 
+def _v10(db: SqliteDatabase) -> None:
+    # Volunteer rosters: teams, volunteers, service records, time bank, rotas, needs (synced),
+    # and the local search rows.
+    from db.models.volunteers import VOLUNTEER_INDEXES, VOLUNTEER_LOCAL_MODELS, VOLUNTEER_MODELS
+
+    for model in (*VOLUNTEER_MODELS, *VOLUNTEER_LOCAL_MODELS):
+        create_table(db, model)
+    for statement in VOLUNTEER_INDEXES:
+        db.execute_sql(statement)
+
+
 def _v13(db: SqliteDatabase) -> None:
     # Rare characters (生僻字): readings people add for characters pypinyin lacks (synced).
     from db.models.rare import RARE_MODELS
@@ -110,8 +121,10 @@ def _v13(db: SqliteDatabase) -> None:
         create_table(db, model)
 
 
+# One line per area, so work on several registers merges without touching the same line.
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
-MIGRATIONS[13] = _v13
+MIGRATIONS[10] = _v10  # volunteers
+MIGRATIONS[13] = _v13  # rare characters
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

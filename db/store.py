@@ -96,8 +96,10 @@ class Store:
         self.row_hooks: dict[str, list] = {}
         self.bulk_contexts: list = []
         from db.register.index import install_hooks
+        from db.volunteers.roster import install_hooks as install_volunteer_hooks
 
         install_hooks(self)
+        install_volunteer_hooks(self)
         self.created = is_new
         self.node_rotated = False
         self._clock_lock = threading.Lock()

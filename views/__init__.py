@@ -16,7 +16,7 @@ SCREENS: list[tuple[str, str, str]] = [
     ("households", N_("Household register"), "views.households:HouseholdsScreen"),
     ("visits", N_("Visits"), "views.visits:VisitsScreen"),
     ("meetings", N_("Meetings"), "views.placeholder:MeetingsPlaceholder"),
-    ("volunteers", N_("Volunteers"), "views.placeholder:VolunteersPlaceholder"),
+    ("volunteers", N_("Volunteers"), "views.volunteers:VolunteersScreen"),
     ("printing", N_("Printing"), "views.printing:PrintingScreen"),
     ("sync", N_("Sync and handover"), "views.sync:SyncScreen"),
     ("settings", N_("Settings"), "views.settings:SettingsScreen"),

@@ -150,7 +150,8 @@ def cmd_demo(args) -> int:
     elapsed = time.perf_counter() - started
     labels = {"grids": "grid", "compounds": "compound", "buildings": "building", "units": "unit",
               "households": "household", "persons": "person", "tags": "person_tag", "visits": "visit",
-              "life_events": "life_event"}
+              "life_events": "life_event", "teams": "vol_team", "volunteers": "volunteer",
+              "service_records": "vol_service"}
     parts = [_("{label} {n}").format(label=_(TABLE_LABELS[labels[k]]), n=v)
              for k, v in summary.items() if k in labels]
     print(_("Demo community created in {s:.1f} s: {summary}").format(s=elapsed, summary=", ".join(parts)))

@@ -1,0 +1,191 @@
+"""Volunteer screens with real widgets: roster search, sign in by initials + Enter, bulk approval,
+a shift assignment with its clash shown, the passbook and the needs board."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Qt
+
+from db.volunteers import roster, rotas, service, timebank
+from views.volunteers import VolunteersScreen
+
+
+def _setup(store):
+    team = roster.save_team(store, name="生活帮困一队", kind="生活帮困")[0].row_id
+    zs = roster.save_volunteer(store, name="张三", skills=["购物代办"], team_ids=[team],
+                               availability=[(4, "08:00", "12:00")])[0].row_id
+    ls = roster.save_volunteer(store, name="李四", skills=["理发"], team_ids=[team])[0].row_id
+    roster.save_team(store, team_id=team, name="生活帮困一队", kind="生活帮困", leader_id=ls)
+    act = service.save_activity(store, team_id=team, title="助老送餐", start="2026-11-05 09:00",
+                                end="2026-11-05 11:00")[0].row_id
+    return team, zs, ls, act
+
+
+def _screen(ctx, qtbot):
+    screen = VolunteersScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.resize(1200, 760)
+    screen.show()
+    screen.activated()
+    return screen
+
+
+def test_roster_search_by_initials_and_filters(ctx, qtbot):
+    team, zs, ls, _act = _setup(ctx.store)
+    screen = _screen(ctx, qtbot)
+    assert screen.roster.model.rowCount() == 2
+    qtbot.keyClicks(screen.roster.search, "zs")
+    qtbot.waitUntil(lambda: screen.roster.model.ids == [zs])
+    assert screen.roster.model.data(screen.roster.model.index(0, 1)) == "张三"
+    screen.roster.search.clear()
+    screen.roster.skill.setCurrentIndex(screen.roster.skill.findData("理发"))
+    qtbot.waitUntil(lambda: screen.roster.model.ids == [ls])
+    assert "1 " in screen.roster.count.text() or "1" in screen.roster.count.text()
+
+
+def test_sign_in_by_initials_and_enter_then_approve(ctx, qtbot):
+    _team, zs, _ls, act = _setup(ctx.store)
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.signin)
+    page = screen.signin
+    page.activity.setCurrentIndex(page.activity.findData(act))
+    qtbot.keyClicks(page.who, "zs")
+    assert "张三" in page.match.text()
+    qtbot.keyClick(page.who, Qt.Key.Key_Return)
+    assert page.who.text() == ""
+    assert [r["volunteer_id"] for r in page.records.rows] == [zs]
+    qtbot.keyClicks(page.who, "zs")
+    qtbot.keyClick(page.who, Qt.Key.Key_Return)
+    assert "已在本活动签到" in page.message.text()  # nothing saved twice
+    assert len(page.records.rows) == 1
+    page.sign_out_all()
+    assert page.records.rows[0]["minutes"] == 120
+    screen.tabs.setCurrentWidget(screen.approval)
+    approval = screen.approval
+    assert len(approval.rows.rows) == 1
+    approval.table.selectAll()
+    qtbot.mouseClick(approval.approve_button, Qt.MouseButton.LeftButton)
+    assert approval.rows.rows == []
+    assert service.total_minutes(ctx.store, zs) == 120
+    assert timebank.balance(ctx.store, zs) == 120
+
+
+def test_assign_a_shift_shows_the_clash_and_its_reason(ctx, qtbot):
+    _team, zs, _ls, _act = _setup(ctx.store)
+    store = ctx.store
+    duty = rotas.save_rota(store, name="楼栋值班")[0].row_id
+    patrol = rotas.save_rota(store, name="夜间巡逻", kind="patrol")[0].row_id
+    s1 = rotas.add_shift(store, rota_id=duty, day="2026-11-05", start="08:00", end="10:00")[0].row_id
+    rotas.add_shift(store, rota_id=patrol, day="2026-11-05", start="09:00", end="11:00")
+    rotas.assign(store, shift_id=s1, volunteer_id=zs)
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.rotas)
+    planner = screen.rotas
+    planner.rota.setCurrentIndex(planner.rota.findData(patrol))
+    planner.set_week(dt.date(2026, 11, 2))
+    planner.grid.setCurrentCell(0, 3)  # Thursday 09:00-11:00
+    assert planner.current_shift() is not None
+    qtbot.keyClicks(planner.who, "zs")
+    qtbot.keyClick(planner.who, Qt.Key.Key_Return)
+    assert "冲突" in planner.message.text() and "楼栋值班" in planner.message.text()
+    assert planner.force.isEnabled()
+    assert planner.current_shift()["people"] == []  # nothing saved yet
+    planner.force.click()
+    item = planner.grid.item(0, 3)
+    assert item.text().startswith("⚠") and "楼栋值班" in item.toolTip()
+    assert (0, 3) in planner.clash_cells
+    assert "冲突" in planner.cell_info.text() or "楼栋值班" in planner.cell_info.text()
+
+
+def test_passbook_refuses_a_withdrawal_above_the_balance(ctx, qtbot):
+    _team, zs, _ls, act = _setup(ctx.store)
+    sid = service.record_service(ctx.store, activity_id=act, volunteer_id=zs, sign_in="2026-11-05 09:00",
+                                 sign_out="2026-11-05 11:00")[0].row_id
+    service.approve_services(ctx.store, service_ids=[sid])
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.bank)
+    bank = screen.bank
+    qtbot.keyClicks(bank.who, "zs")
+    qtbot.keyClick(bank.who, Qt.Key.Key_Return)
+    assert "余额 2 小时" in bank.title.text()
+    bank.hours.setValue(150)
+    bank.withdraw()
+    assert "超过余额" in bank.message.text()
+    assert len(bank.entries.rows) == 1
+    bank.hours.setValue(90)
+    bank.withdraw()
+    assert timebank.balance(ctx.store, zs) == 30 and len(bank.entries.rows) == 2
+
+
+def test_correction_needs_a_reason_and_is_logged(ctx, qtbot):
+    _team, zs, _ls, act = _setup(ctx.store)
+    service.record_service(ctx.store, activity_id=act, volunteer_id=zs, sign_in="2026-11-05 09:00",
+                           sign_out="2026-11-05 11:00")
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.signin)
+    page = screen.signin
+    page.activity.setCurrentIndex(page.activity.findData(act))
+    page.table.selectRow(0)
+    page.corrected_out.setDateTime(dt.datetime(2026, 11, 5, 10, 30))
+    page.correct()
+    assert "更正原因" in page.message.text()
+    assert page.records.rows[0]["minutes"] == 120
+    page.reason.setText("提前离开")
+    page.correct()
+    assert page.records.rows[0]["minutes"] == 90
+    assert service.corrections(ctx.store, page.records.rows[0]["id"])[0]["reason"] == "提前离开"
+
+
+def test_patrol_log_on_a_shift(ctx, qtbot):
+    _team, zs, _ls, _act = _setup(ctx.store)
+    patrol = rotas.save_rota(ctx.store, name="夜间巡逻", kind="patrol")[0].row_id
+    rotas.add_shift(ctx.store, rota_id=patrol, day="2026-11-05", start="19:00", end="21:00")
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.rotas)
+    planner = screen.rotas
+    planner.rota.setCurrentIndex(planner.rota.findData(patrol))
+    planner.set_week(dt.date(2026, 11, 2))
+    planner.grid.setCurrentCell(0, 3)
+    planner.findings.setText("无异常")
+    qtbot.keyClick(planner.findings, Qt.Key.Key_Return)
+    assert [log["findings"] for log in rotas.patrol_logs(ctx.store, patrol)] == ["无异常"]
+
+
+def test_drop_a_member_on_a_shift(ctx, qtbot):
+    team, zs, ls, _act = _setup(ctx.store)
+    rota = rotas.save_rota(ctx.store, name="帮困值班", team_id=team)[0].row_id
+    rotas.add_shift(ctx.store, rota_id=rota, day="2026-11-05", start="08:00", end="10:00")
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.rotas)
+    planner = screen.rotas
+    planner.rota.setCurrentIndex(planner.rota.findData(rota))
+    planner.set_week(dt.date(2026, 11, 2))
+    members = [planner.members.item(i).data(Qt.ItemDataRole.UserRole) for i in range(planner.members.count())]
+    assert set(members) == {zs, ls}
+    mime = planner.members.mimeData([planner.members.item(members.index(ls))])
+    assert mime.hasFormat("application/x-griddesk-volunteer")
+    planner.grid.sig_dropped.emit(0, 3, bytes(mime.data("application/x-griddesk-volunteer")).decode())
+    assert [p["id"] for p in planner.current_shift()["people"]] == [ls]
+
+
+def test_needs_board_suggests_matches_and_records_a_service(ctx, qtbot):
+    from db.models.register import Person
+    from db.volunteers import needs
+
+    _team, zs, _ls, _act = _setup(ctx.store)
+    from db import oplog
+
+    elder = oplog.write(ctx.store, Person, [{"name": "孤老", "birth_date": "1940-01-01"}])[0].row_id
+    need = needs.save_need(ctx.store, person_id=elder, help="每周代买菜", skill="购物代办")[0].row_id
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.needs)
+    board = screen.needs
+    assert board.current_need()["id"] == need
+    assert [r["volunteer_id"] for r in board.suggestions.rows] == [zs]
+    board.match()
+    assert needs.list_needs(ctx.store)[0]["helpers"] == "张三"
+    board.need_view.selectRow(0)
+    board._suggest()
+    assert board.suggestions.rows == []  # already helping: not suggested again
+    needs.suggest(ctx.store, need_id=need)

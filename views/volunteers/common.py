@@ -1,0 +1,151 @@
+"""Pieces shared by the volunteer screens (no SQL): the lazy roster model, small helpers."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+
+from db.register.search import age_on
+from db.validation import mask_id, mask_phone
+from db.volunteers.common import hours_text
+from i18n import N_, _
+
+_ROOT = QModelIndex()
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+ERROR = QColor("#b3261e")
+CLASH_BG = QColor("#fde7e4")
+
+
+class RosterModel(QAbstractTableModel):
+    """The roster: volunteer ids only; rows fetched a page at a time by a db/ query."""
+
+    COLUMNS: list[tuple[str, str]] = [
+        ("number", N_("Volunteer no.")), ("name", N_("Name")), ("sex", N_("Sex")), ("age", N_("Age")),
+        ("teams", N_("Teams")), ("skills", N_("Skills")), ("hours", N_("Hours")), ("party", N_("Party member report")),
+        ("phone", N_("Phone")), ("id_number", N_("ID number"))]
+    PAGE = 200
+
+    def __init__(self, fetch: Callable[[list[str]], dict[str, dict[str, Any]]], parent=None):
+        super().__init__(parent)
+        self._fetch = fetch
+        self.ids: list[str] = []
+        self._pages: OrderedDict[int, dict[str, dict[str, Any]]] = OrderedDict()
+
+    def set_ids(self, ids: list[str]) -> None:
+        self.beginResetModel()
+        self.ids = list(ids)
+        self._pages.clear()
+        self.endResetModel()
+
+    def invalidate(self) -> None:
+        self._pages.clear()
+        if self.ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.ids) - 1, len(self.COLUMNS) - 1))
+
+    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.ids)
+
+    def columnCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section, orientation, role=_DISPLAY):  # noqa: N802 - Qt API
+        if role == _DISPLAY and orientation == Qt.Orientation.Horizontal:
+            return _(self.COLUMNS[section][1])
+        return None
+
+    def row(self, row: int) -> dict[str, Any] | None:
+        if not 0 <= row < len(self.ids):
+            return None
+        page = row // self.PAGE
+        rows = self._pages.get(page)
+        if rows is None:
+            rows = self._pages[page] = self._fetch(self.ids[page * self.PAGE:(page + 1) * self.PAGE])
+            while len(self._pages) > 50:
+                self._pages.popitem(last=False)
+        return rows.get(self.ids[row])
+
+    def data(self, index, role=_DISPLAY):
+        if role not in (_DISPLAY, Qt.ItemDataRole.UserRole):
+            return None
+        r = self.row(index.row())
+        if r is None:
+            return None
+        if role == Qt.ItemDataRole.UserRole:
+            return r
+        key = self.COLUMNS[index.column()][0]
+        if key == "age":
+            age = age_on(r["birth_date"])
+            return "" if age is None else str(age)
+        if key in ("teams", "skills"):
+            return "、".join(r[key])
+        if key == "hours":
+            return hours_text(r["minutes"])
+        if key == "party":
+            return _("Yes") + (f"（{r['employer']}）" if r["employer"] else "") if r["party_report"] else ""
+        if key == "phone":
+            return mask_phone(r["phone"])
+        if key == "id_number":
+            return mask_id(r["id_number"])
+        return r.get(key) or ""
+
+
+def button(parent: QWidget, text: str, slot, tip: str | None = None) -> QPushButton:
+    b = QPushButton(text, parent)
+    b.clicked.connect(lambda _checked=False: slot())
+    if tip:
+        b.setToolTip(tip)
+    return b
+
+
+def error_label(parent: QWidget) -> QLabel:
+    label = QLabel(parent)
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #b3261e;")
+    label.setObjectName("errorMessage")
+    return label
+
+
+def brush(color: QColor) -> QBrush:
+    return QBrush(color)
+
+
+def save_output(ctx, parent: QWidget, suggested: str, make, *, kind: str = "pdf") -> None:
+    """Ask where to save, then make the file in the background (make() -> bytes, or make(path) for
+    an export that writes the file itself and returns a row count)."""
+    from desktop.file_dialogs import save_file
+
+    filters = _("PDF files (*.pdf)") if kind == "pdf" else _("Excel workbooks (*.xlsx)")
+    path = save_file(parent, ctx.settings, _("Save as"), suggested, filters)
+    if not path:
+        return
+    write_output(ctx, parent, path, make, kind=kind)
+
+
+def write_output(ctx, parent: QWidget, path: str, make, *, kind: str = "pdf") -> None:
+    from pathlib import Path
+
+    def work(_state):
+        if kind == "pdf":
+            data = make()
+            target = Path(path)
+            tmp = target.with_name(target.name + ".part")
+            tmp.write_bytes(data)
+            tmp.replace(target)
+            return path
+        make(path)
+        return path
+
+    def done(result) -> None:
+        status = getattr(parent.window(), "statusBar", None)
+        if callable(status):
+            status().showMessage(_("Saved {path}").format(path=result), 8000)
+        parent.setProperty("lastSaved", str(result))
+
+    # Exports write an audit entry, so they run on the writer; PDFs only read.
+    ctx.tasks.run(work, title=_("Writing {name}").format(name=Path(path).name), on_done=done, parent=parent,
+                  io=False)
