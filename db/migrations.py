@@ -102,7 +102,18 @@ def _v7(db: SqliteDatabase) -> None:
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
+def _v9(db: SqliteDatabase) -> None:
+    # Meetings, minutes and residents' matters (db/models/meetings.py).
+    from db.models.meetings import MEETINGS_MODELS
+
+    for model in MEETINGS_MODELS:
+        create_table(db, model)
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "meeting_starts_at" ON "meeting" ("starts_at")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "matter_raised_on" ON "matter" ("raised_on")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "attachment_owner" ON "attachment" ("owner_table", "owner_id")')
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7, 9: _v9}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

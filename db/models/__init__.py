@@ -37,11 +37,12 @@ def fk(model, **kwargs):
 
 from db.models.core import LOCAL_CORE_MODELS  # noqa: E402
 from db.models.ledger import LEDGER_MODELS  # noqa: E402
+from db.models.meetings import MEETINGS_MODELS  # noqa: E402
 from db.models.register import REGISTER_MODELS  # noqa: E402
 from db.models.register_local import REGISTER_LOCAL_MODELS  # noqa: E402
 from db.models.sync import SYNC_MODELS  # noqa: E402
 
-SYNCED_MODELS: list[type[SyncedModel]] = [*REGISTER_MODELS]
+SYNCED_MODELS: list[type[SyncedModel]] = [*REGISTER_MODELS, *MEETINGS_MODELS]
 LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS, *REGISTER_LOCAL_MODELS, *LEDGER_MODELS, *SYNC_MODELS]
 
 
