@@ -266,6 +266,9 @@ def generate(store, *, households: int, seed: int = 1,
     counts["households"] = done
     if not stop:
         counts.update(add_history(store, roster, seed=seed, today=today))
+        from db.meetings.demo import generate as meetings_demo  # meetings, attendance, votes, matters
+
+        counts.update(meetings_demo(store, seed=seed, today=today, households=done))
     if progress:
         progress(done, households)
     return counts
