@@ -361,6 +361,13 @@ def statistics(store, *, year: int | None = None) -> dict[str, list[tuple[str, i
             "month": [tuple(r) for r in by_month], "satisfaction": [(r, ratings.get(r, 0)) for r in RATINGS]}
 
 
+def meetings_of_matter(store, matter_id: str) -> list[str]:
+    """The meetings that had the matter on their agenda or voted a motion on it."""
+    return [r[0] for r in store.db.execute_sql(
+        "select meeting_id from agenda_item where matter = ? and deleted = 0 union "
+        "select meeting_id from motion where matter = ? and deleted = 0", (matter_id, matter_id))]
+
+
 def agenda_matter_ids(store, meeting_id: str) -> list[str]:
     return [r[0] for r in store.db.execute_sql(
         "select matter from agenda_item where meeting_id = ? and matter is not null and deleted = 0",

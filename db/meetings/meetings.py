@@ -535,3 +535,23 @@ def month_days(store, month: str) -> dict[str, list[dict[str, Any]]]:
         r = rows[mid]
         days.setdefault(r["starts_at"][:10], []).append(r)
     return days
+
+
+def meeting_overview(store, meeting_id: str) -> dict[str, Any]:
+    """Everything the meeting screen shows, read at once (one task): the meeting, its kind and
+    rule, invitees, agenda, motions with their outcome, resolutions."""
+    from db.meetings.rules import rule_text
+
+    m = get_meeting(store, meeting_id)
+    kind = get_kind(store, m["kind_id"])
+    rows = invitees(store, meeting_id)
+    att = attendance_of(rows, m)
+    listed = []
+    for motion in motions(store, meeting_id):
+        result = motion_outcome(store, motion["id"], att=att)
+        tally = motion_tally(store, motion)
+        listed.append({**motion, "outcome": result.label, "reason": result.reason, "passed": result.passed,
+                       "decided": result.decided, "tally": tally})
+    return {"meeting": m, "kind": kind, "rule": kind_rule(kind), "quorum_text": rule_text(kind["quorum"]),
+            "invitees": rows, "agenda": agenda(store, meeting_id), "motions": listed,
+            "resolutions": resolutions(store, meeting_id=meeting_id)}
