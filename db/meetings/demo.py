@@ -183,6 +183,7 @@ def generate(store, *, seed: int = 1, today: dt.date | None = None, households: 
                 break
     flush()
     held_meetings = [m for m in meetings_made if m[1] < today.isoformat()]
+    positions: dict[str, int] = {}
     for n in range(n_matters):
         cat = rng.choice(CATEGORIES)
         raised = start + dt.timedelta(days=rng.randrange(0, 365))
@@ -194,9 +195,12 @@ def generate(store, *, seed: int = 1, today: dt.date | None = None, households: 
                "category": cat, "building_id": building}
         life = rng.random()
         age = (today - raised).days
-        if life > 0.15 and held_meetings:
-            meeting = rng.choice(held_meetings)
-            pending[AgendaItem].append({"meeting_id": meeting[0], "position": 2, "title": row["title"], "matter": mid})
+        later = [m for m in held_meetings if m[1] >= raised.isoformat()][:20]
+        if life > 0.15 and later:
+            meeting = rng.choice(later)
+            positions[meeting[0]] = positions.get(meeting[0], 1) + 1
+            pending[AgendaItem].append({"meeting_id": meeting[0], "position": positions[meeting[0]],
+                                        "title": row["title"], "matter": mid})
         if life > 0.25:
             decided = raised + dt.timedelta(days=rng.randrange(3, 15))
             row.update(decided_on=decided.isoformat(), decided_by=rng.choice(("vote", "committee")),

@@ -105,7 +105,9 @@ class MeetingsScreen(QWidget):
                                        "status": lambda r: _(mt.STATUSES.get(r["status"], r["status"] or "")),
                                        "attendance": lambda r: f"{r['present']} / {r['invited']}"},
                                    colour=_status_colour)
-        self.view = _table(self.model, page, "meetingTable")
+        self.view = _table(self.model, page, "meetingTable", (
+            "2026-12-14 19:30", "建设新村5栋业主大会/三方联动会议", "业主大会/三方联动会议", "社区党群服务中心", "计划中",
+            "出席 / 应到", "李网格员"))
         self.view.doubleClicked.connect(lambda _i: self.open_current())
         shortcut(self.view, "Return", self.open_current)
         self.count = QLabel(page)
@@ -143,7 +145,7 @@ class MeetingsScreen(QWidget):
         self.day_model = RowsModel(DAY_COLUMNS, self, formatters={
             "time": lambda r: (r["starts_at"] or "")[11:16],
             "status": lambda r: _(mt.STATUSES.get(r["status"], ""))})
-        self.day_view = _table(self.day_model, page, "dayTable")
+        self.day_view = _table(self.day_model, page, "dayTable", ("19:30", "建设新村5栋居民议事会", "已召开"))
         self.day_view.doubleClicked.connect(lambda i: self.open_meeting(self.day_model.rows[i.row()]["id"]))
         self.month_days: dict[str, list[dict]] = {}
         layout = QHBoxLayout(page)
@@ -157,7 +159,8 @@ class MeetingsScreen(QWidget):
             "owner": lambda r: r["owner"] or r["org"] or "", "progress": lambda r: f"{r['progress']}%"},
             colour=lambda r, k: ALERT if r["overdue"] and k in ("deadline", "progress") else
             (DONE if r["done_on"] and k == "progress" else None))
-        self.board_view = _table(self.board_model, page, "boardTable")
+        self.board_view = _table(self.board_model, page, "boardTable", (
+            "2026-12-31", "单元门禁损坏：按方案落实到位", "物业服务中心", "100%"))
         progress = QPushButton(_("Report progress…"), page)
         progress.setToolTip("Ctrl+P")
         progress.clicked.connect(self.report_progress)

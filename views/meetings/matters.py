@@ -78,11 +78,13 @@ class MattersPage(QWidget):
             "stage": lambda r: _(ms.STAGES[r["stage"]]), "flags": _flags},
             colour=lambda r, k: ALERT if (k in ("deadline", "flags") and (r["overdue"] or r["unposted"]
                                                                          or r["unevaluated"])) else None)
-        self.view = _table(self.model, self, "matterTable")
+        self.view = _table(self.model, self, "matterTable", (
+            "2026-10-30", "夜间电动车被盗", "设施", "欧阳娜娜", "百步亭花园10栋", "办理中（民事民办）", "社区卫生服务站",
+            "2026-11-30"))
         self.view.selectionModel().currentRowChanged.connect(lambda *_a: self._selected())
         self.count = QLabel(self)
         self.history_model = RowsModel(HISTORY_COLUMNS, self)
-        self.history = _table(self.history_model, self, "matterHistory")
+        self.history = _table(self.history_model, self, "matterHistory", ("2026-10-30", "评价"))
         self.detail = QLabel(self)
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -31,7 +31,7 @@ from db.meetings import meetings as mt
 from db.meetings.invitees import SignInIndex
 from db.meetings.rules import parse_rule, quorum_met
 from i18n import N_, _
-from views.households.common import message_label, shortcut, show_message
+from views.households.common import fit_columns, message_label, shortcut, show_message
 from views.households.undo_action import notify
 from views.meetings.models import ALERT, DONE, MUTED, RowsModel
 from views.widgets import heading
@@ -47,7 +47,7 @@ PRINT_FORMS = (("minutes", N_("Minutes")), ("meeting-signin", N_("Sign-in sheet"
                ("notice-of-meeting", N_("Notice")), ("resolution-posting", N_("Posting of resolutions")))
 
 
-def _table(model, parent, name: str) -> QTableView:
+def _table(model, parent, name: str, samples: tuple[str, ...] = ()) -> QTableView:
     view = QTableView(parent)
     view.setObjectName(name)
     view.setModel(model)
@@ -58,6 +58,8 @@ def _table(model, parent, name: str) -> QTableView:
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     view.horizontalHeader().setStretchLastSection(True)
+    if samples:
+        fit_columns(view, samples)
     return view
 
 
@@ -136,11 +138,12 @@ class MeetingSession(QWidget):
             "status": lambda r: self._status_text(r)},
             colour=lambda r, k: (DONE if r["status"] in ("present", "proxy") else ALERT if r["status"] == "absent"
                                  else MUTED if r["status"] == "attending" else None) if k == "status" else None)
-        self.signin_view = _table(self.signin_model, page, "signinTable")
+        self.signin_view = _table(self.signin_model, page, "signinTable",
+                                  ("100", "欧阳娜娜", "幸福里小区10栋2单元1001室", "户代表", "列席"))
         self.signin_view.doubleClicked.connect(lambda _i: self.sign_in_current())
         self.signin_count = QLabel(page)
         buttons = QHBoxLayout()
-        for text, key, slot in ((_("Present"), "Enter", self.sign_in_current),
+        for text, key, slot in ((_("Sign in"), "Enter", self.sign_in_current),
                                 (_("Absent…"), "Ctrl+D", self.mark_absent),
                                 (_("Attending without vote"), "Ctrl+L", self.mark_attending),
                                 (_("By proxy…"), "Ctrl+P", self.mark_proxy),
@@ -165,7 +168,7 @@ class MeetingSession(QWidget):
     def _minutes_page(self) -> QWidget:
         page = QWidget(self)
         self.agenda_model = RowsModel(AGENDA_COLUMNS, self)
-        self.agenda_view = _table(self.agenda_model, page, "agendaTable")
+        self.agenda_view = _table(self.agenda_model, page, "agendaTable", ("10", "关于加装电梯的议题讨论"))
         self.agenda_view.selectionModel().currentRowChanged.connect(lambda *_a: self._agenda_selected())
         self.notes = QPlainTextEdit(page)
         self.notes.setObjectName("agendaNotes")
@@ -203,7 +206,8 @@ class MeetingSession(QWidget):
             "votes_abstain": lambda r: _tally_text(r, "votes_abstain"),
             "reason": lambda r: r["reason"] if r["decided"] else f"{r['outcome']}：{r['reason']}"},
             colour=lambda r, k: (DONE if r["passed"] else ALERT) if k == "reason" and r["decided"] else None)
-        self.motion_view = _table(self.motion_model, page, "motionTable")
+        self.motion_view = _table(self.motion_model, page, "motionTable",
+                                  ("单元门禁损坏处理方案", "反对", "反对", "弃权"))
         self.motion_view.selectionModel().currentRowChanged.connect(lambda *_a: self._motion_selected())
         self.tally: dict[str, QLineEdit] = {}
         form = self.tally_form = QFormLayout()
@@ -242,7 +246,8 @@ class MeetingSession(QWidget):
         self.resolution_model = RowsModel(RESOLUTION_COLUMNS, self, formatters={
             "owner": lambda r: r["owner"] or r["org"] or "", "progress": lambda r: f"{r['progress']}%"},
             colour=lambda r, k: ALERT if r["overdue"] and k == "deadline" else None)
-        view = _table(self.resolution_model, page, "resolutionTable")
+        view = _table(self.resolution_model, page, "resolutionTable",
+                      ("单元门禁损坏：按方案落实到位", "物业服务中心", "2026-12-31", "100%"))
         add = QPushButton(_("Add resolution…"), page)
         add.clicked.connect(self.add_resolution)
         layout = QVBoxLayout(page)
@@ -312,7 +317,7 @@ class MeetingSession(QWidget):
                 n=att.participating, e=att.entitled, more=max(0, need - att.participating), need=need)
         self.quorum.setFormat(text)
         self.quorum.setProperty("met", met)
-        self.quorum.setStyleSheet("QProgressBar::chunk { background: %s; }" % ("#2e7d32" if met else "#c77700"))
+        self.quorum.setStyleSheet("QProgressBar::chunk { background: %s; }" % ("#9bd3a4" if met else "#f2c46d"))
         self.signin_count.setText(_("Present {p}, by proxy {x}, attending without vote {a}, absent {b}, not yet "
                                     "signed in {n}").format(
             p=att.present, x=att.proxies, a=att.attending, b=att.absent,
