@@ -103,7 +103,7 @@ def _notice(store, job, progress, cancelled, today):
                                                              if not x["agenda_item_id"]]
     issuer = _p(job, "issuer") or store.get_meta("community_name") or _("Residents' committee")
     base = dict(meeting=m["title"], time=time_text, place=m["place"] or "", issuer=issuer,
-                date=_p(job, "date") or today.isoformat(), attendees=_p(job, "attendees") or m["kind"],
+                date=_p(job, "date") or today.isoformat(), attendees=_p(job, "attendees") or _attendees(store, m),
                 agenda=agenda, requirements=list(_p(job, "requirements", [])) or [
                     _("Please arrive on time and sign in; if you cannot come, tell the contact person.")],
                 contact=_p(job, "contact") or m["recorder"] or "", contact_phone=_p(job, "contact_phone"),
@@ -118,6 +118,14 @@ def _notice(store, job, progress, cancelled, today):
         items.append(MeetingNoticeData(**fields))
     pdf = meeting_notice_pdf(items, progress=progress, cancelled=cancelled)
     return pdf, _("Notice of the {meeting}").format(meeting=m["title"]), len(items), None
+
+
+def _attendees(store, m) -> str:
+    from db.meetings.kinds import get_kind
+    from db.meetings.rules import ENTITLED
+
+    entitled = get_kind(store, m["kind_id"])["entitled"] if m["kind_id"] else None
+    return _(ENTITLED[entitled]) if entitled in ENTITLED else ""
 
 
 def _resolution_posting(store, job, progress, cancelled, today):
