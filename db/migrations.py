@@ -111,6 +111,8 @@ def _v9(db: SqliteDatabase) -> None:
     db.execute_sql('CREATE INDEX IF NOT EXISTS "meeting_starts_at" ON "meeting" ("starts_at")')
     db.execute_sql('CREATE INDEX IF NOT EXISTS "matter_raised_on" ON "matter" ("raised_on")')
     db.execute_sql('CREATE INDEX IF NOT EXISTS "attachment_owner" ON "attachment" ("owner_table", "owner_id")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "agenda_item_matter" ON "agenda_item" ("matter")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "invitee_proxy_holder" ON "invitee" ("proxy_holder")')
 
 
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7, 9: _v9}
