@@ -82,6 +82,11 @@ def test_every_meeting_form_prints_from_a_meeting(store, tmp_path):
     done = [m for m in matters.matter_ids(store) if matters.get_matter(store, m)["done_on"]]
     receipt = pdf_tools.text(make_pdf(store, PrintJob("matter-receipt", {"matters": [done[0]]})).pdf)
     assert "民事办理回执" in receipt and matters.get_matter(store, done[0])["title"] in receipt
+    posting = make_pdf(store, PrintJob("result-posting", {"matters": done[:3]}))
+    text = pdf_tools.text(posting.pdf)
+    assert "民事办理结果公示" in text and matters.get_matter(store, done[0])["result"] in text
+    fonts = pdf_tools.fonts(posting.pdf)
+    assert fonts and all(f["emb"] == "yes" for f in fonts)
     assert "result-posting" in FORMS
     assert oplog.compare_with_log(store) == []
 
