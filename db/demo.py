@@ -269,6 +269,9 @@ def generate(store, *, households: int, seed: int = 1,
         from db.volunteers.demo import generate_volunteers  # volunteers, teams, a year of service, rotas
 
         counts.update(generate_volunteers(store, seed=seed, today=today))
+        from db.meetings.demo import generate as meetings_demo  # meetings, attendance, votes, matters
+
+        counts.update(meetings_demo(store, seed=seed, today=today, households=done))
     if progress:
         progress(done, households)
     return counts

@@ -102,6 +102,19 @@ def _v7(db: SqliteDatabase) -> None:
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
 
 
+def _v9(db: SqliteDatabase) -> None:
+    # Meetings, minutes and residents' matters (db/models/meetings.py).
+    from db.models.meetings import MEETINGS_MODELS
+
+    for model in MEETINGS_MODELS:
+        create_table(db, model)
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "meeting_starts_at" ON "meeting" ("starts_at")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "matter_raised_on" ON "matter" ("raised_on")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "attachment_owner" ON "attachment" ("owner_table", "owner_id")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "agenda_item_matter" ON "agenda_item" ("matter")')
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "invitee_proxy_holder" ON "invitee" ("proxy_holder")')
+
+
 def _v10(db: SqliteDatabase) -> None:
     # Volunteer rosters: teams, volunteers, service records, time bank, rotas, needs (synced),
     # and the local search rows.
@@ -123,6 +136,7 @@ def _v13(db: SqliteDatabase) -> None:
 
 # One line per area, so work on several registers merges without touching the same line.
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
+MIGRATIONS[9] = _v9  # meetings
 MIGRATIONS[10] = _v10  # volunteers
 MIGRATIONS[13] = _v13  # rare characters
 SCHEMA_VERSION = max(MIGRATIONS)

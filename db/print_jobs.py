@@ -21,6 +21,7 @@ from i18n import N_, _
 from printouts.data import MeetingNoticeData, NoticeData, SigninData, SigninPerson
 from printouts.household import household_pdf, visit_pdf
 from printouts.layout import CancelledFn, ProgressFn
+from printouts.meetings_jobs import MEETING_BUILDERS, MEETING_FORMS
 from printouts.notice import meeting_notice_pdf, notice_pdf
 from printouts.tables import register_list_pdf, signin_pdf
 
@@ -31,6 +32,7 @@ FORMS: dict[str, str] = {
     "visit": N_("Home visit record"),
     "list": N_("Register list"),
     "notice": N_("Free-text notice (stairwells)"),
+    **MEETING_FORMS,
 }
 
 
@@ -104,7 +106,7 @@ def make_pdf(store, job: PrintJob, *, progress: ProgressFn | None = None,
         raise ValidationError(_("Unknown form “{form}”; the forms are: {forms}.").format(
             form=job.form, forms=", ".join(FORMS)), field="form")
     builder = {"meeting-notice": _meeting_notice, "signin": _signin, "household": _household,
-               "visit": _visit, "list": _list, "notice": _notice}[job.form]
+               "visit": _visit, "list": _list, "notice": _notice, **MEETING_BUILDERS}[job.form]
     pdf, title, records, audit = builder(store, job, progress, cancelled, today or dt.date.today())
     changes = []
     if job.show_full and audit is not None:

@@ -15,6 +15,7 @@ from i18n import _, set_language
 COMMAND_MODULES = [
     "desktop.commands.core",
     "desktop.commands.ledger",
+    "desktop.commands.meetings",
     "desktop.commands.printing",
     "desktop.commands.sync",
     "desktop.commands.volunteers",

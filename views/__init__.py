@@ -15,7 +15,7 @@ from i18n import N_
 SCREENS: list[tuple[str, str, str]] = [
     ("households", N_("Household register"), "views.households:HouseholdsScreen"),
     ("visits", N_("Visits"), "views.visits:VisitsScreen"),
-    ("meetings", N_("Meetings"), "views.placeholder:MeetingsPlaceholder"),
+    ("meetings", N_("Meetings"), "views.meetings:MeetingsScreen"),
     ("volunteers", N_("Volunteers"), "views.volunteers:VolunteersScreen"),
     ("printing", N_("Printing"), "views.printing:PrintingScreen"),
     ("sync", N_("Sync and handover"), "views.sync:SyncScreen"),

@@ -324,6 +324,9 @@ def install_hooks(store) -> None:
     oplog.add_row_hook(store, "vol_team_member", _MEMBER_HOOK)
     oplog.add_row_hook(store, "vol_team", _hook_team)
     oplog.add_row_hook(store, "person", _hook_person)
+    from db.volunteers.service import install_hooks as install_service_hooks
+
+    install_service_hooks(store)
 
 
 @dataclass

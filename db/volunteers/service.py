@@ -357,7 +357,9 @@ def _on_service(store, service_ids) -> None:
     refresh_totals(store, vids)
 
 
-oplog.add_row_hook("vol_service", _on_service)
+def install_hooks(store) -> None:
+    """Keep this store's cumulative hours current (called through db.volunteers.roster.install_hooks)."""
+    oplog.add_row_hook(store, "vol_service", _on_service)
 
 
 def service_history(store, volunteer_id: str, limit: int = 1000) -> list[dict[str, Any]]:

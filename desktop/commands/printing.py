@@ -42,6 +42,9 @@ def register(sub) -> None:
     g.add_argument("--body", help=_("notice text; @FILE reads it from a UTF-8 file"))
     g.add_argument("--names", help=_("names for the sign-in sheet, separated by commas"))
     g.add_argument("--blank-rows", type=int, default=5, help=_("blank rows on the sign-in sheet"))
+    g.add_argument("--motion", help=_("a motion of the meeting (ballots; default: every motion)"))
+    g.add_argument("--matter", action="append", dest="matters", default=[],
+                   help=_("a residents' matter, id or title (receipts and result postings; repeatable)"))
     g = p.add_argument_group(_("register lists"))
     g.add_argument("--kind", default="persons", help=_("persons, households or visits"))
     g.add_argument("--tag", help=_("only residents with this tag, e.g. 独居老人"))
@@ -68,7 +71,7 @@ def _job_params(args) -> dict:
         "date": args.date, "addressee": args.addressee, "title": args.title, "body": body,
         "names": names, "blank_rows": args.blank_rows, "kind": args.kind, "tag": args.tag,
         "person_type": args.person_type, "house_use": args.house_use, "date_from": args.date_from,
-        "date_to": args.date_to, "portrait": args.portrait,
+        "date_to": args.date_to, "portrait": args.portrait, "motion": args.motion, "matters": args.matters,
     }
 
 

@@ -1,0 +1,95 @@
+"""Read-only gathering of a meeting's or a matter's facts for the printouts (Qt-free)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from db.errors import ValidationError
+from db.meetings import matters as mm
+from db.meetings import meetings as mt
+from db.meetings.kinds import get_kind, kind_rule
+from db.meetings.rules import quorum_met, rule_text
+from i18n import _
+
+
+def resolve_meeting(store, text: str | None) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(_("Choose a meeting."), field="meeting")
+    row = store.db.execute_sql("select id from meeting where deleted = 0 and (id = ? or title = ?) "
+                               "order by starts_at desc limit 1", (text, text)).fetchone()
+    if row is None:
+        raise ValidationError(_("No meeting “{name}”.").format(name=text), field="meeting")
+    return row[0]
+
+
+def resolve_matter(store, text: str | None) -> str:
+    text = (text or "").strip()
+    row = store.db.execute_sql("select id from matter where deleted = 0 and (id = ? or title = ?) "
+                               "order by raised_on desc limit 1", (text, text)).fetchone() if text else None
+    if row is None:
+        raise ValidationError(_("No residents' matter “{name}”.").format(name=text), field="matter")
+    return row[0]
+
+
+def _time_span(m: dict[str, Any]) -> str:
+    start = (m["starts_at"] or "")[11:16]
+    end = (m["ends_at"] or "")[11:16]
+    return f"{start}-{end}" if start and end else start
+
+
+def minutes_facts(store, meeting_id: str) -> dict[str, Any]:
+    """Everything the 会议记录 prints, as plain values."""
+    m = mt.get_meeting(store, meeting_id)
+    kind = get_kind(store, m["kind_id"])
+    rows = mt.invitees(store, meeting_id)
+    att = mt.attendance_of(rows, m)
+    met, why = quorum_met(kind_rule(kind), att)
+    quorum = _("{rule}: {present} of {entitled} present — quorum met").format(
+        rule=rule_text(kind["quorum"]), present=att.participating, entitled=att.entitled) if met else why
+    names = {r["id"]: r["name"] for r in rows}
+    present = [r["name"] + (_("(proxy: {holder})").format(holder=names.get(r["proxy_holder"], ""))
+                            if r["status"] == "proxy" else "")
+               for r in rows if r["status"] in ("present", "proxy")]
+    motions = []
+    for motion in mt.motions(store, meeting_id):
+        result = mt.motion_outcome(store, motion["id"], att=att)
+        tally = mt.motion_tally(store, motion)
+        motions.append({"title": motion["title"], "method": m["voting_method"] or "",
+                        "votes_for": "" if tally is None else str(tally.votes_for),
+                        "votes_against": "" if tally is None else str(tally.votes_against),
+                        "votes_abstain": "" if tally is None else str(tally.votes_abstain),
+                        "result": result.label, "reason": result.reason})
+    return {
+        "meeting": m, "kind": kind, "attendance": att, "quorum": quorum, "present": present,
+        "attending": [r["name"] for r in rows if r["status"] == "attending"],
+        "absent": [(r["name"], r["absence_reason"] or "") for r in rows if r["status"] == "absent"],
+        "agenda": [(a["title"], a["notes"] or "") for a in mt.agenda(store, meeting_id)],
+        "motions": motions,
+        "resolutions": [(r["text"], r["owner"] or r["org"] or "", r["deadline"] or "")
+                        for r in mt.resolutions(store, meeting_id=meeting_id)],
+        "time": _time_span(m), "invitees": rows,
+    }
+
+
+def receipt_facts(store, matter_id: str) -> dict[str, Any]:
+    m = mm.get_matter(store, matter_id)
+    org = store.db.execute_sql("select name from partner_org where id = ?", (m["partner_org_id"],)).fetchone() \
+        if m["partner_org_id"] else None
+    m["owner_text"] = "、".join(x for x in (m["owner"], org[0] if org else None) if x)
+    return m
+
+
+def posting_facts(store, *, meeting_id: str | None = None, matter_ids: list[str] | None = None,
+                  on: dt.date | None = None) -> list[dict[str, Any]]:
+    """What a 决议公示 (a meeting's resolutions) or 办理结果公示 (done matters) lists."""
+    if meeting_id:
+        return [{"text": r["text"], "owner": r["owner"] or r["org"] or "", "deadline": r["deadline"] or ""}
+                for r in mt.resolutions(store, meeting_id=meeting_id)]
+    out = []
+    for mid in matter_ids or []:
+        m = receipt_facts(store, mid)
+        out.append({"title": m["title"], "result": m["result"] or "", "owner": m["owner_text"],
+                    "done_on": m["done_on"] or ""})
+    return out
