@@ -28,7 +28,7 @@ class VolunteersScreen(QWidget):
         self.bank = PassbookPage(ctx, self)
         self.needs = NeedsBoard(ctx, self)
         self.stars = StarsPage(ctx, self)
-        for page, label in ((self.roster, _("Roster")), (self.teams, _("Teams")), (self.signin, _("Sign-in")),
+        for page, label in ((self.roster, _("Roster")), (self.teams, _("Teams")), (self.signin, _("Activity sign-in")),
                             (self.approval, _("Approve hours")), (self.rotas, _("Rotas")),
                             (self.bank, _("Time bank")), (self.needs, _("Needs")), (self.stars, _("Stars"))):
             self.tabs.addTab(page, label)

@@ -572,7 +572,7 @@ class NeedsBoard(QWidget):
         self.ctx.data_changed(changes)
 
 
-NEED_STATUS = {"open": N_("Open"), "matched": N_("Matched"), "closed": N_("Closed")}
+NEED_STATUS = {"open": N_("Awaiting a helper"), "matched": N_("Matched"), "closed": N_("Closed")}
 
 
 class StarsPage(QWidget):
