@@ -277,6 +277,7 @@ class TaskRunner(QObject):
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="griddesk-db")
         self._io = ThreadPoolExecutor(max_workers=io_workers, thread_name_prefix="griddesk-io")
         self._active: set[Task] = set()
+        self._stopped = False
         # The peewee databases that I/O tasks may have read (the shell sets this to the open store).
         self.io_databases: Callable[[], list] = list
 
@@ -292,6 +293,8 @@ class TaskRunner(QObject):
         caller says what is going on some quieter way, see AppContext.status_note).
         """
         task = Task(self, title, parent, on_done, on_error, on_cancel, cancellable)
+        if self._stopped:
+            return task  # the app is closing: a late callback's follow-up work is not started
         self._active.add(task)
         if self.synchronous:
             result, error = self._call(fn, task.state)
@@ -355,6 +358,7 @@ class TaskRunner(QObject):
             task.cancel()
 
     def shutdown(self, wait: bool = True) -> None:
+        self._stopped = True
         self.cancel_all()
         self._writer.shutdown(wait=wait, cancel_futures=True)
         self._io.shutdown(wait=wait, cancel_futures=True)

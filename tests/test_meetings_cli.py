@@ -76,6 +76,13 @@ def test_every_meeting_form_prints_from_a_meeting(store, tmp_path):
         assert result.pages >= 1, form
         text = pdf_tools.text(result.pdf).replace("\n", "")
         assert title[:6] in text, form
+    from db import printing_data as pd
+
+    compound_id, compound = pd.compounds(store)[0]
+    batch = make_pdf(store, PrintJob("notice-of-meeting", {"meeting": mid, "compound": compound}))
+    buildings = pd.buildings(store, compound_id)
+    assert batch.records == len(buildings) > 1 and batch.pages >= len(buildings)
+    assert f"{buildings[-1][1]}全体居民" in pdf_tools.text(batch.pdf).replace("\n", "")
     signin = pdf_tools.text(make_pdf(store, PrintJob("meeting-signin", {"meeting": mid})).pdf)
     names = [r["name"] for r in mt.invitees(store, mid)]
     assert names[0] in signin and "****" in signin  # phone numbers masked

@@ -336,3 +336,16 @@ def test_escape_on_the_progress_dialog_cancels_instead_of_hiding_it(runner, qtbo
     assert dialog.isVisible() and dialog.labelText() == "正在取消…"
     wait_done(qtbot, task)
     assert task.cancelled
+
+
+def test_work_asked_for_after_shutdown_is_not_started(qtbot):
+    """A late callback (e.g. the register finished loading as the window closed) that asks for more
+    work after shutdown gets nothing started and no error."""
+    from desktop.tasks import TaskRunner
+
+    runner = TaskRunner()
+    runner.shutdown()
+    ran = []
+    runner.run(lambda _s: ran.append(1), title="late", on_done=ran.append, io=True)
+    qtbot.wait(50)
+    assert ran == []

@@ -180,12 +180,19 @@ class MeetingsScreen(QWidget):
         if not self._loaded:
             self._loaded = True
             self.open_started = time.perf_counter()
-            self.kind.blockSignals(True)
             self.kind.addItem(_("All kinds"), None)
-            kinds_service.ensure_default_kinds(self.ctx.store)
-            for k in kinds_service.list_kinds(self.ctx.store):
-                self.kind.addItem(k["name"], k["id"])
-            self.kind.blockSignals(False)
+            store = self.ctx.store
+
+            def kinds_ready(kinds) -> None:
+                self.kind.blockSignals(True)
+                for k in kinds:
+                    self.kind.addItem(k["name"], k["id"])
+                self.kind.blockSignals(False)
+
+            # The standard kinds are written once (on the writer), then listed.
+            self.ctx.tasks.run(lambda _s: (kinds_service.ensure_default_kinds(store),
+                                           kinds_service.list_kinds(store))[1],
+                               title=_("Meetings"), on_done=kinds_ready, parent=self, show_progress=False)
         self.refresh()
 
     def showEvent(self, event):  # noqa: N802 - Qt API
