@@ -111,7 +111,7 @@ def run(results: dict, workdir: Path) -> None:
         results["meetings_signin_by_initials_median_ms"] = round(statistics.median(per), 1)
         results["meetings_signin_by_initials_max_ms"] = round(max(per), 1)
 
-        from desktop.print_jobs import PrintJob, make_pdf
+        from db.print_jobs import PrintJob, make_pdf
 
         make_pdf(store, PrintJob("minutes", {"meeting": mid}))  # fonts loaded once
         times = []

@@ -10,7 +10,7 @@ from db import oplog
 from db.meetings import matters
 from db.meetings import meetings as mt
 from db.meetings.demo import generate as meetings_demo
-from desktop.print_jobs import FORMS, PrintJob, make_pdf
+from db.print_jobs import FORMS, PrintJob, make_pdf
 from tests import pdf_tools
 from tests.test_cli import griddesk
 

@@ -277,7 +277,7 @@ class MattersPage(QWidget):
                      lambda v: ms.evaluate(store, matter_id=mid, **v))
 
     def print_receipt(self, path: str | None = None) -> None:
-        from desktop.print_jobs import PrintJob, make_pdf
+        from db.print_jobs import PrintJob, make_pdf
 
         if not self.current:
             show_message(self.message, _("Choose a matter first."))

@@ -521,7 +521,7 @@ class MeetingSession(QWidget):
 
     def print_form(self, form: str, path: str | None = None) -> None:
         """Render a form of this meeting off the GUI thread and save it as a PDF."""
-        from desktop.print_jobs import PrintJob, make_pdf
+        from db.print_jobs import PrintJob, make_pdf
 
         if path is None:
             default = str(Path.home() / f"{self.overview.get('meeting', {}).get('title', 'meeting')}-{form}.pdf")
