@@ -1,5 +1,5 @@
 """Print jobs of the meeting forms, for `griddesk print` and the printing screen: each builder is
-(store, job, progress, cancelled, today) -> (pdf, title, records, audit), like desktop/print_jobs."""
+(store, job, progress, cancelled, today) -> (pdf, title, records, audit), like db/print_jobs."""
 
 from __future__ import annotations
 
