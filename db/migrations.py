@@ -102,7 +102,15 @@ def _v7(db: SqliteDatabase) -> None:
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
+def _v11(db: SqliteDatabase) -> None:
+    # Office sync: the link to the office hub (address, pinned certificate, epoch, cursor) and the
+    # rows that left this laptop's grids and wait for their own changes to be acknowledged.
+    from db.sync.hub_client import create_tables
+
+    create_tables(db)
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7, 11: _v11}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
