@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
 """The office hub against both backends (SQLite and PostgreSQL), a real hub on loopback with TLS."""
 
 from __future__ import annotations
