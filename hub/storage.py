@@ -221,7 +221,9 @@ class PostgresStorage(Storage):
         self._psycopg = psycopg
         self.url = url
         self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True,
-                                   kwargs={"autocommit": False}, timeout=30)
+                                   kwargs={"autocommit": False}, timeout=30,
+                                   # A connection broken by a server restart is replaced, not handed out.
+                                   check=ConnectionPool.check_connection)
         self.init_schema()
 
     def q(self, sql: str) -> str:

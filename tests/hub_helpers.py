@@ -34,15 +34,15 @@ def hub_cert(tmp_path_factory):
 
 
 def _pg_database(base: str) -> tuple[str, callable]:
+    from urllib.parse import urlsplit, urlunsplit
+
     import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     name = "hubtest_" + secrets.token_hex(4)
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"create database {name}")
-    params = conninfo_to_dict(base)
-    params["dbname"] = name
-    url = make_conninfo(**params)
+    url = urlunsplit(urlsplit(base)._replace(path="/" + name))
+    assert url.startswith("postgresql://"), url
 
     def drop():
         with psycopg.connect(base, autocommit=True) as conn:
