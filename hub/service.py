@@ -115,7 +115,7 @@ _ROW_COLUMNS = "tbl, row_id, g, h, p, home, scope, ever, conflicts"
 
 
 class _Row:
-    __slots__ = ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts", "old", "dirty")
+    __slots__ = ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts", "old", "dirty", "reach")
 
     def __init__(self, tbl, row_id, g=None, h=None, p=None, home="", scope="", ever="", conflicts=0, *,
                  new=False):
@@ -126,6 +126,9 @@ class _Row:
         self.conflicts = conflicts
         self.old = None if new else self.scope
         self.dirty = new
+        # The grids this row was in before this push, is in after it, or passed through within it
+        # (created in one grid and moved in the same batch): what the sender may have held.
+        self.reach = self.scope
 
     def as_tuple(self) -> tuple:
         return (self.tbl, self.row_id, self.g, self.h, self.p, sc.dump(self.home), sc.dump(self.scope),
@@ -179,26 +182,28 @@ class _Merge:
                 found[(row[2], row[3])].append(oplog._op_from_row(row))
         return found
 
-    def scope_of(self, key) -> frozenset[str]:
+    def scope_of(self, key, attr: str = "scope") -> frozenset[str]:
         row = self.rows.get(key)
-        return row.scope if row is not None else frozenset()
+        return getattr(row, attr) if row is not None else frozenset()
 
-    def evaluate(self, row: _Row, members: dict[str, list[_Row]]) -> frozenset[str]:
+    def evaluate(self, row: _Row, members: dict[str, list[_Row]], attr: str = "scope") -> frozenset[str]:
         t = row.tbl
+        def scope_of(key):
+            return self.scope_of(key, attr)
         if t == "household":
             return frozenset({row.g}) if row.g else row.home
         if t == "membership":
-            return self.scope_of(("household", row.h)) if row.h else row.home
+            return scope_of(("household", row.h)) if row.h else row.home
         if t == "person":
             grids: set[str] = set()
             for m in members.get(row.row_id, ()):
-                grids |= m.scope
+                grids |= getattr(m, attr)
             return frozenset(grids) if grids else row.home
         if t == "person_tag":
-            return self.scope_of(("person", row.p)) if row.p else row.home
+            return scope_of(("person", row.p)) if row.p else row.home
         # visit, life_event: every grid that holds both of what it names
-        hs = self.scope_of(("household", row.h)) if row.h else None
-        ps = self.scope_of(("person", row.p)) if row.p else None
+        hs = scope_of(("household", row.h)) if row.h else None
+        ps = scope_of(("person", row.p)) if row.p else None
         if hs is not None and ps is not None:
             return hs & ps
         if hs is not None:
@@ -503,6 +508,9 @@ class HubService:
         for t, r in incoming:
             work[t].add(r)
         work["person"].update(moved_from)
+        grids_passed: dict[str, frozenset[str]] = {
+            key[1]: frozenset(op.fields["grid_id"] for op in ops if op.fields.get("grid_id"))
+            for key, ops in incoming.items() if key[0] == "household"}
         changed: set[tuple[str, str]] = set()
         for level in sc.LEVELS:
             for table in level:
@@ -527,6 +535,9 @@ class HubService:
                             changed.add((table, rid))
                         row.scope = new_scope
                         row.dirty = True
+                    passed = grids_passed.get(rid, frozenset()) if table == "household" else m.evaluate(
+                        row, members, "reach")
+                    row.reach = (row.old or frozenset()) | new_scope | passed
             # Children of changed rows of this level, to evaluate at the next levels.
             level_changed = [k for k in changed if k[0] in level]
             hs = [k[1] for k in level_changed if k[0] == "household"]
@@ -547,11 +558,14 @@ class HubService:
             if op.tbl not in sc.SCOPED or device.grids is None:
                 continue
             row = m.rows[key]
-            before = row.old or frozenset()
-            if sc.meets(before | row.scope, device.grids) or (not row.scope and row.old is None):
-                continue
-            if row.old is not None and sc.meets(row.ever, device.grids):
-                review.append((op, "left_scope"))
+            if row.old is None:
+                # A new row: somewhere in the sender's grids when it made it (or not placed yet).
+                if not row.reach or sc.meets(row.reach, device.grids):
+                    continue
+            elif not row.old or sc.meets(row.old, device.grids):
+                continue  # the sender held it (or it was not placed in a grid yet)
+            elif sc.meets(row.ever, device.grids):
+                review.append((op, "left_scope"))  # it left the sender's grids: the office decides
                 continue
             raise HubError(_("The change {op} is for a row ({table} {row}) of a grid this device is not enrolled "
                              "for. Nothing was stored.").format(op=op.id, table=op.tbl, row=op.row_id), 403)
@@ -578,6 +592,11 @@ class HubService:
         if missing:
             for key, ops in m.history(missing).items():
                 live[key] = _live_ops(oplog.resolve(ops)) if len(ops) > 1 else ops
+        for key, row in m.rows.items():
+            if row.old is None and row.reach - row.scope:
+                # Made in one grid and moved out within this push: the sender's grids get a leave.
+                for grid in sorted(row.reach - row.scope):
+                    add(grid, "leave", key[0], key[1])
         for key in sorted(changed):
             row = m.rows[key]
             if row.old is None:
