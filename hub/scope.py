@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 ALL = "*"
 OFFICE_ONLY = frozenset({"audit_entry"})
 # table -> {column of the op's fields: link slot in hub_row}
@@ -33,10 +35,12 @@ def community_wide(table: str) -> bool:
     return table not in SCOPED and table not in OFFICE_ONLY
 
 
+@lru_cache(maxsize=65536)
 def parse(text: str | None) -> frozenset[str]:
     return frozenset(x for x in (text or "").split(",") if x)
 
 
+@lru_cache(maxsize=65536)
 def dump(scope: frozenset[str]) -> str:
     return ",".join(sorted(scope))
 

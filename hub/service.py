@@ -142,6 +142,8 @@ class _Merge:
         self.s, self.conn, self.device = storage, conn, device
         self.rows: dict[tuple[str, str], _Row] = {}
         self.ops: dict[tuple[str, str], list[oplog.OpRecord]] = {}
+        self.by_link: dict[str, dict] = {"h": defaultdict(set), "p": defaultdict(set)}
+        self.fresh_parents_only = False
 
     def load(self, table: str, row_ids) -> None:
         wanted = [r for r in set(row_ids) if r and (table, r) not in self.rows]
@@ -151,24 +153,43 @@ class _Merge:
                                     "row_id", wanted, (table,)):
             self.rows[(row[0], row[1])] = _Row(*row)
 
+    def index_links(self) -> None:
+        """Rows by parent (h, p): built once the push's own links are set; loads add to it."""
+        self.by_link = {"h": defaultdict(set), "p": defaultdict(set)}
+        for key, r in self.rows.items():
+            self._index(key, r)
+
+    def _index(self, key, r) -> None:
+        if r.h:
+            self.by_link["h"][r.h].add(key)
+        if r.p:
+            self.by_link["p"][r.p].add(key)
+
     def load_children(self, slot: str, parent_ids, tables) -> list[tuple[str, str]]:
-        parent_ids = [p for p in set(parent_ids) if p]
-        found = []
+        parent_ids = {p for p in parent_ids if p}
         if not parent_ids:
-            return found
-        for row in self.s.select_in(self.conn, f"select {_ROW_COLUMNS} from hub_row where {{in}}", slot,
-                                    parent_ids):
+            return []
+        # Parents new to the hub can have stored children only when those came first (out of order).
+        stored = [p for p in parent_ids if self.maybe_stored(p)]
+        for row in self.s.select_in(self.conn, f"select {_ROW_COLUMNS} from hub_row where {{in}}", slot, stored):
             if row[0] in tables:
                 key = (row[0], row[1])
                 if key not in self.rows:
-                    self.rows[key] = _Row(*row)
-                found.append(key)
-        # Rows of this push not stored yet; and the current link wins over the stored one.
-        wanted = set(parent_ids)
-        for key, r in self.rows.items():
-            if key[0] in tables and getattr(r, slot) in wanted and key not in found:
-                found.append(key)
-        return [k for k in found if getattr(self.rows[k], slot) in wanted]
+                    r = self.rows[key] = _Row(*row)
+                    self._index(key, r)
+        index = self.by_link[slot]
+        found = set()
+        for parent in parent_ids:
+            for key in index.get(parent, ()):
+                if key[0] in tables and getattr(self.rows[key], slot) == parent:
+                    found.add(key)
+        return sorted(found)
+
+    def maybe_stored(self, parent: str) -> bool:
+        if not self.fresh_parents_only:
+            return True
+        return any((t, parent) not in self.rows or self.rows[(t, parent)].old is not None
+                   for t in ("household", "person"))
 
     def history(self, keys) -> dict[tuple[str, str], list[oplog.OpRecord]]:
         by_table: dict[str, list[str]] = defaultdict(list)
@@ -503,6 +524,7 @@ class HubService:
             elif key[0] == "grid":
                 row.g, row.h = values.get("name", row.g), values.get("code", row.h)
             row.dirty = True
+        m.index_links()
         # Scope, level by level; a change of a parent's scope brings its children in.
         work: dict[str, set[str]] = defaultdict(set)
         for t, r in incoming:
@@ -518,6 +540,12 @@ class HubService:
                 if not ids:
                     continue
                 m.load(table, ids)
+                # Their parents, stored by earlier pushes.
+                level_rows = [m.rows[(table, rid)] for rid in ids if (table, rid) in m.rows]
+                if table in ("membership", "visit", "life_event"):
+                    m.load("household", [r.h for r in level_rows])
+                if table in ("person_tag", "visit", "life_event"):
+                    m.load("person", [r.p for r in level_rows])
                 members: dict[str, list[_Row]] = {}
                 if table == "person":
                     keys = m.load_children("p", ids, {"membership"})

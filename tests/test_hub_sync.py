@@ -91,3 +91,15 @@ def test_household_moved_between_grids(world):
     a.sync()
     assert hh not in a.ids("household") and not set(persons) & a.ids("person")
     assert a.store.db.execute_sql("select count(*) from oplog where row_id = ?", (hh,)).fetchone()[0] == 0
+
+
+def test_parents_stored_by_an_earlier_push(world, monkeypatch):
+    """Memberships pushed in a later batch than their household and persons still get their grid."""
+    a, b, office = world["a"], world["b"], world["office"]
+    monkeypatch.setattr(hub_client, "PUSH_BATCH", 2)
+    hh, persons = add_household(office, world["g2"], people=3)
+    office.sync()
+    b.sync()
+    assert hh in b.ids("household") and set(persons) <= b.ids("person") and len(b.ids("membership")) == 3
+    a.sync()
+    assert not set(persons) & a.ids("person")
