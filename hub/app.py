@@ -217,25 +217,32 @@ def status_page(service: HubService) -> str:
             return _("all grids")
         return "、".join(str(grids.get(g) or g[:8]) for g in text.split(",") if g)
 
+    revoked, active, no_grid = _("revoked"), _("active"), _("(no grid)")
     rows = "".join(
         f"<tr><td>{e(d['name'] or d['device_id'])}</td><td>{e(grid_names(d['grids']))}</td>"
         f"<td>{e(_when(d['last_seen']))}</td><td class=n>{d['pending']:,}</td><td class=n>{d['pushed']:,}</td>"
-        f"<td>{e(_('revoked') if d['revoked_at'] else _('active'))}</td></tr>" for d in devices)
+        f"<td>{e(revoked if d['revoked_at'] else active)}</td></tr>" for d in devices)
     grid_rows = "".join(
-        f"<tr><td>{e(str(g['name'] or _('(no grid)')))}</td><td class=n>{g['households']:,}</td>"
+        f"<tr><td>{e(str(g['name'] or no_grid))}</td><td class=n>{g['households']:,}</td>"
         f"<td class=n>{g['persons']:,}</td><td class=n>{g['conflicts']:,}</td></tr>" for g in stats["grids"])
+    t = {key: e(text) for key, text in {
+        "storage": _("Storage"), "stored": _("Changes stored"), "review": _("Waiting for review"),
+        "faults": _("Faults"), "devices": _("Devices"), "device": _("Device"), "grids": _("Grids"),
+        "seen": _("Last seen"), "pending": _("Pending"), "sent": _("Changes sent"), "state": _("State"),
+        "grid": _("Grid"), "households": _("Households"), "persons": _("Persons"), "conflicts": _("Conflicts"),
+    }.items()}
     title = _("GridDesk office hub")
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>body{{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:2em;color:#222}}
 table{{border-collapse:collapse;margin-bottom:2em}}td,th{{border:1px solid #ccc;padding:.3em .8em;text-align:left}}
 th{{background:#f0f3f7}}.n{{text-align:right}}</style></head><body>
 <h1>{e(title)}</h1>
-<p>{e(_("Storage"))}: {e(stats['backend'])} · {e(_("Changes stored"))}: {stats['ops']:,} ·
-{e(_("Waiting for review"))}: {stats['review']:,} · {e(_("Faults"))}: {stats['faults']:,}</p>
-<h2>{e(_("Devices"))}</h2>
-<table><tr><th>{e(_("Device"))}</th><th>{e(_("Grids"))}</th><th>{e(_("Last seen"))}</th>
-<th>{e(_("Pending"))}</th><th>{e(_("Changes sent"))}</th><th>{e(_("State"))}</th></tr>{rows}</table>
-<h2>{e(_("Grids"))}</h2>
-<table><tr><th>{e(_("Grid"))}</th><th>{e(_("Households"))}</th><th>{e(_("Persons"))}</th>
-<th>{e(_("Conflicts"))}</th></tr>{grid_rows}</table>
+<p>{t['storage']}: {e(stats['backend'])} · {t['stored']}: {stats['ops']:,} ·
+{t['review']}: {stats['review']:,} · {t['faults']}: {stats['faults']:,}</p>
+<h2>{t['devices']}</h2>
+<table><tr><th>{t['device']}</th><th>{t['grids']}</th><th>{t['seen']}</th>
+<th>{t['pending']}</th><th>{t['sent']}</th><th>{t['state']}</th></tr>{rows}</table>
+<h2>{t['grids']}</h2>
+<table><tr><th>{t['grid']}</th><th>{t['households']}</th><th>{t['persons']}</th>
+<th>{t['conflicts']}</th></tr>{grid_rows}</table>
 </body></html>"""

@@ -141,9 +141,9 @@ def cmd_devices(args) -> int:
         print(_("No device is enrolled yet."))
     for d in devices:
         state = _("revoked {when}").format(when=_when(d["revoked_at"])) if d["revoked_at"] else _("active")
-        print(f"{d['device_id']}  {d['name'] or '—'}  {_('grids')}: {d['grids']}  "
-              f"{_('last seen')}: {_when(d['last_seen'])}  {_('pending')}: {d['pending']}  "
-              f"{_('sent')}: {d['pushed']}  {state}")
+        print(_("{device}  {name}  grids: {grids}  last seen: {seen}  pending: {pending}  sent: {sent}  {state}").format(
+            device=d["device_id"], name=d["name"] or "—", grids=d["grids"], seen=_when(d["last_seen"]),
+            pending=d["pending"], sent=d["pushed"], state=state))
     return 0
 
 
@@ -171,8 +171,9 @@ def cmd_stats(args) -> int:
     print(_("Backend: {backend}  epoch: {epoch}  changes: {ops}  devices: {devices}  review: {review}  "
             "faults: {faults}").format(**stats))
     for g in stats["grids"]:
-        print(f"  {g['name'] or _('(no grid)')}: {_('households')} {g['households']}, {_('persons')} "
-              f"{g['persons']}, {_('conflicts')} {g['conflicts']}")
+        print(_("  {grid}: households {households}, persons {persons}, conflicts {conflicts}").format(
+            grid=g["name"] or _("(no grid)"), households=g["households"], persons=g["persons"],
+            conflicts=g["conflicts"]))
     return 0
 
 

@@ -43,7 +43,7 @@ def test_enrol_and_sync_from_the_tab(ctx, qtbot, sqlite_hub, hub_cert, tmp_path)
     assert hub_client.link(ctx.store) is not None
     assert tab.hub_box.isVisible() and not tab.enrol_box.isVisible()
     assert ctx.store.db.execute_sql("select count(*) from household").fetchone()[0] == 1
-    assert "收到" in tab.result.text() or "received" in tab.result.text()
+    assert "接收" in tab.result.text() or "received" in tab.result.text()
     assert label.isVisible() and label.text() == status_line(hub_client.status(ctx.store))
     # A change here is waiting until "Sync now".
     oplog.write(ctx.store, Household, [{"grid": g1, "number": "3-202"}])

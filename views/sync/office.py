@@ -33,7 +33,7 @@ CHECK_EVERY_MS = 30_000
 
 
 def _when(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else _("never")
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else _("not yet")
 
 
 def status_line(status: dict) -> str:
