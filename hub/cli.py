@@ -31,9 +31,20 @@ def default_data() -> str:
     return os.environ.get("GRIDDESK_HUB_DATA") or str(data_folder() / "hub.sqlite")
 
 
+_OPENED: list = []
+
+
+def open_storage(url):
+    """hub.storage.open_storage, closed again when the command ends."""
+    from hub.storage import open_storage as _open
+
+    storage = _open(url)
+    _OPENED.append(storage)
+    return storage
+
+
 def _service(args):
     from hub.service import HubService
-    from hub.storage import open_storage
 
     return HubService(open_storage(args.data))
 
@@ -58,7 +69,6 @@ def cmd_cert(args) -> int:
     print(_("SHA-256 fingerprint: {pin}").format(pin=_show(pin)))
     if args.host:
         from hub.service import HubService
-        from hub.storage import open_storage
 
         service = HubService(open_storage(args.data))
         with service.storage.write() as conn:
@@ -195,7 +205,7 @@ def copy_tables(source, target) -> int:
 
 
 def cmd_backup(args) -> int:
-    from hub.storage import SqliteStorage, open_storage
+    from hub.storage import SqliteStorage
 
     target = Path(args.file)
     if target.exists():
@@ -220,9 +230,12 @@ def cmd_backup(args) -> int:
 
 
 def cmd_restore(args) -> int:
-    from hub.storage import SqliteStorage, open_storage
+    from hub.storage import SqliteStorage
 
-    backup = SqliteStorage(Path(args.file))
+    if not Path(args.file).is_file():
+        raise SystemExit(_("{path} does not exist.").format(path=args.file))
+    backup = SqliteStorage(Path(args.file), init=False)  # read as it is (the backup is not changed)
+    _OPENED.append(backup)
     target = open_storage(args.data)
     with target.read() as conn:
         existing = target.fetchone(conn, "select count(*) from hub_op")[0]
@@ -298,6 +311,14 @@ def main(argv: list[str] | None = None) -> int:
     except HubError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except SystemExit as exc:
+        if isinstance(exc.code, str):  # a refusal with its message
+            print(exc.code, file=sys.stderr)
+            return 2
+        raise
+    finally:
+        while _OPENED:
+            _OPENED.pop().close()
 
 
 if __name__ == "__main__":

@@ -143,7 +143,7 @@ class Storage:
 class SqliteStorage(Storage):
     kind = "sqlite"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, init: bool = True):
         from pysqlite3 import dbapi2 as sqlite3
 
         self._sqlite3 = sqlite3
@@ -154,7 +154,8 @@ class SqliteStorage(Storage):
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._all: list = [self._writer]
-        self.init_schema()
+        if init:
+            self.init_schema()
 
     def _connect(self):
         conn = self._sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)

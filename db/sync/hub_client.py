@@ -27,6 +27,8 @@ from db.sync import hub_protocol as proto
 from db.sync.identity import SyncError, identity, now_iso
 from i18n import _
 
+# Tables whose rows belong to grids (the hub's hub/scope.py): re-read when the office changes our grids.
+SCOPED_TABLES = ("household", "membership", "person", "person_tag", "visit", "life_event")
 PUSH_BATCH = 5000
 PULL_PAGE = 5000
 DEFAULT_INTERVAL_MIN = 15
@@ -335,6 +337,7 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
     nodes = [n for (n,) in db.execute_sql("select distinct node from oplog")]
     hello = transport.call("/api/hello", {"nodes": nodes, "cursor": current["cursor"]})
     cursor = int(current["cursor"] or 0)
+    rescope = current["epoch"] is not None and (current["scope_token"] or "") != (hello.get("scope_token") or "")
     if current["epoch"] != hello["epoch"] or (current["scope_token"] or "") != (hello.get("scope_token") or ""):
         # A hub restored from a backup (new epoch) or a changed scope: read our grids again from the start.
         result.epoch_changed = current["epoch"] is not None
@@ -373,6 +376,16 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
     _save(store, acked=acked)
     dropped, _waiting = _settle_leaves(store, acked)
     result.left += dropped
+    if rescope:
+        # The office changed our grids: drop the grid rows (once our own changes to them are at the
+        # office) and read the new scope from the start; rows still ours come back with it.
+        held = [(t, r) for t in SCOPED_TABLES for (r,) in db.execute_sql(f'select id from "{t}"')]
+        keep = _unacked_rows(store, held, acked)
+        for key in held:
+            if key in keep:
+                db.execute_sql("insert or ignore into sync_hub_leave (tbl, row_id, at) values (?, ?, ?)",
+                               (*key, now_iso()))
+        result.left += _without_fk(store, lambda: _drop_rows(store, [k for k in held if k not in keep]))
     # Pull.
     epoch = hello["epoch"]
     own = {store.node_id: int(db.execute_sql("select coalesce(max(counter), 0) from oplog where node = ?",
