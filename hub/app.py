@@ -232,13 +232,14 @@ def status_page(service: HubService) -> str:
         "grid": _("Grid"), "households": _("Households"), "persons": _("Persons"), "conflicts": _("Conflicts"),
     }.items()}
     title = _("GridDesk office hub")
+    colon = e(_(": "))
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>body{{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:2em;color:#222}}
 table{{border-collapse:collapse;margin-bottom:2em}}td,th{{border:1px solid #ccc;padding:.3em .8em;text-align:left}}
 th{{background:#f0f3f7}}.n{{text-align:right}}</style></head><body>
 <h1>{e(title)}</h1>
-<p>{t['storage']}: {e(stats['backend'])} · {t['stored']}: {stats['ops']:,} ·
-{t['review']}: {stats['review']:,} · {t['faults']}: {stats['faults']:,}</p>
+<p>{t['storage']}{colon}{e(stats['backend'])} · {t['stored']}{colon}{stats['ops']:,} ·
+{t['review']}{colon}{stats['review']:,} · {t['faults']}{colon}{stats['faults']:,}</p>
 <h2>{t['devices']}</h2>
 <table><tr><th>{t['device']}</th><th>{t['grids']}</th><th>{t['seen']}</th>
 <th>{t['pending']}</th><th>{t['sent']}</th><th>{t['state']}</th></tr>{rows}</table>
