@@ -171,3 +171,20 @@ def test_leave_waits_for_own_changes_to_be_acknowledged(world, monkeypatch):
     assert result.waiting_leaves == 0 and hh not in a.ids("household")
     office.sync()
     assert office.rows("household")[hh]["notes"] == "刚改的"
+
+
+def test_rate_limit_per_device(tmp_path, hub_cert, laptops):
+    from hub.server import ThreadedHub
+
+    cert, key, pin = hub_cert
+    limited = ThreadedHub(str(tmp_path / "limited.sqlite"), cert, key, rate=0.01, burst=4).start()
+    try:
+        a = laptops("zhang").enrol(limited, pin, None)  # enrolment is the first request
+        a.sync()  # hello, pull, hello (with the enrolment: the burst of 4 is used up)
+        with pytest.raises(hub_client.HubRefused) as err:
+            a.sync()
+        assert err.value.status == 429
+        other = laptops("li").enrol(limited, pin, None)
+        other.sync()  # another device has its own budget
+    finally:
+        limited.stop()
