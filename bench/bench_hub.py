@@ -2,7 +2,7 @@
 PostgreSQL: ingest of pushed ops per second, 1,000 changes pushed by one laptop and pulled by
 another (end to end), and the first sync of a new laptop for a grid of ~2,000 persons.
 
-GRIDDESK_BENCH_HUB_OPS sets the size of the ingest run (60,000 ops by default).
+GRIDDESK_BENCH_HUB_OPS sets the size of the ingest run (20,000 ops by default).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 
 from bench.common import Timer
 
-INGEST_OPS = int(os.environ.get("GRIDDESK_BENCH_HUB_OPS", "60000"))
+# 20,000 ops: 4,000 households with 2 persons each over 4 grids, so a grid has 2,000 persons.
+INGEST_OPS = int(os.environ.get("GRIDDESK_BENCH_HUB_OPS", "20000"))
 GRID_PERSONS = 2000
 
 

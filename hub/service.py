@@ -58,6 +58,7 @@ class Device:
     grids: frozenset[str] | None  # None: every grid (the office's own desktop)
     revoked_at: int | None
     cursor: int = 0
+    last_seen: int | None = None
 
     @property
     def grids_text(self) -> str:
@@ -274,11 +275,11 @@ class HubService:
     def device(self, device_id: str) -> Device | None:
         with self.storage.read() as conn:
             row = self.storage.fetchone(
-                conn, "select device_id, name, sign_public, box_public, node, grids, revoked_at, cursor "
+                conn, "select device_id, name, sign_public, box_public, node, grids, revoked_at, cursor, last_seen "
                       "from hub_device where device_id = ?", (device_id,))
         if row is None:
             return None
-        return Device(row[0], row[1] or "", row[2], row[3], row[4], _grids_from_text(row[5]), row[6], row[7])
+        return Device(row[0], row[1] or "", row[2], row[3], row[4], _grids_from_text(row[5]), row[6], row[7], row[8])
 
     def devices(self) -> list[dict]:
         s = self.storage
@@ -407,10 +408,12 @@ class HubService:
     # -- hello ------------------------------------------------------------------------------------
     def hello(self, device: Device, *, nodes: list[str], cursor: int | None) -> dict:
         s = self.storage
-        with s.write() as conn:
-            s.execute(conn, "update hub_device set last_seen = ?" + (", cursor = ?" if cursor is not None else "")
-                      + " where device_id = ?",
-                      (now_ms(), *((int(cursor),) if cursor is not None else ()), device.device_id))
+        if (cursor is not None and int(cursor) != device.cursor) or now_ms() - (device.last_seen or 0) > 60_000:
+            # Written only when something changed (an idle laptop's timer costs no write transaction).
+            with s.write() as conn:
+                s.execute(conn, "update hub_device set last_seen = ?" + (", cursor = ?" if cursor is not None else "")
+                          + " where device_id = ?",
+                          (now_ms(), *((int(cursor),) if cursor is not None else ()), device.device_id))
         with s.read() as conn:
             meta = s.meta(conn)
             vector = dict(s.select_in(conn, "select node, top from hub_node where {in}", "node",

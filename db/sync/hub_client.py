@@ -435,5 +435,6 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
     if copied:
         store.rotate_node_id()
     result.waiting_leaves = db.execute_sql("select count(*) from sync_hub_leave").fetchone()[0]
-    transport.call("/api/hello", {"nodes": [], "cursor": cursor})
+    if cursor != int(current["cursor"] or 0) or result.pushed:
+        transport.call("/api/hello", {"nodes": [], "cursor": cursor})  # for the office's "pending" column
     return result
