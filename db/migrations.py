@@ -126,6 +126,14 @@ def _v10(db: SqliteDatabase) -> None:
         db.execute_sql(statement)
 
 
+def _v11(db: SqliteDatabase) -> None:
+    # Office sync: the link to the office hub (address, pinned certificate, epoch, cursor) and the
+    # rows that left this laptop's grids and wait for their own changes to be acknowledged.
+    from db.sync.hub_client import create_tables
+
+    create_tables(db)
+
+
 def _v13(db: SqliteDatabase) -> None:
     # Rare characters (生僻字): readings people add for characters pypinyin lacks (synced).
     from db.models.rare import RARE_MODELS
@@ -138,6 +146,7 @@ def _v13(db: SqliteDatabase) -> None:
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
 MIGRATIONS[9] = _v9  # meetings
 MIGRATIONS[10] = _v10  # volunteers
+MIGRATIONS[11] = _v11  # office hub
 MIGRATIONS[13] = _v13  # rare characters
 SCHEMA_VERSION = max(MIGRATIONS)
 

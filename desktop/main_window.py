@@ -184,6 +184,9 @@ class MainWindow(QMainWindow):
         for label in (self.db_label, self.node_label, self.backup_label):
             status.addPermanentWidget(label)
         self._shown_note: str | None = None
+        from views.sync import office as office_sync
+
+        self.office_sync = office_sync.install(self.ctx, self)  # office hub: timer and status line
         self.ctx.events.sig_notes_changed.connect(self._show_notes)
         self._show_notes()  # a chore may already be running (the window is rebuilt)
 

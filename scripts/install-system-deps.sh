@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages GridDesk needs when they are missing: Qt's runtime libraries
 # (offscreen and X11), poppler tools for PDF checks, Xvfb for screenshots, CUPS with a PDF printer
-# for the printing tests. Safe to run again; does nothing when all are present.
+# for the printing tests, PostgreSQL for the office hub's tests (and a street office's hub). Safe to run again; does nothing when all are present.
 set -euo pipefail
 pkgs=(
   libglib2.0-0 libgl1 libegl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libgssapi-krb5-2
@@ -9,6 +9,7 @@ pkgs=(
   libxcb-render-util0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 libnss3 libxcomposite1 libxdamage1
   libxrandr2 libxtst6 libxi6 libasound2
   xvfb xauth poppler-utils fontconfig mtools dosfstools cups cups-pdf cups-bsd
+  postgresql
 )
 missing=()
 # A Python with venv (Debian splits it out).

@@ -8,6 +8,7 @@ from db.sync import identity
 from i18n import _
 from views.sync.conflicts import ConflictsTab
 from views.sync.devices import DeviceNameDialog, DevicesTab, HistoryTab
+from views.sync.office import OfficeTab
 from views.sync.transfer import ExportTab, ImportTab
 from views.widgets import heading
 
@@ -29,6 +30,9 @@ class SyncScreen(QWidget):
         self.tabs.addTab(self.conflicts_tab, _("Conflicts"))
         self.tabs.addTab(self.history_tab, _("History"))
         self.tabs.addTab(self.devices_tab, _("This device and trusted devices"))
+        self.office_tab = OfficeTab(ctx)
+        self.tabs.addTab(self.office_tab, _("Office sync"))
+        self.office_tab.sig_synced.connect(lambda _r: self._after_import())
         layout.addWidget(self.tabs, 1)
         self.export_tab.sig_exported.connect(lambda _e: self.history_tab.refresh())
         self.import_tab.sig_imported.connect(lambda _s: self._after_import())

@@ -1,0 +1,56 @@
+"""Running the hub: uvicorn with TLS, in this process (`griddesk-hub serve`) or in a thread (tests)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import uvicorn
+
+from hub.app import create_app
+from hub.service import HubService
+from hub.storage import open_storage
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config(service: HubService, *, host: str, port: int, cert: Path, key: Path, **app_kwargs) -> uvicorn.Config:
+    return uvicorn.Config(create_app(service, **app_kwargs), host=host, port=port, ssl_certfile=str(cert),
+                          ssl_keyfile=str(key), log_level="warning", access_log=False, lifespan="off",
+                          timeout_keep_alive=30)
+
+
+class ThreadedHub:
+    """A real hub on loopback with TLS in a background thread (for tests and benches)."""
+
+    def __init__(self, data: str, cert: Path, key: Path, *, port: int | None = None, **app_kwargs):
+        self.storage = open_storage(data)
+        self.service = HubService(self.storage)
+        self.port = port or free_port()
+        self.server = uvicorn.Server(config(self.service, host="127.0.0.1", port=self.port, cert=cert, key=key,
+                                            **app_kwargs))
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name="hub")
+
+    @property
+    def address(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self) -> ThreadedHub:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the hub did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.storage.close()

@@ -1,0 +1,767 @@
+"""The hub's work, independent of HTTP and of the backend: push, pull, enrolment, devices, stats.
+
+Push stores ops exactly as received (idempotent by op id; the same id with other content is a
+fault, kept in hub_fault and reported), merges the rows they touch with db.oplog.resolve (the
+desktop's merge) to know each row's grids, and appends the feed: per grid, the ops of its rows,
+a "leave" when a row's grids lose one, and on "enter" every live op of the row (each field's
+winning op and open conflict candidates). All in one write transaction, committed before the
+push is acknowledged. Pull reads a device's grids of the feed after its cursor, up to the
+committed checkpoint, in one snapshot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from db import oplog
+from hub import scope as sc
+from hub.storage import OP_COLUMNS, Storage
+from i18n import _
+
+MAX_BATCH_OPS = 20_000
+MAX_PULL_ITEMS = 20_000
+CODE_TTL_HOURS = 72
+CODE_TRIES = 5
+_HLC = re.compile(r"^\d{16}-\d{6}-\S+$")
+_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud and typed by hand
+
+
+class HubError(Exception):
+    """A refused request: status is the HTTP status, the message is shown to the person."""
+
+    def __init__(self, message: str, status: int = 400, **extra: Any):
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Device:
+    device_id: str
+    name: str
+    sign_public: str
+    box_public: str | None
+    node: str | None
+    grids: frozenset[str] | None  # None: every grid (the office's own desktop)
+    revoked_at: int | None
+    cursor: int = 0
+    last_seen: int | None = None
+
+    @property
+    def grids_text(self) -> str:
+        return sc.ALL if self.grids is None else sc.dump(self.grids)
+
+
+def _grids_from_text(text: str) -> frozenset[str] | None:
+    return None if text == sc.ALL else sc.parse(text)
+
+
+@dataclass
+class PushResult:
+    received: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    faults: int = 0
+    review: int = 0
+    vector: dict[str, int] = field(default_factory=dict)
+    epoch: str = ""
+
+    def as_dict(self) -> dict:
+        return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
+                "faults": self.faults, "review": self.review, "vector": self.vector, "epoch": self.epoch}
+
+
+def parse_ops(raw: Any) -> list[oplog.OpRecord]:
+    """Check every op of a pushed batch; the first malformed one is named and nothing is stored."""
+    if not isinstance(raw, list):
+        raise HubError(_("The batch is malformed (no list of changes). Nothing was stored."))
+    if len(raw) > MAX_BATCH_OPS:
+        raise HubError(_("The batch holds {n} changes; at most {limit} are accepted at once. Nothing was "
+                         "stored.").format(n=len(raw), limit=MAX_BATCH_OPS), 413)
+    ops = []
+    for i, r in enumerate(raw):
+        try:
+            node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
+            if not (type(node) is str and 0 < len(node) <= 64 and type(counter) is int and counter > 0
+                    and type(tbl) is str and tbl.isidentifier() and type(row_id) is str and 0 < len(row_id) <= 64
+                    and type(hlc) is str and _HLC.match(hlc) and type(schema) is int
+                    and type(kind) is str and (user is None or type(user) is str)
+                    and type(fields) is str and type(supersedes) is str):
+                raise ValueError
+            f = orjson.loads(fields)
+            s = orjson.loads(supersedes)
+            if type(f) is not dict or type(s) is not dict:
+                raise ValueError
+        except (ValueError, TypeError) as exc:
+            raise HubError(_("The batch's change {n} is malformed. Nothing was stored.").format(n=i + 1)) from exc
+        ops.append(oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind,
+                                  (node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind)))
+    return ops
+
+
+_ROW_COLUMNS = "tbl, row_id, g, h, p, home, scope, ever, conflicts"
+
+
+class _Row:
+    __slots__ = ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts", "old", "dirty", "reach")
+
+    def __init__(self, tbl, row_id, g=None, h=None, p=None, home="", scope="", ever="", conflicts=0, *,
+                 new=False):
+        self.tbl, self.row_id, self.g, self.h, self.p = tbl, row_id, g, h, p
+        self.home = sc.parse(home)
+        self.scope = sc.parse(scope)
+        self.ever = sc.parse(ever)
+        self.conflicts = conflicts
+        self.old = None if new else self.scope
+        self.dirty = new
+        # The grids this row was in before this push, is in after it, or passed through within it
+        # (created in one grid and moved in the same batch): what the sender may have held.
+        self.reach = self.scope
+
+    def as_tuple(self) -> tuple:
+        return (self.tbl, self.row_id, self.g, self.h, self.p, sc.dump(self.home), sc.dump(self.scope),
+                sc.dump(self.ever), self.conflicts)
+
+
+class _Merge:
+    """One push's merge of scope: row states loaded on demand, evaluated level by level."""
+
+    def __init__(self, storage: Storage, conn, device: Device):
+        self.s, self.conn, self.device = storage, conn, device
+        self.rows: dict[tuple[str, str], _Row] = {}
+        self.ops: dict[tuple[str, str], list[oplog.OpRecord]] = {}
+        self.by_link: dict[str, dict] = {"h": defaultdict(set), "p": defaultdict(set)}
+        self.fresh_parents_only = False
+
+    def load(self, table: str, row_ids) -> None:
+        wanted = [r for r in set(row_ids) if r and (table, r) not in self.rows]
+        if not wanted:
+            return
+        for row in self.s.select_in(self.conn, f"select {_ROW_COLUMNS} from hub_row where tbl = ? and {{in}}",
+                                    "row_id", wanted, (table,)):
+            self.rows[(row[0], row[1])] = _Row(*row)
+
+    def index_links(self) -> None:
+        """Rows by parent (h, p): built once the push's own links are set; loads add to it."""
+        self.by_link = {"h": defaultdict(set), "p": defaultdict(set)}
+        for key, r in self.rows.items():
+            self._index(key, r)
+
+    def _index(self, key, r) -> None:
+        if r.h:
+            self.by_link["h"][r.h].add(key)
+        if r.p:
+            self.by_link["p"][r.p].add(key)
+
+    def load_children(self, slot: str, parent_ids, tables) -> list[tuple[str, str]]:
+        parent_ids = {p for p in parent_ids if p}
+        if not parent_ids:
+            return []
+        # Parents new to the hub can have stored children only when those came first (out of order).
+        stored = [p for p in parent_ids if self.maybe_stored(p)]
+        for row in self.s.select_in(self.conn, f"select {_ROW_COLUMNS} from hub_row where {{in}}", slot, stored):
+            if row[0] in tables:
+                key = (row[0], row[1])
+                if key not in self.rows:
+                    r = self.rows[key] = _Row(*row)
+                    self._index(key, r)
+        index = self.by_link[slot]
+        found = set()
+        for parent in parent_ids:
+            for key in index.get(parent, ()):
+                if key[0] in tables and getattr(self.rows[key], slot) == parent:
+                    found.add(key)
+        return sorted(found)
+
+    def maybe_stored(self, parent: str) -> bool:
+        if not self.fresh_parents_only:
+            return True
+        return any((t, parent) not in self.rows or self.rows[(t, parent)].old is not None
+                   for t in ("household", "person"))
+
+    def history(self, keys) -> dict[tuple[str, str], list[oplog.OpRecord]]:
+        by_table: dict[str, list[str]] = defaultdict(list)
+        for t, r in keys:
+            by_table[t].append(r)
+        found: dict[tuple[str, str], list[oplog.OpRecord]] = defaultdict(list)
+        cols = ", ".join(OP_COLUMNS)
+        for table, ids in by_table.items():
+            for row in self.s.select_in(self.conn, f"select {cols} from hub_op where tbl = ? and {{in}}",
+                                        "row_id", ids, (table,)):
+                found[(row[2], row[3])].append(oplog._op_from_row(row))
+        return found
+
+    def scope_of(self, key, attr: str = "scope") -> frozenset[str]:
+        row = self.rows.get(key)
+        return getattr(row, attr) if row is not None else frozenset()
+
+    def evaluate(self, row: _Row, members: dict[str, list[_Row]], attr: str = "scope") -> frozenset[str]:
+        t = row.tbl
+        def scope_of(key):
+            return self.scope_of(key, attr)
+        if t == "household":
+            return frozenset({row.g}) if row.g else row.home
+        if t == "membership":
+            return scope_of(("household", row.h)) if row.h else row.home
+        if t == "person":
+            grids: set[str] = set()
+            for m in members.get(row.row_id, ()):
+                grids |= getattr(m, attr)
+            return frozenset(grids) if grids else row.home
+        if t == "person_tag":
+            return scope_of(("person", row.p)) if row.p else row.home
+        # visit, life_event: every grid that holds both of what it names
+        hs = scope_of(("household", row.h)) if row.h else None
+        ps = scope_of(("person", row.p)) if row.p else None
+        if hs is not None and ps is not None:
+            return hs & ps
+        if hs is not None:
+            return hs
+        if ps is not None:
+            return ps
+        return row.home
+
+
+def _vector_advance(storage: Storage, conn, nodes: dict[str, set[int]]) -> dict[str, int]:
+    """Raise each node's contiguous counter (every op up to it is here) past the ops just stored."""
+    tops = dict(storage.select_in(conn, "select node, top from hub_node where {in}", "node", list(nodes)))
+    out = {}
+    for node, counters in nodes.items():
+        top = tops.get(node, 0)
+        while top + 1 in counters:
+            top += 1
+        if top + 1 not in counters:
+            # Ops that arrived earlier, out of order, may close the gap now.
+            above = [c for (c,) in storage.fetchall(
+                conn, "select counter from hub_op where node = ? and counter > ? order by counter limit 50000",
+                (node, top))]
+            for c in above:
+                if c != top + 1:
+                    break
+                top = c
+        out[node] = top
+    sql = storage.upsert_sql("hub_node", ("node", "top"), ("node",))
+    conn.cursor().executemany(sql, list(out.items()))
+    return out
+
+
+class HubService:
+    def __init__(self, storage: Storage):
+        self.storage = storage
+
+    # -- meta -------------------------------------------------------------------------------------
+    def meta(self) -> dict[str, str]:
+        with self.storage.read() as conn:
+            return self.storage.meta(conn)
+
+    @property
+    def epoch(self) -> str:
+        return self.meta()["epoch"]
+
+    # -- devices ----------------------------------------------------------------------------------
+    def device(self, device_id: str) -> Device | None:
+        with self.storage.read() as conn:
+            row = self.storage.fetchone(
+                conn, "select device_id, name, sign_public, box_public, node, grids, revoked_at, cursor, last_seen "
+                      "from hub_device where device_id = ?", (device_id,))
+        if row is None:
+            return None
+        return Device(row[0], row[1] or "", row[2], row[3], row[4], _grids_from_text(row[5]), row[6], row[7], row[8])
+
+    def devices(self) -> list[dict]:
+        s = self.storage
+        with s.read() as conn:
+            rows = s.fetchall(conn, "select device_id, name, grids, enrolled_at, last_seen, revoked_at, pushed, "
+                                    "pulled, cursor from hub_device order by name, device_id")
+            committed = int(s.meta(conn).get("committed_seq") or 0)
+            out = []
+            for r in rows:
+                grids = _grids_from_text(r[2])
+                out.append({"device_id": r[0], "name": r[1], "grids": r[2], "enrolled_at": r[3], "last_seen": r[4],
+                            "revoked_at": r[5], "pushed": r[6], "pulled": r[7], "cursor": r[8],
+                            "pending": self._pending(conn, grids, r[8], committed)})
+        return out
+
+    def _pending(self, conn, grids: frozenset[str] | None, cursor: int, committed: int) -> int:
+        s = self.storage
+        if grids is None:
+            row = s.fetchone(conn, "select count(*) from hub_feed where seq > ? and seq <= ?", (cursor, committed))
+            return int(row[0])
+        total = 0
+        for clause, params in s.in_clause("grid", sorted(grids | {sc.ALL})):
+            total += int(s.fetchone(conn, f"select count(*) from hub_feed where seq > ? and seq <= ? and {clause}",
+                                    (cursor, committed, *params))[0])
+        return total
+
+    def revoke(self, device_id: str) -> None:
+        with self.storage.write() as conn:
+            cur = self.storage.execute(conn, "update hub_device set revoked_at = ? where device_id = ? "
+                                             "and revoked_at is null", (now_ms(), device_id))
+            if cur.rowcount == 0:
+                raise HubError(_("No enrolled device {device} (or it is already revoked).").format(device=device_id),
+                               404)
+
+    def set_scope(self, device_id: str, grids: frozenset[str] | None) -> None:
+        """Change a device's grids; it reads its (new) scope again from the start."""
+        text = sc.ALL if grids is None else sc.dump(grids)
+        with self.storage.write() as conn:
+            cur = self.storage.execute(conn, "update hub_device set grids = ?, cursor = 0 where device_id = ?",
+                                       (text, device_id))
+            if cur.rowcount == 0:
+                raise HubError(_("No enrolled device {device}.").format(device=device_id), 404)
+            # The device sees its scope changed by a new scope token: it starts reading from 0.
+            self.storage.set_meta(conn, **{f"scope_token:{device_id}": secrets.token_hex(4)})
+
+    def find_device(self, text: str) -> dict:
+        key = text.replace("-", "").strip().lower()
+        found = [d for d in self.devices() if d["device_id"] == key or d["device_id"].startswith(key)
+                 or (d["name"] or "") == text.strip()]
+        if len(found) != 1:
+            raise HubError(_("No single enrolled device matches “{text}”.").format(text=text), 404)
+        return found[0]
+
+    # -- enrolment --------------------------------------------------------------------------------
+    def create_code(self, *, grids: frozenset[str] | None, name: str = "", hours: float = CODE_TTL_HOURS) -> str:
+        code_id = "".join(secrets.choice(_ALPHABET) for _ in range(4))
+        secret = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+        text = sc.ALL if grids is None else sc.dump(grids)
+        if grids is not None and not grids:
+            raise HubError(_("Name at least one grid for the device (or all grids)."))
+        now = now_ms()
+        with self.storage.write() as conn:
+            self.storage.execute(conn, "insert into hub_code (code_id, secret_hash, grids, name, created_at, "
+                                       "expires_at) values (?,?,?,?,?,?)",
+                                 (code_id, _hash(secret), text, name, now, now + int(hours * 3_600_000)))
+        return f"{code_id}-{secret[:4]}-{secret[4:]}"
+
+    def codes(self) -> list[dict]:
+        with self.storage.read() as conn:
+            rows = self.storage.fetchall(conn, "select code_id, grids, name, created_at, expires_at, tries, used_at, "
+                                               "used_by from hub_code order by created_at")
+        return [dict(zip(("code_id", "grids", "name", "created_at", "expires_at", "tries", "used_at", "used_by"), r,
+                         strict=True)) for r in rows]
+
+    def redeem(self, code: str, *, card: dict, node: str | None) -> Device:
+        """Enrol the device of `card` with a one-time code; five wrong tries lock the code."""
+        from db.sync.identity import read_card
+
+        clean = re.sub(r"[^A-Za-z0-9]", "", code or "").upper()
+        if len(clean) != 12:
+            raise HubError(_("The enrolment code is not valid: it has 12 letters and digits (XXXX-XXXX-XXXX)."), 403)
+        code_id, secret = clean[:4], clean[4:]
+        try:
+            card = read_card(orjson.dumps(card))
+        except Exception as exc:  # noqa: BLE001 - SyncError: the card's own message
+            raise HubError(str(exc), 400) from exc
+        s = self.storage
+        now = now_ms()
+        failure: HubError | None = None
+        with s.write() as conn:
+            row = s.fetchone(conn, "select secret_hash, grids, name, expires_at, tries, used_at from hub_code "
+                                   "where code_id = ?", (code_id,))
+            if row is None:
+                raise HubError(_("The enrolment code is not valid. Ask the office for a new one."), 403)
+            secret_hash, grids, name, expires_at, tries, used_at = row
+            if tries >= CODE_TRIES:
+                raise HubError(_("This enrolment code is locked after {n} wrong tries. Ask the office for a new "
+                                 "one.").format(n=CODE_TRIES), 403)
+            if used_at:
+                raise HubError(_("This enrolment code was already used. Ask the office for a new one."), 403)
+            if expires_at < now:
+                raise HubError(_("This enrolment code has expired. Ask the office for a new one."), 403)
+            if not hmac.compare_digest(secret_hash, _hash(secret)):
+                s.execute(conn, "update hub_code set tries = tries + 1 where code_id = ?", (code_id,))
+                left = CODE_TRIES - tries - 1
+                failure = HubError(_("The enrolment code is wrong ({left} tries left before it is locked).").format(
+                    left=left), 403)
+            else:
+                s.execute(conn, "update hub_code set used_at = ?, used_by = ? where code_id = ?",
+                          (now, card["device_id"], code_id))
+                s.execute(conn, "delete from hub_device where device_id = ? and revoked_at is null",
+                          (card["device_id"],))
+                if s.fetchone(conn, "select 1 from hub_device where device_id = ?", (card["device_id"],)):
+                    raise HubError(_("This device was revoked; a revoked device cannot enrol again with the same "
+                                     "key."), 403)
+                s.execute(conn, "insert into hub_device (device_id, name, sign_public, box_public, node, grids, "
+                                "enrolled_at, last_seen) values (?,?,?,?,?,?,?,?)",
+                          (card["device_id"], card.get("name") or name, card["sign_public"], card.get("box_public"),
+                           node, grids, now, now))
+        if failure is not None:
+            raise failure
+        device = self.device(card["device_id"])
+        assert device is not None
+        return device
+
+    # -- hello ------------------------------------------------------------------------------------
+    def hello(self, device: Device, *, nodes: list[str], cursor: int | None) -> dict:
+        s = self.storage
+        if (cursor is not None and int(cursor) != device.cursor) or now_ms() - (device.last_seen or 0) > 60_000:
+            # Written only when something changed (an idle laptop's timer costs no write transaction).
+            with s.write() as conn:
+                s.execute(conn, "update hub_device set last_seen = ?" + (", cursor = ?" if cursor is not None else "")
+                          + " where device_id = ?",
+                          (now_ms(), *((int(cursor),) if cursor is not None else ()), device.device_id))
+        with s.read() as conn:
+            meta = s.meta(conn)
+            vector = dict(s.select_in(conn, "select node, top from hub_node where {in}", "node",
+                                      [n for n in nodes if isinstance(n, str)][:10_000]))
+        return {"hub_id": meta["hub_id"], "epoch": meta["epoch"], "checkpoint": int(meta["committed_seq"]),
+                "grids": device.grids_text, "scope_token": meta.get(f"scope_token:{device.device_id}", ""),
+                "vector": vector, "name": meta.get("name") or ""}
+
+    # -- push -------------------------------------------------------------------------------------
+    def push(self, device: Device, raw_ops: Any) -> PushResult:
+        ops = parse_ops(raw_ops)
+        s = self.storage
+        result = PushResult(received=len(ops))
+        # The same id twice in one batch: the first is taken; other content is a fault.
+        batch: dict[tuple[str, int], oplog.OpRecord] = {}
+        faults: list[tuple] = []
+        now = now_ms()
+        for op in ops:
+            key = (op.node, op.counter)
+            seen = batch.get(key)
+            if seen is None:
+                batch[key] = op
+            elif seen.raw[2:] != op.raw[2:]:
+                faults.append((op.node, op.counter, orjson.dumps(list(op.raw)).decode(), device.device_id, now))
+            else:
+                result.duplicates += 1
+        with s.write() as conn:
+            meta = s.meta(conn)
+            result.epoch = meta["epoch"]
+            by_node: dict[str, list[int]] = defaultdict(list)
+            for node, counter in batch:
+                by_node[node].append(counter)
+            for node, counters in by_node.items():
+                cols = ", ".join(OP_COLUMNS)
+                for row in s.select_in(conn, f"select {cols} from hub_op where node = ? and {{in}}", "counter",
+                                       counters, (node,)):
+                    op = batch.pop((row[0], row[1]))
+                    if tuple(row[2:]) != tuple(op.raw[2:]):
+                        faults.append((op.node, op.counter, orjson.dumps(list(op.raw)).decode(),
+                                       device.device_id, now))
+                    else:
+                        result.duplicates += 1
+            fresh = list(batch.values())
+            s.bulk_insert(conn, "hub_fault", ("node", "counter", "content", "device", "at"), faults)
+            result.faults = len(faults)
+            if fresh:
+                feed, review = self._merge(conn, device, fresh)
+                s.bulk_insert(conn, "hub_op", (*OP_COLUMNS, "device", "received_at"),
+                              [(*op.raw, device.device_id, now) for op in fresh])
+                seq = int(meta.get("committed_seq") or 0)
+                rows = []
+                for entry in feed:
+                    seq += 1
+                    rows.append((seq, *entry))
+                s.bulk_insert(conn, "hub_feed", ("seq", "grid", "kind", "tbl", "row_id", "node", "counter"), rows)
+                s.bulk_insert(conn, "hub_review", ("device_id", "tbl", "row_id", "node", "counter", "at", "reason"),
+                              [(device.device_id, op.tbl, op.row_id, op.node, op.counter, now, reason)
+                               for op, reason in review])
+                result.review = len(review)
+                nodes: dict[str, set[int]] = defaultdict(set)
+                for op in fresh:
+                    nodes[op.node].add(op.counter)
+                _vector_advance(s, conn, nodes)
+                s.set_meta(conn, committed_seq=seq)
+                s.execute(conn, "update hub_device set pushed = pushed + ?, last_seen = ? where device_id = ?",
+                          (len(fresh), now, device.device_id))
+            result.stored = len(fresh)
+            nodes_in = sorted({op.node for op in ops})
+            result.vector = dict(s.select_in(conn, "select node, top from hub_node where {in}", "node", nodes_in))
+        return result
+
+    def _merge(self, conn, device: Device, fresh: list[oplog.OpRecord]) -> tuple[list[tuple], list]:
+        """Row states and feed entries for the fresh ops; refuses ops outside the device's grids."""
+        s = self.storage
+        m = _Merge(s, conn, device)
+        incoming: dict[tuple[str, str], list[oplog.OpRecord]] = defaultdict(list)
+        for op in fresh:
+            incoming[(op.tbl, op.row_id)].append(op)
+        by_table: dict[str, list[str]] = defaultdict(list)
+        for t, r in incoming:
+            by_table[t].append(r)
+        for table, ids in by_table.items():
+            m.load(table, ids)
+        known = [k for k in incoming if k in m.rows]
+        history = m.history(known) if known else {}
+        home = frozenset() if device.grids is None else device.grids
+        live: dict[tuple[str, str], list[oplog.OpRecord]] = {}
+        moved_from: list[str] = []
+        for key, ops in incoming.items():
+            all_ops = history.get(key, []) + ops
+            row = m.rows.get(key)
+            if row is None:
+                row = m.rows[key] = _Row(key[0], key[1], home="", new=True)
+                row.home = home
+            if len(all_ops) == 1 and not all_ops[0].supersedes:
+                values = all_ops[0].fields
+                row.conflicts = 0
+                live[key] = all_ops
+            else:
+                resolved = oplog.resolve(all_ops)
+                values = resolved.values
+                row.conflicts = len(resolved.conflicts)
+                live[key] = _live_ops(resolved)
+            links = sc.LINKS.get(key[0])
+            if links:
+                if key[0] == "membership" and row.p and row.old is not None:
+                    moved_from.append(row.p)  # a membership given to another person: both re-evaluated
+                for column, slot in links.items():
+                    if column in values:
+                        setattr(row, slot, values[column])
+            elif key[0] == "grid":
+                row.g, row.h = values.get("name", row.g), values.get("code", row.h)
+            row.dirty = True
+        m.index_links()
+        # Scope, level by level; a change of a parent's scope brings its children in.
+        work: dict[str, set[str]] = defaultdict(set)
+        for t, r in incoming:
+            work[t].add(r)
+        work["person"].update(moved_from)
+        grids_passed: dict[str, frozenset[str]] = {
+            key[1]: frozenset(op.fields["grid_id"] for op in ops if op.fields.get("grid_id"))
+            for key, ops in incoming.items() if key[0] == "household"}
+        changed: set[tuple[str, str]] = set()
+        for level in sc.LEVELS:
+            for table in level:
+                ids = work.get(table, set())
+                if not ids:
+                    continue
+                m.load(table, ids)
+                # Their parents, stored by earlier pushes.
+                level_rows = [m.rows[(table, rid)] for rid in ids if (table, rid) in m.rows]
+                if table in ("membership", "visit", "life_event"):
+                    m.load("household", [r.h for r in level_rows])
+                if table in ("person_tag", "visit", "life_event"):
+                    m.load("person", [r.p for r in level_rows])
+                members: dict[str, list[_Row]] = {}
+                if table == "person":
+                    keys = m.load_children("p", ids, {"membership"})
+                    for k in keys:
+                        r = m.rows[k]
+                        if r.p:
+                            members.setdefault(r.p, []).append(r)
+                for rid in ids:
+                    row = m.rows.get((table, rid))
+                    if row is None:
+                        continue  # a row referred to that the hub has not seen yet
+                    new_scope = m.evaluate(row, members)
+                    if new_scope != row.scope or row.old is None:
+                        if new_scope != row.scope:
+                            changed.add((table, rid))
+                        row.scope = new_scope
+                        row.dirty = True
+                    passed = grids_passed.get(rid, frozenset()) if table == "household" else m.evaluate(
+                        row, members, "reach")
+                    row.reach = (row.old or frozenset()) | new_scope | passed
+            # Children of changed rows of this level, to evaluate at the next levels.
+            level_changed = [k for k in changed if k[0] in level]
+            hs = [k[1] for k in level_changed if k[0] == "household"]
+            ms = [k for k in level_changed if k[0] == "membership"]
+            ps = [k[1] for k in level_changed if k[0] == "person"]
+            for k in m.load_children("h", hs, {"membership", "visit", "life_event"}):
+                work[k[0]].add(k[1])
+            for k in ms:
+                r = m.rows[k]
+                if r.p:
+                    work["person"].add(r.p)
+            for k in m.load_children("p", ps, {"person_tag", "visit", "life_event"}):
+                work[k[0]].add(k[1])
+        # Who may send what.
+        review: list[tuple[oplog.OpRecord, str]] = []
+        for op in fresh:
+            key = (op.tbl, op.row_id)
+            if op.tbl not in sc.SCOPED or device.grids is None:
+                continue
+            row = m.rows[key]
+            if row.old is None:
+                # A new row: somewhere in the sender's grids when it made it (or not placed yet).
+                if not row.reach or sc.meets(row.reach, device.grids):
+                    continue
+            elif not row.old or sc.meets(row.old, device.grids):
+                continue  # the sender held it (or it was not placed in a grid yet)
+            elif sc.meets(row.ever, device.grids):
+                review.append((op, "left_scope"))  # it left the sender's grids: the office decides
+                continue
+            raise HubError(_("The change {op} is for a row ({table} {row}) of a grid this device is not enrolled "
+                             "for. Nothing was stored.").format(op=op.id, table=op.tbl, row=op.row_id), 403)
+        # The feed.
+        feed: list[tuple] = []
+        seen: set[tuple] = set()
+
+        def add(grid, kind, table, rid, node=None, counter=None):
+            entry = (grid, kind, table, rid, node, counter)
+            if entry not in seen:
+                seen.add(entry)
+                feed.append(entry)
+
+        for op in fresh:
+            key = (op.tbl, op.row_id)
+            if sc.community_wide(op.tbl):
+                add(sc.ALL, "op", op.tbl, op.row_id, op.node, op.counter)
+                continue
+            row = m.rows.get(key)
+            for grid in sorted(row.scope if row else ()):
+                add(grid, "op", op.tbl, op.row_id, op.node, op.counter)
+        entering = [k for k in changed if m.rows[k].old is not None and m.rows[k].scope - m.rows[k].old]
+        missing = [k for k in entering if k not in live]
+        if missing:
+            for key, ops in m.history(missing).items():
+                live[key] = _live_ops(oplog.resolve(ops)) if len(ops) > 1 else ops
+        for key, row in m.rows.items():
+            if row.old is None and row.reach - row.scope:
+                # Made in one grid and moved out within this push: the sender's grids get a leave.
+                for grid in sorted(row.reach - row.scope):
+                    add(grid, "leave", key[0], key[1])
+        for key in sorted(changed):
+            row = m.rows[key]
+            if row.old is None:
+                continue
+            for grid in sorted(row.old - row.scope):
+                add(grid, "leave", key[0], key[1])
+            for grid in sorted(row.scope - row.old):
+                for op in live.get(key, ()):
+                    add(grid, "op", key[0], key[1], op.node, op.counter)
+        # Row states.
+        dirty = [r for r in m.rows.values() if r.dirty]
+        for r in dirty:
+            r.ever = r.ever | r.scope
+        if dirty:
+            sql = s.upsert_sql("hub_row", ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts"),
+                               ("tbl", "row_id"))
+            new_rows = [r.as_tuple() for r in dirty if r.old is None]
+            old_rows = [r.as_tuple() for r in dirty if r.old is not None]
+            s.bulk_insert(conn, "hub_row", ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts"),
+                          new_rows)
+            if old_rows:
+                conn.cursor().executemany(sql, old_rows)
+        return feed, review
+
+    # -- pull -------------------------------------------------------------------------------------
+    def pull(self, device: Device, *, epoch: str, cursor: int, limit: int = 5000,
+             own: dict[str, int] | None = None) -> dict:
+        s = self.storage
+        limit = max(1, min(int(limit), MAX_PULL_ITEMS))
+        own = own or {}
+        with s.read() as conn:
+            meta = s.meta(conn)
+            if epoch != meta["epoch"]:
+                raise HubError(_("The hub was restored from a backup (new epoch): sync again from the start."),
+                               409, epoch=meta["epoch"])
+            checkpoint = int(meta["committed_seq"])
+            cols = ", ".join(f"o.{c}" for c in OP_COLUMNS)
+            base = (f"select f.seq, f.kind, f.tbl, f.row_id, r.scope, {cols} from hub_feed f "
+                    "left join hub_row r on r.tbl = f.tbl and r.row_id = f.row_id "
+                    "left join hub_op o on o.node = f.node and o.counter = f.counter "
+                    "where f.seq > ? and f.seq <= ?")
+            if device.grids is None:
+                rows = s.fetchall(conn, base + " order by f.seq limit ?", (cursor, checkpoint, limit))
+            else:
+                (clause, params), = s.in_clause("f.grid", sorted(device.grids | {sc.ALL}))
+                rows = s.fetchall(conn, base + f" and {clause} order by f.seq limit ?",
+                                  (cursor, checkpoint, *params, limit))
+        items: list[list] = []
+        sent: set[tuple[str, int]] = set()
+        left: set[tuple[str, str]] = set()
+        for row in rows:
+            _seq, kind, tbl, row_id, scope_text = row[:5]
+            current = frozenset({sc.ALL}) if sc.community_wide(tbl) else sc.parse(scope_text)
+            inside = sc.meets(current, device.grids)
+            if kind == "leave":
+                if not inside and (tbl, row_id) not in left:
+                    left.add((tbl, row_id))
+                    items.append(["leave", tbl, row_id])
+                continue
+            op = row[5:]
+            if not inside or op[0] is None:
+                continue  # the row is outside the device's grids now (a leave follows or came)
+            key = (op[0], op[1])
+            if key in sent or own.get(op[0], 0) >= op[1]:
+                continue
+            sent.add(key)
+            items.append(["op", *op])
+        more = len(rows) == limit
+        next_cursor = rows[-1][0] if more else checkpoint
+        if next_cursor < cursor:
+            next_cursor = cursor
+        return {"epoch": meta["epoch"], "items": items, "cursor": next_cursor, "more": more,
+                "checkpoint": checkpoint}
+
+    def record_pulled(self, device: Device, n: int) -> None:
+        if n:
+            with self.storage.write() as conn:
+                self.storage.execute(conn, "update hub_device set pulled = pulled + ? where device_id = ?",
+                                     (n, device.device_id))
+
+    # -- admin ------------------------------------------------------------------------------------
+    def stats(self) -> dict:
+        s = self.storage
+        with s.read() as conn:
+            meta = s.meta(conn)
+            ops = int(s.fetchone(conn, "select count(*) from hub_op")[0])
+            faults = int(s.fetchone(conn, "select count(*) from hub_fault")[0])
+            review = int(s.fetchone(conn, "select count(*) from hub_review")[0])
+            grids = dict(s.fetchall(conn, "select row_id, g from hub_row where tbl = 'grid'"))
+            per_scope = s.fetchall(conn, "select scope, tbl, count(*), sum(conflicts) from hub_row "
+                                         "where tbl in ('household', 'person') group by scope, tbl")
+            conflict_scope = s.fetchall(conn, "select scope, sum(conflicts) from hub_row where conflicts > 0 "
+                                              "group by scope")
+            devices = int(s.fetchone(conn, "select count(*) from hub_device where revoked_at is null")[0])
+        by_grid: dict[str, dict] = {}
+        for scope_text, tbl, n, _c in per_scope:
+            for g in sc.parse(scope_text) or {""}:
+                entry = by_grid.setdefault(g, {"grid": g, "name": grids.get(g, g), "households": 0, "persons": 0,
+                                               "conflicts": 0})
+                entry["households" if tbl == "household" else "persons"] += int(n)
+        for scope_text, n in conflict_scope:
+            for g in sc.parse(scope_text) or {""}:
+                entry = by_grid.setdefault(g, {"grid": g, "name": grids.get(g, g), "households": 0, "persons": 0,
+                                               "conflicts": 0})
+                entry["conflicts"] += int(n or 0)
+        return {"hub_id": meta["hub_id"], "epoch": meta["epoch"], "backend": s.kind,
+                "checkpoint": int(meta["committed_seq"]), "ops": ops, "faults": faults, "review": review,
+                "devices": devices, "grids": sorted(by_grid.values(), key=lambda e: e["name"] or "")}
+
+    def grid_ids(self, names: list[str]) -> frozenset[str]:
+        """Grid ids from ids, names or codes (as the community's ledger calls them)."""
+        with self.storage.read() as conn:
+            grids = self.storage.fetchall(conn, "select row_id, g, h from hub_row where tbl = 'grid'")
+        out = set()
+        for name in names:
+            match = [g[0] for g in grids if name in (g[0], g[1], g[2])]
+            if len(match) != 1:
+                if re.fullmatch(r"[0-9a-f-]{36}", name):
+                    out.add(name)  # a grid the hub has not seen yet, given by id
+                    continue
+                known = "、".join(sorted(str(g[1]) for g in grids if g[1])) or _("none yet")
+                raise HubError(_("No single grid is called “{name}” (grids the hub knows: {known}).").format(
+                    name=name, known=known), 404)
+            out.add(match[0])
+        return frozenset(out)
+
+
+def _live_ops(resolved: oplog.Resolved) -> list[oplog.OpRecord]:
+    seen: dict[str, oplog.OpRecord] = {}
+    for candidates in resolved.live.values():
+        for op in candidates:
+            seen.setdefault(op.id, op)
+    return list(seen.values())
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(b"griddesk-hub-code:" + secret.encode()).hexdigest()

@@ -1,0 +1,272 @@
+"""The hub's storage: one interface, two backends (an SQLite file, or PostgreSQL via psycopg 3).
+
+Both hold the same tables (see SCHEMA). Ops are stored exactly as received (the op's stored text,
+as the device sent it), keyed by op id (node, counter), so a retried push stores nothing twice.
+Writes are serialized: on SQLite one writer (a lock and BEGIN IMMEDIATE), on PostgreSQL a
+transaction-level advisory lock taken first in every write transaction. Feed positions (`seq`)
+are handed out inside that lock, so they commit in order: a reader that sees `committed_seq`
+sees every feed row at or below it, and no row committed later can appear behind a cursor that
+was already given out (the "safe checkpoint"; PostgreSQL sequences would commit out of order).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+OP_COLUMNS = ("node", "counter", "tbl", "row_id", "fields", "supersedes", "hlc", "usr", "schema", "kind")
+
+# Portable DDL: {big} is BIGINT on both, {text} TEXT; the placeholders differ per backend.
+SCHEMA = [
+    "create table if not exists hub_meta (key text primary key, value text)",
+    """create table if not exists hub_op (
+        node text not null, counter bigint not null, tbl text not null, row_id text not null,
+        fields text not null, supersedes text not null, hlc text not null, usr text, schema integer not null,
+        kind text not null, device text, received_at bigint not null, primary key (node, counter))""",
+    "create index if not exists hub_op_row on hub_op (tbl, row_id)",
+    """create table if not exists hub_fault (node text not null, counter bigint not null, content text not null,
+        device text, at bigint not null)""",
+    "create table if not exists hub_node (node text primary key, top bigint not null)",
+    """create table if not exists hub_row (tbl text not null, row_id text not null, g text, h text, p text,
+        home text not null default '', scope text not null default '', ever text not null default '',
+        conflicts integer not null default 0, primary key (tbl, row_id))""",
+    "create index if not exists hub_row_h on hub_row (h)",
+    "create index if not exists hub_row_p on hub_row (p)",
+    """create table if not exists hub_feed (seq bigint primary key, grid text not null, kind text not null,
+        tbl text not null, row_id text not null, node text, counter bigint)""",
+    "create index if not exists hub_feed_grid on hub_feed (grid, seq)",
+    """create table if not exists hub_device (device_id text primary key, name text, sign_public text not null,
+        box_public text, node text, grids text not null, enrolled_at bigint not null, last_seen bigint,
+        revoked_at bigint, pushed bigint not null default 0, pulled bigint not null default 0,
+        cursor bigint not null default 0)""",
+    """create table if not exists hub_code (code_id text primary key, secret_hash text not null,
+        grids text not null, name text, created_at bigint not null, expires_at bigint not null,
+        tries integer not null default 0, used_at bigint, used_by text)""",
+    """create table if not exists hub_review (device_id text, tbl text not null, row_id text not null,
+        node text not null, counter bigint not null, at bigint not null, reason text)""",
+]
+
+META_DEFAULTS = ("epoch", "committed_seq", "hub_id")
+
+
+class Storage:
+    """What the hub service needs from a database; SQL is shared, the dialect hooks differ."""
+
+    url: str
+    kind: str
+
+    # -- connections ------------------------------------------------------------------------------
+    @contextmanager
+    def write(self) -> Iterator[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+        yield
+
+    @contextmanager
+    def read(self) -> Iterator[Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+        yield
+
+    def close(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- dialect ----------------------------------------------------------------------------------
+    def q(self, sql: str) -> str:
+        return sql
+
+    def in_clause(self, column: str, values: Sequence) -> Iterator[tuple[str, list]]:
+        """(sql, params) parts testing `column` against values, chunked as the backend needs."""
+        values = list(values)
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            yield f"{column} in ({','.join('?' * len(chunk))})", chunk
+
+    def bulk_insert(self, conn, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        if rows:
+            marks = ",".join("?" * len(columns))
+            conn.cursor().executemany(self.q(f"insert into {table} ({','.join(columns)}) values ({marks})"), rows)
+
+    def upsert_sql(self, table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+        sets = ",".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+        return self.q(f"insert into {table} ({','.join(columns)}) values ({','.join('?' * len(columns))}) "
+                      f"on conflict ({','.join(key)}) do update set {sets}")
+
+    # -- helpers shared by both -------------------------------------------------------------------
+    def execute(self, conn, sql: str, params: Sequence = ()) -> Any:
+        cur = conn.cursor()
+        cur.execute(self.q(sql), tuple(params))
+        return cur
+
+    def fetchall(self, conn, sql: str, params: Sequence = ()) -> list[tuple]:
+        return [tuple(r) for r in self.execute(conn, sql, params).fetchall()]
+
+    def fetchone(self, conn, sql: str, params: Sequence = ()) -> tuple | None:
+        row = self.execute(conn, sql, params).fetchone()
+        return tuple(row) if row is not None else None
+
+    def meta(self, conn) -> dict[str, str]:
+        return dict(self.fetchall(conn, "select key, value from hub_meta"))
+
+    def set_meta(self, conn, **values: Any) -> None:
+        sql = self.upsert_sql("hub_meta", ("key", "value"), ("key",))
+        conn.cursor().executemany(sql, [(k, None if v is None else str(v)) for k, v in values.items()])
+
+    def select_in(self, conn, sql: str, column: str, values: Iterable, params: Sequence = ()) -> list[tuple]:
+        """sql has one {in} placeholder: rows for all values (chunked)."""
+        out: list[tuple] = []
+        values = list(values)
+        if not values:
+            return out
+        for clause, chunk in self.in_clause(column, values):
+            out.extend(self.fetchall(conn, sql.format(**{"in": clause}), (*params, *chunk)))
+        return out
+
+    def init_schema(self) -> None:
+        with self.write() as conn:
+            for ddl in SCHEMA:
+                self.execute(conn, ddl)
+            meta = self.meta(conn)
+            if "hub_id" not in meta:
+                self.set_meta(conn, hub_id=secrets.token_hex(8), epoch=secrets.token_hex(8), committed_seq=0)
+            elif meta.get("restored"):
+                # A copy made by `griddesk-hub backup` and put back: it holds less than the devices were
+                # told; a new epoch makes them push again what it lacks and read their scope again.
+                self.set_meta(conn, epoch=secrets.token_hex(8), restored=None)
+                self.execute(conn, "delete from hub_meta where key = 'restored'")
+
+
+# -- SQLite ---------------------------------------------------------------------------------------
+
+class SqliteStorage(Storage):
+    kind = "sqlite"
+
+    def __init__(self, path: str | Path, *, init: bool = True):
+        from pysqlite3 import dbapi2 as sqlite3
+
+        self._sqlite3 = sqlite3
+        self.path = Path(path)
+        self.url = str(self.path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = self._connect()
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._all: list = [self._writer]
+        if init:
+            self.init_schema()
+
+    def _connect(self):
+        conn = self._sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
+        conn.execute("pragma journal_mode = wal")
+        # FULL: a commit is on disk before the push is acknowledged (a power cut loses nothing acknowledged).
+        conn.execute("pragma synchronous = full")
+        conn.execute("pragma busy_timeout = 30000")
+        conn.execute("pragma cache_size = -64000")
+        return conn
+
+    @contextmanager
+    def write(self):
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("begin immediate")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("rollback")
+                raise
+            conn.execute("commit")
+
+    @contextmanager
+    def read(self):
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+            self._all.append(conn)
+        conn.execute("begin")  # one snapshot for the whole read (checkpoint and rows agree)
+        try:
+            yield conn
+        finally:
+            conn.execute("rollback")
+
+    def close(self) -> None:
+        for conn in self._all:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - a connection of a finished thread
+                pass
+        self._all = []
+
+    def backup_to(self, target: Path) -> None:
+        dest = self._sqlite3.connect(str(target))
+        try:
+            with self._write_lock:
+                self._writer.backup(dest)
+        finally:
+            dest.close()
+
+
+# -- PostgreSQL -----------------------------------------------------------------------------------
+
+_LOCK_KEY = 0x47524448  # "GRDH": the advisory lock that serializes the hub's write transactions
+
+
+class PostgresStorage(Storage):
+    kind = "postgresql"
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8):
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self._psycopg = psycopg
+        self.url = url
+        self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True,
+                                   kwargs={"autocommit": False}, timeout=30,
+                                   # A connection broken by a server restart is replaced, not handed out.
+                                   check=ConnectionPool.check_connection)
+        self.init_schema()
+
+    def q(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def in_clause(self, column: str, values: Sequence) -> Iterator[tuple[str, list]]:
+        values = list(values)
+        for start in range(0, len(values), 20_000):
+            yield f"{column} = any(?)", [values[start:start + 20_000]]
+
+    def bulk_insert(self, conn, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+        if not rows:
+            return
+        with conn.cursor() as cur, cur.copy(f"copy {table} ({','.join(columns)}) from stdin") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    @contextmanager
+    def write(self):
+        with self.pool.connection() as conn:
+            with conn.transaction():
+                conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                yield conn
+
+    @contextmanager
+    def read(self):
+        with self.pool.connection() as conn:
+            conn.isolation_level = self._psycopg.IsolationLevel.REPEATABLE_READ
+            try:
+                with conn.transaction():
+                    yield conn
+            finally:
+                conn.isolation_level = None
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def open_storage(url: str | Path) -> Storage:
+    text = str(url)
+    if text.startswith(("postgresql://", "postgres://")):
+        return PostgresStorage(text)
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///"):]
+    return SqliteStorage(Path(text))
