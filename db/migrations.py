@@ -102,7 +102,14 @@ def _v7(db: SqliteDatabase) -> None:
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
 
 
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
+def _v12(db: SqliteDatabase) -> None:
+    # Accounts of this laptop (local, inside the encrypted file): db/accounts/models.py.
+    db.execute_sql("CREATE TABLE IF NOT EXISTS account (login TEXT NOT NULL PRIMARY KEY, display_name TEXT, "
+                   "role TEXT NOT NULL, grid_ids TEXT NOT NULL DEFAULT '', created_at TEXT, "
+                   "disabled INTEGER NOT NULL DEFAULT 0)")
+
+
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7, 12: _v12}
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

@@ -15,6 +15,9 @@ def record_full_print(store, *, form: str, target_table: str | None = None, targ
     One entry per printed record (household, visit) so the trail answers "who printed this
     household's numbers, and when"; a list prints as one entry naming its filter and size.
     """
+    from db.accounts.session import require_unmasked
+
+    require_unmasked(store)
     at = dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
     who = user or store.user
     ids = target_ids or [None]

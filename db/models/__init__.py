@@ -35,6 +35,7 @@ def fk(model, **kwargs):
     return ForeignKeyField(model, **kwargs)
 
 
+from db.models.accounts import ACCOUNT_MODELS  # noqa: E402
 from db.models.core import LOCAL_CORE_MODELS  # noqa: E402
 from db.models.ledger import LEDGER_MODELS  # noqa: E402
 from db.models.register import REGISTER_MODELS  # noqa: E402
@@ -42,7 +43,8 @@ from db.models.register_local import REGISTER_LOCAL_MODELS  # noqa: E402
 from db.models.sync import SYNC_MODELS  # noqa: E402
 
 SYNCED_MODELS: list[type[SyncedModel]] = [*REGISTER_MODELS]
-LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS, *REGISTER_LOCAL_MODELS, *LEDGER_MODELS, *SYNC_MODELS]
+LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS, *REGISTER_LOCAL_MODELS, *LEDGER_MODELS, *SYNC_MODELS,
+                                     *ACCOUNT_MODELS]
 
 
 def synced_model(table: str) -> type[SyncedModel] | None:

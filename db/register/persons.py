@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from db.accounts.session import require_person
 from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.models.register import LifeEvent, Membership, Person
 from db.oplog import Change
@@ -148,6 +149,7 @@ def save_person(store, *, values: dict[str, Any], person_id: str | None = None,
 
 
 def _current(store, person_id: str) -> dict[str, Any]:
+    require_person(store, person_id)  # a 网格员 opens and edits only the persons of their grids
     cols = sorted(PERSON_FIELDS | {"merged_into", "deleted"})
     row = store.db.execute_sql(f"select {','.join(cols)} from person where id = ?", (person_id,)).fetchone()
     if row is None:

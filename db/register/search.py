@@ -7,9 +7,10 @@ the displayed values of a block of them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from db.accounts.session import grid_scope, grid_sql
 from db.register import postings
 from db.register.common import today
 from db.register.index import SEP
@@ -31,6 +32,8 @@ class Filters:
     residence_status: str | None = None
     status: str = "active"  # active | moved_out | deceased | all
     overdue: bool = False
+    # The grids the logged-in user may see (a 网格员); None: all. Set by search_ids from the session.
+    grid_ids: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -74,6 +77,10 @@ def _filter_predicates(filters: Filters, on: dt.date) -> tuple[list[str], list[A
     if filters.overdue:
         where.append("s.due_date is not null and s.due_date < ?")
         params.append(on.isoformat())
+    if filters.grid_ids is not None:
+        sql, grid_params = grid_sql("s.grid_id", filters.grid_ids)
+        where.append(sql)
+        params.extend(grid_params)
     return where, params
 
 
@@ -181,6 +188,9 @@ def _join_postings(lead_param, term_where, term_params, filters, where, params):
 def search_ids(store, filters: Filters, *, limit: int | None = SEARCH_LIMIT, on: dt.date | None = None
                ) -> SearchResult:
     """Matching index rows in list order; at most `limit` (truncated says there were more)."""
+    grids = grid_scope(store)
+    if grids is not None:
+        filters = replace(filters, grid_ids=grids)
     sql, params = build_query(filters, on=on)
     if limit is not None:
         sql += " limit ?"
@@ -194,11 +204,13 @@ def fetch_rows(store, rowids: list[int]) -> dict[int, dict[str, Any]]:
     """Displayed values of index rows, by rowid (rows gone since are missing)."""
     out: dict[int, dict[str, Any]] = {}
     cols = ",".join(f"s.{k}" for k in ROW_KEYS)
+    grids = grid_scope(store)
+    scope, scope_params = grid_sql("s.grid_id", grids) if grids is not None else ("1", [])
     for start in range(0, len(rowids), 500):
         chunk = rowids[start:start + 500]
         marks = ",".join("?" * len(chunk))
-        for row in store.db.execute_sql(f"select {cols} from register_search s where s.rowid in ({marks})",
-                                        tuple(chunk)):
+        for row in store.db.execute_sql(f"select {cols} from register_search s where s.rowid in ({marks}) "
+                                        f"and {scope}", (*chunk, *scope_params)):
             out[row[0]] = dict(zip(ROW_KEYS, row, strict=True))
     return out
 
