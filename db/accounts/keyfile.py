@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -63,6 +65,10 @@ def unwrap(entry: dict, secret: str, label: str) -> bytes | None:
         return None
 
 
+def _tag(db_key: bytes, *parts: str) -> str:
+    return hmac.new(db_key, "|".join(("profile", *parts)).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def new_recovery_key() -> str:
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
     return "-".join("".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(RECOVERY_GROUPS))
@@ -103,7 +109,25 @@ class KeyFile:
 
     # -- wrapped keys ---------------------------------------------------------------------------
     def set_password(self, login: str, password: str, db_key: bytes) -> None:
+        profile = (self.data["users"].get(login) or {}).get("profile")
         self.data["users"][login] = wrap(db_key, password, "user:" + login)
+        if profile:
+            self.data["users"][login]["profile"] = profile
+
+    def set_profile(self, login: str, db_key: bytes, *, role: str, grid_ids: str, display_name: str) -> None:
+        """A copy of the account's role beside its wrapped key, authenticated with the database key:
+        a restored backup from before the account existed does not lock its owner out."""
+        entry = self.data["users"].get(login)
+        if entry is not None:
+            entry["profile"] = {"role": role, "grid_ids": grid_ids, "display_name": display_name,
+                                "tag": _tag(db_key, login, role, grid_ids, display_name)}
+
+    def profile(self, login: str, db_key: bytes) -> dict | None:
+        p = (self.data["users"].get(login) or {}).get("profile")
+        if not p or not hmac.compare_digest(p.get("tag", ""), _tag(db_key, login, p.get("role", ""),
+                                                                  p.get("grid_ids", ""), p.get("display_name", ""))):
+            return None
+        return p
 
     def remove_user(self, login: str) -> None:
         self.data["users"].pop(login, None)

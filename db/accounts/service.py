@@ -73,9 +73,26 @@ def _check_login(login: str) -> str:
     return login
 
 
+def _profile_to_keyfile(store, kf: keyfile.KeyFile, login: str) -> None:
+    row = store.db.execute_sql("select role, grid_ids, display_name from account where login = ?",
+                               (login,)).fetchone()
+    if row is not None:
+        kf.set_profile(login, store.key, role=row[0], grid_ids=row[1] or "", display_name=row[2] or "")
+
+
 def _session_for(store, login: str) -> Session:
     row = store.db.execute_sql("select role, grid_ids, display_name, disabled from account where login = ?",
                                (login,)).fetchone()
+    if row is None and store.key is not None:
+        # A restored backup older than this account: its role comes back from the key file.
+        kf = keyfile.KeyFile.load(store.path)
+        p = kf.profile(login, store.key) if kf is not None else None
+        if p is not None:
+            with store.db.atomic():
+                store.db.execute_sql("insert into account(login, display_name, role, grid_ids, created_at) "
+                                     "values(?, ?, ?, ?, ?)", (login, p["display_name"], p["role"], p["grid_ids"],
+                                                               dt.datetime.now().isoformat(timespec="seconds")))
+            row = (p["role"], p["grid_ids"], p["display_name"], 0)
     if row is None or row[3]:
         raise LoginFailed(_("This account no longer exists on this laptop."))
     grids = frozenset(g for g in (row[1] or "").split(",") if g)
@@ -171,6 +188,7 @@ def create_first_admin(store, *, login: str, password: str, display_name: str = 
     store.close()
     kf = keyfile.KeyFile.new(path)
     kf.set_password(login, password, db_key)
+    kf.set_profile(login, db_key, role=ROLE_ADMIN, grid_ids="", display_name=display_name or login)
     kf.set_recovery(recovery, db_key)
     kf.save()  # first: a crash from here on leaves a plain file that prepare() encrypts on next open
     cipher.encrypt_in_place(path, db_key, progress)
@@ -221,6 +239,7 @@ def add_user(store, *, login: str, password: str, role: str, grid_ids=(), displa
                              "values(?, ?, ?, ?, ?)", (login, display_name or login, role, grids,
                                                        dt.datetime.now().isoformat(timespec="seconds")))
         kf.set_password(login, password, store.key)
+        _profile_to_keyfile(store, kf, login)
         kf.save()
         audit.record(store, action="user_added", detail=f"{login} {role}")
 
@@ -234,6 +253,10 @@ def set_role(store, *, login: str, role: str, grid_ids=()) -> None:
         cur = store.db.execute_sql("update account set role = ?, grid_ids = ? where login = ?", (role, grids, login))
         if cur.rowcount == 0:
             raise ValidationError(_("There is no account “{login}”.").format(login=login), field="login")
+        kf = keyfile.KeyFile.load(store.path)
+        if kf is not None and store.key is not None:
+            _profile_to_keyfile(store, kf, login)
+            kf.save()
         audit.record(store, action="user_changed", detail=f"{login} {role} {grids}")
 
 
@@ -299,6 +322,7 @@ def recover(db_path: Path, *, recovery_key: str, login: str, new_password: str):
                              "values(?, ?, ?, '', ?) on conflict(login) do update set role = excluded.role, "
                              "disabled = 0", (login, login, ROLE_ADMIN, dt.datetime.now().isoformat(timespec="seconds")))
     kf.set_password(login, new_password, key)
+    _profile_to_keyfile(store, kf, login)
     kf.data["failures"] = {}
     kf.save()
     bind(store, _session_for(store, login))
