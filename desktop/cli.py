@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "desktop.commands.ledger",
     "desktop.commands.printing",
     "desktop.commands.sync",
+    "desktop.commands.accounts",
 ]
 
 

@@ -9,6 +9,7 @@ plus this laptop's exchange history, by person, user, action and date.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,8 +132,6 @@ def search(store, *, person: str | None = None, user: str | None = None, action:
         params.append(date_to)
     if related is not None:
         where.append("target_id in (select value from json_each(?))")
-        import json
-
         params.append(json.dumps(sorted(related)))
     sql = ("select at, user, action, target_table, target_id, detail from audit_entry where "
            + " and ".join(where) + " order by at desc limit ?")
@@ -150,15 +149,11 @@ def search(store, *, person: str | None = None, user: str | None = None, action:
             where.append("hlc < ?")
             params.append(_iso_to_hlc(date_to, end=True))
         if related is not None:
-
-
             where.append("row_id in (select value from json_each(?))")
             params.append(json.dumps(sorted(related)))
         sql = ("select hlc, user, tbl, row_id, fields, kind from oplog where " + " and ".join(where)
                + " order by hlc desc limit ?")
         for hlc, who, tbl, row_id, fields, kind in store.db.execute_sql(sql, (*params, limit)):
-
-
             try:
                 names = ", ".join(sorted(json.loads(fields)))
             except ValueError:

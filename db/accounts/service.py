@@ -143,13 +143,19 @@ def open_store(db_path: Path, *, login: str, password: str, user_override: str |
     unlocked = unlock(db_path, login=login, password=password)
     store = Store(db_path, user=user_override or unlocked.login, key=unlocked.key, create=False)
     try:
-        session = _session_for(store, unlocked.login)
+        start_session(store, unlocked)
     except LoginFailed:
         store.close()
         raise
+    return store
+
+
+def start_session(store, unlocked: Unlocked) -> Session:
+    """Bind the logged-in account to an opened store and audit the login (and the failed tries)."""
+    session = _session_for(store, unlocked.login)
     bind(store, session)
     audit.record_logins(store, login=unlocked.login, failed=unlocked.failed)
-    return store
+    return session
 
 
 def unlock_session(store, *, password: str) -> Session:
