@@ -289,7 +289,10 @@ class MainWindow(QMainWindow):
         self.action_lock.setEnabled(self.ctx.store.session is not None)
         self.action_lock.triggered.connect(lambda: self.ctx.shell.accounts.lock())
         self.addAction(self.action_lock)
+        self.action_audit = QAction(_("Audit trail…"), self)
+        self.action_audit.triggered.connect(self._audit)
         menu.addAction(self.action_accounts)
+        menu.addAction(self.action_audit)
         menu.addAction(self.action_lock)
         menu.addSeparator()
 
@@ -297,6 +300,12 @@ class MainWindow(QMainWindow):
         from views.accounts import AccountsDialog
 
         AccountsDialog(self.ctx, self).exec()
+
+    def _audit(self) -> None:
+        from views.accounts import audit_window
+
+        self._audit_window = audit_window(self.ctx, self)
+        self._audit_window.show()
 
     def _backup_now(self) -> None:
         from desktop.backups import backup_now

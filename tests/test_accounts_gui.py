@@ -70,6 +70,9 @@ def test_login_at_start_then_idle_lock_and_unlock(qtbot, tmp_path, encrypted, mo
 
         actions = [r.action for r in audit.search(store, changes=False)]
         assert {"login", "login_failed", "unlock"} <= set(actions)
+        window.action_audit.trigger()  # File > Audit trail…
+        shown = window._audit_window
+        assert shown.isVisible() and shown.screen.table.rowCount() >= 3
     finally:
         stop_shell(shell)
 

@@ -37,6 +37,13 @@ ACTION_LABELS = {
 }
 
 
+TABLE_LABELS = {"person": N_("Person"), "household": N_("Household"), "membership": N_("Household member"),
+                "visit": N_("Home visit"), "person_tag": N_("Special group"), "tag": N_("Tag"), "grid": N_("Grid"),
+                "compound": N_("Compound"), "building": N_("Building"), "unit": N_("Unit"),
+                "life_event": N_("Life event")}
+FIELD_LABELS = {"id_number": N_("ID number"), "phone": N_("Telephone"), "owner_phone": N_("Owner's telephone")}
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
@@ -69,9 +76,23 @@ class AuditRow:
     target_id: str | None
     detail: str
     source: str  # audit | oplog | exchange
+    target_name: str = ""  # the person's name or the household's address, for people reading the trail
 
     def action_label(self) -> str:
         return _(ACTION_LABELS.get(self.action, self.action))
+
+    def record_label(self) -> str:
+        if not self.target_table and not self.target_id:
+            return ""
+        table = _(TABLE_LABELS[self.target_table]) if self.target_table in TABLE_LABELS else (self.target_table or "")
+        return f"{table} {self.target_name or (self.target_id or '')[-8:]}".strip()
+
+    def detail_label(self) -> str:
+        if self.source == "audit" and self.action == "reveal":
+            field, _sep, reason = self.detail.partition(": ")
+            label = _(FIELD_LABELS[field]) if field in FIELD_LABELS else field
+            return f"{label}: {reason}" if reason else label
+        return self.detail
 
 
 def _hlc_iso(hlc: str) -> str:
@@ -177,9 +198,30 @@ def search(store, *, person: str | None = None, user: str | None = None, action:
             out.append(AuditRow(at or "", who or "", "exchange", None, None,
                                 f"{direction} {kind} {peer or ''} {ops} {name or ''}".strip(), "exchange"))
     out.sort(key=lambda r: r.at, reverse=True)
-    return out[:limit]
+    out = out[:limit]
+    _name_targets(store, out)
+    return out
+
+
+def _name_targets(store, rows: list[AuditRow]) -> None:
+    """Fill in who or where each entry is about (persons by name, households by address)."""
+    sql = {"person": "select id, name from person where id in (select value from json_each(?))",
+           "household": "select id, coalesce(address, number) from household where id in (select value from json_each(?))",
+           "membership": "select m.id, p.name from membership m join person p on p.id = m.person_id "
+                         "where m.id in (select value from json_each(?))",
+           "person_tag": "select t.id, p.name from person_tag t join person p on p.id = t.person_id "
+                         "where t.id in (select value from json_each(?))"}
+    for table, query in sql.items():
+        ids = sorted({r.target_id for r in rows if r.target_table == table and r.target_id})
+        if not ids:
+            continue
+        names = dict(store.db.execute_sql(query, (json.dumps(ids),)).fetchall())
+        for r in rows:
+            if r.target_table == table and r.target_id in names:
+                r.target_name = names[r.target_id] or ""
 
 
 def as_dicts(rows: list[AuditRow]) -> list[dict[str, Any]]:
     return [{"at": r.at, "user": r.user, "action": r.action, "label": r.action_label(),
-             "table": r.target_table, "target": r.target_id, "detail": r.detail, "source": r.source} for r in rows]
+             "table": r.target_table, "target": r.target_id, "target_name": r.target_name,
+             "record": r.record_label(), "detail": r.detail, "source": r.source} for r in rows]

@@ -80,8 +80,7 @@ def cmd_audit(args) -> int:
         if args.json:
             print(json.dumps(d, ensure_ascii=False))
         else:
-            record = f"{d['table'] or ''}:{d['target'] or ''}" if d["table"] or d["target"] else ""
-            print("\t".join((d["at"], d["user"], d["label"], record, d["detail"])))
+            print("\t".join((d["at"], d["user"], d["label"], d["record"], d["detail"])))
     print(_("{n} entries").format(n=len(rows)), file=sys.stderr)
     return 0
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
+    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -29,6 +30,24 @@ from views.widgets import heading
 ACTIONS = ("reveal", "print_unmasked", "export_unmasked", "export", "login", "login_failed", "unlock", "change",
            "exchange", "user_added", "user_changed", "user_removed", "password_changed", "password_reset",
            "recovered", "accounts_created")
+
+
+def audit_window(ctx, parent: QWidget | None = None) -> QDialog:
+    """The audit screen in a window of its own (File > Audit trail…)."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle(_("Audit trail"))
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    layout = QVBoxLayout(dialog)
+    layout.setContentsMargins(0, 0, 0, 0)
+    screen = AuditScreen(ctx, dialog)
+    layout.addWidget(screen)
+    if parent is not None:
+        dialog.resize(parent.size() * 0.9)
+    else:
+        dialog.resize(1100, 650)
+    dialog.screen = screen
+    screen.activated()
+    return dialog
 
 
 class AuditScreen(QWidget):
@@ -62,9 +81,16 @@ class AuditScreen(QWidget):
         self.date_to.setDisplayFormat("yyyy-MM-dd")
         self.search_button = QPushButton(_("Search"))
         self.search_button.clicked.connect(self.refresh)
-        for w in (self.person_edit, self.user_edit, self.action_box, self.use_dates, self.date_from, QLabel(_("to")),
-                  self.date_to, self.search_button):
+        self.person_edit.setMinimumWidth(200)
+        self.user_edit.setMinimumWidth(120)
+        for w in (self.person_edit, self.user_edit, self.action_box):
+            row.addWidget(w, 1)
+        layout.addLayout(row)
+        row = QHBoxLayout()
+        for w in (self.use_dates, self.date_from, QLabel(_("to")), self.date_to):
             row.addWidget(w)
+        row.addStretch(1)
+        row.addWidget(self.search_button)
         self.person_edit.returnPressed.connect(self.refresh)
         self.user_edit.returnPressed.connect(self.refresh)
         layout.addLayout(row)
@@ -102,8 +128,8 @@ class AuditScreen(QWidget):
             return
         self.table.setRowCount(len(self.rows))
         for i, r in enumerate(self.rows):
-            record = f"{r.target_table or ''} {(r.target_id or '')[-8:]}".strip()
-            for j, text in enumerate((r.at.replace("T", " ")[:19], r.user, r.action_label(), record, r.detail)):
+            for j, text in enumerate((r.at.replace("T", " ")[:19], r.user, r.action_label(), r.record_label(),
+                                      r.detail_label())):
                 item = QTableWidgetItem(text)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(i, j, item)
