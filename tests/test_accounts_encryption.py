@@ -112,3 +112,22 @@ def test_a_damaged_encrypted_file_gives_a_clear_message(plain):
     cipher.forget_key(path)
     with pytest.raises(DatabaseOpenError, match="损坏|备份"):
         service.open_store(path, login="admin", password=PASSWORD)
+
+
+def test_incremental_backups_of_an_encrypted_database_are_encrypted_and_restore(plain):
+    from db.register.households import update_household
+
+    path, secrets = plain
+    store, _recovery = service.create_first_admin(Store(path), login="admin", password=PASSWORD)
+    make_backup(store, "manual", incremental=False)
+    home = store.db.execute_sql("select id from household limit 1").fetchone()[0]
+    update_household(store, household_id=home, values={"address": secrets[1][2] + "东侧"})
+    incremental = make_backup(store, "import")
+    assert "-incr-" in incremental.name and cipher.is_encrypted_file(incremental)
+    assert _leaks([incremental], secrets) == []
+    store.close()
+    restore(path, incremental, user="admin")
+    store = Store(path)
+    address = store.db.execute_sql("select address from household where id = ?", (home,)).fetchone()[0]
+    assert address == secrets[1][2] + "东侧"
+    store.close()

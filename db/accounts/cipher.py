@@ -205,3 +205,50 @@ def prepare(path: Path, key: bytes | None) -> bytes | None:
         encrypt_in_place(path, key)
     remember_key(path, key)
     return key
+
+
+def _plain_module():
+    from pysqlite3 import dbapi2 as sqlite3
+
+    return sqlite3
+
+
+DB_ERRORS: tuple[type[BaseException], ...] = (_plain_module().Error, sqlcipher.Error)
+
+
+def open_file(path: Path, uri: str, **kwargs):
+    """A connection (uri=True) to a file of ours that is not the open database (a backup): keyed
+    with sqlcipher3 when it is encrypted, or is a new file beside an encrypted database (its
+    backups are encrypted with its key); plain pysqlite3 otherwise. ATTACH on a keyed connection
+    uses the same key, so an attached backup or database of the same family needs no KEY clause."""
+    path = Path(path)
+    new = not path.exists() or path.stat().st_size == 0
+    key = key_for(path) if (new or is_encrypted_file(path)) else None
+    if key is None:
+        return _plain_module().connect(uri, uri=True, **kwargs)
+    conn = sqlcipher.connect(uri, uri=True, **kwargs)
+    quiet(conn)
+    conn.execute(key_pragma(key))
+    return conn
+
+
+def application_id(path: Path) -> int | None:
+    """The application id of an encrypted file whose key is known (None otherwise)."""
+    key = key_for(path)
+    if key is None:
+        return None
+    try:
+        conn = connect(f"{Path(path).resolve().as_uri()}?mode=ro", key, uri=True)
+        try:
+            return conn.execute("pragma application_id").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlcipher.Error:
+        return None
+
+
+def attach_key(path: Path) -> tuple[str, tuple]:
+    """The KEY clause and its parameter for ATTACHing `path` (empty for a plain file). SQLCipher
+    does not carry a raw key over to an attached file; a bound parameter keeps it out of logs."""
+    key = key_for(path) if is_encrypted_file(path) else None
+    return (" key ?", (f"x'{key.hex()}'",)) if key is not None else ("", ())
