@@ -19,7 +19,6 @@ SCREENS: list[tuple[str, str, str]] = [
     ("volunteers", N_("Volunteers"), "views.placeholder:VolunteersPlaceholder"),
     ("printing", N_("Printing"), "views.printing:PrintingScreen"),
     ("sync", N_("Sync and handover"), "views.sync:SyncScreen"),
-    ("audit", N_("Audit trail"), "views.accounts:AuditScreen"),
     ("settings", N_("Settings"), "views.settings:SettingsScreen"),
 ]
 
