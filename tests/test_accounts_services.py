@@ -169,6 +169,12 @@ def test_grid_worker_cannot_read_another_grids_person_through_any_service(admin,
         household_members(li, other_home)
     with pytest.raises(AccessDenied):
         reveal(li, table="person", row_id=other_person, field="id_number")
+    from db.register.persons import life_events
+    from db.register.tags import person_tags
+
+    for read in (life_events, person_tags):
+        with pytest.raises(AccessDenied):
+            read(li, other_person)
     # export
     assert 0 < count_people(li) < everyone
     assert other_person not in {d["id"] for d in iter_people(li, PeopleFilter(status="all"))}

@@ -179,6 +179,7 @@ def _event_date(value, field_name: str) -> str:
 def move_in(store, *, person_id: str, household_id: str, date, relation: str = "其他",
             came_from: str | None = None) -> list[Change]:
     """迁入: the person joins a household; the event is kept in the history."""
+    require_person(store, person_id)
     day = _event_date(date, "move_in_date")
     edit = Edit(store, N_("Move in"))
     with store.db.atomic():
@@ -193,6 +194,7 @@ def move_in(store, *, person_id: str, household_id: str, date, relation: str = "
 
 def move_out(store, *, person_id: str, date, destination: str) -> list[Change]:
     """迁出: the person leaves with a destination; the record and its history stay."""
+    require_person(store, person_id)
     day = _event_date(date, "move_out_date")
     destination = normalize_text(destination)
     if not destination:
@@ -210,6 +212,7 @@ def move_out(store, *, person_id: str, date, destination: str) -> list[Change]:
 
 def record_death(store, *, person_id: str, date) -> list[Change]:
     """死亡: recorded with its date; memberships end, nothing is deleted."""
+    require_person(store, person_id)
     day = _event_date(date, "death_date")
     edit = Edit(store, N_("Record death"))
     with store.db.atomic():
@@ -228,6 +231,7 @@ def _household_of(store, person_id: str) -> str | None:
 
 
 def life_events(store, person_id: str) -> list[dict[str, Any]]:
+    require_person(store, person_id)
     keys = ("id", "kind", "event_date", "detail", "household_id")
     return [dict(zip(keys, r, strict=True)) for r in store.db.execute_sql(
         "select id, kind, event_date, detail, household_id from life_event where person_id = ? and deleted = 0 "
