@@ -121,6 +121,13 @@ def test_first_administrator_from_the_accounts_dialog(qtbot, tmp_path, monkeypat
         assert cipher.is_encrypted_file(path)
         assert len(shown[-1]) == 39 and shown[-1].count("-") == 7
         assert shell.ctx.store.session.is_admin and shell.window.action_lock.isEnabled()
+        # Now the dialog manages accounts and the idle-lock minutes.
+        from desktop.accounts_startup import lock_minutes
+
+        again = AccountsDialog(shell.ctx, shell.window)
+        assert again.table.rowCount() == 1 and again.table.item(0, 2).text() == "社区管理员"
+        again.lock_minutes.setValue(3)
+        assert lock_minutes(shell.settings) == 3
     finally:
         stop_shell(shell)
 

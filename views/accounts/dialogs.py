@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -30,6 +31,7 @@ from db.accounts import service
 from db.accounts.models import ROLE_ADMIN, ROLE_GRID, ROLE_READONLY, ROLES
 from db.accounts.session import ROLE_LABELS
 from db.errors import GridDeskError
+from desktop.accounts_startup import lock_minutes, set_lock_minutes
 from i18n import _
 from views.widgets import heading
 
@@ -426,6 +428,13 @@ class AccountsDialog(QDialog):
         change.clicked.connect(self.change_password)
         row.addWidget(change)
         row.addStretch(1)
+        row.addWidget(QLabel(_("Lock after minutes without use (0: never)")))
+        self.lock_minutes = QSpinBox()
+        self.lock_minutes.setObjectName("lock_minutes")
+        self.lock_minutes.setRange(0, 240)
+        self.lock_minutes.setValue(lock_minutes(self.ctx.settings))
+        self.lock_minutes.valueChanged.connect(lambda v: set_lock_minutes(self.ctx.settings, v))
+        row.addWidget(self.lock_minutes)
         self.layout_.addLayout(row)
         if not s.is_admin:
             self.layout_.addStretch(1)
