@@ -121,3 +121,12 @@ def test_cli_audit_and_accounts(tmp_path):
     r = griddesk("audit", "--db", str(db), "--login", "admin", "--password-file", str(pw), "--user", "admin",
                  "--action", "login")
     assert r.returncode == 0 and "登录" in r.stdout
+    r = griddesk("retention", "--db", str(db), "--login", "admin", "--password-file", str(pw), "--years", "0")
+    assert r.returncode == 0, r.stderr
+    moved = [line.split("\t")[0] for line in r.stdout.splitlines() if line]
+    if moved:  # the demo has people who moved out or died
+        r = griddesk("retention", "--db", str(db), "--login", "admin", "--password-file", str(pw),
+                     "--redact", moved[0])
+        assert r.returncode == 0 and "已删除" in r.stdout
+        r = griddesk("audit", "--db", str(db), "--login", "admin", "--password-file", str(pw), "--action", "redact")
+        assert "删除个人信息" in r.stdout

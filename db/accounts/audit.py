@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "recovered": N_("Opened with the recovery key"),
     "change": N_("Changed"),
     "exchange": N_("Exchange"),
+    "redact": N_("Personal data erased"),
 }
 
 

@@ -43,6 +43,13 @@ def register(sub) -> None:
     p.add_argument("--new-password-file", help=_("file holding the new account's password (first line)"))
     p.set_defaults(func=cmd_accounts)
 
+    p = sub.add_parser("retention", help=_("people moved out or deceased more than N years ago; erase their data"))
+    _add_db(p)
+    p.add_argument("--years", type=int, default=5, help=_("years since moving out or death"))
+    p.add_argument("--redact", metavar="PERSON_ID", action="append", default=[],
+                   help=_("erase this person's personal data (repeatable; recorded in the audit trail)"))
+    p.set_defaults(func=cmd_retention)
+
 
 def _read_secret(path: str | None, prompt: str) -> str:
     if path:
@@ -108,6 +115,22 @@ def cmd_accounts(args) -> int:
         elif args.action == "reset-password":
             service.reset_password(store, login=args.name or "",
                                    new_password=_read_secret(args.new_password_file, _("New password: ")))
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_retention(args) -> int:
+    from db.accounts import retention
+
+    store = open_db(args)
+    try:
+        for person_id in args.redact:
+            retention.redact_person(store, person_id=person_id, reason=_("retention review"))
+            print(_("Erased the personal data of {id}.").format(id=person_id))
+        if not args.redact:
+            for r in retention.review_list(store, years=args.years):
+                print("\t".join((r["id"], r["name"] or "", r["move_out_date"] or "", r["death_date"] or "")))
     finally:
         store.close()
     return 0
