@@ -23,8 +23,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pysqlite3 import dbapi2 as sqlite3
-
 from db import backup_incremental as incr
 from db.errors import DatabaseOpenError
 from i18n import _
@@ -164,7 +162,9 @@ def _target(folder: Path, stem: str, now: dt.datetime, reason: str, base: Backup
 def _make_full(store, target: Path) -> Path:
     tmp = target.with_suffix(".part")
     source = store.db.connection()
-    dest = sqlite3.connect(str(tmp))
+    from db.accounts.cipher import backup_target
+
+    dest = backup_target(source, tmp)  # an encrypted database's backup is encrypted with its key
     try:
         source.backup(dest)
     finally:

@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
-from pysqlite3 import dbapi2 as sqlite3
 
 from db import migrations
+from db.accounts.cipher import DB_ERRORS, attach_key, open_file
+from db.accounts.cipher import application_id as cipher_application_id
 from db.errors import DatabaseOpenError
 from i18n import _
 
@@ -98,6 +99,8 @@ def is_incremental_file(path: Path) -> bool:
             head = fh.read(100)
     except OSError:
         return False
+    if len(head) == 100 and not head.startswith(_SQLITE_MAGIC):
+        return cipher_application_id(path) == APPLICATION_ID  # an encrypted database's backup
     return len(head) == 100 and head.startswith(_SQLITE_MAGIC) and int.from_bytes(head[68:72], "big") == APPLICATION_ID
 
 
@@ -128,13 +131,13 @@ def ops_since(conn, base: Base) -> int | None:
 def read_base(path: Path) -> Base | None:
     """The node id and last op of a full backup (None when it cannot be read)."""
     try:
-        conn = sqlite3.connect(_uri(path), uri=True)
+        conn = open_file(path, _uri(path))
         try:
             node = conn.execute("select value from meta where key = 'node_id'").fetchone()
             rowid, op = _last_op(conn)
         finally:
             conn.close()
-    except sqlite3.Error:
+    except DB_ERRORS:
         return None
     return Base(Path(path), node[0] if node else "", rowid, op) if node else None
 
@@ -183,13 +186,14 @@ def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.d
 
     tmp = target.with_name(target.name + ".part")
     tmp.unlink(missing_ok=True)
-    conn = sqlite3.connect(_uri(tmp, "rwc"), uri=True, isolation_level=None)
+    conn = open_file(tmp, _uri(tmp, "rwc"), isolation_level=None)  # encrypted beside an encrypted database
     ok = False
     try:
         conn.execute("pragma journal_mode = off")
         conn.execute("pragma synchronous = off")
         conn.execute(f"pragma application_id = {APPLICATION_ID}")
-        conn.execute("attach database ? as src", (f"{store.path.resolve().as_uri()}?mode=ro",))
+        key_sql, key_param = attach_key(store.path)
+        conn.execute("attach database ? as src" + key_sql, (f"{store.path.resolve().as_uri()}?mode=ro", *key_param))
         conn.execute("begin")  # one read snapshot of the source for everything below
         node = conn.execute("select value from src.meta where key = 'node_id'").fetchone()
         if not node or node[0] != base.node:
@@ -245,7 +249,7 @@ def read_manifest(path: Path, *, verify: bool = True) -> Manifest:
     if not is_incremental_file(path):
         raise _damaged(path, _("not an incremental backup file"))
     try:
-        conn = sqlite3.connect(_uri(path), uri=True)
+        conn = open_file(path, _uri(path))
         try:
             if verify:
                 problems = [r[0] for r in conn.execute("pragma quick_check")]
@@ -256,7 +260,7 @@ def read_manifest(path: Path, *, verify: bool = True) -> Manifest:
                 raise _damaged(path, _("its content does not match its checksum"))
         finally:
             conn.close()
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         raise _damaged(path, exc) from exc
     try:
         fmt = int(values.get("format", "0"))
@@ -318,7 +322,8 @@ def build(target: Path, manifest: Manifest, *, user: str | None = None) -> None:
     try:
         db = store.db
         base_index = store.get_meta("register_index")
-        db.execute_sql("attach database ? as inc", (str(manifest.path.resolve()),))
+        key_sql, key_param = attach_key(manifest.path)
+        db.execute_sql("attach database ? as inc" + key_sql, (str(manifest.path.resolve()), *key_param))
         try:
             with db.atomic():
                 conn = db.connection()

@@ -134,6 +134,13 @@ def _v11(db: SqliteDatabase) -> None:
     create_tables(db)
 
 
+def _v12(db: SqliteDatabase) -> None:
+    # Accounts of this laptop (local, inside the encrypted file): db/accounts/models.py.
+    db.execute_sql("CREATE TABLE IF NOT EXISTS account (login TEXT NOT NULL PRIMARY KEY, display_name TEXT, "
+                   "role TEXT NOT NULL, grid_ids TEXT NOT NULL DEFAULT '', created_at TEXT, "
+                   "disabled INTEGER NOT NULL DEFAULT 0)")
+
+
 def _v13(db: SqliteDatabase) -> None:
     # Rare characters (生僻字): readings people add for characters pypinyin lacks (synced).
     from db.models.rare import RARE_MODELS
@@ -147,6 +154,7 @@ MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
 MIGRATIONS[9] = _v9  # meetings
 MIGRATIONS[10] = _v10  # volunteers
 MIGRATIONS[11] = _v11  # office hub
+MIGRATIONS[12] = _v12  # accounts
 MIGRATIONS[13] = _v13  # rare characters
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -271,6 +271,10 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
             checked.add(keys)
     db = store.db
     user = user or store.user
+    if table != "audit_entry" and getattr(store, "session", None) is not None:
+        from db.accounts.session import require_write
+
+        require_write(store)  # a read-only account changes nothing (its audit entries excepted)
     with db.atomic():
         given = [r["id"] for r in rows if r.get("id")]
         existing: set[str] = set()
@@ -278,6 +282,8 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
             marks = ",".join("?" * len(chunk))
             existing.update(x for (x,) in db.execute_sql(
                 f'select id from "{table}" where id in ({marks})', tuple(chunk)))
+        if existing and table == "audit_entry":
+            raise PermissionError("the audit trail is append-only")
         history = ops_for_rows(db, table, sorted(existing)) if existing else {}
         counter = last_counter(store)
         defaults = _column_defaults(model)

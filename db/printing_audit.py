@@ -13,5 +13,8 @@ def record_full_print(store, *, form: str, target_table: str | None = None, targ
     One entry per printed record (household, visit) so the trail answers "who printed this
     household's numbers, and when"; a list prints as one entry naming its filter and size.
     """
+    from db.accounts.session import require_unmasked
+
+    require_unmasked(store)
     return record_audit(store, action="print_unmasked", target_table=target_table, target_ids=target_ids,
                         detail=f"{form}: {detail}" if detail else form, user=user)

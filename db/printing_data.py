@@ -14,7 +14,9 @@ from collections.abc import Iterable
 
 from peewee import JOIN, fn
 
+from db.accounts.session import grid_scope_db
 from db.errors import ValidationError
+from db.models import database_proxy
 from db.models.register import (
     Building,
     Compound,
@@ -76,7 +78,7 @@ def buildings(store, compound_id: str | None = None) -> list[tuple[str, str]]:
 
 
 def _household_query():
-    return (Household.select(Household.id, Household.number, Household.door, Household.address,
+    q = (Household.select(Household.id, Household.number, Household.door, Household.address,
                              Household.house_use, Household.owner_name, Household.owner_phone,
                              Household.notes, Unit.name.alias("unit_name"),
                              Building.id.alias("building_id"), Building.name.alias("building_name"),
@@ -86,6 +88,10 @@ def _household_query():
             .join(Compound, JOIN.LEFT_OUTER, on=(Building.compound == Compound.id))
             .join(Grid, JOIN.LEFT_OUTER, on=(Household.grid == Grid.id), src=Household)
             .where(Household.deleted == 0))
+    grids = grid_scope_db(database_proxy.obj)
+    if grids is not None:  # a 网格员 prints only the households of their grids
+        q = q.where(Household.grid.in_(list(grids)))
+    return q
 
 
 def _address(row: dict) -> str:

@@ -35,10 +35,11 @@ PRAGMAS = {
 }
 
 
-def inspect_file(path: Path) -> tuple[int, bool]:
+def inspect_file(path: Path, key: bytes | None = None) -> tuple[int, bool]:
     """Check that path is a GridDesk database this version can open, without writing to it.
 
     Returns (schema version, is_new). Raises DatabaseOpenError with a message for the user.
+    key: the SQLCipher key of an encrypted file (db/accounts/cipher.py).
     """
     if not path.exists() or path.stat().st_size == 0:
         return 0, True
@@ -46,18 +47,34 @@ def inspect_file(path: Path) -> tuple[int, bool]:
         raise DatabaseOpenError(_("“{path}” is a folder, not a GridDesk database file.").format(path=path))
     with path.open("rb") as fh:
         head = fh.read(100)
-    if not head.startswith(SQLITE_MAGIC):
-        raise DatabaseOpenError(
-            _("“{path}” is not a GridDesk database: it is not an SQLite database file.").format(path=path))
+    if key is None and not head.startswith(SQLITE_MAGIC):
+        from db.accounts.cipher import key_for
+
+        key = key_for(path)
+        if key is None:
+            raise DatabaseOpenError(
+                _("“{path}” is not a GridDesk database: it is not an SQLite database file.").format(path=path))
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        if key is not None and not head.startswith(SQLITE_MAGIC):
+            from db.accounts.cipher import connect as cipher_connect
+
+            try:
+                conn = cipher_connect(f"file:{path}?mode=ro", key, uri=True)
+            except Exception as exc:  # noqa: BLE001 - sqlcipher3's own DatabaseError class
+                raise DatabaseOpenError(_(
+                    "“{path}” cannot be opened with this key: the password does not match, or the "
+                    "encrypted file is damaged. Restore it from a backup.").format(path=path)) from exc
+        else:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             app_id = conn.execute("pragma application_id").fetchone()[0]
             version = conn.execute("pragma user_version").fetchone()[0]
             tables = conn.execute("select count(*) from sqlite_master").fetchone()[0]
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except DatabaseOpenError:
+        raise
+    except _database_errors() as exc:
         raise DatabaseOpenError(
             _("“{path}” is damaged and cannot be opened ({error}). Restore it from a backup.").format(
                 path=path, error=exc)) from exc
@@ -74,6 +91,12 @@ def inspect_file(path: Path) -> tuple[int, bool]:
     return version, False
 
 
+def _database_errors() -> tuple[type[BaseException], ...]:
+    from sqlcipher3 import dbapi2 as sqlcipher
+
+    return (sqlite3.DatabaseError, sqlcipher.DatabaseError)
+
+
 def file_fingerprint(path: Path) -> str:
     st = path.stat()
     return f"{path.resolve()}|{st.st_dev}|{st.st_ino}"
@@ -82,15 +105,24 @@ def file_fingerprint(path: Path) -> str:
 class Store:
     """One open GridDesk database: peewee database, node id, hybrid clock, current user."""
 
-    def __init__(self, path: str | os.PathLike, *, user: str | None = None, create: bool = True):
+    def __init__(self, path: str | os.PathLike, *, user: str | None = None, create: bool = True,
+                 key: bytes | None = None):
+        from db.accounts import cipher
+
         self.path = Path(path)
-        version, is_new = inspect_file(self.path)
+        # An encrypted file (accounts exist): the key from login, or the one this process opened it with.
+        self.key = cipher.prepare(self.path, key)
+        self.session = None
+        version, is_new = inspect_file(self.path, self.key)
         if is_new and not create:
             raise DatabaseOpenError(_("“{path}” does not exist.").format(path=self.path))
         if is_new:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self.user = user or default_user()
-        self.db = SqliteDatabase(str(self.path), pragmas=PRAGMAS, autoconnect=True)
+        if self.key is not None:
+            self.db = cipher.CipherDatabase(str(self.path), key=self.key, pragmas=PRAGMAS, autoconnect=True)
+        else:
+            self.db = SqliteDatabase(str(self.path), pragmas=PRAGMAS, autoconnect=True)
         self.db.connect(reuse_if_open=True)
         # Derived local data follows the writes of this store through its own row hooks.
         self.row_hooks: dict[str, list] = {}

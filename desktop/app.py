@@ -89,6 +89,9 @@ class Shell(QObject):
         appearance.load_qt_translations(app, language)
         self.settings.sig_text_scale_changed.connect(self._apply_text_scale)
         self.settings.sig_language_changed.connect(self._apply_language)
+        from desktop.accounts_startup import AccountsGate
+
+        self.accounts = AccountsGate(self)  # login before an encrypted database opens, idle lock
 
     # -- start-up -------------------------------------------------------------------------------
     def start(self, db_path: str | Path | None = None, on_ready: Callable[[], None] | None = None) -> None:
@@ -108,6 +111,9 @@ class Shell(QObject):
     def _open(self, path: Path, *, create: bool, on_opened, on_failed, demo_households: int = 0) -> None:
         title = (_("Creating a demo community on first start…") if demo_households
                  else _("Opening {name}…").format(name=path.name))
+        retry = lambda: self._open(path, create=create, on_opened=on_opened, on_failed=on_failed,  # noqa: E731
+                                   demo_households=demo_households)
+        on_failed = self.accounts.wrap_failed(path, on_failed, retry)
         self.tasks.run(open_store_task(path, create=create, demo_households=demo_households,
                                        user=self.settings.operator_name or None),
                        title=title, on_done=on_opened, on_error=on_failed, parent=self.window,
@@ -133,6 +139,7 @@ class Shell(QObject):
 
     # -- the current database -------------------------------------------------------------------
     def _install_store(self, store) -> None:
+        self.accounts.installed(store)  # who logged in (an encrypted database), the idle lock
         old = self.ctx.store if self.ctx is not None else None
         if old is not None and old is not store:
             self._close_store(old)

@@ -19,6 +19,8 @@ COMMAND_MODULES = [
     "desktop.commands.printing",
     "desktop.commands.sync",
     "desktop.commands.volunteers",
+
+    "desktop.commands.accounts",
 ]
 
 

@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.action_backup)
         file_menu.addSeparator()
+        self._add_accounts_actions(file_menu)
         file_menu.addAction(self.action_quit)
 
         view_menu = bar.addMenu(_("&View"))
@@ -281,6 +282,33 @@ class MainWindow(QMainWindow):
         from views.ledger import open_export_dialog
 
         return open_export_dialog(self.ctx, self)
+
+    def _add_accounts_actions(self, menu) -> None:
+        """Accounts and security (views/accounts), and locking the window by hand."""
+        self.action_accounts = QAction(_("Accounts and security…"), self)
+        self.action_accounts.triggered.connect(self._accounts)
+        self.action_lock = QAction(_("Lock"), self)
+        self.action_lock.setShortcut(QKeySequence("Ctrl+L"))
+        self.action_lock.setEnabled(self.ctx.store.session is not None)
+        self.action_lock.triggered.connect(lambda: self.ctx.shell.accounts.lock())
+        self.addAction(self.action_lock)
+        self.action_audit = QAction(_("Audit trail…"), self)
+        self.action_audit.triggered.connect(self._audit)
+        menu.addAction(self.action_accounts)
+        menu.addAction(self.action_audit)
+        menu.addAction(self.action_lock)
+        menu.addSeparator()
+
+    def _accounts(self) -> None:
+        from views.accounts import AccountsDialog
+
+        AccountsDialog(self.ctx, self).exec()
+
+    def _audit(self) -> None:
+        from views.accounts import audit_window
+
+        self._audit_window = audit_window(self.ctx, self)
+        self._audit_window.show()
 
     def _backup_now(self) -> None:
         from desktop.backups import backup_now

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from db.accounts.session import grid_scope, require_unmasked
 from db.ledger.mapping import FIELD_BY_KEY, field_label
 from db.ledger.progress import gc_paused, step
 from db.oplog import Change, chunks
@@ -123,10 +124,16 @@ def columns_for(f: PeopleFilter, columns: list[str] | tuple[str, ...] = ()) -> l
     return columns
 
 
-def _query(f: PeopleFilter) -> tuple[str, list[Any]]:
+def _query(f: PeopleFilter, grids: tuple[str, ...] | None = None) -> tuple[str, list[Any]]:
     cols = ", ".join([f'p."{c}"' for c in ("id", *_PERSON_COLUMNS)] + [sql for _k, sql in _JOINED])
     where = ["p.deleted = 0", "p.merged_into is null"]
     params: list[Any] = []
+    if grids is not None:  # a 网格员 exports only the persons of their grids
+        from db.accounts.session import grid_sql
+
+        scope, scope_params = grid_sql("coalesce(h.grid_id, c.grid_id)", grids)
+        where.append(scope)
+        params.extend(scope_params)
     if f.status in _STATUS_SQL:
         where.append(_STATUS_SQL[f.status])
     for key, sql in (("grid", "g.name"), ("compound", "c.name"), ("building", "b.name"), ("unit", "u.name"),
@@ -160,13 +167,13 @@ def _query(f: PeopleFilter) -> tuple[str, list[Any]]:
 
 
 def count_people(store, f: PeopleFilter | None = None) -> int:
-    sql, params = _query(resolve_filter(store, f or PeopleFilter()))
+    sql, params = _query(resolve_filter(store, f or PeopleFilter()), grid_scope(store))
     return store.db.execute_sql(f"select count(*) from ({sql})", params).fetchone()[0]
 
 
 def iter_people(store, f: PeopleFilter | None = None, *, unmasked: bool = False) -> Iterator[dict[str, Any]]:
     """Rows as {field: value}, numbered from 1 ("seq"), with masked numbers unless unmasked."""
-    sql, params = _query(resolve_filter(store, f or PeopleFilter()))  # the list's filters, if given
+    sql, params = _query(resolve_filter(store, f or PeopleFilter()), grid_scope(store))  # the list's filters, if given
     today = dt.date.today()
     for seq, row in enumerate(store.db.execute_sql(sql, params), start=1):
         d = dict(zip(ROW_KEYS, row, strict=True))
@@ -196,6 +203,8 @@ def export_people(store, path: str | Path, *, people: PeopleFilter | None = None
     """Write the residents matching `people` to an .xlsx list; returns the number of rows."""
     from rustpy_xlsxwriter import Format, write_worksheet
 
+    if unmasked:
+        require_unmasked(store)
     path = Path(path)
     people = people or PeopleFilter()
     described = people.describe()

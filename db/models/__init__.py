@@ -35,6 +35,7 @@ def fk(model, **kwargs):
     return ForeignKeyField(model, **kwargs)
 
 
+from db.models.accounts import ACCOUNT_MODELS  # noqa: E402
 from db.models.core import LOCAL_CORE_MODELS  # noqa: E402
 from db.models.ledger import LEDGER_MODELS  # noqa: E402
 from db.models.meetings import MEETINGS_MODELS  # noqa: E402
@@ -51,6 +52,7 @@ SYNCED_MODELS += RARE_MODELS  # readings of rare characters (issue 15)
 SYNCED_MODELS += VOLUNTEER_MODELS
 LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS, *REGISTER_LOCAL_MODELS, *LEDGER_MODELS, *SYNC_MODELS]
 LOCAL_MODELS += VOLUNTEER_LOCAL_MODELS
+LOCAL_MODELS += ACCOUNT_MODELS
 
 
 def synced_model(table: str) -> type[SyncedModel] | None:

@@ -34,6 +34,10 @@ def reveal(store, *, table: str, row_id: str, field: str, reason: str | None = N
     """Return the full value and leave an audit entry saying who saw it, when and why."""
     if (table, field) not in REVEALABLE:
         raise KeyError(f"{table}.{field} is not revealable")
+    from db.accounts.session import require_household, require_person, require_unmasked
+
+    require_unmasked(store)
+    (require_person if table == "person" else require_household)(store, row_id)
     row = store.db.execute_sql(f'select "{field}" from "{table}" where id = ?', (row_id,)).fetchone()
     if row is None:
         from db.errors import GridDeskError

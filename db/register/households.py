@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from db.accounts.session import require_household
 from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.models.register import Household, Membership, Person
 from db.oplog import Change
@@ -129,6 +130,7 @@ def update_household(store, *, household_id: str, values: dict[str, Any]) -> lis
 
 
 def get_household(store, household_id: str) -> dict[str, Any]:
+    require_household(store, household_id)
     cols = ("id",) + HOUSEHOLD_FIELDS
     row = store.db.execute_sql(f"select {','.join(cols)} from household where id = ? and deleted = 0",
                                (household_id,)).fetchone()
@@ -138,6 +140,7 @@ def get_household(store, household_id: str) -> dict[str, Any]:
 
 
 def household_members(store, household_id: str, *, include_past: bool = False) -> list[dict[str, Any]]:
+    require_household(store, household_id)
     keys = ("membership_id", "relation", "since", "until", "person_id", "name", "sex", "birth_date",
             "id_number", "phone", "death_date", "move_out_date")
     sql = ("select m.id, m.relation, m.since, m.until, p.id, p.name, p.sex, p.birth_date, p.id_number, p.phone, "

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from db.accounts.session import require_person
 from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.models.register import LifeEvent, Membership, Person
 from db.oplog import Change, chunks
@@ -193,6 +194,7 @@ def save_person_edit(store, *, person_id: str, changes: dict[str, Any], relation
 
 
 def _current(store, person_id: str) -> dict[str, Any]:
+    require_person(store, person_id)  # a 网格员 opens and edits only the persons of their grids
     cols = sorted(PERSON_FIELDS | {"merged_into", "deleted"})
     row = store.db.execute_sql(f"select {','.join(cols)} from person where id = ?", (person_id,)).fetchone()
     if row is None:
@@ -222,6 +224,7 @@ def _event_date(value, field_name: str) -> str:
 def move_in(store, *, person_id: str, household_id: str, date, relation: str = "其他",
             came_from: str | None = None) -> list[Change]:
     """迁入: the person joins a household; the event is kept in the history."""
+    require_person(store, person_id)
     day = _event_date(date, "move_in_date")
     edit = Edit(store, N_("Move in"))
     with store.db.atomic():
@@ -236,6 +239,7 @@ def move_in(store, *, person_id: str, household_id: str, date, relation: str = "
 
 def move_out(store, *, person_id: str, date, destination: str) -> list[Change]:
     """迁出: the person leaves with a destination; the record and its history stay."""
+    require_person(store, person_id)
     day = _event_date(date, "move_out_date")
     destination = normalize_text(destination)
     if not destination:
@@ -253,6 +257,7 @@ def move_out(store, *, person_id: str, date, destination: str) -> list[Change]:
 
 def record_death(store, *, person_id: str, date) -> list[Change]:
     """死亡: recorded with its date; memberships end, nothing is deleted."""
+    require_person(store, person_id)
     day = _event_date(date, "death_date")
     edit = Edit(store, N_("Record death"))
     with store.db.atomic():
@@ -271,6 +276,7 @@ def _household_of(store, person_id: str) -> str | None:
 
 
 def life_events(store, person_id: str) -> list[dict[str, Any]]:
+    require_person(store, person_id)
     keys = ("id", "kind", "event_date", "detail", "household_id")
     return [dict(zip(keys, r, strict=True)) for r in store.db.execute_sql(
         "select id, kind, event_date, detail, household_id from life_event where person_id = ? and deleted = 0 "

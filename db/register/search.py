@@ -7,9 +7,10 @@ the displayed values of a block of them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from db.accounts.session import grid_scope, grid_sql
 from db.oplog import chunks
 from db.register import postings
 from db.register.common import today
@@ -32,6 +33,8 @@ class Filters:
     residence_status: str | None = None
     status: str = "active"  # active | moved_out | deceased | all
     overdue: bool = False
+    # The grids the logged-in user may see (a 网格员); None: all. Set by search_ids from the session.
+    grid_ids: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -75,6 +78,10 @@ def _filter_predicates(filters: Filters, on: dt.date) -> tuple[list[str], list[A
     if filters.overdue:
         where.append("s.due_date is not null and s.due_date < ?")
         params.append(on.isoformat())
+    if filters.grid_ids is not None:
+        sql, grid_params = grid_sql("s.grid_id", filters.grid_ids)
+        where.append(sql)
+        params.extend(grid_params)
     return where, params
 
 
@@ -182,6 +189,9 @@ def _join_postings(lead_param, term_where, term_params, filters, where, params):
 def search_ids(store, filters: Filters, *, limit: int | None = SEARCH_LIMIT, on: dt.date | None = None
                ) -> SearchResult:
     """Matching index rows in list order; at most `limit` (truncated says there were more)."""
+    grids = grid_scope(store)
+    if grids is not None:
+        filters = replace(filters, grid_ids=grids)
     sql, params = build_query(filters, on=on)
     if limit is not None:
         sql += " limit ?"
@@ -195,10 +205,12 @@ def fetch_rows(store, rowids: list[int]) -> dict[int, dict[str, Any]]:
     """Displayed values of index rows, by rowid (rows gone since are missing)."""
     out: dict[int, dict[str, Any]] = {}
     cols = ",".join(f"s.{k}" for k in ROW_KEYS)
+    grids = grid_scope(store)
+    scope, scope_params = grid_sql("s.grid_id", grids) if grids is not None else ("1", [])
     for chunk in chunks(rowids):
         marks = ",".join("?" * len(chunk))
-        for row in store.db.execute_sql(f"select {cols} from register_search s where s.rowid in ({marks})",
-                                        tuple(chunk)):
+        for row in store.db.execute_sql(f"select {cols} from register_search s where s.rowid in ({marks}) "
+                                        f"and {scope}", (*chunk, *scope_params)):
             out[row[0]] = dict(zip(ROW_KEYS, row, strict=True))
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from db.accounts.session import require_person
 from db.errors import ValidationError, ValidationErrors
 from db.models.register import PersonTag, Tag
 from db.oplog import Change
@@ -86,6 +87,7 @@ def list_tags(store) -> list[dict[str, Any]]:
 def tag_person(store, *, person_id: str, tag_id: str, start_date=None, reason: str | None = None,
                end_date=None) -> list[Change]:
     """Start a tag period on a person (start defaults to today)."""
+    require_person(store, person_id)
     start = parse_date(start_date, field="start_date") or today()
     end = parse_date(end_date, field="end_date", allow_future=True)
     if end and end < start:
@@ -110,6 +112,7 @@ def end_tag(store, *, person_tag_id: str, end_date=None) -> list[Change]:
 
 
 def person_tags(store, person_id: str) -> list[dict[str, Any]]:
+    require_person(store, person_id)
     keys = ("id", "tag_id", "name", "start_date", "end_date", "reason", "visit_interval_days")
     return [dict(zip(keys, r, strict=True)) for r in store.db.execute_sql(
         "select pt.id, t.id, t.name, pt.start_date, pt.end_date, pt.reason, t.visit_interval_days "
