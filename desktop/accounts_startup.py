@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QDialog
 
@@ -57,6 +58,11 @@ class IdleLock(QObject):
         return False
 
     def check(self) -> None:
+        window = self.gate.shell.window
+        if window is None or not shiboken6.isValid(window):
+            # The window is gone (closed, or a test's shell torn down): nothing to lock any more.
+            self.timer.stop()
+            return
         minutes = lock_minutes(self.gate.shell.settings)
         if minutes and time.monotonic() - self.last_input >= minutes * 60:
             self.gate.lock()
@@ -131,7 +137,8 @@ class AccountsGate(QObject):
 
         ctx = self.shell.ctx
         window = self.shell.window
-        if ctx is None or ctx.store.session is None or self.lock_dialog is not None or window is None:
+        if (ctx is None or ctx.store.session is None or self.lock_dialog is not None or window is None
+                or not shiboken6.isValid(window)):
             return
         central = window.centralWidget()
         if central is not None:

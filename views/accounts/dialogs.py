@@ -255,7 +255,7 @@ class RecoveryKeyDialog(QDialog):
         row.addWidget(copy)
         row.addWidget(print_button)
         row.addStretch(1)
-        self.ok = QPushButton(_("Done"))
+        self.ok = QPushButton(_("Finished"))
         self.ok.setEnabled(False)
         self.confirm.toggled.connect(self.ok.setEnabled)
         self.ok.clicked.connect(self.accept)
