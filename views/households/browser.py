@@ -140,6 +140,8 @@ class RegisterBrowser(QWidget):
         rl.addWidget(self.search)
         rl.addWidget(buttons_box)
         rl.addWidget(filters_box)
+        self.empty_hint = empty_register_hint(self)
+        rl.addWidget(self.empty_hint)
         rl.addWidget(self.table, 1)
         rl.addWidget(self.count)
         left = QWidget(self)
@@ -257,6 +259,7 @@ class RegisterBrowser(QWidget):
             self.count.setText(_("{n} persons").format(n=len(result.ids)))
         if result.ids:
             self.table.selectRow(0)
+        self.empty_hint.setVisible(not result.ids and filters == Filters())
 
     def on_data_changed(self, changes) -> None:
         tables = {c.table for c in changes}
@@ -353,3 +356,14 @@ class RegisterBrowser(QWidget):
         from views.households.settings_dialogs import TagsDialog
 
         TagsDialog(self.ctx, self).exec()
+
+
+def empty_register_hint(parent: QWidget) -> QLabel:
+    """Shown while nobody lives in the register yet: how to start it."""
+    hint = QLabel(_("Nobody is in the register yet. Add the places first (新增地点… on the left: grids, "
+                    "compounds, buildings, units), then new households with Ctrl+N; or bring in the ledger you "
+                    "keep in Excel or CSV with 导入台账… (Ctrl+Shift+I)."), parent)
+    hint.setObjectName("placeholderNote")
+    hint.setWordWrap(True)
+    hint.hide()
+    return hint
