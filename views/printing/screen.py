@@ -12,6 +12,7 @@ from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import file_dialogs
+from desktop.appearance import font_notifier
 from desktop.print_jobs import FORMS, PrintJob, PrintResult, make_pdf
 from i18n import _
 from views.printing.options import PANELS, OptionsPanel
@@ -116,7 +118,9 @@ class PrintingScreen(QWidget):
         splitter.addWidget(self.preview_stack)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([max(420, left.sizeHint().width(), self.fontMetrics().horizontalAdvance("会") * 30), 700])
+        self.splitter, self.left = splitter, left
+        self._fit_splitter()
+        font_notifier().sig_font_changed.connect(self._fit_splitter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -124,6 +128,12 @@ class PrintingScreen(QWidget):
         self._loaded = False
 
     # -- state ----------------------------------------------------------------------------------
+    def _fit_splitter(self) -> None:
+        """The options as wide as 30 characters at the current text size (also after a change)."""
+        chars = QApplication.font().pointSizeF() / 72 * self.logicalDpiY() * 30
+        width = max(420, int(chars))
+        self.splitter.setSizes([width, max(self.splitter.width() - width, 400)])
+
     def activated(self) -> None:
         """Refresh the place lists (households may have been added meanwhile)."""
         for panel in self.panels.values():

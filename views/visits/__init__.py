@@ -57,6 +57,7 @@ class VisitsScreen(QWidget):
         bar = QHBoxLayout()
         self.grid = QComboBox(self)
         self.grid.setObjectName("dueGrid")
+        self.grid.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # 全部网格 in full at 150 %
         self.within = QSpinBox(self)
         self.within.setRange(0, 365)
         self.within.setValue(7)
