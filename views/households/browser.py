@@ -300,22 +300,24 @@ class RegisterBrowser(QWidget):
 
         place = self.current_place()
         unit = place[1] if place and place[0] == "unit" else None
-        HouseholdDialog(self.ctx, unit_id=unit, parent=self).exec()
+        _confirm_saved(self, HouseholdDialog(self.ctx, unit_id=unit, parent=self), _("New household saved."))
 
     def edit_household(self) -> None:
         from views.households.household_dialog import HouseholdDialog
 
         r = self.selected()
         if r and r["household_id"]:
-            HouseholdDialog(self.ctx, household_id=r["household_id"], parent=self).exec()
+            _confirm_saved(self, HouseholdDialog(self.ctx, household_id=r["household_id"], parent=self),
+                           _("Household saved."))
 
     def edit_person(self) -> None:
         from views.households.person_dialog import PersonDialog
 
         r = self.selected()
         if r:
-            PersonDialog(self.ctx, person_id=r["person_id"], membership_id=r["membership_id"],
-                         relation=r["relation"], parent=self).exec()
+            _confirm_saved(self, PersonDialog(self.ctx, person_id=r["person_id"], membership_id=r["membership_id"],
+                                              relation=r["relation"], parent=self),
+                           _("{name}: saved.").format(name=r.get("name") or ""))
 
     def record_visit(self) -> None:
         from views.visits.visit_dialog import VisitDialog
@@ -367,3 +369,11 @@ def empty_register_hint(parent: QWidget) -> QLabel:
     hint.setWordWrap(True)
     hint.hide()
     return hint
+
+
+def _confirm_saved(browser: QWidget, dialog, text: str) -> None:
+    """Run an editor; when it saved, say so in the status bar (a save must never pass unnoticed)."""
+    from views.households.undo_action import notify
+
+    if dialog.exec() == dialog.DialogCode.Accepted:
+        notify(browser, text)

@@ -28,7 +28,7 @@ from db.register.common import ID_TYPES, MARITAL_STATUSES, PERSON_TYPES, RELATIO
 from db.register.households import change_relation
 from db.validation import mask_id, mask_phone, parse_id_number
 from i18n import N_, _
-from views.households.common import combo, combo_value, message_label, set_combo, show_message
+from views.households.common import ERROR_STYLE, combo, combo_value, message_label, set_combo, show_message
 
 TEXT_FIELDS: list[tuple[str, str]] = [
     ("name", N_("Name")), ("former_name", N_("Former name")), ("ethnicity", N_("Ethnicity")),
@@ -251,6 +251,7 @@ class PersonDialog(QDialog):
         self._timer.stop()
         checked = self.check()
         if checked is None:
+            self._not_saved()
             return
         if self.id_conflicts(checked):
             choice = self.ask_id_conflict(self.id_conflicts(checked))
@@ -267,6 +268,20 @@ class PersonDialog(QDialog):
             self.accept()
             return
         self._write(allow_duplicate=False, relation=relation)
+
+    def _not_saved(self) -> None:
+        """Enter with a problem: say that nothing was saved and why, and go to the first field concerned."""
+        bad = [key for key, label in self.messages.items() if label.text() and label.styleSheet() == ERROR_STYLE]
+        if not bad:
+            bad = [key for key, label in self.messages.items() if label.text()]
+        field = self.messages[bad[0]].text() if bad else ""
+        show_message(self.general, _("Not saved: {problem}").format(problem=field) if field
+                     else self.general.text() or _("Not saved: correct the problems shown first."))
+        widget = self.inputs.get(bad[0]) if bad else None
+        if widget is not None:
+            widget.setFocus()
+            if hasattr(widget, "selectAll"):
+                widget.selectAll()
 
     def ask_id_conflict(self, conflicts: list) -> str | None:
         """'id' = take birth date and sex from the ID number, 'entered' = keep them, None = go back."""
