@@ -66,7 +66,7 @@ def targets(shell):
 
         pid = _first_person(shell)
         d = PersonDialog(shell.ctx, person_id=pid, parent=w)
-        d.inputs["id_number"].setText("420102198001011235")  # a wrong check digit
+        d.inputs["id_number"].setText("110105194912310021")  # a wrong check character
         d.check()
         d.show()
         return d
