@@ -52,6 +52,7 @@ class PlacePicker(QWidget):
         if household:
             self.household = QComboBox()
             self.household.setObjectName("household")
+            _searchable(self.household)
             form.addRow(_("Household"), self.household)
             self.household.currentIndexChanged.connect(self._fill_visits)
         if visit:
@@ -98,7 +99,7 @@ class PlacePicker(QWidget):
         self.household.clear()
         building = self.building.currentData() if self.building is not None else None
         if building:
-            for hid, label in pd.households(self.ctx.store, building):
+            for hid, label in pd.households_with_heads(self.ctx.store, building):
                 self.household.addItem(label, hid)
         self.household.blockSignals(False)
         self._fill_visits()
@@ -333,3 +334,17 @@ class ListOptions(OptionsPanel):
 
 
 PANELS = [MeetingNoticeOptions, SigninOptions, HouseholdOptions, VisitOptions, ListOptions, NoticeOptions]
+
+
+def _searchable(combo: QComboBox) -> None:
+    """Type any part of a door or a member's name (101, 张) and the list narrows to the matches."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QCompleter
+
+    combo.setEditable(True)
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    combo.lineEdit().setPlaceholderText(_("door or name, e.g. 101 or 张"))
+    completer = combo.completer()
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)

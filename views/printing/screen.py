@@ -73,6 +73,7 @@ class PrintingScreen(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.stack)
+        self.options_scroll = scroll
 
         self.full = QCheckBox(_("Print ID and phone numbers in full (recorded in the audit log)"))
         self.full.setObjectName("show_full")
@@ -124,6 +125,7 @@ class PrintingScreen(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
+        self.result = None
         self.forms.setCurrentRow(0)
         self._loaded = False
 
@@ -161,6 +163,12 @@ class PrintingScreen(QWidget):
     def _form_changed(self, row: int) -> None:
         self.stack.setCurrentIndex(row)
         self._mark_dirty()
+        # Another form: the old form's preview and scroll positions would only mislead.
+        self.document.close()
+        self.preview_stack.setCurrentIndex(0)
+        self.options_scroll.verticalScrollBar().setValue(0)
+        self.view.verticalScrollBar().setValue(0)
+        self.result = None
 
     def _mark_dirty(self) -> None:
         self.dirty = True
