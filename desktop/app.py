@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 import i18n
 from db.errors import Cancelled, DatabaseOpenError
 from desktop import appearance
-from desktop.backups import backup_now
 from desktop.context import AppContext, Events
 from desktop.errors import ErrorReporter
 from desktop.settings import Settings
@@ -141,13 +140,20 @@ class Shell(QObject):
     # -- the first start (desktop/first_start.py) ------------------------------------------------
     def _show_starting(self, text: str) -> None:
         """A small window at once, until the main window (or a dialog) is up."""
-        from desktop.first_start import StartingWindow
+        from desktop.first_start import StartingWindow, take_early_window
 
         if self.window is None and self.starting is None:
-            self.starting = StartingWindow(text)
+            self.starting = take_early_window() or StartingWindow(text)
+            self.starting.text.setText(text)
             self.starting.show()
 
     def _hide_starting(self) -> None:
+        from desktop.first_start import take_early_window
+
+        early = take_early_window()
+        if early is not None:
+            early.close()
+            early.deleteLater()
         if self.starting is not None:
             self.starting.close()
             self.starting.deleteLater()
@@ -344,6 +350,8 @@ class Shell(QObject):
             self.create_path(path, parent)
 
     def backup_now(self, parent: QWidget | None = None):
+        from desktop.backups import backup_now
+
         return backup_now(self.ctx, parent)
 
     def restore_backup(self, backup: str | Path, parent: QWidget | None = None) -> None:

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_gui(args) -> int:
+    from desktop.first_start import show_early_window
+
+    show_early_window()  # at once: the imports below take seconds on a cold start
     from desktop.app import main as gui_main
 
     return gui_main(db_path=getattr(args, "db", None), lang=getattr(args, "lang", None))

@@ -309,3 +309,32 @@ def apply_computer_name(store, settings) -> None:
     name = settings.device_name
     if name and identity.name_is_default(store):
         identity.rename_device(store, name)
+
+
+# -- the very first window of the process -------------------------------------------------------
+_early: StartingWindow | None = None
+
+
+def show_early_window() -> None:
+    """Before the heavy imports (the database layer takes ~2 s on a cold office laptop): a
+    QApplication, the bundled font and a small window saying the app is starting."""
+    global _early
+    from PySide6.QtWidgets import QApplication
+
+    from desktop import appearance
+
+    app = QApplication.instance() or QApplication([])
+    app.setOrganizationName("GridDesk")
+    app.setApplicationName("GridDesk")
+    appearance.register_fonts()
+    app.setFont(appearance.application_font(100))
+    _early = StartingWindow(_("Starting…"))
+    _early.show()
+    app.processEvents()
+
+
+def take_early_window() -> StartingWindow | None:
+    """The early window, for the shell to close when its own window is up (once)."""
+    global _early
+    window, _early = _early, None
+    return window

@@ -208,3 +208,26 @@ def test_the_window_fills_a_small_screen(qtbot, tmp_path):
         stop_shell(shell)
 
 
+
+
+def test_the_first_window_comes_before_the_database_layer_is_loaded(tmp_path):
+    """`griddesk gui` shows its starting window before importing peewee and the db/ layer (seconds
+    on a cold laptop), so a first launch never shows nothing while they load."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "import os, sys\n"
+        "from desktop import first_start\n"
+        "def show(self):\n"
+        "    print('LOADED' if 'peewee' in sys.modules or 'db.store' in sys.modules else 'EARLY', flush=True)\n"
+        "    os._exit(0)\n"
+        "first_start.StartingWindow.show = show\n"
+        "from desktop.cli import main\n"
+        f"main(['gui', '--db', {str(tmp_path / 'g.sqlite')!r}])\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"))
+    out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=Path(__file__).parent.parent,
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "EARLY", out.stderr
