@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCommandLinkButton,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -53,7 +52,7 @@ class FirstStartDialog(QDialog):
         intro = QLabel(_("This computer has no register yet. How would you like to start?"))
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.buttons: dict[str, QCommandLinkButton] = {}
+        self.buttons: dict[str, QPushButton] = {}
         for key, title, text in (
             (BLANK, _("Start an empty register"),
              _("For your own community: its name, the grids with their workers and the compounds. "
@@ -65,11 +64,21 @@ class FirstStartDialog(QDialog):
              _("A made-up community to try every screen. Nothing in it is real; start your own register "
                "any time from the banner or 文件 → 新建空白台账.")),
         ):
-            button = QCommandLinkButton(title, text, self)
+            # A button and its explanation under it (a QCommandLinkButton keeps its own small fonts
+            # and does not follow the text size).
+            button = QPushButton(title, self)
+            font = button.font()
+            font.setBold(True)
+            button.setFont(font)
+            button.setMinimumHeight(button.sizeHint().height() * 3 // 2)
             button.clicked.connect(lambda _c=False, k=key: self._choose(k))
+            explain = QLabel(text, self)
+            explain.setWordWrap(True)
+            explain.setContentsMargins(12, 0, 12, 8)
             layout.addWidget(button)
+            layout.addWidget(explain)
             self.buttons[key] = button
-        where = QLabel(_("Data and backups stay on this computer in {folder}.").format(folder="{folder}"))
+        where = QLabel("")
         where.setObjectName("hint")
         where.setWordWrap(True)
         self.where = where

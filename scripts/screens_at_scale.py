@@ -64,11 +64,25 @@ def targets(shell):
     def person():
         from views.households.person_dialog import PersonDialog
 
-        pid = _first_person(shell)
-        d = PersonDialog(shell.ctx, person_id=pid, parent=w)
+        d = PersonDialog(shell.ctx, parent=w)  # a new person: every field typed
+        d.inputs["name"].setText("张三")
         d.inputs["id_number"].setText("110105194912310021")  # a wrong check character
-        d.check()
         d.show()
+        d.check()
+        return d
+
+    def person_mismatch():
+        from views.households.person_dialog import PersonDialog
+
+        d = PersonDialog(shell.ctx, parent=w)
+        d.inputs["name"].setText("张三")
+        d.inputs["birth_date"].setText("1950-01-01")
+        d.inputs["id_number"].setText("11010519491231002X")  # born 1949-12-31, a woman
+        from views.households.common import set_combo
+
+        set_combo(d.inputs["sex"], "男")
+        d.show()
+        d.check()
         return d
 
     def household():
@@ -94,9 +108,11 @@ def targets(shell):
         return open_
 
     def first_start():
+        from desktop.app import default_db_path
         from desktop.first_start import FirstStartDialog
 
         d = FirstStartDialog(w)
+        d.set_folder(default_db_path().parent)
         d.show()
         return d
 
@@ -129,7 +145,7 @@ def targets(shell):
              ("printing", screen("printing")), ("sync", screen("sync")),
              ("devices", screen("sync", "devices_tab")), ("history", screen("sync", "history_tab")),
              ("settings", screen("settings")),
-             ("person", person), ("household", household), ("visit", visit), ("first-start", first_start),
+             ("person", person), ("person-mismatch", person_mismatch), ("household", household), ("visit", visit), ("first-start", first_start),
              ("new-register", new_register), ("guide", guide), ("device-name", device_name),
              ("import", import_wizard)]
     for key in ("household", "signin", "meeting-notice", "visit", "list", "notice"):

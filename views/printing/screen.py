@@ -131,8 +131,9 @@ class PrintingScreen(QWidget):
 
     # -- state ----------------------------------------------------------------------------------
     def _fit_splitter(self) -> None:
-        """The options as wide as 30 characters at the current text size (also after a change)."""
-        chars = QApplication.font().pointSizeF() / 72 * self.logicalDpiY() * 30
+        """The options as wide as 24 characters at the current text size (also after a change): with
+        the labels above the fields that holds every example text, and leaves the preview most room."""
+        chars = QApplication.font().pointSizeF() / 72 * self.logicalDpiY() * 24
         width = max(420, int(chars))
         self.splitter.setSizes([width, max(self.splitter.width() - width, 400)])
 
