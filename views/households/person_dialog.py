@@ -141,7 +141,7 @@ class PersonDialog(QDialog):
         self.general = message_label(self)
 
         tabs = QTabWidget(self)
-        tabs.addTab(form_widget, _("Personal details"))
+        tabs.addTab(_scrolled(form_widget), _("Personal details"))
         if person_id:
             from views.households.person_history import PersonHistory
 
@@ -158,6 +158,7 @@ class PersonDialog(QDialog):
         layout.addWidget(tabs)
         layout.addWidget(self.derived)
         layout.addWidget(self.general)
+        _fit_screen(self, form_widget)
         layout.addWidget(buttons)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -400,3 +401,37 @@ def ask_duplicate(parent: QWidget, candidates: list[dict[str, Any]]) -> bool:
 
 
 __all__ = ["PersonDialog", "ask_duplicate", "QFormLayout"]
+
+
+def _scrolled(widget: QWidget) -> QWidget:
+    """The fields scroll when they (and their messages) are taller than a small screen at 150 %."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QFrame, QScrollArea
+
+    class _VerticalScroll(QScrollArea):
+        """Scrolls up and down only: as wide as the fields need (the dialog widens with them)."""
+
+        def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+            inner = self.widget().minimumSizeHint() if self.widget() is not None else QSize(0, 0)
+            bar = self.verticalScrollBar().sizeHint().width()
+            return QSize(inner.width() + bar + 2 * self.frameWidth(), 160)
+
+    area = _VerticalScroll()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(widget)
+    return area
+
+
+def _fit_screen(dialog: QDialog, form: QWidget) -> None:
+    """As large as the fields want, but never taller or wider than the screen."""
+    screen = dialog.screen()
+    if screen is None:
+        return
+    area = screen.availableGeometry()
+    want = form.sizeHint()
+    bar = dialog.style().pixelMetric(dialog.style().PixelMetric.PM_ScrollBarExtent, None, dialog)
+    width = min(area.width(), max(dialog.sizeHint().width(), want.width() + bar + 64))
+    height = min(area.height() - 40, dialog.sizeHint().height() + max(0, want.height() - 200))
+    dialog.resize(width, max(height, 300))
