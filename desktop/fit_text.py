@@ -8,7 +8,7 @@ table header is shown or its font changes, and `refit_all()` runs after a text-s
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QDialog, QHeaderView, QStyle
+from PySide6.QtWidgets import QApplication, QDialog, QHeaderView, QStyle
 
 # Room for the sort arrow and the frame around the title, on top of the style's margins.
 EXTRA = 10
@@ -39,9 +39,6 @@ def grow_header(header: QHeaderView) -> None:
         need = header_text_width(header, section)
         if header.sectionSize(section) < need:
             header.resizeSection(section, need)
-    view = header.parent()
-    if isinstance(view, QAbstractItemView):
-        view.setTextElideMode(Qt.TextElideMode.ElideRight)
 
 
 def grow_dialog(dialog: QDialog) -> None:

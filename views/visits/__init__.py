@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -78,6 +79,7 @@ class VisitsScreen(QWidget):
                 r.get("overdue_days") is None or r["overdue_days"] > 0) else None)
         self.due_view = _table(self.due_model, self)
         self.due_view.setObjectName("dueTable")
+        self.due_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # an address keeps its door
         self.due_view.doubleClicked.connect(lambda _i: self.record_visit())
         fit_columns(self.due_view, ("幸福里小区10栋2单元1001室", "欧阳娜娜", "第10网格", "独居老人、低保", "182",
                                     "2026-11-25", "2026-11-25", "365"))
