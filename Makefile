@@ -4,10 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint deps clean
+.PHONY: run test bench lint deps test-deps clean
 
+# What the app needs to run (Qt's libraries): checked only, apt is not touched when present.
 deps:
 	@bash scripts/install-system-deps.sh
+
+# What the tests need as well (poppler, Xvfb, CUPS with a PDF printer, mtools...).
+test-deps:
+	@bash scripts/install-system-deps.sh --test
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,10 +23,10 @@ $(STAMP): pyproject.toml
 run: deps $(STAMP)
 	$(BIN)/griddesk
 
-test: deps $(STAMP)
+test: test-deps $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
 
-bench: deps $(STAMP)
+bench: test-deps $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m bench
 
 lint: $(STAMP)

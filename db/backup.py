@@ -304,8 +304,7 @@ def daily_backup(store, *, now: dt.datetime | None = None) -> Path | None:
     now = now or dt.datetime.now()
     if any(not i.incremental and i.when and i.when.date() == now.date() for i in backups(store.path)):
         return None
-    if store.created:
-        return None
+    # A database made today counts too: the first day's work is worth a backup.
     return make_backup(store, "daily", now=now, incremental=False)
 
 

@@ -173,6 +173,7 @@ def generate(store, *, households: int, seed: int = 1,
               "tags": 0}
     with store.db.atomic():
         tag_ids = _standard_tags(store)
+    store.set_meta(demo="1")  # made-up people: the app shows a banner (db.register.community)
     per_grid = 600
     n_grids = max(1, (households + per_grid - 1) // per_grid)
     grids = [{"id": new_id(), "name": f"第{i + 1}网格", "code": f"G{i + 1:03d}",

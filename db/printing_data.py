@@ -113,6 +113,24 @@ def households(store, building_id: str) -> list[tuple[str, str]]:
     return [(r["id"], _address(r)) for r in rows]
 
 
+def households_with_heads(store, building_id: str) -> list[tuple[str, str]]:
+    """(id, "address  members' names") of a building's households, for a picker searchable by name."""
+    rows = households(store, building_id)
+    if not rows:
+        return rows
+    ids = [rid for rid, _label in rows]
+    heads: dict[str, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for hid, name in store.db.execute_sql(
+                "select m.household_id, group_concat(p.name, '、') from membership m join person p on p.id = m.person_id "
+                f"where m.deleted = 0 and m.until is null and p.deleted = 0 and m.household_id in ({marks}) "
+                "group by m.household_id", tuple(chunk)):
+            heads[hid] = name or ""
+    return [(rid, f"{label}  {heads[rid]}" if heads.get(rid) else label) for rid, label in rows]
+
+
 def find_households(store, text: str, limit: int = 50) -> list[tuple[str, str]]:
     """Households whose number, address or door contains text (for pickers)."""
     like = f"%{text}%"
@@ -216,9 +234,11 @@ def household_forms(store, household_ids: list[str], *, show_full: bool = False)
     members = _current_members(list(rows))
     tags = _tags(m["id"] for ms in members.values() for m in ms)
     forms = []
+    community = store.get_meta("community_name") or ""  # db.register.community
     for hid in household_ids:
         r = rows[hid]
         forms.append(HouseholdFormData(
+            community=community,
             address=_address(r), number=r["number"] or "", grid=r["grid_name"] or "",
             compound=r["compound_name"] or "", building=r["building_name"] or "", unit=r["unit_name"] or "",
             door=r["door"] or "", house_use=r["house_use"] or "", owner_name=r["owner_name"] or "",

@@ -85,10 +85,12 @@ def parse_id_number(value: object, *, today: dt.date | None = None) -> IdInfo:
                     value=mask_id(text), date=text[6:14]), field="id_number")
         expected = check_character(text[:17])
         if text[17] != expected:
+            # Not "the last digit should be X": the typo is usually elsewhere, and changing the
+            # check character to fit would make a wrong number look right.
             raise ValidationError(
-                _("The ID number {value} has a wrong check character: it should end in {expected}, not "
-                  "{found}. Please check the digits.").format(
-                    value=mask_id(text), expected=expected, found=text[17]), field="id_number")
+                _("The ID number {value} fails its check: a digit is wrong or two are swapped. Compare every "
+                  "digit with the ID card (not only the last one).").format(value=mask_id(text)),
+                field="id_number")
         legacy = False
         sequence = int(text[14:17])
     elif _ID15.match(text):

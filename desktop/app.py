@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 import i18n
 from db.errors import Cancelled, DatabaseOpenError
 from desktop import appearance
-from desktop.backups import backup_now
 from desktop.context import AppContext, Events
 from desktop.errors import ErrorReporter
 from desktop.settings import Settings
@@ -40,14 +39,20 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir("GridDesk", appauthor=False)) / "griddesk.sqlite"
 
 
-def open_store_task(path: Path, *, create: bool, demo_households: int = 0, user: str | None = None):
-    """The background work of opening (and on first start filling) a database file."""
+def open_store_task(path: Path, *, create: bool, demo_households: int = 0, user: str | None = None,
+                    prepare: Callable | None = None, computer_name: str = ""):
+    """The background work of opening (and on first start filling) a database file.
+
+    prepare(store) runs on a newly created file (e.g. start_register); computer_name is this
+    computer's name from the settings, given to a database whose device has a made-up one."""
 
     def work(state):
         from db.store import Store
 
         state.set_progress(0, 0, _("Opening {name}…").format(name=path.name))
         store = Store(path, user=user, create=create)
+        if prepare is not None and store.created:
+            prepare(store)
         if demo_households and store.created:
             try:
                 from db.demo import generate
@@ -58,9 +63,22 @@ def open_store_task(path: Path, *, create: bool, demo_households: int = 0, user:
                 generate(store, households=demo_households, seed=1, progress=state.progress_callback())
             except Cancelled:
                 pass  # what was made stays; the app opens with it
+        _settle_identity(store, computer_name)
         return store
 
     return work
+
+
+def _settle_identity(store, computer_name: str) -> None:
+    """Make this database's device keys now (off the GUI thread) and give them the computer's name."""
+    from db.sync import identity
+
+    try:
+        identity.identity(store)
+        if computer_name and identity.name_is_default(store):
+            identity.rename_device(store, computer_name)
+    except Exception:  # noqa: BLE001 - an old or read-only file still opens; the sync screen says more
+        log.warning("device identity of %s not settled", store.path, exc_info=True)
 
 
 class Shell(QObject):
@@ -81,6 +99,10 @@ class Shell(QObject):
         self.ctx: AppContext | None = None
         self.window = None
         self.startup_failed = False
+        self.starting = None  # the early window (desktop/first_start.py)
+        self.first_start_dialog = None
+        self.new_register_dialog = None
+        self._after_install: Callable[[], None] | None = None
         language = lang if lang in i18n.LANGUAGES else self.settings.language
         i18n.set_language(language)
         appearance.register_fonts()
@@ -97,30 +119,138 @@ class Shell(QObject):
     def start(self, db_path: str | Path | None = None, on_ready: Callable[[], None] | None = None) -> None:
         """Open the database in the background, then show the main window."""
         self._on_ready = on_ready
-        demo = 0
         if db_path is not None:
             path = Path(db_path)
         else:
             last = self.settings.last_db_path
             path = Path(last) if last and Path(last).exists() else default_db_path()
             if path == default_db_path() and not path.exists():
-                demo = self.demo_households
-        self._open(path, create=True, demo_households=demo, on_opened=self._install_store,
-                   on_failed=self._startup_open_failed)
+                self._first_start()  # nothing to open yet: ask what to start with
+                return
+        self._show_starting(_("Opening {name}…").format(name=path.name))
+        self._open(path, create=True, on_opened=self._install_store, on_failed=self._startup_open_failed)
 
-    def _open(self, path: Path, *, create: bool, on_opened, on_failed, demo_households: int = 0) -> None:
+    def _open(self, path: Path, *, create: bool, on_opened, on_failed, demo_households: int = 0,
+              prepare: Callable | None = None) -> None:
         title = (_("Creating a demo community on first start…") if demo_households
                  else _("Opening {name}…").format(name=path.name))
         retry = lambda: self._open(path, create=create, on_opened=on_opened, on_failed=on_failed,  # noqa: E731
                                    demo_households=demo_households)
         on_failed = self.accounts.wrap_failed(path, on_failed, retry)
         self.tasks.run(open_store_task(path, create=create, demo_households=demo_households,
-                                       user=self.settings.operator_name or None),
+                                       user=self.settings.operator_name or None, prepare=prepare,
+                                       computer_name=self.settings.device_name),
                        title=title, on_done=on_opened, on_error=on_failed, parent=self.window,
                        cancellable=bool(demo_households))
 
+    # -- the first start (desktop/first_start.py) ------------------------------------------------
+    def _show_starting(self, text: str) -> None:
+        """A small window at once, until the main window (or a dialog) is up."""
+        from desktop.first_start import StartingWindow, take_early_window
+
+        if self.window is None and self.starting is None:
+            self.starting = take_early_window() or StartingWindow(text)
+            self.starting.text.setText(text)
+            self.starting.show()
+
+    def _hide_starting(self) -> None:
+        from desktop.first_start import take_early_window
+
+        early = take_early_window()
+        if early is not None:
+            early.close()
+            early.deleteLater()
+        if self.starting is not None:
+            self.starting.close()
+            self.starting.deleteLater()
+            self.starting = None
+
+    def _first_start(self) -> None:
+        from desktop.first_start import FirstStartDialog
+
+        self._hide_starting()
+        dialog = FirstStartDialog(self.window)
+        dialog.set_folder(default_db_path().parent)
+        dialog.sig_chosen.connect(self._first_start_chosen)
+        dialog.rejected.connect(lambda: self._first_start_closed(dialog))
+        self.first_start_dialog = dialog
+        dialog.open()
+
+    def _first_start_closed(self, dialog) -> None:
+        if dialog.choice is None and self.ctx is None:  # closed without a choice: nothing to show
+            self.startup_failed = False
+            self.app.exit(0)
+
+    def _first_start_chosen(self, choice: str) -> None:
+        from desktop import first_start
+
+        if choice == first_start.DEMO:
+            path = first_start.demo_db_path(default_db_path().parent)
+            if path.exists():
+                self._open(path, create=False, on_opened=self._install_store, on_failed=self._startup_open_failed)
+            else:
+                self._open(path, create=True, demo_households=self.demo_households, on_opened=self._install_store,
+                           on_failed=self._startup_open_failed)
+        elif choice == first_start.BLANK:
+            self.start_blank_register(None, on_cancel=self._first_start)
+        else:
+            self.start_handover(None)
+
+    def start_blank_register(self, parent: QWidget | None = None, *, on_cancel: Callable | None = None):
+        """Ask for the community, its grids and compounds, and open a new register with them."""
+        from db.register.community import start_register
+        from desktop.first_start import NewRegisterDialog
+
+        dialog = NewRegisterDialog(parent, worker=self.settings.operator_name)
+        self.new_register_dialog = dialog
+
+        def accepted() -> None:
+            values = dialog.values()
+            path = self._free_register_path(parent)
+            if path is None:
+                return
+            self._open(path, create=True, prepare=lambda store: start_register(store, **values),
+                       on_opened=self._install_store,
+                       on_failed=(self._startup_open_failed if self.ctx is None
+                                  else lambda exc: self.errors.show(exc, parent)))
+
+        dialog.accepted.connect(accepted)
+        if on_cancel is not None:
+            dialog.rejected.connect(on_cancel)
+        dialog.open()
+        return dialog
+
+    def start_handover(self, parent: QWidget | None = None) -> None:
+        """A new, empty register, then 同步与交接 → 导入 to choose and check the handover bundle."""
+        path = self._free_register_path(parent)
+        if path is None:
+            return
+        self._after_install = self._show_handover_import
+        self._open(path, create=True, on_opened=self._install_store,
+                   on_failed=(self._startup_open_failed if self.ctx is None
+                              else lambda exc: self.errors.show(exc, parent)))
+
+    def _show_handover_import(self) -> None:
+        window = self.window
+        window.show_screen("sync")
+        screen = window.get_screen("sync")
+        tab = getattr(screen, "import_tab", None)
+        if tab is not None:
+            screen.tabs.setCurrentWidget(tab)
+        window.statusBar().showMessage(
+            _("Choose the handover bundle (a stick or 选择文件…), check it, then import."), 30000)
+
+    def _free_register_path(self, parent: QWidget | None) -> Path | None:
+        """griddesk.sqlite in the data folder, or (when that exists) a name the person chooses."""
+        path = default_db_path()
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return path
+        return self._ask_new_path(parent)
+
     def _startup_open_failed(self, error: BaseException) -> None:
         """Say what is wrong with the file and offer another file, a new one, or quitting."""
+        self._hide_starting()
         choice = self.errors.ask(
             error, _("GridDesk needs a database file to start. What would you like to do?"),
             [_("Open another file…"), _("Create a new database…"), _("Quit")])
@@ -154,6 +284,9 @@ class Shell(QObject):
         self.rebuild_window()
         self.events.sig_store_changed.emit(store)
         self._daily_backup(store)
+        if self._after_install is not None:
+            after, self._after_install = self._after_install, None
+            after()
         settle_garbage_collector()
         if self._on_ready is not None:
             ready, self._on_ready = self._on_ready, None
@@ -224,6 +357,8 @@ class Shell(QObject):
             self.create_path(path, parent)
 
     def backup_now(self, parent: QWidget | None = None):
+        from desktop.backups import backup_now
+
         return backup_now(self.ctx, parent)
 
     def restore_backup(self, backup: str | Path, parent: QWidget | None = None) -> None:
@@ -258,6 +393,7 @@ class Shell(QObject):
             old.save_state()
         self.window = MainWindow(self.ctx)
         self.window.show()  # before the old one closes, so the app never has no window
+        self._hide_starting()
         if old is not None:
             old.closing_for_rebuild = True
             old.close()

@@ -140,6 +140,10 @@ def apply_text_scale(percent: int, app: QApplication | None = None) -> None:
     if sheet:
         app.setStyleSheet(sheet)
     font_notifier().sig_font_changed.emit()
+    from desktop import fit_text
+
+    fit_text.install(app)
+    fit_text.refit_all()  # columns and open dialogs sized for the old text size
 
 
 class FontNotifier(QObject):

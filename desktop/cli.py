@@ -24,7 +24,28 @@ COMMAND_MODULES = [
 ]
 
 
+# argparse's own texts (usage, headings, help of -h, errors), translated through our catalogue
+# (resources/locale/*/first_day.po): argparse looks its `_` and `ngettext` up when it needs them.
+ARGPARSE_MESSAGES = (
+    "usage: ", "positional arguments", "options", "show this help message and exit",
+    "the following arguments are required: %s", "unrecognized arguments: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)", "%(prog)s: error: %(message)s\n",
+    "expected one argument", "argument %(argument_name)s: %(message)s", "not allowed with argument %s",
+    "one of the arguments %s is required", "invalid %(type)s value: %(value)r", "ambiguous option: %(option)s could match %(matches)s",
+    "expected at least one argument", "expected at most one argument", "ignored explicit argument %r",
+    "unknown parser %(parser_name)r (choices: %(choices)s)", "show program's version number and exit",
+)
+
+
+def _translate_argparse() -> None:
+    import i18n
+
+    argparse._ = i18n._
+    argparse.ngettext = i18n.ngettext
+
+
 def build_parser() -> argparse.ArgumentParser:
+    _translate_argparse()
     parser = argparse.ArgumentParser(prog="griddesk", description=_("GridDesk: community grid ledgers"))
     parser.add_argument("--lang", choices=["zh_CN", "en"], help=_("interface language"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -37,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_gui(args) -> int:
+    from desktop.first_start import show_early_window
+
+    show_early_window()  # at once: the imports below take seconds on a cold start
     from desktop.app import main as gui_main
 
     return gui_main(db_path=getattr(args, "db", None), lang=getattr(args, "lang", None))

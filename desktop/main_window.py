@@ -74,7 +74,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         self.splitter = splitter
-        self.setCentralWidget(splitter)
+        self.setCentralWidget(_with_banner(ctx, splitter, self))
 
         self._build_menus()
         self._build_status_bar()
@@ -173,6 +173,7 @@ class MainWindow(QMainWindow):
             self.scale_actions[percent] = action
 
         help_menu = bar.addMenu(_("&Help"))
+        _first_day_actions(self, file_menu, help_menu)
         self.action_about = QAction(_("About GridDesk"), self)
         self.action_about.triggered.connect(self._about)
         help_menu.addAction(self.action_about)
@@ -255,8 +256,16 @@ class MainWindow(QMainWindow):
 
         self.db_label.setText(_("Database: {name}").format(name=store.path.name))
         self.db_label.setToolTip(str(store.path))
+        from desktop.first_start import device_text
+
         self.node_label.setText(_("Device: {node}").format(node=store.node_id[:8]))
         self.node_label.setToolTip(store.node_id)
+        try:  # this computer's one name and fingerprint, as the sync screen and device card show it
+            text, tip = device_text(store)
+            self.node_label.setText(text)
+            self.node_label.setToolTip(tip)
+        except Exception:  # noqa: BLE001 - a file without the sync tables: the node id is all there is
+            log.debug("no device identity", exc_info=True)
         latest = latest_backup(store.path)
         self.backup_label.setText(_("Last backup: {time}").format(time=format_time(backup_time(latest) if latest else None)))
         self.backup_label.setToolTip(str(latest) if latest else "")
@@ -344,9 +353,14 @@ class MainWindow(QMainWindow):
         self.show_screen(last if last in self.keys else self.keys[0])
 
     def _default_geometry(self) -> None:
-        """First start: most of the screen, centred (laptops are often 1366x768)."""
+        """First start: most of the screen, centred; a small screen (1366x768 office laptops) is
+        filled, as every pixel counts there at a large text size."""
         screen = QWidget.screen(self) or QApplication.primaryScreen()
         area = screen.availableGeometry()
+        if area.width() <= 1440 or area.height() <= 900:
+            self.setGeometry(area)
+            self.setWindowState(self.windowState() | Qt.WindowState.WindowMaximized)
+            return
         width = min(1400, max(self.minimumWidth(), int(area.width() * 0.9)))
         height = min(920, max(self.minimumHeight(), int(area.height() * 0.9)))
         self.resize(width, height)
@@ -361,3 +375,47 @@ class MainWindow(QMainWindow):
         if not self.closing_for_rebuild:
             self.save_state()
         super().closeEvent(event)
+
+
+# -- a grid worker's first day (desktop/first_start.py) -------------------------------------------
+def _with_banner(ctx, content: QWidget, window: QMainWindow) -> QWidget:
+    """The demo community carries a banner above every screen; other registers show the content alone."""
+    from db.register.community import is_demo
+    from desktop.first_start import DemoBanner
+
+    window.demo_banner = None
+    try:
+        demo = is_demo(ctx.store)
+    except Exception:  # noqa: BLE001 - an old file without meta rows
+        demo = False
+    if not demo:
+        return content
+    box = QWidget(window)
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(0)
+    window.demo_banner = DemoBanner(ctx.shell, box)
+    layout.addWidget(window.demo_banner)
+    layout.addWidget(content, 1)
+    return box
+
+
+def _first_day_actions(window: MainWindow, file_menu, help_menu) -> None:
+    from desktop import first_start
+
+    window.action_new_register = QAction(_("Start an empty register…"), window)
+    window.action_new_register.triggered.connect(lambda: window._shell_call("start_blank_register"))
+    window.action_receive_handover = QAction(_("Receive a handover…"), window)
+    window.action_receive_handover.triggered.connect(lambda: window._shell_call("start_handover"))
+    first = file_menu.actions()[0] if file_menu.actions() else None
+    file_menu.insertAction(first, window.action_new_register)
+    file_menu.insertAction(first, window.action_receive_handover)
+    file_menu.insertSeparator(first)
+    window.action_guide = QAction(_("Getting started and keys"), window)
+    window.action_guide.setShortcut(QKeySequence("F1"))
+    window.action_guide.triggered.connect(lambda: first_start.show_guide(window))
+    window.action_locations = QAction(_("Where data and backups live"), window)
+    window.action_locations.triggered.connect(lambda: first_start.show_locations(window))
+    help_menu.addAction(window.action_guide)
+    help_menu.addAction(window.action_locations)
+    help_menu.addSeparator()

@@ -97,6 +97,16 @@ class Settings(QObject):
         self.qs.setValue("user/name", (name or "").strip())
         self.qs.sync()
 
+    # -- this computer -------------------------------------------------------------------------
+    @property
+    def device_name(self) -> str:
+        """The name this computer goes by in other devices' lists (named once, for every database)."""
+        return str(self.qs.value("device/name", "") or "").strip()
+
+    def set_device_name(self, name: str) -> None:
+        self.qs.setValue("device/name", (name or "").strip())
+        self.qs.sync()
+
     # -- files --------------------------------------------------------------------------------
     @property
     def last_folder(self) -> str | None:

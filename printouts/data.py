@@ -28,6 +28,7 @@ class Block:
     kind: str
     text: str
     rest: str = ""  # body text run on after a heading on the same line (一、会议时间：……)
+    sep: str = "："  # what joins the heading and its run-on text (： or the heading's own 。)
 
 
 @dataclass
@@ -79,6 +80,8 @@ class SigninData:
     people: list[SigninPerson] = field(default_factory=list)
     blank_rows: int = 5
     show_full: bool = False
+    host: str = ""  # 主持人 (a line to fill in by hand when empty)
+    date: str = ""
 
 
 @dataclass
@@ -116,6 +119,7 @@ class HouseholdFormData:
     notes: str = ""
     members: list[MemberRow] = field(default_factory=list)
     show_full: bool = False
+    community: str = ""  # printed above the form (db.register.community)
 
 
 @dataclass

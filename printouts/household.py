@@ -11,7 +11,7 @@ from i18n import N_, _
 from printouts.data import HouseholdFormData, VisitRecordData, chinese_date
 from printouts.fonts import HEI, markup
 from printouts.layout import FORM, CancelledFn, ProgressFn, build_pdf, styles
-from printouts.tables import PAD, CellMaker, masked, needed_height
+from printouts.tables import PAD, CellMaker, fit_titles, masked, needed_height, title_lines
 
 LABEL_BG = colors.HexColor("#f0f0f0")
 BLANK_DATE = "＿＿＿＿年＿＿月＿＿日"
@@ -22,8 +22,12 @@ def _kv_table(rows: list[tuple], *, min_heights: dict[int, float] | None = None)
     (label, value) spanning the three right cells."""
     st = styles()
     total = FORM.block_w
-    widths = [total * 0.15, total * 0.35, total * 0.15, total * 0.35]
-    label = CellMaker(st["cell_head"], where=_("the form"))
+    widths = [total * 0.17, total * 0.33, total * 0.17, total * 0.33]
+    label_cell = CellMaker(st["cell_head"], where=_("the form"))
+
+    def label(text, width):
+        return label_cell(title_lines(text, width, HEI, 10.5), width)
+
     value = CellMaker(st["cell"], where=_("the form"))
     data: list[list] = []
     style = [
@@ -74,34 +78,36 @@ def _heading(text: str) -> Paragraph:
 
 # -- 入户登记表 -----------------------------------------------------------------------------------
 
+# Every column as wide as its title and its values at 9 pt (IDs and phone numbers on one line):
+# 人员类型 and 人户状态 sit in the second table, where there is room.
 MEMBER_COLUMNS = [
     (N_("No."), 6),
-    (N_("Name"), 13),
-    (N_("Relation to head"), 10),
+    (N_("Name"), 11),
+    (N_("Relation to head"), 13),
     (N_("Sex"), 7),
-    (N_("Ethnicity"), 8),
-    (N_("ID number"), 30),
-    (N_("Date of birth"), 15),
-    (N_("Telephone"), 19),
-    (N_("Person type"), 10),
-    (N_("Residence status"), 12),
+    (N_("Ethnicity"), 7),
+    (N_("ID number"), 23),
+    (N_("Date of birth"), 14),
+    (N_("Telephone"), 15),
 ]
 MORE_COLUMNS = [
-    (N_("Name"), 13),
-    (N_("Political status"), 14),
-    (N_("Education"), 12),
-    (N_("Employer / occupation"), 30),
-    (N_("Special groups"), 30),
+    (N_("Name"), 11),
+    (N_("Person type"), 10),
+    (N_("Residence status"), 10),
+    (N_("Political status"), 10),
+    (N_("Education"), 10),
+    (N_("Employer / occupation"), 22),
+    (N_("Special groups"), 22),
 ]
 
 
 def _member_table(header: list[str], rows: list[list[str]], weights: list[int], blank_rows: int) -> Table:
     st = styles()
     total = sum(weights)
-    widths = [FORM.block_w * w / total for w in weights]
-    head = CellMaker(st["cell_head"], where=_("the members table"))
+    widths = fit_titles(header, [FORM.block_w * w / total for w in weights], HEI, 9, values=rows)
+    head = CellMaker(_small_head_style(), where=_("the members table"))
     cell = CellMaker(st["cell_small"], where=_("the members table"))
-    data: list[list] = [[head(h, w) for h, w in zip(header, widths, strict=True)]]
+    data: list[list] = [[head(title_lines(h, w, HEI, 9), w) for h, w in zip(header, widths, strict=True)]]
     for r, values in enumerate(rows, 1):
         data.append([cell(v, w, row=r, column=h) for v, w, h in zip(values, widths, header, strict=True)])
     data.extend([[""] * len(header) for _i in range(blank_rows)])
@@ -149,12 +155,11 @@ def household_story(data: HouseholdFormData) -> list:
             + masked(m.id_number, "id", full),
             m.birth_date,
             masked(m.phone, "phone", full),
-            m.person_type,
-            m.residence_status,
         ]
         for i, m in enumerate(data.members, 1)
     ]
-    more = [[m.name, m.political_status, m.education, m.employer, m.tags] for m in data.members]
+    more = [[m.name, m.person_type, m.residence_status, m.political_status, m.education, m.employer, m.tags]
+            for m in data.members]
     sign = "　　".join(
         [
             _("Registered by: {blank}").format(blank="＿＿＿＿＿＿"),
@@ -162,19 +167,30 @@ def household_story(data: HouseholdFormData) -> list:
             _("Date: {date}").format(date=BLANK_DATE),
         ]
     )
+    # The whole page: room for members added by hand, the visit's notes, and the community's seal.
+    blank_members = max(1, 5 - len(data.members))
+    community = data.community or "＿＿＿＿＿＿＿＿"
     return [
         Paragraph(markup(_("Household registration form"), st["form_title"].fontName), st["form_title"]),
+        Paragraph(markup(_("Community: {community}").format(community=community), HEI), st["form_info"]),
         Spacer(1, 6),
         _heading(_("Basic household information")),
         info,
         Spacer(1, 8),
         _heading(_("Members ({n})").format(n=len(data.members))),
-        _member_table([_(h) for h, _w in MEMBER_COLUMNS], members, [w for _h, w in MEMBER_COLUMNS], 2),
+        _member_table([_(h) for h, _w in MEMBER_COLUMNS], members, [w for _h, w in MEMBER_COLUMNS], blank_members),
         Spacer(1, 8),
         _heading(_("Further information on the members")),
-        _member_table([_(h) for h, _w in MORE_COLUMNS], more, [w for _h, w in MORE_COLUMNS], 2),
+        _member_table([_(h) for h, _w in MORE_COLUMNS], more, [w for _h, w in MORE_COLUMNS], blank_members),
+        Spacer(1, 8),
+        _kv_table([(_("Situation and requests"), "")], min_heights={0: 22 * mm}),
         Spacer(1, 14),
-        KeepTogether([Paragraph(markup(sign, HEI), st["footer"])]),
+        KeepTogether([
+            Paragraph(markup(sign, HEI), st["footer"]),
+            Spacer(1, 10),
+            Paragraph(markup(_("{community} residents' committee (seal)").format(
+                community=data.community or "＿＿＿＿＿＿"), HEI), _seal_style()),
+        ]),
     ]
 
 
@@ -249,3 +265,19 @@ def visit_pdf(
 ) -> bytes:
     """One 入户走访记录, or a batch, each starting a new page."""
     return _batch_pdf(data, visit_story, _("Home visit record"), progress, cancelled)
+
+
+def _seal_style():
+    """Right-aligned, with room above for the community's seal (never drawn: GB/T 9704 habit)."""
+    from reportlab.lib.enums import TA_RIGHT
+    from reportlab.lib.styles import ParagraphStyle
+
+    footer = styles()["footer"]
+    return ParagraphStyle("seal", parent=footer, alignment=TA_RIGHT, spaceBefore=12 * mm, rightIndent=8 * mm)
+
+
+def _small_head_style():
+    from reportlab.lib.enums import TA_CENTER
+    from reportlab.lib.styles import ParagraphStyle
+
+    return ParagraphStyle("cell_small_head", parent=styles()["cell_small"], alignment=TA_CENTER)

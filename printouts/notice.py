@@ -42,8 +42,20 @@ def blocks_from_text(text: str) -> list[Block]:
             kind = "h3"
         else:
             kind = "para"
-        blocks.append(Block(kind, line))
+        blocks.append(_heading_block(kind, line))
     return blocks
+
+
+def _heading_block(kind: str, line: str) -> Block:
+    """GB/T 9704: only the heading itself is in the heading face (一、 黑体, （一） 楷体); what follows it
+    on the same line (一、会议时间：…… or 一、总体要求。各单位……) stays in the body face."""
+    if kind == "para":
+        return Block(kind, line)
+    for sep in ("：", ":", "。"):
+        head, found, rest = line.partition(sep)
+        if found and rest.strip() and len(head) <= 24:
+            return Block(kind, head, rest.strip(), sep="：" if sep in "：:" else "。")
+    return Block(kind, line)
 
 
 def _is_addressee(line: str) -> bool:
@@ -93,7 +105,7 @@ def _paragraph(block: Block, st: dict) -> Paragraph:
     text = markup(block.text, style.fontName, where=where)
     if block.rest:
         rest = markup(block.rest, SONG_GRID, where=where)
-        text += f'<font face="{SONG_GRID}">：{rest}</font>'
+        text += f'<font face="{SONG_GRID}">{block.sep}{rest}</font>'
     return Paragraph(text, style)
 
 

@@ -53,6 +53,72 @@ class CellMaker:
         return Paragraph(markup(text, self.face, where=where), self.style)
 
 
+# -- column titles that never break inside a word ---------------------------------------------------
+# 门/牌, 电/话, 与户/主关/系 read badly: a title breaks only after a "/", and a column is at least as
+# wide as the longest piece of its title.
+HEAD_SLACK = 6.5  # right indent of the cell styles (hanging punctuation) and rounding, pt
+
+
+def _title_pieces(text: str) -> list[str]:
+    pieces, piece = [], ""
+    for ch in text:
+        piece += ch
+        if ch in "/／":
+            pieces.append(piece)
+            piece = ""
+    if piece:
+        pieces.append(piece)
+    return pieces
+
+
+def title_width(text: str, face: str, size: float) -> float:
+    """The narrowest box a title fits in without a break inside a piece."""
+    return max((stringWidth(p, face, size) for p in _title_pieces(text)), default=0) + 2 * PAD + HEAD_SLACK
+
+
+def title_lines(text: str, width: float, face: str, size: float) -> str:
+    """The title with explicit line breaks after "/" wherever it does not fit on one line."""
+    room = width - 2 * PAD - HEAD_SLACK
+    lines, line = [], ""
+    for piece in _title_pieces(text):
+        if line and stringWidth(line + piece, face, size) > room:
+            lines.append(line)
+            line = piece
+        else:
+            line += piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
+def fit_titles(titles: list[str], widths: list[float], face: str, size: float, *,
+               values: list[list[str]] | None = None, value_size: float = 9) -> list[float]:
+    """Widen columns narrower than their titles, taking the room from the others (same total).
+    values (rows of cell texts): a column is not narrowed below its longest value either."""
+    need = [title_width(t, face, size) for t in titles]
+    if values:
+        for i in range(len(titles)):
+            longest = max((stringWidth(str(row[i] or ""), face, value_size) for row in values if i < len(row)),
+                          default=0)
+            need[i] = max(need[i], min(longest + 2 * PAD + HEAD_SLACK, widths[i]))
+    widths = list(widths)
+    total = sum(widths)
+    for _round in range(3):
+        short = [i for i, w in enumerate(widths) if w < need[i]]
+        if not short:
+            break
+        extra = sum(need[i] - widths[i] for i in short)
+        for i in short:
+            widths[i] = need[i]
+        donors = [i for i in range(len(widths)) if i not in short and widths[i] > need[i]]
+        spare = sum(widths[i] - need[i] for i in donors)
+        if spare <= 0:
+            break
+        for i in donors:
+            widths[i] -= extra * (widths[i] - need[i]) / spare
+    scale = total / sum(widths)
+    return [w * scale for w in widths]
+
+
 def _grid_style(font_size: float, leading: float, *, header_rows: int = 1) -> list:
     return [
         ("FONTNAME", (0, 0), (-1, -1), HEI),
@@ -85,14 +151,14 @@ def needed_height(row: list, widths: list[float]) -> float:
 
 # -- 签到表 ----------------------------------------------------------------------------------------
 
-SIGNIN_COLUMNS = [  # (title, weight)
-    (N_("No."), 7),
-    (N_("Name"), 14),
-    (N_("Building / unit"), 19),
-    (N_("Position"), 12),
-    (N_("Telephone"), 17),
-    (N_("Signature"), 19),
-    (N_("Remarks"), 12),
+SIGNIN_COLUMNS = [  # (title, weight): the signature gets the widest box, for a handwritten name
+    (N_("No."), 6),
+    (N_("Name"), 12),
+    (N_("Building / unit"), 20),
+    (N_("Position"), 9),
+    (N_("Telephone"), 16),
+    (N_("Signature"), 25),
+    (N_("Remarks"), 8),
 ]
 
 
@@ -102,19 +168,26 @@ def signin_story(data: SigninData) -> list:
         raise PrintError(_("A sign-in sheet needs the meeting's name."))
     geometry = FORM
     title = _("Sign-in sheet: {meeting}").format(meeting=data.meeting)
-    info = "　　".join(
-        x
-        for x in (
-            _("Meeting: {meeting}").format(meeting=data.meeting),
-            _("Time: {time}").format(time=data.time) if data.time else "",
-            _("Place: {place}").format(place=data.place) if data.place else "",
-        )
-        if x
-    )
+    # One line per item (never a break inside the meeting's name in the middle of the line), and
+    # lines for the host and the date, filled in by hand when not given.
+    blank_line = "＿＿＿＿＿＿＿＿"
+    info_lines = [_("Meeting: {meeting}").format(meeting=data.meeting)]
+    info_lines.append("　　".join(x for x in (
+        _("Time: {time}").format(time=data.time or blank_line),
+        _("Place: {place}").format(place=data.place or blank_line)) if x))
+    info_lines.append("　　".join((
+        _("Host: {host}").format(host=getattr(data, "host", "") or blank_line),
+        _("Meeting date: {date}").format(date=getattr(data, "date", "") or "＿＿＿＿年＿＿月＿＿日"))))
+    info = "\n".join(info_lines)
     cols = [Column(_(t), w) for t, w in SIGNIN_COLUMNS]
-    widths = _widths(cols, geometry.block_w)
+    prefilled = [["", p.name, p.unit, p.role, masked(p.phone, "phone", data.show_full), "", p.note]
+                 for p in data.people]
+    widths = fit_titles([c.title for c in cols], _widths(cols, geometry.block_w), HEI, 10.5, values=prefilled,
+                        value_size=10.5)
     cell = CellMaker(st["cell"], where=_("the sign-in sheet"))
-    rows: list[list] = [[_(t) for t, _w in SIGNIN_COLUMNS]]
+    rows: list[list] = [[title_lines(_(t), w, HEI, 10.5) for (t, _w), w in zip(SIGNIN_COLUMNS, widths, strict=True)]]
+    head = CellMaker(st["cell_head"], where=_("the sign-in sheet"))
+    rows[0] = [head(t, w) for t, w in zip(rows[0], widths, strict=True)]
     for i, person in enumerate(data.people, 1):
         values = [
             str(i),
@@ -131,7 +204,8 @@ def signin_story(data: SigninData) -> list:
     style = _grid_style(10.5, 13.5)
     style.append(("ALIGN", (0, 1), (0, -1), "CENTER"))
     # Room for a handwritten signature.
-    heights = [9 * mm] + [max(10 * mm, needed_height(r, widths)) for r in rows[1:]]
+    heights = [max(9 * mm, needed_height(rows[0], widths))] + [max(10 * mm, needed_height(r, widths))
+                                                                for r in rows[1:]]
     table = Table(rows, colWidths=widths, rowHeights=heights, repeatRows=1)
     table.setStyle(TableStyle(style))
     blank = "＿＿＿＿"
@@ -174,10 +248,10 @@ def register_list_story(data: RegisterListData) -> list:
     if not data.columns:
         raise PrintError(_("A list needs at least one column."))
     geometry = FORM_LANDSCAPE if data.landscape else FORM
-    widths = _widths(data.columns, geometry.block_w)
+    widths = fit_titles([c.title for c in data.columns], _widths(data.columns, geometry.block_w), HEI, 10.5)
     head_cell = CellMaker(st["cell_head"], where=_("the header row"))
     cell = CellMaker(st["cell_small"], where=_("the list"))
-    header = [head_cell(c.title, w) for c, w in zip(data.columns, widths, strict=True)]
+    header = [head_cell(title_lines(c.title, w, HEI, 10.5), w) for c, w in zip(data.columns, widths, strict=True)]
     rows: list[list] = [header]
     kinds = [c.kind for c in data.columns]
     for r, values in enumerate(data.rows, 1):

@@ -101,7 +101,7 @@ def test_errors_are_listed_by_sheet_row_and_column_in_chinese(store):
     lines = report_lines(preview)
     joined = "\n".join(lines)
     assert "工作表“人口台账”第 12 行“联系电话”列" in joined
-    assert "校验码不正确" in joined
+    assert "未通过校验码核验" in joined
     assert preview.count("error") == 3 and preview.count("create") == 7
 
 

@@ -34,7 +34,11 @@ def test_window_opens_with_chinese_labels(shell):
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["文件(&F)", "视图(&V)", "帮助(&H)"]
     assert window.db_label.text() == "数据库：griddesk.sqlite"
-    assert window.node_label.text() == f"设备：{shell.ctx.store.node_id[:8]}"
+    from db.sync import identity
+
+    me = identity.identity(shell.ctx.store)
+    assert window.node_label.text() == f"本机：{me.name}（{me.fingerprint[:9]}）"
+    assert shell.ctx.store.node_id in window.node_label.toolTip()
     assert window.backup_label.text().startswith("上次备份：")
     # The first screen is the household register, titled in Chinese.
     assert "住户台账" in [w.text() for w in window.stack.currentWidget().findChildren(QLabel)]
@@ -183,11 +187,14 @@ def test_opening_a_bad_file_later_keeps_the_current_database(shell, qtbot, tmp_p
 def test_first_start_creates_a_demo_community_in_the_data_folder(qtbot, tmp_path, monkeypatch):
     target = tmp_path / "data" / "griddesk.sqlite"
     monkeypatch.setattr(app_module, "default_db_path", lambda: target)
-    shell = start_shell(qtbot, make_settings(tmp_path), None, demo_households=120)
+    shell = start_shell(qtbot, make_settings(tmp_path), None, demo_households=120, wait_window=False)
     try:
+        shell.first_start_dialog.buttons["demo"].click()  # desktop/first_start.py: the person chooses
+        qtbot.waitUntil(lambda: shell.window is not None and shell.window.isVisible(), timeout=20000)
+        target = target.with_name("demo.sqlite")
         assert shell.ctx.store.path == target
         assert Household.select().where(Household.deleted == 0).count() == 120
-        assert shell.window.db_label.text() == "数据库：griddesk.sqlite"
+        assert shell.window.db_label.text() == "数据库：demo.sqlite"
     finally:
         stop_shell(shell)
 
@@ -215,10 +222,15 @@ def test_backup_now_and_restore_from_the_settings_screen(shell, qtbot):
     window = shell.window
     window.show_screen("settings")
     screen = window.screens["settings"]
-    assert screen.backup_list.item(0).text() == "还没有备份。"
+    # The first day's backup was made on this first start (a database created today).
+    qtbot.waitUntil(lambda: "每日自动备份" in screen.backup_list.item(0).text(), timeout=5000)
     screen.backup_button.click()
-    qtbot.waitUntil(lambda: bool(screen.backup_list.item(0).data(Qt.ItemDataRole.UserRole)), timeout=5000)
-    assert "手动备份" in screen.backup_list.item(0).text()
+
+    def manual_row():
+        texts = [screen.backup_list.item(i).text() for i in range(screen.backup_list.count())]
+        return next((i for i, t in enumerate(texts) if "手动备份" in t), None)
+
+    qtbot.waitUntil(lambda: manual_row() is not None, timeout=5000)
     assert window.backup_label.text() != "上次备份：从未备份"
 
     done = []
@@ -226,7 +238,7 @@ def test_backup_now_and_restore_from_the_settings_screen(shell, qtbot):
                     title="write", on_done=done.append)
     qtbot.waitUntil(lambda: bool(done), timeout=5000)
     assert Grid.select().count() == 1
-    screen.backup_list.setCurrentRow(0)
+    screen.backup_list.setCurrentRow(manual_row())
     shell.restore_backup(screen.selected_backup(), parent=window)
     qtbot.waitUntil(lambda: shell.window is not window, timeout=10000)
     assert Grid.select().count() == 0  # back to the state of the backup

@@ -52,6 +52,8 @@ class ImportPlan:
     path: Path
     sheets: list[SheetPlan]
     skipped_sheets: list[str] = field(default_factory=list)
+    # Where people live when no column says so (db/ledger/places_hint.py): {"grid": …, "compound": …}.
+    default_places: dict[str, str] = field(default_factory=dict)
 
 
 @gc_paused()
@@ -153,7 +155,7 @@ def build_preview(store, plan: ImportPlan, *, state=None) -> Preview:
     ignored = 0
     done = 0
     for sp in plan.sheets:
-        ignored += _validate_sheet(sp, results, seen_ids, state, done, total)
+        ignored += _validate_sheet(sp, results, seen_ids, state, done, total, plan.default_places)
         done += max(0, len(sp.sheet.rows) - sp.layout.data_row)
     # Who this file says is what: a head named elsewhere in the file may be stepping down.
     relations_in_file = {}
@@ -173,7 +175,7 @@ def build_preview(store, plan: ImportPlan, *, state=None) -> Preview:
 
 
 def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str, RowResult], state,
-                    done: int, total: int) -> int:
+                    done: int, total: int, defaults: dict[str, str] | None = None) -> int:
     headers = sp.layout.headers
     items = sorted((col, key) for col, key in sp.mapping.items() if key != "id_number")
     id_col = next((col for col, key in sp.mapping.items() if key == "id_number"), None)
@@ -230,7 +232,7 @@ def _validate_sheet(sp: SheetPlan, results: list[RowResult], seen_ids: dict[str,
             r.errors.append(Issue("", "id_number", _("No column is mapped to the ID number.")))
         else:
             _check_id(r, raw[id_col] if id_col < width else "", headers[id_col], values, seen_ids)
-        _split(r, values)
+        _split(r, values, defaults)
         for col in text_cols:
             cell = raw[col] if col < width else ""
             if isinstance(cell, str) and private_use_search(cell):
@@ -268,15 +270,31 @@ def _check_id(r: RowResult, cell: object, header: str, values: dict[str, Any],
             values["sex"] = info.sex
     first = seen_ids.get(number)
     if first is not None:
-        r.errors.append(Issue(header, "id_number", _(
-            "The same ID number is already in row {row} of sheet “{sheet}”: each person once, please.").format(
-                row=first.row, sheet=first.sheet)))
+        r.errors.append(Issue(header, "id_number", _duplicate_message(first, r, values)))
     else:
         seen_ids[number] = r
 
 
-def _split(r: RowResult, values: dict[str, Any]) -> None:
+def _duplicate_message(first: RowResult, r: RowResult, values: dict[str, Any]) -> str:
+    """Which rows, whether they differ (and in what), and which one to keep."""
+    from db.ledger.mapping import field_label
+
+    keys = sorted((set(first.person) | {k for k, v in values.items() if v is not None}) & _PERSON_SET - {"id_number"})
+    differ = [k for k in keys if (first.person.get(k) or None) != (values.get(k) or None)]
+    where = _("row {row} of sheet “{sheet}”").format(row=first.row, sheet=first.sheet)
+    if not differ:
+        return _("Row {row} repeats {first} exactly (same ID number, same values): keep {first} and delete "
+                 "row {row}, or skip this row.").format(row=r.row, first=where)
+    return _("Row {row} has the same ID number as {first} but differs in {fields}: keep the row that is "
+             "right (compare with the ID card) and delete the other.").format(
+                 row=r.row, first=where, fields="、".join(field_label(k) for k in differ))
+
+
+def _split(r: RowResult, values: dict[str, Any], defaults: dict[str, str] | None = None) -> None:
     fill_places(values)
+    for level, name in (defaults or {}).items():
+        if name and not values.get(level):
+            values[level] = name
     r.person = {k: v for k, v in values.items() if v is not None and k in _PERSON_SET}
     r.relation = values.get("relation")
     place = (values.get("grid"), values.get("compound"), _place_name(values.get("building"), "栋"),

@@ -132,7 +132,7 @@ def compute_due(store, household_ids: list[str] | None = None, *, on: dt.date | 
             if follow_up and last_attempt and (not last_met or last_attempt > last_met) and (not due or follow_up < due):
                 due = follow_up
             out[hid] = {"household_id": hid, "interval_days": int(days), "reasons": reasons or "",
-                        "last_met": last_met, "last_attempt": last_attempt, "due_date": due,
+                        "last_met": last_met, "last_attempt": last_attempt, "follow_up": follow_up, "due_date": due,
                         "lived_in": bool(lived_in)}
     return out
 

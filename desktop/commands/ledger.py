@@ -20,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--skip-invalid", action="store_true",
                    help=_("import the valid rows and write the invalid ones to an error workbook"))
     p.add_argument("--errors", metavar="FILE", help=_("where to write the error workbook"))
+    p.add_argument("--grid", metavar="NAME", help=_("the grid the people live in, when the ledger has no grid column"))
+    p.add_argument("--compound", metavar="NAME",
+                   help=_("the compound the people live in, when the ledger has no compound column"))
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("undo-import", help=_("undo an import as one step (the latest by default)"))
@@ -82,9 +85,11 @@ def cmd_import(args) -> int:
     try:
         started = time.perf_counter()
         plan = plan_import(args.file, store=store, mapping_name=args.mapping)
+        _where_people_live(plan, args)
         preview = build_preview(store, plan)
         for line in report_lines(preview, limit=200):
             print(line)
+        _warn_households_without_head(preview)
         if args.save_mapping:
             for sp in plan.sheets[:1]:
                 save_mapping(store, name=args.save_mapping, headers=sp.layout.headers, mapping=sp.mapping)
@@ -217,3 +222,40 @@ def cmd_template(args) -> int:
             key = mapping.get(col)
             print(f"  {col + 1}. {header} → {column_label(key) if key else _('(ignore)')}")
     return 0
+
+
+def _where_people_live(plan, args) -> None:
+    """Levels the ledger has no column for: the ones given on the command line, else a note with
+    what the sheet names and title rows suggest (db/ledger/places_hint.py)."""
+    from db.ledger.places_hint import missing_levels, suggest_places
+
+    missing = missing_levels(plan)
+    if not missing:
+        return
+    given = {"grid": getattr(args, "grid", None), "compound": getattr(args, "compound", None)}
+    hints = suggest_places(plan)
+    labels = {"grid": _("grid"), "compound": _("compound")}
+    for level in missing:
+        if given.get(level):
+            plan.default_places[level] = given[level].strip()
+            continue
+        if hints.get(level):
+            print(_("Note: the ledger has no {level} column; the sheet suggests “{name}”. Give it with "
+                    "--{option} {name}, or the people go to an unnamed {level}.").format(
+                        level=labels[level], name=hints[level], option=level))
+        else:
+            print(_("Note: the ledger has no {level} column; give one with --{option} NAME, or the people go to "
+                    "an unnamed {level}.").format(level=labels[level], option=level))
+
+
+def _warn_households_without_head(preview) -> None:
+    from db.ledger.places_hint import households_without_head
+
+    lacking = households_without_head(preview)
+    if not lacking:
+        return
+    print(_("Warning: {n} of {total} households have no head (户主) in the ledger, e.g. {address} (rows {rows}). "
+            "Check the 与户主关系 column before importing.").format(
+                n=len(lacking), total=len({r.household_key for r in preview.rows if r.household_key}),
+                address=lacking[0]["address"] or "?",
+                rows="、".join(str(row) for _sheet, row in lacking[0]["rows"][:5])))

@@ -125,11 +125,20 @@ def cmd_import(args) -> int:
 
     store = _open(args.db)
     try:
+        # A dry run shows what a bundle of a sender not trusted yet would bring, so the person can
+        # decide (and compare the fingerprint) before trusting it.
         bundle = read_bundle_file(store, Path(args.file), passphrase=_passphrase(args.passphrase_file),
-                                  trust_sender=args.trust_sender)
+                                  trust_sender=args.trust_sender, allow_unknown=bool(args.dry_run))
         if args.dry_run:
             print(_("Dry run: nothing is changed."))
             print_summary(preview(store, bundle))
+            if bundle.needs_trust:
+                from db.sync.identity import fingerprint
+
+                fp = fingerprint(bundle.sender_id)
+                print(_("The sender “{name}” is not trusted yet (fingerprint {fp}). Compare the fingerprint with the "
+                        "sender, by phone or in person; then import with --trust-sender {fp}.").format(
+                            name=bundle.header.get("sender_name") or "?", fp=fp))
             return 0
         summary = import_bundle(store, bundle)
         print_summary(summary)

@@ -94,6 +94,8 @@ class RegisterBrowser(QWidget):
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        # A long address loses its middle, not its door: 百步亭花园…1单元1302室.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.verticalHeader().setDefaultSectionSize(26)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -141,6 +143,8 @@ class RegisterBrowser(QWidget):
         rl.addWidget(self.search)
         rl.addWidget(buttons_box)
         rl.addWidget(filters_box)
+        self.empty_hint = empty_register_hint(self)
+        rl.addWidget(self.empty_hint)
         rl.addWidget(self.table, 1)
         rl.addWidget(self.count)
         left = QWidget(self)
@@ -267,6 +271,7 @@ class RegisterBrowser(QWidget):
             self._show_count(result)
             if result.ids:
                 self.table.selectRow(0)
+            self.empty_hint.setVisible(not result.ids and filters == Filters())
 
         self.ctx.tasks.run(work, title=_("Reading the register"), io=True, show_progress=False, on_done=done)
 
@@ -333,22 +338,24 @@ class RegisterBrowser(QWidget):
 
         place = self.current_place()
         unit = place[1] if place and place[0] == "unit" else None
-        HouseholdDialog(self.ctx, unit_id=unit, parent=self).exec()
+        _confirm_saved(self, HouseholdDialog(self.ctx, unit_id=unit, parent=self), _("New household saved."))
 
     def edit_household(self) -> None:
         from views.households.household_dialog import HouseholdDialog
 
         r = self.selected()
         if r and r["household_id"]:
-            HouseholdDialog(self.ctx, household_id=r["household_id"], parent=self).exec()
+            _confirm_saved(self, HouseholdDialog(self.ctx, household_id=r["household_id"], parent=self),
+                           _("Household saved."))
 
     def edit_person(self) -> None:
         from views.households.person_dialog import PersonDialog
 
         r = self.selected()
         if r:
-            PersonDialog(self.ctx, person_id=r["person_id"], membership_id=r["membership_id"],
-                         relation=r["relation"], parent=self).exec()
+            _confirm_saved(self, PersonDialog(self.ctx, person_id=r["person_id"], membership_id=r["membership_id"],
+                                              relation=r["relation"], parent=self),
+                           _("{name}: saved.").format(name=r.get("name") or ""))
 
     def record_visit(self) -> None:
         from views.visits.visit_dialog import VisitDialog
@@ -389,3 +396,22 @@ class RegisterBrowser(QWidget):
         from views.households.settings_dialogs import TagsDialog
 
         TagsDialog(self.ctx, self).exec()
+
+
+def empty_register_hint(parent: QWidget) -> QLabel:
+    """Shown while nobody lives in the register yet: how to start it."""
+    hint = QLabel(_("Nobody is in the register yet. Add the places first (新增地点… on the left: grids, "
+                    "compounds, buildings, units), then new households with Ctrl+N; or bring in the ledger you "
+                    "keep in Excel or CSV with 导入台账… (Ctrl+Shift+I)."), parent)
+    hint.setObjectName("placeholderNote")
+    hint.setWordWrap(True)
+    hint.hide()
+    return hint
+
+
+def _confirm_saved(browser: QWidget, dialog, text: str) -> None:
+    """Run an editor; when it saved, say so in the status bar (a save must never pass unnoticed)."""
+    from views.households.undo_action import notify
+
+    if dialog.exec() == dialog.DialogCode.Accepted:
+        notify(browser, text)

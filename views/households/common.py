@@ -283,8 +283,29 @@ def combo_value(box: QComboBox) -> str | None:
     return box.currentData()
 
 
+class WrappingLabel(QLabel):
+    """A word-wrapped label that claims the height its text needs at its width: in a grid layout a
+    plain one keeps one line's height, and a long message under a field is cut to its first words."""
+
+    def _fit(self) -> None:
+        if not self.wordWrap() or self.width() <= 0:
+            return
+        need = self.heightForWidth(self.width())
+        if need > 0 and need != self.minimumHeight():
+            self.setMinimumHeight(need)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self.setMinimumHeight(0)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._fit()
+
+
 def message_label(parent: QWidget | None = None) -> QLabel:
-    label = QLabel(parent)
+    label = WrappingLabel(parent)
     label.setWordWrap(True)
     label.setVisible(False)
     return label

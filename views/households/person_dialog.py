@@ -27,7 +27,7 @@ from db.register.audit import reveal
 from db.register.common import ID_TYPES, MARITAL_STATUSES, PERSON_TYPES, RELATIONS, RESIDENCE_STATUSES, SEXES
 from db.validation import mask_id, mask_phone, parse_id_number
 from i18n import N_, _
-from views.households.common import combo, combo_value, message_label, set_combo, show_message
+from views.households.common import ERROR_STYLE, combo, combo_value, message_label, set_combo, show_message
 
 TEXT_FIELDS: list[tuple[str, str]] = [
     ("name", N_("Name")), ("former_name", N_("Former name")), ("ethnicity", N_("Ethnicity")),
@@ -144,7 +144,7 @@ class PersonDialog(QDialog):
         self.general = message_label(self)
 
         tabs = QTabWidget(self)
-        tabs.addTab(form_widget, _("Personal details"))
+        tabs.addTab(_scrolled(form_widget), _("Personal details"))
         if person_id:
             from views.households.person_history import PersonHistory
 
@@ -161,6 +161,7 @@ class PersonDialog(QDialog):
         layout.addWidget(tabs)
         layout.addWidget(self.derived)
         layout.addWidget(self.general)
+        _fit_screen(self, form_widget)
         layout.addWidget(buttons)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -282,6 +283,7 @@ class PersonDialog(QDialog):
         self._timer.stop()
         checked = self.check()
         if checked is None:
+            self._not_saved()
             return
         if self.id_conflicts(checked):
             choice = self.ask_id_conflict(self.id_conflicts(checked))
@@ -298,6 +300,20 @@ class PersonDialog(QDialog):
             self.accept()
             return
         self._write(allow_duplicate=False, relation=relation)
+
+    def _not_saved(self) -> None:
+        """Enter with a problem: say that nothing was saved and why, and go to the first field concerned."""
+        bad = [key for key, label in self.messages.items() if label.text() and label.styleSheet() == ERROR_STYLE]
+        if not bad:
+            bad = [key for key, label in self.messages.items() if label.text()]
+        field = self.messages[bad[0]].text() if bad else ""
+        show_message(self.general, _("Not saved: {problem}").format(problem=field) if field
+                     else self.general.text() or _("Not saved: correct the problems shown first."))
+        widget = self.inputs.get(bad[0]) if bad else None
+        if widget is not None:
+            widget.setFocus()
+            if hasattr(widget, "selectAll"):
+                widget.selectAll()
 
     def ask_id_conflict(self, conflicts: list) -> str | None:
         """'id' = take birth date and sex from the ID number, 'entered' = keep them, None = go back."""
@@ -415,3 +431,37 @@ def ask_duplicate(parent: QWidget, candidates: list[dict[str, Any]]) -> bool:
 
 
 __all__ = ["PersonDialog", "ask_duplicate", "QFormLayout"]
+
+
+def _scrolled(widget: QWidget) -> QWidget:
+    """The fields scroll when they (and their messages) are taller than a small screen at 150 %."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QFrame, QScrollArea
+
+    class _VerticalScroll(QScrollArea):
+        """Scrolls up and down only: as wide as the fields need (the dialog widens with them)."""
+
+        def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+            inner = self.widget().minimumSizeHint() if self.widget() is not None else QSize(0, 0)
+            bar = self.verticalScrollBar().sizeHint().width()
+            return QSize(inner.width() + bar + 2 * self.frameWidth(), 160)
+
+    area = _VerticalScroll()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(widget)
+    return area
+
+
+def _fit_screen(dialog: QDialog, form: QWidget) -> None:
+    """As large as the fields want, but never taller or wider than the screen."""
+    screen = dialog.screen()
+    if screen is None:
+        return
+    area = screen.availableGeometry()
+    want = form.sizeHint()
+    bar = dialog.style().pixelMetric(dialog.style().PixelMetric.PM_ScrollBarExtent, None, dialog)
+    width = min(area.width(), max(dialog.sizeHint().width(), want.width() + bar + 64))
+    height = min(area.height() - 40, dialog.sizeHint().height() + max(0, want.height() - 200))
+    dialog.resize(width, max(height, 300))

@@ -90,7 +90,7 @@ class StatisticsView(QWidget):
         self.coverage_model = DictListModel(COVERAGE_COLUMNS, self, formatters={
             "coverage": lambda r: f"{r['coverage'] * 100:.1f}%"})
         self.tabs.addTab(_table(self.place_model), _("By grid and building"))
-        self.tabs.addTab(_table(self.coverage_model), _("Visit coverage"))
+        self.tabs.addTab(_coverage_page(self.coverage_model), _("Visit coverage"))
         refresh = QPushButton(_("Refresh"), self)
         refresh.clicked.connect(self.refresh)
         save = QPushButton(_("Save chart as image…"), self)
@@ -255,3 +255,20 @@ class StatisticsView(QWidget):
                                                     _("PNG image (*.png)"))
         if path and not self.save_chart(focused, path):
             self.ctx.errors.show(_("The image could not be written to {path}.").format(path=path), self)
+
+
+def _coverage_page(model) -> QWidget:
+    """The coverage table with what its two figures mean: they count different things."""
+    from PySide6.QtWidgets import QLabel, QVBoxLayout
+
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(_table(model), 1)
+    note = QLabel(_("Coverage counts the households where someone was met in the last 182 days. Overdue counts the "
+                    "households whose own visit interval has passed: 30 days for some tags (e.g. 独居老人), and every "
+                    "household never visited. So a grid can be well covered and still have many overdue households."))
+    note.setObjectName("hint")
+    note.setWordWrap(True)
+    layout.addWidget(note)
+    return page

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    QWidget,
     QWizard,
     QWizardPage,
 )
@@ -163,6 +164,8 @@ class MappingPage(_AsyncPage):
         layout.addWidget(self.header_label)
         layout.addWidget(self.table, 1)
         layout.addLayout(save_row)
+        self.where = WherePeopleLive(self)
+        layout.addWidget(self.where)
         self.combos: list[QComboBox] = []
 
     def initializePage(self) -> None:  # noqa: N802 - Qt API
@@ -172,6 +175,7 @@ class MappingPage(_AsyncPage):
             self.sheet_combo.addItem(sp.sheet.name)
         self.sheet_combo.blockSignals(False)
         self._show_sheet(0)
+        self.where.show_for(self.w.plan)
 
     def _show_sheet(self, index: int) -> None:
         if index < 0 or not self.w.plan:
@@ -237,6 +241,7 @@ class MappingPage(_AsyncPage):
 
     def start(self) -> None:
         store, plan = self.w.ctx.store, self.w.plan
+        plan.default_places = self.where.places(plan)
         self.run_then_next(lambda state: build_preview(store, plan, state=state), _("Checking every row…"),
                            self.w.set_preview)
 
@@ -275,6 +280,10 @@ class PreviewPage(_AsyncPage):
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.details)
+        self.heads_warning = QLabel()
+        self.heads_warning.setWordWrap(True)
+        self.heads_warning.setObjectName("placeholderNote")
+        layout.addWidget(self.heads_warning)
         layout.addWidget(self.skip_box)
 
     def _show_details(self, current, _previous=None) -> None:
@@ -288,6 +297,8 @@ class PreviewPage(_AsyncPage):
     def initializePage(self) -> None:  # noqa: N802 - Qt API
         p = self.w.preview
         self.summary.setText(summary(p))
+        self.heads_warning.setText(heads_warning(p))
+        self.heads_warning.setVisible(bool(self.heads_warning.text()))
         self.skip_box.setVisible(p.has_errors)
         self.errors_button.setEnabled(p.has_errors)
         if p.has_errors:
@@ -426,3 +437,69 @@ class ImportWizard(QWizard):
         self.ctx.data_changed(result.changes)
         if result.created + result.updated >= LARGE_IMPORT_ROWS:
             refresh_base_in_background(self.ctx, self)
+
+
+# -- where people live, households without a head (db/ledger/places_hint.py) -----------------------
+class WherePeopleLive(QWidget):
+    """Shown when no column names the grid or the compound: the person says where the people live,
+    with what the sheet name and title rows suggest already filled in."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        from PySide6.QtWidgets import QFormLayout
+
+        self.setObjectName("wherePeopleLive")
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 6, 0, 0)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setObjectName("placeholderNote")
+        form.addRow(self.note)
+        self.grid = QLineEdit()
+        self.compound = QLineEdit()
+        self.grid.setPlaceholderText(_("e.g. 第三网格"))
+        self.compound.setPlaceholderText(_("e.g. 幸福里"))
+        form.addRow(_("Grid:"), self.grid)
+        form.addRow(_("Compound:"), self.compound)
+        self.form = form
+        self.missing: list[str] = []
+        self.hide()
+
+    def show_for(self, plan) -> None:
+        from db.ledger.places_hint import missing_levels, suggest_places
+
+        self.missing = missing_levels(plan)
+        hints = suggest_places(plan)
+        self.grid.setText(plan.default_places.get("grid") or hints.get("grid", ""))
+        self.compound.setText(plan.default_places.get("compound") or hints.get("compound", ""))
+        self.form.setRowVisible(self.grid, "grid" in self.missing)
+        self.form.setRowVisible(self.compound, "compound" in self.missing)
+        said = "、".join(x for x in (hints.get("community"), hints.get("grid"), hints.get("compound")) if x)
+        text = _("The ledger has no column for the grid or the compound. Where do these people live?")
+        if said:
+            text += " " + _("The sheet name and title rows say: {what}.").format(what=said)
+        text += " " + _("Left empty, they go to 未分网格 / 未分小区 (rename those later in the place tree).")
+        self.note.setText(text)
+        self.setVisible(bool(self.missing))
+
+    def places(self, plan) -> dict[str, str]:
+        from db.ledger.places_hint import missing_levels
+
+        missing = missing_levels(plan)
+        values = {"grid": self.grid.text().strip(), "compound": self.compound.text().strip()}
+        return {level: values[level] for level in missing if values[level]}
+
+
+def heads_warning(preview) -> str:
+    from db.ledger.places_hint import households_without_head
+
+    lacking = households_without_head(preview)
+    if not lacking:
+        return ""
+    total = len({r.household_key for r in preview.rows if r.household_key})
+    first = lacking[0]
+    return _("{n} of {total} households would have no head (户主), e.g. {address} (sheet “{sheet}”, rows {rows}). "
+             "Check the 与户主关系 column; each household needs one head before it can be printed or "
+             "handed over.").format(n=len(lacking), total=total, address=first["address"] or "?",
+                                   sheet=first["rows"][0][0],
+                                   rows="、".join(str(row) for _sheet, row in first["rows"][:5]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QDate, Signal
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDateEdit,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from db import printing_data as pd
+from desktop.appearance import font_notifier
 from i18n import _
 
 
@@ -50,6 +52,7 @@ class PlacePicker(QWidget):
         if household:
             self.household = QComboBox()
             self.household.setObjectName("household")
+            _searchable(self.household)
             form.addRow(_("Household"), self.household)
             self.household.currentIndexChanged.connect(self._fill_visits)
         if visit:
@@ -96,7 +99,7 @@ class PlacePicker(QWidget):
         self.household.clear()
         building = self.building.currentData() if self.building is not None else None
         if building:
-            for hid, label in pd.households(self.ctx.store, building):
+            for hid, label in pd.households_with_heads(self.ctx.store, building):
                 self.household.addItem(label, hid)
         self.household.blockSignals(False)
         self._fill_visits()
@@ -138,11 +141,24 @@ class OptionsPanel(QWidget):
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.places: PlacePicker | None = None
+        self._fit_text_size()
+        font_notifier().sig_font_changed.connect(self._fit_text_size)
+
+    def _fit_text_size(self) -> None:
+        """From 125 % every label goes above its field: the fields get the whole width, so their
+        example texts (placeholders) are not cut."""
+        from desktop.appearance import BASE_POINT_SIZE
+
+        large = QApplication.font().pointSizeF() >= BASE_POINT_SIZE * 1.2
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows if large
+                                   else QFormLayout.RowWrapPolicy.WrapLongRows)
 
     def line(self, label: str, name: str, text: str = "", placeholder: str = "") -> QLineEdit:
         edit = QLineEdit(text)
         edit.setObjectName(name)
         edit.setPlaceholderText(placeholder)
+        if placeholder:
+            edit.setToolTip(placeholder)
         edit.textChanged.connect(self.sig_changed)
         self.form.addRow(label, edit)
         return edit
@@ -192,7 +208,7 @@ class MeetingNoticeOptions(OptionsPanel):
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
         self.meeting = self.line(_("Meeting"), "meeting", placeholder=_("e.g. 3号楼居民议事会"))
-        self.time = self.line(_("Time"), "time", placeholder=_("e.g. 2026年12月1日（星期二）下午3:00"))
+        self.time = self.line(_("Time"), "time", placeholder=_("e.g. 12月1日（周二）下午3:00"))
         self.place = self.line(_("Place"), "place")
         self.attendees = self.line(_("Attendees"), "attendees")
         self.agenda = self.text(_("Agenda (one item a line)"), "agenda")
@@ -202,9 +218,10 @@ class MeetingNoticeOptions(OptionsPanel):
         self.issuer = self.line(_("Issuer"), "issuer", placeholder=_("e.g. 幸福里社区居民委员会"))
         self.day = self.date(_("Date"), "date")
         self.picker(building=False)
-        self.per_building = self.check(_("One notice per building of the compound"), "per_building")
-        self.per_building.setToolTip(_("{building} in the meeting name, place or attendees is replaced by "
-                                       "each building's name."))
+        # A short label (a check box cannot wrap; at 150 % the long one was cut): the rest in the tooltip.
+        self.per_building = self.check(_("One notice per building"), "per_building")
+        self.per_building.setToolTip(_("One notice per building of the compound") + "\n" + _(
+            "{building} in the meeting name, place or attendees is replaced by each building's name."))
 
     def params(self) -> dict:
         compound = self.places.compound.currentData() if self.per_building.isChecked() else None
@@ -227,7 +244,8 @@ class NoticeOptions(OptionsPanel):
         self.issuer = self.line(_("Issuer"), "issuer")
         self.day = self.date(_("Date"), "date")
         self.picker(building=False)
-        self.per_building = self.check(_("One notice per building of the compound"), "per_building")
+        self.per_building = self.check(_("One notice per building"), "per_building")
+        self.per_building.setToolTip(_("One notice per building of the compound"))
 
     def params(self) -> dict:
         compound = self.places.compound.currentData() if self.per_building.isChecked() else None
@@ -316,3 +334,17 @@ class ListOptions(OptionsPanel):
 
 
 PANELS = [MeetingNoticeOptions, SigninOptions, HouseholdOptions, VisitOptions, ListOptions, NoticeOptions]
+
+
+def _searchable(combo: QComboBox) -> None:
+    """Type any part of a door or a member's name (101, 张) and the list narrows to the matches."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QCompleter
+
+    combo.setEditable(True)
+    combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    combo.lineEdit().setPlaceholderText(_("door or name, e.g. 101 or 张"))
+    completer = combo.completer()
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)

@@ -12,6 +12,7 @@ from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from db.print_jobs import FORMS, PrintJob, PrintResult, make_pdf
 from desktop import file_dialogs
+from desktop.appearance import font_notifier
 from i18n import _
 from views.printing.options import PANELS, OptionsPanel
 from views.printing.printer import prepare_printer, print_pdf
@@ -71,6 +73,7 @@ class PrintingScreen(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.stack)
+        self.options_scroll = scroll
 
         self.full = QCheckBox(_("Print ID and phone numbers in full (recorded in the audit log)"))
         self.full.setObjectName("show_full")
@@ -116,14 +119,24 @@ class PrintingScreen(QWidget):
         splitter.addWidget(self.preview_stack)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([max(420, left.sizeHint().width(), self.fontMetrics().horizontalAdvance("会") * 30), 700])
+        self.splitter, self.left = splitter, left
+        self._fit_splitter()
+        font_notifier().sig_font_changed.connect(self._fit_splitter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
+        self.result = None
         self.forms.setCurrentRow(0)
         self._loaded = False
 
     # -- state ----------------------------------------------------------------------------------
+    def _fit_splitter(self) -> None:
+        """The options as wide as 24 characters at the current text size (also after a change): with
+        the labels above the fields that holds every example text, and leaves the preview most room."""
+        chars = QApplication.font().pointSizeF() / 72 * self.logicalDpiY() * 24
+        width = max(420, int(chars))
+        self.splitter.setSizes([width, max(self.splitter.width() - width, 400)])
+
     def activated(self) -> None:
         """Refresh the place lists (households may have been added meanwhile)."""
         for panel in self.panels.values():
@@ -151,6 +164,12 @@ class PrintingScreen(QWidget):
     def _form_changed(self, row: int) -> None:
         self.stack.setCurrentIndex(row)
         self._mark_dirty()
+        # Another form: the old form's preview and scroll positions would only mislead.
+        self.document.close()
+        self.preview_stack.setCurrentIndex(0)
+        self.options_scroll.verticalScrollBar().setValue(0)
+        self.view.verticalScrollBar().setValue(0)
+        self.result = None
 
     def _mark_dirty(self) -> None:
         self.dirty = True

@@ -103,6 +103,7 @@ class DevicesTab(QWidget):
     def save_name(self) -> None:
         if self.name.text().strip():
             identity.rename_device(self.ctx.store, self.name.text())
+            _remember_computer_name(self.ctx, self.name.text())
         self.refresh()
 
 
@@ -151,6 +152,16 @@ class DevicesTab(QWidget):
         self.refresh()
 
 
+def _remember_computer_name(ctx, name: str) -> None:
+    """The computer is named once: other databases opened here take the same name (settings)."""
+    settings = getattr(ctx, "settings", None)
+    if settings is not None and hasattr(settings, "set_device_name"):
+        settings.set_device_name(name)
+    window = ctx.shell.window if getattr(ctx, "shell", None) is not None else None
+    if window is not None and hasattr(window, "update_status"):
+        window.update_status()
+
+
 class DeviceNameDialog(QDialog):
     """Asked once, the first time 同步与交接 opens while this computer has a made-up name."""
 
@@ -180,6 +191,7 @@ class DeviceNameDialog(QDialog):
             self.ctx.errors.show(_("The device name cannot be empty."), self)
             return
         identity.rename_device(self.ctx.store, self.name.text())
+        _remember_computer_name(self.ctx, self.name.text())
         super().accept()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -57,6 +58,7 @@ class VisitsScreen(QWidget):
         bar = QHBoxLayout()
         self.grid = QComboBox(self)
         self.grid.setObjectName("dueGrid")
+        self.grid.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # 全部网格 in full at 150 %
         self.within = QSpinBox(self)
         self.within.setRange(0, 365)
         self.within.setValue(7)
@@ -72,13 +74,12 @@ class VisitsScreen(QWidget):
         bar.addWidget(self.record)
         dl.addLayout(bar)
         self.due_model = DictListModel(DUE_COLUMNS, self, formatters={
-            "due_date": lambda r: r["due_date"] or _("Never visited"),
-            "overdue_days": lambda r: "" if r.get("overdue_days") is None else str(r["overdue_days"]),
-            "last_met": lambda r: r.get("last_met") or ""},
+            "due_date": _due_text, "overdue_days": _overdue_text, "last_met": _last_visit_text},
             colour=lambda r, k: OVERDUE if k in ("due_date", "overdue_days") and (
                 r.get("overdue_days") is None or r["overdue_days"] > 0) else None)
         self.due_view = _table(self.due_model, self)
         self.due_view.setObjectName("dueTable")
+        self.due_view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # an address keeps its door
         self.due_view.doubleClicked.connect(lambda _i: self.record_visit())
         fit_columns(self.due_view, ("幸福里小区10栋2单元1001室", "欧阳娜娜", "第10网格", "独居老人、低保", "182",
                                     "2026-11-25", "2026-11-25", "365"))
@@ -145,3 +146,31 @@ class VisitsScreen(QWidget):
             return
         row = self.due_model.rows[index.row()]
         VisitDialog(self.ctx, household_id=row["household_id"], address=row.get("address"), parent=self).exec()
+
+
+# -- what the due list says (views/visits: texts only) -------------------------------------------
+def _follow_up_pending(r: dict) -> bool:
+    """The latest attempt found nobody home (未遇) after the last visit where someone was met."""
+    attempt, met = r.get("last_attempt"), r.get("last_met")
+    return bool(attempt) and (not met or attempt > met) and bool(r.get("follow_up"))
+
+
+def _due_text(r: dict) -> str:
+    if not r.get("due_date"):
+        return _("Never visited")
+    if _follow_up_pending(r) and r.get("follow_up") == r["due_date"]:
+        return _("{date} (未遇 follow-up)").format(date=r["due_date"])
+    return r["due_date"]
+
+
+def _overdue_text(r: dict) -> str:
+    """Days past the due date; a visit not yet due shows nothing (never a negative number)."""
+    days = r.get("overdue_days")
+    return str(days) if days is not None and days > 0 else ""
+
+
+def _last_visit_text(r: dict) -> str:
+    met, attempt = r.get("last_met") or "", r.get("last_attempt") or ""
+    if attempt and attempt > met:
+        return _("{date} 未遇").format(date=attempt) + (_(" (met {date})").format(date=met) if met else "")
+    return met

@@ -39,9 +39,12 @@ class VisitDialog(QDialog):
         form.addRow(_("Household"), QLabel(address or "", self))
         self.date = QLineEdit(dt.date.today().isoformat(), self)
         self.date.setObjectName("visit_date")
-        # The visitor is who typed it last time, else the grid's worker, else the login name.
+        # The visitor is the person set in 设置 (who works at this computer), else who was typed last
+        # time, else the grid's worker, else the login name.
+        operator = ctx.settings.operator_name if ctx.settings else ""
         last = str(ctx.settings.qs.value(LAST_VISITOR_KEY, "") or "") if ctx.settings else ""
-        self.visitor = QLineEdit(last or grid_worker(ctx.store, household_id) or ctx.user or ctx.store.user, self)
+        self.visitor = QLineEdit(operator or last or grid_worker(ctx.store, household_id) or ctx.user
+                                 or ctx.store.user, self)
         self.not_home = QCheckBox(_("未遇: nobody was home"), self)
         self.not_home.setObjectName("not_home")
         names = [m["name"] for m in household_members(ctx.store, household_id) if m["name"]]
