@@ -161,15 +161,59 @@ def _target(folder: Path, stem: str, now: dt.datetime, reason: str, base: Backup
         seq += 1
 
 
-def _make_full(store, target: Path) -> Path:
+def _check_copy(dest, tmp: Path) -> None:
+    """A backup counts only once it passes quick_check (on its open connection)."""
+    problems = [r[0] for r in dest.execute("pragma quick_check")]
+    if problems != ["ok"]:
+        raise DatabaseOpenError(_("The backup just written ({path}) does not pass the check ({error}); it was "
+                                  "discarded. Check the disk.").format(path=tmp.name, error=problems[0]))
+
+
+def _finish(tmp: Path, target: Path) -> Path:
+    """The checked copy, synced to disk, under its final name (the rename synced too)."""
+    from db.durable import fsync_dir, fsync_file
+
+    fsync_file(tmp)
+    tmp.rename(target)
+    fsync_dir(target.parent)
+    return target
+
+
+def copy_checked(source, target: Path) -> Path:
+    """Back up the open SQLite connection `source` into target: written as .part, checked
+    (quick_check), synced to disk, then renamed. A copy that fails the check is removed and raises."""
     tmp = target.with_suffix(".part")
-    source = store.db.connection()
     dest = sqlite3.connect(str(tmp))
+    ok = False
     try:
         source.backup(dest)
+        _check_copy(dest, tmp)
+        ok = True
     finally:
         dest.close()
-    tmp.rename(target)
+        if not ok:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(tmp) + suffix).unlink(missing_ok=True)
+    return _finish(tmp, target)
+
+
+def _make_full(store, target: Path) -> Path:
+    return copy_checked(store.db.connection(), target)
+
+
+def backup_before_migration(db_path: Path, version: int) -> Path:
+    """A checked full backup of a file about to be upgraded from schema `version` (before any
+    migration writes to it). Read through a connection of its own; nothing is written to the file."""
+    db_path = Path(db_path)
+    folder = backup_dir(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(str(db_path))
+    try:
+        target = copy_checked(source, _target(folder, db_path.stem, dt.datetime.now(), "premigrate"))
+    finally:
+        source.close()
+    rotate(db_path)
+    _backup_made(target)
     return target
 
 
@@ -348,6 +392,7 @@ def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | N
     db_path, backup = Path(db_path), Path(backup)
     if not backup.is_file():
         raise DatabaseOpenError(_("The backup “{path}” does not exist.").format(path=backup))
+    refuse_if_in_use(db_path)
     info = describe(backup)
     tmp = db_path.with_name(db_path.name + ".restoring")
     _remove(tmp)
@@ -362,9 +407,14 @@ def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | N
     except BaseException:
         _remove(tmp)
         raise
-    for suffix in ("-wal", "-shm"):
-        Path(str(db_path) + suffix).unlink(missing_ok=True)
-    tmp.replace(db_path)
+    # Checked again right before the swap, holding SQLite's exclusive lock while it happens.
+    with _exclusive(db_path):
+        for suffix in ("-wal", "-shm"):
+            Path(str(db_path) + suffix).unlink(missing_ok=True)
+        tmp.replace(db_path)
+    from db.durable import fsync_dir
+
+    fsync_dir(db_path.parent)
     _remove(tmp)  # the temporary file's -wal/-shm, if any were left
     previous = database_proxy.obj
     restored = Store(db_path, user=user, create=False)
@@ -376,3 +426,60 @@ def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | N
         if previous is not None and previous is not restored.db:
             database_proxy.initialize(previous)
     return safety
+
+
+# -- the database in use by another GridDesk ------------------------------------------------------
+
+def _in_use_error(db_path: Path) -> DatabaseOpenError:
+    return DatabaseOpenError(_(
+        "“{path}” is open in another GridDesk window or program (or a command is still running on it). "
+        "Close it there first, then restore again. Nothing was changed.").format(path=Path(db_path).name))
+
+
+class _exclusive:
+    """SQLite's own locking: an exclusive lock on the database, which fails at once while any other
+    connection (another GridDesk process, or this one) has the file open in WAL mode."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self.conn = None
+
+    def __enter__(self):
+        if not self.db_path.exists() or not self.db_path.stat().st_size:
+            return self
+        conn = sqlite3.connect(str(self.db_path), timeout=0, isolation_level=None)
+        try:
+            conn.execute("pragma locking_mode = exclusive")
+            conn.execute("begin exclusive")
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise _in_use_error(self.db_path) from exc
+        except sqlite3.DatabaseError:
+            conn.close()  # not a database (a damaged file being replaced): nobody can use it
+            return self
+        self.conn = conn
+        return self
+
+    def __exit__(self, *exc):
+        if self.conn is not None:
+            try:
+                self.conn.execute("rollback")
+            except sqlite3.Error:
+                pass
+            self.conn.close()
+        return False
+
+
+def database_in_use(db_path: Path) -> bool:
+    """True while another connection (e.g. another GridDesk process) has the database open."""
+    try:
+        with _exclusive(db_path):
+            return False
+    except DatabaseOpenError:
+        return True
+
+
+def refuse_if_in_use(db_path: Path) -> None:
+    """Raise DatabaseOpenError (in Chinese) while another GridDesk has the database open."""
+    with _exclusive(db_path):
+        pass

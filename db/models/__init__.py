@@ -40,9 +40,11 @@ from db.models.ledger import LEDGER_MODELS  # noqa: E402
 from db.models.register import REGISTER_MODELS  # noqa: E402
 from db.models.register_local import REGISTER_LOCAL_MODELS  # noqa: E402
 from db.models.sync import SYNC_MODELS  # noqa: E402
+from db.models.sync_faults import SYNC_FAULT_MODELS  # noqa: E402
 
 SYNCED_MODELS: list[type[SyncedModel]] = [*REGISTER_MODELS]
-LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS, *REGISTER_LOCAL_MODELS, *LEDGER_MODELS, *SYNC_MODELS]
+LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS, *REGISTER_LOCAL_MODELS, *LEDGER_MODELS, *SYNC_MODELS,
+                                   *SYNC_FAULT_MODELS]
 
 
 def synced_model(table: str) -> type[SyncedModel] | None:
