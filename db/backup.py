@@ -247,9 +247,14 @@ def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None
     incremental=None: incremental when the reason allows it (INCREMENTAL_REASONS) and a suitable
     full backup exists; False: always a full copy; True: incremental if at all possible.
     """
+    from db import durable
+
     now = now or dt.datetime.now()
     folder = backup_dir(store.path)
     folder.mkdir(parents=True, exist_ok=True)
+    # A backup must not hold what the database itself could still lose in a power cut: restored
+    # later, it would bring back op ids this database may have reused since.
+    durable.make_durable(store)
     if incremental is None:
         incremental = reason in INCREMENTAL_REASONS
     target = _make_incremental(store, reason, now) if incremental else None
@@ -403,6 +408,9 @@ def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | N
         else:
             inspect_file(backup)
             shutil.copyfile(backup, tmp)
+        from db.durable import fsync_file
+
+        fsync_file(tmp)  # on disk before it replaces the database (the rename is synced below)
         safety = _safety_copy(db_path, user)
     except BaseException:
         _remove(tmp)
@@ -421,6 +429,9 @@ def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | N
     try:
         if not restored.node_rotated:
             restored.rotate_node_id()
+        from db import durable
+
+        durable.make_durable(restored)  # the new node id on disk before anything is written under it
     finally:
         restored.close()
         if previous is not None and previous is not restored.db:

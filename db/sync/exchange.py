@@ -31,7 +31,7 @@ import orjson
 
 from db import migrations, oplog
 from db.bulk import bulk_gc
-from db.durable import full_sync, make_durable
+from db import durable
 from db.errors import Cancelled
 from db.ids import new_id
 from db.models import synced_model
@@ -240,7 +240,7 @@ def export_bundle(store, *, for_device: str | None = None, full: bool = False, p
         raise SyncError(_("A full handover without a receiving device needs a passphrase."))
     # What leaves this machine must be on disk: an op exported and then lost here in a power cut
     # would have its number written again with other content.
-    make_durable(store)
+    durable.make_durable(store)
     since = {} if full or not for_device else peer_vector(store, recipients[0]["device_id"])
     rows, ranges, tables, vector = _select_ops(store, since, progress, cancelled)
     manifest = _manifest(store, "full" if full else "changes",
@@ -530,7 +530,7 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
 
     # The one transaction commits with synchronous=FULL: once it returns, the import is on disk,
     # and a receipt may say so.
-    with full_sync(db), _bulk_mode(store, len(fresh)), db.atomic() as txn:
+    with durable.full_sync(db), _bulk_mode(store, len(fresh)), db.atomic() as txn:
         if found_faults:
             faults.record_faults(store, found_faults, source=_("bundle {id} from {sender}").format(
                 id=bundle.bundle_id[:13], sender=bundle.sender_name))
@@ -559,10 +559,12 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
             if cancelled and cancelled():
                 raise Cancelled(_("The import was cancelled; nothing was changed."))
             _after_import(store, bundle, summary)
+            if summary.copied_node_detected:
+                # In the import's own transaction: a crash cannot keep the import and lose the
+                # new node id (this copy would go on writing under the shared one).
+                store.rotate_node_id()
     if dry_run:
         return summary
-    if summary.copied_node_detected:
-        store.rotate_node_id()
     none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
     summary.changes = list(chain.from_iterable(
         map(oplog.Change, repeat(t), ids, repeat(none), repeat("merge"), repeat(False)) for t, ids in tables.items()))
@@ -631,7 +633,7 @@ def make_receipt(store, bundle: Bundle) -> Exported:
 
     Written only once everything it acknowledges is on disk (make_durable). After a bundle was
     refused for a gap, this receipt is the request for the gap: it says how much less we hold."""
-    make_durable(store)
+    durable.make_durable(store)
     with store.activated():
         sender = TrustedDevice.get_or_none(TrustedDevice.device_id == bundle.sender_id)
     if sender is None or not sender.box_public:
