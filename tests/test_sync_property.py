@@ -33,8 +33,8 @@ from db.models.register import Household, Person
 from db.store import Store
 from db.sync import exchange, identity
 from db.sync.beliefs import GapError
-from db.sync.faults import count_faults
 from db.sync.conflicts import list_conflicts, resolve_conflict
+from db.sync.faults import count_faults
 from tests.sync_helpers import content, make_replicas, synced_content
 
 FIELDS = {"person": ["name", "phone", "notes"], "household": ["address", "notes"]}

@@ -29,9 +29,8 @@ from typing import Any
 
 import orjson
 
-from db import migrations, oplog
+from db import durable, migrations, oplog
 from db.bulk import bulk_gc
-from db import durable
 from db.errors import Cancelled
 from db.ids import new_id
 from db.models import synced_model
