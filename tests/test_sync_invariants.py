@@ -1,4 +1,5 @@
-"""The sync invariants (DESIGN.md "Sync invariants"), each as a scenario on real files.
+"""The sync invariants (DESIGN.md "Sync invariants"), each as a scenario on real files, mostly
+through the griddesk command line.
 
 - Beliefs follow what a peer says now: after B restores an older backup, one ordinary exchange
   each way gives B back what it lost (command line, real processes).
@@ -12,6 +13,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import signal
@@ -28,8 +31,18 @@ from db.models.register import Person
 from db.store import Store, file_fingerprint
 from db.sync import beliefs, exchange, identity
 from db.sync.faults import count_faults, list_faults
+from desktop.cli import main
 from tests.sync_helpers import make_replicas
-from tests.test_cli import ROOT, griddesk
+from tests.test_cli import ROOT
+
+
+def griddesk(*args: str) -> subprocess.CompletedProcess:
+    """The griddesk command line on real files, in this process (a process each costs seconds on
+    the shared test machine; the crash test below runs real processes)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
 def _names(store: Store) -> set[str]:
