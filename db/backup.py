@@ -383,6 +383,21 @@ def _safety_copy(db_path: Path, user: str | None) -> Path | None:
         current.close()
 
 
+def _check_restored_copy(tmp: Path, backup: Path) -> None:
+    """A full backup is checked (quick_check) as copied, before it replaces anything."""
+    try:
+        conn = sqlite3.connect(f"{tmp.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            problems = [r[0] for r in conn.execute("pragma quick_check")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        raise DatabaseOpenError(_("The backup “{path}” is damaged ({error}). Nothing was changed; choose another "
+                                  "backup.").format(path=Path(backup).name, error=problems[0]))
+
+
 def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | None:
     """Replace db_path with the backup (full or incremental); the current file is backed up first.
 
@@ -408,6 +423,7 @@ def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | N
         else:
             inspect_file(backup)
             shutil.copyfile(backup, tmp)
+            _check_restored_copy(tmp, backup)
         from db.durable import fsync_file
 
         fsync_file(tmp)  # on disk before it replaces the database (the rename is synced below)

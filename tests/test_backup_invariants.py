@@ -194,3 +194,22 @@ def test_the_usb_read_back_reads_the_stick_not_the_page_cache(tmp_path, monkeypa
     with pytest.raises(usb.SyncError) as err:
         usb.safe_write(tmp_path / "GD1203B.GDB", b"bundle")
     assert "读回" in str(err.value)
+
+
+def test_a_damaged_full_backup_is_refused_before_the_swap(tmp_path):
+    path = _ledger(tmp_path)
+    store = Store(path, user="甲")
+    made = backup.make_backup(store, "manual")
+    store.close()
+    data = bytearray(made.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    for n in range(len(data) // page - 3, len(data) // page):  # garble the last pages' b-tree headers
+        for i in range(n * page, n * page + 12):
+            data[i] ^= 0x5A
+    made.write_bytes(bytes(data))
+    before = _state(path)
+    with pytest.raises(DatabaseOpenError) as err:
+        backup.restore(path, made, user="甲")
+    assert "已损坏" in str(err.value) and "没有做任何更改" in str(err.value)  # found by quick_check
+    assert _state(path) == before
+    assert not path.with_name(path.name + ".restoring").exists()
