@@ -159,17 +159,70 @@ def _target(folder: Path, stem: str, now: dt.datetime, reason: str, base: Backup
         seq += 1
 
 
-def _make_full(store, target: Path) -> Path:
+def _check_copy(dest, tmp: Path) -> None:
+    """A backup counts only once it passes quick_check (on its open connection)."""
+    problems = [r[0] for r in dest.execute("pragma quick_check")]
+    if problems != ["ok"]:
+        raise DatabaseOpenError(_("The backup just written ({path}) does not pass the check ({error}); it was "
+                                  "discarded. Check the disk.").format(path=tmp.name, error=problems[0]))
+
+
+def _finish(tmp: Path, target: Path) -> Path:
+    """The checked copy, synced to disk, under its final name (the rename synced too)."""
+    from db.durable import fsync_dir, fsync_file
+
+    fsync_file(tmp)
+    tmp.rename(target)
+    fsync_dir(target.parent)
+    return target
+
+
+def copy_checked(source, target: Path) -> Path:
+    """Back up the open SQLite connection `source` into target: written as .part, checked
+    (quick_check), synced to disk, then renamed. A copy that fails the check is removed and raises."""
     tmp = target.with_suffix(".part")
-    source = store.db.connection()
     from db.accounts.cipher import backup_target
 
     dest = backup_target(source, tmp)  # an encrypted database's backup is encrypted with its key
+    ok = False
     try:
         source.backup(dest)
+        _check_copy(dest, tmp)
+        ok = True
     finally:
         dest.close()
-    tmp.rename(target)
+        if not ok:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(tmp) + suffix).unlink(missing_ok=True)
+    return _finish(tmp, target)
+
+
+def _make_full(store, target: Path) -> Path:
+    return copy_checked(store.db.connection(), target)
+
+
+def backup_before_migration(db_path: Path, version: int, key: bytes | None = None) -> Path:
+    """A checked full backup of a file about to be upgraded from schema `version` (before any
+    migration writes to it). Read through a connection of its own; nothing is written to the file.
+    An encrypted file (key given) is read with its key, and its backup is encrypted with it too."""
+    db_path = Path(db_path)
+    folder = backup_dir(db_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    if key is not None:
+        from db.accounts import cipher
+
+        cipher.remember_key(db_path, key)
+        source = cipher.connect(db_path, key)
+    else:
+        from pysqlite3 import dbapi2 as sqlite3
+
+        source = sqlite3.connect(str(db_path))
+    try:
+        target = copy_checked(source, _target(folder, db_path.stem, dt.datetime.now(), "premigrate"))
+    finally:
+        source.close()
+    rotate(db_path)
+    _backup_made(target)
     return target
 
 
@@ -203,9 +256,14 @@ def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None
     incremental=None: incremental when the reason allows it (INCREMENTAL_REASONS) and a suitable
     full backup exists; False: always a full copy; True: incremental if at all possible.
     """
+    from db import durable
+
     now = now or dt.datetime.now()
     folder = backup_dir(store.path)
     folder.mkdir(parents=True, exist_ok=True)
+    # A backup must not hold what the database itself could still lose in a power cut: restored
+    # later, it would bring back op ids this database may have reused since.
+    durable.make_durable(store)
     if incremental is None:
         incremental = reason in INCREMENTAL_REASONS
     target = _make_incremental(store, reason, now) if incremental else None
@@ -333,6 +391,23 @@ def _safety_copy(db_path: Path, user: str | None) -> Path | None:
         current.close()
 
 
+def _check_restored_copy(tmp: Path, backup: Path) -> None:
+    """A full backup is checked (quick_check) as copied, before it replaces anything."""
+    from db.accounts.cipher import DB_ERRORS, open_file
+
+    try:
+        conn = open_file(tmp, f"{tmp.resolve().as_uri()}?mode=ro&immutable=1")  # keyed when encrypted
+        try:
+            problems = [r[0] for r in conn.execute("pragma quick_check")]
+        finally:
+            conn.close()
+    except DB_ERRORS as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        raise DatabaseOpenError(_("The backup “{path}” is damaged ({error}). Nothing was changed; choose another "
+                                  "backup.").format(path=Path(backup).name, error=problems[0]))
+
+
 def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | None:
     """Replace db_path with the backup (full or incremental); the current file is backed up first.
 
@@ -347,6 +422,7 @@ def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | N
     db_path, backup = Path(db_path), Path(backup)
     if not backup.is_file():
         raise DatabaseOpenError(_("The backup “{path}” does not exist.").format(path=backup))
+    refuse_if_in_use(db_path)
     info = describe(backup)
     tmp = db_path.with_name(db_path.name + ".restoring")
     _remove(tmp)
@@ -357,21 +433,94 @@ def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | N
         else:
             inspect_file(backup)
             shutil.copyfile(backup, tmp)
+            _check_restored_copy(tmp, backup)
+        from db.durable import fsync_file
+
+        fsync_file(tmp)  # on disk before it replaces the database (the rename is synced below)
         safety = _safety_copy(db_path, user)
     except BaseException:
         _remove(tmp)
         raise
-    for suffix in ("-wal", "-shm"):
-        Path(str(db_path) + suffix).unlink(missing_ok=True)
-    tmp.replace(db_path)
+    # Checked again right before the swap, holding SQLite's exclusive lock while it happens.
+    with _exclusive(db_path):
+        for suffix in ("-wal", "-shm"):
+            Path(str(db_path) + suffix).unlink(missing_ok=True)
+        tmp.replace(db_path)
+    from db.durable import fsync_dir
+
+    fsync_dir(db_path.parent)
     _remove(tmp)  # the temporary file's -wal/-shm, if any were left
     previous = database_proxy.obj
     restored = Store(db_path, user=user, create=False)
     try:
         if not restored.node_rotated:
             restored.rotate_node_id()
+        from db import durable
+
+        durable.make_durable(restored)  # the new node id on disk before anything is written under it
     finally:
         restored.close()
         if previous is not None and previous is not restored.db:
             database_proxy.initialize(previous)
     return safety
+
+
+# -- the database in use by another GridDesk ------------------------------------------------------
+
+def _in_use_error(db_path: Path) -> DatabaseOpenError:
+    return DatabaseOpenError(_(
+        "“{path}” is open in another GridDesk window or program (or a command is still running on it). "
+        "Close it there first, then restore again. Nothing was changed.").format(path=Path(db_path).name))
+
+
+class _exclusive:
+    """SQLite's own locking: an exclusive lock on the database, which fails at once while any other
+    connection (another GridDesk process, or this one) has the file open in WAL mode."""
+
+    def __init__(self, db_path: Path):
+        self.db_path = Path(db_path)
+        self.conn = None
+
+    def __enter__(self):
+        if not self.db_path.exists() or not self.db_path.stat().st_size:
+            return self
+        from db.accounts import cipher
+
+        plain = cipher._plain_module()
+        # Keyed when the file is encrypted (its key is known once it was opened), plain otherwise.
+        conn = cipher.open_file(self.db_path, self.db_path.resolve().as_uri(), timeout=0, isolation_level=None)
+        try:
+            conn.execute("pragma locking_mode = exclusive")
+            conn.execute("begin exclusive")
+        except (plain.OperationalError, cipher.sqlcipher.OperationalError) as exc:
+            conn.close()
+            raise _in_use_error(self.db_path) from exc
+        except cipher.DB_ERRORS:
+            conn.close()  # not a database (a damaged file being replaced): nobody can use it
+            return self
+        self.conn = conn
+        return self
+
+    def __exit__(self, *exc):
+        if self.conn is not None:
+            try:
+                self.conn.execute("rollback")
+            except Exception:  # noqa: BLE001 - nothing to roll back
+                pass
+            self.conn.close()
+        return False
+
+
+def database_in_use(db_path: Path) -> bool:
+    """True while another connection (e.g. another GridDesk process) has the database open."""
+    try:
+        with _exclusive(db_path):
+            return False
+    except DatabaseOpenError:
+        return True
+
+
+def refuse_if_in_use(db_path: Path) -> None:
+    """Raise DatabaseOpenError (in Chinese) while another GridDesk has the database open."""
+    with _exclusive(db_path):
+        pass

@@ -231,9 +231,22 @@ def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.d
         conn.close()
         if not ok:
             tmp.unlink(missing_ok=True)
+    # It counts as a backup only once it passes quick_check and is on disk (then renamed, and the
+    # rename synced too).
+    check = open_file(tmp, _uri(tmp))
+    try:
+        problems = [r[0] for r in check.execute("pragma quick_check")]
+    finally:
+        check.close()
+    if problems != ["ok"]:
+        tmp.unlink(missing_ok=True)
+        raise _damaged(tmp, problems[0])
     with tmp.open("rb+") as fh:
         os.fsync(fh.fileno())
     tmp.rename(target)
+    from db.durable import fsync_dir
+
+    fsync_dir(target.parent)
     return target
 
 

@@ -102,6 +102,14 @@ def _v7(db: SqliteDatabase) -> None:
                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value", ("ok" if empty else "stale",))
 
 
+def _v8(db: SqliteDatabase) -> None:
+    # Sync invariants: the same op id seen with different content is kept here (db/sync/faults.py).
+    from db.models.sync_faults import SYNC_FAULT_MODELS
+
+    for model in SYNC_FAULT_MODELS:
+        create_table(db, model)
+
+
 def _v9(db: SqliteDatabase) -> None:
     # Meetings, minutes and residents' matters (db/models/meetings.py).
     from db.models.meetings import MEETINGS_MODELS
@@ -151,6 +159,7 @@ def _v13(db: SqliteDatabase) -> None:
 
 # One line per area, so work on several registers merges without touching the same line.
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
+MIGRATIONS[8] = _v8  # sync invariants: op-id faults
 MIGRATIONS[9] = _v9  # meetings
 MIGRATIONS[10] = _v10  # volunteers
 MIGRATIONS[11] = _v11  # office hub
@@ -160,17 +169,22 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 
 def upgrade(db: SqliteDatabase, application_id: int, target: int | None = None) -> list[int]:
-    """Bring the database up to `target`; returns the versions applied."""
+    """Bring the database up to `target`; returns the versions applied.
+
+    Every step runs in one exclusive transaction: a step that fails leaves the file as it was
+    (not half-way between two versions). db.store makes a backup before this touches a file."""
     target = SCHEMA_VERSION if target is None else target
     applied = []
     current = db.execute_sql("pragma user_version").fetchone()[0]
-    for version in range(current + 1, target + 1):
-        step = MIGRATIONS.get(version)
-        with db.atomic("EXCLUSIVE"):
+    if current >= target:
+        return applied
+    with db.atomic("EXCLUSIVE"):
+        for version in range(current + 1, target + 1):
+            step = MIGRATIONS.get(version)
             if step is not None:
                 step(db)
             if version == 1:
                 db.execute_sql(f"pragma application_id = {application_id}")
             db.execute_sql(f"pragma user_version = {version}")
-        applied.append(version)
+            applied.append(version)
     return applied

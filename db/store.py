@@ -118,6 +118,7 @@ class Store:
             raise DatabaseOpenError(_("“{path}” does not exist.").format(path=self.path))
         if is_new:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        premigrate = _backup_before_migration(self.path, version, is_new, self.key)
         self.user = user or default_user()
         if self.key is not None:
             self.db = cipher.CipherDatabase(str(self.path), key=self.key, pragmas=PRAGMAS, autoconnect=True)
@@ -136,7 +137,16 @@ class Store:
         self.node_rotated = False
         self._clock_lock = threading.Lock()
         with self.activated():
-            applied = migrations.upgrade(self.db, APPLICATION_ID)
+            try:
+                applied = migrations.upgrade(self.db, APPLICATION_ID)
+            except Exception as exc:
+                self.db.close()
+                if premigrate is None:
+                    raise
+                raise DatabaseOpenError(_(
+                    "Updating “{path}” to this version of GridDesk failed ({error}). The file was left as it "
+                    "was; a backup made just before is {backup}.").format(
+                        path=self.path, error=exc, backup=premigrate)) from exc
             self._load_identity()
             if applied and not is_new:
                 # Ops received from a newer app version were kept; now their columns exist.
@@ -221,6 +231,15 @@ class Store:
         if database_proxy.obj is self.db:
             database_proxy.obj = None
         self.db.close()
+
+
+def _backup_before_migration(path: Path, version: int, is_new: bool, key: bytes | None = None) -> Path | None:
+    """Nothing touches a file before a backup exists: a checked copy before a schema migration."""
+    if is_new or version >= migrations.SCHEMA_VERSION:
+        return None
+    from db.backup import backup_before_migration
+
+    return backup_before_migration(path, version, key)
 
 
 def default_user() -> str:

@@ -372,6 +372,11 @@ class MainWindow(QMainWindow):
         self.ctx.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        from desktop.quit_guard import may_close
+
+        if not self.closing_for_rebuild and not may_close(self, self.ctx.tasks):
+            event.ignore()  # writes still running: closed again once they are done
+            return
         if not self.closing_for_rebuild:
             self.save_state()
         super().closeEvent(event)

@@ -295,6 +295,7 @@ class TaskRunner(QObject):
         task = Task(self, title, parent, on_done, on_error, on_cancel, cancellable)
         if self._stopped:
             return task  # the app is closing: a late callback's follow-up work is not started
+        task.io = io
         self._active.add(task)
         if self.synchronous:
             result, error = self._call(fn, task.state)
@@ -357,8 +358,15 @@ class TaskRunner(QObject):
         for task in list(self._active):
             task.cancel()
 
+    @property
+    def pending_writes(self) -> list[Task]:
+        """Database tasks (the writer thread) not finished yet: running or queued."""
+        return [t for t in self._active if not t.finished and not getattr(t, "io", False)]
+
     def shutdown(self, wait: bool = True) -> None:
+        """Cancel what can be cancelled (an import rolls back: nothing of it is written) and let
+        every queued database task run: a queued write is finished, never dropped."""
         self._stopped = True
         self.cancel_all()
-        self._writer.shutdown(wait=wait, cancel_futures=True)
+        self._writer.shutdown(wait=wait, cancel_futures=False)
         self._io.shutdown(wait=wait, cancel_futures=True)

@@ -326,3 +326,28 @@ def test_the_history_names_the_file_an_imported_bundle_came_from(qtbot, pair, tm
     with b.activated():
         (entry,) = [e for e in exchange_history(b) if e["direction"] == "import"]
     assert entry["file_name"] == str(bundle_file)
+
+
+def test_a_bundle_with_a_hole_is_refused_on_screen_and_the_receipt_asks_for_the_gap(qtbot, pair, tmp_path):
+    from db.sync import beliefs
+
+    a, b = pair
+    with a.activated():
+        oplog.write(a, Person, [{"name": "张三"}, {"name": "李四"}])
+    # A believes B holds what B lost (B restored an older backup).
+    beliefs.replace_belief(a, identity.identity(b).device_id, {a.node_id: 1})
+    stick = tmp_path / "stick"
+    sa, sb = _screen(qtbot, a, tmp_path), _screen(qtbot, b, tmp_path)
+    holed = _export_to(sa, stick)
+    sb.import_tab.file.setText(str(holed))
+    sb.import_tab.check_now()
+    message = sb.ctx.errors.last_message
+    assert "缺少这些更改" in message and "没有导入任何内容" in message and "回执" in message
+    assert not sb.import_tab.import_button.isEnabled()
+    assert sb.import_tab.receipt_button.isEnabled()
+    assert b.db.execute_sql("select count(*) from oplog").fetchone() == (0,)
+    sb.import_tab.write_receipt(stick)
+    (receipt,) = stick.glob("*.GDR")
+    _check_and_import(sa, receipt)
+    _check_and_import(sb, _export_to(sa, stick))  # A's next ordinary bundle fills the gap
+    assert {n for (n,) in b.db.execute_sql("select name from person")} == {"张三", "李四"}

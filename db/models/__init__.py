@@ -43,6 +43,7 @@ from db.models.rare import RARE_MODELS  # noqa: E402
 from db.models.register import REGISTER_MODELS  # noqa: E402
 from db.models.register_local import REGISTER_LOCAL_MODELS  # noqa: E402
 from db.models.sync import SYNC_MODELS  # noqa: E402
+from db.models.sync_faults import SYNC_FAULT_MODELS  # noqa: E402
 from db.models.volunteers import VOLUNTEER_LOCAL_MODELS, VOLUNTEER_MODELS  # noqa: E402
 
 # One line per area, so work on several registers merges without touching the same line.
@@ -53,6 +54,7 @@ SYNCED_MODELS += VOLUNTEER_MODELS
 LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS, *REGISTER_LOCAL_MODELS, *LEDGER_MODELS, *SYNC_MODELS]
 LOCAL_MODELS += VOLUNTEER_LOCAL_MODELS
 LOCAL_MODELS += ACCOUNT_MODELS
+LOCAL_MODELS += SYNC_FAULT_MODELS
 
 
 def synced_model(table: str) -> type[SyncedModel] | None:

@@ -5,6 +5,13 @@ the sender's version vector, counter ranges and counts. Import verifies the whol
 (db/sync/bundle.py), then applies every op in one transaction; importing twice changes nothing.
 The receiver answers with a receipt (its version vector) so the sender knows what it now holds,
 and exports for that peer start from there.
+
+The sync invariants (DESIGN.md) hold here: a receipt, or the vector of a bundle a peer sent,
+replaces what we believe it holds (db/sync/beliefs.py); a bundle whose `since` assumes more than
+the receiver holds is refused whole (beliefs.GapError); an op id already here with different
+content is a fault, kept and reported (db/sync/faults.py); the import commits with
+synchronous=FULL and bundles and receipts are written only after what they promise is on disk
+(db/durable.py).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from itertools import chain, repeat
 from operator import attrgetter
@@ -22,12 +29,13 @@ from typing import Any
 
 import orjson
 
-from db import migrations, oplog
+from db import durable, migrations, oplog
 from db.bulk import bulk_gc
 from db.errors import Cancelled
 from db.ids import new_id
 from db.models import synced_model
-from db.models.sync import Exchange, NodeName, PeerAck, TrustedDevice
+from db.models.sync import Exchange, NodeName, TrustedDevice
+from db.sync import beliefs, faults
 from db.sync import bundle as container
 from db.sync.files import dated_name
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
@@ -89,6 +97,8 @@ class Summary:
     newer_schema_ops: int = 0
     skewed: bool = False
     copied_node_detected: bool = False
+    faults: int = 0  # op ids already here with different content (kept, see db/sync/faults.py)
+    peer_lost: int = 0  # a receipt: changes the peer said it held before and no longer holds
     already_imported: bool = False
     dry_run: bool = False
     backup_seconds: float = 0.0  # the safety copy of the database made before importing
@@ -109,27 +119,14 @@ class Summary:
         return {"ops": self.ops, "new_ops": self.new_ops, "new_rows": self.new_rows,
                 "updated_rows": self.updated_rows, "new_conflicts": self.new_conflicts,
                 "by_user": self.by_user, "newer_schema_ops": self.newer_schema_ops, "skewed": self.skewed,
-                "backup_file": self.backup_file, "backup_made": self.backup_made}
+                "backup_file": self.backup_file, "backup_made": self.backup_made, "faults": self.faults}
 
 
 # -- vectors and acknowledgements -----------------------------------------------------------------
 
 def peer_vector(store, device_id: str) -> dict[str, int]:
-    with store.activated():
-        row = PeerAck.get_or_none(PeerAck.device_id == device_id)
-    return json.loads(row.vector) if row else {}
-
-
-def _merge_ack(store, device_id: str, vector: dict[str, int]) -> None:
-    merged = peer_vector(store, device_id)
-    for node, counter in vector.items():
-        if int(counter) > merged.get(node, 0):
-            merged[node] = int(counter)
-    with store.activated():
-        PeerAck.insert(device_id=device_id, vector=json.dumps(merged, sort_keys=True), updated_at=now_iso()
-                       ).on_conflict(conflict_target=[PeerAck.device_id],
-                                     update={PeerAck.vector: json.dumps(merged, sort_keys=True),
-                                             PeerAck.updated_at: now_iso()}).execute()
+    """What `device_id` last said it holds (beliefs.stored_belief)."""
+    return beliefs.stored_belief(store, device_id)
 
 
 def node_names(store) -> dict[str, tuple[str | None, str | None]]:
@@ -190,7 +187,10 @@ def _manifest(store, kind: str, *, recipient: str | None, since: dict, vector: d
     manifest = {"format": container.FORMAT_VERSION, "kind": kind, "bundle_id": new_id(),
                 "app_version": APP_VERSION, "schema": migrations.SCHEMA_VERSION,
                 "sender": {"device_id": me.device_id, "name": me.name, "node": store.node_id,
-                           "user": store.user},
+                           "user": store.user,
+                           # Nodes this device wrote under before (a restore or a copy took a new
+                           # one): their counters stop where they are.
+                           "retired_nodes": [n for n in (store.get_meta("previous_node_ids") or "").split(",") if n]},
                 "recipient": recipient, "created_at": now_iso(), "since": since, "vector": vector,
                 "ranges": ranges, "counts": {"ops": ops, "tables": counts}, "nodes": nodes}
     manifest.update(extra or {})
@@ -237,6 +237,9 @@ def export_bundle(store, *, for_device: str | None = None, full: bool = False, p
     recipients = [_recipient(store, d) for d in ([for_device] if for_device else []) + list(also_for)]
     if not recipients and not passphrase:
         raise SyncError(_("A full handover without a receiving device needs a passphrase."))
+    # What leaves this machine must be on disk: an op exported and then lost here in a power cut
+    # would have its number written again with other content.
+    durable.make_durable(store)
     since = {} if full or not for_device else peer_vector(store, recipients[0]["device_id"])
     rows, ranges, tables, vector = _select_ops(store, since, progress, cancelled)
     manifest = _manifest(store, "full" if full else "changes",
@@ -495,10 +498,13 @@ def _user_counts(ops: list[oplog.OpRecord]) -> dict[str, int]:
 @bulk_gc()
 def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelled: IsCancelled) -> Summary:
     db = store.db
+    check_bundle_has_no_gap(store, bundle)
     summary = Summary(bundle.bundle_id, bundle.kind, bundle.sender_name, bundle.sender_id, ops=len(bundle.ops),
                       dry_run=dry_run, already_imported=_already_imported(store, bundle.bundle_id))
     fresh = oplog.fresh_ops(db, bundle.ops)
     summary.duplicate_ops = len(bundle.ops) - len(fresh)
+    found_faults = faults.find_faults(db, bundle.ops, fresh)
+    summary.faults = len(found_faults)
     summary.by_user = _user_counts(fresh)
     summary.newer_schema_ops = sum(n for schema, n in Counter(map(attrgetter("schema"), fresh)).items()
                                    if schema > migrations.SCHEMA_VERSION)
@@ -521,7 +527,15 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         if progress:
             progress(done, total)
 
-    with _bulk_mode(store, len(fresh)), db.atomic() as txn:
+    # The one transaction commits with synchronous=FULL: once it returns, the import is on disk.
+    # A bulk import (a full handover: 800 MB of write-ahead log) leaves that sync to the receipt
+    # (make_receipt makes everything durable first) and the background checkpoint, as it leaves
+    # the checkpoint: the receipt, the only promise made about it, still follows the sync.
+    sync_now = durable.full_sync(db) if len(fresh) < BULK_OPS else nullcontext()
+    with sync_now, _bulk_mode(store, len(fresh)), db.atomic() as txn:
+        if found_faults:
+            faults.record_faults(store, found_faults, source=_("bundle {id} from {sender}").format(
+                id=bundle.bundle_id[:13], sender=bundle.sender_name))
         before = _conflict_keys(db, tables)
         for table, ids in tables.items():
             existing = _existing_rows(db, table, ids)
@@ -534,7 +548,8 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
             result = oplog.merge_fresh(store, fresh, grouped, order=tables, step=step)
             summary.new_ops = result.new_ops
             summary.skewed = result.skewed
-            summary.copied_node_detected = result.copied_node_detected
+            summary.copied_node_detected = result.copied_node_detected or any(
+                f.node == store.node_id for f in found_faults)
         _check_references(db, tables)
         summary.derived_seconds = hook_stats["seconds"]
         summary.new_conflicts = len(_conflict_keys(db, tables) - before)
@@ -546,10 +561,12 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
             if cancelled and cancelled():
                 raise Cancelled(_("The import was cancelled; nothing was changed."))
             _after_import(store, bundle, summary)
+            if summary.copied_node_detected:
+                # In the import's own transaction: a crash cannot keep the import and lose the
+                # new node id (this copy would go on writing under the shared one).
+                store.rotate_node_id()
     if dry_run:
         return summary
-    if summary.copied_node_detected:
-        store.rotate_node_id()
     none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
     summary.changes = list(chain.from_iterable(
         map(oplog.Change, repeat(t), ids, repeat(none), repeat("merge"), repeat(False)) for t, ids in tables.items()))
@@ -565,7 +582,8 @@ def _after_import(store, bundle: Bundle, summary: Summary) -> None:
                                  box_public=t["box_public"], added_at=now_iso(), added_by=store.user
                                  ).on_conflict_ignore().execute()
     _update_sender_name(store, bundle)
-    _merge_ack(store, bundle.sender_id, m.get("vector") or {})
+    # The sender holds what its bundle says, now: that replaces what we believed.
+    beliefs.replace_belief(store, bundle.sender_id, m.get("vector") or {})
     _learn_nodes(store, m.get("nodes") or {})
     if not summary.already_imported:
         _record(store, bundle_id=bundle.bundle_id, direction="import", kind=bundle.kind,
@@ -580,6 +598,17 @@ def _update_sender_name(store, bundle: Bundle) -> None:
         with store.activated():
             TrustedDevice.update(name=name).where((TrustedDevice.device_id == bundle.sender_id)
                                                   & (TrustedDevice.name.is_null() | (TrustedDevice.name != name))).execute()
+
+
+def check_bundle_has_no_gap(store, bundle: Bundle) -> None:
+    """Refuse (beliefs.GapError, nothing applied) a bundle that assumes this database holds more
+    than it does, e.g. after a restore: it says what is missing, from whom, and what to do."""
+    if bundle.kind == "receipt":
+        return
+    names = {n: tuple(v) for n, v in (bundle.manifest.get("nodes") or {}).items()
+             if isinstance(v, list) and len(v) == 2}
+    names.update(node_names(store))
+    beliefs.check_no_gaps(store, bundle.manifest, names, my_device_id=identity(store).device_id)
 
 
 def preview(store, bundle: Bundle) -> Summary:
@@ -602,7 +631,11 @@ def import_bundle(store, bundle: Bundle, *, progress: Progress = None, cancelled
 # -- receipts -------------------------------------------------------------------------------------
 
 def make_receipt(store, bundle: Bundle) -> Exported:
-    """A receipt for the sender of an imported bundle: what this device now holds."""
+    """A receipt for the sender of an imported (or refused) bundle: what this device holds now.
+
+    Written only once everything it acknowledges is on disk (make_durable). After a bundle was
+    refused for a gap, this receipt is the request for the gap: it says how much less we hold."""
+    durable.make_durable(store)
     with store.activated():
         sender = TrustedDevice.get_or_none(TrustedDevice.device_id == bundle.sender_id)
     if sender is None or not sender.box_public:
@@ -633,7 +666,9 @@ def _import_receipt(store, bundle: Bundle) -> Summary:
                       already_imported=_already_imported(store, bundle.bundle_id))
     with store.db.atomic():
         _update_sender_name(store, bundle)
-        _merge_ack(store, bundle.sender_id, ack.get("vector") or {})
+        previous = beliefs.replace_belief(store, bundle.sender_id, ack.get("vector") or {})
+        summary.peer_lost = sum(had - now for now, had in beliefs.lost_by_peer(
+            previous, ack.get("vector") or {}).values())
         _learn_nodes(store, bundle.manifest.get("nodes") or {})
         if not summary.already_imported:
             _record(store, bundle_id=bundle.bundle_id, direction="receipt_in", kind="receipt",

@@ -1,7 +1,8 @@
 """Writing to USB sticks safely (FAT32: short ASCII names, no atomic rename, sudden removal).
 
 A file is written under a temporary 8.3 name, flushed and fsynced, renamed, fsynced again,
-read back and compared; only then may the person be told the stick can be removed.
+read back from the stick (its cached pages dropped first, so the read is not served from memory)
+and compared; only then may the person be told the stick can be removed.
 """
 
 from __future__ import annotations
@@ -76,6 +77,28 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def drop_cached(fd: int) -> bool:
+    """Ask the kernel to forget the cached pages of an fsynced file, so that the next read comes
+    from the device itself (the stick), not from memory. False where that is not possible."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is None:
+        return False
+    try:
+        advise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    except OSError:
+        return False
+    return True
+
+
+def read_from_device(path: Path) -> bytes:
+    """Read a file back from the stick after it was written and synced: its pages are dropped
+    from the page cache first, so a stick that lost or garbled the data is noticed."""
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())  # (already synced by the writer; cheap, and needed for DONTNEED)
+        drop_cached(fh.fileno())
+        return fh.read()
+
+
 def safe_write(path: Path, data: bytes) -> Path:
     """Write data to path (temp name, flush, fsync, rename, read back); raise SyncError if it fails."""
     path = Path(path)
@@ -92,8 +115,7 @@ def safe_write(path: Path, data: bytes) -> Path:
             path.unlink()  # FAT has no atomic replace
         os.rename(tmp, path)
         _fsync_dir(folder)
-        with open(path, "rb") as fh:
-            back = fh.read()
+        back = read_from_device(path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise SyncError(_("Could not write “{path}”: {error}. Check that the stick is inserted and not "

@@ -96,6 +96,9 @@ def print_summary(summary) -> None:
 
     if summary.kind == "receipt":
         print(_("Receipt from “{name}”: its holdings are recorded.").format(name=summary.sender_name))
+        if summary.peer_lost:
+            print(_("  “{name}” now holds {n} change(s) fewer than before (a restored backup or a crash); the next "
+                    "bundle for it carries them again.").format(name=summary.sender_name, n=summary.peer_lost))
         return
     print(_("From: {name} ({n} changes in the bundle, {new} new)").format(
         name=summary.sender_name, n=summary.ops, new=summary.new_ops))
@@ -111,6 +114,10 @@ def print_summary(summary) -> None:
                 "update.").format(n=summary.newer_schema_ops))
     if summary.skewed:
         print(_("  Note: the sender's clock seems to be far ahead; the data was accepted."))
+    if summary.faults:
+        from db.sync.faults import fault_warning
+
+        print("  " + fault_warning(summary.faults), file=sys.stderr)
     if summary.already_imported:
         print(_("  This bundle was imported before; nothing changes."))
     if summary.backup_file and not summary.dry_run:
@@ -121,6 +128,7 @@ def print_summary(summary) -> None:
 
 
 def cmd_import(args) -> int:
+    from db.sync.beliefs import GapError
     from db.sync.exchange import import_bundle, preview, read_bundle_file, write_receipt
 
     store = _open(args.db)
@@ -140,7 +148,16 @@ def cmd_import(args) -> int:
                         "sender, by phone or in person; then import with --trust-sender {fp}.").format(
                             name=bundle.header.get("sender_name") or "?", fp=fp))
             return 0
-        summary = import_bundle(store, bundle)
+        try:
+            summary = import_bundle(store, bundle)
+        except GapError:
+            # Nothing was applied. The receipt says what this database holds now: the sender's
+            # next ordinary bundle then fills the gap.
+            if args.receipt:
+                receipt = write_receipt(store, bundle, Path(args.receipt))
+                print(_("Receipt for the sender written: {path}. It asks for the missing changes.").format(
+                    path=receipt.file_name))
+            raise
         print_summary(summary)
         if summary.kind != "receipt":
             if not (summary.already_imported and not summary.new_ops):  # else: "imported before" said it

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.sync import exchange, files, identity, usb
+from db.sync.beliefs import GapError
 from db.sync.conflicts import table_label
 from desktop.backups import refresh_base_in_background
 from i18n import _
@@ -281,7 +282,12 @@ class ImportTab(QWidget):
             # be imported only after the person confirms the fingerprint (bundle.needs_trust).
             bundle = exchange.read_bundle_file(store, path, passphrase=passphrase, trust_sender=trust,
                                                allow_unknown=True)
-            return bundle, exchange.preview(store, bundle)
+            try:
+                return bundle, exchange.preview(store, bundle)
+            except GapError as gap:
+                # Refused for a hole: the receipt for the sender is what asks for the gap.
+                gap.bundle = dataclasses.replace(bundle, ops=[])
+                raise
 
         self.path = path
         self.ctx.tasks.run(work, title=_("Checking the bundle"), on_done=self._previewed,
@@ -290,6 +296,11 @@ class ImportTab(QWidget):
     def _failed(self, error) -> None:
         message = getattr(error, "message", None) or str(error)
         self.preview.setPlainText(_("Not imported: {message}").format(message=message))
+        refused = getattr(error, "bundle", None) if isinstance(error, GapError) else None
+        if refused is not None and not refused.needs_trust:
+            self.bundle = refused
+            self.receipt_button.setEnabled(True)  # “write a receipt”: the way to ask for the gap
+            self.preview.append(_("Use “Write a receipt for the sender” below and give the receipt to the sender."))
         self.ctx.errors.show(error, self)
 
     def _previewed(self, result) -> None:
