@@ -237,7 +237,7 @@ def _backup_before_migration(path: Path, version: int, is_new: bool, key: bytes 
     """Nothing touches a file before a backup exists: a checked copy before a schema migration."""
     if is_new or version >= migrations.SCHEMA_VERSION:
         return None
-    from db.backup import backup_before_migration
+    from db.backup_files import backup_before_migration
 
     return backup_before_migration(path, version, key)
 

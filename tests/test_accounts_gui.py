@@ -72,7 +72,7 @@ def test_login_at_start_then_idle_lock_and_unlock(qtbot, tmp_path, encrypted, mo
         assert {"login", "login_failed", "unlock"} <= set(actions)
         window.action_audit.trigger()  # File > Audit trail…
         shown = window._audit_window
-        assert shown.isVisible() and shown.screen.table.rowCount() >= 3
+        assert shown.isVisible() and shown.audit_screen.table.rowCount() >= 3
     finally:
         stop_shell(shell)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from db import backup, durable, migrations, oplog
+from db import backup, backup_files, durable, migrations, oplog
 from db.errors import DatabaseOpenError
 from db.models.register import Person
 from db.store import Store
@@ -97,10 +97,10 @@ def test_every_backup_is_durable_checked_and_synced_before_it_counts(tmp_path, m
     path = _ledger(tmp_path)
     store = Store(path, user="甲")
     events = []
-    real_make_durable, real_fsync, real_check = durable.make_durable, durable.fsync_file, backup._check_copy
+    real_make_durable, real_fsync, real_check = durable.make_durable, durable.fsync_file, backup_files._check_copy
     monkeypatch.setattr(durable, "make_durable", lambda s: (events.append("durable"), real_make_durable(s)))
     monkeypatch.setattr(durable, "fsync_file", lambda p: (events.append(("fsync", Path(p).suffix)), real_fsync(p)))
-    monkeypatch.setattr(backup, "_check_copy", lambda d, t: (events.append("quick_check"), real_check(d, t)))
+    monkeypatch.setattr(backup_files, "_check_copy", lambda d, t: (events.append("quick_check"), real_check(d, t)))
     first = backup.make_backup(store, "manual")
     # The database is made durable first (a backup must not hold what a power cut could take
     # back), then the copy is checked and synced under its temporary name, then renamed.
@@ -110,7 +110,7 @@ def test_every_backup_is_durable_checked_and_synced_before_it_counts(tmp_path, m
     def damaged(dest, tmp):
         raise DatabaseOpenError("quick_check: *** in database main ***")
 
-    monkeypatch.setattr(backup, "_check_copy", damaged)
+    monkeypatch.setattr(backup_files, "_check_copy", damaged)
     oplog.write(store, Person, [{"name": "孙七"}])
     with pytest.raises(DatabaseOpenError):
         backup.make_backup(store, "manual")
@@ -125,15 +125,15 @@ def test_an_incremental_backup_is_checked_too(tmp_path, monkeypatch):
     backup.make_backup(store, "manual")
     oplog.write(store, Person, [{"name": "孙七"}])
     checks = []
-    real_connect = backup.incr.sqlite3.connect
+    real_open = backup.incr.open_file
 
-    def connect(target, *args, **kwargs):
-        conn = real_connect(target, *args, **kwargs)
-        if ".part" in str(target) and "mode=ro" in str(target):
-            checks.append(str(target))
+    def open_file(path, uri, *args, **kwargs):
+        conn = real_open(path, uri, *args, **kwargs)
+        if ".part" in str(uri) and "mode=ro" in str(uri):
+            checks.append(str(uri))
         return conn
 
-    monkeypatch.setattr(backup.incr.sqlite3, "connect", connect)
+    monkeypatch.setattr(backup.incr, "open_file", open_file)
     made = backup.make_backup(store, "import")
     assert "-incr-" in made.name and len(checks) == 1
     store.close()

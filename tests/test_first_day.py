@@ -79,7 +79,8 @@ def test_a_blank_register_with_the_community_grids_and_compounds(first_start, qt
     screen = window.get_screen("households")
     qtbot.waitUntil(lambda: screen.browser.ready, timeout=10000)
     hint = screen.browser.empty_hint
-    assert hint.isVisible() and "新增地点" in hint.text() and "导入台账" in hint.text()
+    qtbot.waitUntil(hint.isVisible, timeout=10000)  # once the (background) search found nobody
+    assert "新增地点" in hint.text() and "导入台账" in hint.text()
     # The first backup is made on the first day.
     from db.backup import list_backups
 

@@ -353,12 +353,12 @@ def test_the_import_commits_with_synchronous_full_and_the_setting_returns(tmp_pa
     def hook(store, row_ids):
         seen.append(store.db.execute_sql("pragma synchronous").fetchone()[0])
 
-    oplog.add_row_hook("person", hook)
+    oplog.add_row_hook(b, "person", hook)
     try:
         with b.activated():
             exchange.import_bundle(b, exchange.read_bundle(b, data))
     finally:
-        oplog.ROW_HOOKS["person"].remove(hook)
+        oplog.remove_row_hook(b, "person", hook)
     assert seen == [2]  # FULL inside the import's transaction
     assert b.db.execute_sql("pragma synchronous").fetchone()[0] == 1  # NORMAL again afterwards
     a.close()

@@ -45,7 +45,7 @@ def audit_window(ctx, parent: QWidget | None = None) -> QDialog:
         dialog.resize(parent.size() * 0.9)
     else:
         dialog.resize(1100, 650)
-    dialog.screen = screen
+    dialog.audit_screen = screen  # (not .screen: that is QWidget.screen())
     screen.activated()
     return dialog
 
