@@ -32,6 +32,7 @@ from views.households.undo_action import install_undo, notify
 from views.meetings.matters import MattersPage
 from views.meetings.models import ALERT, DONE, MUTED, LazyRowsModel, RowsModel
 from views.meetings.session import MeetingSession, _table
+from views.meetings.statistics import MatterStatistics
 from views.widgets import heading
 
 MEETING_TABLES = {"meeting", "invitee", "agenda_item", "motion", "vote", "resolution", "meeting_kind"}
@@ -72,6 +73,8 @@ class MeetingsScreen(QWidget):
         self.matters = MattersPage(ctx, self)
         self.tabs.addTab(self.matters, _("Residents' matters"))
         self.tabs.addTab(self._board_page(), _("Resolutions board"))
+        self.matter_stats = MatterStatistics(ctx, self)
+        self.tabs.addTab(self.matter_stats, _("Statistics of matters"))
         self.tabs.currentChanged.connect(lambda _i: self._tab_changed())
         self.stack.addWidget(home)
         self.home = home
@@ -228,6 +231,8 @@ class MeetingsScreen(QWidget):
             self.matters.refresh()
         elif i == 3:
             self.load_board()
+        elif i == 4:
+            self.matter_stats.refresh()
 
     def load_month(self) -> None:
         store = self.ctx.store
@@ -277,6 +282,8 @@ class MeetingsScreen(QWidget):
             self.model.invalidate()
         if tables & {"resolution", "progress_entry"} and self.tabs.currentIndex() == 3:
             self.load_board()
+        if tables & MATTER_TABLES and self.tabs.currentIndex() == 4:
+            self.matter_stats.refresh()
 
     # -- actions ---------------------------------------------------------------------------------------
     def _current_id(self) -> str | None:
