@@ -260,7 +260,7 @@ class MattersPage(QWidget):
 
     def complete(self) -> None:
         store, mid = self.ctx.store, self.current
-        self._dialog(_("Done"), [Field("result", _("Result"), "multiline")],
+        self._dialog(_("Concluded"), [Field("result", _("Result"), "multiline")],
                      lambda v: ms.complete_matter(store, matter_id=mid, result=v["result"] or ""))
 
     def post(self) -> None:
