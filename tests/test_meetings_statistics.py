@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from PySide6.QtCore import Qt
+
 from db.meetings import matters as ms
 from db.register import places
 from views.meetings import MeetingsScreen
@@ -74,3 +76,35 @@ def test_statistics_follow_a_new_matter_and_save_a_chart(ctx, qtbot, tmp_path):
     assert _bar_values(stats.charts["category"]) == {"环境": 1}
     out = tmp_path / "category.png"
     assert stats.save_chart("category", str(out)) and out.stat().st_size > 1000
+
+
+def test_week_view_shows_the_weeks_meetings_by_day_and_opens_one(ctx, qtbot):
+    from db.meetings import kinds
+    from db.meetings import meetings as mt
+
+    kinds.ensure_default_kinds(ctx.store)
+    kind = kinds.kind_by_name(ctx.store, "居民议事会")["id"]
+    for title, when in (("周一议事会", "2026-11-30 19:00"), ("周三早会", "2026-12-02 09:00"),
+                        ("周三晚会", "2026-12-02 19:30"), ("下周的会", "2026-12-07 19:00")):
+        mt.schedule_meeting(ctx.store, meeting={"title": title, "kind_id": kind, "starts_at": when, "place": "议事亭"})
+    screen = MeetingsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    screen.tabs.setCurrentIndex(1)
+    screen.calendar.setSelectedDate(dt.date(2026, 12, 3))
+    screen.show_calendar("week")
+    week = screen.week
+    assert week.model.monday == dt.date(2026, 11, 30)
+    assert week.model.headerData(2, Qt.Orientation.Horizontal).startswith("周三 12-02")
+    assert week.model.rowCount() == 2  # Wednesday has two meetings
+    wed = [week.model.data(week.model.index(r, 2)) for r in range(2)]
+    assert wed[0].startswith("09:00 周三早会") and wed[1].startswith("19:30 周三晚会")
+    assert week.model.data(week.model.index(0, 0)).startswith("19:00 周一议事会")
+    assert week.model.data(week.model.index(1, 0)) is None
+    assert "3 次会议" in week.label.text()
+    qtbot.keyClick(week.view, Qt.Key.Key_PageDown)
+    assert week.model.monday == dt.date(2026, 12, 7)
+    assert week.model.data(week.model.index(0, 0)).startswith("19:00 下周的会")
+    week.view.setCurrentIndex(week.model.index(0, 0))
+    qtbot.keyClick(week.view, Qt.Key.Key_Return)
+    assert screen.stack.currentWidget() is screen.session and screen.session.title.text() == "下周的会"

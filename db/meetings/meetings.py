@@ -487,10 +487,18 @@ LIST_COLS = ("id", "starts_at", "title", "kind", "place", "status", "invited", "
 
 
 def meeting_ids(store, *, month: str | None = None, kind_id: str | None = None, status: str | None = None,
-                text: str | None = None, newest_first: bool = True) -> list[str]:
-    """Ids of meetings in display order; month "2026-11" limits to that month."""
+                text: str | None = None, newest_first: bool = True, since: str | None = None,
+                until: str | None = None) -> list[str]:
+    """Ids of meetings in display order; month "2026-11" limits to that month, since/until (ISO
+    days, until excluded) to a span such as a week."""
     sql = "select id from meeting where deleted = 0"
     params: list[Any] = []
+    if since:
+        sql += " and starts_at >= ?"
+        params.append(since)
+    if until:
+        sql += " and starts_at < ?"
+        params.append(until)
     if month:
         sql += " and starts_at >= ? and starts_at < ?"
         year, mon = (int(x) for x in month.split("-"))
@@ -534,6 +542,17 @@ def month_days(store, month: str) -> dict[str, list[dict[str, Any]]]:
     for mid in ids:
         r = rows[mid]
         days.setdefault(r["starts_at"][:10], []).append(r)
+    return days
+
+
+def week_days(store, monday: dt.date) -> dict[str, list[dict[str, Any]]]:
+    """The week calendar: the seven ISO days from monday, each with its meetings in time order."""
+    days: dict[str, list[dict[str, Any]]] = {(monday + dt.timedelta(days=i)).isoformat(): [] for i in range(7)}
+    ids = meeting_ids(store, since=monday.isoformat(), until=(monday + dt.timedelta(days=7)).isoformat(),
+                      newest_first=False)
+    rows = meeting_rows(store, ids)
+    for mid in ids:
+        days[rows[mid]["starts_at"][:10]].append(rows[mid])
     return days
 
 
