@@ -29,6 +29,7 @@ from db.meetings import meetings as mt
 from i18n import N_, _
 from views.households.common import shortcut
 from views.households.undo_action import install_undo, notify
+from views.meetings.directory import DirectoryPage
 from views.meetings.matters import MattersPage
 from views.meetings.models import ALERT, DONE, MUTED, LazyRowsModel, RowsModel
 from views.meetings.session import MeetingSession, _table
@@ -76,6 +77,8 @@ class MeetingsScreen(QWidget):
         self.tabs.addTab(self._board_page(), _("Resolutions board"))
         self.matter_stats = MatterStatistics(ctx, self)
         self.tabs.addTab(self.matter_stats, _("Statistics of matters"))
+        self.directory = DirectoryPage(ctx, self)
+        self.tabs.addTab(self.directory, _("Kinds and partners"))
         self.tabs.currentChanged.connect(lambda _i: self._tab_changed())
         self.stack.addWidget(home)
         self.home = home
@@ -272,6 +275,8 @@ class MeetingsScreen(QWidget):
             self.load_board()
         elif i == 4:
             self.matter_stats.refresh()
+        elif i == 5:
+            self.directory.refresh()
 
     def load_month(self) -> None:
         store = self.ctx.store
