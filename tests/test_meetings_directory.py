@@ -123,3 +123,41 @@ def test_partner_directory_with_contacts_masked_and_invitable(page, ctx, monkeyp
     from db.meetings.invitees import contact_invitees
     mt.invite(ctx.store, meeting_id=mid, people=contact_invitees(ctx.store, [contact["id"]]))
     assert [(r["name"], r["unit"]) for r in mt.invitees(ctx.store, mid)] == [("王经理", "幸福里物业服务中心")]
+
+
+def test_schedule_a_meeting_inviting_a_volunteer_team(ctx, qtbot):
+    from db.register import households, places
+    from db.volunteers import roster
+    from views.meetings.editor import schedule_dialog
+
+    g = places.save_place(ctx.store, level="grid", name="第一网格")[0].row_id
+    c = places.save_place(ctx.store, level="compound", name="幸福小区", parent_id=g)[0].row_id
+    b = places.save_place(ctx.store, level="building", name="3栋", parent_id=c)[0].row_id
+    u = places.save_place(ctx.store, level="unit", name="1单元", parent_id=b)[0].row_id
+    changes = households.register_household(ctx.store, household={"unit_id": u, "door": "101", "house_use": "自住"},
+                                            members=[{"relation": "户主", "name": "张三", "birth_date": "1960-03-01",
+                                                      "sex": "男"}])
+    person = next(ch.row_id for ch in changes if ch.table == "person")
+    team = roster.save_team(ctx.store, name="巡逻队")[0].row_id
+    other = roster.save_team(ctx.store, name="助老队")[0].row_id
+    roster.save_volunteer(ctx.store, person_id=person, team_ids=[team])
+    roster.save_volunteer(ctx.store, name="外来志愿者", employer="区图书馆", phone="13700001111", team_ids=[team])
+    roster.save_volunteer(ctx.store, name="助老志愿者", team_ids=[other])
+    kinds.ensure_default_kinds(ctx.store)
+    dialog = schedule_dialog(ctx)
+    qtbot.addWidget(dialog)
+    dialog.widgets["title"].setText("巡逻队工作会")
+    dialog.widgets["kind_id"].setCurrentIndex(dialog.widgets["kind_id"].findText("楼栋长会议"))
+    dialog.widgets["invite"].setCurrentIndex(dialog.widgets["invite"].findData("volunteers"))
+    dialog.widgets["team_id"].setCurrentIndex(dialog.widgets["team_id"].findData(team))
+    dialog.submit()
+    assert dialog.result() == dialog.DialogCode.Accepted, dialog.general.text()
+    mid = next(ch.row_id for ch in dialog.changes if ch.table == "meeting")
+    rows = mt.invitees(ctx.store, mid)
+    assert [(r["name"], r["unit"], r["role"], r["sort_no"]) for r in rows] == [
+        ("张三", "幸福小区3栋1单元101", "志愿者", 1), ("外来志愿者", "区图书馆", "志愿者", 2)]
+    assert rows[0]["person_id"] == person
+    # Inviting the same resident from the register adds no second row.
+    from db.meetings.invitees import register_people
+    mt.invite(ctx.store, meeting_id=mid, people=register_people(ctx.store, body="households"))
+    assert len(mt.invitees(ctx.store, mid)) == 2
