@@ -23,7 +23,7 @@ KIND_COLUMNS = [("name", N_("Meeting kind")), ("entitled", N_("Entitled")), ("qu
                 ("proxy_limit", N_("Proxies per person"))]
 ORG_COLUMNS = [("kind", N_("Kind")), ("name", N_("Organisation")), ("phone", N_("Phone")),
                ("address", N_("Address"))]
-CONTACT_COLUMNS = [("name", N_("Contact")), ("role", N_("Position")), ("phone", N_("Phone"))]
+CONTACT_COLUMNS = [("name", N_("Contact person")), ("role", N_("Position")), ("phone", N_("Phone"))]
 QUORUM_CHOICES = ("none", ">1/2", ">=2/3", ">=4/5")
 PASS_CHOICES = (">1/2", ">=2/3", ">=3/4")
 
@@ -67,7 +67,7 @@ class DirectoryPage(QWidget):
             "double_majority": lambda r: _("area and headcount") if r["double_majority"] else "",
             "proxy_limit": lambda r: _("no limit") if r["proxy_limit"] is None else str(r["proxy_limit"])})
         self.kind_view = _table(self.kind_model, self, "kindTable", (
-            "业主大会/三方联动会议", "一户一名代表", "三分之二以上", "过半数（出席）；重大事项 3/4", "面积和人数", "不限"))
+            "业主大会/三方联动会议", "一户一名代表", "无法定人数要求", "实到人数的过半数；重大事项3/4以上", "面积和人数", "不限"))
         self.kind_view.doubleClicked.connect(lambda _i: self.edit_kind())
         self.org_model = RowsModel(ORG_COLUMNS, self, formatters={"phone": _phone})
         self.org_view = _table(self.org_model, self, "orgTable", ("社会组织", "幸福里物业服务中心", "139****5678"))
@@ -229,7 +229,7 @@ class DirectoryPage(QWidget):
                             lambda v: partners.save_org(store, org_id=org["id"], **_keep_phone(v, org)))
 
     def _contact_fields(self, c: dict[str, Any]) -> list[Field]:
-        return [Field("name", _("Contact"), value=c.get("name")), Field("role", _("Position"), value=c.get("role")),
+        return [Field("name", _("Contact person"), value=c.get("name")), Field("role", _("Position"), value=c.get("role")),
                 _phone_field(c)]
 
     def add_contact(self) -> bool:

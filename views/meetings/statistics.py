@@ -41,6 +41,7 @@ def _value_axis(top: int) -> QValueAxis:
     axis = QValueAxis()
     axis.setLabelFormat("%d")
     axis.setRange(0, max(top, 1) * 1.15)
+    axis.applyNiceNumbers()
     return axis
 
 
