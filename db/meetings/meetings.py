@@ -388,6 +388,12 @@ def record_vote(store, *, motion_id: str, invitee_id: str, choice: str | None) -
         return edit.finish()
 
 
+def motion_votes(store, motion_id: str) -> dict[str, str]:
+    """Per-person votes of a motion: invitee id -> for | against | abstain."""
+    return dict(store.db.execute_sql("select invitee_id, choice from vote where motion_id = ? and deleted = 0 "
+                                     "and choice is not null", (motion_id,)).fetchall())
+
+
 def motion_tally(store, motion: dict[str, Any]) -> Tally | None:
     if motion["mode"] == "per_person":
         tally = Tally()

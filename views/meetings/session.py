@@ -242,8 +242,14 @@ class MeetingSession(QWidget):
         save = QPushButton(_("Save tally"), page)
         save.setObjectName("saveTally")
         save.clicked.connect(self.save_tally)
+        per_person = QPushButton(_("Votes per person…"), page)
+        per_person.setObjectName("personVotesButton")
+        per_person.setToolTip("Ctrl+K")
+        per_person.clicked.connect(lambda: self.person_votes())
+        shortcut(page, "Ctrl+K", self.person_votes)
         row = QHBoxLayout()
         row.addWidget(add)
+        row.addWidget(per_person)
         row.addStretch(1)
         row.addWidget(save)
         # The motions keep several rows at 150 % text: the tally form scrolls in its own pane below
@@ -516,6 +522,23 @@ class MeetingSession(QWidget):
         store = self.ctx.store
         self._write(lambda: mt.record_tally(store, motion_id=motion, **values), self.tally_message,
                     note=_("Tally saved."), fields=self.tally)
+
+    def person_votes(self, *, run: bool = True):
+        """Open the per-person votes of the selected motion; returns the dialog."""
+        from views.meetings.votes import PersonVotesDialog
+
+        index = self.motion_view.currentIndex()
+        if not index.isValid():
+            if not self.motion_model.rows:
+                show_message(self.tally_message, _("Add the motion first."))
+                return None
+            self.motion_view.selectRow(0)
+            index = self.motion_view.currentIndex()
+        dialog = PersonVotesDialog(self.ctx, self.motion_model.rows[index.row()], self.index.rows, self)
+        if run:
+            dialog.exec()
+            self.reload()
+        return dialog
 
     # -- resolutions ----------------------------------------------------------------------------------
     def add_resolution(self) -> None:
