@@ -104,3 +104,26 @@ def test_meetings_demo_scales_with_households(store):
     counts = generate(store, households=60, seed=2)
     assert counts["meetings"] == 12 and counts["matters"] == 24
     assert meetings_demo(store, seed=9, households=1000)["meetings"] == 100
+
+
+def test_print_matter_by_an_ambiguous_title_lists_the_candidates_and_by_id_prints(store, tmp_path):
+    first = matters.raise_matter(store, matter={"title": "楼道灯损坏", "raised_by": "张三",
+                                                "raised_on": "2026-03-01"})[0].row_id
+    second = matters.raise_matter(store, matter={"title": "楼道灯损坏", "raised_by": "李四",
+                                                 "raised_on": "2026-05-01"})[0].row_id
+    for mid in (first, second):
+        matters.assign_matter(store, matter_id=mid, owner="物业", deadline="2026-06-01")
+        matters.complete_matter(store, matter_id=mid, result="已修好")
+    path = store.path
+    store.close()
+    out = tmp_path / "receipt.pdf"
+    r = griddesk("print", "matter-receipt", "--db", str(path), "--matter", "楼道灯损坏", "--out", str(out))
+    assert r.returncode != 0 and not out.exists()
+    said = r.stdout + r.stderr
+    assert "有 2 件民事的标题都是“楼道灯损坏”" in said, said
+    assert first in said and second in said and "张三" in said and "李四" in said
+    r = griddesk("print", "matter-receipt", "--db", str(path), "--matter", second, "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "李四" in pdf_tools.text(out)
+    r = griddesk("print", "matter-receipt", "--db", str(path), "--matter", "没有这件事", "--out", str(out))
+    assert r.returncode != 0 and "没有这件事" in r.stdout + r.stderr

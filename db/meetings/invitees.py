@@ -88,3 +88,29 @@ class SignInIndex:
             elif text in name or (text.isdigit() and text in door) or (len(text) > 1 and text in unit):
                 other.append(i)
         return (exact + prefix + other)[:limit]
+
+
+def volunteer_invitees(store, *, team_id: str | None = None) -> list[dict[str, Any]]:
+    """Active volunteers (of one team, or all) as invitees. A volunteer who is a resident is invited
+    as that person (name, household address and phone from the register), so inviting them again
+    from the register or as a volunteer gives one row; others by their own name."""
+    sql = ("select v.id, v.person_id, coalesce(p.name, v.name), coalesce(p.phone, v.phone), v.employer, "
+           "(select h.address from membership m join household h on h.id = m.household_id "
+           " where m.person_id = v.person_id and m.deleted = 0 and m.until is null and h.deleted = 0 limit 1) "
+           "from volunteer v left join person p on p.id = v.person_id "
+           "where v.deleted = 0 and coalesce(v.status, 'active') = 'active' "
+           "and (v.person_id is null or (p.deleted = 0 and p.death_date is null and p.move_out_date is null))")
+    params: list[Any] = []
+    if team_id:
+        sql += (" and exists (select 1 from vol_team_member t where t.volunteer_id = v.id and t.team_id = ? "
+                "and t.deleted = 0 and t.until is null)")
+        params.append(team_id)
+    out = []
+    for _vid, pid, name, phone, employer, address in store.db.execute_sql(sql + " order by v.number, v.id", params):
+        if not name:
+            continue
+        row = {"name": name, "unit": address or employer or "", "role": "志愿者", "phone": phone}
+        if pid:
+            row["person_id"] = pid
+        out.append(row)
+    return out

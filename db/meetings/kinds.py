@@ -76,8 +76,13 @@ def check_kind(values: dict[str, Any]) -> dict[str, Any]:
     if clean.get("pass_base") and clean["pass_base"] not in PASS_BASES:
         errors.append(ValidationError(_("A motion counts “of those present” or “of those entitled”."),
                                       field="pass_base"))
-    if clean.get("proxy_limit") is not None and not 0 <= int(clean["proxy_limit"]) <= 100:
-        errors.append(ValidationError(_("The proxy limit must be between 0 and 100."), field="proxy_limit"))
+    if clean.get("proxy_limit") is not None:
+        try:
+            clean["proxy_limit"] = int(str(clean["proxy_limit"]).strip())
+            if not 0 <= clean["proxy_limit"] <= 100:
+                raise ValueError
+        except ValueError:
+            errors.append(ValidationError(_("The proxy limit must be between 0 and 100."), field="proxy_limit"))
     if "double_majority" in clean:
         clean["double_majority"] = int(bool(clean["double_majority"]))
     if errors:

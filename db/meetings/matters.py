@@ -249,7 +249,7 @@ def history(store, matter_id: str) -> list[dict[str, Any]]:
             extra += _(" [{n} photo(s)]").format(n=photos)
         events.append({"date": day, "step": _("Progress"), "text": f"{text}{extra}", "by": by, "id": pid})
     if m["done_on"]:
-        events.append({"date": m["done_on"], "step": _("Done"), "text": m["result"] or ""})
+        events.append({"date": m["done_on"], "step": _("Concluded"), "text": m["result"] or ""})
     if m["posted_on"]:
         events.append({"date": m["posted_on"], "step": _("Posted"),
                        "text": _("Result posted for {n} days").format(n=m["posting_days"] or DEFAULT_POSTING_DAYS)})
@@ -259,7 +259,7 @@ def history(store, matter_id: str) -> list[dict[str, Any]]:
         events.append({"date": day, "step": _("Evaluated"),
                        "text": f"{name or ''}：{rating}" + (f"（{comment}）" if comment else "")})
     order = {k: i for i, k in enumerate((_("Raised"), _("Discussed"), _("Decided"), _("Assigned"), _("Progress"),
-                                         _("Done"), _("Posted"), _("Evaluated")))}
+                                         _("Concluded"), _("Posted"), _("Evaluated")))}
     events.sort(key=lambda e: (e["date"] or "", order.get(e["step"], 9)))
     return events
 

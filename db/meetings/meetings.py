@@ -388,6 +388,12 @@ def record_vote(store, *, motion_id: str, invitee_id: str, choice: str | None) -
         return edit.finish()
 
 
+def motion_votes(store, motion_id: str) -> dict[str, str]:
+    """Per-person votes of a motion: invitee id -> for | against | abstain."""
+    return dict(store.db.execute_sql("select invitee_id, choice from vote where motion_id = ? and deleted = 0 "
+                                     "and choice is not null", (motion_id,)).fetchall())
+
+
 def motion_tally(store, motion: dict[str, Any]) -> Tally | None:
     if motion["mode"] == "per_person":
         tally = Tally()
@@ -487,10 +493,18 @@ LIST_COLS = ("id", "starts_at", "title", "kind", "place", "status", "invited", "
 
 
 def meeting_ids(store, *, month: str | None = None, kind_id: str | None = None, status: str | None = None,
-                text: str | None = None, newest_first: bool = True) -> list[str]:
-    """Ids of meetings in display order; month "2026-11" limits to that month."""
+                text: str | None = None, newest_first: bool = True, since: str | None = None,
+                until: str | None = None) -> list[str]:
+    """Ids of meetings in display order; month "2026-11" limits to that month, since/until (ISO
+    days, until excluded) to a span such as a week."""
     sql = "select id from meeting where deleted = 0"
     params: list[Any] = []
+    if since:
+        sql += " and starts_at >= ?"
+        params.append(since)
+    if until:
+        sql += " and starts_at < ?"
+        params.append(until)
     if month:
         sql += " and starts_at >= ? and starts_at < ?"
         year, mon = (int(x) for x in month.split("-"))
@@ -534,6 +548,17 @@ def month_days(store, month: str) -> dict[str, list[dict[str, Any]]]:
     for mid in ids:
         r = rows[mid]
         days.setdefault(r["starts_at"][:10], []).append(r)
+    return days
+
+
+def week_days(store, monday: dt.date) -> dict[str, list[dict[str, Any]]]:
+    """The week calendar: the seven ISO days from monday, each with its meetings in time order."""
+    days: dict[str, list[dict[str, Any]]] = {(monday + dt.timedelta(days=i)).isoformat(): [] for i in range(7)}
+    ids = meeting_ids(store, since=monday.isoformat(), until=(monday + dt.timedelta(days=7)).isoformat(),
+                      newest_first=False)
+    rows = meeting_rows(store, ids)
+    for mid in ids:
+        days[rows[mid]["starts_at"][:10]].append(rows[mid])
     return days
 
 

@@ -25,12 +25,24 @@ def resolve_meeting(store, text: str | None) -> str:
 
 
 def resolve_matter(store, text: str | None) -> str:
+    """A matter by its id, or by its title when exactly one matter has it; an ambiguous title is
+    refused with the candidates (id, date raised, who raised it) so the caller can pick by id."""
     text = (text or "").strip()
-    row = store.db.execute_sql("select id from matter where deleted = 0 and (id = ? or title = ?) "
-                               "order by raised_on desc limit 1", (text, text)).fetchone() if text else None
-    if row is None:
+    if not text:
+        raise ValidationError(_("Choose a residents' matter (its id or title)."), field="matter")
+    row = store.db.execute_sql("select id from matter where deleted = 0 and id = ?", (text,)).fetchone()
+    if row is not None:
+        return row[0]
+    rows = store.db.execute_sql("select id, raised_on, raised_by from matter where deleted = 0 and title = ? "
+                                "order by raised_on desc, id", (text,)).fetchall()
+    if not rows:
         raise ValidationError(_("No residents' matter “{name}”.").format(name=text), field="matter")
-    return row[0]
+    if len(rows) > 1:
+        listed = "；".join(_("{id} (raised {day} by {who})").format(id=mid, day=day or "", who=who or "")
+                          for mid, day, who in rows[:10])
+        raise ValidationError(_("{n} residents' matters are titled “{name}”; give the id of one: "
+                                "{candidates}").format(n=len(rows), name=text, candidates=listed), field="matter")
+    return rows[0][0]
 
 
 def _time_span(m: dict[str, Any]) -> str:

@@ -29,9 +29,12 @@ from db.meetings import meetings as mt
 from i18n import N_, _
 from views.households.common import shortcut
 from views.households.undo_action import install_undo, notify
+from views.meetings.directory import DirectoryPage
 from views.meetings.matters import MattersPage
 from views.meetings.models import ALERT, DONE, MUTED, LazyRowsModel, RowsModel
 from views.meetings.session import MeetingSession, _table
+from views.meetings.statistics import MatterStatistics
+from views.meetings.week import WeekView
 from views.widgets import heading
 
 MEETING_TABLES = {"meeting", "invitee", "agenda_item", "motion", "vote", "resolution", "meeting_kind"}
@@ -72,6 +75,10 @@ class MeetingsScreen(QWidget):
         self.matters = MattersPage(ctx, self)
         self.tabs.addTab(self.matters, _("Residents' matters"))
         self.tabs.addTab(self._board_page(), _("Resolutions board"))
+        self.matter_stats = MatterStatistics(ctx, self)
+        self.tabs.addTab(self.matter_stats, _("Statistics of matters"))
+        self.directory = DirectoryPage(ctx, self)
+        self.tabs.addTab(self.directory, _("Kinds and partners"))
         self.tabs.currentChanged.connect(lambda _i: self._tab_changed())
         self.stack.addWidget(home)
         self.home = home
@@ -148,10 +155,45 @@ class MeetingsScreen(QWidget):
         self.day_view = _table(self.day_model, page, "dayTable", ("19:30", "建设新村5栋居民议事会", "已召开"))
         self.day_view.doubleClicked.connect(lambda i: self.open_meeting(self.day_model.rows[i.row()]["id"]))
         self.month_days: dict[str, list[dict]] = {}
-        layout = QHBoxLayout(page)
-        layout.addWidget(self.calendar, 3)
-        layout.addWidget(self.day_view, 2)
+        month = QWidget(page)
+        ml = QHBoxLayout(month)
+        ml.setContentsMargins(0, 0, 0, 0)
+        ml.addWidget(self.calendar, 3)
+        ml.addWidget(self.day_view, 2)
+        self.week = WeekView(self.ctx, page)
+        self.week.sig_open.connect(self.open_meeting)
+        self.calendar_stack = QStackedWidget(page)
+        self.calendar_stack.addWidget(month)
+        self.calendar_stack.addWidget(self.week)
+        switch = QHBoxLayout()
+        self.calendar_buttons: dict[str, QPushButton] = {}
+        for key, text in (("month", _("Month")), ("week", _("Week"))):
+            b = QPushButton(text, page)
+            b.setObjectName(f"calendar-{key}")
+            b.setCheckable(True)
+            b.setAutoExclusive(True)
+            b.clicked.connect(lambda _c=False, k=key: self.show_calendar(k))
+            self.calendar_buttons[key] = b
+            switch.addWidget(b)
+        self.calendar_buttons["month"].setChecked(True)
+        switch.addStretch(1)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 6, 0, 0)
+        layout.addLayout(switch)
+        layout.addWidget(self.calendar_stack, 1)
         return page
+
+    def show_calendar(self, which: str) -> None:
+        """Month (calendar and the chosen day's meetings) or week (seven day columns); the week
+        shown is the one of the day chosen in the month."""
+        self.calendar_buttons[which].setChecked(True)
+        if which == "week":
+            self.calendar_stack.setCurrentWidget(self.week)
+            self.week.show_week(self.calendar.selectedDate().toPython())
+            self.week.view.setFocus()
+        else:
+            self.calendar_stack.setCurrentIndex(0)
+            self.load_month()
 
     def _board_page(self) -> QWidget:
         page = QWidget(self)
@@ -223,11 +265,18 @@ class MeetingsScreen(QWidget):
     def _tab_changed(self) -> None:
         i = self.tabs.currentIndex()
         if i == 1:
-            self.load_month()
+            if self.calendar_stack.currentWidget() is self.week:
+                self.week.show_week()
+            else:
+                self.load_month()
         elif i == 2:
             self.matters.refresh()
         elif i == 3:
             self.load_board()
+        elif i == 4:
+            self.matter_stats.refresh()
+        elif i == 5:
+            self.directory.refresh()
 
     def load_month(self) -> None:
         store = self.ctx.store
@@ -277,6 +326,8 @@ class MeetingsScreen(QWidget):
             self.model.invalidate()
         if tables & {"resolution", "progress_entry"} and self.tabs.currentIndex() == 3:
             self.load_board()
+        if tables & MATTER_TABLES and self.tabs.currentIndex() == 4:
+            self.matter_stats.refresh()
 
     # -- actions ---------------------------------------------------------------------------------------
     def _current_id(self) -> str | None:

@@ -8,15 +8,17 @@ from typing import Any
 from db import printing_data as pd
 from db.meetings import kinds as kinds_service
 from db.meetings import meetings as mt
-from db.meetings.invitees import register_people
+from db.meetings.invitees import register_people, volunteer_invitees
 from db.meetings.partners import list_contacts
 from db.meetings.rules import ENTITLED
+from db.volunteers.roster import list_teams
 from i18n import N_, _
 from views.meetings.forms import Field, FormDialog
 
 INVITE_BODIES = [("", N_("nobody yet (add people later)")), ("households", N_("one representative per household")),
                  ("adults", N_("all adult residents")), ("party_members", N_("party members")),
-                 ("owners", N_("owners")), ("contacts", N_("partner organisations' contacts"))]
+                 ("owners", N_("owners")), ("contacts", N_("partner organisations' contacts")),
+                 ("volunteers", N_("volunteers"))]
 
 
 def _default_start() -> str:
@@ -53,6 +55,8 @@ def schedule_dialog(ctx, parent=None, *, meeting: dict[str, Any] | None = None) 
         buildings = [("", None)] + [(label, bid) for bid, label in pd.buildings(store)]
         fields.append(Field("invite", _("Invite"), "choice", [(_(label), key) for key, label in INVITE_BODIES]))
         fields.append(Field("building_id", _("Of building"), "choice", buildings))
+        fields.append(Field("team_id", _("Of volunteer team"), "choice",
+                            [("", None)] + [(t["name"], t["id"]) for t in list_teams(store)]))
 
     def save(values: dict[str, Any]) -> list:
         values = dict(values)
@@ -60,10 +64,13 @@ def schedule_dialog(ctx, parent=None, *, meeting: dict[str, Any] | None = None) 
             values["entitled_count"] = values.get("entitled_count") or None
             return mt.update_meeting(store, meeting_id=meeting["id"], values=values)
         body = values.pop("invite", None)
+        team = values.pop("team_id", None)
         people: list[dict[str, Any]] = []
         if body == "contacts":
             people = [{"contact_id": c["id"], "name": c["name"], "unit": c["org"], "role": c["role"] or "",
                        "phone": c["phone"]} for c in list_contacts(store)]
+        elif body == "volunteers":
+            people = volunteer_invitees(store, team_id=team)
         elif body:
             people = register_people(store, body=body, building_ids=[values["building_id"]]
                                      if values.get("building_id") else None)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -128,8 +129,16 @@ class MattersPage(QWidget):
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(left)
         split.addWidget(right)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split.setObjectName("mattersSplit")
+        split.setChildrenCollapsible(False)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        # The history keeps room for its date, step and a readable text at any text size.
+        right.setMinimumWidth(self.fontMetrics().horizontalAdvance("会") * 26)
+        self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.setWordWrap(True)
+        self.history.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.split = split
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 6, 0, 0)
         layout.addWidget(split, 1)
@@ -260,7 +269,7 @@ class MattersPage(QWidget):
 
     def complete(self) -> None:
         store, mid = self.ctx.store, self.current
-        self._dialog(_("Done"), [Field("result", _("Result"), "multiline")],
+        self._dialog(_("Concluded"), [Field("result", _("Result"), "multiline")],
                      lambda v: ms.complete_matter(store, matter_id=mid, result=v["result"] or ""))
 
     def post(self) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -185,9 +186,21 @@ class MeetingSession(QWidget):
         shortcut(page, "Ctrl+S", self.save_minutes)
         self.minutes_message = message_label(page)
         split = QSplitter(Qt.Orientation.Vertical, page)
+        split.setObjectName("minutesSplit")
+        split.setChildrenCollapsible(False)
+        self.notes_label = QLabel(_("Main points of the selected agenda item:"), page)
+        self.summary_label = QLabel(_("Summary of the meeting (for the minutes):"), page)
+        self.notes_label.setBuddy(self.notes)
+        self.summary_label.setBuddy(self.summary)
         split.addWidget(self.agenda_view)
-        split.addWidget(self.notes)
-        split.addWidget(self.summary)
+        for label, box in ((self.notes_label, self.notes), (self.summary_label, self.summary)):
+            holder = QWidget(page)
+            hl = QVBoxLayout(holder)
+            hl.setContentsMargins(0, 4, 0, 0)
+            hl.addWidget(label)
+            hl.addWidget(box, 1)
+            box.setMinimumHeight(self.fontMetrics().lineSpacing() * 2 + 12)
+            split.addWidget(holder)
         row = QHBoxLayout()
         row.addWidget(add)
         row.addStretch(1)
@@ -229,15 +242,43 @@ class MeetingSession(QWidget):
         save = QPushButton(_("Save tally"), page)
         save.setObjectName("saveTally")
         save.clicked.connect(self.save_tally)
+        per_person = QPushButton(_("Votes per person…"), page)
+        per_person.setObjectName("personVotesButton")
+        per_person.setToolTip("Ctrl+K")
+        per_person.clicked.connect(lambda: self.person_votes())
+        shortcut(page, "Ctrl+K", self.person_votes)
         row = QHBoxLayout()
         row.addWidget(add)
+        row.addWidget(per_person)
         row.addStretch(1)
         row.addWidget(save)
+        # The motions keep several rows at 150 % text: the tally form scrolls in its own pane below
+        # a splitter instead of squeezing the table to one row.
+        entry = QWidget(page)
+        el = QVBoxLayout(entry)
+        el.setContentsMargins(0, 4, 0, 0)
+        hint = QLabel(_("Type the tally from the paper (for, against, abstain); Enter moves on."), entry)
+        hint.setWordWrap(True)
+        el.addWidget(hint)
+        el.addLayout(form)
+        el.addWidget(self.tally_message)
+        el.addStretch(1)
+        scroll = QScrollArea(page)
+        scroll.setObjectName("tallyScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(entry)
+        lines = self.fontMetrics().lineSpacing()
+        self.motion_view.setMinimumHeight(lines * 5 + self.motion_view.horizontalHeader().sizeHint().height())
+        split = QSplitter(Qt.Orientation.Vertical, page)
+        split.setObjectName("votesSplit")
+        split.setChildrenCollapsible(False)
+        split.addWidget(self.motion_view)
+        split.addWidget(scroll)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
         layout = QVBoxLayout(page)
-        layout.addWidget(self.motion_view, 1)
-        layout.addWidget(QLabel(_("Type the tally from the paper (for, against, abstain); Enter moves on."), page))
-        layout.addLayout(form)
-        layout.addWidget(self.tally_message)
+        layout.addWidget(split, 1)
         layout.addLayout(row)
         return page
 
@@ -481,6 +522,23 @@ class MeetingSession(QWidget):
         store = self.ctx.store
         self._write(lambda: mt.record_tally(store, motion_id=motion, **values), self.tally_message,
                     note=_("Tally saved."), fields=self.tally)
+
+    def person_votes(self, *, run: bool = True):
+        """Open the per-person votes of the selected motion; returns the dialog."""
+        from views.meetings.votes import PersonVotesDialog
+
+        index = self.motion_view.currentIndex()
+        if not index.isValid():
+            if not self.motion_model.rows:
+                show_message(self.tally_message, _("Add the motion first."))
+                return None
+            self.motion_view.selectRow(0)
+            index = self.motion_view.currentIndex()
+        dialog = PersonVotesDialog(self.ctx, self.motion_model.rows[index.row()], self.index.rows, self)
+        if run:
+            dialog.exec()
+            self.reload()
+        return dialog
 
     # -- resolutions ----------------------------------------------------------------------------------
     def add_resolution(self) -> None:
