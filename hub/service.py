@@ -642,14 +642,12 @@ class HubService:
         for r in dirty:
             r.ever = r.ever | r.scope
         if dirty:
-            sql = s.upsert_sql("hub_row", ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts"),
-                               ("tbl", "row_id"))
             new_rows = [r.as_tuple() for r in dirty if r.old is None]
             old_rows = [r.as_tuple() for r in dirty if r.old is not None]
             s.bulk_insert(conn, "hub_row", ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts"),
                           new_rows)
-            if old_rows:
-                conn.cursor().executemany(sql, old_rows)
+            s.bulk_upsert(conn, "hub_row", ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts"),
+                          ("tbl", "row_id"), old_rows)
         return feed, review
 
     # -- pull -------------------------------------------------------------------------------------
