@@ -129,7 +129,7 @@ def _v10(db: SqliteDatabase) -> None:
 def _v11(db: SqliteDatabase) -> None:
     # Office sync: the link to the office hub (address, pinned certificate, epoch, cursor) and the
     # rows that left this laptop's grids and wait for their own changes to be acknowledged.
-    from db.sync.hub_client import create_tables
+    from db.sync.hub_tables import create_tables
 
     create_tables(db)
 

@@ -24,6 +24,7 @@ import orjson
 from db import oplog
 from db.models import synced_model
 from db.sync import hub_protocol as proto
+from db.sync.hub_tables import create_tables  # noqa: F401 - migration 11's tables, named here too
 from db.sync.identity import SyncError, identity, now_iso
 from i18n import _
 
@@ -36,18 +37,6 @@ WARN_DAYS = 3
 _FIELDS = ("url", "pin", "cert_pem", "hub_id", "hub_name", "epoch", "cursor", "scope_token", "grids",
            "enrolled_at", "last_attempt_at", "last_sync_at", "last_error", "failures", "next_attempt_at",
            "acked", "offset_ms", "interval_min")
-
-
-def create_tables(db) -> None:
-    """Migration 11: the hub link of this database (one row) and the rows waiting to leave."""
-    db.execute_sql("""CREATE TABLE IF NOT EXISTS sync_hub (id INTEGER PRIMARY KEY CHECK (id = 1),
-        url TEXT NOT NULL, pin TEXT NOT NULL, cert_pem TEXT NOT NULL, hub_id TEXT, hub_name TEXT, epoch TEXT,
-        cursor INTEGER NOT NULL DEFAULT 0, scope_token TEXT, grids TEXT, enrolled_at TEXT, last_attempt_at REAL,
-        last_sync_at REAL, last_error TEXT, failures INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL,
-        acked TEXT NOT NULL DEFAULT '{}', offset_ms INTEGER NOT NULL DEFAULT 0,
-        interval_min INTEGER NOT NULL DEFAULT 15)""")
-    db.execute_sql("""CREATE TABLE IF NOT EXISTS sync_hub_leave (tbl TEXT NOT NULL, row_id TEXT NOT NULL,
-        at TEXT, PRIMARY KEY (tbl, row_id))""")
 
 
 @dataclass
