@@ -228,7 +228,7 @@ def status_page(service: HubService) -> str:
     t = {key: e(text) for key, text in {
         "storage": _("Storage"), "stored": _("Changes stored"), "review": _("Waiting for review"),
         "faults": _("Faults"), "devices": _("Devices"), "device": _("Device"), "grids": _("Grids"),
-        "seen": _("Last seen"), "pending": _("Waiting to be sent"), "sent": _("Changes sent"), "state": _("State"),
+        "seen": _("Last seen"), "pending": _("Pending for the device"), "sent": _("Changes sent"), "state": _("State"),
         "grid": _("Grid"), "households": _("Households"), "persons": _("Persons"), "conflicts": _("Conflicts"),
     }.items()}
     title = _("GridDesk office hub")

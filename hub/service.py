@@ -112,6 +112,7 @@ def parse_ops(raw: Any) -> list[oplog.OpRecord]:
     return ops
 
 
+_EMPTY: frozenset[str] = frozenset()
 _ROW_COLUMNS = "tbl, row_id, g, h, p, home, scope, ever, conflicts"
 
 
@@ -121,9 +122,12 @@ class _Row:
     def __init__(self, tbl, row_id, g=None, h=None, p=None, home="", scope="", ever="", conflicts=0, *,
                  new=False):
         self.tbl, self.row_id, self.g, self.h, self.p = tbl, row_id, g, h, p
-        self.home = sc.parse(home)
-        self.scope = sc.parse(scope)
-        self.ever = sc.parse(ever)
+        if new:
+            self.home = self.scope = self.ever = _EMPTY
+        else:
+            self.home = sc.parse(home)
+            self.scope = sc.parse(scope)
+            self.ever = sc.parse(ever)
         self.conflicts = conflicts
         self.old = None if new else self.scope
         self.dirty = new
@@ -506,7 +510,7 @@ class HubService:
             all_ops = history.get(key, []) + ops
             row = m.rows.get(key)
             if row is None:
-                row = m.rows[key] = _Row(key[0], key[1], home="", new=True)
+                row = m.rows[key] = _Row(key[0], key[1], new=True)
                 row.home = home
             if len(all_ops) == 1 and not all_ops[0].supersedes:
                 values = all_ops[0].fields
@@ -642,14 +646,12 @@ class HubService:
         for r in dirty:
             r.ever = r.ever | r.scope
         if dirty:
-            sql = s.upsert_sql("hub_row", ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts"),
-                               ("tbl", "row_id"))
             new_rows = [r.as_tuple() for r in dirty if r.old is None]
             old_rows = [r.as_tuple() for r in dirty if r.old is not None]
             s.bulk_insert(conn, "hub_row", ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts"),
                           new_rows)
-            if old_rows:
-                conn.cursor().executemany(sql, old_rows)
+            s.bulk_upsert(conn, "hub_row", ("tbl", "row_id", "g", "h", "p", "home", "scope", "ever", "conflicts"),
+                          ("tbl", "row_id"), old_rows)
         return feed, review
 
     # -- pull -------------------------------------------------------------------------------------

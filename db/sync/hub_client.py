@@ -24,7 +24,7 @@ import orjson
 from db import oplog
 from db.models import synced_model
 from db.sync import hub_protocol as proto
-from db.sync.hub_tables import create_tables  # noqa: F401 - kept importable from here
+from db.sync.hub_tables import create_tables  # noqa: F401 - migration 11's tables, named here too
 from db.sync.identity import SyncError, identity, now_iso
 from i18n import _
 

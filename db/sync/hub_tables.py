@@ -1,4 +1,5 @@
-"""The desktop's office-hub tables (migration 11); imports nothing, so db.migrations can use it."""
+"""The office sync tables of a laptop database (migration 11), apart from hub_client so that
+db.migrations does not import db.oplog back (an import cycle)."""
 
 from __future__ import annotations
 
