@@ -23,7 +23,7 @@ from views.households.common import DictListModel, shortcut
 from views.volunteers.common import button, error_label, save_output
 from views.volunteers.roster import _table
 
-STATUS = {"pending": N_("Pending"), "approved": N_("Approved"), "rejected": N_("Rejected")}
+STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved"), "rejected": N_("Rejected")}
 
 
 def _clock(value: str | None) -> str:
