@@ -101,20 +101,28 @@ def signin_story(data: SigninData) -> list:
     if not data.meeting.strip():
         raise PrintError(_("A sign-in sheet needs the meeting's name."))
     geometry = FORM
-    title = _("Sign-in sheet: {meeting}").format(meeting=data.meeting)
-    info = "　　".join(
-        x
-        for x in (
-            _("Meeting: {meeting}").format(meeting=data.meeting),
-            _("Time: {time}").format(time=data.time) if data.time else "",
-            _("Place: {place}").format(place=data.place) if data.place else "",
-        )
-        if x
-    )
-    cols = [Column(_(t), w) for t, w in SIGNIN_COLUMNS]
+    title = data.title or _("Sign-in sheet: {meeting}").format(meeting=data.meeting)
+    if data.header is not None:
+        lines = [x for x in data.header if x]  # one line each
+    else:
+        lines = [
+            "　　".join(
+                x
+                for x in (
+                    _("Meeting: {meeting}").format(meeting=data.meeting),
+                    _("Time: {time}").format(time=data.time) if data.time else "",
+                    _("Place: {place}").format(place=data.place) if data.place else "",
+                )
+                if x
+            )
+        ]
+    titles = [_(t) for t, _w in SIGNIN_COLUMNS]
+    titles[2] = data.unit_title or titles[2]
+    titles[3] = data.role_title or titles[3]
+    cols = [Column(t, w) for t, (_t, w) in zip(titles, SIGNIN_COLUMNS, strict=True)]
     widths = _widths(cols, geometry.block_w)
     cell = CellMaker(st["cell"], where=_("the sign-in sheet"))
-    rows: list[list] = [[_(t) for t, _w in SIGNIN_COLUMNS]]
+    rows: list[list] = [list(titles)]
     for i, person in enumerate(data.people, 1):
         values = [
             str(i),
@@ -144,7 +152,7 @@ def signin_story(data: SigninData) -> list:
     )
     return [
         Paragraph(markup(title, st["form_title"].fontName, where=_("the title")), st["form_title"]),
-        Paragraph(markup(info, HEI, where=_("the header")), st["form_info"]),
+        *[Paragraph(markup(line, HEI, where=_("the header")), st["form_info"]) for line in lines],
         Spacer(1, 4),
         table,
         Spacer(1, 8),
@@ -155,7 +163,7 @@ def signin_story(data: SigninData) -> list:
 def signin_pdf(
     data: SigninData, *, progress: ProgressFn | None = None, cancelled: CancelledFn | None = None
 ) -> bytes:
-    title = _("Sign-in sheet: {meeting}").format(meeting=data.meeting)
+    title = data.title or _("Sign-in sheet: {meeting}").format(meeting=data.meeting)
     return build_pdf(
         signin_story(data),
         geometry=FORM,
