@@ -209,6 +209,11 @@ class VolunteerDialog(QDialog):
         self.name.setObjectName("name")
         self.resident = QComboBox(self)
         self.resident.setObjectName("resident")
+        # Find the resident as the register's search does: name, pinyin initials, ID fragment, door.
+        self.find = QLineEdit(self)
+        self.find.setObjectName("findResident")
+        self.find.setPlaceholderText(_("name, initials (zs), part of the ID number or door (1-101)"))
+        self.find.setClearButtonEnabled(True)
         self.phone = QLineEdit(self)
         self.skills = QLineEdit(self)
         self.skills.setObjectName("skills")
@@ -224,8 +229,9 @@ class VolunteerDialog(QDialog):
             self.team.addItem(t["name"], t["id"])
         self.message = error_label(self)
         form = QFormLayout()
-        form.addRow(_("Name"), self.name)
+        form.addRow(_("Find in the register"), self.find)
         form.addRow(_("Resident"), self.resident)
+        form.addRow(_("Name"), self.name)
         form.addRow(_("Phone"), self.phone)
         form.addRow(_("Skills"), self.skills)
         form.addRow(_("Availability"), self.availability)
@@ -240,6 +246,9 @@ class VolunteerDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(buttons)
         self.name.editingFinished.connect(self._find_residents)
+        self.find.textEdited.connect(self._search_register)
+        self.find.returnPressed.connect(self.resident.setFocus)
+        self.resident.currentIndexChanged.connect(self._resident_chosen)
         if info:
             self.name.setText(info["name"] or "")
             self.name.setReadOnly(bool(info["person_id"]))
@@ -252,13 +261,40 @@ class VolunteerDialog(QDialog):
             self.resident.addItem(_("linked to the register") if info["person_id"] else _("not a resident here"),
                                   info["person_id"])
             self.resident.setEnabled(False)
+            self.find.setVisible(False)
+            form.labelForField(self.find).setVisible(False)
             self.team.setVisible(False)
             form.labelForField(self.team).setVisible(False)
         else:
             self.resident.addItem(_("not a resident here"), None)
 
-    def _find_residents(self) -> None:
+    def _search_register(self, text: str) -> None:
         if self.volunteer_id:
+            return
+        self.resident.blockSignals(True)
+        self.resident.clear()
+        for r in roster.find_residents(self.ctx.store, text):
+            taken = _("（already a volunteer）") if r["volunteer"] else ""
+            self.resident.addItem(" ".join(x for x in (r["name"], r["id_number"], r["address"]) if x) + taken,
+                                  r["id"])
+            self.resident.setItemData(self.resident.count() - 1, r["name"], Qt.ItemDataRole.UserRole + 1)
+        self.resident.addItem(_("not a resident here"), None)
+        self.resident.blockSignals(False)
+        self._resident_chosen()
+
+    def _resident_chosen(self) -> None:
+        """A resident picked: name and phone come from the register; otherwise they are typed."""
+        if self.volunteer_id:
+            return
+        name = self.resident.currentData(Qt.ItemDataRole.UserRole + 1)
+        linked = self.resident.currentData() is not None
+        if linked and name:
+            self.name.setText(name)
+        self.name.setReadOnly(linked and bool(name))
+        self.phone.setReadOnly(linked)
+
+    def _find_residents(self) -> None:
+        if self.volunteer_id or self.name.isReadOnly():
             return
         self.resident.clear()
         found = roster.residents_named(self.ctx.store, self.name.text())
