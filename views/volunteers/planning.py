@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -41,6 +42,14 @@ class MemberList(QListWidget):
         super().__init__(parent)
         self.setDragEnabled(True)
         self.setObjectName("rotaMembers")
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self):  # noqa: N802 - Qt API
+        """Wide enough for a name and a volunteer number at the current text size."""
+        hint = super().sizeHint()
+        hint.setWidth(self.fontMetrics().horizontalAdvance("欧阳晓晓 V000000") + self.verticalScrollBar().sizeHint()
+                      .width() + 2 * self.frameWidth() + 12)
+        return hint
 
     def mimeData(self, items):  # noqa: N802 - Qt API
         data = QMimeData()
@@ -111,7 +120,6 @@ class RotaPlanner(QWidget):
         self.grid.setObjectName("rotaGrid")
         self.grid.sig_dropped.connect(self.drop_volunteer)
         self.members = MemberList(self)
-        self.members.setMaximumWidth(170)
         self.grid.setColumnCount(7)
         self.grid.setWordWrap(True)
         self.grid.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)

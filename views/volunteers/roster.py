@@ -27,7 +27,7 @@ from db.volunteers.common import TEAM_KINDS, hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, fit_columns, shortcut
 from views.households.flow import FlowLayout
-from views.volunteers.common import RosterModel, button, error_label, save_output
+from views.volunteers.common import RosterModel, button, error_label, fit_to_contents, save_output
 
 DEBOUNCE_MS = 120
 COLUMN_SAMPLES = ("V000001", "欧阳娜娜", "男", "100", "生活帮困1队", "购物代办、陪伴聊天", "1000.5", "是（区市场监管局）",
@@ -78,6 +78,7 @@ class RosterBrowser(QWidget):
         for key, label in (("active", N_("Active")), ("left", N_("Left")), ("all", N_("Everyone"))):
             self.status.addItem(_(label), key)
         for w in (self.team, self.skill, self.status):
+            fit_to_contents(w)
             w.currentIndexChanged.connect(lambda *_a: self.refresh())
         self.party.toggled.connect(lambda *_a: self.refresh())
         self.model = RosterModel(lambda ids: roster.roster_rows(self.ctx.store, ids), self)
@@ -203,11 +204,13 @@ class VolunteerDialog(QDialog):
         self.ctx = ctx
         self.volunteer_id = volunteer_id
         self.setWindowTitle(_("Edit volunteer") if volunteer_id else _("New volunteer"))
+        # Room for a resident's name, masked ID and address, and the hints, at any text size.
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("国") * 40)
         store = ctx.store
         info = roster.volunteer_info(store, volunteer_id) if volunteer_id else None
         self.name = QLineEdit(self)
         self.name.setObjectName("name")
-        self.resident = QComboBox(self)
+        self.resident = fit_to_contents(QComboBox(self))
         self.resident.setObjectName("resident")
         # Find the resident as the register's search does: name, pinyin initials, ID fragment, door.
         self.find = QLineEdit(self)

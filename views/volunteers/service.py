@@ -22,7 +22,7 @@ from db.volunteers import roster, service
 from db.volunteers.common import hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, shortcut
-from views.volunteers.common import RosterModel, button, error_label, save_output
+from views.volunteers.common import RosterModel, button, error_label, fit_to_contents, save_output
 from views.volunteers.roster import _table
 
 STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved"), "rejected": N_("Rejected")}
@@ -63,8 +63,7 @@ class SignInPage(QWidget):
         # A new activity: title, start and end (set length = its span).
         self.title = QLineEdit(self)
         self.title.setPlaceholderText(_("New activity title"))
-        self.team = QComboBox(self)
-        self.team.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.team = fit_to_contents(QComboBox(self))
         self.start = QDateTimeEdit(self)
         self.start.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.end = QDateTimeEdit(self)
