@@ -83,6 +83,14 @@ class SigninData:
     host: str = ""  # 主持人 (a line to fill in by hand when empty)
     date: str = ""
 
+    # A sheet that is not a meeting's (e.g. a volunteer activity's): its own title and header line items,
+    # printed instead of "Sign-in sheet: …" and "Meeting: … Time: … Place: …" (one line per header item).
+    title: str | None = None
+    header: list[str] | None = None
+    # Other titles for the unit and position columns (e.g. team and volunteer number), already translated.
+    unit_title: str | None = None
+    role_title: str | None = None
+
 
 @dataclass
 class MemberRow:

@@ -167,25 +167,30 @@ def signin_story(data: SigninData) -> list:
     if not data.meeting.strip():
         raise PrintError(_("A sign-in sheet needs the meeting's name."))
     geometry = FORM
-    title = _("Sign-in sheet: {meeting}").format(meeting=data.meeting)
-    # One line per item (never a break inside the meeting's name in the middle of the line), and
-    # lines for the host and the date, filled in by hand when not given.
+    title = data.title or _("Sign-in sheet: {meeting}").format(meeting=data.meeting)
     blank_line = "＿＿＿＿＿＿＿＿"
-    info_lines = [_("Meeting: {meeting}").format(meeting=data.meeting)]
-    info_lines.append("　　".join(x for x in (
-        _("Time: {time}").format(time=data.time or blank_line),
-        _("Place: {place}").format(place=data.place or blank_line)) if x))
-    info_lines.append("　　".join((
-        _("Host: {host}").format(host=getattr(data, "host", "") or blank_line),
-        _("Meeting date: {date}").format(date=getattr(data, "date", "") or "＿＿＿＿年＿＿月＿＿日"))))
-    info = "\n".join(info_lines)
-    cols = [Column(_(t), w) for t, w in SIGNIN_COLUMNS]
+    if data.header is not None:
+        info_lines = [x for x in data.header if x]  # a sheet of its own (e.g. a volunteer activity's): one line each
+    else:
+        # One line per item (never a break inside the meeting's name in the middle of the line), and
+        # lines for the host and the date, filled in by hand when not given.
+        info_lines = [_("Meeting: {meeting}").format(meeting=data.meeting)]
+        info_lines.append("　　".join(x for x in (
+            _("Time: {time}").format(time=data.time or blank_line),
+            _("Place: {place}").format(place=data.place or blank_line)) if x))
+        info_lines.append("　　".join((
+            _("Host: {host}").format(host=getattr(data, "host", "") or blank_line),
+            _("Meeting date: {date}").format(date=getattr(data, "date", "") or "＿＿＿＿年＿＿月＿＿日"))))
+    titles = [_(t) for t, _w in SIGNIN_COLUMNS]
+    titles[2] = data.unit_title or titles[2]
+    titles[3] = data.role_title or titles[3]
+    cols = [Column(t, w) for t, (_t, w) in zip(titles, SIGNIN_COLUMNS, strict=True)]
     prefilled = [["", p.name, p.unit, p.role, masked(p.phone, "phone", data.show_full), "", p.note]
                  for p in data.people]
     widths = fit_titles([c.title for c in cols], _widths(cols, geometry.block_w), HEI, 10.5, values=prefilled,
                         value_size=10.5)
     cell = CellMaker(st["cell"], where=_("the sign-in sheet"))
-    rows: list[list] = [[title_lines(_(t), w, HEI, 10.5) for (t, _w), w in zip(SIGNIN_COLUMNS, widths, strict=True)]]
+    rows: list[list] = [[title_lines(t, w, HEI, 10.5) for t, w in zip(titles, widths, strict=True)]]
     head = CellMaker(st["cell_head"], where=_("the sign-in sheet"))
     rows[0] = [head(t, w) for t, w in zip(rows[0], widths, strict=True)]
     for i, person in enumerate(data.people, 1):
@@ -218,7 +223,7 @@ def signin_story(data: SigninData) -> list:
     )
     return [
         Paragraph(markup(title, st["form_title"].fontName, where=_("the title")), st["form_title"]),
-        Paragraph(markup(info, HEI, where=_("the header")), st["form_info"]),
+        *[Paragraph(markup(line, HEI, where=_("the header")), st["form_info"]) for line in info_lines],
         Spacer(1, 4),
         table,
         Spacer(1, 8),
@@ -229,7 +234,7 @@ def signin_story(data: SigninData) -> list:
 def signin_pdf(
     data: SigninData, *, progress: ProgressFn | None = None, cancelled: CancelledFn | None = None
 ) -> bytes:
-    title = _("Sign-in sheet: {meeting}").format(meeting=data.meeting)
+    title = data.title or _("Sign-in sheet: {meeting}").format(meeting=data.meeting)
     return build_pdf(
         signin_story(data),
         geometry=FORM,

@@ -103,8 +103,16 @@ def signin_sheet(store, activity_id: str, *, show_full: bool = False) -> tuple[b
     people = [SigninPerson(name=info[v]["name"] or "", unit="、".join(info[v]["teams"][:1]),
                            role=info[v]["number"] or "", phone=info[v]["phone"] or "") for v in people_ids[:300]]
     time = f"{act['start'].replace('T', ' ')} - {act['end'][11:]}"
-    data = SigninData(meeting=act["title"], time=time, place=act["place"] or "", people=people, show_full=show_full)
-    return signin_pdf(data), _("Sign-in sheet: {meeting}").format(meeting=act["title"])
+    title = _("Volunteer service sign-in sheet: {activity}").format(activity=act["title"])
+    first = [_("Activity: {activity}").format(activity=act["title"])]
+    if act["team_name"]:
+        first.append(_("Team: {team}").format(team=act["team_name"]))
+    header = ["　　".join(first), "　　".join([
+        _("Time: {time}").format(time=time), _("Place: {place}").format(place=act["place"] or "＿＿＿＿"),
+        _("Person in charge: {name}").format(name=act["person_in_charge"] or "＿＿＿＿")])]
+    data = SigninData(meeting=act["title"], time=time, place=act["place"] or "", people=people, show_full=show_full,
+                      title=title, header=header, unit_title=_("Team"), role_title=_("Volunteer no."))
+    return signin_pdf(data), title
 
 
 def star_notice(store) -> tuple[bytes, str]:

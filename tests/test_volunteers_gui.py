@@ -63,10 +63,10 @@ def test_sign_in_by_initials_and_enter_then_approve(ctx, qtbot):
     assert page.records.rows[0]["minutes"] == 120
     screen.tabs.setCurrentWidget(screen.approval)
     approval = screen.approval
-    assert len(approval.rows.rows) == 1
+    assert approval.rows.rowCount() == 1
     approval.table.selectAll()
     qtbot.mouseClick(approval.approve_button, Qt.MouseButton.LeftButton)
-    assert approval.rows.rows == []
+    assert approval.rows.rowCount() == 0
     assert service.total_minutes(ctx.store, zs) == 120
     assert timebank.balance(ctx.store, zs) == 120
 

@@ -59,7 +59,7 @@ def test_lists_print_with_masked_numbers(store):
     text = pdf_tools.text(forms.passbook_page(store, vid)[0]).replace(" ", "")
     assert "时间银行存折：赵立鹏" in text and "余额2小时" in text and "助浴服务" in text
     text = pdf_tools.text(forms.signin_sheet(store, act)[0]).replace(" ", "")
-    assert "助老送餐签到表" in text and "赵立鹏" in text and "138****5678" in text
+    assert "助老送餐志愿服务签到表" in text and "赵立鹏" in text and "138****5678" in text
     stars.post_notices(store, on=dt.date(2026, 11, 1), preset="town")  # 3 h is below one star
     assert stars.notices(store) == []
     store.set_meta(vol_star_custom="1,2,5")
@@ -84,3 +84,16 @@ def test_service_records_export_in_upload_columns(store, tmp_path):
     assert rows[1][3] == ID
     actions = [r[0] for r in store.db.execute_sql("select action from audit_entry order by at")]
     assert "export_unmasked" in actions
+
+
+def test_activity_sign_in_sheet_has_its_own_header(store):
+    team, _vid, _act = _world(store)
+    act = service.save_activity(store, team_id=team, title="敬老院义剪", start="2026-10-12 14:00",
+                                end="2026-10-12 16:30", place="幸福里敬老院", person_in_charge="王队长")[0].row_id
+    pdf, title = forms.signin_sheet(store, act)
+    text = pdf_tools.text(pdf).replace(" ", "")
+    assert title == "敬老院义剪志愿服务签到表" and "敬老院义剪志愿服务签到表" in text
+    for item in ("活动：敬老院义剪", "队伍：生活帮困一队", "时间：2026-10-1214:00-16:30", "地点：幸福里敬老院",
+                 "负责人：王队长"):
+        assert item in text, item
+    assert "会议" not in text and "赵立鹏" in text and "志愿者编号" in text and "职务" not in text

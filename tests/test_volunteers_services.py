@@ -218,6 +218,34 @@ def test_cap_sends_the_surplus_to_the_pool(store):
     assert timebank.balance(store, POOL) == 60
 
 
+def test_hours_earned_by_a_group_can_only_be_donated(store):
+    team = roster.save_team(store, name="邻里守望队")[0].row_id
+    other = roster.save_team(store, name="巡逻队")[0].row_id
+    act = _activity(store, team=team)
+    with pytest.raises(ValidationErrors) as err:
+        timebank.deposit_group_service(store, team_id=other, activity_id=act, minutes=120)
+    assert err.value.errors[0].field == "activity_id"
+    timebank.deposit_group_service(store, team_id=team, activity_id=act, minutes=120)
+    with pytest.raises(ValidationErrors) as err:  # one group deposit per activity
+        timebank.deposit_group_service(store, team_id=team, activity_id=act, minutes=120)
+    assert "已经存入" in err.value.message
+    assert timebank.balance(store, team) == 120 and timebank.is_group(store, team)
+    count = store.db.execute_sql("select count(*) from vol_timebank").fetchone()[0]
+    with pytest.raises(ValidationErrors) as err:
+        timebank.withdraw(store, account=team, minutes=60)
+    assert "只能捐赠" in err.value.message and "邻里守望队" in err.value.message
+    assert err.value.errors[0].field == "account"
+    grid, _c, _b, unit = _place(store)
+    (wife,) = _household(store, unit, grid, [("李梅", "配偶", "1950-01-01")])
+    with pytest.raises(ValidationErrors) as err:
+        timebank.transfer(store, source=team, person_id=wife, minutes=60, on=dt.date(2026, 11, 1))
+    assert "只能捐赠" in err.value.message
+    assert store.db.execute_sql("select count(*) from vol_timebank").fetchone()[0] == count  # nothing saved
+    timebank.donate(store, account=team, minutes=100)
+    assert timebank.balance(store, team) == 20 and timebank.balance(store, POOL) == 100
+    assert timebank.passbook(store, team)[0]["note"] == "团体服务：关爱走访"
+
+
 # -- rotas ----------------------------------------------------------------------------------------
 
 def test_clash_detection_across_rotas_and_availability(store):

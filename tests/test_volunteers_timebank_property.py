@@ -2,7 +2,8 @@
 
 Random deposits (approved service, sometimes the same record approved on both laptops), withdrawals
 (sometimes above the balance: refused, nothing written), transfers to an eligible spouse and
-donations, with exchanges at random points. Checked: a laptop's own write never takes an account
+donations, with exchanges at random points; a team's group account gets group-service deposits
+and refuses every withdrawal and transfer (hours earned by a group can only be donated). Checked: a laptop's own write never takes an account
 below zero; hours are conserved (all balances add up to deposits less withdrawals, on each laptop at
 every step); after the final exchange both laptops agree, the balances equal an independent model of
 the accepted writes, the same approval on two laptops is one deposit, and every negative balance
@@ -34,6 +35,7 @@ actions = st.lists(st.one_of(
     st.tuples(st.just("donate"), st.integers(0, 1), st.integers(0, 1), st.integers(10, 200)),
     st.tuples(st.just("approve_both"), st.integers(0, 1), st.integers(0, 1), st.integers(1, 3)),
     st.tuples(st.just("sync"), st.integers(0, 1), st.integers(0, 1), st.just(0)),
+    st.tuples(st.just("group"), st.integers(0, 1), st.integers(0, 3), st.integers(10, 300)),
 ), min_size=1, max_size=14)
 
 
@@ -66,6 +68,7 @@ class Laptops:
                 self.persons.append(pid)
             self.volunteers = [roster.save_volunteer(a, person_id=self.persons[0])[0].row_id,
                                roster.save_volunteer(a, name="王五")[0].row_id]
+            self.team = roster.save_team(a, name="邻里守望队")[0].row_id
         _sync(self.stores, self.ids, 0, 1)
         self.slot = 0
         self.model: dict[str, int] = {}  # account -> minutes, from the writes that were accepted
@@ -89,10 +92,12 @@ class Laptops:
 
     def act(self, kind: str, r: int, who: int, amount: int) -> None:
         store = self.stores[r]
-        account = self.volunteers[who]
         with store.activated():
             if kind == "sync":
                 return _sync(self.stores, self.ids, r, 1 - r)
+            if kind == "group":
+                return self._group(store, who, amount)
+            account = self.volunteers[who]
             if kind in ("serve", "approve_both"):
                 sid, minutes = self._service(r, who, amount)
                 if kind == "approve_both":  # the record reaches the other laptop; both approve it offline
@@ -129,6 +134,36 @@ class Laptops:
             assert have >= amount  # accepted only when covered here
             assert timebank.balance(store, account) >= 0
 
+    def _group(self, store, op: int, amount: int) -> None:
+        team = self.team
+        have = timebank.balance(store, team)
+        if op == 0:  # the team served as a group: its hours go to the team's account
+            self.slot += 1
+            day = dt.datetime(2026, 1, 1) + dt.timedelta(days=self.slot)
+            act = service.save_activity(store, team_id=team, title="团体服务", start=day,
+                                        end=day + dt.timedelta(hours=3))[0].row_id
+            timebank.deposit_group_service(store, team_id=team, activity_id=act, minutes=amount)
+            self.model[team] = self.model.get(team, 0) + amount
+            return
+        if op == 3:
+            try:
+                timebank.donate(store, account=team, minutes=amount)
+            except ValidationErrors as exc:
+                assert amount > have or have < 0, exc.message
+                return
+            self.model[team] = self.model.get(team, 0) - amount
+            self.model[POOL] = self.model.get(POOL, 0) + amount
+            return
+        before = store.db.execute_sql("select count(*) from vol_timebank").fetchone()[0]
+        with pytest.raises(ValidationErrors) as err:  # whatever the balance: a group's hours are only donated
+            if op == 1:
+                timebank.withdraw(store, account=team, minutes=min(amount, max(have, 1)))
+            else:
+                timebank.transfer(store, source=team, person_id=self.persons[1], minutes=min(amount, max(have, 1)),
+                                  on=ON)
+        assert "只能捐赠" in err.value.message
+        assert store.db.execute_sql("select count(*) from vol_timebank").fetchone()[0] == before
+
     def check_conserved(self) -> None:
         for store in self.stores:
             deposits, withdrawals = _sums(store)
@@ -153,7 +188,7 @@ def test_time_bank_on_two_laptops(tmp_path_factory, steps):
         entries = [sorted(s.db.execute_sql("select id, kind, source, target, minutes from vol_timebank")) for s in
                    world.stores]
         assert entries[0] == entries[1]
-        deposits = [e for e in entries[0] if e[1] == "deposit"]
+        deposits = [e for e in entries[0] if e[1] == "deposit" and e[3] != world.team]
         assert len(deposits) == len(world.deposited)  # one deposit per approved record, wherever approved
         for store in world.stores:  # the same approval on both laptops is the same row: no conflict
             assert store.db.execute_sql("select count(*) from conflict where tbl = 'vol_timebank'").fetchone()[0] == 0

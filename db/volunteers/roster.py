@@ -22,7 +22,7 @@ from db.models.volunteers import (
 from db.oplog import Change
 from db.register.common import Edit
 from db.register.index import name_pinyin
-from db.validation import normalize_text, parse_id_number
+from db.validation import mask, normalize_text, parse_id_number
 from db.volunteers.common import fail, parse_clock
 from i18n import N_, _
 
@@ -405,6 +405,35 @@ def residents_named(store, name: str, limit: int = 20) -> list[dict[str, Any]]:
     return [dict(zip(keys, r, strict=True)) for r in store.db.execute_sql(
         "select id, name, birth_date, current_address from person where name = ? and deleted = 0 and "
         "death_date is null and move_out_date is null order by birth_date limit ?", (normalize_text(name), limit))]
+
+
+def find_residents(store, text: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Residents living here found as the register's search finds them (name, pinyin initials such as
+    zs, an ID fragment, a door such as 1-101), to link a new volunteer to; ID and phone masked.
+    Residents who are volunteers already are marked (`volunteer`)."""
+    from db.register.search import Filters, fetch_rows, search_ids
+
+    if not normalize_text(text):
+        return []
+    found = search_ids(store, Filters(text=text, status="active"), limit=limit * 3).ids
+    rows = fetch_rows(store, found)
+    out, seen = [], set()
+    for rowid in found:
+        r = rows.get(rowid)
+        if r is None or r["person_id"] in seen:
+            continue
+        seen.add(r["person_id"])
+        out.append({"id": r["person_id"], "name": r["name"], "birth_date": r["birth_date"],
+                    "id_number": mask("id_number", r["id_number"]), "address": r["address"], "volunteer": False})
+        if len(out) >= limit:
+            break
+    if out:
+        marks = ",".join("?" * len(out))
+        taken = {x[0] for x in store.db.execute_sql(
+            f"select person_id from volunteer where deleted = 0 and person_id in ({marks})", [r["id"] for r in out])}
+        for r in out:
+            r["volunteer"] = r["id"] in taken
+    return out
 
 
 def parse_availability(text: str) -> list[Slot]:

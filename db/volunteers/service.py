@@ -210,6 +210,56 @@ def pending_records(store, *, team_id: str | None = None, limit: int = 5000) -> 
         (*params, limit))]
 
 
+_PENDING_FROM = ("from vol_service s join vol_activity a on a.id = s.activity_id left join vol_team t on t.id = a.team_id "
+                 "join volunteer v on v.id = s.volunteer_id left join person p on p.id = v.person_id")
+_PENDING_WHERE = "s.status = 'pending' and s.deleted = 0 and s.sign_out is not null"
+
+
+def pending_ids(store, *, team_id: str | None = None) -> list[str]:
+    """Every signed-out record waiting for approval (of one team), in list order: the approval list's ids."""
+    where, params = _PENDING_WHERE, []
+    if team_id:
+        where += " and a.team_id = ?"
+        params.append(team_id)
+    return [r[0] for r in store.db.execute_sql(
+        f"select s.id from vol_service s join vol_activity a on a.id = s.activity_id where {where} "
+        f"order by a.start, s.sign_in, s.id", params)]
+
+
+def pending_summary(store, *, team_id: str | None = None) -> tuple[int, int]:
+    """(records, minutes) waiting for approval."""
+    where, params = _PENDING_WHERE, []
+    if team_id:
+        where += " and a.team_id = ?"
+        params.append(team_id)
+    n, minutes = store.db.execute_sql(f"select count(*), coalesce(sum(s.minutes), 0) from vol_service s join "
+                                      f"vol_activity a on a.id = s.activity_id where {where}", params).fetchone()
+    return int(n), int(minutes)
+
+
+def pending_rows(store, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The displayed values of some records of the approval list, by id (a page at a time)."""
+    keys = ("id", "activity", "start", "team_name", "name", "number", "sign_in", "sign_out", "minutes", "counted",
+            "status")
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for r in store.db.execute_sql(
+                f"select s.id, a.title, a.start, t.name, coalesce(p.name, v.name), v.number, s.sign_in, s.sign_out, "
+                f"s.minutes, s.counted, s.status {_PENDING_FROM} where s.id in ({','.join('?' * len(chunk))})",
+                tuple(chunk)):
+            out[r[0]] = dict(zip(keys, r, strict=True))
+    return out
+
+
+def decide_pending(store, *, team_id: str | None = None, approved_by: str | None = None,
+                   reject: bool = False) -> list[Change]:
+    """Approve (or reject) every record waiting for approval, of one team or of all: the approval list's
+    filter, in one transaction."""
+    return approve_services(store, service_ids=pending_ids(store, team_id=team_id), approved_by=approved_by,
+                            reject=reject)
+
+
 def approve_services(store, *, service_ids: list[str], approved_by: str | None = None,
                      reject: bool = False) -> list[Change]:
     """The team leader approves (or rejects) records; approved minutes go into the time bank."""

@@ -166,6 +166,36 @@ def duplicate_certificate_numbers(store) -> list[str]:
         "select number from vol_certificate where deleted = 0 group by number having count(*) > 1")]
 
 
+def duplicate_certificates(store) -> list[dict[str, Any]]:
+    """Every certificate whose number was given twice (by number, then issue date): for the screen and CLI."""
+    keys = ("id", "number", "volunteer_id", "name", "minutes", "issued", "issuer", "handler")
+    return [dict(zip(keys, r, strict=True)) for r in store.db.execute_sql(
+        "select c.id, c.number, c.volunteer_id, coalesce(p.name, v.name), c.minutes, c.issued, c.issuer, c.handler "
+        "from vol_certificate c join volunteer v on v.id = c.volunteer_id left join person p on p.id = v.person_id "
+        "where c.deleted = 0 and c.number in (select number from vol_certificate where deleted = 0 group by number "
+        "having count(*) > 1) order by c.number, c.issued, c.id")]
+
+
+def renumber_certificate(store, *, certificate_id: str) -> list[Change]:
+    """Give one of two certificates that share a number (issued offline on two laptops) the next free number
+    of the register, in its issue year. Only a duplicated number is changed: a register's numbers stay put.
+    The paper certificate with the old number must be reprinted (the op log keeps the old number)."""
+    row = store.db.execute_sql("select number, issued from vol_certificate where id = ? and deleted = 0",
+                               (certificate_id,)).fetchone()
+    if row is None:
+        fail(_("Certificate: it is not in this database."), "certificate_id")
+    number, issued = row
+    with store.db.atomic():
+        shared = store.db.execute_sql("select count(*) from vol_certificate where number = ? and deleted = 0",
+                                      (number,)).fetchone()[0]
+        if shared < 2:
+            fail(_("Certificate: number {number} is not given twice; it keeps its number.").format(number=number),
+                 "certificate_id")
+        year = int((issued or "")[:4] or dt.date.today().year)
+        return oplog.write(store, Certificate, [{"id": certificate_id,
+                                                 "number": next_certificate_number(store, year)}])
+
+
 def certificate(store, certificate_id: str) -> dict[str, Any] | None:
     keys = ("id", "number", "volunteer_id", "minutes", "period_from", "period_to", "content", "issuer",
             "person_in_charge", "handler", "contact", "issued")

@@ -2,7 +2,8 @@
 
 1 hour served = 1 hour deposited (from approved service only); withdrawn as a service received,
 never as cash or goods; transferable to a spouse or a direct relative (by default only one aged 60
-or more) or donated to the pool; a cap per account (above it the surplus goes to the pool).
+or more) or donated to the pool; a cap per account (above it the surplus goes to the pool). Hours earned by a
+group (a team's account, credited for a service the team gave as a group) can only be donated.
 
 Why rows and sums: every entry is one synced row written once and never edited, so two laptops'
 entries merge by union and a balance is the same sum on both. A deposit's row id is derived from the
@@ -72,9 +73,24 @@ def account_for_person(store, person_id: str) -> str:
     return row[0] if row else person_id
 
 
+def is_group(store, account: str | None) -> bool:
+    """A team's account: hours the team earned as a group (only donated, never withdrawn or transferred)."""
+    return bool(account) and store.db.execute_sql("select 1 from vol_team where id = ?", (account,)).fetchone() \
+        is not None
+
+
+def _refuse_group(store, account: str, field: str) -> None:
+    if is_group(store, account):
+        fail(_("Account: {name} holds hours earned by a group; they can only be donated to the pool.").format(
+            name=account_name(store, account)), field)
+
+
 def account_name(store, account: str) -> str:
     if account == POOL:
         return _("Time bank pool")
+    team = store.db.execute_sql("select name from vol_team where id = ?", (account,)).fetchone()
+    if team is not None:
+        return _("{team} (group)").format(team=team[0] or account[:8])
     row = store.db.execute_sql("select coalesce(p.name, v.name) from volunteer v left join person p on "
                                "p.id = v.person_id where v.id = ?", (account,)).fetchone()
     if row is None:
@@ -137,6 +153,41 @@ def adjust_for_correction(store, *, service_id: str, volunteer_id: str, delta: i
     return _write(store, [{**row, "service": service_id, "note": note}])
 
 
+def deposit_group_service(store, *, team_id: str, activity_id: str, minutes: int,
+                          note: str | None = None) -> list[Change]:
+    """Hours a team earned as a group for one activity of its own, deposited in the team's account.
+
+    One deposit per activity (its row id is derived from the activity, so the same deposit made on two
+    laptops merges into one). Above the cap the surplus goes to the pool. These hours can only be donated."""
+    minutes = _minutes(minutes, "minutes")
+    db = store.db
+    if db.execute_sql("select 1 from vol_team where id = ? and deleted = 0", (team_id,)).fetchone() is None:
+        fail(_("Team: it is not in this database."), "team_id")
+    act = db.execute_sql("select team_id, title, end from vol_activity where id = ? and deleted = 0",
+                         (activity_id,)).fetchone()
+    if act is None:
+        fail(_("Activity: it is not in this database."), "activity_id")
+    if act[0] != team_id:
+        fail(_("Activity: “{title}” is not an activity of this team.").format(title=act[1]), "activity_id")
+    entry_id = derived_id("group", activity_id)
+    if db.execute_sql("select 1 from vol_timebank where id in (?, ?)",
+                      (entry_id, derived_id("group-surplus", activity_id))).fetchone():
+        fail(_("Activity: the group's hours for “{title}” are deposited already.").format(title=act[1]),
+             "activity_id")
+    text = normalize_text(note) or _("Group service: {title}").format(title=act[1])
+    with db.atomic():
+        kept = min(minutes, max(0, cap_minutes(store) - balance(store, team_id)))
+        rows = []
+        if kept:
+            rows.append({"id": entry_id, "kind": "deposit", "target": team_id, "minutes": kept, "at": act[2],
+                         "by": store.user, "note": text})
+        if minutes > kept:
+            rows.append({"id": derived_id("group-surplus", activity_id), "kind": "donate", "target": POOL,
+                         "minutes": minutes - kept, "at": act[2],
+                         "by": store.user, "note": _("Above the account cap: donated to the pool")})
+        return _write(store, rows)
+
+
 def _minutes(value, field: str) -> int:
     try:
         minutes = int(value)
@@ -160,6 +211,7 @@ def _check_cover(store, account: str, minutes: int, field: str) -> None:
 def withdraw(store, *, account: str, minutes: int, note: str | None = None) -> list[Change]:
     """A service received, paid from an account (whole minutes)."""
     minutes = _minutes(minutes, "minutes")
+    _refuse_group(store, account, "account")
     with store.db.atomic():
         _check_cover(store, account, minutes, "minutes")
         return _write(store, [{"kind": "withdraw", "source": account, "minutes": minutes,
@@ -226,6 +278,7 @@ def transfer(store, *, source: str, person_id: str, minutes: int, note: str | No
              on: dt.date | None = None) -> list[Change]:
     """Give minutes to a spouse or direct relative (of the scheme's age) living in the same household."""
     minutes = _minutes(minutes, "minutes")
+    _refuse_group(store, source, "source")
     candidates = {r.person_id: r for r in relatives(store, source, on=on)}
     found = candidates.get(person_id)
     if found is None or not found.eligible:

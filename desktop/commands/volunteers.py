@@ -9,13 +9,16 @@ from i18n import _
 
 def register(sub) -> None:
     p = sub.add_parser("volunteers", help=_("list volunteer teams, service hours and star levels"))
-    p.add_argument("what", choices=["teams", "hours", "stars", "bank"],
-                   help=_("teams, hours (per volunteer), stars (per level) or bank (time-bank overdrafts)"))
+    p.add_argument("what", choices=["teams", "hours", "stars", "bank", "certificates"],
+                   help=_("teams, hours (per volunteer), stars (per level), bank (time-bank overdrafts) or "
+                          "certificates (numbers given twice)"))
     p.add_argument("--db", required=True, help=_("database file"))
     p.add_argument("--volunteer", help=_("one volunteer: number or name"))
     p.add_argument("--top", type=int, default=20, help=_("how many volunteers to list (most hours first)"))
     p.add_argument("--preset", choices=["national", "beijing", "town", "custom"],
                    help=_("star-level preset (default: this database's setting)"))
+    p.add_argument("--renumber", metavar="CERTIFICATE_ID",
+                   help=_("with certificates: give this certificate the next free number"))
     p.set_defaults(func=cmd_volunteers)
 
 
@@ -62,6 +65,18 @@ def cmd_volunteers(args) -> int:
                 print(_("{stars} (from {hours} h): {n}").format(stars="★" * level, hours=limits[level - 1],
                                                                  n=counts.get(level, 0)))
             print(_("below one star: {n}").format(n=counts.get(0, 0)))
+        elif args.what == "certificates":
+            if args.renumber:
+                changes = stars.renumber_certificate(store, certificate_id=args.renumber)
+                print(_("Certificate renumbered: {number}").format(
+                    number=stars.certificate(store, changes[0].row_id)["number"]))
+            found = stars.duplicate_certificates(store)
+            for c in found:
+                print(_("{number}  {name}  issued {issued} by {handler}  id {id}").format(
+                    number=c["number"], name=c["name"], issued=c["issued"], handler=c["handler"] or "-", id=c["id"]))
+            print(_("Certificate numbers given twice: {n}").format(n=len({c["number"] for c in found})))
+            if found:
+                print(_("Renumber one of each pair: griddesk volunteers certificates --db FILE --renumber ID"))
         else:
             found = timebank.overdrafts(store)
             for account, minutes in found:

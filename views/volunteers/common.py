@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QSizePolicy, QWidget
 
 from db.register.search import age_on
 from db.validation import mask_id, mask_phone
@@ -92,6 +92,13 @@ class RosterModel(QAbstractTableModel):
         if key == "id_number":
             return mask_id(r["id_number"])
         return r.get(key) or ""
+
+
+def fit_to_contents(combo: QComboBox) -> QComboBox:
+    """A combo box as wide as its longest item at any text size: the layout shrinks others, not it."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    combo.setSizePolicy(QSizePolicy.Policy.Minimum, combo.sizePolicy().verticalPolicy())
+    return combo
 
 
 def button(parent: QWidget, text: str, slot, tip: str | None = None) -> QPushButton:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -41,6 +42,14 @@ class MemberList(QListWidget):
         super().__init__(parent)
         self.setDragEnabled(True)
         self.setObjectName("rotaMembers")
+        self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+
+    def sizeHint(self):  # noqa: N802 - Qt API
+        """Wide enough for a name and a volunteer number at the current text size."""
+        hint = super().sizeHint()
+        hint.setWidth(self.fontMetrics().horizontalAdvance("欧阳晓晓 V000000") + self.verticalScrollBar().sizeHint()
+                      .width() + 2 * self.frameWidth() + 12)
+        return hint
 
     def mimeData(self, items):  # noqa: N802 - Qt API
         data = QMimeData()
@@ -111,7 +120,6 @@ class RotaPlanner(QWidget):
         self.grid.setObjectName("rotaGrid")
         self.grid.sig_dropped.connect(self.drop_volunteer)
         self.members = MemberList(self)
-        self.members.setMaximumWidth(170)
         self.grid.setColumnCount(7)
         self.grid.setWordWrap(True)
         self.grid.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -594,6 +602,15 @@ class StarsPage(QWidget):
                                   formatters={"level": lambda r: "★" * (r["level"] or 0)})
         self.view = _table(self, self.list)
         self.view.setObjectName("noticeTable")
+        # Certificate numbers given twice (two laptops issuing offline): listed, and one renumbered.
+        self.dup_warning = error_label(self)
+        self.dup_warning.setObjectName("duplicateCertificates")
+        self.dups = DictListModel([("number", N_("Certificate no.")), ("name", N_("Name")),
+                                   ("issued", N_("Issued")), ("handler", N_("Handler"))], self)
+        self.dup_view = _table(self, self.dups)
+        self.dup_view.setObjectName("duplicateTable")
+        self.renumber_button = button(self, _("Renumber the chosen certificate"), self.renumber,
+                                      _("give it the next free number of the register; reprint it"))
         self.message = error_label(self)
         top = QHBoxLayout()
         top.addWidget(self.preset, 1)
@@ -606,10 +623,42 @@ class StarsPage(QWidget):
         layout.addWidget(self.counts)
         layout.addWidget(QLabel(_("On public notice (公示)"), self))
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.dup_warning)
+        layout.addWidget(self.dup_view)
+        layout.addWidget(self.renumber_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.message)
+
+    def _refresh_duplicates(self) -> None:
+        found = stars.duplicate_certificates(self.ctx.store)
+        self.dups.set_rows(found)
+        numbers = sorted({c["number"] for c in found})
+        self.dup_warning.setText(_("Certificate numbers given twice (issued offline on two computers): {numbers}. "
+                                   "Renumber one of each pair and reprint it.").format(numbers="、".join(numbers))
+                                 if found else "")
+        for widget in (self.dup_warning, self.dup_view, self.renumber_button):
+            widget.setVisible(bool(found))
+        self.dup_view.setMaximumHeight(self.dup_view.verticalHeader().defaultSectionSize() * min(len(found) + 1, 6)
+                                       + 8)
+
+    def renumber(self) -> None:
+        rows = self.dup_view.selectionModel().selectedRows()
+        if not rows:
+            self.message.setText(_("Choose one of the certificates that share a number first."))
+            return
+        cid = self.dups.rows[rows[0].row()]["id"]
+        try:
+            changes = stars.renumber_certificate(self.ctx.store, certificate_id=cid)
+        except GridDeskError as exc:
+            self.message.setText(exc.message)
+            return
+        self.message.setText(_("Certificate renumbered: {number}").format(
+            number=stars.certificate(self.ctx.store, cid)["number"]))
+        self._refresh_duplicates()
+        self.ctx.data_changed(changes)
 
     def refresh(self) -> None:
         store = self.ctx.store
+        self._refresh_duplicates()
         self.preset.blockSignals(True)
         self.preset.setCurrentIndex(max(0, self.preset.findData(store.get_meta("vol_star_preset") or "national")))
         self.preset.blockSignals(False)

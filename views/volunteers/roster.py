@@ -27,7 +27,7 @@ from db.volunteers.common import TEAM_KINDS, hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, fit_columns, shortcut
 from views.households.flow import FlowLayout
-from views.volunteers.common import RosterModel, button, error_label, save_output
+from views.volunteers.common import RosterModel, button, error_label, fit_to_contents, save_output
 
 DEBOUNCE_MS = 120
 COLUMN_SAMPLES = ("V000001", "欧阳娜娜", "男", "100", "生活帮困1队", "购物代办、陪伴聊天", "1000.5", "是（区市场监管局）",
@@ -78,6 +78,7 @@ class RosterBrowser(QWidget):
         for key, label in (("active", N_("Active")), ("left", N_("Left")), ("all", N_("Everyone"))):
             self.status.addItem(_(label), key)
         for w in (self.team, self.skill, self.status):
+            fit_to_contents(w)
             w.currentIndexChanged.connect(lambda *_a: self.refresh())
         self.party.toggled.connect(lambda *_a: self.refresh())
         self.model = RosterModel(lambda ids: roster.roster_rows(self.ctx.store, ids), self)
@@ -203,12 +204,19 @@ class VolunteerDialog(QDialog):
         self.ctx = ctx
         self.volunteer_id = volunteer_id
         self.setWindowTitle(_("Edit volunteer") if volunteer_id else _("New volunteer"))
+        # Room for a resident's name, masked ID and address, and the hints, at any text size.
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("国") * 40)
         store = ctx.store
         info = roster.volunteer_info(store, volunteer_id) if volunteer_id else None
         self.name = QLineEdit(self)
         self.name.setObjectName("name")
-        self.resident = QComboBox(self)
+        self.resident = fit_to_contents(QComboBox(self))
         self.resident.setObjectName("resident")
+        # Find the resident as the register's search does: name, pinyin initials, ID fragment, door.
+        self.find = QLineEdit(self)
+        self.find.setObjectName("findResident")
+        self.find.setPlaceholderText(_("name, initials (zs), part of the ID number or door (1-101)"))
+        self.find.setClearButtonEnabled(True)
         self.phone = QLineEdit(self)
         self.skills = QLineEdit(self)
         self.skills.setObjectName("skills")
@@ -224,8 +232,9 @@ class VolunteerDialog(QDialog):
             self.team.addItem(t["name"], t["id"])
         self.message = error_label(self)
         form = QFormLayout()
-        form.addRow(_("Name"), self.name)
+        form.addRow(_("Find in the register"), self.find)
         form.addRow(_("Resident"), self.resident)
+        form.addRow(_("Name"), self.name)
         form.addRow(_("Phone"), self.phone)
         form.addRow(_("Skills"), self.skills)
         form.addRow(_("Availability"), self.availability)
@@ -240,6 +249,9 @@ class VolunteerDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(buttons)
         self.name.editingFinished.connect(self._find_residents)
+        self.find.textEdited.connect(self._search_register)
+        self.find.returnPressed.connect(self.resident.setFocus)
+        self.resident.currentIndexChanged.connect(self._resident_chosen)
         if info:
             self.name.setText(info["name"] or "")
             self.name.setReadOnly(bool(info["person_id"]))
@@ -252,13 +264,40 @@ class VolunteerDialog(QDialog):
             self.resident.addItem(_("linked to the register") if info["person_id"] else _("not a resident here"),
                                   info["person_id"])
             self.resident.setEnabled(False)
+            self.find.setVisible(False)
+            form.labelForField(self.find).setVisible(False)
             self.team.setVisible(False)
             form.labelForField(self.team).setVisible(False)
         else:
             self.resident.addItem(_("not a resident here"), None)
 
-    def _find_residents(self) -> None:
+    def _search_register(self, text: str) -> None:
         if self.volunteer_id:
+            return
+        self.resident.blockSignals(True)
+        self.resident.clear()
+        for r in roster.find_residents(self.ctx.store, text):
+            taken = _("（already a volunteer）") if r["volunteer"] else ""
+            self.resident.addItem(" ".join(x for x in (r["name"], r["id_number"], r["address"]) if x) + taken,
+                                  r["id"])
+            self.resident.setItemData(self.resident.count() - 1, r["name"], Qt.ItemDataRole.UserRole + 1)
+        self.resident.addItem(_("not a resident here"), None)
+        self.resident.blockSignals(False)
+        self._resident_chosen()
+
+    def _resident_chosen(self) -> None:
+        """A resident picked: name and phone come from the register; otherwise they are typed."""
+        if self.volunteer_id:
+            return
+        name = self.resident.currentData(Qt.ItemDataRole.UserRole + 1)
+        linked = self.resident.currentData() is not None
+        if linked and name:
+            self.name.setText(name)
+        self.name.setReadOnly(linked and bool(name))
+        self.phone.setReadOnly(linked)
+
+    def _find_residents(self) -> None:
+        if self.volunteer_id or self.name.isReadOnly():
             return
         self.resident.clear()
         found = roster.residents_named(self.ctx.store, self.name.text())

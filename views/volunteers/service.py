@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -20,10 +22,10 @@ from db.volunteers import roster, service
 from db.volunteers.common import hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, shortcut
-from views.volunteers.common import button, error_label, save_output
+from views.volunteers.common import RosterModel, button, error_label, fit_to_contents, save_output
 from views.volunteers.roster import _table
 
-STATUS = {"pending": N_("Pending"), "approved": N_("Approved"), "rejected": N_("Rejected")}
+STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved"), "rejected": N_("Rejected")}
 
 
 def _clock(value: str | None) -> str:
@@ -61,8 +63,7 @@ class SignInPage(QWidget):
         # A new activity: title, start and end (set length = its span).
         self.title = QLineEdit(self)
         self.title.setPlaceholderText(_("New activity title"))
-        self.team = QComboBox(self)
-        self.team.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.team = fit_to_contents(QComboBox(self))
         self.start = QDateTimeEdit(self)
         self.start.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.end = QDateTimeEdit(self)
@@ -225,8 +226,37 @@ class SignInPage(QWidget):
         self.ctx.data_changed(changes)
 
 
+class PendingModel(RosterModel):
+    """The approval list: the ids of every waiting record; rows fetched a page at a time (all reachable)."""
+
+    COLUMNS: list[tuple[str, str]] = [
+        ("start", N_("Date")), ("activity", N_("Activity")), ("team_name", N_("Team")), ("name", N_("Name")),
+        ("sign_in", N_("Signed in")), ("sign_out", N_("Signed out")), ("minutes", N_("Hours")),
+        ("counted", N_("Counts"))]
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole):
+            return None
+        r = self.row(index.row())
+        if r is None:
+            return None
+        if role == Qt.ItemDataRole.UserRole:
+            return r
+        key = self.COLUMNS[index.column()][0]
+        if key == "start":
+            return (r["start"] or "")[:10]
+        if key in ("sign_in", "sign_out"):
+            return _clock(r[key])
+        if key == "minutes":
+            return hours_text(r["minutes"])
+        if key == "counted":
+            return _("Yes") if r["counted"] else _("No: below the required share")
+        return r.get(key) or ""
+
+
 class ApprovalPage(QWidget):
-    """Records waiting for the leader's approval: choose many (Ctrl+A) and approve or reject at once."""
+    """Records waiting for the leader's approval: choose many (Ctrl+A) and approve or reject at once, or
+    approve everything the team filter shows. The list holds ids only, so every waiting record is reachable."""
 
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
@@ -236,13 +266,7 @@ class ApprovalPage(QWidget):
         self.approver = QLineEdit(self)
         self.approver.setObjectName("approver")
         self.approver.setPlaceholderText(_("Approved by (default: the team leader)"))
-        self.rows = DictListModel(
-            [("start", N_("Date")), ("activity", N_("Activity")), ("team_name", N_("Team")), ("name", N_("Name")),
-             ("sign_in", N_("Signed in")), ("sign_out", N_("Signed out")), ("minutes", N_("Hours")),
-             ("counted", N_("Counts"))], self,
-            formatters={"start": lambda r: (r["start"] or "")[:10], "sign_in": lambda r: _clock(r["sign_in"]),
-                        "sign_out": lambda r: _clock(r["sign_out"]), "minutes": lambda r: hours_text(r["minutes"]),
-                        "counted": lambda r: _("Yes") if r["counted"] else _("No: below the required share")})
+        self.rows = PendingModel(lambda ids: service.pending_rows(self.ctx.store, ids), self)
         self.table = _table(self, self.rows, multi=True)
         self.table.setObjectName("approvalTable")
         self.summary = QLabel(self)
@@ -255,6 +279,9 @@ class ApprovalPage(QWidget):
         self.approve_button.setObjectName("approveButton")
         bottom.addWidget(self.approve_button)
         bottom.addWidget(button(self, _("Reject chosen"), self.reject))
+        self.approve_all_button = button(self, _("Approve all shown"), self.approve_all,
+                                         _("every waiting record of the chosen team (or of all teams)"))
+        bottom.addWidget(self.approve_all_button)
         bottom.addStretch(1)
         bottom.addWidget(self.summary)
         layout = QVBoxLayout(self)
@@ -277,21 +304,17 @@ class ApprovalPage(QWidget):
         self.refresh_rows()
 
     def refresh_rows(self) -> None:
-        self.rows.set_rows(service.pending_records(self.ctx.store, team_id=self.team.currentData()))
-        total = sum(r["minutes"] for r in self.rows.rows)
-        self.summary.setText(_("{n} records waiting, {hours} h").format(n=len(self.rows.rows), hours=hours_text(total)))
+        store, team = self.ctx.store, self.team.currentData()
+        self.rows.set_ids(service.pending_ids(store, team_id=team))
+        n, minutes = service.pending_summary(store, team_id=team)
+        self.summary.setText(_("{n} records waiting, {hours} h").format(n=n, hours=hours_text(minutes)))
 
     def chosen(self) -> list[str]:
-        return [self.rows.rows[i.row()]["id"] for i in self.table.selectionModel().selectedRows()]
+        return [self.rows.ids[i.row()] for i in self.table.selectionModel().selectedRows()]
 
-    def _decide(self, reject: bool) -> None:
-        ids = self.chosen()
-        if not ids:
-            self.message.setText(_("Choose the records first (Ctrl+A chooses all)."))
-            return
+    def _apply(self, fn) -> None:
         try:
-            changes = service.approve_services(self.ctx.store, service_ids=ids, approved_by=self.approver.text(),
-                                               reject=reject)
+            changes = fn()
         except GridDeskError as exc:
             self.message.setText(exc.message)
             return
@@ -299,8 +322,30 @@ class ApprovalPage(QWidget):
         self.refresh_rows()
         self.ctx.data_changed(changes)
 
+    def _decide(self, reject: bool) -> None:
+        ids = self.chosen()
+        if not ids:
+            self.message.setText(_("Choose the records first (Ctrl+A chooses all)."))
+            return
+        self._apply(lambda: service.approve_services(self.ctx.store, service_ids=ids,
+                                                     approved_by=self.approver.text(), reject=reject))
+
     def approve(self) -> None:
         self._decide(False)
 
     def reject(self) -> None:
         self._decide(True)
+
+    def confirm_all(self, n: int) -> bool:
+        return QMessageBox.question(self, _("Approve all shown"), _("Approve all {n} waiting records shown?").format(
+            n=n)) == QMessageBox.StandardButton.Yes
+
+    def approve_all(self) -> None:
+        n = self.rows.rowCount()
+        if not n:
+            self.message.setText(_("No records are waiting."))
+            return
+        if self.confirm_all(n):
+            team = self.team.currentData()
+            self._apply(lambda: service.decide_pending(self.ctx.store, team_id=team,
+                                                       approved_by=self.approver.text()))
