@@ -328,6 +328,8 @@ class _exclusive:
     """SQLite's own locking: an exclusive lock on the database, which fails at once while any other
     connection (another GridDesk process, or this one) has the file open in WAL mode."""
 
+    WAIT_S = 3.0
+
     def __init__(self, db_path: Path):
         self.db_path = Path(db_path)
         self.conn = None
@@ -335,22 +337,31 @@ class _exclusive:
     def __enter__(self):
         if not self.db_path.exists() or not self.db_path.stat().st_size:
             return self
+        import time
+
         from db.accounts import cipher
 
         plain = cipher._plain_module()
-        # Keyed when the file is encrypted (its key is known once it was opened), plain otherwise.
-        conn = cipher.open_file(self.db_path, self.db_path.resolve().as_uri(), timeout=0, isolation_level=None)
-        try:
-            conn.execute("pragma locking_mode = exclusive")
-            conn.execute("begin exclusive")
-        except (plain.OperationalError, cipher.sqlcipher.OperationalError) as exc:
-            conn.close()
-            raise _in_use_error(self.db_path) from exc
-        except cipher.DB_ERRORS:
-            conn.close()  # not a database (a damaged file being replaced): nobody can use it
+        # A read that was just finishing in this process (a background search, a chore) releases
+        # the file within moments: wait a little before saying someone else has it open.
+        deadline = time.monotonic() + self.WAIT_S
+        while True:
+            # Keyed when the file is encrypted (its key is known once it was opened), plain otherwise.
+            conn = cipher.open_file(self.db_path, self.db_path.resolve().as_uri(), timeout=0, isolation_level=None)
+            try:
+                conn.execute("pragma locking_mode = exclusive")
+                conn.execute("begin exclusive")
+            except (plain.OperationalError, cipher.sqlcipher.OperationalError) as exc:
+                conn.close()
+                if time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                raise _in_use_error(self.db_path) from exc
+            except cipher.DB_ERRORS:
+                conn.close()  # not a database (a damaged file being replaced): nobody can use it
+                return self
+            self.conn = conn
             return self
-        self.conn = conn
-        return self
 
     def __exit__(self, *exc):
         if self.conn is not None:

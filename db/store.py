@@ -134,6 +134,7 @@ class Store:
         install_hooks(self)
         install_volunteer_hooks(self)
         self.created = is_new
+        self.closed = False
         self.node_rotated = False
         self._clock_lock = threading.Lock()
         with self.activated():
@@ -221,13 +222,18 @@ class Store:
         try:
             yield self
         finally:
-            if previous is not None:
+            # Put the previous database back only if nobody installed another one meanwhile (a
+            # task of a store that was replaced, e.g. by a restore, must not bring the old one back).
+            if previous is not None and database_proxy.obj is self.db:
                 database_proxy.initialize(previous)
 
     def schema_version(self) -> int:
         return self.db.execute_sql("pragma user_version").fetchone()[0]
 
     def close(self) -> None:
+        # A closed store is not read again (peewee would reconnect on first use and keep the
+        # file open, e.g. a status bar refreshed while a restore replaces the file).
+        self.closed = True
         if database_proxy.obj is self.db:
             database_proxy.obj = None
         self.db.close()

@@ -261,6 +261,8 @@ class MainWindow(QMainWindow):
         self.node_label.setText(_("Device: {node}").format(node=store.node_id[:8]))
         self.node_label.setToolTip(store.node_id)
         try:  # this computer's one name and fingerprint, as the sync screen and device card show it
+            if store.closed:  # being replaced (a restore, another file): nothing is read from it
+                raise LookupError("closed")
             text, tip = device_text(store)
             self.node_label.setText(text)
             self.node_label.setToolTip(tip)
