@@ -104,6 +104,16 @@ def _hlc_iso(hlc: str) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
+
+def _where(base: str, *conditions: tuple[str, object]) -> tuple[str, list]:
+    """A WHERE clause of `base` and each (sql, value) whose value is given, with its parameters."""
+    where, params = [base], []
+    for sql, value in conditions:
+        if value:
+            where.append(sql)
+            params.append(value)
+    return " and ".join(where), params
+
 def _iso_to_hlc(day: str, end: bool = False) -> str:
     when = dt.datetime.fromisoformat(day)
     if end and len(day) <= 10:
@@ -139,41 +149,20 @@ def search(store, *, person: str | None = None, user: str | None = None, action:
         _ids, related = person_targets(store, person.strip())
         if not related:
             return []
-    where, params = ["deleted = 0"], []
-    if user:
-        where.append("user = ?")
-        params.append(user)
-    if action:
-        where.append("action = ?")
-        params.append(action)
-    if date_from:
-        where.append("substr(at, 1, 10) >= ?")
-        params.append(date_from)
-    if date_to:
-        where.append("substr(at, 1, 10) <= ?")
-        params.append(date_to)
-    if related is not None:
-        where.append("target_id in (select value from json_each(?))")
-        params.append(json.dumps(sorted(related)))
+    related_json = json.dumps(sorted(related)) if related is not None else None
+    where, params = _where("deleted = 0", ("user = ?", user), ("action = ?", action),
+                           ("substr(at, 1, 10) >= ?", date_from), ("substr(at, 1, 10) <= ?", date_to),
+                           ("target_id in (select value from json_each(?))", related_json))
     sql = ("select at, user, action, target_table, target_id, detail from audit_entry where "
-           + " and ".join(where) + " order by at desc limit ?")
+           + where + " order by at desc limit ?")
     for r in store.db.execute_sql(sql, (*params, limit)):
         out.append(AuditRow(r[0] or "", r[1] or "", r[2] or "", r[3], r[4], r[5] or "", "audit"))
     if changes and action in (None, "change"):
-        where, params = ["tbl != 'audit_entry'"], []
-        if user:
-            where.append("user = ?")
-            params.append(user)
-        if date_from:
-            where.append("hlc >= ?")
-            params.append(_iso_to_hlc(date_from))
-        if date_to:
-            where.append("hlc < ?")
-            params.append(_iso_to_hlc(date_to, end=True))
-        if related is not None:
-            where.append("row_id in (select value from json_each(?))")
-            params.append(json.dumps(sorted(related)))
-        sql = ("select hlc, user, tbl, row_id, fields, kind from oplog where " + " and ".join(where)
+        where, params = _where("tbl != 'audit_entry'", ("user = ?", user),
+                               ("hlc >= ?", _iso_to_hlc(date_from) if date_from else None),
+                               ("hlc < ?", _iso_to_hlc(date_to, end=True) if date_to else None),
+                               ("row_id in (select value from json_each(?))", related_json))
+        sql = ("select hlc, user, tbl, row_id, fields, kind from oplog where " + where
                + " order by hlc desc limit ?")
         for hlc, who, tbl, row_id, fields, kind in store.db.execute_sql(sql, (*params, limit)):
             try:
@@ -183,18 +172,10 @@ def search(store, *, person: str | None = None, user: str | None = None, action:
             out.append(AuditRow(_hlc_iso(hlc), who or "", "change" if kind == "edit" else kind, tbl, row_id,
                                 names, "oplog"))
     if related is None and action in (None, "exchange"):
-        where, params = ["1"], []
-        if user:
-            where.append("user = ?")
-            params.append(user)
-        if date_from:
-            where.append("substr(at, 1, 10) >= ?")
-            params.append(date_from)
-        if date_to:
-            where.append("substr(at, 1, 10) <= ?")
-            params.append(date_to)
+        where, params = _where("1", ("user = ?", user), ("substr(at, 1, 10) >= ?", date_from),
+                               ("substr(at, 1, 10) <= ?", date_to))
         sql = ("select at, user, direction, kind, peer_name, ops, file_name from sync_exchange where "
-               + " and ".join(where) + " order by id desc limit ?")
+               + where + " order by id desc limit ?")
         for at, who, direction, kind, peer, ops, name in store.db.execute_sql(sql, (*params, limit)):
             out.append(AuditRow(at or "", who or "", "exchange", None, None,
                                 f"{direction} {kind} {peer or ''} {ops} {name or ''}".strip(), "exchange"))
