@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QFrame, QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QFrame, QLabel, QWidget
 
 from desktop.appearance import font_notifier
+from i18n import _
 
 
 def scaled_font(factor: float, bold: bool = False) -> QFont:
@@ -39,3 +40,16 @@ def separator(parent: QWidget | None = None) -> QFrame:
     line.setFrameShape(QFrame.Shape.HLine)
     line.setFrameShadow(QFrame.Shadow.Sunken)
     return line
+
+
+def save_chart_as_image(screen, default: str, file_prefix: str = "") -> None:
+    """Ask where to save the chart under the mouse or with focus (else `default`) of a statistics
+    screen (its `charts` dict and `save_chart(key, path)`), and say so when it cannot be written."""
+    if not screen.charts:
+        return
+    focused = next((k for k, v in screen.charts.items() if v.underMouse() or v.hasFocus()), default)
+    path, _filter = QFileDialog.getSaveFileName(screen, _("Save chart as image"), f"{file_prefix}{focused}.png",
+                                                _("PNG image (*.png)"))
+    if path and not screen.save_chart(focused, path):
+        screen.ctx.errors.show(_("The image could not be written to {path}.").format(path=path), screen)
+

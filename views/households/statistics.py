@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 from db.register import stats
 from i18n import N_, _
 from views.households.common import DictListModel
+from views.widgets import save_chart_as_image
 
 PLACE_COLUMNS = [("grid", N_("Grid")), ("compound", N_("Compound")), ("building", N_("Building")), ("households", N_("Households")),
                  ("persons", N_("Persons")), ("overdue", N_("Households overdue"))]
@@ -248,13 +248,7 @@ class StatisticsView(QWidget):
         return bool(view) and view.grab().save(path)
 
     def save_current_chart(self) -> None:
-        if not self.charts:
-            return
-        focused = next((k for k, v in self.charts.items() if v.underMouse() or v.hasFocus()), "pyramid")
-        path, _filter = QFileDialog.getSaveFileName(self, _("Save chart as image"), f"{focused}.png",
-                                                    _("PNG image (*.png)"))
-        if path and not self.save_chart(focused, path):
-            self.ctx.errors.show(_("The image could not be written to {path}.").format(path=path), self)
+        save_chart_as_image(self, "pyramid", "")
 
 
 def _coverage_page(model) -> QWidget:

@@ -19,7 +19,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -32,6 +31,7 @@ from PySide6.QtWidgets import (
 from db.meetings import matters as ms
 from i18n import _
 from views.households.statistics import CHART_MIN_EMS, CHART_MIN_LINES, _small_font, _view
+from views.widgets import save_chart_as_image
 
 RATING_COLOURS = {"满意": QColor("#1e6b34"), "基本满意": QColor("#d9a400"), "不满意": QColor("#b3261e")}
 CHART_KEYS = ("category", "building", "month", "satisfaction")
@@ -193,10 +193,4 @@ class MatterStatistics(QWidget):
         return bool(view) and view.grab().save(path)
 
     def save_current_chart(self) -> None:
-        if not self.charts:
-            return
-        focused = next((k for k, v in self.charts.items() if v.underMouse() or v.hasFocus()), "category")
-        path, _filter = QFileDialog.getSaveFileName(self, _("Save chart as image"), f"matters-{focused}.png",
-                                                    _("PNG image (*.png)"))
-        if path and not self.save_chart(focused, path):
-            self.ctx.errors.show(_("The image could not be written to {path}.").format(path=path), self)
+        save_chart_as_image(self, "category", "matters-")
