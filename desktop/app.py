@@ -146,7 +146,7 @@ class Shell(QObject):
     # -- the first start (desktop/first_start.py) ------------------------------------------------
     def _show_starting(self, text: str) -> None:
         """A small window at once, until the main window (or a dialog) is up."""
-        from desktop.first_start import StartingWindow, take_early_window
+        from desktop.splash import StartingWindow, take_early_window
 
         if self.window is None and self.starting is None:
             self.starting = take_early_window() or StartingWindow(text)
@@ -154,7 +154,7 @@ class Shell(QObject):
             self.starting.show()
 
     def _hide_starting(self) -> None:
-        from desktop.first_start import take_early_window
+        from desktop.splash import take_early_window
 
         early = take_early_window()
         if early is not None:

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
 log = logging.getLogger(__name__)
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-FONT_FILE = RESOURCES / "fonts" / "wqy-zenhei.ttc"
+FONT_FILE = RESOURCES / "fonts" / "wqy-zenhei.ttc"  # = desktop.splash.MAIN_FONT_FILE
 FALLBACK_FAMILY = "WenQuanYi Zen Hei"
 # Readable for older staff at 100%: a little larger than the usual 9-10 pt desktop default.
 BASE_POINT_SIZE = 11.0
@@ -87,8 +87,12 @@ def register_fonts() -> str:
     global _family
     if _family:
         return _family
-    families = _add_font(FONT_FILE)
-    family = families[0] if families else FALLBACK_FAMILY
+    from desktop.splash import main_font_family  # registered once, by the starting window if it is up
+
+    family = main_font_family()
+    if family is None:
+        log.warning("could not load %s", FONT_FILE)
+        family = FALLBACK_FAMILY
     from printouts.font_files import RARE_FONT_FILES
 
     for path in RARE_FONT_FILES:

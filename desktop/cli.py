@@ -58,10 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_gui(args) -> int:
-    from desktop.first_start import show_early_window
+    from desktop import splash
 
-    show_early_window()  # at once: the imports below take seconds on a cold start
-    from desktop.app import main as gui_main
+    splash.show_early_window()  # (already up when main() saw the arguments open the window)
+    splash.set_text(_("Starting…"))
+    from desktop.app import main as gui_main  # the database layer and the screens: ~1 s more
 
     return gui_main(db_path=getattr(args, "db", None), lang=getattr(args, "lang", None))
 
@@ -73,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
         i = argv.index("--lang")
         if i + 1 < len(argv):
             lang = argv[i + 1]
+    from desktop.launch import opens_the_window
+
+    if opens_the_window(argv):
+        from desktop import splash
+
+        splash.show_early_window()  # painted before the catalogue, the commands and the database layer load
     set_language(lang or "zh_CN")
     parser = build_parser()
     args = parser.parse_args(argv)

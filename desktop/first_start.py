@@ -1,6 +1,6 @@
 """A grid worker's first day: the first-start choice, a new community register, the demo banner,
-the in-app guide, where data lives, a window at once while the database opens, and the one
-name this computer goes by.
+the in-app guide, where data lives and the one name this computer goes by (the window shown at
+once while the database opens is desktop/splash.py).
 """
 
 from __future__ import annotations
@@ -273,29 +273,6 @@ def show_locations(window) -> HelpDialog:
     return dialog
 
 
-# -- an early window ----------------------------------------------------------------------------
-class StartingWindow(QWidget):
-    """Shown at once while the database opens, so the first seconds never show nothing."""
-
-    def __init__(self, text: str):
-        super().__init__(None, Qt.WindowType.SplashScreen | Qt.WindowType.FramelessWindowHint)
-        self.setObjectName("startingWindow")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setStyleSheet("QWidget#startingWindow { background: #f3f5f8; border: 1px solid #d9dde3; }"
-                           "QLabel#startTitle { color: #0b4ea2; }")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(36, 28, 36, 28)
-        title = QLabel("网格台账 GridDesk")
-        title.setObjectName("startTitle")
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.6)
-        font.setBold(True)
-        title.setFont(font)
-        layout.addWidget(title)
-        self.text = QLabel(text)
-        layout.addWidget(self.text)
-
-
 # -- this computer's name ---------------------------------------------------------------------
 def device_text(store) -> tuple[str, str]:
     """This computer as every screen shows it: its name and the fingerprint's first characters
@@ -318,32 +295,3 @@ def apply_computer_name(store, settings) -> None:
     name = settings.device_name
     if name and identity.name_is_default(store):
         identity.rename_device(store, name)
-
-
-# -- the very first window of the process -------------------------------------------------------
-_early: StartingWindow | None = None
-
-
-def show_early_window() -> None:
-    """Before the heavy imports (the database layer takes ~2 s on a cold office laptop): a
-    QApplication, the bundled font and a small window saying the app is starting."""
-    global _early
-    from PySide6.QtWidgets import QApplication
-
-    from desktop import appearance
-
-    app = QApplication.instance() or QApplication([])
-    app.setOrganizationName("GridDesk")
-    app.setApplicationName("GridDesk")
-    appearance.register_fonts()
-    app.setFont(appearance.application_font(100))
-    _early = StartingWindow(_("Starting…"))
-    _early.show()
-    app.processEvents()
-
-
-def take_early_window() -> StartingWindow | None:
-    """The early window, for the shell to close when its own window is up (once)."""
-    global _early
-    window, _early = _early, None
-    return window

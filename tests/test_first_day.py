@@ -211,24 +211,29 @@ def test_the_window_fills_a_small_screen(qtbot, tmp_path):
 
 
 
-def test_the_first_window_comes_before_the_database_layer_is_loaded(tmp_path):
-    """`griddesk gui` shows its starting window before importing peewee and the db/ layer (seconds
-    on a cold laptop), so a first launch never shows nothing while they load."""
+@pytest.mark.parametrize("argv", [[], ["gui", "--db", "g.sqlite"]])
+def test_the_first_window_is_painted_before_anything_but_qt_is_loaded(tmp_path, argv):
+    """`python -m desktop` paints its starting window before importing the catalogue, the commands,
+    peewee and the db/ layer (a second on a cold laptop), so a first launch never shows nothing
+    while they load (bench/bench_first_paint.py times it under Xvfb)."""
     import os
     import subprocess
     import sys
     from pathlib import Path
 
     probe = (
-        "import os, sys\n"
-        "from desktop import first_start\n"
-        "def show(self):\n"
-        "    print('LOADED' if 'peewee' in sys.modules or 'db.store' in sys.modules else 'EARLY', flush=True)\n"
+        "import os, runpy, sys\n"
+        "from desktop import splash\n"
+        "def painted():\n"
+        "    heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('peewee', 'db', 'babel', 'i18n', 'printouts')"
+        " or m in ('desktop.cli', 'desktop.app', 'desktop.first_start', 'desktop.appearance'))\n"
+        "    print('PAINTED', heavy, flush=True)\n"
         "    os._exit(0)\n"
-        "first_start.StartingWindow.show = show\n"
-        "from desktop.cli import main\n"
-        f"main(['gui', '--db', {str(tmp_path / 'g.sqlite')!r}])\n")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"))
+        "splash._report_first_paint = painted\n"
+        f"sys.argv = ['desktop', *{argv!r}]\n"
+        "runpy.run_module('desktop', run_name='__main__')\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_DATA_HOME=str(tmp_path / "data"), XDG_CACHE_HOME=str(tmp_path / "cache"))
     out = subprocess.run([sys.executable, "-c", probe], env=env, cwd=Path(__file__).parent.parent,
                          capture_output=True, text=True, timeout=60)
-    assert out.stdout.strip() == "EARLY", out.stderr
+    assert out.stdout.strip() == "PAINTED []", out.stdout + out.stderr
