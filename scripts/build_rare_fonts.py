@@ -5,18 +5,21 @@ Two freely licensed TrueType faces follow them, for screen and print:
 
 - HanaMinB.ttf, unchanged, from Debian's fonts-hanazono (20170904): CJK Extensions B-F
   (Hanazono Font License or SIL OFL 1.1, resources/fonts/licenses/hanazono.copyright);
-- gd-babelstone-extra.ttf: the glyphs of BabelStone Han 16.0.1 (Debian's fonts-babelstone-han,
-  in Debian 13) for every code point that none of the faces above has (new BMP ideographs,
+- gd-babelstone-extra.ttf: the glyphs of BabelStone Han 16.0.3 (Debian's fonts-babelstone-han
+  16.0.3-1, in Debian unstable) for every code point that none of the faces above has (new BMP ideographs,
   Extensions G, H, I and the rest of B/C, compatibility ideographs), renamed "GD BabelStone Han
   Extra" so it never shadows a full BabelStone Han installed on the computer (Arphic Public
   License, resources/fonts/licenses/babelstone-han.copyright). The whole face is 51 MB; this
   subset is a few MB.
 
-No freely licensed TrueType face in Debian covers all of Extension G (BabelStone Han 16.0.1 has
-3,330 of its 4,939); the characters no face has are reported by name when printing.
+No freely licensed TrueType face in Debian, PyPI or npm (as reached from here) covers all of
+Extension G or H: BabelStone Han 16.0.3 has 3,469 of G's 4,939 and 2,382 of H's 4,192 (16.0.1 had
+3,330 and 2,367); Jigmo (CC0, complete) and Plangothic are in none of them. The characters no face
+has are reported by name when printing.
 
 Usage: python scripts/build_rare_fonts.py HanaMinB.ttf BabelStoneHan.ttf
-(the files from `apt-get download fonts-hanazono fonts-babelstone-han` + `dpkg-deb -x`).
+(the files from `apt-get download fonts-hanazono fonts-babelstone-han` + `dpkg-deb -x`; the newer
+BabelStone Han from Debian unstable's pool, e.g. with a separate apt sources/state folder).
 Needs fontTools (the [test] extra).
 """
 
@@ -52,6 +55,7 @@ def main(hanamin_b: str, babelstone: str) -> None:
     options.glyph_names = False
     options.hinting = False
     font = TTFont(babelstone)
+    version = font["name"].getDebugName(5).replace("Version ", "")
     sub = subset.Subsetter(options)
     sub.populate(unicodes=wanted)
     sub.subset(font)
@@ -61,7 +65,7 @@ def main(hanamin_b: str, babelstone: str) -> None:
         elif record.nameID == 6:
             record.string = FAMILY.replace(" ", "")
         elif record.nameID == 3:
-            record.string = FAMILY + " (subset of BabelStone Han 16.0.1)"
+            record.string = f"{FAMILY} (subset of BabelStone Han {version})"
     font.save(FONTS / EXTRA)
     print(f"{EXTRA}: {len(wanted)} code points, {(FONTS / EXTRA).stat().st_size / 1e6:.1f} MB")
 
