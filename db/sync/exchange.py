@@ -35,6 +35,7 @@ from db.errors import Cancelled
 from db.ids import new_id
 from db.models import synced_model
 from db.models.sync import Exchange, NodeName, TrustedDevice
+from db.register.community import COMMUNITY_KEY
 from db.sync import beliefs, faults
 from db.sync import bundle as container
 from db.sync.files import dated_name
@@ -78,6 +79,12 @@ class Bundle:
     def sender_name(self) -> str:
         return self.manifest["sender"].get("name") or fingerprint(self.sender_id)
 
+    @property
+    def community(self) -> str:
+        """The sending register's community name ("" from older versions or a register without one)."""
+        value = self.manifest.get("community")
+        return value if isinstance(value, str) else ""
+
 
 @dataclass
 class Summary:
@@ -106,6 +113,7 @@ class Summary:
     backup_made: bool = False  # False: the newest backup already held everything, none was needed
     derived_seconds: float = 0.0  # time spent refreshing derived data (search index) of the rows
     changes: list[oplog.Change] = field(default_factory=list)
+    community: str = ""  # the sender's community name, taken by a receiving register that has none
 
     @property
     def total_new_rows(self) -> int:
@@ -192,7 +200,9 @@ def _manifest(store, kind: str, *, recipient: str | None, since: dict, vector: d
                            # one): their counters stop where they are.
                            "retired_nodes": [n for n in (store.get_meta("previous_node_ids") or "").split(",") if n]},
                 "recipient": recipient, "created_at": now_iso(), "since": since, "vector": vector,
-                "ranges": ranges, "counts": {"ops": ops, "tables": counts}, "nodes": nodes}
+                "ranges": ranges, "counts": {"ops": ops, "tables": counts}, "nodes": nodes,
+                # Not synced (a per-file meta value): a receiving laptop learns its community's name here.
+                "community": store.get_meta(COMMUNITY_KEY) or None}
     manifest.update(extra or {})
     return manifest
 
@@ -500,7 +510,8 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
     db = store.db
     check_bundle_has_no_gap(store, bundle)
     summary = Summary(bundle.bundle_id, bundle.kind, bundle.sender_name, bundle.sender_id, ops=len(bundle.ops),
-                      dry_run=dry_run, already_imported=_already_imported(store, bundle.bundle_id))
+                      dry_run=dry_run, already_imported=_already_imported(store, bundle.bundle_id),
+                      community=bundle.community)
     fresh = oplog.fresh_ops(db, bundle.ops)
     summary.duplicate_ops = len(bundle.ops) - len(fresh)
     found_faults = faults.find_faults(db, bundle.ops, fresh)
@@ -582,6 +593,8 @@ def _after_import(store, bundle: Bundle, summary: Summary) -> None:
                                  box_public=t["box_public"], added_at=now_iso(), added_by=store.user
                                  ).on_conflict_ignore().execute()
     _update_sender_name(store, bundle)
+    if bundle.community and not store.get_meta(COMMUNITY_KEY):  # never renames a register that has a name
+        store.set_meta(**{COMMUNITY_KEY: bundle.community})
     # The sender holds what its bundle says, now: that replaces what we believed.
     beliefs.replace_belief(store, bundle.sender_id, m.get("vector") or {})
     _learn_nodes(store, m.get("nodes") or {})

@@ -102,6 +102,8 @@ def print_summary(summary) -> None:
         return
     print(_("From: {name} ({n} changes in the bundle, {new} new)").format(
         name=summary.sender_name, n=summary.ops, new=summary.new_ops))
+    if summary.community:
+        print(_("  community: {name}").format(name=summary.community))
     for table, n in sorted(summary.new_rows.items()):
         print(_("  new {table}: {n}").format(table=table_label(table), n=n))
     for table, n in sorted(summary.updated_rows.items()):

@@ -418,6 +418,8 @@ def summary_html(summary, bundle, *, imported: bool = False) -> str:
         return "".join(lines)
     kind = _("full handover") if summary.kind == "full" else _("changes")
     lines.append(f"<p>{escape(_('Kind: {kind}; {n} changes in the bundle, {new} new here.').format(kind=kind, n=summary.ops, new=summary.new_ops))}</p>")
+    if summary.community:
+        lines.append(f"<p>{escape(_('Community: {name}').format(name=summary.community))}</p>")
     lines.append("<ul>")
     for table, n in sorted(summary.new_rows.items()):
         lines.append(f"<li>{escape(_('New {table}: {n}').format(table=table_label(table), n=n))}</li>")
