@@ -18,7 +18,7 @@ from db.printing_audit import record_full_print
 from db.register.search import Filters
 from db.validation import parse_date
 from i18n import N_, _
-from printouts.data import MeetingNoticeData, NoticeData, SigninData, SigninPerson
+from printouts.data import MeetingNoticeData, NoticeData, SigninData, SigninPerson, chinese_date
 from printouts.household import household_pdf, visit_pdf
 from printouts.layout import CancelledFn, ProgressFn
 from printouts.meetings_jobs import MEETING_BUILDERS, MEETING_FORMS
@@ -158,8 +158,10 @@ def _signin(store, job, progress, cancelled, today):
     buildings = _building_ids(store, job)
     if buildings:
         people.extend(pd.signin_people(store, building_ids=[b for b, _label in buildings]))
+    # Host and date: lines to fill in by hand when not given (a sheet is often printed days before).
     data = SigninData(meeting=_param(job, "meeting"), time=_param(job, "time"), place=_param(job, "place"),
-                      people=people, blank_rows=int(_param(job, "blank_rows", 5)), show_full=job.show_full)
+                      people=people, blank_rows=int(_param(job, "blank_rows", 5)), show_full=job.show_full,
+                      host=(_param(job, "host") or "").strip(), date=chinese_date(_date_param(job, "date")))
     pdf = signin_pdf(data, progress=progress, cancelled=cancelled)
     audit = ("building", [b for b, _label in buildings] or None,
              _("sign-in sheet {meeting}, {n} names").format(meeting=data.meeting, n=len(people)))

@@ -65,3 +65,63 @@ def test_a_bundle_from_a_register_without_a_name_sets_none(tmp_path):
     assert read.community == "" and community_name(dst) == ""
     src.close()
     dst.close()
+
+
+# -- the sign-in sheet's host and date ---------------------------------------------------------------
+
+def _community(store):
+    from print_fixtures import make_community
+
+    return make_community(store, buildings=1, units=1, doors=2)
+
+
+def test_host_and_date_are_options_of_the_command_line(tmp_path, capsys):
+    import pdf_tools
+
+    db = tmp_path / "c.sqlite"
+    store = Store(db)
+    _community(store)
+    store.close()
+    out = tmp_path / "signin.pdf"
+    assert main(["print", "signin", "--db", str(db), "--out", str(out), "--meeting", "居民议事会",
+                 "--host", "张主任", "--date", "2026/12/1"]) == 0
+    text = pdf_tools.text(out)
+    assert "主持人：张主任" in text and "日期：2026年12月1日" in text
+    # Not given: lines to fill in by hand.
+    assert main(["print", "signin", "--db", str(db), "--out", str(out), "--meeting", "居民议事会"]) == 0
+    text = pdf_tools.text(out)
+    assert "主持人：＿" in text and "＿＿＿＿年＿＿月＿＿日" in text
+    # A date that is not one: a clear message, nothing written.
+    out.unlink()
+    assert main(["print", "signin", "--db", str(db), "--out", str(out), "--meeting", "居民议事会",
+                 "--date", "下周二"]) == 2
+    assert "下周二" in capsys.readouterr().err and not out.exists()
+
+
+def test_host_and_date_are_options_of_the_print_screen(qtbot, store, tmp_path):
+    import pdf_tools
+    from PySide6.QtCore import QSettings
+
+    from desktop.context import AppContext
+    from desktop.errors import ErrorReporter
+    from desktop.settings import Settings
+    from desktop.tasks import TaskRunner
+    from views.printing import PrintingScreen
+
+    _community(store)
+    errors = ErrorReporter(modal=False)
+    ctx = AppContext(store=store, tasks=TaskRunner(errors, synchronous=True), errors=errors,
+                     settings=Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
+    screen = PrintingScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.resize(1100, 750)
+    screen.show()
+    panel = screen.select_form("signin")
+    panel.meeting.setText("居民议事会")
+    panel.host.setText("张主任")
+    panel.day.setText("2026-12-01")
+    screen.generate()
+    out = tmp_path / "s.pdf"
+    screen.save_pdf(str(out))
+    text = pdf_tools.text(out)
+    assert "主持人：张主任" in text and "日期：2026年12月1日" in text

@@ -37,6 +37,7 @@ def register(sub) -> None:
     g.add_argument("--contact-phone", help=_("contact telephone"))
     g.add_argument("--issuer", help=_("issuing office, printed bottom right"))
     g.add_argument("--date", help=_("date of the notice (default: today)"))
+    g.add_argument("--host", help=_("who chairs the meeting (sign-in sheet; default: a line to fill in by hand)"))
     g.add_argument("--addressee", help=_("addressee line, e.g. 各位居民："))
     g.add_argument("--title", help=_("title (notices and lists)"))
     g.add_argument("--body", help=_("notice text; @FILE reads it from a UTF-8 file"))
@@ -68,7 +69,7 @@ def _job_params(args) -> dict:
         "visit": args.visit, "meeting": args.meeting, "time": args.time, "place": args.place,
         "attendees": args.attendees, "agenda": args.agenda, "requirements": args.requirements,
         "contact": args.contact, "contact_phone": args.contact_phone, "issuer": args.issuer,
-        "date": args.date, "addressee": args.addressee, "title": args.title, "body": body,
+        "date": args.date, "host": args.host, "addressee": args.addressee, "title": args.title, "body": body,
         "names": names, "blank_rows": args.blank_rows, "kind": args.kind, "tag": args.tag,
         "person_type": args.person_type, "house_use": args.house_use, "date_from": args.date_from,
         "date_to": args.date_to, "portrait": args.portrait, "motion": args.motion, "matters": args.matters,

@@ -262,6 +262,9 @@ class SigninOptions(OptionsPanel):
         self.meeting = self.line(_("Meeting"), "meeting")
         self.time = self.line(_("Time"), "time")
         self.place = self.line(_("Place"), "place")
+        # Empty: the sheet has a line to fill in by hand (it is often printed days before).
+        self.host = self.line(_("Host"), "host", placeholder=_("empty: filled in by hand"))
+        self.day = self.line(_("Meeting date"), "date", placeholder=_("empty: filled in by hand"))
         self.picker()
         self.names = self.text(_("More names (one a line)"), "names", height=60)
         self.blank_rows = QSpinBox()
@@ -274,6 +277,7 @@ class SigninOptions(OptionsPanel):
     def params(self) -> dict:
         building = self.places.building.currentData()
         return {"meeting": self.meeting.text(), "time": self.time.text(), "place": self.place.text(),
+                "host": self.host.text(), "date": self.day.text().strip(),
                 "buildings": [building] if building else [], "names": _lines(self.names),
                 "blank_rows": self.blank_rows.value()}
 
