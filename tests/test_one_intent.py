@@ -1,5 +1,5 @@
 """One user intent = one service = one transaction = one undo entry; the list refreshes only the rows
-a write touched (db/register/list_changes.py, views/households/common.py PersonTableModel)."""
+a write touched (db/register/search.py list_update, views/households/common.py PersonTableModel)."""
 
 import pytest
 
@@ -167,7 +167,7 @@ def test_an_edit_refetches_only_the_touched_rows(ctx, qtbot, store, family):
 
 
 def test_stale_rows_from_changes(store, family):
-    from db.register.list_changes import stale_rows
+    from db.register.search import stale_rows
     from db.register.visits import record_visit
 
     rowid = store.db.execute_sql("select rowid from register_search where person_id = ?",
@@ -243,7 +243,7 @@ def test_searches_and_the_refresh_after_an_edit_read_off_the_gui_thread(qtbot, s
 
     from PySide6.QtCore import QSettings
 
-    from db.register import list_changes, search
+    from db.register import search
     from desktop.context import AppContext
     from desktop.errors import ErrorReporter
     from desktop.settings import Settings
@@ -261,7 +261,7 @@ def test_searches_and_the_refresh_after_an_edit_read_off_the_gui_thread(qtbot, s
         return wrapper
 
     monkeypatch.setattr(browser_module, "search_ids", spy("search", search.search_ids))
-    monkeypatch.setattr(browser_module, "list_update", spy("list_update", list_changes.list_update))
+    monkeypatch.setattr(browser_module, "list_update", spy("list_update", search.list_update))
     errors = ErrorReporter(modal=False)
     settings = Settings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     runner = TaskRunner(errors)

@@ -22,10 +22,9 @@ from PySide6.QtWidgets import (
 
 from db.register import index as register_index
 from db.register.common import AGE_BANDS, RESIDENCE_STATUSES
-from db.register.list_changes import LIST_TABLES as REGISTER_TABLES
-from db.register.list_changes import ListUpdate, list_update
 from db.register.places import place_tree
-from db.register.search import Filters, fetch_rows, row_for_person, search_ids
+from db.register.search import LIST_TABLES as REGISTER_TABLES
+from db.register.search import Filters, ListUpdate, fetch_rows, list_update, row_for_person, search_ids
 from db.register.tags import list_tags
 from i18n import N_, _
 from views.households.common import PersonTableModel, fit_columns, shortcut
