@@ -10,6 +10,11 @@ character (赵孟𫖯 prints 𫖯 from HanaMin B): HANAMIN_B (HanaMinB.ttf, CJK 
 EXTRA (gd-babelstone-extra.ttf, a subset of BabelStone Han: Extensions G-I and the rest); see
 scripts/build_rare_fonts.py. They are registered only when a text needs them.
 
+No FangSong (仿宋, GB/T 9704's body face) ships: no freely licensed TrueType FangSong for simplified
+Chinese is in Debian, PyPI or npm as reached from here (Debian's fonts-cwtex-fs is traditional only:
+5,147 of the 8,105 characters of the 通用规范汉字表, without 区, 员, 会, 户, 电 or 话; the OFL Zhuque
+Fangsong is in none of them), so official notices use the Song face.
+
 A character that the chosen face lacks is drawn in another shipped face that has it; a character
 that no shipped face has raises PrintError naming it. Nothing ever falls back silently to a
 Latin base-14 font (that prints black boxes or nothing).
