@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, Qt
+from PySide6.QtCore import QEventLoop, QSettings, Qt
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
@@ -84,9 +84,13 @@ def show_early_window() -> StartingWindow:
     family = main_font_family()
     if family:
         font = QFont(family)
-        font.setPointSizeF(11.0)
+        font.setPointSizeF(11.0 * _text_scale() / 100)  # desktop.appearance.BASE_POINT_SIZE at the set size
         app.setFont(font)
     _early = StartingWindow()
+    _early.adjustSize()
+    screen = app.primaryScreen()
+    if screen is not None:  # in the middle of the screen, where the main window will be
+        _early.move(screen.availableGeometry().center() - _early.rect().center())
     _early.show()
     deadline = time.monotonic() + PAINT_WAIT_S
     while not _painted and time.monotonic() < deadline:
@@ -94,6 +98,15 @@ def show_early_window() -> StartingWindow:
         if not _painted:
             time.sleep(0.002)
     return _early
+
+
+def _text_scale() -> int:
+    """The text size set in 设置 (desktop.settings, the same QSettings), so 150 % starts at 150 %."""
+    try:
+        value = int(QSettings("GridDesk", "GridDesk").value("ui/text_scale", 100))
+    except (TypeError, ValueError):
+        return 100
+    return value if 50 <= value <= 300 else 100
 
 
 def set_text(text: str) -> None:
