@@ -49,6 +49,9 @@ def test_a_register_with_its_own_name_keeps_it(tmp_path):
     dst.set_meta(community_name="和平里社区")
     read = exchange.read_bundle_file(dst, bundle, passphrase="口令123", allow_unknown=True)
     assert read.community == "幸福里社区"
+    from views.sync.transfer import summary_html
+
+    assert "社区：幸福里社区" in summary_html(exchange.preview(dst, read), read)  # the import screen's preview
     exchange.confirm_sender(read, identity.identity(src).fingerprint)
     exchange.import_bundle(dst, read)
     assert community_name(dst) == "和平里社区"
