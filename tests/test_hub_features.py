@@ -80,3 +80,103 @@ def test_usb_export_from_a_hub_synced_laptop_carries_every_op_it_holds(world, tm
         assert exchange.import_bundle(peer, again).new_ops == 0
     finally:
         peer.close()
+
+
+# -- roles in what the hub sends ----------------------------------------------------------------------
+
+def _enrol_as(laptop, hub, pin, grids, role):
+    from db.sync.hub_protocol import make_code_text
+
+    code = hub.service.create_code(grids=None if grids is None else frozenset(grids), name=laptop.name, role=role)
+    hub_client.enrol(laptop.store, make_code_text(hub.address, pin, code))
+    return laptop
+
+
+def _scope_rows(hub, grid: str) -> dict[str, set[str]]:
+    """Per grid-scoped table, the rows the hub places in `grid`."""
+    from hub import scope as sc
+
+    out: dict[str, set[str]] = {}
+    with hub.service.storage.read() as conn:
+        for tbl, row_id, text in hub.service.storage.fetchall(conn, "select tbl, row_id, scope from hub_row"):
+            if tbl in sc.SCOPED and grid in sc.parse(text):
+                out.setdefault(tbl, set()).add(row_id)
+    return out
+
+
+def test_grid_worker_laptop_never_receives_another_grids_persons(world, laptops):
+    from hub.service import HubError
+
+    hub, office, a, g1, g2 = world["hub"], world["office"], world["a"], world["g1"], world["g2"]
+    own_hh, own_persons = add_household(office, g1, number="1-1")
+    other_hh, other_persons = add_household(office, g2, number="2-1")
+    moving_hh, moving_persons = add_household(office, g1, number="1-2")
+    office.sync()
+    a.sync()
+    assert set(own_persons + moving_persons) <= a.ids("person")
+    # The office moves a household to grid 2 and gives one of grid 2's persons a phone.
+    office.write(Household, [{"id": moving_hh, "grid": g2}])
+    from db.models.register import Person
+
+    office.write(Person, [{"id": other_persons[0], "phone": "13955556666"}])
+    office.sync()
+    a.sync()
+    theirs = set(other_persons) | set(moving_persons)
+    assert not theirs & a.ids("person") and {other_hh, moving_hh}.isdisjoint(a.ids("household"))
+    # Not a row, not an op, not a value of another grid's persons is on the laptop.
+    outside = set().union(*_scope_rows(hub, g2).values()) - set().union(*_scope_rows(hub, g1).values())
+    held = {r for (r,) in a.store.db.execute_sql("select row_id from oplog")}
+    # (the moved household's own ops reached the laptop while it was in grid 1; they left with it)
+    assert not outside & held
+    assert a.store.db.execute_sql("select count(*) from oplog where fields like '%13955556666%'").fetchone()[0] == 0
+    assert set(a.ids("person")) == _scope_rows(hub, g1)["person"]
+    # A grid worker's laptop is enrolled for its own grids, never for every grid.
+    with pytest.raises(HubError):
+        hub.service.create_code(grids=None, role="grid")
+    device = identity.identity(a.store).device_id
+    with pytest.raises(HubError):
+        hub.service.set_scope(device, None)
+    assert hub.service.device(device).effective_role == "grid"
+    assert hub.service.device(identity.identity(office.store).device_id).effective_role == "admin"
+
+
+def test_read_only_laptop_receives_personal_numbers_masked(world, laptops):
+    from db.models.register import Person
+
+    hub, office, pin, g1 = world["hub"], world["office"], world["pin"], world["g1"]
+    hh = office.write(Household, [{"grid": g1, "number": "1-9", "owner_phone": "13800001111"}])[0].row_id
+    person = office.write(Person, [{"name": "王芳", "id_number": "110105199003071234", "phone": "13912345678"}])
+    from db.models.register import Membership
+
+    office.write(Membership, [{"household": hh, "person": person[0].row_id, "relation": "户主"}])
+    office.sync()
+    r = _enrol_as(laptops("viewer"), hub, pin, [g1], "readonly")
+    r.sync()
+    assert r.store.get_meta(hub_client.ROLE_META) == "readonly"
+    row = r.rows("person")[person[0].row_id]
+    assert row["name"] == "王芳"
+    assert row["id_number"] == "110105********1234" and row["phone"] == "139****5678"
+    assert r.rows("household")[hh]["owner_phone"] == "138****1111"
+    raw = r.store.path
+    r.store.close()
+    for path in raw.parent.glob(raw.name + "*"):  # the file and its WAL
+        data = path.read_bytes()
+        assert b"110105199003071234" not in data and b"13912345678" not in data, path
+    r.store = Store(raw, user="viewer")
+    # The masked copies sent back (the hub restored, a relay) change nothing and are no faults.
+    transport = hub_client.Transport(r.store, hub_client.link(r.store)["url"], hub_client.link(r.store)["cert_pem"])
+    try:
+        rows = r.store.db.execute_sql(f"select {oplog._OP_COLUMNS} from oplog where node = ?",
+                                      (office.store.node_id,)).fetchall()
+        answer = transport.call("/api/push", {"ops": [list(x) for x in rows]})
+    finally:
+        transport.close()
+    assert answer["faults"] == 0 and answer["stored"] == 0 and answer["withheld"] >= 2
+    office.sync()
+    assert office.rows("person")[person[0].row_id]["id_number"] == "110105199003071234"
+    assert hub.service.stats()["faults"] == 0
+    # A new office change reaches the read-only laptop masked too; the office's own laptop unmasked.
+    office.write(Person, [{"id": person[0].row_id, "phone": "13700007777"}])
+    office.sync()
+    r.sync()
+    assert r.rows("person")[person[0].row_id]["phone"] == "137****7777"

@@ -33,6 +33,8 @@ SCOPED_TABLES = ("household", "membership", "person", "person_tag", "visit", "li
 PUSH_BATCH = 5000
 PULL_PAGE = 5000
 DEFAULT_INTERVAL_MIN = 15
+ROLE_META = "hub_role"  # the role the office enrolled this laptop with (hub.scope.ROLES), from each hello
+ROLE_ADMIN, ROLE_READONLY = "admin", "readonly"
 WARN_DAYS = 3
 _FIELDS = ("url", "pin", "cert_pem", "hub_id", "hub_name", "epoch", "cursor", "scope_token", "grids",
            "enrolled_at", "last_attempt_at", "last_sync_at", "last_error", "failures", "next_attempt_at",
@@ -143,6 +145,7 @@ def forget(store) -> None:
     with store.db.atomic():
         store.db.execute_sql("delete from sync_hub")
         store.db.execute_sql("delete from sync_hub_leave")
+        store.db.execute_sql("delete from meta where key = ?", (ROLE_META,))
 
 
 # -- transport ------------------------------------------------------------------------------------
@@ -333,11 +336,16 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
         cursor = 0
         _save(store, epoch=hello["epoch"], cursor=0, scope_token=hello.get("scope_token") or "")
     _save(store, grids=hello["grids"], hub_name=hello.get("name") or "")
+    role = hello.get("role") or ""
+    if store.get_meta(ROLE_META) != role:
+        store.set_meta(**{ROLE_META: role})
     # What the hub holds replaces what we believed (it may hold less after a restore).
     acked = {n: int(v) for n, v in hello["vector"].items()}
-    # Push: every op above what the hub holds (ours, and others' that came by USB stick).
+    # Push: every op above what the hub holds (ours, and others' that came by USB stick). A
+    # read-only laptop holds others' ops with the personal numbers masked: it sends only its own.
     todo = []
-    for node in nodes:
+    own_nodes = set(_own_nodes(store))
+    for node in nodes if role != ROLE_READONLY else [n for n in nodes if n in own_nodes]:
         top = acked.get(node, 0)
         n = db.execute_sql("select count(*) from oplog where node = ? and counter > ?", (node, top)).fetchone()[0]
         if n:
