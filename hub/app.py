@@ -184,6 +184,24 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
                                        own={str(k): int(v) for k, v in own.items() if isinstance(v, int)})
         return _ok(page)
 
+    async def review(request: Request) -> Response:
+        from hub import review as rv
+
+        body = await _body(request)
+        device = await authenticate(request, body)
+        data = _json(body)
+        return _ok(await run_in_threadpool(rv.queue, service, device, limit=min(int(data.get("limit") or rv.LIMIT),
+                                                                                  rv.LIMIT)))
+
+    async def decide(request: Request) -> Response:
+        from hub import review as rv
+
+        body = await _body(request)
+        device = await authenticate(request, body)
+        data = _json(body)
+        return _ok(await run_in_threadpool(rv.decide, service, device, kind=str(data.get("kind") or ""),
+                                           key=str(data.get("key") or ""), decision=str(data.get("decision") or "")))
+
     async def status(request: Request) -> Response:
         return HTMLResponse(await run_in_threadpool(status_page, service))
 
@@ -193,6 +211,8 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
         Route("/api/hello", guarded(hello), methods=["POST"]),
         Route("/api/push", guarded(push), methods=["POST"]),
         Route("/api/pull", guarded(pull), methods=["POST"]),
+        Route("/api/review", guarded(review), methods=["POST"]),
+        Route("/api/review/decide", guarded(decide), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.service = service

@@ -180,3 +180,87 @@ def test_read_only_laptop_receives_personal_numbers_masked(world, laptops):
     office.sync()
     r.sync()
     assert r.rows("person")[person[0].row_id]["phone"] == "137****7777"
+
+
+# -- the office's review queue --------------------------------------------------------------------------
+
+def make_review_items(world) -> dict:
+    """One of each: an edit after a move (two), an op id with other content, a conflict."""
+    hub, office, a, g1, g2 = world["hub"], world["office"], world["a"], world["g1"], world["g2"]
+    moved = [add_household(a, g1, number=f"1-{n}")[0] for n in (5, 6)]
+    clash, _persons = add_household(a, g1, number="1-7")
+    a.sync()
+    office.sync()
+    office.write(Household, [{"id": hh, "grid": g2} for hh in moved])
+    office.sync()
+    a.write(Household, [{"id": hh, "notes": "已搬走？"} for hh in moved])  # offline, after the move
+    office.write(Household, [{"id": clash, "address": "幸福路1号"}])
+    a.write(Household, [{"id": clash, "address": "幸福路2号"}])
+    assert a.sync().review == 2
+    office.sync()
+    # A copy of one of the laptop's ops with other content (a forged or garbled relay).
+    row = list(a.store.db.execute_sql(f"select {oplog._OP_COLUMNS} from oplog where node = ? and tbl = 'household' "
+                                      "order by counter limit 1", (a.store.node_id,)).fetchone())
+    row[4] = '{"notes":"伪造的"}'
+    link = hub_client.link(a.store)
+    transport = hub_client.Transport(a.store, link["url"], link["cert_pem"])
+    try:
+        assert transport.call("/api/push", {"ops": [row]})["faults"] == 1
+    finally:
+        transport.close()
+    return {"moved": moved, "clash": clash, "fault": f"{row[0]}:{row[1]}"}
+
+
+def test_review_queue_decisions(world):
+    office, a, hub = world["office"], world["a"], world["hub"]
+    made = make_review_items(world)
+    queue = hub_client.review_queue(office.store)
+    by_kind = {}
+    for item in queue.items:
+        by_kind.setdefault(item.kind, []).append(item)
+    assert queue.counts == {"left_scope": 2, "fault": 1, "conflict": 1}
+    assert {i.row_id for i in by_kind["left_scope"]} == set(made["moved"])
+    left = sorted(by_kind["left_scope"], key=lambda i: i.row_id)
+    assert all(i.device_name.startswith("zhang") and i.fields == ["notes"] and i.grids == ["二网格"] for i in left)
+    assert left[0].label  # named as the office's database names the household
+    assert by_kind["fault"][0].key == made["fault"] and by_kind["conflict"][0].row_id == made["clash"]
+    # Only the office's administrator computer sees or decides the queue.
+    with pytest.raises(hub_client.HubRefused) as refused:
+        hub_client.review_queue(a.store)
+    assert refused.value.status == 403
+    # Keep one edit, undo the other: the undo is a change of the office's that supersedes it.
+    keep, undo = left
+    hub_client.decide_review(office.store, keep, "keep")
+    hub_client.decide_review(office.store, undo, "undo")
+    rows = office.rows("household")
+    assert rows[keep.row_id]["notes"] == "已搬走？" and rows[undo.row_id]["notes"] is None
+    # The fault is marked as seen: it stays on record (kept for ever), off the queue.
+    hub_client.decide_review(office.store, by_kind["fault"][0], "seen")
+    assert hub.service.stats()["faults"] == 1
+    # The conflict is settled with the newest value here and sent; the laptop gets the resolution.
+    hub_client.decide_review(office.store, by_kind["conflict"][0], "newest")
+    assert office.store.db.execute_sql("select count(*) from conflict").fetchone()[0] == 0
+    a.sync()
+    assert a.store.db.execute_sql("select count(*) from conflict").fetchone()[0] == 0
+    assert a.rows("household")[made["clash"]]["address"] == office.rows("household")[made["clash"]]["address"]
+    after = hub_client.review_queue(office.store)
+    assert after.items == [] and after.counts == {"left_scope": 0, "fault": 0, "conflict": 0}
+    # Decided already (by another office computer, or twice): a clear refusal, nothing changes.
+    with pytest.raises(hub_client.HubRefused) as again:
+        hub_client.decide_review(office.store, keep, "keep")
+    assert again.value.status == 404
+
+
+def test_review_undo_waits_for_the_undoing_change(world):
+    """The hub closes an undone item only once it holds the office's undoing change."""
+    office, hub = world["office"], world["hub"]
+    make_review_items(world)
+    item = next(i for i in hub_client.review_queue(office.store).items if i.kind == "left_scope")
+    from hub import review as rv
+    from hub.service import HubError
+
+    admin = hub.service.device(identity.identity(office.store).device_id)
+    with pytest.raises(HubError) as refused:
+        rv.decide(hub.service, admin, kind="left_scope", key=item.key, decision="undo")
+    assert refused.value.status == 409
+    assert hub.service.stats()["review"] == 2
