@@ -562,13 +562,16 @@ def decide_review(store, item: ReviewItem, decision: str, *, transport: Transpor
     try:
         result = None
         if item.kind == "left_scope" and decision == "undo":
-            undo_reviewed_change(store, item)
+            changes = undo_reviewed_change(store, item)
             result = sync(store, transport=transport, progress=progress)
+            result.changes[:0] = changes
         elif item.kind == "conflict":
             if decision != "newest":
                 raise SyncError(_("A conflict is settled by choosing a value."))
-            resolve_with_newest(store, item)
-            return sync(store, transport=transport, progress=progress)
+            changes = resolve_with_newest(store, item)
+            result = sync(store, transport=transport, progress=progress)
+            result.changes[:0] = changes
+            return result
         elif not ((item.kind == "left_scope" and decision == "keep") or (item.kind == "fault" and decision == "seen")):
             raise SyncError(_("This decision does not fit this review item."))
         transport.call("/api/review/decide", {"kind": item.kind, "key": item.key, "decision": decision})
