@@ -30,7 +30,7 @@ from db.sync.conflicts import field_label
 from db.sync.labels import table_label
 from i18n import N_, _
 
-HEADERS = [N_("What"), N_("Record"), N_("From"), N_("When"), N_("Details")]
+HEADERS = [N_("Kind of item"), N_("Record"), N_("Sent by"), N_("When"), N_("Details")]
 KIND_LABELS = {"left_scope": N_("Edit after a move"), "fault": N_("Changed copy of a change"),
                "conflict": N_("Conflict between devices")}
 # Which decisions fit which kind (the buttons enabled for the selected item).
