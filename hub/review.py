@@ -41,6 +41,18 @@ def _field_names(text: str | None) -> list[str]:
     return sorted(k for k, v in values.items() if k != "id" and (k != "deleted" or v))
 
 
+def _differing(sent_text: str | None, stored_text: str | None) -> list[str]:
+    """The fields whose values differ between a faulty copy and the stored op (all, if unreadable)."""
+    try:
+        sent = orjson.loads(sent_text) if sent_text else {}
+        stored = orjson.loads(stored_text) if stored_text else {}
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(sent, dict) or not isinstance(stored, dict):
+        return []
+    return sorted(k for k in set(sent) | set(stored) if k != "id" and sent.get(k) != stored.get(k))
+
+
 def queue(service: HubService, device: Device, *, limit: int = LIMIT) -> dict:
     """The open items, oldest first per kind, and how many there are in all."""
     _require_admin(device)
@@ -85,11 +97,11 @@ def queue(service: HubService, device: Device, *, limit: int = LIMIT) -> dict:
             sent = orjson.loads(content)
         except orjson.JSONDecodeError:
             sent = []
-        sent_fields = _field_names(sent[4]) if isinstance(sent, list) and len(sent) > 4 else []
+        sent_fields = _differing(sent[4] if isinstance(sent, list) and len(sent) > 4 else None, stored)
         items.append({"kind": "fault", "key": key, "tbl": tbl or (sent[2] if len(sent) > 2 else ""),
                       "row_id": row_id or (sent[3] if len(sent) > 3 else ""), "device": by,
                       "device_name": names.get(by) or "", "at": at, "user": None,
-                      "fields": sorted(set(sent_fields) | set(_field_names(stored))), "grids": [],
+                      "fields": sent_fields, "grids": [],
                       "stored_by": names.get(stored_by) or stored_by or ""})
     for tbl, row_id, scope_text, n in conflicts:
         items.append({"kind": "conflict", "key": f"{tbl}:{row_id}", "tbl": tbl, "row_id": row_id, "device": None,

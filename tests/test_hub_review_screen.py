@@ -1,5 +1,5 @@
 # ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
-"""办公室同步 → the review queue on the office's administrator computer: real widgets, a real hub on loopback."""
+"""同步与交接 → 办公室待审 on the office's administrator computer: real widgets, a real hub on loopback."""
 
 from __future__ import annotations
 
@@ -31,45 +31,46 @@ def office_world(ctx, hub, pin, tmp_path) -> dict:
     return {"hub": hub, "pin": pin, "office": office, "a": a, "g1": g1, "g2": g2}
 
 
-def _select(tab, kind: str) -> hub_client.ReviewItem:
-    panel = tab.review
+def _select(panel, kind: str) -> hub_client.ReviewItem:
     row = next(i for i, item in enumerate(panel.items) if item.kind == kind)
     panel.table.selectRow(row)
     return panel.items[row]
 
 
-def test_review_queue_on_the_office_tab(ctx, qtbot, sqlite_hub, hub_cert, tmp_path):
-    from views.sync.office import OfficeSync, OfficeTab
+def test_review_queue_tab(ctx, qtbot, sqlite_hub, hub_cert, tmp_path):
+    from views.sync.screen import SyncScreen
 
     world = office_world(ctx, sqlite_hub, hub_cert[2], tmp_path)
     made = make_review_items(world)
-    tab = OfficeTab(ctx, OfficeSync(ctx))
-    qtbot.addWidget(tab)
-    tab.resize(1200, 700)
-    tab.show()
-    assert tab.review.isVisible()
-    panel = tab.review
+    screen = SyncScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.resize(1200, 700)
+    screen.show()
+    tabs, panel = screen.tabs, screen.review_tab
+    assert tabs.isTabVisible(tabs.indexOf(panel))
+    tabs.setCurrentWidget(panel)  # opening the tab loads the queue from the hub
+    assert panel.table.rowCount() == 4
     assert not any(b.isEnabled() for b in panel.buttons.values())  # nothing chosen for the person
     panel.refresh_button.click()
     assert panel.table.rowCount() == 4
     kinds = {panel.table.item(r, 0).text() for r in range(4)}
     assert len(kinds) == 3 and all(kinds)
     # An edit after a move: keep or undo; undo is carried out and the item leaves the list.
-    item = _select(tab, "left_scope")
+    item = _select(panel, "left_scope")
     assert panel.keep_button.isEnabled() and panel.undo_button.isEnabled() and not panel.seen_button.isEnabled()
     assert item.label in panel.table.item(panel.table.currentRow(), 1).text()
     panel.undo_button.click()
     assert ctx.errors.last_message is None or "undo" not in ctx.errors.last_message
     assert world["office"].rows("household")[item.row_id]["notes"] is None
     assert panel.table.rowCount() == 3 and item.key not in {i.key for i in panel.items}
-    other = _select(tab, "left_scope")
+    other = _select(panel, "left_scope")
     panel.keep_button.click()
     assert world["office"].rows("household")[other.row_id]["notes"] == "已搬走？"
     # The changed copy: looked into; the conflict: the newest value.
-    _select(tab, "fault")
+    _select(panel, "fault")
     assert panel.seen_button.isEnabled() and not panel.keep_button.isEnabled()
     panel.seen_button.click()
-    _select(tab, "conflict")
+    _select(panel, "conflict")
     panel.newest_button.click()
     assert panel.table.rowCount() == 0 and not panel.items
     assert "Nothing" in panel.summary.text() or "没有" in panel.summary.text()
@@ -79,7 +80,7 @@ def test_review_queue_on_the_office_tab(ctx, qtbot, sqlite_hub, hub_cert, tmp_pa
 
 
 def test_review_queue_hidden_on_a_grid_workers_laptop(ctx, qtbot, sqlite_hub, hub_cert, tmp_path):
-    from views.sync.office import OfficeSync, OfficeTab
+    from views.sync.screen import SyncScreen
 
     pin = hub_cert[2]
     office = Laptop(tmp_path, "office").enrol(sqlite_hub, pin, None)
@@ -87,8 +88,8 @@ def test_review_queue_hidden_on_a_grid_workers_laptop(ctx, qtbot, sqlite_hub, hu
     office.sync()
     hub_client.enrol(ctx.store, enrol_code(sqlite_hub, pin, [g1], "张伟的电脑"))
     hub_client.sync(ctx.store)
-    tab = OfficeTab(ctx, OfficeSync(ctx))
-    qtbot.addWidget(tab)
-    tab.show()
-    assert tab.hub_box.isVisible() and not tab.review.isVisible()
+    screen = SyncScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    assert not screen.tabs.isTabVisible(screen.tabs.indexOf(screen.review_tab))
     office.close()

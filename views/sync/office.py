@@ -234,11 +234,6 @@ class OfficeTab(QWidget):
         self.result = QLabel()
         self.result.setWordWrap(True)
         layout.addWidget(self.result)
-        from views.sync.review import HubReviewPanel
-
-        self.review = HubReviewPanel(ctx)  # the office's administrator computer only
-        self.review.sig_decided.connect(lambda _r: self.refresh())
-        layout.addWidget(self.review, 10)
         layout.addStretch(1)
         self.office.sig_status.connect(self.refresh)
         self.office.sig_synced.connect(self._synced)
@@ -251,7 +246,6 @@ class OfficeTab(QWidget):
         enrolled = status.get("enrolled", False)
         self.enrol_box.setVisible(not enrolled)
         self.hub_box.setVisible(enrolled)
-        self.review.setVisible(enrolled and hub_client.is_office_admin(store))
         if not enrolled:
             return
         self.address.setText(status["hub_name"] or status["url"])
@@ -317,8 +311,6 @@ class OfficeTab(QWidget):
             parts.append(_("The office hub was restored from a backup; this laptop sent again what it lacked."))
         self.result.setText(" ".join(parts))
         self.refresh()
-        if self.review.isVisible():
-            self.review.load(quiet=True)  # what the sync brought may wait for a decision
         self.sig_synced.emit(result)
 
     def _failed(self, error) -> None:

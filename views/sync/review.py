@@ -14,7 +14,6 @@ import time
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -41,9 +40,16 @@ def _when(ms: int | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000)) if ms else ""
 
 
+def _field(name: str) -> str:
+    label = field_label(name)
+    if label == name and name.endswith("_id"):
+        return table_label(name[:-3]) if table_label(name[:-3]) != name[:-3] else field_label(name[:-3])
+    return label
+
+
 def describe(item: hub_client.ReviewItem) -> str:
     """The details column: what changed and where the record is now."""
-    fields = "、".join(field_label(f) for f in item.fields)
+    fields = "、".join(_field(f) for f in item.fields)
     grids = "、".join(item.grids)
     if item.kind == "left_scope":
         return _("changed {fields}; the record is now in {grids}").format(fields=fields or "—", grids=grids or "—")
@@ -53,16 +59,23 @@ def describe(item: hub_client.ReviewItem) -> str:
     return _("{n} field(s) with several values; in {grids}").format(n=item.conflicts, grids=grids or "—")
 
 
-class HubReviewPanel(QGroupBox):
-    """The review queue of the office hub, with the decisions that fit the selected item."""
+class HubReviewTab(QWidget):
+    """The 办公室待审 tab: the office hub's review queue, with the decisions that fit the selected item.
+    Shown on the office's administrator computer only (SyncScreen)."""
 
     sig_decided = Signal(object)  # the sync result of a decision that sent a change, or None
 
     def __init__(self, ctx, parent: QWidget | None = None):
-        super().__init__(_("Waiting for the office's decision"), parent)
+        super().__init__(parent)
         self.ctx = ctx
         self.items: list[hub_client.ReviewItem] = []
         layout = QVBoxLayout(self)
+        intro = QLabel(_("What the office hub holds for the office to decide: edits that laptops made after a "
+                         "record had moved out of their grids, changes that arrived twice with different content, "
+                         "and conflicts between devices. Nothing here was dropped; each decision is sent to the "
+                         "hub."))
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
         top = QHBoxLayout()
         self.summary = QLabel(_("Not loaded yet."))
         self.summary.setWordWrap(True)
