@@ -245,6 +245,9 @@ def test_review_queue_decisions(world):
     assert a.rows("household")[made["clash"]]["address"] == office.rows("household")[made["clash"]]["address"]
     after = hub_client.review_queue(office.store)
     assert after.items == [] and after.counts == {"left_scope": 0, "fault": 0, "conflict": 0}
+    # Each decision taken at the hub is in the office's audit trail (which travels to the hub).
+    trail = office.store.db.execute_sql("select detail from audit_entry where action = 'hub_review'").fetchall()
+    assert sorted(d.split(":")[0] for (d,) in trail) == ["fault", "left_scope", "left_scope"]
     # Decided already (by another office computer, or twice): a clear refusal, nothing changes.
     with pytest.raises(hub_client.HubRefused) as again:
         hub_client.decide_review(office.store, keep, "keep")

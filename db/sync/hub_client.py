@@ -549,6 +549,14 @@ def resolve_with_newest(store, item: ReviewItem) -> list[oplog.Change]:
     return changes
 
 
+def _record_decision(store, item: ReviewItem, decision: str) -> None:
+    """The office's decision in the audit trail (it travels to the hub with the next sync)."""
+    from db.accounts import audit
+
+    audit.record(store, action="hub_review", target_table=item.tbl or None, target_id=item.row_id or None,
+                 detail=f"{item.kind}: {decision} ({item.key})")
+
+
 def decide_review(store, item: ReviewItem, decision: str, *, transport: Transport | None = None,
                   progress: Callable[[str, int, int], None] | None = None) -> SyncResult | None:
     """Carry out the office's decision on one item: keep (the hub closes it), undo (our undoing op,
@@ -575,6 +583,7 @@ def decide_review(store, item: ReviewItem, decision: str, *, transport: Transpor
         elif not ((item.kind == "left_scope" and decision == "keep") or (item.kind == "fault" and decision == "seen")):
             raise SyncError(_("This decision does not fit this review item."))
         transport.call("/api/review/decide", {"kind": item.kind, "key": item.key, "decision": decision})
+        _record_decision(store, item, decision)
         return result
     finally:
         if own:
