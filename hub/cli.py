@@ -153,7 +153,7 @@ def cmd_devices(args) -> int:
         state = _("revoked {when}").format(when=_when(d["revoked_at"])) if d["revoked_at"] else _("active")
         print(_("{device}  {name}  grids: {grids}  last seen: {seen}  pending: {pending}  sent: {sent}  {state}").format(
             device=d["device_id"], name=d["name"] or "—", grids=d["grids"], seen=_when(d["last_seen"]),
-            pending=d["pending"], sent=d["pushed"], state=state))
+            pending=d["pending"], sent=d["pushed"], state=state) + "  " + _("role: {role}").format(role=d["role"]))
     return 0
 
 

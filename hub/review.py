@@ -9,7 +9,7 @@
 - "conflict": rows whose merged fields have several live values (hub_row.conflicts): decided by
   a resolution op from the office's computer (its Conflicts tab), never at the hub itself.
 
-Only a device enrolled as 社区管理员 (role admin) reads or decides the queue. Each decision is
+Only the office's administrator computer (role admin, all grids) reads or decides the queue. Each decision is
 one write transaction.
 """
 
@@ -26,7 +26,7 @@ KEEP, UNDO, SEEN = "keep", "undo", "seen"
 
 
 def _require_admin(device: Device) -> None:
-    if device.effective_role != sc.ROLE_ADMIN:
+    if device.effective_role != sc.ROLE_ADMIN or device.grids is not None:
         raise HubError(_("Only the office's administrator computer may see and decide the review queue."), 403)
 
 

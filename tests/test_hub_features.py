@@ -267,3 +267,30 @@ def test_review_undo_waits_for_the_undoing_change(world):
         rv.decide(hub.service, admin, kind="left_scope", key=item.key, decision="undo")
     assert refused.value.status == 409
     assert hub.service.stats()["review"] == 2
+
+
+def test_enrol_command_names_the_role(world, hub_cert, laptops, capsys):
+    """griddesk-hub enrol --role readonly: the laptop that enrols with the code receives masked numbers."""
+    from db.models.register import Membership, Person
+    from hub import cli
+
+    hub, office, g1 = world["hub"], world["office"], world["g1"]
+    tls = ["--tls", str(hub_cert[0].parent), "--address", hub.address.replace("https://", "")]
+    assert cli.main(["--data", hub.storage.url, "enrol", "--grid", "一网格", "--role", "readonly", "--name",
+                     "查看用电脑", *tls]) == 0
+    text = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("griddesk-hub://"))
+    hh = office.write(Household, [{"grid": g1, "number": "1-3"}])[0].row_id
+    person = office.write(Person, [{"name": "赵敏", "phone": "13612345678"}])[0].row_id
+    office.write(Membership, [{"household": hh, "person": person, "relation": "户主"}])
+    office.sync()
+    viewer = laptops("viewer")
+    hub_client.enrol(viewer.store, text)
+    viewer.sync()
+    assert viewer.rows("person")[person]["phone"] == "136****5678"
+    assert cli.main(["--data", hub.storage.url, "devices"]) == 0
+    out = capsys.readouterr().out
+    assert "readonly" in out and "admin" in out
+    # A grid worker's code for every grid is refused with a clear message, and no code is made.
+    codes = len(hub.service.codes())
+    assert cli.main(["--data", hub.storage.url, "enrol", "--all-grids", "--role", "grid", *tls]) == 2
+    assert "网格员" in capsys.readouterr().err and len(hub.service.codes()) == codes

@@ -468,7 +468,8 @@ class ReviewQueue:
 
 def is_office_admin(store) -> bool:
     """Was this laptop enrolled as the office's administrator computer (it sees the review queue)?"""
-    return link(store) is not None and store.get_meta(ROLE_META) == ROLE_ADMIN
+    current = link(store)
+    return current is not None and current["grids"] == "*" and store.get_meta(ROLE_META) == ROLE_ADMIN
 
 
 def _transport_for(store) -> Transport:
