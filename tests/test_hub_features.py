@@ -175,6 +175,18 @@ def test_read_only_laptop_receives_personal_numbers_masked(world, laptops):
     office.sync()
     assert office.rows("person")[person[0].row_id]["id_number"] == "110105199003071234"
     assert hub.service.stats()["faults"] == 0
+    # Nor does a USB bundle from the read-only laptop carry the masked copies (only its own changes).
+    peer = Store(raw.parent / "usb-peer.sqlite", user="peer")
+    try:
+        identity.trust_device(peer, identity.identity(r.store).card())
+        identity.trust_device(r.store, identity.identity(peer).card())
+        exported = exchange.export_bundle(r.store, for_device=identity.identity(peer).device_id)
+        assert office.store.node_id not in exported.manifest["ranges"]
+        exchange.import_bundle(peer, exchange.read_bundle(peer, exported.data))
+        assert peer.db.execute_sql("select count(*) from oplog where node = ?",
+                                   (office.store.node_id,)).fetchone()[0] == 0
+    finally:
+        peer.close()
     # A new office change reaches the read-only laptop masked too; the office's own laptop unmasked.
     office.write(Person, [{"id": person[0].row_id, "phone": "13700007777"}])
     office.sync()

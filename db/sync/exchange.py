@@ -168,7 +168,13 @@ def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsC
     tables: Counter = Counter()
     total = sum(max(0, t - since.get(n, 0)) for n, t in top.items())
     sql = f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter > ? order by counter"
-    for node in sorted(top):
+    nodes = sorted(top)
+    if store.get_meta("hub_role") == "readonly":  # db.sync.hub_client.ROLE_META
+        # The office hub sends a read-only laptop others' ops with the personal numbers masked:
+        # they are no changes (the real ones are at the hub), so only its own ops leave it.
+        own = {store.node_id, *(store.get_meta("previous_node_ids") or "").split(",")}
+        nodes = [n for n in nodes if n in own]
+    for node in nodes:
         lo = since.get(node, 0)
         start = len(rows)
         for row in store.db.execute_sql(sql, (node, lo)):
