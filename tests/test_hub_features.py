@@ -119,8 +119,19 @@ def test_grid_worker_laptop_never_receives_another_grids_persons(world, laptops)
     from db.models.register import Person
 
     office.write(Person, [{"id": other_persons[0], "phone": "13955556666"}])
+    # And records about grid 2's persons: a special-group tag, a home visit, a life event.
+    from db.models.register import LifeEvent, PersonTag, Tag, Visit
+
+    tag = office.write(Tag, [{"name": "低保", "sensitive": 1}])[0].row_id
+    children = [office.write(PersonTag, [{"person": other_persons[1], "tag": tag, "reason": "低保户"}])[0].row_id,
+                office.write(Visit, [{"household": other_hh, "person": other_persons[0], "situation": "生病住院"}]
+                             )[0].row_id,
+                office.write(LifeEvent, [{"person": moving_persons[0], "household": moving_hh, "kind": "move_in"}]
+                             )[0].row_id]
     office.sync()
     a.sync()
+    assert tag in a.ids("tag")  # community-wide
+    assert not set(children) & (a.ids("person_tag") | a.ids("visit") | a.ids("life_event"))
     theirs = set(other_persons) | set(moving_persons)
     assert not theirs & a.ids("person") and {other_hh, moving_hh}.isdisjoint(a.ids("household"))
     # Not a row, not an op, not a value of another grid's persons is on the laptop.
@@ -128,7 +139,9 @@ def test_grid_worker_laptop_never_receives_another_grids_persons(world, laptops)
     held = {r for (r,) in a.store.db.execute_sql("select row_id from oplog")}
     # (the moved household's own ops reached the laptop while it was in grid 1; they left with it)
     assert not outside & held
-    assert a.store.db.execute_sql("select count(*) from oplog where fields like '%13955556666%'").fetchone()[0] == 0
+    for secret in ("13955556666", "生病住院", "低保户"):
+        assert a.store.db.execute_sql("select count(*) from oplog where fields like ?",
+                                      (f"%{secret}%",)).fetchone()[0] == 0, secret
     assert set(a.ids("person")) == _scope_rows(hub, g1)["person"]
     # A grid worker's laptop is enrolled for its own grids, never for every grid.
     with pytest.raises(HubError):
