@@ -25,6 +25,8 @@ def main() -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from db.store import Store
+    from db.sync import hub_client
     from desktop.appearance import apply_text_scale
     from desktop.context import AppContext
     from desktop.errors import ErrorReporter
@@ -34,8 +36,6 @@ def main() -> int:
     from hub.tls import make_certificate
     from tests.hub_helpers import Laptop, enrol_code, office_with_grids
     from tests.test_hub_features import make_review_items
-    from db.store import Store
-    from db.sync import hub_client
     from views.sync.screen import SyncScreen
 
     app = QApplication.instance() or QApplication(sys.argv)

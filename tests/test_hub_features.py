@@ -211,7 +211,7 @@ def test_read_only_laptop_receives_personal_numbers_masked(world, laptops):
 
 def make_review_items(world) -> dict:
     """One of each: an edit after a move (two), an op id with other content, a conflict."""
-    hub, office, a, g1, g2 = world["hub"], world["office"], world["a"], world["g1"], world["g2"]
+    office, a, g1, g2 = world["office"], world["a"], world["g1"], world["g2"]
     moved = [add_household(a, g1, number=f"1-{n}")[0] for n in (5, 6)]
     clash, _persons = add_household(a, g1, number="1-7")
     a.sync()
