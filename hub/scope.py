@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from db.models.accounts import ROLE_ADMIN, ROLE_GRID, ROLE_READONLY, ROLES  # noqa: F401 - the accounts' roles
+
 ALL = "*"
 OFFICE_ONLY = frozenset({"audit_entry"})
 # table -> {column of the op's fields: link slot in hub_row}
@@ -60,10 +62,6 @@ def meets(scope: frozenset[str], grids: frozenset[str] | None) -> bool:
 # 网格员 (grid) is enrolled for its own grids only, never for all; 只读 (readonly) receives
 # personal numbers masked (db.validation.mask, the desktop's one masking rule) and may not send
 # masked copies back as if they were changes.
-ROLE_ADMIN = "admin"
-ROLE_GRID = "grid"
-ROLE_READONLY = "readonly"
-ROLES = (ROLE_ADMIN, ROLE_GRID, ROLE_READONLY)
 MASKED_FIELDS = ("id_number", "phone", "owner_phone")
 
 

@@ -315,6 +315,10 @@ def test_enrol_command_names_the_role(world, hub_cert, laptops, capsys):
     assert cli.main(["--data", hub.storage.url, "devices"]) == 0
     out = capsys.readouterr().out
     assert "readonly" in out and "admin" in out
+    from hub.app import status_page
+
+    page = status_page(hub.service)  # (in Chinese: the command set the language)
+    assert "<th>角色</th>" in page and "只读" in page and "社区管理员" in page
     # A grid worker's code for every grid is refused with a clear message, and no code is made.
     codes = len(hub.service.codes())
     assert cli.main(["--data", hub.storage.url, "enrol", "--all-grids", "--role", "grid", *tls]) == 2

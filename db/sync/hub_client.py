@@ -23,6 +23,7 @@ import orjson
 
 from db import oplog
 from db.models import synced_model
+from db.models.accounts import ROLE_ADMIN, ROLE_READONLY  # the hub enrols laptops with the accounts' roles
 from db.sync import hub_protocol as proto
 from db.sync.hub_tables import create_tables  # noqa: F401 - migration 11's tables, named here too
 from db.sync.identity import SyncError, identity, now_iso
@@ -34,7 +35,6 @@ PUSH_BATCH = 5000
 PULL_PAGE = 5000
 DEFAULT_INTERVAL_MIN = 15
 ROLE_META = "hub_role"  # the role the office enrolled this laptop with (hub.scope.ROLES), from each hello
-ROLE_ADMIN, ROLE_READONLY = "admin", "readonly"
 WARN_DAYS = 3
 _FIELDS = ("url", "pin", "cert_pem", "hub_id", "hub_name", "epoch", "cursor", "scope_token", "grids",
            "enrolled_at", "last_attempt_at", "last_sync_at", "last_error", "failures", "next_attempt_at",
@@ -113,7 +113,7 @@ def status(store, *, now: float | None = None) -> dict:
             "last_sync_at": last, "last_error": current["last_error"], "failures": current["failures"],
             "next_attempt_at": current["next_attempt_at"], "waiting": waiting_changes(store, current["acked"]),
             "days_since_sync": days, "warn": days is None or days >= WARN_DAYS,
-            "interval_min": current["interval_min"], "pin": current["pin"]}
+            "interval_min": current["interval_min"], "pin": current["pin"], "role": store.get_meta(ROLE_META) or ""}
 
 
 def set_interval(store, minutes: int) -> None:
