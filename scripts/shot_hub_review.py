@@ -1,6 +1,6 @@
 """Show 同步与交接 → 办公室待审 on the office's administrator computer with a filled review queue.
 
-    python scripts/shot_hub_review.py [--scale 150]
+    python scripts/shot_hub_review.py [--scale 150] [--tab office]
     xshot out.png --size 1366x768 --wait 12 -- python scripts/shot_hub_review.py --scale 150
 
 A real hub on loopback (SQLite, in a temp folder), the office enrolled for all grids, a grid
@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=int, default=100)
+    parser.add_argument("--tab", choices=("review", "office"), default="review")
     args = parser.parse_args()
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -60,7 +61,7 @@ def main() -> int:
     screen.setWindowTitle("GridDesk — 同步与交接")
     screen.resize(1366, 740)
     screen.show()
-    screen.tabs.setCurrentWidget(screen.review_tab)
+    screen.tabs.setCurrentWidget(screen.review_tab if args.tab == "review" else screen.office_tab)
     screen.review_tab.table.selectRow(0)
     app.exec()
     hub.stop()
