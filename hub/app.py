@@ -184,6 +184,24 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
                                        own={str(k): int(v) for k, v in own.items() if isinstance(v, int)})
         return _ok(page)
 
+    async def review(request: Request) -> Response:
+        from hub import review as rv
+
+        body = await _body(request)
+        device = await authenticate(request, body)
+        data = _json(body)
+        return _ok(await run_in_threadpool(rv.queue, service, device, limit=min(int(data.get("limit") or rv.LIMIT),
+                                                                                  rv.LIMIT)))
+
+    async def decide(request: Request) -> Response:
+        from hub import review as rv
+
+        body = await _body(request)
+        device = await authenticate(request, body)
+        data = _json(body)
+        return _ok(await run_in_threadpool(rv.decide, service, device, kind=str(data.get("kind") or ""),
+                                           key=str(data.get("key") or ""), decision=str(data.get("decision") or "")))
+
     async def status(request: Request) -> Response:
         return HTMLResponse(await run_in_threadpool(status_page, service))
 
@@ -193,6 +211,8 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
         Route("/api/hello", guarded(hello), methods=["POST"]),
         Route("/api/push", guarded(push), methods=["POST"]),
         Route("/api/pull", guarded(pull), methods=["POST"]),
+        Route("/api/review", guarded(review), methods=["POST"]),
+        Route("/api/review/decide", guarded(decide), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.service = service
@@ -218,8 +238,13 @@ def status_page(service: HubService) -> str:
         return "、".join(str(grids.get(g) or g[:8]) for g in text.split(",") if g)
 
     revoked, active, no_grid = _("revoked"), _("active"), _("(no grid)")
+    from db.accounts.session import ROLE_LABELS
+
+    def role(d) -> str:
+        return _(ROLE_LABELS[d["role"]]) if d.get("role") in ROLE_LABELS else (d.get("role") or "")
+
     rows = "".join(
-        f"<tr><td>{e(d['name'] or d['device_id'])}</td><td>{e(grid_names(d['grids']))}</td>"
+        f"<tr><td>{e(d['name'] or d['device_id'])}</td><td>{e(role(d))}</td><td>{e(grid_names(d['grids']))}</td>"
         f"<td>{e(_when(d['last_seen']))}</td><td class=n>{d['pending']:,}</td><td class=n>{d['pushed']:,}</td>"
         f"<td>{e(revoked if d['revoked_at'] else active)}</td></tr>" for d in devices)
     grid_rows = "".join(
@@ -227,7 +252,7 @@ def status_page(service: HubService) -> str:
         f"<td class=n>{g['persons']:,}</td><td class=n>{g['conflicts']:,}</td></tr>" for g in stats["grids"])
     t = {key: e(text) for key, text in {
         "storage": _("Storage"), "stored": _("Changes stored"), "review": _("Waiting for review"),
-        "faults": _("Faults"), "devices": _("Devices"), "device": _("Device"), "grids": _("Grids"),
+        "faults": _("Faults"), "devices": _("Devices"), "device": _("Device"), "grids": _("Grids"), "role": _("Role"),
         "seen": _("Last seen"), "pending": _("Pending for the device"), "sent": _("Changes sent"), "state": _("State"),
         "grid": _("Grid"), "households": _("Households"), "persons": _("Persons"), "conflicts": _("Conflicts"),
     }.items()}
@@ -241,7 +266,7 @@ th{{background:#f0f3f7}}.n{{text-align:right}}</style></head><body>
 <p>{t['storage']}{colon}{e(stats['backend'])} · {t['stored']}{colon}{stats['ops']:,} ·
 {t['review']}{colon}{stats['review']:,} · {t['faults']}{colon}{stats['faults']:,}</p>
 <h2>{t['devices']}</h2>
-<table><tr><th>{t['device']}</th><th>{t['grids']}</th><th>{t['seen']}</th>
+<table><tr><th>{t['device']}</th><th>{t['role']}</th><th>{t['grids']}</th><th>{t['seen']}</th>
 <th>{t['pending']}</th><th>{t['sent']}</th><th>{t['state']}</th></tr>{rows}</table>
 <h2>{t['grids']}</h2>
 <table><tr><th>{t['grid']}</th><th>{t['households']}</th><th>{t['persons']}</th>

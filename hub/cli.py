@@ -2,7 +2,7 @@
 
     griddesk-hub cert --host 192.168.1.10          make the office certificate, print its fingerprint
     griddesk-hub serve [--data URL] [--port 8443]   run the hub (SQLite file by default, or postgresql://)
-    griddesk-hub enrol --grid 一网格 [--name ..]    a one-time code for a laptop (text and QR code)
+    griddesk-hub enrol --grid 一网格 [--name ..] [--role grid|readonly|admin]   a one-time code for a laptop
     griddesk-hub devices | revoke DEVICE | scope DEVICE --grid .. | stats
     griddesk-hub backup FILE | restore FILE         a checked copy (an SQLite file) of either backend
 """
@@ -126,7 +126,7 @@ def cmd_enrol(args) -> int:
     address = args.address or service.meta().get("address")
     if not address:
         raise SystemExit(_("Give the hub's address as the laptops reach it: --address 192.168.1.10:8443"))
-    code = service.create_code(grids=grids, name=args.name or "", hours=args.hours)
+    code = service.create_code(grids=grids, name=args.name or "", hours=args.hours, role=args.role)
     text = make_code_text(address, fingerprint_of(cert), code)
     print(_("Enrolment code (valid {hours} hours, once; five wrong tries lock it):").format(hours=args.hours))
     print(text)
@@ -153,7 +153,7 @@ def cmd_devices(args) -> int:
         state = _("revoked {when}").format(when=_when(d["revoked_at"])) if d["revoked_at"] else _("active")
         print(_("{device}  {name}  grids: {grids}  last seen: {seen}  pending: {pending}  sent: {sent}  {state}").format(
             device=d["device_id"], name=d["name"] or "—", grids=d["grids"], seen=_when(d["last_seen"]),
-            pending=d["pending"], sent=d["pushed"], state=state))
+            pending=d["pending"], sent=d["pushed"], state=state) + "  " + _("role: {role}").format(role=d["role"]))
     return 0
 
 
@@ -271,6 +271,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--all-grids", action="store_true")
     s.add_argument("--name")
     s.add_argument("--hours", type=float, default=72)
+    s.add_argument("--role", choices=("admin", "grid", "readonly"),
+                   help=_("who uses the laptop: admin (社区管理员), grid (网格员, the default with --grid) or "
+                          "readonly (只读: receives ID and phone numbers masked)"))
     s.add_argument("--address")
     s.add_argument("--qr")
     s.add_argument("--tls")

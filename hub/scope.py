@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from db.models.accounts import ROLE_ADMIN, ROLE_GRID, ROLE_READONLY, ROLES  # noqa: F401 - the accounts' roles
+
 ALL = "*"
 OFFICE_ONLY = frozenset({"audit_entry"})
 # table -> {column of the op's fields: link slot in hub_row}
@@ -52,3 +54,37 @@ def meets(scope: frozenset[str], grids: frozenset[str] | None) -> bool:
     if grids is None:
         return bool(scope)
     return not scope.isdisjoint(grids)
+
+
+# -- roles: what a device may receive (db/accounts' roles, enforced by the hub for what it sends) -----
+# A device is enrolled with the role of the people who use it (the enrolment code names it):
+# 社区管理员 (admin) receives its grids unmasked and may decide the office's review queue;
+# 网格员 (grid) is enrolled for its own grids only, never for all; 只读 (readonly) receives
+# personal numbers masked (db.validation.mask, the desktop's one masking rule) and may not send
+# masked copies back as if they were changes.
+MASKED_FIELDS = ("id_number", "phone", "owner_phone")
+
+
+def default_role(grids: frozenset[str] | None) -> str:
+    """The role of a device enrolled before roles existed: the office's own computer is admin."""
+    return ROLE_ADMIN if grids is None else ROLE_GRID
+
+
+def masked_fields(fields_text: str) -> str:
+    """An op's fields (its stored JSON text) with the personal numbers masked."""
+    if not any(f'"{name}"' in fields_text for name in MASKED_FIELDS):
+        return fields_text
+    import orjson
+
+    from db.validation import mask
+
+    values = orjson.loads(fields_text)
+    for name in MASKED_FIELDS:
+        if isinstance(values.get(name), str):
+            values[name] = mask(name, values[name])
+    return orjson.dumps(values).decode()
+
+
+def holds_masked(fields: dict) -> bool:
+    """Does an op carry a masked personal number (a copy a read-only device received)?"""
+    return any(isinstance(fields.get(name), str) and "*" in fields[name] for name in MASKED_FIELDS)

@@ -59,10 +59,15 @@ class Device:
     revoked_at: int | None
     cursor: int = 0
     last_seen: int | None = None
+    role: str = ""  # hub.scope.ROLES; "" before it is read (default_role)
 
     @property
     def grids_text(self) -> str:
         return sc.ALL if self.grids is None else sc.dump(self.grids)
+
+    @property
+    def effective_role(self) -> str:
+        return self.role or sc.default_role(self.grids)
 
 
 def _grids_from_text(text: str) -> frozenset[str] | None:
@@ -76,12 +81,14 @@ class PushResult:
     duplicates: int = 0
     faults: int = 0
     review: int = 0
+    withheld: int = 0  # masked copies a read-only device sent back (not stored: they are no changes)
     vector: dict[str, int] = field(default_factory=dict)
     epoch: str = ""
 
     def as_dict(self) -> dict:
         return {"received": self.received, "stored": self.stored, "duplicates": self.duplicates,
-                "faults": self.faults, "review": self.review, "vector": self.vector, "epoch": self.epoch}
+                "faults": self.faults, "review": self.review, "withheld": self.withheld, "vector": self.vector,
+                "epoch": self.epoch}
 
 
 def parse_ops(raw: Any) -> list[oplog.OpRecord]:
@@ -281,21 +288,25 @@ class HubService:
             row = self.storage.fetchone(
                 conn, "select device_id, name, sign_public, box_public, node, grids, revoked_at, cursor, last_seen "
                       "from hub_device where device_id = ?", (device_id,))
+            role = self.storage.fetchone(conn, "select value from hub_meta where key = ?", (f"role:{device_id}",))
         if row is None:
             return None
-        return Device(row[0], row[1] or "", row[2], row[3], row[4], _grids_from_text(row[5]), row[6], row[7], row[8])
+        return Device(row[0], row[1] or "", row[2], row[3], row[4], _grids_from_text(row[5]), row[6], row[7], row[8],
+                      (role[0] if role else "") or sc.default_role(_grids_from_text(row[5])))
 
     def devices(self) -> list[dict]:
         s = self.storage
         with s.read() as conn:
             rows = s.fetchall(conn, "select device_id, name, grids, enrolled_at, last_seen, revoked_at, pushed, "
                                     "pulled, cursor from hub_device order by name, device_id")
-            committed = int(s.meta(conn).get("committed_seq") or 0)
+            meta = s.meta(conn)
+            committed = int(meta.get("committed_seq") or 0)
             out = []
             for r in rows:
                 grids = _grids_from_text(r[2])
                 out.append({"device_id": r[0], "name": r[1], "grids": r[2], "enrolled_at": r[3], "last_seen": r[4],
                             "revoked_at": r[5], "pushed": r[6], "pulled": r[7], "cursor": r[8],
+                            "role": meta.get(f"role:{r[0]}") or sc.default_role(grids),
                             "pending": self._pending(conn, grids, r[8], committed)})
         return out
 
@@ -321,6 +332,10 @@ class HubService:
     def set_scope(self, device_id: str, grids: frozenset[str] | None) -> None:
         """Change a device's grids; it reads its (new) scope again from the start."""
         text = sc.ALL if grids is None else sc.dump(grids)
+        device = self.device(device_id)
+        if device is not None and grids is None and device.effective_role == sc.ROLE_GRID:
+            raise HubError(_("A grid worker's laptop receives its own grids only; it cannot be given every grid."),
+                           403)
         with self.storage.write() as conn:
             cur = self.storage.execute(conn, "update hub_device set grids = ?, cursor = 0 where device_id = ?",
                                        (text, device_id))
@@ -338,14 +353,21 @@ class HubService:
         return found[0]
 
     # -- enrolment --------------------------------------------------------------------------------
-    def create_code(self, *, grids: frozenset[str] | None, name: str = "", hours: float = CODE_TTL_HOURS) -> str:
+    def create_code(self, *, grids: frozenset[str] | None, name: str = "", hours: float = CODE_TTL_HOURS,
+                    role: str | None = None) -> str:
         code_id = "".join(secrets.choice(_ALPHABET) for _ in range(4))
         secret = "".join(secrets.choice(_ALPHABET) for _ in range(8))
         text = sc.ALL if grids is None else sc.dump(grids)
         if grids is not None and not grids:
             raise HubError(_("Name at least one grid for the device (or all grids)."))
+        role = role or sc.default_role(grids)
+        if role not in sc.ROLES:
+            raise HubError(_("Unknown role “{role}” (admin, grid or readonly).").format(role=role))
+        if role == sc.ROLE_GRID and grids is None:
+            raise HubError(_("A grid worker's laptop receives its own grids only; name its grids."), 403)
         now = now_ms()
         with self.storage.write() as conn:
+            self.storage.set_meta(conn, **{f"code_role:{code_id}": role})
             self.storage.execute(conn, "insert into hub_code (code_id, secret_hash, grids, name, created_at, "
                                        "expires_at) values (?,?,?,?,?,?)",
                                  (code_id, _hash(secret), text, name, now, now + int(hours * 3_600_000)))
@@ -403,6 +425,9 @@ class HubService:
                                 "enrolled_at, last_seen) values (?,?,?,?,?,?,?,?)",
                           (card["device_id"], card.get("name") or name, card["sign_public"], card.get("box_public"),
                            node, grids, now, now))
+                role = s.fetchone(conn, "select value from hub_meta where key = ?", (f"code_role:{code_id}",))
+                s.set_meta(conn, **{f"role:{card['device_id']}": (role[0] if role else None)
+                                    or sc.default_role(_grids_from_text(grids))})
         if failure is not None:
             raise failure
         device = self.device(card["device_id"])
@@ -424,6 +449,7 @@ class HubService:
                                       [n for n in nodes if isinstance(n, str)][:10_000]))
         return {"hub_id": meta["hub_id"], "epoch": meta["epoch"], "checkpoint": int(meta["committed_seq"]),
                 "grids": device.grids_text, "scope_token": meta.get(f"scope_token:{device.device_id}", ""),
+                "role": device.effective_role,
                 "vector": vector, "name": meta.get("name") or ""}
 
     # -- push -------------------------------------------------------------------------------------
@@ -444,6 +470,12 @@ class HubService:
                 faults.append((op.node, op.counter, orjson.dumps(list(op.raw)).decode(), device.device_id, now))
             else:
                 result.duplicates += 1
+        if device.effective_role == sc.ROLE_READONLY:
+            # A read-only device holds masked copies of others' ops: sent back (after a restore of
+            # the hub, or relayed), they are no changes and must not replace or fault the real ones.
+            for key in [k for k, op in batch.items() if sc.holds_masked(op.fields)]:
+                del batch[key]
+                result.withheld += 1
         with s.write() as conn:
             meta = s.meta(conn)
             result.epoch = meta["epoch"]
@@ -680,6 +712,7 @@ class HubService:
         items: list[list] = []
         sent: set[tuple[str, int]] = set()
         left: set[tuple[str, str]] = set()
+        masked = device.effective_role == sc.ROLE_READONLY  # 只读: personal numbers never leave unmasked
         for row in rows:
             _seq, kind, tbl, row_id, scope_text = row[:5]
             current = frozenset({sc.ALL}) if sc.community_wide(tbl) else sc.parse(scope_text)
@@ -696,6 +729,8 @@ class HubService:
             if key in sent or own.get(op[0], 0) >= op[1]:
                 continue
             sent.add(key)
+            if masked:
+                op = (*op[:4], sc.masked_fields(op[4]), *op[5:])
             items.append(["op", *op])
         more = len(rows) == limit
         next_cursor = rows[-1][0] if more else checkpoint

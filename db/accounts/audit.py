@@ -35,6 +35,7 @@ ACTION_LABELS = {
     "change": N_("Changed"),
     "exchange": N_("Exchange"),
     "redact": N_("Personal data erased"),
+    "hub_review": N_("Decided an item of the office hub's review queue"),
 }
 
 

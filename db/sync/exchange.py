@@ -165,19 +165,27 @@ def _record(store, **values) -> None:
 # -- export ---------------------------------------------------------------------------------------
 
 def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsCancelled):
+    """Every op held above `since`, and the vector this database can prove (no claim past a hole).
+
+    A laptop synced with the office hub holds only its grids' ops of other devices: their
+    counters have holes. The bundle carries every op held, also those past a hole (stopping at
+    the first one lost them for the receiver), while its vector claims only the contiguous part."""
     top = oplog.version_vector(store.db)
     rows: list[list] = []
     ranges: dict[str, list[int]] = {}
     tables: Counter = Counter()
     total = sum(max(0, t - since.get(n, 0)) for n, t in top.items())
-    sql = (f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter > ? and counter <= ? "
-           "order by counter")
-    for node, hi in sorted(top.items()):
+    sql = f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter > ? order by counter"
+    nodes = sorted(top)
+    if store.get_meta("hub_role") == "readonly":  # db.sync.hub_client.ROLE_META
+        # The office hub sends a read-only laptop others' ops with the personal numbers masked:
+        # they are no changes (the real ones are at the hub), so only its own ops leave it.
+        own = {store.node_id, *(store.get_meta("previous_node_ids") or "").split(",")}
+        nodes = [n for n in nodes if n in own]
+    for node in nodes:
         lo = since.get(node, 0)
-        if hi <= lo:
-            continue
-        ranges[node] = [lo + 1, hi]
-        for row in store.db.execute_sql(sql, (node, lo, hi)):
+        start = len(rows)
+        for row in store.db.execute_sql(sql, (node, lo)):
             rows.append(row)
             tables[row[2]] += 1
             if len(rows) % 20_000 == 0:
@@ -185,6 +193,8 @@ def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsC
                     raise Cancelled(_("The export was cancelled; nothing was written."))
                 if progress:
                     progress(len(rows), total)
+        if len(rows) > start:
+            ranges[node] = [rows[start][1], rows[-1][1]]  # first and last carried (holes possible)
     return rows, ranges, dict(tables), top
 
 

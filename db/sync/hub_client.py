@@ -23,6 +23,7 @@ import orjson
 
 from db import oplog
 from db.models import synced_model
+from db.models.accounts import ROLE_ADMIN, ROLE_READONLY  # the hub enrols laptops with the accounts' roles
 from db.sync import hub_protocol as proto
 from db.sync.hub_tables import create_tables  # noqa: F401 - migration 11's tables, named here too
 from db.sync.identity import SyncError, identity, now_iso
@@ -33,6 +34,7 @@ SCOPED_TABLES = ("household", "membership", "person", "person_tag", "visit", "li
 PUSH_BATCH = 5000
 PULL_PAGE = 5000
 DEFAULT_INTERVAL_MIN = 15
+ROLE_META = "hub_role"  # the role the office enrolled this laptop with (hub.scope.ROLES), from each hello
 WARN_DAYS = 3
 _FIELDS = ("url", "pin", "cert_pem", "hub_id", "hub_name", "epoch", "cursor", "scope_token", "grids",
            "enrolled_at", "last_attempt_at", "last_sync_at", "last_error", "failures", "next_attempt_at",
@@ -111,7 +113,7 @@ def status(store, *, now: float | None = None) -> dict:
             "last_sync_at": last, "last_error": current["last_error"], "failures": current["failures"],
             "next_attempt_at": current["next_attempt_at"], "waiting": waiting_changes(store, current["acked"]),
             "days_since_sync": days, "warn": days is None or days >= WARN_DAYS,
-            "interval_min": current["interval_min"], "pin": current["pin"]}
+            "interval_min": current["interval_min"], "pin": current["pin"], "role": store.get_meta(ROLE_META) or ""}
 
 
 def set_interval(store, minutes: int) -> None:
@@ -143,6 +145,7 @@ def forget(store) -> None:
     with store.db.atomic():
         store.db.execute_sql("delete from sync_hub")
         store.db.execute_sql("delete from sync_hub_leave")
+        store.db.execute_sql("delete from meta where key = ?", (ROLE_META,))
 
 
 # -- transport ------------------------------------------------------------------------------------
@@ -333,11 +336,16 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
         cursor = 0
         _save(store, epoch=hello["epoch"], cursor=0, scope_token=hello.get("scope_token") or "")
     _save(store, grids=hello["grids"], hub_name=hello.get("name") or "")
+    role = hello.get("role") or ""
+    if store.get_meta(ROLE_META) != role:
+        store.set_meta(**{ROLE_META: role})
     # What the hub holds replaces what we believed (it may hold less after a restore).
     acked = {n: int(v) for n, v in hello["vector"].items()}
-    # Push: every op above what the hub holds (ours, and others' that came by USB stick).
+    # Push: every op above what the hub holds (ours, and others' that came by USB stick). A
+    # read-only laptop holds others' ops with the personal numbers masked: it sends only its own.
     todo = []
-    for node in nodes:
+    own_nodes = set(_own_nodes(store))
+    for node in nodes if role != ROLE_READONLY else [n for n in nodes if n in own_nodes]:
         top = acked.get(node, 0)
         n = db.execute_sql("select count(*) from oplog where node = ? and counter > ?", (node, top)).fetchone()[0]
         if n:
@@ -427,3 +435,157 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
     if cursor != int(current["cursor"] or 0) or result.pushed:
         transport.call("/api/hello", {"nodes": [], "cursor": cursor})  # for the office's "pending" column
     return result
+
+
+# -- the office's review queue (an administrator's computer) --------------------------------------
+
+REVIEW_KINDS = ("left_scope", "fault", "conflict")
+
+
+@dataclass
+class ReviewItem:
+    """One thing the hub holds for the office to decide (hub/review.py), labelled from this database."""
+
+    kind: str  # left_scope | fault | conflict
+    key: str
+    tbl: str
+    row_id: str
+    label: str
+    device_name: str = ""
+    user: str | None = None
+    at_ms: int | None = None
+    fields: list[str] = field(default_factory=list)
+    grids: list[str] = field(default_factory=list)
+    conflicts: int = 0
+    stored_by: str = ""
+
+
+@dataclass
+class ReviewQueue:
+    items: list[ReviewItem]
+    counts: dict[str, int]
+
+
+def is_office_admin(store) -> bool:
+    """Was this laptop enrolled as the office's administrator computer (it sees the review queue)?"""
+    current = link(store)
+    return current is not None and current["grids"] == "*" and store.get_meta(ROLE_META) == ROLE_ADMIN
+
+
+def _transport_for(store) -> Transport:
+    current = link(store)
+    if current is None:
+        raise SyncError(_("This laptop is not enrolled at an office hub yet. Enrol it with the office's code."))
+    return Transport(store, current["url"], current["cert_pem"], offset_ms=current["offset_ms"])
+
+
+def _call(store, path: str, data: dict, transport: Transport | None) -> dict:
+    own = transport is None
+    transport = transport or _transport_for(store)
+    try:
+        return transport.call(path, data)
+    finally:
+        if own:
+            transport.close()
+
+
+def review_queue(store, *, transport: Transport | None = None) -> ReviewQueue:
+    """What the hub holds for the office to decide, each item named as this database names the row."""
+    from db.accounts.session import require_admin
+    from db.sync.conflicts import _label
+
+    require_admin(store)
+    answer = _call(store, "/api/review", {}, transport)
+    items = []
+    for raw in answer.get("items") or []:
+        tbl, row_id = str(raw.get("tbl") or ""), str(raw.get("row_id") or "")
+        label = _label(store.db, tbl, row_id) if tbl and row_id else ""
+        items.append(ReviewItem(str(raw["kind"]), str(raw["key"]), tbl, row_id, label,
+                                raw.get("device_name") or "", raw.get("user"), raw.get("at"),
+                                list(raw.get("fields") or []), list(raw.get("grids") or []),
+                                int(raw.get("conflicts") or 0), raw.get("stored_by") or ""))
+    return ReviewQueue(items, {k: int(v) for k, v in (answer.get("counts") or {}).items()})
+
+
+def undo_reviewed_change(store, item: ReviewItem) -> list[oplog.Change]:
+    """Undo an edit made after its record left the sender's grids: one op that gives each field it
+    still decides the value it would have without it (superseding it). One transaction."""
+    from db.accounts.session import require_admin
+
+    require_admin(store)
+    history = oplog.ops_for_rows(store.db, item.tbl, [item.row_id]).get(item.row_id, [])
+    target = next((op for op in history if op.id == item.key), None)
+    if target is None:
+        raise SyncError(_("The change under review is not on this computer yet; sync with the office first."))
+    now = oplog.resolve(history)
+    before = oplog.resolve([op for op in history if op.id != item.key])
+    values: dict[str, Any] = {}
+    for column in target.fields:
+        if column != "id" and any(op.id == item.key for op in now.live.get(column, ())):
+            values[column] = before.values.get(column, 0 if column == "deleted" else None)
+    model = synced_model(item.tbl)
+    if not values or model is None:
+        return []  # later changes replaced it already: nothing of it is left to undo
+    with store.db.atomic():
+        return oplog.write(store, model, [{"id": item.row_id, **values}])
+
+
+def resolve_with_newest(store, item: ReviewItem) -> list[oplog.Change]:
+    """Settle every conflicting field of a row with its newest value (one transaction, one op each)."""
+    from db.accounts.session import require_admin
+    from db.sync.conflicts import list_conflicts, resolve_conflict
+
+    require_admin(store)
+    rows = store.db.execute_sql("select field from conflict where tbl = ? and row_id = ?",
+                                (item.tbl, item.row_id)).fetchall()
+    if not rows:
+        return []
+    wanted = {f for (f,) in rows}
+    changes: list[oplog.Change] = []
+    with store.db.atomic():
+        for conflict in list_conflicts(store, limit=100_000):
+            if conflict.table == item.tbl and conflict.row_id == item.row_id and conflict.field in wanted:
+                newest = max(conflict.candidates, key=lambda c: c.hlc)
+                changes += resolve_conflict(store, item.tbl, item.row_id, conflict.field, newest.value)
+    return changes
+
+
+def _record_decision(store, item: ReviewItem, decision: str) -> None:
+    """The office's decision in the audit trail (it travels to the hub with the next sync)."""
+    from db.accounts import audit
+
+    audit.record(store, action="hub_review", target_table=item.tbl or None, target_id=item.row_id or None,
+                 detail=f"{item.kind}: {decision} ({item.key})")
+
+
+def decide_review(store, item: ReviewItem, decision: str, *, transport: Transport | None = None,
+                  progress: Callable[[str, int, int], None] | None = None) -> SyncResult | None:
+    """Carry out the office's decision on one item: keep (the hub closes it), undo (our undoing op,
+    sent to the hub, then the item closed), seen (a fault looked into), newest (a conflict settled
+    here and sent). Returns the sync's result when a change of ours had to reach the hub."""
+    from db.accounts.session import require_admin
+
+    require_admin(store)
+    own = transport is None
+    transport = transport or _transport_for(store)
+    try:
+        result = None
+        if item.kind == "left_scope" and decision == "undo":
+            changes = undo_reviewed_change(store, item)
+            result = sync(store, transport=transport, progress=progress)
+            result.changes[:0] = changes
+        elif item.kind == "conflict":
+            if decision != "newest":
+                raise SyncError(_("A conflict is settled by choosing a value."))
+            changes = resolve_with_newest(store, item)
+            result = sync(store, transport=transport, progress=progress)
+            result.changes[:0] = changes
+            return result
+        elif not ((item.kind == "left_scope" and decision == "keep") or (item.kind == "fault" and decision == "seen")):
+            raise SyncError(_("This decision does not fit this review item."))
+        transport.call("/api/review/decide", {"kind": item.kind, "key": item.key, "decision": decision})
+        _record_decision(store, item, decision)
+        return result
+    finally:
+        if own:
+            transport.close()

@@ -206,6 +206,7 @@ class OfficeTab(QWidget):
         self.pin = QLabel()
         self.pin.setWordWrap(True)
         self.grids = QLabel()
+        self.role = QLabel()
         self.last = QLabel()
         self.waiting = QLabel()
         self.problem = QLabel()
@@ -217,6 +218,7 @@ class OfficeTab(QWidget):
         info.addRow(_("Address:"), self.address)
         info.addRow(_("Certificate:"), self.pin)
         info.addRow(_("Grids:"), self.grids)
+        info.addRow(_("Enrolled as:"), self.role)
         info.addRow(_("Last sync:"), self.last)
         info.addRow(_("Waiting:"), self.waiting)
         info.addRow(_("Sync every:"), self.interval)
@@ -255,6 +257,10 @@ class OfficeTab(QWidget):
         grids = status["grids"] or ""
         self.grids.setText(_("all grids") if grids == "*" else _("{n} grid(s)").format(
             n=len([g for g in grids.split(",") if g])))
+        from db.accounts.session import ROLE_LABELS
+
+        role = ROLE_LABELS.get(status["role"])  # the hub's roles are the accounts' roles
+        self.role.setText(_(role) if role else _("not known until the first sync"))
         last = _when(status["last_sync_at"])
         if status["days_since_sync"] is not None and status["warn"]:
             last += "  " + _("⚠ {days} days ago").format(days=status["days_since_sync"])
@@ -310,6 +316,7 @@ class OfficeTab(QWidget):
         if result.epoch_changed:
             parts.append(_("The office hub was restored from a backup; this laptop sent again what it lacked."))
         self.result.setText(" ".join(parts))
+        self.refresh()
         self.sig_synced.emit(result)
 
     def _failed(self, error) -> None:

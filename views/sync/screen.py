@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-from db.sync import identity
+from db.sync import hub_client, identity
 from i18n import _
 from views.sync.conflicts import ConflictsTab
 from views.sync.devices import DeviceNameDialog, DevicesTab, HistoryTab
 from views.sync.office import OfficeTab
+from views.sync.review import HubReviewTab
 from views.sync.transfer import ExportTab, ImportTab
 from views.widgets import heading
 
@@ -33,6 +34,11 @@ class SyncScreen(QWidget):
         self.office_tab = OfficeTab(ctx)
         self.tabs.addTab(self.office_tab, _("Office sync"))
         self.office_tab.sig_synced.connect(lambda _r: self._after_import())
+        # 办公室待审: on the office's administrator computer only (enrolled at the hub as admin).
+        self.review_tab = HubReviewTab(ctx)
+        self.tabs.addTab(self.review_tab, _("Waiting for the office's decision"))
+        self.review_tab.sig_decided.connect(lambda _r: (self.office_tab.refresh(), self._after_import()))
+        self.tabs.currentChanged.connect(self._tab_changed)
         layout.addWidget(self.tabs, 1)
         self.export_tab.sig_exported.connect(lambda _e: self.history_tab.refresh())
         self.import_tab.sig_imported.connect(lambda _s: self._after_import())
@@ -40,6 +46,7 @@ class SyncScreen(QWidget):
         self.devices_tab.revoke_button.clicked.connect(self.export_tab.refresh)
         self.ctx.events.sig_data_changed.connect(self._data_changed)
         self._update_conflict_tab_title()
+        self._update_review_tab()
         self.name_dialog: DeviceNameDialog | None = None
         self._asked_name = False
 
@@ -63,8 +70,19 @@ class SyncScreen(QWidget):
         self.history_tab.refresh()
         self.devices_tab.refresh()
         self._update_conflict_tab_title()
+        self._update_review_tab()
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.review_tab:
+            self.review_tab.load(quiet=True)
+
+    def _update_review_tab(self) -> None:
+        store = self.ctx.store
+        visible = store is not None and hub_client.is_office_admin(store)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.review_tab), visible)
 
     def _after_import(self) -> None:
+        self._update_review_tab()
         self.history_tab.refresh()
         self.conflicts_tab.refresh()
         self.devices_tab.refresh()
