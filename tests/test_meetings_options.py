@@ -1,0 +1,155 @@
+"""Motions with several options: the options are rows, each has its own for/against/abstain,
+the outcome follows the kind's rule (hand-computed cases), tallies are checked, per-person votes
+count per option, and the minutes and ballots print the options (pdftotext)."""
+
+from __future__ import annotations
+
+import pytest
+
+from db import oplog
+from db.errors import ValidationErrors
+from db.meetings import kinds
+from db.meetings import meetings as mt
+from db.meetings.rules import Attendance, Tally, check_option_tallies, options_outcome
+from db.print_jobs import PrintJob, make_pdf
+from tests.pdf_tools import text as pdf_text
+from tests.test_meetings_rules import preset
+
+
+def att(entitled, present):
+    return Attendance(entitled=entitled, present=present, proxies=0)
+
+
+def test_pick_one_adopts_the_passing_option_with_most_votes_for():
+    rule = preset("居民会议")  # more than half of those present (60 present: 31 needed)
+    overall, results = options_outcome(rule, att(100, 60), [("方案一", Tally(20, 30, 10)),
+                                                            ("方案二", Tally(35, 20, 5))], pick_one=True)
+    assert overall.decided and overall.passed
+    assert [r.adopted for r in results] == [False, True]
+    assert "方案二" in overall.reason
+    assert results[0].outcome.passed is False and results[1].outcome.passed is True
+
+
+def test_pick_one_where_no_option_reaches_the_rule_adopts_nothing():
+    rule = preset("居民会议")
+    overall, results = options_outcome(rule, att(100, 60), [("方案一", Tally(30, 20, 10)),
+                                                            ("方案二", Tally(28, 22, 10))], pick_one=True)
+    assert overall.decided and overall.passed is False  # 30 is not more than half of 60
+    assert not any(r.adopted for r in results)
+    assert "方案一" in overall.reason  # the closest is named
+
+
+def test_party_meeting_options_count_against_those_entitled():
+    rule = preset("党员大会")  # YES must exceed half of those ENTITLED (40 entitled: 21)
+    overall, results = options_outcome(rule, att(40, 30), [("甲", Tally(20, 5, 5)), ("乙", Tally(21, 5, 4))],
+                                       pick_one=False)
+    assert [r.outcome.passed for r in results] == [False, True]
+    assert [r.adopted for r in results] == [False, True]
+    assert overall.passed
+
+
+def test_below_quorum_options_decide_nothing():
+    rule = preset("居民会议")
+    overall, results = options_outcome(rule, att(100, 40), [("方案一", Tally(40, 0, 0)),
+                                                            ("方案二", Tally(0, 40, 0))], pick_one=True)
+    assert overall.decided is False and overall.quorum_met is False
+    assert not any(r.adopted for r in results)
+
+
+def test_a_tie_between_passing_options_decides_nothing():
+    rule = preset("楼栋长会议")  # no quorum; more than half of those present
+    overall, _results = options_outcome(rule, att(10, 10), [("A", Tally(6, 4, 0)), ("B", Tally(6, 4, 0))],
+                                        pick_one=False)
+    assert overall.passed  # a ballot of items: both pass
+    overall, _results = options_outcome(rule, att(10, 10), [("A", Tally(6, 4, 0)), ("B", Tally(6, 4, 0))],
+                                        pick_one=True)
+    assert overall.decided is False and "A" in overall.reason and "B" in overall.reason
+
+
+def test_option_tallies_checked_each_and_together():
+    errors = check_option_tallies(att(20, 10), [("A", Tally(6, 2, 2)), ("B", Tally(11, 0, 0))], pick_one=False)
+    assert [e.field for e in errors] == ["option1:votes_for"] and "B" in errors[0].message
+    errors = check_option_tallies(att(20, 10), [("A", Tally(6, 2, 2)), ("B", Tally(5, 3, 2))], pick_one=True)
+    assert errors and "11" in errors[0].message  # one option each: 6 + 5 for, 10 present
+
+
+@pytest.fixture
+def meeting(store):
+    kinds.ensure_default_kinds(store)
+    kind = kinds.kind_by_name(store, "居民议事会")["id"]
+    people = [{"name": n} for n in ("张三", "李四", "王五", "赵六", "周七")]
+    mid = mt.schedule_meeting(store, meeting={"title": "加装电梯议事会", "kind_id": kind,
+                                              "starts_at": "2026-12-05 19:00"}, invitees=people)[0].row_id
+    ids = {r["name"]: r["id"] for r in mt.invitees(store, mid)}
+    for name in ("张三", "李四", "王五", "赵六"):
+        mt.sign_in(store, invitee_id=ids[name])
+    return mid, ids
+
+
+def test_options_are_rows_and_a_paper_tally_decides(store, meeting):
+    mid, _ids = meeting
+    with pytest.raises(ValidationErrors) as err:
+        mt.add_motion(store, meeting_id=mid, title="电梯方案", options=["方案一"])
+    assert err.value.errors[0].field == "options"
+    changes = mt.add_motion(store, meeting_id=mid, title="电梯方案", options=["方案一 东侧", "方案二 西侧", "方案三 暂缓"])
+    motion_id = changes[0].row_id
+    options = mt.motion_options(store, motion_id)
+    assert [o["label"] for o in options] == ["方案一 东侧", "方案二 西侧", "方案三 暂缓"]
+    assert {c.table for c in changes} == {"motion", "motion_option"}
+    before = store.db.execute_sql("select count(*) from oplog").fetchone()[0]
+    # 4 present: 3 + 2 for is more than 4 people choosing one option each: refused, nothing saved.
+    with pytest.raises(ValidationErrors) as err:
+        mt.record_option_tally(store, motion_id=motion_id, options=[
+            {"option_id": options[0]["id"], "votes_for": 3}, {"option_id": options[1]["id"], "votes_for": 2}])
+    assert "选择" in err.value.errors[0].message or "4" in err.value.errors[0].message
+    assert store.db.execute_sql("select count(*) from oplog").fetchone()[0] == before
+    with pytest.raises(ValidationErrors):
+        mt.record_tally(store, motion_id=motion_id, votes_for=3, votes_against=0, votes_abstain=0)
+    mt.record_option_tally(store, motion_id=motion_id, options=[
+        {"option_id": options[0]["id"], "votes_for": 3, "votes_against": 1},
+        {"option_id": options[1]["id"], "votes_for": 1, "votes_against": 3},
+        {"option_id": options[2]["id"], "votes_for": 0, "votes_against": 4}])
+    overview = mt.meeting_overview(store, mid)
+    motion = overview["motions"][0]
+    assert motion["passed"] and "方案一" in motion["reason"]
+    assert [o["adopted"] for o in motion["options"]] == [True, False, False]
+    assert oplog.compare_with_log(store) == []
+    oplog.rebuild(store)
+    assert oplog.compare_with_log(store) == []
+    assert [o["votes_for"] for o in mt.motion_options(store, motion_id)] == [3, 1, 0]
+
+
+def test_per_person_votes_count_per_option_and_one_choice_each(store, meeting):
+    mid, ids = meeting
+    motion_id = mt.add_motion(store, meeting_id=mid, title="电梯方案", options=["东侧", "西侧"])[0].row_id
+    east, west = (o["id"] for o in mt.motion_options(store, motion_id))
+    with pytest.raises(ValidationErrors):
+        mt.record_vote(store, motion_id=motion_id, invitee_id=ids["张三"], choice="for")  # which option?
+    for name in ("张三", "李四", "王五"):
+        mt.record_vote(store, motion_id=motion_id, invitee_id=ids[name], choice="for", option_id=east)
+    mt.record_vote(store, motion_id=motion_id, invitee_id=ids["赵六"], choice="for", option_id=west)
+    # 王五 changes their mind: a vote for the west side withdraws the vote for the east side.
+    mt.record_vote(store, motion_id=motion_id, invitee_id=ids["王五"], choice="for", option_id=west)
+    assert mt.motion_votes(store, motion_id, east) == {ids["张三"]: "for", ids["李四"]: "for"}
+    motion = mt.meeting_overview(store, mid)["motions"][0]
+    tallies = [(o["label"], o["tally"].votes_for) for o in motion["options"]]
+    assert tallies == [("东侧", 2), ("西侧", 2)]
+    # 2 of 4 is not more than half: neither option passes, nothing is adopted.
+    assert motion["decided"] and motion["passed"] is False
+    assert not any(o["adopted"] for o in motion["options"])
+
+
+def test_minutes_and_ballots_print_the_options(store, meeting):
+    mid, _ids = meeting
+    motion_id = mt.add_motion(store, meeting_id=mid, title="电梯方案", options=["东侧加装", "西侧加装"])[0].row_id
+    options = mt.motion_options(store, motion_id)
+    mt.record_option_tally(store, motion_id=motion_id, options=[
+        {"option_id": options[0]["id"], "votes_for": 3, "votes_against": 1},
+        {"option_id": options[1]["id"], "votes_for": 1, "votes_against": 2, "votes_abstain": 1}])
+    minutes = pdf_text(make_pdf(store, PrintJob("minutes", {"meeting": mid})).pdf)
+    flat = "".join(minutes.split())
+    assert "电梯方案" in flat and "1.东侧加装" in flat and "2.西侧加装" in flat
+    assert "采纳" in flat and "东侧加装" in flat
+    ballots = pdf_text(make_pdf(store, PrintJob("ballot", {"meeting": mid})).pdf)
+    flat = "".join(ballots.split())
+    assert "东侧加装" in flat and "西侧加装" in flat and "只在一个选项" in flat
