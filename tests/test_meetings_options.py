@@ -153,3 +153,51 @@ def test_minutes_and_ballots_print_the_options(store, meeting):
     ballots = pdf_text(make_pdf(store, PrintJob("ballot", {"meeting": mid})).pdf)
     flat = "".join(ballots.split())
     assert "东侧加装" in flat and "西侧加装" in flat and "只在一个选项" in flat
+
+
+def test_votes_tab_types_a_tally_per_option_and_votes_per_person(ctx, qtbot):
+    from PySide6.QtCore import Qt
+
+    from views.meetings import MeetingsScreen
+
+    kinds.ensure_default_kinds(ctx.store)
+    kind = kinds.kind_by_name(ctx.store, "居民议事会")["id"]
+    mid = mt.schedule_meeting(ctx.store, meeting={"title": "加装电梯议事会", "kind_id": kind,
+                                                 "starts_at": "2026-12-05 19:00"},
+                              invitees=[{"name": n} for n in ("张三", "李四", "王五", "赵六")])[0].row_id
+    for r in mt.invitees(ctx.store, mid):
+        mt.sign_in(ctx.store, invitee_id=r["id"])
+    screen = MeetingsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    session = screen.open_meeting(mid)
+    session.tabs.setCurrentIndex(2)
+    session.add_motion("电梯方案", ["东侧加装", "西侧加装"])
+    qtbot.waitUntil(lambda: bool(session.motion_model.rows))
+    session.motion_view.selectRow(0)
+    assert session.options_box.isVisibleTo(session) and not session.form_box.isVisibleTo(session)
+    assert len(session.option_edits) == 2
+    # Too many votes for together (each chooses one option): refused, named, nothing saved.
+    session.option_edits[0]["votes_for"].setText("3")
+    session.option_edits[1]["votes_for"].setText("2")
+    session.save_tally()
+    assert "4" in session.tally_message.text()
+    assert mt.motion_options(ctx.store, session.motion_model.rows[0]["id"])[0]["votes_for"] is None
+    session.option_edits[1]["votes_for"].setText("1")
+    session.option_edits[0]["votes_against"].setText("1")
+    qtbot.keyClick(session.option_edits[1]["votes_abstain"], Qt.Key.Key_Return)  # the last field saves
+    qtbot.waitUntil(lambda: session.motion_model.rows[0]["options"][0]["votes_for"] == 3)
+    row = session.motion_model.rows[0]
+    assert row["passed"] and "东侧加装" in row["reason"]
+    assert session.motion_model.data(session.motion_model.index(0, 1)) == "3 / 1"
+    # Per person: choose the option, then the keys as for a plain motion.
+    dialog = session.person_votes(run=False)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.option.isVisibleTo(dialog) and dialog.option.count() == 2
+    dialog.option.setCurrentIndex(1)
+    dialog.view.setFocus()
+    dialog.view.selectRow(0)
+    qtbot.keyClick(dialog.view, Qt.Key.Key_1)
+    west = mt.motion_options(ctx.store, row["id"])[1]["id"]
+    assert list(mt.motion_votes(ctx.store, row["id"], west).values()) == ["for"]

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -65,6 +66,10 @@ def _table(model, parent, name: str, samples: tuple[str, ...] = ()) -> QTableVie
 
 
 def _tally_text(r: dict, key: str) -> str:
+    if r.get("options"):
+        # A motion with options: each option's count, in the order of the options.
+        counts = [str(getattr(o["tally"], key)) if o["tally"] is not None else "–" for o in r["options"]]
+        return " / ".join(counts)
     tally = r.get("tally")
     if tally is None:
         return ""
@@ -237,6 +242,13 @@ class MeetingSession(QWidget):
         self.tally["area_abstain"].returnPressed.disconnect()
         self.tally["area_abstain"].returnPressed.connect(self.save_tally)
         self.tally_message = message_label(page)
+        # A motion with options: a row per option (for, against, abstain), rebuilt for each motion.
+        self.options_box = QWidget(page)
+        self.options_box.setObjectName("optionTally")
+        self.options_grid = QGridLayout(self.options_box)
+        self.options_grid.setContentsMargins(0, 0, 0, 0)
+        self.option_edits: list[dict[str, QLineEdit]] = []
+        self.options_box.setVisible(False)
         add = QPushButton(_("Add motion…"), page)
         add.clicked.connect(self.add_motion)
         save = QPushButton(_("Save tally"), page)
@@ -260,7 +272,11 @@ class MeetingSession(QWidget):
         hint = QLabel(_("Type the tally from the paper (for, against, abstain); Enter moves on."), entry)
         hint.setWordWrap(True)
         el.addWidget(hint)
-        el.addLayout(form)
+        self.form_box = QWidget(entry)
+        self.form_box.setLayout(form)
+        form.setContentsMargins(0, 0, 0, 0)
+        el.addWidget(self.form_box)
+        el.addWidget(self.options_box)
         el.addWidget(self.tally_message)
         el.addStretch(1)
         scroll = QScrollArea(page)
@@ -317,7 +333,11 @@ class MeetingSession(QWidget):
         self._filter(self.search.text())
         self.agenda_model.set_rows(overview["agenda"])
         self.summary.setPlainText(m["summary"] or "")
+        current = self.motion_view.currentIndex().row() if self.motion_view.currentIndex().isValid() else 0
         self.motion_model.set_rows(overview["motions"])
+        if overview["motions"]:
+            self.motion_view.selectRow(min(current, len(overview["motions"]) - 1))
+            self._motion_selected()
         self.resolution_model.set_rows(overview["resolutions"])
         self._show_area_rows(bool(overview["kind"]["double_majority"]))
         self.update_quorum()
@@ -491,9 +511,59 @@ class MeetingSession(QWidget):
         if not index.isValid():
             return
         r = self.motion_model.rows[index.row()]
+        options = r.get("options") or []
+        self.form_box.setVisible(not options)
+        self.options_box.setVisible(bool(options))
+        if options:
+            self._show_options(r)
+            return
         for key, edit in self.tally.items():
             value = r.get(key)
             edit.setText("" if value is None else (str(value) if not isinstance(value, float) else f"{value:g}"))
+
+    def _show_options(self, motion: dict) -> None:
+        """One row per option: its label, for / against / abstain (and floor areas for owners), its result."""
+        grid = self.options_grid
+        while grid.count():
+            item = grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.option_edits = []
+        area = bool(self.overview.get("kind", {}).get("double_majority"))
+        keys = [("votes_for", _("For")), ("votes_against", _("Against")), ("votes_abstain", _("Abstain"))]
+        if area:
+            keys += [("area_for", _("Floor area for (m²)")), ("area_against", _("Floor area against (m²)")),
+                     ("area_abstain", _("Floor area abstaining (m²)"))]
+        rule = _("one option is adopted") if motion["pick_one"] else _("each option is decided on its own")
+        grid.addWidget(QLabel(_("Option ({rule})").format(rule=rule), self.options_box), 0, 0)
+        for col, (_key, label) in enumerate(keys, 1):
+            grid.addWidget(QLabel(label, self.options_box), 0, col)
+        grid.addWidget(QLabel(_("Result"), self.options_box), 0, len(keys) + 1)
+        width = self.fontMetrics().horizontalAdvance("00000") + 16
+        for row, option in enumerate(motion["options"], 1):
+            label = QLabel(f"{option['position']}. {option['label']}", self.options_box)
+            label.setWordWrap(True)
+            grid.addWidget(label, row, 0)
+            edits: dict[str, QLineEdit] = {}
+            for col, (key, _label) in enumerate(keys, 1):
+                edit = QLineEdit(self.options_box)
+                edit.setObjectName(f"option{row - 1}:{key}")
+                edit.setMaximumWidth(width * (2 if key.startswith("area") else 1))
+                value = option.get(key)
+                edit.setText("" if value is None else (f"{value:g}" if isinstance(value, float) else str(value)))
+                edit.returnPressed.connect(self.focusNextChild)
+                grid.addWidget(edit, row, col)
+                edits[key] = edit
+            result = _("Adopted") if option["adopted"] else (option["outcome"] if option["decided"] else "")
+            shown = QLabel(result, self.options_box)
+            shown.setToolTip(option["reason"])
+            grid.addWidget(shown, row, len(keys) + 1)
+            self.option_edits.append(edits)
+        grid.setColumnStretch(0, 1)
+        if self.option_edits:
+            last = self.option_edits[-1][keys[-1][0]]
+            last.returnPressed.disconnect()
+            last.returnPressed.connect(self.save_tally)
 
     def _abstain_enter(self) -> None:
         if self.tally["area_for"].isVisible():
@@ -501,13 +571,28 @@ class MeetingSession(QWidget):
         else:
             self.save_tally()
 
-    def add_motion(self, title: str | None = None) -> None:
-        if title is None:
-            title, ok = QInputDialog.getText(self, _("Motion"), _("What is put to the vote:"))
-            if not ok:
-                return
+    def add_motion(self, title: str | None = None, options: list[str] | None = None) -> None:
+        """A motion, with options (one a line) when several plans or items are voted on."""
         store, mid = self.ctx.store, self.meeting_id
-        self._write(lambda: mt.add_motion(store, meeting_id=mid, title=title), self.tally_message)
+        if title is not None:
+            self._write(lambda: mt.add_motion(store, meeting_id=mid, title=title, options=options),
+                        self.tally_message)
+            return
+        from views.meetings.forms import Field, FormDialog
+
+        def save(v):
+            lines = (v.get("options") or "").splitlines()
+            return mt.add_motion(store, meeting_id=mid, title=v["title"] or "", options=lines,
+                                 pick_one=bool(v["pick_one"]), major=bool(v["major"]))
+
+        dialog = FormDialog(self.ctx, _("Add motion"), [
+            Field("title", _("What is put to the vote")),
+            Field("options", _("Options (one a line; empty for for/against)"), "multiline",
+                  placeholder="方案一 东侧加装\n方案二 西侧加装"),
+            Field("pick_one", _("Only one option can be adopted"), "check", value=True),
+            Field("major", _("Major matter (needs the kind's major rule)"), "check")], save, self)
+        if dialog.exec():
+            self.reload()
 
     def save_tally(self) -> None:
         index = self.motion_view.currentIndex()
@@ -517,9 +602,17 @@ class MeetingSession(QWidget):
                 return
             self.motion_view.selectRow(0)
             index = self.motion_view.currentIndex()
-        motion = self.motion_model.rows[index.row()]["id"]
-        values = {k: e.text().strip() for k, e in self.tally.items()}
+        row = self.motion_model.rows[index.row()]
+        motion = row["id"]
         store = self.ctx.store
+        if row.get("options"):
+            typed = [{"option_id": o["id"], **{k: e.text().strip() for k, e in edits.items()}}
+                     for o, edits in zip(row["options"], self.option_edits, strict=True)]
+            fields = {f"option{i}:{k}": e for i, edits in enumerate(self.option_edits) for k, e in edits.items()}
+            self._write(lambda: mt.record_option_tally(store, motion_id=motion, options=typed), self.tally_message,
+                        note=_("Tally saved."), fields=fields)
+            return
+        values = {k: e.text().strip() for k, e in self.tally.items()}
         self._write(lambda: mt.record_tally(store, motion_id=motion, **values), self.tally_message,
                     note=_("Tally saved."), fields=self.tally)
 
