@@ -201,3 +201,43 @@ def test_votes_tab_types_a_tally_per_option_and_votes_per_person(ctx, qtbot):
     qtbot.keyClick(dialog.view, Qt.Key.Key_1)
     west = mt.motion_options(ctx.store, row["id"])[1]["id"]
     assert list(mt.motion_votes(ctx.store, row["id"], west).values()) == ["for"]
+
+
+def test_invite_from_the_sign_in_screen_adds_a_body_and_a_name_once(ctx, qtbot):
+    from db.register import households, places
+    from views.meetings import MeetingsScreen
+
+    g = places.save_place(ctx.store, level="grid", name="第一网格")[0].row_id
+    c = places.save_place(ctx.store, level="compound", name="幸福小区", parent_id=g)[0].row_id
+    b = places.save_place(ctx.store, level="building", name="3栋", parent_id=c)[0].row_id
+    u = places.save_place(ctx.store, level="unit", name="1单元", parent_id=b)[0].row_id
+    for door, name in (("101", "张三"), ("102", "李四")):
+        households.register_household(ctx.store, household={"unit_id": u, "door": door}, members=[
+            {"relation": "户主", "name": name, "birth_date": "1970-05-01", "sex": "男"}])
+    kinds.ensure_default_kinds(ctx.store)
+    kind = kinds.kind_by_name(ctx.store, "居民议事会")["id"]
+    mid = mt.schedule_meeting(ctx.store, meeting={"title": "3栋议事会", "kind_id": kind,
+                                                 "starts_at": "2026-12-05 19:00"})[0].row_id
+    screen = MeetingsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    session = screen.open_meeting(mid)
+    assert session.signin_model.rows == []
+    dialog = session.invite_people(run=False)
+    qtbot.addWidget(dialog)
+    dialog.submit()  # nothing chosen: a message, nothing saved
+    assert dialog.messages["invite"].text() == "请选择要邀请的人或填写姓名。", (dialog.general.text(), ctx.errors.last_message)
+    assert mt.invitees(ctx.store, mid) == []
+    dialog.widgets["invite"].setCurrentIndex(dialog.widgets["invite"].findData("households"))
+    dialog.widgets["name"].setText("街道王主任")
+    dialog.submit()
+    assert sorted(r["name"] for r in mt.invitees(ctx.store, mid)) == ["张三", "李四", "街道王主任"]
+    again = session.invite_people(run=False)  # the same body again: nobody twice
+    qtbot.addWidget(again)
+    again.widgets["invite"].setCurrentIndex(again.widgets["invite"].findData("households"))
+    again.submit()
+    assert len(mt.invitees(ctx.store, mid)) == 3
+    session.reload()
+    qtbot.waitUntil(lambda: len(session.signin_model.rows) == 3)
+    session.search.setText("zs")
+    assert session.signin_model.rows[0]["name"] == "张三"

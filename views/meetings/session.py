@@ -154,7 +154,7 @@ class MeetingSession(QWidget):
                                 (_("Attending without vote"), "Ctrl+L", self.mark_attending),
                                 (_("By proxy…"), "Ctrl+P", self.mark_proxy),
                                 (_("Undo sign-in"), "Ctrl+U", self.mark_invited),
-                                (_("Invite…"), "Ctrl+I", self.invite_name)):
+                                (_("Invite…"), "Ctrl+I", self.invite_people)):
             b = QPushButton(text, page)
             b.setToolTip(key)
             b.clicked.connect(slot)
@@ -461,6 +461,17 @@ class MeetingSession(QWidget):
                 return
             holder_id = present[names.index(chosen)]["id"]
         self._set_status("proxy", proxy_holder=holder_id)
+
+    def invite_people(self, *, run: bool = True):
+        """Invite more people: a body from the register, partner contacts, volunteers, or a typed name."""
+        from views.meetings.editor import invite_dialog
+
+        dialog = invite_dialog(self.ctx, self.meeting_id, self)
+        if run and dialog.exec():
+            n = sum(c.table == "invitee" for c in dialog.changes)
+            notify(self, _("{n} people added to the list.").format(n=n))
+            self.reload()
+        return dialog
 
     def invite_name(self, name: str | None = None) -> None:
         if name is None:
