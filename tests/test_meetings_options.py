@@ -241,3 +241,71 @@ def test_invite_from_the_sign_in_screen_adds_a_body_and_a_name_once(ctx, qtbot):
     qtbot.waitUntil(lambda: len(session.signin_model.rows) == 3)
     session.search.setText("zs")
     assert session.signin_model.rows[0]["name"] == "张三"
+
+
+def _png(width: int, height: int) -> bytes:
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    from PySide6.QtGui import QColor, QImage
+
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor("#3a7bd5"))
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    return bytes(data)
+
+
+def test_photo_viewer_shows_a_matters_progress_photos_and_attaches_only_images(ctx, qtbot, tmp_path):
+    from db.meetings import attachments, matters
+    from views.meetings.matters import MattersPage
+
+    mid = matters.raise_matter(ctx.store, matter={"title": "楼道灯不亮", "raised_by": "张三",
+                                                  "raised_on": "2026-11-02", "category": "设施"})[0].row_id
+    entry = matters.add_progress(ctx.store, matter_id=mid, text="更换灯泡", percent=100)[0].row_id
+    attachments.add_attachment(ctx.store, owner_table="progress_entry", owner_id=entry, data=_png(64, 48),
+                               filename="灯.png")
+    page = MattersPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    page.refresh()
+    qtbot.waitUntil(lambda: page.current == mid)
+    viewer = page.show_photos(run=False)
+    qtbot.addWidget(viewer)
+    viewer.show()
+    qtbot.waitUntil(lambda: viewer.list.count() == 1)
+    qtbot.waitUntil(lambda: viewer.image is not None)
+    assert viewer.image.width() == 64 and viewer.picture.pixmap() is not None
+    assert "灯.png" in viewer.caption.text()
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a photo")
+    viewer.attach(str(bad))
+    assert "不是图片" in viewer.message.text() and viewer.list.count() == 1
+    good = tmp_path / "现场.png"
+    good.write_bytes(_png(20, 20))
+    viewer.attach(str(good))
+    qtbot.waitUntil(lambda: viewer.list.count() == 2)
+    assert [r["filename"] for r in attachments.matter_photos(ctx.store, mid)] == ["灯.png", "现场.png"] or \
+        {r["filename"] for r in attachments.matter_photos(ctx.store, mid)} == {"灯.png", "现场.png"}
+
+
+def test_meeting_photos_of_signed_sheets(ctx, qtbot, tmp_path):
+    from views.meetings import MeetingsScreen
+
+    kinds.ensure_default_kinds(ctx.store)
+    kind = kinds.kind_by_name(ctx.store, "居民议事会")["id"]
+    mid = mt.schedule_meeting(ctx.store, meeting={"title": "议事会", "kind_id": kind,
+                                                 "starts_at": "2026-12-05 19:00"})[0].row_id
+    screen = MeetingsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    session = screen.open_meeting(mid)
+    viewer = session.show_photos(run=False)
+    qtbot.addWidget(viewer)
+    viewer.show()
+    assert viewer.list.count() == 0 and "暂无照片" in viewer.picture.text()
+    sheet = tmp_path / "签到表.png"
+    sheet.write_bytes(_png(30, 40))
+    viewer.attach(str(sheet))
+    qtbot.waitUntil(lambda: viewer.list.count() == 1)
+    qtbot.waitUntil(lambda: viewer.image is not None and viewer.image.height() == 40)

@@ -105,7 +105,8 @@ class MattersPage(QWidget):
                 ("done", _("Done…"), "Ctrl+D", self.complete),
                 ("post", _("Posted…"), "Ctrl+T", self.post),
                 ("evaluate", _("Evaluation…"), "Ctrl+E", self.evaluate),
-                ("receipt", _("Print receipt"), "Ctrl+R", self.print_receipt)):
+                ("receipt", _("Print receipt"), "Ctrl+R", self.print_receipt),
+                ("photos", _("Photos…"), "Ctrl+Shift+P", self.show_photos)):
             b = QPushButton(label, self)
             b.setObjectName(f"matter-{key}")
             b.setToolTip(keys)
@@ -284,6 +285,21 @@ class MattersPage(QWidget):
                                        Field("rating", _("Rating"), "choice", [(r, r) for r in ms.RATINGS]),
                                        Field("comment", _("Comments"), "multiline")],
                      lambda v: ms.evaluate(store, matter_id=mid, **v))
+
+    def show_photos(self, *, run: bool = True):
+        """Photos of the matter and of its progress (work done), oldest first; more can be attached."""
+        from views.meetings.photos import PhotoViewer
+
+        if not self.current:
+            show_message(self.message, _("Choose a matter first."))
+            return None
+        store, mid = self.ctx.store, self.current
+        dialog = PhotoViewer(self.ctx, _("Photos of the matter"), lambda: att_service.matter_photos(store, mid), self,
+                             owner=("matter", mid))
+        if run:
+            dialog.exec()
+            self.load_history()
+        return dialog
 
     def print_receipt(self, path: str | None = None) -> None:
         from db.print_jobs import PrintJob, make_pdf

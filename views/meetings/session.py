@@ -119,6 +119,12 @@ class MeetingSession(QWidget):
             self.print_buttons[form] = b
             prints.addWidget(b)
         prints.addStretch(1)
+        photos = QPushButton(_("Photos of signed sheets…"), self)
+        photos.setObjectName("meetingPhotos")
+        photos.setToolTip("Ctrl+Shift+P")
+        photos.clicked.connect(lambda: self.show_photos())
+        shortcut(self, "Ctrl+Shift+P", self.show_photos)
+        prints.addWidget(photos)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 18, 24, 18)
@@ -657,6 +663,18 @@ class MeetingSession(QWidget):
             lambda v: mt.add_resolution(store, meeting_id=mid, **v), self)
         if dialog.exec():
             self.reload()
+
+    def show_photos(self, *, run: bool = True):
+        """The meeting's photos (signed sign-in sheets, ballots): view them and attach more."""
+        from db.meetings import attachments as att_service
+        from views.meetings.photos import PhotoViewer
+
+        store, mid = self.ctx.store, self.meeting_id
+        dialog = PhotoViewer(self.ctx, _("Photos: {title}").format(title=self.overview.get("meeting", {}).get(
+            "title", "")), lambda: att_service.attachments(store, "meeting", mid), self, owner=("meeting", mid))
+        if run:
+            dialog.exec()
+        return dialog
 
     # -- writing and printing -------------------------------------------------------------------------
     def _write(self, fn, message: QLabel, *, note: str | None = None, fields: dict | None = None) -> None:
