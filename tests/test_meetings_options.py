@@ -309,3 +309,13 @@ def test_meeting_photos_of_signed_sheets(ctx, qtbot, tmp_path):
     viewer.attach(str(sheet))
     qtbot.waitUntil(lambda: viewer.list.count() == 1)
     qtbot.waitUntil(lambda: viewer.image is not None and viewer.image.height() == 40)
+
+
+def test_a_matter_links_to_the_meeting_it_was_raised_at_and_its_history_says_so(store, meeting):
+    from db.meetings import matters
+
+    mid, _ids = meeting
+    matter = matters.raise_matter(store, matter={"title": "电梯噪音", "raised_by": "张三", "channel": "会议",
+                                                 "source_meeting_id": mid, "raised_on": "2026-12-05"})[0].row_id
+    first = matters.history(store, matter)[0]
+    assert "加装电梯议事会" in first["text"] and "2026-12-05" in first["text"]

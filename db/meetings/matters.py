@@ -225,6 +225,20 @@ def history(store, matter_id: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = [{"date": m["raised_on"], "step": _("Raised"), "text": _(
         "{who} raised it ({channel}): {title}").format(who=m["raised_by"] or "", channel=m["channel"] or "",
                                                       title=m["title"])}]
+    came_from = []
+    if m["visit_id"]:
+        row = store.db.execute_sql("select v.visit_date, h.address, v.visitor from visit v left join household h "
+                                   "on h.id = v.household_id where v.id = ?", (m["visit_id"],)).fetchone()
+        if row:
+            came_from.append(_("from the visit of {day} to {address} ({visitor})").format(
+                day=row[0] or "", address=row[1] or "", visitor=row[2] or ""))
+    if m["source_meeting_id"]:
+        row = store.db.execute_sql("select title, starts_at from meeting where id = ?",
+                                   (m["source_meeting_id"],)).fetchone()
+        if row:
+            came_from.append(_("raised at {meeting} ({day})").format(meeting=row[0], day=(row[1] or "")[:10]))
+    if came_from:
+        events[0]["text"] += "；" + "；".join(came_from)
     for title, starts, place in store.db.execute_sql(
             "select mt.title, mt.starts_at, mt.place from agenda_item a join meeting mt on mt.id = a.meeting_id "
             "where a.matter = ? and a.deleted = 0 and mt.deleted = 0", (matter_id,)):

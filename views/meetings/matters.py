@@ -216,14 +216,23 @@ class MattersPage(QWidget):
         return False
 
     def raise_matter(self) -> None:
+        from db.register.visits import recent_visits
+
         store = self.ctx.store
         buildings = [("", None)] + [(label, bid) for bid, label in pd.buildings(store)]
+        held = mt.meeting_rows(store, mt.meeting_ids(store)[:200])
+        meetings = [("", None)] + [(f"{(r['starts_at'] or '')[:10]} {r['title']}", mid) for mid, r in
+                                   sorted(held.items(), key=lambda kv: kv[1]["starts_at"] or "", reverse=True)]
+        visits = [("", None)] + [(f"{v['visit_date']} {v['address'] or ''} {v['visitor'] or ''}", v["id"])
+                                 for v in recent_visits(store, limit=200)]
         self._dialog(_("Raise a matter"), [
             Field("title", _("Matter")), Field("description", _("Details"), "multiline"),
             Field("raised_by", _("Raised by")), Field("channel", _("Channel"), "choice", [(c, c) for c in ms.CHANNELS]),
             Field("category", _("Category"), "choice", [(c, c) for c in ms.CATEGORIES]),
             Field("building_id", _("Building"), "choice", buildings),
-            Field("raised_on", _("Raised on"), placeholder="2026-11-25")],
+            Field("raised_on", _("Raised on"), placeholder="2026-11-25"),
+            Field("visit_id", _("From the visit"), "choice", visits),
+            Field("source_meeting_id", _("From the meeting"), "choice", meetings)],
             lambda v: ms.raise_matter(store, matter=v), need_current=False)
 
     def put_on_agenda(self) -> None:
