@@ -189,7 +189,7 @@ def test_votes_tab_types_a_tally_per_option_and_votes_per_person(ctx, qtbot):
     qtbot.waitUntil(lambda: session.motion_model.rows[0]["options"][0]["votes_for"] == 3)
     row = session.motion_model.rows[0]
     assert row["passed"] and "东侧加装" in row["reason"]
-    assert session.motion_model.data(session.motion_model.index(0, 1)) == "3 / 1"
+    assert session.motion_model.data(session.motion_model.index(0, 1)) == "3/1"
     # Per person: choose the option, then the keys as for a plain motion.
     dialog = session.person_votes(run=False)
     qtbot.addWidget(dialog)

@@ -69,7 +69,7 @@ def _tally_text(r: dict, key: str) -> str:
     if r.get("options"):
         # A motion with options: each option's count, in the order of the options.
         counts = [str(getattr(o["tally"], key)) if o["tally"] is not None else "–" for o in r["options"]]
-        return " / ".join(counts)
+        return "/".join(counts)
     tally = r.get("tally")
     if tally is None:
         return ""
@@ -231,7 +231,7 @@ class MeetingSession(QWidget):
             "reason": lambda r: r["reason"] if r["decided"] else f"{r['outcome']}：{r['reason']}"},
             colour=lambda r, k: (DONE if r["passed"] else ALERT) if k == "reason" and r["decided"] else None)
         self.motion_view = _table(self.motion_model, page, "motionTable",
-                                  ("单元门禁损坏处理方案", "反对", "反对", "弃权"))
+                                  ("单元门禁损坏处理方案", "12/30/8", "12/30/8", "12/30/8"))
         self.motion_view.selectionModel().currentRowChanged.connect(lambda *_a: self._motion_selected())
         self.tally: dict[str, QLineEdit] = {}
         form = self.tally_form = QFormLayout()
@@ -574,6 +574,7 @@ class MeetingSession(QWidget):
             result = _("Adopted") if option["adopted"] else (option["outcome"] if option["decided"] else "")
             shown = QLabel(result, self.options_box)
             shown.setToolTip(option["reason"])
+            shown.setMinimumWidth(self.fontMetrics().horizontalAdvance(_("Not decided")) + 8)
             grid.addWidget(shown, row, len(keys) + 1)
             self.option_edits.append(edits)
         grid.setColumnStretch(0, 1)

@@ -29,7 +29,7 @@ from db.volunteers import needs, roster, rotas, stars, timebank
 from db.volunteers.common import POOL, WEEKDAYS, hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, shortcut
-from views.volunteers.common import CLASH_BG, button, error_label, save_output
+from views.volunteers.common import CLASH_BG, button, error_label, fit_to_contents, save_output
 from views.volunteers.roster import _table
 
 VOLUNTEER_MIME = "application/x-griddesk-volunteer"
@@ -364,7 +364,7 @@ class PassbookPage(QWidget):
         self.who.setObjectName("bankAccount")
         self.who.setPlaceholderText(_("Volunteer (initials, name or number), Enter; or “pool”"))
         self.who.returnPressed.connect(self.open_typed)
-        self.team = QComboBox(self)
+        self.team = fit_to_contents(QComboBox(self))
         self.team.setObjectName("bankTeam")
         self.team.addItem(_("Team account…"), None)
         self.team.activated.connect(lambda _i: self._team_chosen())
@@ -411,8 +411,9 @@ class PassbookPage(QWidget):
         ops.addWidget(self.relative)
         ops.addWidget(self.buttons["transfer"])
         group = QHBoxLayout()
-        group.addWidget(self.activity, 1)
+        group.addWidget(self.activity, 2)
         group.addWidget(self.buttons["group"])
+        group.addStretch(1)
         group.addWidget(self.buttons["print"])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
