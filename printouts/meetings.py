@@ -250,20 +250,24 @@ def ballot_pdf(data: BallotData | list[BallotData], *, progress: ProgressFn | No
     """Slips of every motion, numbered from 001, three a page with a cutting gap between them."""
     items = data if isinstance(data, list) else [data]
     story: list = []
-    n = 0
+    on_page = 0
     for item in items:
         if not item.motion.strip():
             raise PrintError(_("A ballot needs the motion to vote on."))
+        # A slip with options is taller: fewer a page, and a slip is never cut by a page break.
+        per_page = SLIPS_PER_PAGE if not item.options else 2 if len(item.options) <= 4 else 1
         names = item.names or [""] * max(1, item.copies)
         for i, name in enumerate(names, 1):
-            if n and n % SLIPS_PER_PAGE == 0:
+            gap: list = []
+            if on_page >= per_page:
                 story.append(PageBreak())
-            elif n:
-                story.append(Spacer(1, 6 * mm))
-                story.append(_para("- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -"))
-                story.append(Spacer(1, 4 * mm))
-            story.append(_ballot(item, i, name))
-            n += 1
+                on_page = 0
+            elif on_page:
+                gap = [Spacer(1, 6 * mm),
+                       _para("- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -"),
+                       Spacer(1, 4 * mm)]
+            story.append(KeepTogether([*gap, _ballot(item, i, name)]))
+            on_page += 1
     return build_pdf(story, geometry=FORM, title=_("Ballot: {motion}").format(motion=items[0].motion),
                      progress=progress, cancelled=cancelled)
 

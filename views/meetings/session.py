@@ -605,7 +605,7 @@ class MeetingSession(QWidget):
 
         dialog = FormDialog(self.ctx, _("Add motion"), [
             Field("title", _("What is put to the vote")),
-            Field("options", _("Options (one a line; empty for for/against)"), "multiline",
+            Field("options", _("Options (one a line, or none)"), "multiline",
                   placeholder="方案一 东侧加装\n方案二 西侧加装"),
             Field("pick_one", _("Only one option can be adopted"), "check", value=True),
             Field("major", _("Major matter (needs the kind's major rule)"), "check")], save, self)
