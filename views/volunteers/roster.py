@@ -101,6 +101,8 @@ class RosterBrowser(QWidget):
                                  _("the national system's bulk-upload columns (.xlsx)")))
         actions.addWidget(button(self, _("Hours certificate"), self.certificate,
                                  _("issue a numbered certificate for the chosen volunteer")))
+        actions.addWidget(button(self, _("Record sheet"), self.record_sheet,
+                                 _("the chosen volunteer's approved services (志愿服务记录表, PDF)")))
         actions.addStretch(1)
         actions.addWidget(self.count)
         layout = QVBoxLayout(self)
@@ -163,6 +165,15 @@ class RosterBrowser(QWidget):
         filters = self.filters()
         save_output(self.ctx, self, _("Volunteer roster") + ".pdf",
                     lambda: volunteers_forms.roster_list(self.ctx.store, filters)[0])
+
+    def record_sheet(self) -> None:
+        from printouts import volunteers_forms
+
+        vid = self.current_id()
+        if vid is None:
+            return
+        save_output(self.ctx, self, _("Volunteer service record") + ".pdf",
+                    lambda: volunteers_forms.record_sheet(self.ctx.store, vid)[0])
 
     def export_records(self) -> None:
         from db.volunteers.export import export_services
