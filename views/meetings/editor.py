@@ -29,8 +29,10 @@ def _default_start() -> str:
 def schedule_dialog(ctx, parent=None, *, meeting: dict[str, Any] | None = None) -> FormDialog:
     """New meeting (meeting None) or edit one; returns the dialog (exec it)."""
     store = ctx.store
-    kinds_service.ensure_default_kinds(store)
     kinds = kinds_service.list_kinds(store)
+    if not kinds:  # the screen writes them on the writer when it opens; a dialog opened alone does it here
+        kinds_service.ensure_default_kinds(store)
+        kinds = kinds_service.list_kinds(store)
     kind_choices = [(k["name"], k["id"]) for k in kinds]
     m = meeting or {}
     fields = [
