@@ -9,8 +9,8 @@ import datetime as dt
 
 from db.errors import GridDeskError
 from db.register.search import age_on
-from db.volunteers import roster, rotas, service, stars, timebank
 from db.validation import mask
+from db.volunteers import roster, rotas, service, stars, timebank
 from db.volunteers.common import WEEKDAYS, hours_text
 from i18n import N_, _
 from printouts.data import Column, RegisterListData, SigninData, SigninPerson, chinese_date

@@ -19,7 +19,16 @@ from db.meetings.rules import (
     options_outcome,
     outcome,
 )
-from db.models.meetings import AgendaItem, Invitee, Meeting, Motion, MotionOption, ProgressEntry, Resolution, Vote
+from db.models.meetings import (
+    AgendaItem,
+    Invitee,
+    Meeting,
+    Motion,
+    MotionOption,
+    ProgressEntry,
+    Resolution,
+    Vote,
+)
 from db.oplog import Change
 from db.register.common import Edit
 from db.validation import normalize_text

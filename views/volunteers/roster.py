@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from db.errors import GridDeskError
-from db.volunteers import roster, service
 from db.validation import mask_phone
+from db.volunteers import roster, service
 from db.volunteers.common import TEAM_KINDS, hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, fit_columns, shortcut
