@@ -358,7 +358,9 @@ def statistics(store, *, year: int | None = None) -> dict[str, list[tuple[str, i
     """Counts by category, building, month raised, and evaluations by rating."""
     where, params = "m.deleted = 0", []
     if year:
-        where += " and m.raised_on >= ? and m.raised_on < ?"
+        # "+": no index on raised_on here. A year holds most matters, and reading them one by one
+        # through the index is 3-4 times slower than a scan (20,000 matters: 0.9 s -> 0.2 s).
+        where += " and +m.raised_on >= ? and +m.raised_on < ?"
         params = [f"{year}-01-01", f"{year + 1}-01-01"]
     db = store.db
     by_category = db.execute_sql(f"select m.category, count(*) from matter m where {where} group by 1 "
