@@ -157,6 +157,17 @@ def _v13(db: SqliteDatabase) -> None:
         create_table(db, model)
 
 
+def _v16(db: SqliteDatabase) -> None:
+    # Meetings: motions with several options (rows), per-person votes on an option.
+    from db.models.meetings import MEETINGS_OPTION_MODELS
+
+    for model in MEETINGS_OPTION_MODELS:
+        create_table(db, model)
+    add_column(db, "motion", "pick_one", "INTEGER")
+    add_column(db, "vote", "option_id", "TEXT")
+    db.execute_sql('CREATE INDEX IF NOT EXISTS "motion_option_motion" ON "motion_option" ("motion_id", "position")')
+
+
 # One line per area, so work on several registers merges without touching the same line.
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
 MIGRATIONS[8] = _v8  # sync invariants: op-id faults
@@ -165,6 +176,7 @@ MIGRATIONS[10] = _v10  # volunteers
 MIGRATIONS[11] = _v11  # office hub
 MIGRATIONS[12] = _v12  # accounts
 MIGRATIONS[13] = _v13  # rare characters
+MIGRATIONS[16] = _v16  # meetings and volunteers, second round: motion options
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

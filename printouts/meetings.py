@@ -28,6 +28,8 @@ class MotionLine:
     votes_abstain: str = ""
     result: str = ""
     reason: str = ""
+    # A motion with several options: one line each (label, votes_for, votes_against, votes_abstain, result).
+    options: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +73,8 @@ class BallotData:
     copies: int = 1
     names: list[str] = field(default_factory=list)  # pre-filled voter names (or blank slips)
     area: bool = False  # owners' ballots ask for the floor area
+    options: list[str] = field(default_factory=list)  # a motion with options: for/against/abstain on each
+    pick_one: bool = True  # with options: mark "for" on one option only
 
 
 @dataclass
@@ -159,8 +163,12 @@ def minutes_story(data: MinutesData) -> list:
     story.append(Spacer(1, 6))
     story.append(_heading(_("Votes")))
     if data.motions:
-        rows = [[m.title, m.method, m.votes_for, m.votes_against, m.votes_abstain,
-                 m.reason or m.result] for m in data.motions]
+        rows = []
+        for m in data.motions:
+            rows.append([m.title, m.method, m.votes_for, m.votes_against, m.votes_abstain, m.reason or m.result])
+            for i, o in enumerate(m.options, 1):
+                rows.append([f"　{i}. {o['label']}", "", o["votes_for"], o["votes_against"], o["votes_abstain"],
+                             o["result"]])
         story.append(_table(MOTION_COLUMNS, rows, where=_("the votes table")))
     else:
         story.append(_para(_("(no votes)")))
@@ -200,21 +208,38 @@ def _ballot(data: BallotData, number: int, name: str) -> Table:
     head = CellMaker(st["cell_head"], where=_("the ballot"))
     cell = CellMaker(st["cell"], where=_("the ballot"))
     box = "□"
+    choices = f"{box} {_('For')}　　{box} {_('Against')}　　{box} {_('Abstain')}"
     rows = [
         [head(_("Ballot"), w), "", "", ""],
         [_("Meeting"), cell(data.meeting, w * 0.5), _("No."), f"{number:03d}"],
         [_("Motion"), cell(data.motion, w * 0.8), "", ""],
         [_("Voter"), name or "", _("Floor area (m²)") if data.area else _("Date"),
          "" if data.area else chinese_date(data.date)],
-        [_("Your vote"), f"{box} {_('For')}　　　{box} {_('Against')}　　　{box} {_('Abstain')}", "", ""],
-        [_("Signature"), "", "", ""],
     ]
+    if data.options:
+        hint = _("Mark “for” on one option only.") if data.pick_one else _("Mark each option.")
+        rows.append([_("Your vote"), cell(hint, w * 0.8), "", ""])
+        for i, label in enumerate(data.options, 1):
+            rows.append([f"{i}.", cell(label, w * 0.5), choices, ""])
+    else:
+        rows.append([_("Your vote"), choices.replace("　　", "　　　"), "", ""])
+    rows.append([_("Signature"), "", "", ""])
+    last = len(rows) - 1
     widths = [w * 0.16, w * 0.5, w * 0.16, w * 0.18]
     heights = [10 * mm, max(9 * mm, needed_height(rows[1], widths)),
-               max(9 * mm, needed_height([rows[2][1]], [w * 0.84])), 9 * mm, 11 * mm, 11 * mm]
+               max(9 * mm, needed_height([rows[2][1]], [w * 0.84])), 9 * mm]
     style = _grid_style(10.5, 13.5)
-    style += [("SPAN", (0, 0), (3, 0)), ("SPAN", (1, 2), (3, 2)), ("SPAN", (1, 4), (3, 4)),
-              ("SPAN", (1, 5), (3, 5)), ("FONTSIZE", (1, 4), (1, 4), 12)]
+    style += [("SPAN", (0, 0), (3, 0)), ("SPAN", (1, 2), (3, 2)), ("SPAN", (1, last), (3, last))]
+    if data.options:
+        heights.append(8 * mm)
+        style.append(("SPAN", (1, 4), (3, 4)))
+        for r in range(5, last):
+            heights.append(max(9 * mm, needed_height([rows[r][1]], [w * 0.5])))
+            style += [("SPAN", (2, r), (3, r)), ("FONTSIZE", (2, r), (2, r), 11)]
+    else:
+        heights.append(11 * mm)
+        style += [("SPAN", (1, 4), (3, 4)), ("FONTSIZE", (1, 4), (1, 4), 12)]
+    heights.append(11 * mm)
     table = Table(rows, colWidths=widths, rowHeights=heights)
     table.setStyle(TableStyle(style))
     return table
@@ -225,20 +250,24 @@ def ballot_pdf(data: BallotData | list[BallotData], *, progress: ProgressFn | No
     """Slips of every motion, numbered from 001, three a page with a cutting gap between them."""
     items = data if isinstance(data, list) else [data]
     story: list = []
-    n = 0
+    on_page = 0
     for item in items:
         if not item.motion.strip():
             raise PrintError(_("A ballot needs the motion to vote on."))
+        # A slip with options is taller: fewer a page, and a slip is never cut by a page break.
+        per_page = SLIPS_PER_PAGE if not item.options else 2 if len(item.options) <= 4 else 1
         names = item.names or [""] * max(1, item.copies)
         for i, name in enumerate(names, 1):
-            if n and n % SLIPS_PER_PAGE == 0:
+            gap: list = []
+            if on_page >= per_page:
                 story.append(PageBreak())
-            elif n:
-                story.append(Spacer(1, 6 * mm))
-                story.append(_para("- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -"))
-                story.append(Spacer(1, 4 * mm))
-            story.append(_ballot(item, i, name))
-            n += 1
+                on_page = 0
+            elif on_page:
+                gap = [Spacer(1, 6 * mm),
+                       _para("- - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -"),
+                       Spacer(1, 4 * mm)]
+            story.append(KeepTogether([*gap, _ballot(item, i, name)]))
+            on_page += 1
     return build_pdf(story, geometry=FORM, title=_("Ballot: {motion}").format(motion=items[0].motion),
                      progress=progress, cancelled=cancelled)
 

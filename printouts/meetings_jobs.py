@@ -73,7 +73,9 @@ def _ballot(store, job, progress, cancelled, today):
                                        (m["kind_id"],)).fetchone()[0]) if m["kind_id"] else False
     items = [BallotData(meeting=m["title"], motion=x["title"], date=(m["starts_at"] or "")[:10],
                         names=voters if _p(job, "prefill", True) else [],
-                        copies=int(_p(job, "copies", len(voters) or 1)), area=double) for x in motions]
+                        copies=int(_p(job, "copies", len(voters) or 1)), area=double,
+                        options=[o["label"] for o in mt.motion_options(store, x["id"])],
+                        pick_one=bool(x["pick_one"])) for x in motions]
     pdf = ballot_pdf(items, progress=progress, cancelled=cancelled)
     return pdf, _("Ballot: {motion}").format(motion=items[0].motion), sum(len(i.names) or i.copies for i in items), None
 

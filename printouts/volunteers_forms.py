@@ -9,6 +9,7 @@ import datetime as dt
 
 from db.errors import GridDeskError
 from db.register.search import age_on
+from db.validation import mask
 from db.volunteers import roster, rotas, service, stars, timebank
 from db.volunteers.common import WEEKDAYS, hours_text
 from i18n import N_, _
@@ -127,3 +128,32 @@ def star_notice(store) -> tuple[bytes, str]:
     until = max((s["notice_until"] for s in notices), default="")
     subtitle = _("Objections to the community office before {date}.").format(date=chinese_date(until)) if until else ""
     return register_list_pdf(RegisterListData(title, cols, rows, subtitle=subtitle)), title
+
+
+def record_sheet(store, volunteer_id: str, *, show_full: bool = False) -> tuple[bytes, str]:
+    """志愿服务记录表 of one volunteer: who (name, sex, birth date, ID type and masked number,
+    volunteer number, skills, contact), then every approved service with the fields the 2020
+    recording measures ask for (date, activity, place, beneficiaries, content, hours, person in
+    charge, recorder, rating), oldest first, and the total."""
+    v = roster.volunteer_info(store, volunteer_id)
+    if v is None:
+        raise GridDeskError(_("Volunteer: not found."))
+    records = [r for r in reversed(service.service_history(store, volunteer_id, limit=100_000))
+               if r["status"] == "approved"]
+    rows = [[str(n), chinese_date((r["sign_in"] or r["start"] or "")[:10]), r["title"] or "", r["place"] or "",
+             r["beneficiaries"] or "", r["content"] or "", hours_text(r["minutes"] or 0), r["person_in_charge"] or "",
+             r["recorder"] or "", r["rating"] or ""] for n, r in enumerate(records, 1)]
+    cols = [Column(_("No."), 4), Column(_("Date"), 13), Column(_("Activity"), 14), Column(_("Place"), 11),
+            Column(_("Beneficiaries"), 10), Column(_("Content"), 16), Column(_("Hours"), 6),
+            Column(_("Person in charge"), 8), Column(_("Recorder"), 8), Column(_("Rating"), 6)]
+    id_number = v["id_number"] or ""
+    shown_id = id_number if show_full else mask("id_number", id_number)
+    phone = v["phone"] or ""
+    subtitle = _("{name}, {sex}, born {birth}; {id_type} {id_number}; volunteer number {number}; skills {skills}; "
+                 "phone {phone}. {n} services, {hours} h in all.").format(
+        name=v["name"] or "", sex=v["sex"] or "—", birth=chinese_date(v["birth_date"]) or "—",
+        id_type=v["id_type"] or _("ID card"), id_number=shown_id or "—", number=v["number"] or "",
+        skills="、".join(v["skills"]) or "—", phone=(phone if show_full else mask("phone", phone)) or "—",
+        n=len(records), hours=hours_text(sum(r["minutes"] or 0 for r in records)))
+    title = _("Volunteer service record: {name}").format(name=v["name"] or "")
+    return register_list_pdf(RegisterListData(title, cols, rows, subtitle=subtitle, show_full=show_full)), title

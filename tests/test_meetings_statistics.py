@@ -108,3 +108,25 @@ def test_week_view_shows_the_weeks_meetings_by_day_and_opens_one(ctx, qtbot):
     week.view.setCurrentIndex(week.model.index(0, 0))
     qtbot.keyClick(week.view, Qt.Key.Key_Return)
     assert screen.stack.currentWidget() is screen.session and screen.session.title.text() == "下周的会"
+
+
+def test_count_axes_have_round_evenly_spaced_ticks(ctx, qtbot):
+    from PySide6.QtCharts import QValueAxis
+
+    from views.widgets import nice_ticks
+
+    # The old axis read 0, 7, 14, 22, 29 for a largest bar of 25.
+    assert nice_ticks(25) == (30, 5) and nice_ticks(7) == (8, 2) and nice_ticks(180) == (200, 50)
+    for top in range(0, 2000, 7):
+        maximum, step = nice_ticks(top)
+        assert maximum > top and maximum % step == 0 and maximum // step <= 6
+        assert str(step).strip("0") in ("1", "2", "5")
+    _matters(ctx.store)
+    screen = MeetingsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    screen.tabs.setCurrentWidget(screen.matter_stats)
+    for key in ("category", "building", "month"):
+        axis = next(a for a in screen.matter_stats.charts[key].chart().axes() if isinstance(a, QValueAxis))
+        ticks = [axis.min() + i * (axis.max() - axis.min()) / (axis.tickCount() - 1) for i in range(axis.tickCount())]
+        assert all(t == int(t) for t in ticks), (key, ticks)

@@ -68,3 +68,50 @@ def test_two_laptops_sign_in_at_one_meeting_and_type_tallies(tmp_path):
     finally:
         a.close()
         b.close()
+
+
+def test_options_merge_per_person_and_a_tally_typed_differently_is_a_conflict(tmp_path):
+    a, b = make_replicas(tmp_path, ["worker_a", "worker_b"])
+    try:
+        with a.activated():
+            kinds.ensure_default_kinds(a)
+            kind = kinds.kind_by_name(a, "居民议事会")
+            mid = mt.schedule_meeting(a, meeting={"title": "议事会", "kind_id": kind["id"],
+                                                  "starts_at": "2026-11-25 19:00"},
+                                      invitees=[{"name": n} for n in "张王李赵"])[0].row_id
+            ids = {r["name"]: r["id"] for r in mt.invitees(a, mid)}
+            for n in "张王李赵":
+                mt.sign_in(a, invitee_id=ids[n])
+            roll = mt.add_motion(a, meeting_id=mid, title="方案选择", options=["东侧", "西侧"])[0].row_id
+            paper = mt.add_motion(a, meeting_id=mid, title="议题表决", options=["甲", "乙"], pick_one=False)[0].row_id
+        send(a, b)
+        east, west = (o["id"] for o in mt.motion_options(a, roll))
+        # Two workers record votes person by person on two laptops: they merge without a conflict.
+        with a.activated():
+            mt.record_vote(a, motion_id=roll, invitee_id=ids["张"], choice="for", option_id=east)
+            mt.record_vote(a, motion_id=roll, invitee_id=ids["王"], choice="for", option_id=east)
+        with b.activated():
+            mt.record_vote(b, motion_id=roll, invitee_id=ids["李"], choice="for", option_id=east)
+            mt.record_vote(b, motion_id=roll, invitee_id=ids["赵"], choice="for", option_id=west)
+        send(a, b)
+        send(b, a)
+        for s in (a, b):
+            with s.activated():
+                assert list_conflicts(s) == []
+                motion = next(m for m in mt.meeting_overview(s, mid)["motions"] if m["id"] == roll)
+                assert [o["tally"].votes_for for o in motion["options"]] == [3, 1] and motion["passed"]
+        # The same option's paper tally typed differently: a conflict on that option's row.
+        first = mt.motion_options(a, paper)[0]["id"]
+        with a.activated():
+            mt.record_option_tally(a, motion_id=paper, options=[{"option_id": first, "votes_for": 3}])
+        with b.activated():
+            mt.record_option_tally(b, motion_id=paper, options=[{"option_id": first, "votes_for": 2}])
+        send(a, b)
+        send(b, a)
+        for s in (a, b):
+            with s.activated():
+                assert sorted((c.table, c.field) for c in list_conflicts(s)) == [("motion_option", "votes_for")]
+        assert synced_content(a) == synced_content(b)
+    finally:
+        a.close()
+        b.close()

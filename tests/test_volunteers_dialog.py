@@ -49,3 +49,28 @@ def test_dialog_searches_the_register_and_links_the_resident(ctx, qtbot):
     again.show()
     qtbot.keyClicks(again.find, "zs")
     assert "已是志愿者" in again.resident.itemText(0)
+
+
+def test_a_resident_volunteers_phone_comes_from_the_register_masked_and_in_full_on_request(ctx, qtbot):
+    zs, _ls = _register(ctx.store)
+    dialog = VolunteerDialog(ctx, None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.reveal_phone.isVisibleTo(dialog) and not dialog.phone.isReadOnly()
+    qtbot.keyClicks(dialog.find, "zs")
+    assert dialog.resident.currentData() == zs
+    assert dialog.phone.text() == "138****5678" and dialog.phone.isReadOnly()
+    assert dialog.reveal_phone.isVisibleTo(dialog)
+    dialog.resident.setCurrentIndex(dialog.resident.count() - 1)  # not a resident: typed again
+    assert dialog.phone.text() == "" and not dialog.phone.isReadOnly()
+    dialog.resident.setCurrentIndex(0)
+    dialog.save()
+    vid = roster.find_by_number_or_name(ctx.store, "张三")
+    edit = VolunteerDialog(ctx, vid)  # editing the linked volunteer: the register's phone, masked
+    qtbot.addWidget(edit)
+    edit.show()
+    assert edit.phone.text() == "138****5678" and edit.phone.isReadOnly()
+    before = ctx.store.db.execute_sql("select count(*) from audit_entry where action = 'reveal'").fetchone()[0]
+    edit.show_phone()
+    assert edit.phone.text() == "13812345678" and not edit.reveal_phone.isEnabled()
+    assert ctx.store.db.execute_sql("select count(*) from audit_entry where action = 'reveal'").fetchone()[0] == before + 1

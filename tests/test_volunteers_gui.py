@@ -189,3 +189,31 @@ def test_needs_board_suggests_matches_and_records_a_service(ctx, qtbot):
     board._suggest()
     assert board.suggestions.rows == []  # already helping: not suggested again
     needs.suggest(ctx.store, need_id=need)
+
+
+def test_passbook_opens_a_team_account_takes_group_hours_and_only_donates_them(ctx, qtbot):
+    team, zs, _ls, act = _setup(ctx.store)
+    screen = _screen(ctx, qtbot)
+    screen.tabs.setCurrentWidget(screen.bank)
+    bank = screen.bank
+    assert bank.team.findData(team) > 0
+    bank.team.setCurrentIndex(bank.team.findData(team))
+    bank._team_chosen()
+    assert bank.account == team and "生活帮困一队" in bank.title.text() and "团体" in bank.title.text()
+    assert not bank.buttons["withdraw"].isEnabled() and not bank.buttons["transfer"].isVisibleTo(bank)
+    assert bank.buttons["group"].isVisibleTo(bank) and bank.activity.findData(act) >= 0
+    bank.hours.setValue(120)
+    bank.activity.setCurrentIndex(bank.activity.findData(act))
+    bank.deposit_group()
+    assert timebank.balance(ctx.store, team) == 120
+    bank.deposit_group()  # the same activity twice: refused, nothing added
+    assert "已" in bank.message.text() and timebank.balance(ctx.store, team) == 120
+    assert "2 小时" in bank.team.itemText(bank.team.findData(team))
+    bank.hours.setValue(30)
+    bank.donate()
+    assert timebank.balance(ctx.store, team) == 90 and timebank.balance(ctx.store, "pool") >= 30
+    assert len(bank.entries.rows) == 2
+    # Typing the team's name opens it too; a volunteer's account has withdraw and transfer again.
+    bank.who.setText("zs")
+    bank.open_typed()
+    assert bank.account == zs and bank.buttons["withdraw"].isEnabled() and not bank.buttons["group"].isVisibleTo(bank)

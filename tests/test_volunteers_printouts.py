@@ -97,3 +97,13 @@ def test_activity_sign_in_sheet_has_its_own_header(store):
                  "负责人：王队长"):
         assert item in text, item
     assert "会议" not in text and "赵立鹏" in text and "志愿者编号" in text and "职务" not in text
+
+
+def test_record_sheet_per_volunteer_lists_approved_services_with_masked_numbers(store):
+    _team, vid, act = _world(store)
+    text = pdf_tools.text(forms.record_sheet(store, vid)[0]).replace(" ", "").replace("\n", "")
+    assert "志愿服务记录表：赵立鹏" in text and "助老送餐" in text
+    assert "138****5678" in text and "13812345678" not in text
+    assert "共1次服务" in text or "1次服务" in text
+    full = pdf_tools.text(forms.record_sheet(store, vid, show_full=True)[0]).replace(" ", "")
+    assert "13812345678" in full

@@ -53,3 +53,30 @@ def save_chart_as_image(screen, default: str, file_prefix: str = "") -> None:
     if path and not screen.save_chart(focused, path):
         screen.ctx.errors.show(_("The image could not be written to {path}.").format(path=path), screen)
 
+
+
+def nice_ticks(top: float, *, most: int = 6) -> tuple[int, int]:
+    """A count axis from 0 with round steps (1, 2, 5 × 10^k) and room above the largest bar:
+    (maximum, step), at most `most` intervals. 25 -> (30, 5); 7 -> (8, 2); 0 -> (2, 1)."""
+    top = max(float(top), 1.0)
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            candidate = step * factor
+            maximum = candidate * (int(top * 1.1 // candidate) + 1)
+            if maximum // candidate <= most:
+                return int(maximum), int(candidate)
+        step *= 10
+
+
+def count_axis(top: float):
+    """A QValueAxis for counts with nice_ticks: whole numbers at round, evenly spaced ticks."""
+    from PySide6.QtCharts import QValueAxis
+
+    maximum, step = nice_ticks(top)
+    axis = QValueAxis()
+    axis.setLabelFormat("%d")
+    axis.setRange(0, maximum)
+    axis.setTickCount(maximum // step + 1)
+    axis.setMinorTickCount(0)
+    return axis

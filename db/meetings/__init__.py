@@ -15,6 +15,7 @@ TABLE_LABELS.update({
     "agenda_item": N_("agenda items"), "motion": N_("motions"), "vote": N_("votes"), "matter": N_("residents' matters"),
     "resolution": N_("resolutions"), "progress_entry": N_("progress entries"), "evaluation": N_("evaluations"),
     "attachment": N_("attachments")})
+TABLE_LABELS["motion_option"] = N_("options of motions")
 for _key, _label in {"votes_for": N_("votes for"), "votes_against": N_("votes against"),
                      "votes_abstain": N_("abstentions"), "status": N_("status"), "title": N_("title"),
                      "choice": N_("vote"), "starts_at": N_("time"), "place": N_("place")}.items():

@@ -62,3 +62,14 @@ def attachments(store, owner_table: str, owner_id: str) -> list[dict[str, Any]]:
 def attachment_bytes(store, attachment_id: str) -> bytes:
     row = store.db.execute_sql("select data from attachment where id = ?", (attachment_id,)).fetchone()
     return base64.b64decode(row[0]) if row and row[0] else b""
+
+
+def matter_photos(store, matter_id: str) -> list[dict[str, Any]]:
+    """Photos of a matter and of its progress entries (work done), oldest first, with the entry's date."""
+    cols = ("id", "filename", "mime", "size", "caption", "owner_table", "owner_id", "on_date")
+    return [dict(zip(cols, r, strict=True)) for r in store.db.execute_sql(
+        "select a.id, a.filename, a.mime, a.size, a.caption, a.owner_table, a.owner_id, p.on_date "
+        "from attachment a left join progress_entry p on a.owner_table = 'progress_entry' and p.id = a.owner_id "
+        "where a.deleted = 0 and ((a.owner_table = 'matter' and a.owner_id = ?) or "
+        "(a.owner_table = 'progress_entry' and p.matter_id = ? and p.deleted = 0)) "
+        "order by coalesce(p.on_date, ''), a.id", (matter_id, matter_id))]

@@ -20,6 +20,7 @@ from db.models.meetings import (
     Matter,
     Meeting,
     Motion,
+    MotionOption,
     PartnerContact,
     PartnerOrg,
     ProgressEntry,
@@ -27,6 +28,7 @@ from db.models.meetings import (
     Vote,
 )
 
+PLANS = ["方案一：由物业统一实施", "方案二：居民自筹自建", "方案三：申请专项资金", "方案四：暂缓实施"]
 TOPICS = {
     "环境": ("楼道堆放杂物", "垃圾分类点异味", "绿化带缺损", "楼顶积水"),
     "治安": ("单元门禁损坏", "夜间电动车被盗", "外来人员频繁出入"),
@@ -62,6 +64,7 @@ def _people(store) -> tuple[list[tuple], dict[str, list[int]]]:
 def generate(store, *, seed: int = 1, today: dt.date | None = None, households: int | None = None,
              progress: Callable[[int, int], bool] | None = None) -> dict[str, int]:
     rng = random.Random(seed * 104729 + 12)
+    option_rng = random.Random(seed * 7919 + 5)  # its own stream: the rest of the demo stays as it was
     today = today or dt.date(2026, 11, 1)
     ensure_default_kinds(store)
     people, by_building = _people(store)
@@ -73,7 +76,8 @@ def generate(store, *, seed: int = 1, today: dt.date | None = None, households: 
     buildings = [b for b in by_building if b]
     party = [i for i, r in enumerate(people) if r[4]]
     pending: dict[type, list[dict]] = {m: [] for m in (PartnerOrg, PartnerContact, Meeting, Invitee, AgendaItem,
-                                                      Motion, Vote, Matter, Resolution, ProgressEntry, Evaluation)}
+                                                      Motion, MotionOption, Vote, Matter, Resolution, ProgressEntry,
+                                                      Evaluation)}
     counts = {"meetings": 0, "matters": 0, "invitees": 0}
 
     def flush() -> None:
@@ -169,6 +173,19 @@ def generate(store, *, seed: int = 1, today: dt.date | None = None, households: 
                                   area_against=round(total * no / max(1, n_present), 2),
                                   area_abstain=round(total * (n_present - yes - no) / max(1, n_present), 2))
             pending[Motion].append(motion)
+            if not double and n_present >= 3 and option_rng.random() < 0.15:
+                # A choice between plans typed from paper: one is adopted (or none, or a tie).
+                plans = option_rng.sample(PLANS, option_rng.choice((2, 3)))
+                choice = {"id": new_id(), "meeting_id": mid, "agenda_item_id": aid, "title": f"{topic}实施方案选择",
+                          "major": 0, "mode": "tally", "pick_one": 1}
+                pending[Motion].append(choice)
+                left = n_present
+                for position, plan in enumerate(plans, 1):
+                    yes = option_rng.randrange(0, left + 1) if position < len(plans) else left
+                    left -= yes
+                    pending[MotionOption].append({"motion_id": choice["id"], "position": position, "label": plan,
+                                                  "votes_for": yes, "votes_against": n_present - yes,
+                                                  "votes_abstain": 0})
             deadline = day + dt.timedelta(days=rng.randrange(14, 60))
             done = deadline < today and rng.random() < 0.8
             pending[Resolution].append({"meeting_id": mid, "motion_id": motion["id"], "text": f"{topic}：按方案落实",

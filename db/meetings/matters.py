@@ -225,6 +225,20 @@ def history(store, matter_id: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = [{"date": m["raised_on"], "step": _("Raised"), "text": _(
         "{who} raised it ({channel}): {title}").format(who=m["raised_by"] or "", channel=m["channel"] or "",
                                                       title=m["title"])}]
+    came_from = []
+    if m["visit_id"]:
+        row = store.db.execute_sql("select v.visit_date, h.address, v.visitor from visit v left join household h "
+                                   "on h.id = v.household_id where v.id = ?", (m["visit_id"],)).fetchone()
+        if row:
+            came_from.append(_("from the visit of {day} to {address} ({visitor})").format(
+                day=row[0] or "", address=row[1] or "", visitor=row[2] or ""))
+    if m["source_meeting_id"]:
+        row = store.db.execute_sql("select title, starts_at from meeting where id = ?",
+                                   (m["source_meeting_id"],)).fetchone()
+        if row:
+            came_from.append(_("raised at {meeting} ({day})").format(meeting=row[0], day=(row[1] or "")[:10]))
+    if came_from:
+        events[0]["text"] += "；" + "；".join(came_from)
     for title, starts, place in store.db.execute_sql(
             "select mt.title, mt.starts_at, mt.place from agenda_item a join meeting mt on mt.id = a.meeting_id "
             "where a.matter = ? and a.deleted = 0 and mt.deleted = 0", (matter_id,)):
@@ -344,7 +358,9 @@ def statistics(store, *, year: int | None = None) -> dict[str, list[tuple[str, i
     """Counts by category, building, month raised, and evaluations by rating."""
     where, params = "m.deleted = 0", []
     if year:
-        where += " and m.raised_on >= ? and m.raised_on < ?"
+        # "+": no index on raised_on here. A year holds most matters, and reading them one by one
+        # through the index is 3-4 times slower than a scan (20,000 matters: 0.9 s -> 0.2 s).
+        where += " and +m.raised_on >= ? and +m.raised_on < ?"
         params = [f"{year}-01-01", f"{year + 1}-01-01"]
     db = store.db
     by_category = db.execute_sql(f"select m.category, count(*) from matter m where {where} group by 1 "

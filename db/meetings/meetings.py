@@ -9,8 +9,26 @@ from typing import Any
 
 from db.errors import GridDeskError, ValidationError, ValidationErrors
 from db.meetings.kinds import get_kind, kind_rule
-from db.meetings.rules import Attendance, Outcome, Tally, check_tally, outcome
-from db.models.meetings import AgendaItem, Invitee, Meeting, Motion, ProgressEntry, Resolution, Vote
+from db.meetings.rules import (
+    Attendance,
+    OptionResult,
+    Outcome,
+    Tally,
+    check_option_tallies,
+    check_tally,
+    options_outcome,
+    outcome,
+)
+from db.models.meetings import (
+    AgendaItem,
+    Invitee,
+    Meeting,
+    Motion,
+    MotionOption,
+    ProgressEntry,
+    Resolution,
+    Vote,
+)
 from db.oplog import Change
 from db.register.common import Edit
 from db.validation import normalize_text
@@ -287,20 +305,92 @@ def agenda(store, meeting_id: str) -> list[dict[str, Any]]:
 
 
 def add_motion(store, *, meeting_id: str, title: str, agenda_item_id: str | None = None, major: bool = False,
-               election: bool = False, matter_id: str | None = None, mode: str = "tally") -> list[Change]:
+               election: bool = False, matter_id: str | None = None, mode: str = "tally",
+               options: list[str] | None = None, pick_one: bool = True) -> list[Change]:
+    """A motion; with options (two or more, one a line: 方案一, 方案二 …) each is voted for, against or
+    abstain, and pick_one adopts one of them (else each option is decided on its own)."""
     title = normalize_text(title)
+    labels = [normalize_text(x) for x in (options or []) if normalize_text(x)]
+    errors: list[ValidationError] = []
     if not title:
-        raise ValidationErrors([ValidationError(_("The motion needs a text to vote on."), field="title")])
+        errors.append(ValidationError(_("The motion needs a text to vote on."), field="title"))
+    if labels and len(labels) < 2:
+        errors.append(ValidationError(_("A motion with options needs at least two options (one a line)."),
+                                      field="options"))
+    dupes = sorted({x for x in labels if labels.count(x) > 1})
+    if dupes:
+        errors.append(ValidationError(_("The option “{label}” is given twice.").format(label=dupes[0]),
+                                      field="options"))
+    if errors:
+        raise ValidationErrors(errors)
     get_meeting(store, meeting_id)
     edit = Edit(store, N_("Add motion"))
     with store.db.atomic():
-        edit.write(Motion, [{"meeting_id": meeting_id, "title": title, "agenda_item_id": agenda_item_id,
-                             "major": int(major), "election": int(election), "matter": matter_id, "mode": mode}])
+        change = edit.write(Motion, [{"meeting_id": meeting_id, "title": title, "agenda_item_id": agenda_item_id,
+                                      "major": int(major), "election": int(election), "matter": matter_id,
+                                      "mode": mode, "pick_one": int(pick_one) if labels else None}])[0]
+        if labels:
+            edit.write(MotionOption, [{"motion_id": change.row_id, "position": i, "label": label}
+                                      for i, label in enumerate(labels, 1)])
+        return edit.finish()
+
+
+OPTION_COLS = ("id", "motion_id", "position", "label", "votes_for", "votes_against", "votes_abstain", "area_for",
+               "area_against", "area_abstain")
+
+
+def motion_options(store, motion_id: str) -> list[dict[str, Any]]:
+    """The options of a motion in their order (empty for a plain for/against motion)."""
+    return [dict(zip(OPTION_COLS, r, strict=True)) for r in store.db.execute_sql(
+        f"select {','.join(OPTION_COLS)} from motion_option where motion_id = ? and deleted = 0 "
+        "order by position, id", (motion_id,))]
+
+
+def record_option_tally(store, *, motion_id: str, options: list[dict[str, Any]]) -> list[Change]:
+    """Type in the paper tally of a motion with options: for, against, abstain (and floor areas) per
+    option, [{"option_id", "votes_for", …}]. Each option's votes are checked as a tally of their own;
+    with pick_one the votes for all options together cannot exceed those taking part."""
+    motion = get_motion(store, motion_id)
+    meeting = get_meeting(store, motion["meeting_id"])
+    kind = get_kind(store, meeting["kind_id"])
+    known = {o["id"]: o for o in motion_options(store, motion_id)}
+    if not known:
+        raise ValidationErrors([ValidationError(_("This motion has no options."), field="options")])
+    tallies, rows = [], []
+    for i, typed in enumerate(options):
+        option = known.get(typed.get("option_id"))
+        if option is None:
+            raise ValidationErrors([ValidationError(_("This option is no longer part of the motion."),
+                                                    field=f"option{i}:votes_for")])
+        try:
+            tally = Tally(_int(typed.get("votes_for"), "votes_for"), _int(typed.get("votes_against"), "votes_against"),
+                          _int(typed.get("votes_abstain"), "votes_abstain"), _area(typed.get("area_for"), "area_for"),
+                          _area(typed.get("area_against"), "area_against"),
+                          _area(typed.get("area_abstain"), "area_abstain"))
+        except ValidationErrors as exc:
+            raise ValidationErrors([ValidationError(_("Option “{label}”: {message}").format(
+                label=option["label"], message=e.message), field=f"option{i}:{e.field}") for e in exc.errors]) from None
+        tallies.append((option["label"], tally))
+        row = {"id": option["id"], "votes_for": tally.votes_for, "votes_against": tally.votes_against,
+               "votes_abstain": tally.votes_abstain}
+        if kind["double_majority"]:
+            row.update(area_for=tally.area_for, area_against=tally.area_against, area_abstain=tally.area_abstain)
+        rows.append(row)
+    att = attendance_of(invitees(store, meeting["id"]), meeting)
+    errors = check_option_tallies(att, tallies, pick_one=bool(motion["pick_one"]),
+                                  double_majority=bool(kind["double_majority"]))
+    if errors:
+        raise ValidationErrors(errors)
+    edit = Edit(store, N_("Record tally"))
+    with store.db.atomic():
+        edit.write(MotionOption, rows)
+        if motion["mode"] != "tally":
+            edit.write(Motion, [{"id": motion_id, "mode": "tally"}])
         return edit.finish()
 
 
 MOTION_COLS = ("id", "meeting_id", "agenda_item_id", "title", "major", "election", "mode", "votes_for",
-               "votes_against", "votes_abstain", "area_for", "area_against", "area_abstain", "matter")
+               "votes_against", "votes_abstain", "area_for", "area_against", "area_abstain", "matter", "pick_one")
 
 
 def motions(store, meeting_id: str) -> list[dict[str, Any]]:
@@ -345,6 +435,9 @@ def record_tally(store, *, motion_id: str, votes_for: Any, votes_against: Any, v
                  area_for: Any = None, area_against: Any = None, area_abstain: Any = None) -> list[Change]:
     """Type in a paper tally (举手/票数). More votes than people present or represented is refused."""
     motion = get_motion(store, motion_id)
+    if motion_options(store, motion_id):
+        raise ValidationErrors([ValidationError(_("This motion has options: type the votes of each option."),
+                                                field="votes_for")])
     meeting = get_meeting(store, motion["meeting_id"])
     kind = get_kind(store, meeting["kind_id"])
     tally = Tally(_int(votes_for, "votes_for"), _int(votes_against, "votes_against"),
@@ -364,8 +457,11 @@ def record_tally(store, *, motion_id: str, votes_for: Any, votes_against: Any, v
         return edit.finish()
 
 
-def record_vote(store, *, motion_id: str, invitee_id: str, choice: str | None) -> list[Change]:
-    """One person's vote (or a proxy's vote for them); choice None withdraws it."""
+def record_vote(store, *, motion_id: str, invitee_id: str, choice: str | None,
+                option_id: str | None = None) -> list[Change]:
+    """One person's vote (or a proxy's vote for them); choice None withdraws it. A motion with options
+    takes a vote per option (option_id); with pick_one, a vote for one option withdraws the person's
+    vote for any other."""
     if choice is not None and choice not in CHOICES:
         raise ValidationErrors([ValidationError(_("A vote is for, against or abstain."), field="choice")])
     motion = get_motion(store, motion_id)
@@ -375,39 +471,95 @@ def record_vote(store, *, motion_id: str, invitee_id: str, choice: str | None) -
     if choice is not None and person["status"] not in ("present", "proxy"):
         raise ValidationErrors([ValidationError(_("{name} is not present or represented and cannot vote.").format(
             name=person["name"]), field="invitee")])
-    rid = vote_id(motion_id, invitee_id)
+    options = {o["id"] for o in motion_options(store, motion_id)}
+    if options and option_id not in options:
+        raise ValidationErrors([ValidationError(_("Choose the option the vote is on."), field="option")])
+    if not options and option_id:
+        raise ValidationErrors([ValidationError(_("This motion has no options."), field="option")])
+    rid = vote_id(motion_id, f"{invitee_id}:{option_id}" if option_id else invitee_id)
     edit = Edit(store, N_("Record vote"))
     with store.db.atomic():
+        rows = []
+        if option_id and choice == "for" and motion["pick_one"]:
+            for other in sorted(options - {option_id}):
+                oid = vote_id(motion_id, f"{invitee_id}:{other}")
+                if store.db.execute_sql("select 1 from vote where id = ? and deleted = 0 and choice = 'for'",
+                                        (oid,)).fetchone():
+                    rows.append({"id": oid, "choice": None, "deleted": 1})
         exists = store.db.execute_sql("select 1 from vote where id = ?", (rid,)).fetchone()
         row = {"id": rid, "choice": choice, "deleted": int(choice is None)}
         if not exists:
-            row.update(motion_id=motion_id, invitee_id=invitee_id)
-        edit.write(Vote, [row])
+            row.update(motion_id=motion_id, invitee_id=invitee_id, option_id=option_id)
+        edit.write(Vote, rows + [row])
         if motion["mode"] != "per_person":
             edit.write(Motion, [{"id": motion_id, "mode": "per_person"}])
         return edit.finish()
 
 
-def motion_votes(store, motion_id: str) -> dict[str, str]:
-    """Per-person votes of a motion: invitee id -> for | against | abstain."""
-    return dict(store.db.execute_sql("select invitee_id, choice from vote where motion_id = ? and deleted = 0 "
-                                     "and choice is not null", (motion_id,)).fetchall())
+def motion_votes(store, motion_id: str, option_id: str | None = None) -> dict[str, str]:
+    """Per-person votes of a motion (of one of its options): invitee id -> for | against | abstain."""
+    sql = "select invitee_id, choice from vote where motion_id = ? and deleted = 0 and choice is not null"
+    params: list[Any] = [motion_id]
+    if option_id:
+        sql += " and option_id = ?"
+        params.append(option_id)
+    return dict(store.db.execute_sql(sql, params).fetchall())
+
+
+def _counted(store, motion_id: str) -> dict[str | None, Tally]:
+    """Per-person votes counted: option id (None for a plain motion) -> tally of those taking part."""
+    out: dict[str | None, Tally] = {}
+    for option, choice, n, area in store.db.execute_sql(
+            "select v.option_id, v.choice, count(*), coalesce(sum(i.area), 0) from vote v join invitee i on "
+            "i.id = v.invitee_id where v.motion_id = ? and v.deleted = 0 and i.status in ('present', 'proxy') "
+            "and v.choice is not null group by v.option_id, v.choice", (motion_id,)):
+        tally = out.setdefault(option, Tally())
+        setattr(tally, f"votes_{choice}", n)
+        setattr(tally, f"area_{choice}", area)
+    return out
 
 
 def motion_tally(store, motion: dict[str, Any]) -> Tally | None:
     if motion["mode"] == "per_person":
-        tally = Tally()
-        for choice, n, area in store.db.execute_sql(
-                "select v.choice, count(*), coalesce(sum(i.area), 0) from vote v join invitee i on i.id = v.invitee_id "
-                "where v.motion_id = ? and v.deleted = 0 and i.status in ('present', 'proxy') group by v.choice",
-                (motion["id"],)):
-            setattr(tally, f"votes_{choice}", n)
-            setattr(tally, f"area_{choice}", area)
-        return tally
+        return _counted(store, motion["id"]).get(None, Tally())
     if motion["votes_for"] is None and motion["votes_against"] is None and motion["votes_abstain"] is None:
         return None
     return Tally(motion["votes_for"] or 0, motion["votes_against"] or 0, motion["votes_abstain"] or 0,
                  motion["area_for"] or 0.0, motion["area_against"] or 0.0, motion["area_abstain"] or 0.0)
+
+
+def option_tallies(store, motion: dict[str, Any], options: list[dict[str, Any]]) -> list[Tally | None]:
+    """Each option's tally: typed from paper, or counted from the per-person votes."""
+    if motion["mode"] == "per_person":
+        counted = _counted(store, motion["id"])
+        return [counted.get(o["id"], Tally()) for o in options]
+    out: list[Tally | None] = []
+    for o in options:
+        if o["votes_for"] is None and o["votes_against"] is None and o["votes_abstain"] is None:
+            out.append(None)
+        else:
+            out.append(Tally(o["votes_for"] or 0, o["votes_against"] or 0, o["votes_abstain"] or 0,
+                             o["area_for"] or 0.0, o["area_against"] or 0.0, o["area_abstain"] or 0.0))
+    return out
+
+
+def motion_result(store, motion: dict[str, Any], att: Attendance, rule) -> tuple[Outcome, list[dict[str, Any]]]:
+    """The motion's outcome and, for a motion with options, each option with its tally, outcome and
+    whether it is adopted."""
+    options = motion_options(store, motion["id"])
+    if not options:
+        return outcome(rule, att, motion_tally(store, motion), major=bool(motion["major"]),
+                       election=bool(motion["election"])), []
+    tallies = option_tallies(store, motion, options)
+    overall, results = options_outcome(rule, att, [(o["label"], t) for o, t in zip(options, tallies, strict=True)],
+                                       pick_one=bool(motion["pick_one"]), major=bool(motion["major"]),
+                                       election=bool(motion["election"]))
+    listed = []
+    for o, t, r in zip(options, tallies, results, strict=True):
+        r: OptionResult
+        listed.append({**o, "tally": t, "outcome": r.outcome.label, "reason": r.outcome.reason,
+                       "passed": r.outcome.passed, "decided": r.outcome.decided, "adopted": r.adopted})
+    return overall, listed
 
 
 def motion_outcome(store, motion_id: str, *, att: Attendance | None = None) -> Outcome:
@@ -415,8 +567,7 @@ def motion_outcome(store, motion_id: str, *, att: Attendance | None = None) -> O
     meeting = get_meeting(store, motion["meeting_id"])
     rule = kind_rule(get_kind(store, meeting["kind_id"]))
     att = att or attendance_of(invitees(store, meeting["id"]), meeting)
-    return outcome(rule, att, motion_tally(store, motion), major=bool(motion["major"]),
-                   election=bool(motion["election"]))
+    return motion_result(store, motion, att, rule)[0]
 
 
 # -- resolutions -----------------------------------------------------------------------------
@@ -572,11 +723,12 @@ def meeting_overview(store, meeting_id: str) -> dict[str, Any]:
     rows = invitees(store, meeting_id)
     att = attendance_of(rows, m)
     listed = []
+    rule = kind_rule(kind)
     for motion in motions(store, meeting_id):
-        result = motion_outcome(store, motion["id"], att=att)
-        tally = motion_tally(store, motion)
+        result, options = motion_result(store, motion, att, rule)
+        tally = None if options else motion_tally(store, motion)
         listed.append({**motion, "outcome": result.label, "reason": result.reason, "passed": result.passed,
-                       "decided": result.decided, "tally": tally})
+                       "decided": result.decided, "tally": tally, "options": options})
     return {"meeting": m, "kind": kind, "rule": kind_rule(kind), "quorum_text": rule_text(kind["quorum"]),
             "invitees": rows, "agenda": agenda(store, meeting_id), "motions": listed,
             "resolutions": resolutions(store, meeting_id=meeting_id)}

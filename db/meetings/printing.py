@@ -65,14 +65,16 @@ def minutes_facts(store, meeting_id: str) -> dict[str, Any]:
                             if r["status"] == "proxy" else "")
                for r in rows if r["status"] in ("present", "proxy")]
     motions = []
+    rule = kind_rule(kind)
     for motion in mt.motions(store, meeting_id):
-        result = mt.motion_outcome(store, motion["id"], att=att)
-        tally = mt.motion_tally(store, motion)
+        result, options = mt.motion_result(store, motion, att, rule)
+        tally = None if options else mt.motion_tally(store, motion)
         motions.append({"title": motion["title"], "method": m["voting_method"] or "",
                         "votes_for": "" if tally is None else str(tally.votes_for),
                         "votes_against": "" if tally is None else str(tally.votes_against),
                         "votes_abstain": "" if tally is None else str(tally.votes_abstain),
-                        "result": result.label, "reason": result.reason})
+                        "result": result.label, "reason": result.reason,
+                        "options": [option_line(o) for o in options]})
     return {
         "meeting": m, "kind": kind, "attendance": att, "quorum": quorum, "present": present,
         "attending": [r["name"] for r in rows if r["status"] == "attending"],
@@ -83,6 +85,15 @@ def minutes_facts(store, meeting_id: str) -> dict[str, Any]:
                         for r in mt.resolutions(store, meeting_id=meeting_id)],
         "time": _time_span(m), "invitees": rows,
     }
+
+
+def option_line(o: dict[str, Any]) -> dict[str, str]:
+    """One option of a motion as the minutes print it: its tally and whether it was adopted."""
+    t = o["tally"]
+    return {"label": o["label"], "votes_for": "" if t is None else str(t.votes_for),
+            "votes_against": "" if t is None else str(t.votes_against),
+            "votes_abstain": "" if t is None else str(t.votes_abstain),
+            "result": _("Adopted") if o["adopted"] else o["outcome"]}
 
 
 def receipt_facts(store, matter_id: str) -> dict[str, Any]:

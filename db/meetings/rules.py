@@ -222,3 +222,83 @@ FIELD_LABELS = {"votes_for": N_("for"), "votes_against": N_("against"), "votes_a
 
 def field_label(name: str) -> str:
     return _(FIELD_LABELS.get(name, name))
+
+
+# -- motions with several options -------------------------------------------------------------------
+
+@dataclass
+class OptionResult:
+    label: str
+    outcome: Outcome
+    adopted: bool = False
+
+
+def options_outcome(kind: KindRule, att: Attendance, options: list[tuple[str, Tally | None]], *,
+                    pick_one: bool, major: bool = False, election: bool = False) -> tuple[Outcome, list[OptionResult]]:
+    """A motion with several options, each voted for/against/abstain and decided by the kind's rule
+    (as a motion of its own). pick_one: one plan of several is adopted, the one passing with the most
+    votes for (then floor area); a tie between the best decides nothing. Otherwise (a ballot of
+    several items) each option stands on its own and the motion lists what passed."""
+    results = [OptionResult(label, outcome(kind, att, tally, major=major, election=election))
+               for label, tally in options]
+    figures = {"entitled": att.entitled, "present": att.participating}
+    ok, why = quorum_met(kind, att, election=election)
+    if not ok:
+        return Outcome(False, None, why, quorum_met=False, figures=figures), results
+    if not results or all(not r.outcome.decided for r in results):
+        return Outcome(False, None, _("No votes have been recorded yet."), figures=figures), results
+    passed = [(i, r) for i, r in enumerate(results) if r.outcome.passed]
+    if not pick_one:
+        for _i, r in passed:
+            r.adopted = True
+        names = "、".join(r.label for _i, r in passed)
+        failed = "、".join(r.label for r in results if r.outcome.decided and not r.outcome.passed)
+        waiting = "、".join(r.label for r in results if not r.outcome.decided)
+        parts = []
+        if names:
+            parts.append(_("passed: {names}").format(names=names))
+        if failed:
+            parts.append(_("not passed: {names}").format(names=failed))
+        if waiting:
+            parts.append(_("no votes yet: {names}").format(names=waiting))
+        return Outcome(True, bool(passed), "；".join(parts) + "。", figures=figures), results
+    if not passed:
+        rule = parse_rule(kind.major_rule if major and kind.major_rule else kind.pass_rule) or Rule(True, Fraction(1, 2))
+        best = max((r for r in results if r.outcome.decided), key=lambda r: r.outcome.figures.get("votes_for", 0))
+        return Outcome(True, False, _("No option was adopted: none has {rule} voting for (the most: {label}, "
+                                      "{n} for).").format(rule=rule.text(), label=best.label,
+                                                          n=best.outcome.figures.get("votes_for", 0)),
+                       figures=figures), results
+
+    def score(item: tuple[int, OptionResult]) -> tuple[int, float]:
+        fig = item[1].outcome.figures
+        return fig.get("votes_for", 0), fig.get("area_for", 0.0)
+
+    ranked = sorted(passed, key=score, reverse=True)
+    if len(ranked) > 1 and score(ranked[0]) == score(ranked[1]):
+        tied = "、".join(r.label for _i, r in ranked if score((_i, r)) == score(ranked[0]))
+        return Outcome(False, None, _("Tie: {names} have the same votes for; only one can be adopted, vote "
+                                      "again between them.").format(names=tied), figures=figures), results
+    winner = ranked[0][1]
+    winner.adopted = True
+    return Outcome(True, True, _("Adopted: {label} ({reason})").format(
+        label=winner.label, reason=winner.outcome.reason), figures=figures), results
+
+
+def check_option_tallies(att: Attendance, tallies: list[tuple[str, Tally]], *, pick_one: bool,
+                         double_majority: bool = False) -> list[ValidationError]:
+    """Each option's tally is a tally of its own (check_tally); with pick_one a person votes for one
+    option only, so the votes for all options together cannot exceed those taking part."""
+    errors: list[ValidationError] = []
+    for i, (label, tally) in enumerate(tallies):
+        for err in check_tally(att, tally, double_majority=double_majority):
+            errors.append(ValidationError(_("Option “{label}”: {message}").format(label=label, message=err.message),
+                                          field=f"option{i}:{err.field}"))
+    if not errors and pick_one:
+        total = sum(t.votes_for for _l, t in tallies)
+        if total > att.participating:
+            errors.append(ValidationError(_("The options have {n} votes for together but only {present} people "
+                                            "are present or represented, and each may choose one option; check "
+                                            "the votes for.").format(n=total, present=att.participating),
+                                          field="option0:votes_for"))
+    return errors

@@ -38,7 +38,7 @@ def fk(model, **kwargs):
 from db.models.accounts import ACCOUNT_MODELS  # noqa: E402
 from db.models.core import LOCAL_CORE_MODELS  # noqa: E402
 from db.models.ledger import LEDGER_MODELS  # noqa: E402
-from db.models.meetings import MEETINGS_MODELS  # noqa: E402
+from db.models.meetings import MEETINGS_MODELS, MEETINGS_OPTION_MODELS  # noqa: E402
 from db.models.rare import RARE_MODELS  # noqa: E402
 from db.models.register import REGISTER_MODELS  # noqa: E402
 from db.models.register_local import REGISTER_LOCAL_MODELS  # noqa: E402
@@ -49,6 +49,7 @@ from db.models.volunteers import VOLUNTEER_LOCAL_MODELS, VOLUNTEER_MODELS  # noq
 # One line per area, so work on several registers merges without touching the same line.
 SYNCED_MODELS: list[type[SyncedModel]] = [*REGISTER_MODELS]
 SYNCED_MODELS += MEETINGS_MODELS
+SYNCED_MODELS += MEETINGS_OPTION_MODELS  # motions with several options (migration 16)
 SYNCED_MODELS += RARE_MODELS  # readings of rare characters (issue 15)
 SYNCED_MODELS += VOLUNTEER_MODELS
 LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS, *REGISTER_LOCAL_MODELS, *LEDGER_MODELS, *SYNC_MODELS]

@@ -135,6 +135,9 @@ class Motion(SyncedModel):
     area_against = FloatField(null=True)
     area_abstain = FloatField(null=True)
     matter = TextField(null=True)
+    # With options (MotionOption rows): 1 when only one option can be adopted (one plan of several),
+    # 0 when each option is decided on its own (a ballot of several items).
+    pick_one = IntegerField(null=True)
 
     class Meta:
         table_name = "motion"
@@ -144,9 +147,29 @@ class Vote(SyncedModel):
     motion = fk(Motion)
     invitee = fk(Invitee)
     choice = TextField(null=True)  # for | against | abstain
+    option_id = TextField(null=True)  # the MotionOption voted on (motions with options); its id is in vote_id
 
     class Meta:
         table_name = "vote"
+
+
+class MotionOption(SyncedModel):
+    """One option of a motion put to the vote with several (方案一/方案二, or items of one ballot):
+    for, against and abstain per option, typed from paper (a field per option: two laptops typing
+    different numbers for one option is a conflict) or counted from per-person Vote rows."""
+
+    motion = fk(Motion)
+    position = IntegerField(null=True)
+    label = TextField(null=True)
+    votes_for = IntegerField(null=True)
+    votes_against = IntegerField(null=True)
+    votes_abstain = IntegerField(null=True)
+    area_for = FloatField(null=True)
+    area_against = FloatField(null=True)
+    area_abstain = FloatField(null=True)
+
+    class Meta:
+        table_name = "motion_option"
 
 
 class Matter(SyncedModel):
@@ -241,3 +264,5 @@ class Attachment(SyncedModel):
 
 MEETINGS_MODELS = [MeetingKind, PartnerOrg, PartnerContact, Meeting, Invitee, AgendaItem, Motion, Vote,
                    Matter, Resolution, ProgressEntry, Evaluation, Attachment]
+# Added in schema version 16 (its own list, so version 9 keeps creating what it created).
+MEETINGS_OPTION_MODELS = [MotionOption]

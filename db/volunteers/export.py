@@ -2,9 +2,9 @@
 批量补录), and a record sheet per volunteer.
 
 The column names follow the fields the 2020 recording measures require per service (name, ID type
-and number, activity, date, place, content, hours, person in charge, recorder). The exact header
-of the system's current upload template could not be checked here (see README, "Volunteers"):
-rename the header row if the system's template differs. The system matches volunteers by ID
+and number, activity, date, place, content, hours, person in charge, recorder). The header of the
+system's current upload template was searched for and not found (see README, "Volunteers", for what
+was searched and what turned up): rename the header row if the system's template differs. The system matches volunteers by ID
 number, so an upload needs the numbers in full: that is a choice (full_ids) and leaves an audit entry.
 """
 

@@ -424,7 +424,8 @@ def find_residents(store, text: str, limit: int = 20) -> list[dict[str, Any]]:
             continue
         seen.add(r["person_id"])
         out.append({"id": r["person_id"], "name": r["name"], "birth_date": r["birth_date"],
-                    "id_number": mask("id_number", r["id_number"]), "address": r["address"], "volunteer": False})
+                    "id_number": mask("id_number", r["id_number"]), "phone": mask("phone", r["phone"]),
+                    "address": r["address"], "volunteer": False})
         if len(out) >= limit:
             break
     if out:

@@ -310,3 +310,19 @@ def passbook(store, account: str) -> list[dict[str, Any]]:
         out.append({"id": entry_id, "kind": kind, "minutes": signed, "balance": running, "note": note, "at": at,
                     "by": by, "service": service, "other": account_name(store, other) if other else ""})
     return out
+
+
+def account_overview(store, account: str) -> dict[str, Any]:
+    """What the passbook screen shows of one account, read at once: name, balance, whether it is a
+    team's (group hours: donate only), its entries with the running balance, relatives for a transfer."""
+    group = is_group(store, account)
+    return {"account": account, "name": account_name(store, account), "balance": balance(store, account),
+            "group": group, "entries": passbook(store, account),
+            "relatives": [] if group or account == POOL else relatives(store, account)}
+
+
+def team_accounts(store) -> list[dict[str, Any]]:
+    """Every team with the balance of its group account (hours earned as a group)."""
+    totals = balances(store)
+    return [{"id": tid, "name": name, "balance": totals.get(tid, 0)} for tid, name in store.db.execute_sql(
+        "select id, name from vol_team where deleted = 0 order by name")]

@@ -32,6 +32,7 @@ def cmd_meetings(args) -> int:
     from db.errors import GridDeskError
     from db.meetings import kinds, matters
     from db.meetings import meetings as mt
+    from db.meetings.kinds import kind_rule
     from db.store import Store
 
     store = Store(Path(args.db), create=False)
@@ -58,9 +59,15 @@ def cmd_meetings(args) -> int:
             print(f"{m['title']}\t{m['kind']}\t{m['starts_at']}\t{m['place'] or ''}\t{_(mt.STATUSES[m['status']])}")
             print(_("Entitled {e}, present {p}, by proxy {x}, attending {a}, absent {b}").format(
                 e=att.entitled, p=att.present, x=att.proxies, a=att.attending, b=att.absent))
+            rule = kind_rule(kinds.get_kind(store, m["kind_id"]))
             for motion in mt.motions(store, mid):
-                result = mt.motion_outcome(store, motion["id"], att=att)
+                result, options = mt.motion_result(store, motion, att, rule)
                 print(f"{motion['title']}\t{result.label}\t{result.reason}")
+                for o in options:
+                    t = o["tally"]
+                    votes = "" if t is None else f"{t.votes_for}/{t.votes_against}/{t.votes_abstain}"
+                    print(f"  {o['position']}. {o['label']}\t{votes}\t{_('Adopted') if o['adopted'] else o['outcome']}"
+                          f"\t{o['reason']}")
             for r in mt.resolutions(store, meeting_id=mid):
                 print(f"{r['text']}\t{r['owner'] or r['org'] or ''}\t{r['deadline'] or ''}\t{r['progress']}%")
         else:

@@ -41,29 +41,36 @@ def is_overdue(due: str | None, on: dt.date | None = None) -> bool:
     return due == "" or due < (on or dt.date.today()).isoformat()
 
 
-class PersonTableModel(QAbstractTableModel):
-    """The register list: holds index row ids only and fetches rows lazily, a page at a time."""
+class LazyIdsModel(QAbstractTableModel):
+    """A list that holds row ids only and fetches their rows lazily, a page at a time (off the GUI
+    thread with a task runner), caching a bounded number of pages; a change marks pages stale
+    instead of reloading the list. Subclasses give COLUMNS (or columns), _read(ids) -> {id: row}
+    and data(). Shared by the register list and the meetings' and matters' lists."""
 
-    COLUMNS: list[tuple[str, str]] = [
-        ("name", N_("Name")), ("sex", N_("Sex")), ("age", N_("Age")), ("relation", N_("Relation")),
-        ("address", N_("Address")), ("id_number", N_("ID number")), ("phone", N_("Phone")),
-        ("tags", N_("Tags")), ("residence_status", N_("Residence")), ("status", N_("Status")),
-        ("due_date", N_("Next visit"))]
+    COLUMNS: list[tuple[str, str]] = []
     PAGE = 200
     MAX_PAGES = 64
+    READ_TITLE = N_("Reading")
+    FIRST_PAGE_AT_ONCE = False  # set_ids without first rows reads the first page at once
+    SHOW_PROGRESS = False  # a slow page read shows the task's progress (after its delay)
 
-    def __init__(self, store_getter: Callable[[], Any], parent=None, tasks=None):
+    def __init__(self, parent=None, tasks=None):
         super().__init__(parent)
-        self._store = store_getter
         self._tasks = tasks  # with a task runner, pages are read off the GUI thread
-        self._ids: list[int] = []
-        self._pages: OrderedDict[int, dict[int, dict[str, Any]]] = OrderedDict()
+        self._ids: list = []
+        self._pages: OrderedDict[int, dict[Any, dict[str, Any]]] = OrderedDict()
         self._pending: set[int] = set()
         self._page_epoch: dict[int, int] = {}  # bumped when a page goes stale: a fetch in flight is dropped
         self._generation = 0
         self.fetches = 0
 
-    def set_ids(self, ids: list[int], first_rows: dict[int, dict[str, Any]] | None = None) -> None:
+    def _columns(self) -> list[tuple[str, str]]:
+        return self.COLUMNS
+
+    def _read(self, ids: list) -> dict[Any, dict[str, Any]]:
+        raise NotImplementedError
+
+    def set_ids(self, ids: list, first_rows: dict[Any, dict[str, Any]] | None = None) -> None:
         """A new list. `first_rows`: the first page, when it was already read (off the GUI thread)."""
         self.beginResetModel()
         self._ids = list(ids)
@@ -72,14 +79,15 @@ class PersonTableModel(QAbstractTableModel):
         self._page_epoch.clear()
         self._generation += 1
         if self._ids:
-            # The first screenful at once (one small query), so the list is usable immediately.
-            if first_rows is None:
+            if first_rows is None and self.FIRST_PAGE_AT_ONCE:
+                # The first screenful at once (one small query), so the list is usable immediately.
                 self.fetches += 1
-                first_rows = fetch_rows(self._store(), self._ids[:self.PAGE])
-            self._store_page(0, self._generation, first_rows)
+                first_rows = self._read(self._ids[:self.PAGE])
+            if first_rows is not None:
+                self._store_page(0, self._generation, first_rows)
         self.endResetModel()
 
-    def mark_stale(self, rowids: set[int]) -> list[int]:
+    def mark_stale(self, rowids: set) -> list[int]:
         """These rows changed (the list did not): drop the cached pages holding them and tell the
         view about just those rows; they are fetched again when painted. Returns their positions."""
         if not rowids:
@@ -95,14 +103,10 @@ class PersonTableModel(QAbstractTableModel):
             self._pending.discard(page)
             self._page_epoch[page] = self._page_epoch.get(page, 0) + 1
             positions += hits
-        last = len(self.COLUMNS) - 1
+        last = len(self._columns()) - 1
         for row in positions:
             self.dataChanged.emit(self.index(row, 0), self.index(row, last))
         return positions
-
-    def ids(self) -> list[int]:
-        """The index row ids of the list, in order (do not change it)."""
-        return self._ids
 
     def invalidate(self) -> None:
         """Rows changed (not the list): drop the cache; visible rows are fetched again."""
@@ -111,10 +115,10 @@ class PersonTableModel(QAbstractTableModel):
         self._page_epoch.clear()
         self._generation += 1
         if self._ids:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(self.COLUMNS) - 1))
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, len(self._columns()) - 1))
 
-    def position(self, rowid: int) -> int | None:
-        """The list row showing an index row id (None when it is not in the list)."""
+    def position(self, rowid) -> int | None:
+        """The list row showing a row id (None when it is not in the list)."""
         try:
             return self._ids.index(rowid)
         except ValueError:
@@ -124,11 +128,11 @@ class PersonTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._ids)
 
     def columnCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(self.COLUMNS)
+        return 0 if parent.isValid() else len(self._columns())
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt API
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return _(self.COLUMNS[section][1])
+            return _(self._columns()[section][1])
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Vertical:
             return str(section + 1)
         return None
@@ -151,15 +155,19 @@ class PersonTableModel(QAbstractTableModel):
         ids = self._ids[page * self.PAGE:(page + 1) * self.PAGE]
         if self._tasks is None:
             self.fetches += 1
-            self._store_page(page, self._generation, fetch_rows(self._store(), ids))
+            self._store_page(page, self._generation, self._read(ids))
             return
         if page in self._pending:
             return
         self.fetches += 1
         self._pending.add(page)
-        store, generation, epoch = self._store(), self._generation, self._page_epoch.get(page, 0)
-        self._tasks.run(lambda _s: fetch_rows(store, ids), title=_("Reading the register"), io=True,
+        read, generation, epoch = self._reader(), self._generation, self._page_epoch.get(page, 0)
+        self._tasks.run(lambda _s: read(ids), title=_(self.READ_TITLE), io=True, show_progress=self.SHOW_PROGRESS,
                         on_done=lambda rows: self._store_page(page, generation, rows, notify=True, epoch=epoch))
+
+    def _reader(self) -> Callable[[list], dict[Any, dict[str, Any]]]:
+        """What the worker calls (bound now: the store may be replaced while it runs)."""
+        return self._read
 
     def _store_page(self, page: int, generation: int, rows, *, notify: bool = False, epoch: int | None = None) -> None:
         if generation != self._generation:
@@ -173,7 +181,35 @@ class PersonTableModel(QAbstractTableModel):
         if notify:
             first, last = page * self.PAGE, min(len(self._ids), (page + 1) * self.PAGE) - 1
             if first <= last:
-                self.dataChanged.emit(self.index(first, 0), self.index(last, len(self.COLUMNS) - 1))
+                self.dataChanged.emit(self.index(first, 0), self.index(last, len(self._columns()) - 1))
+
+
+class PersonTableModel(LazyIdsModel):
+    """The register list: holds index row ids only and fetches rows lazily, a page at a time."""
+
+    COLUMNS: list[tuple[str, str]] = [
+        ("name", N_("Name")), ("sex", N_("Sex")), ("age", N_("Age")), ("relation", N_("Relation")),
+        ("address", N_("Address")), ("id_number", N_("ID number")), ("phone", N_("Phone")),
+        ("tags", N_("Tags")), ("residence_status", N_("Residence")), ("status", N_("Status")),
+        ("due_date", N_("Next visit"))]
+    READ_TITLE = N_("Reading the register")
+    FIRST_PAGE_AT_ONCE = True
+    SHOW_PROGRESS = True
+
+    def __init__(self, store_getter: Callable[[], Any], parent=None, tasks=None):
+        super().__init__(parent, tasks)
+        self._store = store_getter
+
+    def _read(self, ids: list[int]) -> dict[int, dict[str, Any]]:
+        return fetch_rows(self._store(), ids)
+
+    def _reader(self):
+        store = self._store()
+        return lambda ids: fetch_rows(store, ids)
+
+    def ids(self) -> list[int]:
+        """The index row ids of the list, in order (do not change it)."""
+        return self._ids
 
     def _display(self, r: dict[str, Any]) -> list[str]:
         """The row's texts, computed once per fetched row (painting asks for them many times)."""

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from db.register import stats
 from i18n import N_, _
 from views.households.common import DictListModel
-from views.widgets import save_chart_as_image
+from views.widgets import count_axis, save_chart_as_image
 
 PLACE_COLUMNS = [("grid", N_("Grid")), ("compound", N_("Compound")), ("building", N_("Building")), ("households", N_("Households")),
                  ("persons", N_("Persons")), ("overdue", N_("Households overdue"))]
@@ -196,9 +196,7 @@ class StatisticsView(QWidget):
         chart.addSeries(series)
         axis_y = QBarCategoryAxis()
         axis_y.append([name for name, _n in rows])
-        axis_x = QValueAxis()
-        axis_x.setLabelFormat("%d")
-        axis_x.setRange(0, max([n for _name, n in rows] + [1]) * 1.15)
+        axis_x = count_axis(max([n for _name, n in rows] + [1]))
         chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
         chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
         series.attachAxis(axis_y)

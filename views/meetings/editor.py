@@ -29,8 +29,10 @@ def _default_start() -> str:
 def schedule_dialog(ctx, parent=None, *, meeting: dict[str, Any] | None = None) -> FormDialog:
     """New meeting (meeting None) or edit one; returns the dialog (exec it)."""
     store = ctx.store
-    kinds_service.ensure_default_kinds(store)
     kinds = kinds_service.list_kinds(store)
+    if not kinds:  # the screen writes them on the writer when it opens; a dialog opened alone does it here
+        kinds_service.ensure_default_kinds(store)
+        kinds = kinds_service.list_kinds(store)
     kind_choices = [(k["name"], k["id"]) for k in kinds]
     m = meeting or {}
     fields = [
@@ -65,20 +67,51 @@ def schedule_dialog(ctx, parent=None, *, meeting: dict[str, Any] | None = None) 
             return mt.update_meeting(store, meeting_id=meeting["id"], values=values)
         body = values.pop("invite", None)
         team = values.pop("team_id", None)
-        people: list[dict[str, Any]] = []
-        if body == "contacts":
-            people = [{"contact_id": c["id"], "name": c["name"], "unit": c["org"], "role": c["role"] or "",
-                       "phone": c["phone"]} for c in list_contacts(store)]
-        elif body == "volunteers":
-            people = volunteer_invitees(store, team_id=team)
-        elif body:
-            people = register_people(store, body=body, building_ids=[values["building_id"]]
-                                     if values.get("building_id") else None)
+        people = people_of(store, body, building_id=values.get("building_id"), team_id=team)
         return mt.schedule_meeting(store, meeting=values, invitees=people)
 
     title = _("Edit meeting") if meeting else _("Schedule a meeting")
     dialog = FormDialog(ctx, title, fields, save, parent)
     return dialog
+
+
+def people_of(store, body: str | None, *, building_id: str | None = None,
+              team_id: str | None = None) -> list[dict[str, Any]]:
+    """The people of a body to invite: register residents (of a building), partner contacts, volunteers."""
+    if body == "contacts":
+        return [{"contact_id": c["id"], "name": c["name"], "unit": c["org"], "role": c["role"] or "",
+                 "phone": c["phone"]} for c in list_contacts(store)]
+    if body == "volunteers":
+        return volunteer_invitees(store, team_id=team_id)
+    if body:
+        return register_people(store, body=body, building_ids=[building_id] if building_id else None)
+    return []
+
+
+def invite_dialog(ctx, meeting_id: str, parent=None) -> FormDialog:
+    """Invite more people into a meeting (from the sign-in screen): a body drawn from the register,
+    partner contacts or volunteers, and/or one typed name; people already on the list are kept once."""
+    store = ctx.store
+    buildings = [("", None)] + [(label, bid) for bid, label in pd.buildings(store)]
+    bodies = [(_("only the person named below"), "")] + [(_(label), key) for key, label in INVITE_BODIES[1:]]
+    fields = [Field("invite", _("Invite"), "choice", bodies),
+              Field("building_id", _("Of building"), "choice", buildings),
+              Field("team_id", _("Of volunteer team"), "choice",
+                    [("", None)] + [(t["name"], t["id"]) for t in list_teams(store)]),
+              Field("name", _("And/or one person by name"), placeholder=_("e.g. 街道办王主任")),
+              Field("unit", _("Unit or building (for the sign-in sheet)"))]
+
+    def save(values: dict[str, Any]) -> list:
+        people = people_of(store, values["invite"], building_id=values["building_id"], team_id=values["team_id"])
+        if values.get("name"):
+            people.append({"name": values["name"], "unit": values.get("unit") or ""})
+        if not people:
+            from db.errors import ValidationError, ValidationErrors
+
+            raise ValidationErrors([ValidationError(_("Choose whom to invite or type a name."), field="invite")])
+        return mt.invite(store, meeting_id=meeting_id, people=people)
+
+    return FormDialog(ctx, _("Invite to the meeting"), fields, save, parent)
 
 
 def entitled_label(key: str | None) -> str:

@@ -74,6 +74,7 @@ class FormDialog(QDialog):
             w = QPlainTextEdit(self)
             w.setTabChangesFocus(True)
             w.setPlainText(f.value or "")
+            w.setPlaceholderText(f.placeholder)
             w.setFixedHeight(self.fontMetrics().lineSpacing() * 4 + 12)
             return w
         if f.kind == "choice":

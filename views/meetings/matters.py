@@ -105,7 +105,8 @@ class MattersPage(QWidget):
                 ("done", _("Done…"), "Ctrl+D", self.complete),
                 ("post", _("Posted…"), "Ctrl+T", self.post),
                 ("evaluate", _("Evaluation…"), "Ctrl+E", self.evaluate),
-                ("receipt", _("Print receipt"), "Ctrl+R", self.print_receipt)):
+                ("receipt", _("Print receipt"), "Ctrl+R", self.print_receipt),
+                ("photos", _("Photos…"), "Ctrl+Shift+P", self.show_photos)):
             b = QPushButton(label, self)
             b.setObjectName(f"matter-{key}")
             b.setToolTip(keys)
@@ -215,14 +216,23 @@ class MattersPage(QWidget):
         return False
 
     def raise_matter(self) -> None:
+        from db.register.visits import recent_visits
+
         store = self.ctx.store
         buildings = [("", None)] + [(label, bid) for bid, label in pd.buildings(store)]
+        held = mt.meeting_rows(store, mt.meeting_ids(store)[:200])
+        meetings = [("", None)] + [(f"{(r['starts_at'] or '')[:10]} {r['title']}", mid) for mid, r in
+                                   sorted(held.items(), key=lambda kv: kv[1]["starts_at"] or "", reverse=True)]
+        visits = [("", None)] + [(f"{v['visit_date']} {v['address'] or ''} {v['visitor'] or ''}", v["id"])
+                                 for v in recent_visits(store, limit=200)]
         self._dialog(_("Raise a matter"), [
             Field("title", _("Matter")), Field("description", _("Details"), "multiline"),
             Field("raised_by", _("Raised by")), Field("channel", _("Channel"), "choice", [(c, c) for c in ms.CHANNELS]),
             Field("category", _("Category"), "choice", [(c, c) for c in ms.CATEGORIES]),
             Field("building_id", _("Building"), "choice", buildings),
-            Field("raised_on", _("Raised on"), placeholder="2026-11-25")],
+            Field("raised_on", _("Raised on"), placeholder="2026-11-25"),
+            Field("visit_id", _("From the visit"), "choice", visits),
+            Field("source_meeting_id", _("From the meeting"), "choice", meetings)],
             lambda v: ms.raise_matter(store, matter=v), need_current=False)
 
     def put_on_agenda(self) -> None:
@@ -284,6 +294,21 @@ class MattersPage(QWidget):
                                        Field("rating", _("Rating"), "choice", [(r, r) for r in ms.RATINGS]),
                                        Field("comment", _("Comments"), "multiline")],
                      lambda v: ms.evaluate(store, matter_id=mid, **v))
+
+    def show_photos(self, *, run: bool = True):
+        """Photos of the matter and of its progress (work done), oldest first; more can be attached."""
+        from views.meetings.photos import PhotoViewer
+
+        if not self.current:
+            show_message(self.message, _("Choose a matter first."))
+            return None
+        store, mid = self.ctx.store, self.current
+        dialog = PhotoViewer(self.ctx, _("Photos of the matter"), lambda: att_service.matter_photos(store, mid), self,
+                             owner=("matter", mid))
+        if run:
+            dialog.exec()
+            self.load_history()
+        return dialog
 
     def print_receipt(self, path: str | None = None) -> None:
         from db.print_jobs import PrintJob, make_pdf

@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -65,6 +66,10 @@ def _table(model, parent, name: str, samples: tuple[str, ...] = ()) -> QTableVie
 
 
 def _tally_text(r: dict, key: str) -> str:
+    if r.get("options"):
+        # A motion with options: each option's count, in the order of the options.
+        counts = [str(getattr(o["tally"], key)) if o["tally"] is not None else "–" for o in r["options"]]
+        return "/".join(counts)
     tally = r.get("tally")
     if tally is None:
         return ""
@@ -114,6 +119,12 @@ class MeetingSession(QWidget):
             self.print_buttons[form] = b
             prints.addWidget(b)
         prints.addStretch(1)
+        photos = QPushButton(_("Photos of signed sheets…"), self)
+        photos.setObjectName("meetingPhotos")
+        photos.setToolTip("Ctrl+Shift+P")
+        photos.clicked.connect(lambda: self.show_photos())
+        shortcut(self, "Ctrl+Shift+P", self.show_photos)
+        prints.addWidget(photos)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 18, 24, 18)
@@ -149,7 +160,7 @@ class MeetingSession(QWidget):
                                 (_("Attending without vote"), "Ctrl+L", self.mark_attending),
                                 (_("By proxy…"), "Ctrl+P", self.mark_proxy),
                                 (_("Undo sign-in"), "Ctrl+U", self.mark_invited),
-                                (_("Invite…"), "Ctrl+I", self.invite_name)):
+                                (_("Invite…"), "Ctrl+I", self.invite_people)):
             b = QPushButton(text, page)
             b.setToolTip(key)
             b.clicked.connect(slot)
@@ -220,7 +231,7 @@ class MeetingSession(QWidget):
             "reason": lambda r: r["reason"] if r["decided"] else f"{r['outcome']}：{r['reason']}"},
             colour=lambda r, k: (DONE if r["passed"] else ALERT) if k == "reason" and r["decided"] else None)
         self.motion_view = _table(self.motion_model, page, "motionTable",
-                                  ("单元门禁损坏处理方案", "反对", "反对", "弃权"))
+                                  ("单元门禁损坏处理方案", "12/30/8", "12/30/8", "12/30/8"))
         self.motion_view.selectionModel().currentRowChanged.connect(lambda *_a: self._motion_selected())
         self.tally: dict[str, QLineEdit] = {}
         form = self.tally_form = QFormLayout()
@@ -237,6 +248,13 @@ class MeetingSession(QWidget):
         self.tally["area_abstain"].returnPressed.disconnect()
         self.tally["area_abstain"].returnPressed.connect(self.save_tally)
         self.tally_message = message_label(page)
+        # A motion with options: a row per option (for, against, abstain), rebuilt for each motion.
+        self.options_box = QWidget(page)
+        self.options_box.setObjectName("optionTally")
+        self.options_grid = QGridLayout(self.options_box)
+        self.options_grid.setContentsMargins(0, 0, 0, 0)
+        self.option_edits: list[dict[str, QLineEdit]] = []
+        self.options_box.setVisible(False)
         add = QPushButton(_("Add motion…"), page)
         add.clicked.connect(self.add_motion)
         save = QPushButton(_("Save tally"), page)
@@ -260,7 +278,11 @@ class MeetingSession(QWidget):
         hint = QLabel(_("Type the tally from the paper (for, against, abstain); Enter moves on."), entry)
         hint.setWordWrap(True)
         el.addWidget(hint)
-        el.addLayout(form)
+        self.form_box = QWidget(entry)
+        self.form_box.setLayout(form)
+        form.setContentsMargins(0, 0, 0, 0)
+        el.addWidget(self.form_box)
+        el.addWidget(self.options_box)
         el.addWidget(self.tally_message)
         el.addStretch(1)
         scroll = QScrollArea(page)
@@ -317,7 +339,11 @@ class MeetingSession(QWidget):
         self._filter(self.search.text())
         self.agenda_model.set_rows(overview["agenda"])
         self.summary.setPlainText(m["summary"] or "")
+        current = self.motion_view.currentIndex().row() if self.motion_view.currentIndex().isValid() else 0
         self.motion_model.set_rows(overview["motions"])
+        if overview["motions"]:
+            self.motion_view.selectRow(min(current, len(overview["motions"]) - 1))
+            self._motion_selected()
         self.resolution_model.set_rows(overview["resolutions"])
         self._show_area_rows(bool(overview["kind"]["double_majority"]))
         self.update_quorum()
@@ -442,6 +468,17 @@ class MeetingSession(QWidget):
             holder_id = present[names.index(chosen)]["id"]
         self._set_status("proxy", proxy_holder=holder_id)
 
+    def invite_people(self, *, run: bool = True):
+        """Invite more people: a body from the register, partner contacts, volunteers, or a typed name."""
+        from views.meetings.editor import invite_dialog
+
+        dialog = invite_dialog(self.ctx, self.meeting_id, self)
+        if run and dialog.exec():
+            n = sum(c.table == "invitee" for c in dialog.changes)
+            notify(self, _("{n} people added to the list.").format(n=n))
+            self.reload()
+        return dialog
+
     def invite_name(self, name: str | None = None) -> None:
         if name is None:
             name, ok = QInputDialog.getText(self, _("Invite"), _("Name of the person to add to the list:"))
@@ -491,9 +528,60 @@ class MeetingSession(QWidget):
         if not index.isValid():
             return
         r = self.motion_model.rows[index.row()]
+        options = r.get("options") or []
+        self.form_box.setVisible(not options)
+        self.options_box.setVisible(bool(options))
+        if options:
+            self._show_options(r)
+            return
         for key, edit in self.tally.items():
             value = r.get(key)
             edit.setText("" if value is None else (str(value) if not isinstance(value, float) else f"{value:g}"))
+
+    def _show_options(self, motion: dict) -> None:
+        """One row per option: its label, for / against / abstain (and floor areas for owners), its result."""
+        grid = self.options_grid
+        while grid.count():
+            item = grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.option_edits = []
+        area = bool(self.overview.get("kind", {}).get("double_majority"))
+        keys = [("votes_for", _("For")), ("votes_against", _("Against")), ("votes_abstain", _("Abstain"))]
+        if area:
+            keys += [("area_for", _("Floor area for (m²)")), ("area_against", _("Floor area against (m²)")),
+                     ("area_abstain", _("Floor area abstaining (m²)"))]
+        rule = _("one option is adopted") if motion["pick_one"] else _("each option is decided on its own")
+        grid.addWidget(QLabel(_("Option ({rule})").format(rule=rule), self.options_box), 0, 0)
+        for col, (_key, label) in enumerate(keys, 1):
+            grid.addWidget(QLabel(label, self.options_box), 0, col)
+        grid.addWidget(QLabel(_("Result"), self.options_box), 0, len(keys) + 1)
+        width = self.fontMetrics().horizontalAdvance("00000") + 16
+        for row, option in enumerate(motion["options"], 1):
+            label = QLabel(f"{option['position']}. {option['label']}", self.options_box)
+            label.setWordWrap(True)
+            grid.addWidget(label, row, 0)
+            edits: dict[str, QLineEdit] = {}
+            for col, (key, _label) in enumerate(keys, 1):
+                edit = QLineEdit(self.options_box)
+                edit.setObjectName(f"option{row - 1}:{key}")
+                edit.setMaximumWidth(width * (2 if key.startswith("area") else 1))
+                value = option.get(key)
+                edit.setText("" if value is None else (f"{value:g}" if isinstance(value, float) else str(value)))
+                edit.returnPressed.connect(self.focusNextChild)
+                grid.addWidget(edit, row, col)
+                edits[key] = edit
+            result = _("Adopted") if option["adopted"] else (option["outcome"] if option["decided"] else "")
+            shown = QLabel(result, self.options_box)
+            shown.setToolTip(option["reason"])
+            shown.setMinimumWidth(self.fontMetrics().horizontalAdvance(_("Not decided")) + 8)
+            grid.addWidget(shown, row, len(keys) + 1)
+            self.option_edits.append(edits)
+        grid.setColumnStretch(0, 1)
+        if self.option_edits:
+            last = self.option_edits[-1][keys[-1][0]]
+            last.returnPressed.disconnect()
+            last.returnPressed.connect(self.save_tally)
 
     def _abstain_enter(self) -> None:
         if self.tally["area_for"].isVisible():
@@ -501,13 +589,28 @@ class MeetingSession(QWidget):
         else:
             self.save_tally()
 
-    def add_motion(self, title: str | None = None) -> None:
-        if title is None:
-            title, ok = QInputDialog.getText(self, _("Motion"), _("What is put to the vote:"))
-            if not ok:
-                return
+    def add_motion(self, title: str | None = None, options: list[str] | None = None) -> None:
+        """A motion, with options (one a line) when several plans or items are voted on."""
         store, mid = self.ctx.store, self.meeting_id
-        self._write(lambda: mt.add_motion(store, meeting_id=mid, title=title), self.tally_message)
+        if title is not None:
+            self._write(lambda: mt.add_motion(store, meeting_id=mid, title=title, options=options),
+                        self.tally_message)
+            return
+        from views.meetings.forms import Field, FormDialog
+
+        def save(v):
+            lines = (v.get("options") or "").splitlines()
+            return mt.add_motion(store, meeting_id=mid, title=v["title"] or "", options=lines,
+                                 pick_one=bool(v["pick_one"]), major=bool(v["major"]))
+
+        dialog = FormDialog(self.ctx, _("Add motion"), [
+            Field("title", _("What is put to the vote")),
+            Field("options", _("Options (one a line, or none)"), "multiline",
+                  placeholder="方案一 东侧加装\n方案二 西侧加装"),
+            Field("pick_one", _("Only one option can be adopted"), "check", value=True),
+            Field("major", _("Major matter (needs the kind's major rule)"), "check")], save, self)
+        if dialog.exec():
+            self.reload()
 
     def save_tally(self) -> None:
         index = self.motion_view.currentIndex()
@@ -517,9 +620,17 @@ class MeetingSession(QWidget):
                 return
             self.motion_view.selectRow(0)
             index = self.motion_view.currentIndex()
-        motion = self.motion_model.rows[index.row()]["id"]
-        values = {k: e.text().strip() for k, e in self.tally.items()}
+        row = self.motion_model.rows[index.row()]
+        motion = row["id"]
         store = self.ctx.store
+        if row.get("options"):
+            typed = [{"option_id": o["id"], **{k: e.text().strip() for k, e in edits.items()}}
+                     for o, edits in zip(row["options"], self.option_edits, strict=True)]
+            fields = {f"option{i}:{k}": e for i, edits in enumerate(self.option_edits) for k, e in edits.items()}
+            self._write(lambda: mt.record_option_tally(store, motion_id=motion, options=typed), self.tally_message,
+                        note=_("Tally saved."), fields=fields)
+            return
+        values = {k: e.text().strip() for k, e in self.tally.items()}
         self._write(lambda: mt.record_tally(store, motion_id=motion, **values), self.tally_message,
                     note=_("Tally saved."), fields=self.tally)
 
@@ -553,6 +664,18 @@ class MeetingSession(QWidget):
             lambda v: mt.add_resolution(store, meeting_id=mid, **v), self)
         if dialog.exec():
             self.reload()
+
+    def show_photos(self, *, run: bool = True):
+        """The meeting's photos (signed sign-in sheets, ballots): view them and attach more."""
+        from db.meetings import attachments as att_service
+        from views.meetings.photos import PhotoViewer
+
+        store, mid = self.ctx.store, self.meeting_id
+        dialog = PhotoViewer(self.ctx, _("Photos: {title}").format(title=self.overview.get("meeting", {}).get(
+            "title", "")), lambda: att_service.attachments(store, "meeting", mid), self, owner=("meeting", mid))
+        if run:
+            dialog.exec()
+        return dialog
 
     # -- writing and printing -------------------------------------------------------------------------
     def _write(self, fn, message: QLabel, *, note: str | None = None, fields: dict | None = None) -> None:

@@ -31,18 +31,14 @@ from PySide6.QtWidgets import (
 from db.meetings import matters as ms
 from i18n import _
 from views.households.statistics import CHART_MIN_EMS, CHART_MIN_LINES, _small_font, _view
-from views.widgets import save_chart_as_image
+from views.widgets import count_axis, save_chart_as_image
 
 RATING_COLOURS = {"满意": QColor("#1e6b34"), "基本满意": QColor("#d9a400"), "不满意": QColor("#b3261e")}
 CHART_KEYS = ("category", "building", "month", "satisfaction")
 
 
 def _value_axis(top: int) -> QValueAxis:
-    axis = QValueAxis()
-    axis.setLabelFormat("%d")
-    axis.setRange(0, max(top, 1) * 1.15)
-    axis.applyNiceNumbers()
-    return axis
+    return count_axis(top)
 
 
 class MatterStatistics(QWidget):

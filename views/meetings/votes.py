@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -65,6 +66,13 @@ class PersonVotesDialog(QDialog):
         for col in range(len(COLUMNS)):
             self.view.setColumnWidth(col, template.columnWidth(col))
         template.deleteLater()
+        # A motion with options: the votes are per option; choose the option, then 1/2/3/0 as usual.
+        self.option = QComboBox(self)
+        self.option.setObjectName("voteOption")
+        for o in motion.get("options") or []:
+            self.option.addItem(f"{o['position']}. {o['label']}", o["id"])
+        self.option.setVisible(bool(motion.get("options")))
+        self.option.currentIndexChanged.connect(lambda _i: self.load())
         self.result_label = QLabel(self)
         self.result_label.setObjectName("personVotesResult")
         self.result_label.setWordWrap(True)
@@ -82,6 +90,7 @@ class PersonVotesDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(_("Only those present or represented vote. Keys: 1 for, 2 against, 3 abstain, "
                                   "0 withdraws; the cursor moves to the next person."), self))
+        layout.addWidget(self.option)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.result_label)
         layout.addWidget(self.message)
@@ -95,7 +104,7 @@ class PersonVotesDialog(QDialog):
         self.load()
 
     def load(self) -> None:
-        store, motion_id = self.ctx.store, self.motion["id"]
+        store, motion_id, option = self.ctx.store, self.motion["id"], self.option.currentData()
 
         def done(result) -> None:
             self.choices, outcome = result
@@ -106,7 +115,7 @@ class PersonVotesDialog(QDialog):
                 f=counts["for"], a=counts["against"], b=counts["abstain"], n=len(self.people) - len(self.choices),
                 result=result))
 
-        self.ctx.tasks.run(lambda _s: (mt.motion_votes(store, motion_id), mt.motion_outcome(store, motion_id)),
+        self.ctx.tasks.run(lambda _s: (mt.motion_votes(store, motion_id, option), mt.motion_outcome(store, motion_id)),
                            title=_("Votes"), on_done=done, parent=self, io=True, show_progress=False)
 
     def vote(self, choice: str | None) -> None:
@@ -114,7 +123,7 @@ class PersonVotesDialog(QDialog):
         if not index.isValid():
             return
         person = self.people[index.row()]
-        store, motion_id = self.ctx.store, self.motion["id"]
+        store, motion_id, option = self.ctx.store, self.motion["id"], self.option.currentData()
         show_message(self.message, None)
 
         def done(changes) -> None:
@@ -125,6 +134,6 @@ class PersonVotesDialog(QDialog):
             self.load()
 
         self.ctx.tasks.run(lambda _s: mt.record_vote(store, motion_id=motion_id, invitee_id=person["id"],
-                                                     choice=choice),
+                                                     choice=choice, option_id=option),
                            title=_("Votes"), on_done=done, parent=self, show_progress=False,
                            on_error=lambda e: show_message(self.message, getattr(e, "message", str(e))))

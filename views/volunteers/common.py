@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QSizePolicy, QWidget
 
@@ -14,6 +13,7 @@ from db.register.search import age_on
 from db.validation import mask_id, mask_phone
 from db.volunteers.common import hours_text
 from i18n import N_, _
+from views.households.common import LazyIdsModel
 
 _ROOT = QModelIndex()
 _DISPLAY = Qt.ItemDataRole.DisplayRole
@@ -21,53 +21,32 @@ ERROR = QColor("#b3261e")
 CLASH_BG = QColor("#fde7e4")
 
 
-class RosterModel(QAbstractTableModel):
-    """The roster: volunteer ids only; rows fetched a page at a time by a db/ query."""
+class RosterModel(LazyIdsModel):
+    """The roster: volunteer ids only; rows fetched a page at a time by a db/ query (the register
+    list's lazy model, views.households.common.LazyIdsModel)."""
 
     COLUMNS: list[tuple[str, str]] = [
         ("number", N_("Volunteer no.")), ("name", N_("Name")), ("sex", N_("Sex")), ("age", N_("Age")),
         ("teams", N_("Teams")), ("skills", N_("Skills")), ("hours", N_("Hours")), ("party", N_("Party member report")),
         ("phone", N_("Phone")), ("id_number", N_("ID number"))]
     PAGE = 200
+    MAX_PAGES = 50
 
     def __init__(self, fetch: Callable[[list[str]], dict[str, dict[str, Any]]], parent=None):
         super().__init__(parent)
-        self._fetch = fetch
-        self.ids: list[str] = []
-        self._pages: OrderedDict[int, dict[str, dict[str, Any]]] = OrderedDict()
+        self._fetch_rows = fetch
 
-    def set_ids(self, ids: list[str]) -> None:
-        self.beginResetModel()
-        self.ids = list(ids)
-        self._pages.clear()
-        self.endResetModel()
+    def _read(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        return self._fetch_rows(ids)
 
-    def invalidate(self) -> None:
-        self._pages.clear()
-        if self.ids:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.ids) - 1, len(self.COLUMNS) - 1))
-
-    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(self.ids)
-
-    def columnCount(self, parent=_ROOT) -> int:  # noqa: N802 - Qt API
-        return 0 if parent.isValid() else len(self.COLUMNS)
+    @property
+    def ids(self) -> list[str]:
+        return self._ids
 
     def headerData(self, section, orientation, role=_DISPLAY):  # noqa: N802 - Qt API
         if role == _DISPLAY and orientation == Qt.Orientation.Horizontal:
             return _(self.COLUMNS[section][1])
         return None
-
-    def row(self, row: int) -> dict[str, Any] | None:
-        if not 0 <= row < len(self.ids):
-            return None
-        page = row // self.PAGE
-        rows = self._pages.get(page)
-        if rows is None:
-            rows = self._pages[page] = self._fetch(self.ids[page * self.PAGE:(page + 1) * self.PAGE])
-            while len(self._pages) > 50:
-                self._pages.popitem(last=False)
-        return rows.get(self.ids[row])
 
     def data(self, index, role=_DISPLAY):
         if role not in (_DISPLAY, Qt.ItemDataRole.UserRole):

@@ -29,7 +29,7 @@ from db.volunteers import needs, roster, rotas, stars, timebank
 from db.volunteers.common import POOL, WEEKDAYS, hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, shortcut
-from views.volunteers.common import CLASH_BG, button, error_label, save_output
+from views.volunteers.common import CLASH_BG, button, error_label, fit_to_contents, save_output
 from views.volunteers.roster import _table
 
 VOLUNTEER_MIME = "application/x-griddesk-volunteer"
@@ -351,16 +351,23 @@ class RotaPlanner(QWidget):
 
 
 class PassbookPage(QWidget):
-    """The time-bank passbook of one account, with withdraw, transfer and donate."""
+    """The time-bank passbook of one account (a volunteer's, a team's or the pool), with withdraw,
+    transfer and donate; a team's account holds hours earned as a group: it takes group-service
+    deposits and can only donate them. Reads and writes run as tasks."""
 
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
         self.ctx = ctx
         self.account: str | None = None
+        self.group = False
         self.who = QLineEdit(self)
         self.who.setObjectName("bankAccount")
         self.who.setPlaceholderText(_("Volunteer (initials, name or number), Enter; or “pool”"))
         self.who.returnPressed.connect(self.open_typed)
+        self.team = fit_to_contents(QComboBox(self))
+        self.team.setObjectName("bankTeam")
+        self.team.addItem(_("Team account…"), None)
+        self.team.activated.connect(lambda _i: self._team_chosen())
         self.title = QLabel(self)
         self.title.setObjectName("bankTitle")
         self.warning = error_label(self)
@@ -382,37 +389,78 @@ class PassbookPage(QWidget):
         self.note.setPlaceholderText(_("Note, e.g. the service received"))
         self.relative = QComboBox(self)
         self.relative.setObjectName("relative")
+        self.activity = QComboBox(self)
+        self.activity.setObjectName("groupActivity")
         self.message = error_label(self)
+        self.buttons = {
+            "withdraw": button(self, _("Withdraw"), self.withdraw),
+            "donate": button(self, _("Donate to pool"), self.donate),
+            "transfer": button(self, _("Transfer"), self.transfer),
+            "group": button(self, _("Deposit group service"), self.deposit_group,
+                            _("The team served as a group at the chosen activity: its hours go to the team's "
+                              "account and can only be donated.")),
+            "print": button(self, _("Print passbook"), self.print_page)}
+        top = QHBoxLayout()
+        top.addWidget(self.who, 1)
+        top.addWidget(self.team)
         ops = QHBoxLayout()
         ops.addWidget(self.hours)
         ops.addWidget(self.note, 1)
-        ops.addWidget(button(self, _("Withdraw"), self.withdraw))
-        ops.addWidget(button(self, _("Donate to pool"), self.donate))
+        ops.addWidget(self.buttons["withdraw"])
+        ops.addWidget(self.buttons["donate"])
         ops.addWidget(self.relative)
-        ops.addWidget(button(self, _("Transfer"), self.transfer))
-        ops.addWidget(button(self, _("Print passbook"), self.print_page))
+        ops.addWidget(self.buttons["transfer"])
+        group = QHBoxLayout()
+        group.addWidget(self.activity, 2)
+        group.addWidget(self.buttons["group"])
+        group.addStretch(1)
+        group.addWidget(self.buttons["print"])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 8, 0, 0)
-        layout.addWidget(self.who)
+        layout.addLayout(top)
         layout.addWidget(self.title)
         layout.addWidget(self.warning)
         layout.addWidget(self.table, 1)
         layout.addLayout(ops)
+        layout.addLayout(group)
         layout.addWidget(self.message)
+        self._enable()
 
     def refresh(self) -> None:
-        overdrawn = timebank.overdrafts(self.ctx.store)
-        if self.account is None:
-            self.warning.setText(_("Overdrawn accounts after merges: {names}").format(
-                names="、".join(timebank.account_name(self.ctx.store, a) for a, _m in overdrawn[:10]))
-                if overdrawn else "")
-        else:
-            self.show_account(self.account)
+        store = self.ctx.store
+
+        def work(_s):
+            overdrawn = timebank.overdrafts(store)
+            names = [timebank.account_name(store, a) for a, _m in overdrawn[:10]]
+            return names, timebank.team_accounts(store)
+
+        def done(result) -> None:
+            names, teams = result
+            self.team.blockSignals(True)
+            self.team.clear()
+            self.team.addItem(_("Team account…"), None)
+            for t in teams:
+                self.team.addItem(_("{team}: {hours} h").format(team=t["name"], hours=hours_text(t["balance"]))
+                                  if t["balance"] else t["name"], t["id"])
+            if self.account:
+                self.team.setCurrentIndex(max(0, self.team.findData(self.account)))
+            self.team.blockSignals(False)
+            if self.account is None:
+                self.warning.setText(_("Overdrawn accounts after merges: {names}").format(names="、".join(names))
+                                     if names else "")
+            else:
+                self.show_account(self.account)
+
+        self.ctx.tasks.run(work, title=_("Time bank"), on_done=done, parent=self, io=True, show_progress=False)
 
     def open_typed(self) -> None:
         text = self.who.text().strip()
         if text.lower() in ("pool", "公益池"):
             self.show_account(POOL)
+            return
+        team = self.team.findText(text)
+        if team > 0:
+            self.show_account(self.team.itemData(team))
             return
         vid, why = find_one(self.ctx.store, text)
         if vid is None:
@@ -421,32 +469,84 @@ class PassbookPage(QWidget):
         self.message.setText("")
         self.show_account(vid)
 
+    def _team_chosen(self) -> None:
+        team = self.team.currentData()
+        if team:
+            self.message.setText("")
+            self.show_account(team)
+
     def show_account(self, account: str) -> None:
         store = self.ctx.store
         self.account = account
-        balance = timebank.balance(store, account)
-        self.title.setText(_("{name}: balance {hours} h").format(
-            name=timebank.account_name(store, account),
-            hours=hours_text(balance) if balance >= 0 else "-" + hours_text(-balance)))
-        self.warning.setText(_("Overdrawn by {hours} h: entries from two computers were merged; no withdrawal "
-                               "until deposits cover it.").format(hours=hours_text(-balance)) if balance < 0 else "")
-        self.entries.set_rows(timebank.passbook(store, account))
-        self.relative.clear()
-        for r in timebank.relatives(store, account) if account != POOL else []:
-            self.relative.addItem(f"{r.name}（{r.relation}）" + ("" if r.eligible else f" ✗ {r.reason}"), r.person_id)
+
+        def done(view) -> None:
+            if view["account"] != self.account:
+                return
+            balance = view["balance"]
+            self.group = view["group"]
+            self.title.setText(_("{name}: balance {hours} h").format(
+                name=view["name"], hours=hours_text(balance) if balance >= 0 else "-" + hours_text(-balance)))
+            if balance < 0:
+                self.warning.setText(_("Overdrawn by {hours} h: entries from two computers were merged; no "
+                                       "withdrawal until deposits cover it.").format(hours=hours_text(-balance)))
+            elif self.group:
+                self.warning.setText(_("Hours earned by the team as a group: they can only be donated to the pool."))
+            else:
+                self.warning.setText("")
+            self.entries.set_rows(view["entries"])
+            self.relative.clear()
+            for r in view["relatives"]:
+                self.relative.addItem(f"{r.name}（{r.relation}）" + ("" if r.eligible else f" ✗ {r.reason}"),
+                                      r.person_id)
+            self.activity.clear()
+            for a in view.get("activities", []):
+                self.activity.addItem(f"{(a['start'] or '')[:10]} {a['title']}", a["id"])
+            self.team.blockSignals(True)
+            self.team.setCurrentIndex(max(0, self.team.findData(account)))
+            self.team.blockSignals(False)
+            self._enable()
+
+        def work(_s):
+            view = timebank.account_overview(store, account)
+            if view["group"]:
+                from db.volunteers.service import list_activities
+
+                view["activities"] = list_activities(store, team_id=account, limit=200)
+            return view
+
+        self.ctx.tasks.run(work, title=_("Time bank"), on_done=done, parent=self, io=True, show_progress=False)
+
+    def _enable(self) -> None:
+        """A team's account only donates (and takes group deposits); a person's withdraws and transfers."""
+        opened = self.account is not None
+        person = opened and not self.group and self.account != POOL
+        self.buttons["withdraw"].setEnabled(person)
+        self.buttons["transfer"].setEnabled(person)
+        self.relative.setVisible(not self.group)
+        self.buttons["transfer"].setVisible(not self.group)
+        self.buttons["donate"].setEnabled(opened and self.account != POOL)
+        self.buttons["group"].setVisible(self.group)
+        self.activity.setVisible(self.group)
+        self.buttons["print"].setEnabled(opened)
 
     def _run(self, fn) -> None:
         if self.account is None:
             self.message.setText(_("Open an account first."))
             return
-        try:
-            changes = fn()
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self.message.setText("")
-        self.show_account(self.account)
-        self.ctx.data_changed(changes)
+        account = self.account
+
+        def done(changes) -> None:
+            self.message.setText("")
+            self.ctx.data_changed(changes)
+            if self.group:
+                self.refresh()  # the team's balance in the choice follows
+            else:
+                self.show_account(account)
+
+        def failed(error: BaseException) -> None:
+            self.message.setText(getattr(error, "message", str(error)))
+
+        self.ctx.tasks.run(lambda _s: fn(), title=_("Time bank"), on_done=done, on_error=failed, parent=self)
 
     def print_page(self) -> None:
         from printouts import volunteers_forms
@@ -457,16 +557,26 @@ class PassbookPage(QWidget):
                         lambda: volunteers_forms.passbook_page(self.ctx.store, account)[0])
 
     def withdraw(self) -> None:
-        self._run(lambda: timebank.withdraw(self.ctx.store, account=self.account, minutes=self.hours.value(),
-                                            note=self.note.text()))
+        store, account, minutes, note = self.ctx.store, self.account, self.hours.value(), self.note.text()
+        self._run(lambda: timebank.withdraw(store, account=account, minutes=minutes, note=note))
 
     def donate(self) -> None:
-        self._run(lambda: timebank.donate(self.ctx.store, account=self.account, minutes=self.hours.value(),
-                                          note=self.note.text()))
+        store, account, minutes, note = self.ctx.store, self.account, self.hours.value(), self.note.text()
+        self._run(lambda: timebank.donate(store, account=account, minutes=minutes, note=note))
 
     def transfer(self) -> None:
-        self._run(lambda: timebank.transfer(self.ctx.store, source=self.account, person_id=self.relative.currentData(),
-                                            minutes=self.hours.value(), note=self.note.text()))
+        store, account, minutes, note = self.ctx.store, self.account, self.hours.value(), self.note.text()
+        person = self.relative.currentData()
+        self._run(lambda: timebank.transfer(store, source=account, person_id=person, minutes=minutes, note=note))
+
+    def deposit_group(self) -> None:
+        store, account, minutes, note = self.ctx.store, self.account, self.hours.value(), self.note.text()
+        activity = self.activity.currentData()
+        if not activity:
+            self.message.setText(_("Activity: choose the activity the team served at as a group."))
+            return
+        self._run(lambda: timebank.deposit_group_service(store, team_id=account, activity_id=activity,
+                                                          minutes=minutes, note=note or None))
 
 
 KIND_LABELS = {"deposit": N_("Deposit"), "withdraw": N_("Withdrawal"), "transfer": N_("Transfer"),
@@ -677,13 +787,22 @@ class StarsPage(QWidget):
         self.refresh()
 
     def post(self) -> None:
-        changes = stars.post_notices(self.ctx.store)
-        self.message.setText(_("{n} new stars posted for public notice.").format(n=len(changes)))
-        self.refresh()
-        self.ctx.data_changed(changes)
+        """Star levels of every volunteer (40,000 in a large community): on the writer, not the GUI thread."""
+        store = self.ctx.store
+
+        def done(changes) -> None:
+            self.message.setText(_("{n} new stars posted for public notice.").format(n=len(changes)))
+            self.refresh()
+            self.ctx.data_changed(changes)
+
+        self.ctx.tasks.run(lambda _s: stars.post_notices(store), title=_("Stars"), on_done=done, parent=self)
 
     def award(self) -> None:
-        changes = stars.award_due(self.ctx.store)
-        self.message.setText(_("{n} stars awarded.").format(n=len(changes)))
-        self.refresh()
-        self.ctx.data_changed(changes)
+        store = self.ctx.store
+
+        def done(changes) -> None:
+            self.message.setText(_("{n} stars awarded.").format(n=len(changes)))
+            self.refresh()
+            self.ctx.data_changed(changes)
+
+        self.ctx.tasks.run(lambda _s: stars.award_due(store), title=_("Stars"), on_done=done, parent=self)

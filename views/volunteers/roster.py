@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from db.errors import GridDeskError
+from db.validation import mask_phone
 from db.volunteers import roster, service
 from db.volunteers.common import TEAM_KINDS, hours_text
 from i18n import N_, _
@@ -99,6 +101,8 @@ class RosterBrowser(QWidget):
                                  _("the national system's bulk-upload columns (.xlsx)")))
         actions.addWidget(button(self, _("Hours certificate"), self.certificate,
                                  _("issue a numbered certificate for the chosen volunteer")))
+        actions.addWidget(button(self, _("Record sheet"), self.record_sheet,
+                                 _("the chosen volunteer's approved services (志愿服务记录表, PDF)")))
         actions.addStretch(1)
         actions.addWidget(self.count)
         layout = QVBoxLayout(self)
@@ -162,6 +166,15 @@ class RosterBrowser(QWidget):
         save_output(self.ctx, self, _("Volunteer roster") + ".pdf",
                     lambda: volunteers_forms.roster_list(self.ctx.store, filters)[0])
 
+    def record_sheet(self) -> None:
+        from printouts import volunteers_forms
+
+        vid = self.current_id()
+        if vid is None:
+            return
+        save_output(self.ctx, self, _("Volunteer service record") + ".pdf",
+                    lambda: volunteers_forms.record_sheet(self.ctx.store, vid)[0])
+
     def export_records(self) -> None:
         from db.volunteers.export import export_services
 
@@ -218,6 +231,19 @@ class VolunteerDialog(QDialog):
         self.find.setPlaceholderText(_("name, initials (zs), part of the ID number or door (1-101)"))
         self.find.setClearButtonEnabled(True)
         self.phone = QLineEdit(self)
+        self.phone.setObjectName("phone")
+        # A resident's phone comes from the register, masked; showing it in full is audited.
+        self.reveal_phone = QPushButton(_("Show in full"), self)
+        self.reveal_phone.setObjectName("revealPhone")
+        self.reveal_phone.setAutoDefault(False)
+        self.reveal_phone.clicked.connect(lambda: self.show_phone())
+        self.reveal_phone.setVisible(False)
+        self.linked_person: str | None = None
+        phone_row = QWidget(self)
+        phone_layout = QHBoxLayout(phone_row)
+        phone_layout.setContentsMargins(0, 0, 0, 0)
+        phone_layout.addWidget(self.phone, 1)
+        phone_layout.addWidget(self.reveal_phone)
         self.skills = QLineEdit(self)
         self.skills.setObjectName("skills")
         self.skills.setPlaceholderText(_("e.g. 购物代办、陪伴聊天"))
@@ -235,7 +261,7 @@ class VolunteerDialog(QDialog):
         form.addRow(_("Find in the register"), self.find)
         form.addRow(_("Resident"), self.resident)
         form.addRow(_("Name"), self.name)
-        form.addRow(_("Phone"), self.phone)
+        form.addRow(_("Phone"), phone_row)
         form.addRow(_("Skills"), self.skills)
         form.addRow(_("Availability"), self.availability)
         form.addRow("", self.party)
@@ -255,8 +281,7 @@ class VolunteerDialog(QDialog):
         if info:
             self.name.setText(info["name"] or "")
             self.name.setReadOnly(bool(info["person_id"]))
-            self.phone.setText(info["phone"] or "")
-            self.phone.setReadOnly(bool(info["person_id"]))
+            self._set_phone(info["person_id"], mask_phone(info["phone"]) if info["person_id"] else info["phone"])
             self.skills.setText("、".join(info["skills"]))
             self.availability.setText("; ".join(f"{s.weekday} {s.start}-{s.end}" for s in info["availability"]))
             self.party.setChecked(bool(info["party_report"]))
@@ -281,6 +306,7 @@ class VolunteerDialog(QDialog):
             self.resident.addItem(" ".join(x for x in (r["name"], r["id_number"], r["address"]) if x) + taken,
                                   r["id"])
             self.resident.setItemData(self.resident.count() - 1, r["name"], Qt.ItemDataRole.UserRole + 1)
+            self.resident.setItemData(self.resident.count() - 1, r["phone"], Qt.ItemDataRole.UserRole + 2)
         self.resident.addItem(_("not a resident here"), None)
         self.resident.blockSignals(False)
         self._resident_chosen()
@@ -294,7 +320,36 @@ class VolunteerDialog(QDialog):
         if linked and name:
             self.name.setText(name)
         self.name.setReadOnly(linked and bool(name))
-        self.phone.setReadOnly(linked)
+        if linked:
+            self._set_phone(self.resident.currentData(), self.resident.currentData(Qt.ItemDataRole.UserRole + 2))
+        elif self.linked_person:
+            self._set_phone(None, "")
+
+    def _set_phone(self, person_id: str | None, shown: str | None) -> None:
+        """A resident's phone (masked, from the register, not edited here) or a typed one."""
+        self.linked_person = person_id
+        self.phone.setText(shown or "")
+        self.phone.setReadOnly(bool(person_id))
+        self.phone.setPlaceholderText(_("no phone in the register") if person_id else "")
+        self.reveal_phone.setVisible(bool(person_id and shown))
+        self.reveal_phone.setEnabled(True)
+
+    def show_phone(self) -> None:
+        """The resident's phone in full: an explicit choice that leaves an audit entry."""
+        from db.register.audit import reveal
+
+        if not self.linked_person:
+            return
+        store, person = self.ctx.store, self.linked_person
+
+        def done(value: str) -> None:
+            if person == self.linked_person:
+                self.phone.setText(value)
+                self.reveal_phone.setEnabled(False)
+
+        self.ctx.tasks.run(lambda _s: reveal(store, table="person", row_id=person, field="phone"),
+                           title=_("Show in full"), on_done=done, parent=self,
+                           on_error=lambda e: self.message.setText(getattr(e, "message", str(e))))
 
     def _find_residents(self) -> None:
         if self.volunteer_id or self.name.isReadOnly():
