@@ -251,6 +251,8 @@ def check_version(backup: Path) -> None:
     from db import migrations
     from db.store import inspect_file
 
+    if Path(backup).stat().st_size == 0:
+        raise bc.damaged(backup, _("the file is empty"))
     if not bc.is_container(backup):
         inspect_file(backup)
         return

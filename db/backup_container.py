@@ -12,7 +12,8 @@ random bytes) wrapped with AES-256-GCM by a key-encryption key (KEK):
 - "local": for a plain database (no accounts), a random key in the file name.sqlite.backup-key
   beside the database (mode 0600; not in the backups folder, so a copied backups folder alone
   reveals nothing). When accounts are created, every backup's DEK is re-wrapped with the
-  database's KEK (rewrap(): the header only) and the local key file is deleted.
+  database's KEK (rewrap(): the header only), and the local key stays only wrapped by it (copies
+  of older backups kept elsewhere still restore after a login; nothing plain is left).
 
 Frames: u32 length | AES-256-GCM(DEK, nonce = 4 zero bytes + u64 frame index) of ≤ 1 MiB of a
 zstandard stream; their associated data is SHA-256(header info) + the frame index + a last-frame
@@ -86,31 +87,59 @@ def local_key_path(db_path: Path) -> Path:
     return db_path.with_name(db_path.name + _LOCAL_KEY_SUFFIX)
 
 
-def local_key(db_path: Path, *, create: bool) -> bytes | None:
-    """The backup key of a plain database (made on first use, readable by this user only)."""
-    path = local_key_path(db_path)
-    try:
-        data = path.read_bytes()
-        if len(data) == 32:
-            return data
-    except FileNotFoundError:
-        pass
-    if not create:
-        return None
-    key = secrets.token_bytes(32)
+def _write_private(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".new")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.write(fd, key)
+        os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+def local_key(db_path: Path, *, create: bool) -> bytes | None:
+    """The backup key of a plain database (made on first use, readable by this user only). Once
+    the database is encrypted the file holds it only wrapped by the database's key (seal_local_key),
+    so copies of backups made before still restore after a login."""
+    from db.accounts import cipher
+
+    path = local_key_path(db_path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        data = b""
+    if len(data) == 32:
+        return data
+    if data.startswith(b"{"):
+        key = cipher.key_for(db_path)
+        if key is None:
+            return None
+        try:
+            entry = orjson.loads(data)
+            return AESGCM(db_kek(key)).decrypt(base64.b64decode(entry["nonce"]), base64.b64decode(entry["key"]),
+                                               b"griddesk local backup key")
+        except (InvalidTag, KeyError, ValueError, orjson.JSONDecodeError):
+            return None
+    if not create:
+        return None
+    key = secrets.token_bytes(32)
+    _write_private(path, key)
     return key
 
 
-def forget_local_key(db_path: Path) -> None:
-    local_key_path(db_path).unlink(missing_ok=True)
+def seal_local_key(db_path: Path, db_key: bytes) -> None:
+    """When the database gets encrypted: its local backup key, if any, is kept only wrapped."""
+    path = local_key_path(db_path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return
+    if len(data) != 32:
+        return
+    nonce = secrets.token_bytes(12)
+    sealed = AESGCM(db_kek(db_key)).encrypt(nonce, data, b"griddesk local backup key")
+    _write_private(path, orjson.dumps({"nonce": _b64(nonce), "key": _b64(sealed)}))
 
 
 def _database_of(backup: Path) -> list[Path]:
@@ -364,9 +393,10 @@ def write_file(target: Path, info: dict, records: Iterable[tuple], *, db_path: P
     return size
 
 
-def read_records(path: Path, *, db_path: Path | None = None) -> Iterator[tuple]:
+def read_records(path: Path, *, db_path: Path | None = None, decode: bool = True) -> Iterator:
     """The records of a backup file, decrypted and decompressed as they are read. Raises
-    DatabaseOpenError (damaged, or its key missing); the caller discards what it built."""
+    DatabaseOpenError (damaged, or its key missing); the caller discards what it built.
+    decode=False: each record's bytes as they are (marshal.loads them to read one)."""
     path = Path(path)
     with path.open("rb") as fh:
         header = _read_header(fh, path)
@@ -385,6 +415,9 @@ def read_records(path: Path, *, db_path: Path | None = None) -> Iterator[tuple]:
                 data = read(size)
                 if len(data) < size:
                     raise damaged(path, _("the file ends too early"))
+                if not decode:
+                    yield data
+                    continue
                 try:
                     yield marshal.loads(data)
                 except (ValueError, EOFError, TypeError) as exc:
@@ -393,6 +426,17 @@ def read_records(path: Path, *, db_path: Path | None = None) -> Iterator[tuple]:
                 frames._next()
         except zstandard.ZstdError as exc:
             raise damaged(path, exc) from exc
+
+
+def last_record(path: Path, *, db_path: Path | None = None) -> tuple:
+    """Read a backup file through (every frame authenticated) and decode its last record only."""
+    last = b""
+    for data in read_records(path, db_path=db_path, decode=False):
+        last = data
+    try:
+        return marshal.loads(last)
+    except (ValueError, EOFError, TypeError) as exc:
+        raise damaged(path, exc) from exc
 
 
 def rewrap(path: Path, kek_kind: str, kek: bytes, *, db_path: Path) -> bool:

@@ -198,11 +198,9 @@ def _check_written(tmp: Path, db_path: Path, counts: dict) -> None:
     """A backup counts only once it reads back whole with the rows it was given."""
     from db import backup_container as bc
 
-    seen: dict = {}
     try:
-        for record in bc.read_records(tmp, db_path=db_path):
-            if record[0] == "end":
-                seen = dict(record[1])
+        last = bc.last_record(tmp, db_path=db_path)
+        seen = dict(last[1]) if last and last[0] == "end" else None
     except DatabaseOpenError as exc:
         raise DatabaseOpenError(_("The backup just written ({path}) does not pass the check ({error}); it was "
                                   "discarded. Check the disk.").format(path=tmp.name, error=exc)) from exc

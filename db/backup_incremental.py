@@ -203,14 +203,11 @@ def _scratch(encrypted: bool):
     return conn
 
 
-def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.datetime,
-                      max_ops: int = MAX_DELTA_OPS) -> Path:
-    """Write an incremental backup of the open database against `base` (raises NotApplicable)."""
-    from db.backup_files import _finish
+def scratch_incremental(store, base: Base, *, reason: str, now: dt.datetime, max_ops: int = MAX_DELTA_OPS):
+    """The incremental backup of the open database against `base`, as an in-memory database
+    (raises NotApplicable). Returns (connection, manifest values); the caller closes it."""
     from db.models import SYNCED_MODELS
 
-    tmp = target.with_name(target.name + ".part")
-    tmp.unlink(missing_ok=True)
     key_sql, key_param = attach_key(store.path)
     conn = _scratch(bool(key_param))
     ok = False
@@ -246,13 +243,30 @@ def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.d
         }
         conn.execute("create table main.backup_manifest (key text primary key, value text)")
         conn.executemany("insert into main.backup_manifest values (?, ?)", values.items())
-        conn.execute("insert into main.backup_manifest values ('digest', ?)", (_digest(conn),))
+        digest = _digest(conn)
+        conn.execute("insert into main.backup_manifest values ('digest', ?)", (digest,))
         conn.execute("commit")
         conn.execute("detach database src")
+        ok = True
+    finally:
+        if not ok:
+            conn.close()
+    return conn, {**values, "digest": digest}
+
+
+def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.datetime,
+                      max_ops: int = MAX_DELTA_OPS) -> Path:
+    """Write an incremental backup of the open database against `base` (raises NotApplicable)."""
+    from db.backup_files import _finish
+
+    tmp = target.with_name(target.name + ".part")
+    tmp.unlink(missing_ok=True)
+    conn, values = scratch_incremental(store, base, reason=reason, now=now, max_ops=max_ops)
+    ok = False
+    try:
         conn.execute("begin")
-        info = {"kind": "incremental", "reason": reason, "schema": schema, "manifest": values}
-        written: dict = {}
-        bc.write_file(tmp, info, bc.dump(conn, counts=written), db_path=store.path)
+        info = {"kind": "incremental", "reason": reason, "schema": int(values["schema"]), "manifest": values}
+        bc.write_file(tmp, info, bc.dump(conn), db_path=store.path)
         conn.execute("commit")
         # It counts as a backup only once it reads back whole and matches (then synced, renamed).
         read_manifest(tmp, db_path=store.path)

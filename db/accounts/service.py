@@ -201,9 +201,9 @@ def create_first_admin(store, *, login: str, password: str, display_name: str = 
     cipher.remember_key(path, db_key)
     for backup in list_backups(path):
         encrypt_backup_file(backup, db_key, db_path=path)
-    from db.backup_container import forget_local_key
+    from db.backup_container import seal_local_key
 
-    forget_local_key(path)  # the plain database's backup key: no backup needs it any more
+    seal_local_key(path, db_key)  # the plain database's backup key: from now on kept only wrapped
     new = Store(path, user=user, key=db_key, create=False)
     bind(new, _session_for(new, login))
     audit.record(new, action="accounts_created", detail=login)
