@@ -1,4 +1,4 @@
-"""Rotating backups, full (SQLite's online backup API) or incremental, and restore.
+"""Rotating backups, full (a snapshot of the file, compressed and encrypted) or incremental, and restore.
 
 Backups of /path/to/name.sqlite live in /path/to/backups/name/, compressed and encrypted
 (db/backup_container.py; older versions' .sqlite copies are still listed and restored):
