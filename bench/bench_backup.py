@@ -1,5 +1,15 @@
 """Backups on the demo community: a full copy against an incremental one after 1,000 changes
-(and at the 20,000-op limit), a 1,000-change sync import that needs a backup first, restores."""
+(and at the 20,000-op limit), a 1,000-change sync import that needs a backup first, restores.
+
+Size, time and peak memory of a full backup and its restore, before and after backups were
+compressed and encrypted, side by side in one run, each in a child process of its own (peak
+resident memory from wait4, as bench/bench_memory.py): "before" is what older versions did (SQLite's
+online backup copy of the file, checked with quick_check; a restore copied the file back and
+checked it), "after" is `griddesk backup` / `griddesk restore` (which also makes the safety backup
+of the database it replaces). The footprint of 14 days: 14 daily full backups are kept (KEEP), one
+a day; GRIDDESK_BENCH_FORTNIGHT=1 simulates the 14 days (some work and a daily backup each day)
+instead of taking 14 × one full backup.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +27,100 @@ def _remove(path: Path) -> None:
         leftover.unlink()
 
 
+_OLD_BACKUP = """
+import sys, time
+from pysqlite3 import dbapi2 as sqlite3
+src, dst = sys.argv[1], sys.argv[2]
+source = sqlite3.connect(src)
+dest = sqlite3.connect(dst)
+source.backup(dest)
+assert dest.execute("pragma quick_check").fetchone()[0] == "ok"
+dest.close()
+source.close()
+"""
+
+_OLD_RESTORE = """
+import shutil, sys
+from pysqlite3 import dbapi2 as sqlite3
+shutil.copyfile(sys.argv[1], sys.argv[2])
+conn = sqlite3.connect(sys.argv[2])
+assert conn.execute("pragma quick_check").fetchone()[0] == "ok"
+conn.close()
+"""
+
+
+def run_footprint(results: dict, workdir: Path) -> None:
+    """Full backup and restore before/after at HOUSEHOLDS, and the footprint of 14 daily backups."""
+    from bench.bench_memory import griddesk, python, run_child
+    from db import backup
+
+    work = workdir / "backup-size"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    db = fresh_copy(demo_db(workdir, HOUSEHOLDS), work / "a.sqlite")
+    results["backup_db_file_mb"] = round(db.stat().st_size / 1e6, 1)
+
+    old = work / "old-copy.sqlite"
+    peak, seconds, _ = run_child(python(_OLD_BACKUP) + [str(db), str(old)])
+    results["backup_full_before_mb"] = round(old.stat().st_size / 1e6, 1)
+    results["backup_full_before_s"] = seconds
+    results["backup_full_before_peak_mb"] = peak
+    peak, seconds, _ = run_child(python(_OLD_RESTORE) + [str(old), str(work / "old-restored.sqlite")])
+    results["backup_restore_before_s"] = seconds
+    results["backup_restore_before_peak_mb"] = peak
+    old_size = old.stat().st_size
+    _remove(old)
+    _remove(work / "old-restored.sqlite")
+
+    peak, seconds, _ = run_child(griddesk("backup", "--db", str(db)))
+    made = backup.latest_backup(db)
+    results["backup_full_after_mb"] = round(made.stat().st_size / 1e6, 1)
+    results["backup_full_after_s"] = seconds
+    results["backup_full_after_peak_mb"] = peak
+    results["backup_full_after_percent_of_before"] = round(100 * made.stat().st_size / old_size, 1)
+    peak, seconds, _ = run_child(griddesk("restore", "--db", str(db), str(made)))
+    results["backup_restore_after_s"] = seconds
+    results["backup_restore_after_peak_mb"] = peak
+
+    results["backup_14_days_before_mb"] = round(backup.KEEP * old_size / 1e6, 1)
+    if os.environ.get("GRIDDESK_BENCH_FORTNIGHT") == "1":
+        results["backup_14_days_after_mb"] = round(_fortnight(db) / 1e6, 1)
+    else:
+        results["backup_14_days_after_mb"] = round(backup.KEEP * made.stat().st_size / 1e6, 1)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def _fortnight(db: Path) -> int:
+    """14 simulated days: each day 200 persons edited and the day's first open's full backup.
+    Returns the bytes the kept backups take at the end."""
+    import datetime as dt
+
+    from db import backup, oplog
+    from db.models.register import Person
+    from db.store import Store
+
+    shutil.rmtree(backup.backup_dir(db), ignore_errors=True)
+    store = Store(db, user="乙")
+    try:
+        ids = [r for (r,) in store.db.execute_sql("select id from person order by id limit 2800")]
+        day0 = dt.datetime(2026, 11, 1, 8, 0)
+        for day in range(backup.KEEP + 2):
+            now = day0 + dt.timedelta(days=day)
+            oplog.write(store, Person, [{"id": pid, "notes": f"第{day}天走访"} for pid in ids[day * 200 % 2800:][:200]])
+            assert backup.daily_backup(store, now=now) is not None
+    finally:
+        store.close()
+    kept = backup.backups(db)
+    assert len(kept) == backup.KEEP
+    return sum(i.path.stat().st_size for i in kept)
+
+
 def run(results: dict, workdir: Path) -> None:
+    run_footprint(results, workdir)
+    run_incremental(results, workdir)
+
+
+def run_incremental(results: dict, workdir: Path) -> None:
     from db import backup, oplog
     from db.models.register import Person
     from db.store import Store

@@ -83,7 +83,7 @@ def run(results: dict, workdir: Path) -> None:
     peak, seconds, _ = run_child(griddesk("backup", "--db", str(db)))
     results["mem_full_backup_peak_mb"] = peak
     results["mem_full_backup_s"] = seconds
-    backups = sorted((work / "backups").rglob("*.sqlite"), key=lambda p: p.stat().st_mtime)
+    backups = sorted((work / "backups").rglob("*.gdbk"), key=lambda p: p.stat().st_mtime)  # compressed, encrypted
     backup = backups[-1]
     results["size_full_backup_mb"] = round(backup.stat().st_size / 1e6, 1)
     # Fourteen daily full backups are kept: the footprint of a fortnight, from this backup's size.

@@ -1,8 +1,9 @@
-"""Rotating backups, full (SQLite's online backup API) or incremental, and restore.
+"""Rotating backups, full (a snapshot of the file, compressed and encrypted) or incremental, and restore.
 
-Backups of /path/to/name.sqlite live in /path/to/backups/name/:
-- full: name-YYYYMMDD-HHMMSS-reason[-N].sqlite, a consistent copy of the whole file;
-- incremental: name-YYYYMMDD-HHMMSS-reason[-N]-incr-BASE.sqlite where BASE names the full backup
+Backups of /path/to/name.sqlite live in /path/to/backups/name/, compressed and encrypted
+(db/backup_container.py; older versions' .sqlite copies are still listed and restored):
+- full: name-YYYYMMDD-HHMMSS-reason[-N].gdbk, a consistent snapshot of the whole file;
+- incremental: name-YYYYMMDD-HHMMSS-reason[-N]-incr-BASE.gdbk where BASE names the full backup
   (YYYYMMDD-HHMMSS-reason[-N]) it extends: the ops written since that backup plus this machine's
   own tables (db/backup_incremental.py). Cheap when little changed since the full backup.
 The first open of each day makes a full backup; the backup before an import (or a restore) is
@@ -22,9 +23,9 @@ from pathlib import Path
 from db import backup_incremental as incr
 from db.backup_files import (  # noqa: F401 - part of this module's interface
     _NAME,
+    SUFFIXES,
     BackupInfo,
     _backup_made,
-    _check_copy,
     _finish,
     _listeners,
     _listeners_lock,
@@ -32,8 +33,10 @@ from db.backup_files import (  # noqa: F401 - part of this module's interface
     add_backup_listener,
     backup_before_migration,
     backup_dir,
-    copy_checked,
     describe,
+    materialize,
+    target_key,
+    write_full,
 )
 from db.errors import DatabaseOpenError
 from i18n import _
@@ -44,18 +47,18 @@ INCREMENTAL_REASONS = frozenset({"import", "prerestore"})
 MAX_DELTA_OPS = incr.MAX_DELTA_OPS
 PART_MAX_AGE_S = 3600
 log = logging.getLogger(__name__)
-def _files(db_path: Path, suffix: str) -> list[Path]:
+def _files(db_path: Path, *suffixes: str) -> list[Path]:
     """Files of the backups folder named stem-...<suffix> (no glob: a name may hold [ or *)."""
     folder = backup_dir(db_path)
     if not folder.is_dir():
         return []
     start = f"{Path(db_path).stem}-"
-    return [p for p in folder.iterdir() if p.name.startswith(start) and p.name.endswith(suffix)]
+    return [p for p in folder.iterdir() if p.name.startswith(start) and p.name.endswith(suffixes)]
 
 
 def _all_backups(db_path: Path) -> list[BackupInfo]:
     stem = Path(db_path).stem
-    found = [describe(p, stem) for p in _files(db_path, ".sqlite")]
+    found = [describe(p, stem) for p in _files(db_path, *SUFFIXES)]
     return sorted((i for i in found if i is not None), key=BackupInfo.sort_key)
 
 
@@ -73,8 +76,8 @@ def latest_backup(db_path: Path) -> Path | None:
     return found[-1].path if found else None
 
 
-def _make_full(store, target: Path) -> Path:
-    return copy_checked(store.db.connection(), target)
+def _make_full(store, target: Path, reason: str) -> Path:
+    return write_full(store.path, target, key=store.key, reason=reason)
 
 
 def _full_bases(store) -> Iterator[tuple[BackupInfo, incr.Base]]:
@@ -119,7 +122,7 @@ def make_backup(store, reason: str = "manual", *, now: dt.datetime | None = None
         incremental = reason in INCREMENTAL_REASONS
     target = _make_incremental(store, reason, now) if incremental else None
     if target is None:
-        target = _make_full(store, _target(folder, store.path.stem, now, reason))
+        target = _make_full(store, _target(folder, store.path.stem, now, reason), reason)
     rotate(store.path)
     _backup_made(target)
     return target
@@ -160,7 +163,7 @@ def rotate(db_path: Path, keep: int = KEEP) -> list[Path]:
     # Half-written copies of a backup that was interrupted (a crash, a full disk): not one still
     # being written, whose file time is recent.
     stale = dt.datetime.now().timestamp() - PART_MAX_AGE_S
-    for part in _files(db_path, ".part"):
+    for part in _files(db_path, ".part", ".sqlite-journal"):
         try:
             if part.stat().st_mtime < stale:
                 part.unlink()
@@ -179,7 +182,7 @@ def backup_state(backup: Path) -> tuple[str, int, str] | None:
     """(node id, rowid of the last op, last op) of the database a backup holds; None if unreadable."""
     if incr.is_incremental_file(backup):
         try:
-            m = incr.read_manifest(backup, verify=False)
+            m = incr.read_manifest(backup, verify=False, db_path=None)
             return m.get("node_id"), int(m.get("last_rowid")), m.get("last_op")
         except (DatabaseOpenError, ValueError):
             return None
@@ -242,21 +245,24 @@ def _safety_copy(db_path: Path, user: str | None) -> Path | None:
         current.close()
 
 
-def _check_restored_copy(tmp: Path, backup: Path) -> None:
-    """A full backup is checked (quick_check) as copied, before it replaces anything."""
-    from db.accounts.cipher import DB_ERRORS, open_file
+def check_version(backup: Path) -> None:
+    """Refuse a backup this version cannot read, before anything is written."""
+    from db import backup_container as bc
+    from db import migrations
+    from db.store import inspect_file
 
-    try:
-        conn = open_file(tmp, f"{tmp.resolve().as_uri()}?mode=ro&immutable=1")  # keyed when encrypted
-        try:
-            problems = [r[0] for r in conn.execute("pragma quick_check")]
-        finally:
-            conn.close()
-    except DB_ERRORS as exc:
-        problems = [str(exc)]
-    if problems != ["ok"]:
-        raise DatabaseOpenError(_("The backup “{path}” is damaged ({error}). Nothing was changed; choose another "
-                                  "backup.").format(path=Path(backup).name, error=problems[0]))
+    if Path(backup).stat().st_size == 0:
+        raise bc.damaged(backup, _("the file is empty"))
+    if not bc.is_container(backup):
+        inspect_file(backup)
+        return
+    header = bc.read_header(backup)
+    if header is None:
+        with Path(backup).open("rb") as fh:
+            bc._read_header(fh, Path(backup))  # raises the reason
+    if int(header.info.get("schema", 0)) > migrations.SCHEMA_VERSION:
+        raise DatabaseOpenError(_("The backup “{path}” was made by a newer version of GridDesk. Please update "
+                                  "GridDesk.").format(path=Path(backup).name))
 
 
 def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | None:
@@ -277,14 +283,15 @@ def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | N
     info = describe(backup)
     tmp = db_path.with_name(db_path.name + ".restoring")
     _remove(tmp)
+    key = target_key(db_path, backup)  # an encrypted database stays encrypted (and a plain backup is converted)
     try:
         if incr.is_incremental_file(backup) or (info is not None and info.incremental):
-            manifest = incr.read_manifest(backup)
-            incr.build(tmp, manifest, user=user)
+            manifest = incr.read_manifest(backup, db_path=db_path)
+            incr.build(tmp, manifest, user=user, db_path=db_path, key=key)
         else:
-            inspect_file(backup)
-            shutil.copyfile(backup, tmp)
-            _check_restored_copy(tmp, backup)
+            check_version(backup)
+            materialize(backup, tmp, db_path=db_path, key=key)
+            inspect_file(tmp, key)
         from db.durable import fsync_file
 
         fsync_file(tmp)  # on disk before it replaces the database (the rename is synced below)

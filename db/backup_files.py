@@ -1,5 +1,8 @@
-"""Backup files without the database engine: their names, the listeners told of every backup, and
-the checked, synced copy of an open SQLite connection; the backup made before a schema migration.
+"""Backup files without the database engine: their names, the listeners told of every backup,
+writing a full backup (a snapshot of the database file, compressed and encrypted:
+db/backup_container.py) and turning one back into a database file; the backup made before a
+schema migration. Backups of older versions (name-….sqlite: a plain or SQLCipher copy of the file)
+are still listed and restored.
 
 db.store uses this module before it opens a file, so it imports nothing of db.store (no import
 circle db.store -> db.backup -> db.store).
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from db.backup_container import SUFFIX
 from db.errors import DatabaseOpenError
 from i18n import _
 
@@ -51,7 +55,8 @@ def backup_dir(db_path: Path) -> Path:
     return db_path.parent / "backups" / db_path.stem
 
 
-_NAME = re.compile(r"(\d{8})-(\d{6})-([a-z]+)(?:-(\d+))?(?:-incr-(\d{8}-\d{6}-[a-z]+(?:-\d+)?))?\.sqlite")
+_NAME = re.compile(r"(\d{8})-(\d{6})-([a-z]+)(?:-(\d+))?(?:-incr-(\d{8}-\d{6}-[a-z]+(?:-\d+)?))?\.(?:sqlite|gdbk)")
+SUFFIXES = (SUFFIX, ".sqlite")  # this version's backups, and those of older versions
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,11 @@ class BackupInfo:
     def base(self) -> Path | None:
         if self.base_key is None:
             return None
-        return self.path.with_name(f"{self.stem}-{self.base_key}.sqlite")
+        for suffix in SUFFIXES:
+            found = self.path.with_name(f"{self.stem}-{self.base_key}{suffix}")
+            if found.is_file():
+                return found
+        return self.path.with_name(f"{self.stem}-{self.base_key}{SUFFIX}")
 
     @property
     def base_available(self) -> bool:
@@ -111,19 +120,11 @@ def _target(folder: Path, stem: str, now: dt.datetime, reason: str, base: Backup
     while True:
         name = f"{stem}-{stamp}-{reason}" + (f"-{seq}" if seq else "")
         if base is not None:
-            name += "-incr-" + base.path.name[len(stem) + 1: -len(".sqlite")]
-        target = folder / f"{name}.sqlite"
+            name += "-incr-" + base.path.name[len(stem) + 1: -len(base.path.suffix)]
+        target = folder / f"{name}{SUFFIX}"
         if not target.exists():
             return target
         seq += 1
-
-
-def _check_copy(dest, tmp: Path) -> None:
-    """A backup counts only once it passes quick_check (on its open connection)."""
-    problems = [r[0] for r in dest.execute("pragma quick_check")]
-    if problems != ["ok"]:
-        raise DatabaseOpenError(_("The backup just written ({path}) does not pass the check ({error}); it was "
-                                  "discarded. Check the disk.").format(path=tmp.name, error=problems[0]))
 
 
 def _finish(tmp: Path, target: Path) -> Path:
@@ -136,24 +137,190 @@ def _finish(tmp: Path, target: Path) -> Path:
     return target
 
 
-def copy_checked(source, target: Path) -> Path:
-    """Back up the open SQLite connection `source` into target: written as .part, checked
-    (quick_check), synced to disk, then renamed. A copy that fails the check is removed and raises."""
-    tmp = target.with_suffix(".part")
-    from db.accounts.cipher import backup_target
+def _last_op(conn) -> tuple[int, str]:
+    row = conn.execute("select rowid, node, counter, hlc from oplog "
+                       "where rowid = (select max(rowid) from oplog)").fetchone()
+    return (row[0], f"{row[1]}|{row[2]}|{row[3]}") if row else (0, "")
 
-    dest = backup_target(source, tmp)  # an encrypted database's backup is encrypted with its key
+
+def read_connection(db_path: Path, key: bytes | None = None):
+    """A read-only autocommit connection to a database file (keyed when it is encrypted)."""
+    from db.accounts import cipher
+
+    db_path = Path(db_path)
+    uri = f"{db_path.resolve().as_uri()}?mode=ro"
+    key = key if key is not None else (cipher.key_for(db_path) if cipher.is_encrypted_file(db_path) else None)
+    if key is not None:
+        return cipher.connect(uri, key, uri=True, isolation_level=None)
+    return cipher._plain_module().connect(uri, uri=True, isolation_level=None)
+
+
+RESTORE_CACHE_KB = 96 * 1024
+
+
+def write_full(db_path: Path, target: Path, *, key: bytes | None = None, reason: str = "") -> Path:
+    """A full backup of the database file db_path into target: one read transaction (a consistent
+    snapshot beside the writers, WAL mode) streamed row chunk by row chunk into a compressed,
+    encrypted file written as .part, read back and checked (every frame authenticated, every
+    record decoded), synced to disk, then renamed. Nothing plain is written to disk."""
+    import datetime as dt
+
+    from db import backup_container as bc
+
+    db_path, target = Path(db_path), Path(target)
+    tmp = target.with_name(target.name + ".part")
     ok = False
+    conn = read_connection(db_path, key)
     try:
-        source.backup(dest)
-        _check_copy(dest, tmp)
+        conn.execute("begin")
+        node = conn.execute("select value from meta where key = 'node_id'").fetchone()
+        rowid, op = _last_op(conn)
+        info = {"kind": "full", "reason": reason, "created": dt.datetime.now().isoformat(timespec="seconds"),
+                "node_id": node[0] if node else "", "last_rowid": rowid, "last_op": op,
+                "schema": conn.execute("pragma user_version").fetchone()[0],
+                "encrypted": isinstance(conn, _cipher_connection())}
+        counts: dict = {}
+        bc.write_file(tmp, info, bc.dump(conn, counts=counts), db_path=db_path)
+        conn.execute("commit")
+        _check_written(tmp, db_path, counts)
         ok = True
     finally:
-        dest.close()
+        conn.close()
+        if not ok:
+            tmp.unlink(missing_ok=True)
+    return _finish(tmp, target)
+
+
+def _cipher_connection():
+    from db.accounts.cipher import sqlcipher
+
+    return sqlcipher.Connection
+
+
+def _check_written(tmp: Path, db_path: Path, counts: dict) -> None:
+    """A backup counts only once it reads back whole with the rows it was given."""
+    from db import backup_container as bc
+
+    try:
+        last = bc.last_record(tmp, db_path=db_path)
+        seen = dict(last[1]) if last and last[0] == "end" else None
+    except DatabaseOpenError as exc:
+        raise DatabaseOpenError(_("The backup just written ({path}) does not pass the check ({error}); it was "
+                                  "discarded. Check the disk.").format(path=tmp.name, error=exc)) from exc
+    if seen != counts:
+        raise DatabaseOpenError(_("The backup just written ({path}) does not pass the check ({error}); it was "
+                                  "discarded. Check the disk.").format(path=tmp.name, error=_("row counts")))
+
+
+def target_key(db_path: Path, backup: Path | None = None) -> bytes | None:
+    """The SQLCipher key a database restored at db_path gets: the database's own key when it is
+    encrypted or has accounts (a plain backup is converted, never downgraded), the key of the
+    encrypted database a backup was made of, or None (a plain database)."""
+    from db import backup_container as bc
+    from db.accounts import cipher, keyfile
+
+    db_path = Path(db_path)
+    key = cipher.key_for(db_path)
+    needed = cipher.is_encrypted_file(db_path) or keyfile.path_for(db_path).is_file()
+    if key is None and backup is not None:
+        header = bc.read_header(backup) if bc.is_container(backup) else None
+        if header is not None and header.wrap.get("kek") == "db":
+            key = cipher.key_for(backup)
+            needed = True
+        elif header is None and cipher.is_encrypted_file(backup):
+            key = cipher.key_for(backup)  # an older version's SQLCipher copy (or a damaged file)
+    if key is None and needed:
+        raise cipher._locked_error(db_path)
+    return key
+
+
+def materialize(backup: Path, target: Path, *, db_path: Path, key: bytes | None) -> None:
+    """Write the database a full backup holds into the new file target, encrypted with key when one
+    is given (else plain), and check it (quick_check, row counts). A backup of an older version
+    (a file copy) is copied as it is, or read row by row into an encrypted target when it is plain.
+    Raises DatabaseOpenError (in Chinese) on a damaged backup; target is then removed."""
+    from db import backup_container as bc
+    from db.accounts import cipher
+
+    backup, target = Path(backup), Path(target)
+    ok = False
+    try:
+        if not bc.is_container(backup) and (key is None or cipher.is_encrypted_file(backup)):
+            import shutil
+
+            shutil.copyfile(backup, target)  # an older version's copy, already as the target wants it
+            _check_file(target, backup, key)
+            ok = True
+            return
+        if key is not None:
+            conn = cipher.sqlcipher.connect(str(target), isolation_level=None)
+            cipher.quiet(conn)
+            conn.execute(cipher.key_pragma(key))
+        else:
+            conn = cipher._plain_module().connect(str(target), isolation_level=None)
+        try:
+            conn.execute("pragma journal_mode = off")  # a new file: on failure it is discarded whole
+            conn.execute("pragma synchronous = off")
+            # The rows go in in rowid order, so each unique index (made with its table) takes
+            # its keys in random order: a page cache of RESTORE_CACHE_KB keeps their pages.
+            conn.execute(f"pragma cache_size = -{RESTORE_CACHE_KB}")
+            if bc.is_container(backup):
+                records = bc.read_records(backup, db_path=db_path)
+            else:  # a plain copy of an older version, into an encrypted database: converted
+                source = read_connection(backup)
+                source.execute("begin")
+                records = bc.dump(source)
+            try:
+                loaded = bc.load(conn, records, page_size=key is None)
+                conn.execute("commit")
+            except (ValueError, *cipher.DB_ERRORS) as exc:
+                raise bc.damaged(backup, exc) from exc
+            finally:
+                if not bc.is_container(backup):
+                    source.close()
+            if loaded.pragmas.get("journal_mode") == "wal":
+                conn.execute("pragma journal_mode = wal")
+            problems = [r[0] for r in conn.execute("pragma quick_check")]
+            if problems != ["ok"]:
+                raise bc.damaged(backup, problems[0])
+        finally:
+            conn.close()
+        ok = True
+    finally:
         if not ok:
             for suffix in ("", "-wal", "-shm", "-journal"):
-                Path(str(tmp) + suffix).unlink(missing_ok=True)
-    return _finish(tmp, target)
+                Path(str(target) + suffix).unlink(missing_ok=True)
+
+
+def _check_file(tmp: Path, backup: Path, key: bytes | None) -> None:
+    """An older version's full backup is checked (quick_check) as copied, before it replaces anything."""
+    from db.accounts.cipher import DB_ERRORS, open_file
+
+    try:
+        conn = open_file(tmp, f"{tmp.resolve().as_uri()}?mode=ro&immutable=1")  # keyed when encrypted
+        try:
+            problems = [r[0] for r in conn.execute("pragma quick_check")]
+        finally:
+            conn.close()
+    except DB_ERRORS as exc:
+        problems = [str(exc)]
+    if problems != ["ok"]:
+        raise DatabaseOpenError(_("The backup “{path}” is damaged ({error}). Nothing was changed; choose another "
+                                  "backup.").format(path=Path(backup).name, error=problems[0]))
+
+
+def protect_backup(backup: Path, db_key: bytes, *, db_path: Path) -> None:
+    """When accounts are created: an older version's plain backup is encrypted in place (SQLCipher),
+    and a backup made with the plain database's local key gets its data key wrapped with the
+    database's key instead (the header only), so the local key can be deleted."""
+    from db import backup_container as bc
+    from db.accounts import cipher
+
+    backup = Path(backup)
+    if bc.is_container(backup):
+        bc.rewrap(backup, "db", bc.db_kek(db_key), db_path=db_path)
+    elif not cipher.is_encrypted_file(backup):
+        cipher.encrypt_in_place(backup, db_key)
 
 
 def backup_before_migration(db_path: Path, version: int, key: bytes | None = None) -> Path:
@@ -167,14 +334,7 @@ def backup_before_migration(db_path: Path, version: int, key: bytes | None = Non
         from db.accounts import cipher
 
         cipher.remember_key(db_path, key)
-        source = cipher.connect(db_path, key)
-    else:
-        from pysqlite3 import dbapi2 as sqlite3
-
-        source = sqlite3.connect(str(db_path))
-    try:
-        target = copy_checked(source, _target(folder, db_path.stem, dt.datetime.now(), "premigrate"))
-    finally:
-        source.close()
+    target = write_full(db_path, _target(folder, db_path.stem, dt.datetime.now(), "premigrate"), key=key,
+                        reason="premigrate")
     _backup_made(target)  # (rotated with the next backup: this module knows no rotation)
     return target

@@ -2,8 +2,10 @@
 
 The op log is append-only and is the truth of every synced table, so a database equals
 "a full backup of it + the ops appended since + the local tables that are not derived from the
-log". An incremental backup is a small SQLite file (application id GRDI, never opened as a
-database) in the same backups folder as its base:
+log". An incremental backup is a small SQLite database (application id GRDI), built in memory and
+stored like a full backup, compressed and encrypted (db/backup_container.py; its manifest is in
+the file's header too), in the same backups folder as its base. (Older versions wrote it as an
+SQLite file, plain or SQLCipher: still read.) Its tables:
 
 - ``backup_manifest`` (key, value): format, base file name and the base's last op, the snapshot's
   node id, last op, row counts of the synced tables, the copied tables, and a SHA-256 digest of
@@ -25,13 +27,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 
+from db import backup_container as bc
 from db import migrations
 from db.accounts.cipher import DB_ERRORS, attach_key, open_file
 from db.accounts.cipher import application_id as cipher_application_id
@@ -93,7 +95,11 @@ def _uri(path: Path, mode: str = "ro") -> str:
 
 
 def is_incremental_file(path: Path) -> bool:
-    """Whether the file's SQLite header carries the incremental backup's application id."""
+    """Whether the file is an incremental backup (its header says so; for an older version's
+    SQLite file: its application id)."""
+    if bc.is_container(path):
+        header = bc.read_header(path)
+        return header is not None and header.info.get("kind") == "incremental"
     try:
         with Path(path).open("rb") as fh:
             head = fh.read(100)
@@ -130,6 +136,12 @@ def ops_since(conn, base: Base) -> int | None:
 
 def read_base(path: Path) -> Base | None:
     """The node id and last op of a full backup (None when it cannot be read)."""
+    if bc.is_container(path):
+        header = bc.read_header(path)
+        if header is None or header.info.get("kind") != "full" or not header.info.get("node_id"):
+            return None
+        info = header.info
+        return Base(Path(path), info["node_id"], int(info.get("last_rowid", 0)), info.get("last_op", ""))
     try:
         conn = open_file(path, _uri(path))
         try:
@@ -168,31 +180,39 @@ def copied_tables(conn, schema: str = "main") -> list[str]:
     return out
 
 
-def _digest(conn) -> str:
+def _digest(conn, schema: str = "main") -> str:
     """SHA-256 of every table in the incremental file except the digest itself, in a fixed order."""
     h = hashlib.sha256()
-    for name in sorted(_tables(conn, "main")):
+    for name in sorted(_tables(conn, schema)):
         h.update(f"\x00table {name}\x00".encode())
         where = " where key != 'digest'" if name == "backup_manifest" else ""
-        for row in conn.execute(f'select * from main."{name}"{where} order by rowid'):
+        for row in conn.execute(f'select * from {schema}."{name}"{where} order by rowid'):
             h.update(repr(tuple(row)).encode())
     return h.hexdigest()
 
 
-def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.datetime,
-                      max_ops: int = MAX_DELTA_OPS) -> Path:
-    """Write an incremental backup of the open database against `base` (raises NotApplicable)."""
+def _scratch(encrypted: bool):
+    """An in-memory database (the incremental backup is at most MAX_DELTA_OPS ops and this
+    machine's local tables), from the SQLite library that can ATTACH the database."""
+    from db.accounts import cipher
+
+    module = cipher.sqlcipher if encrypted else cipher._plain_module()
+    conn = module.connect(":memory:", isolation_level=None)
+    if encrypted:
+        cipher.quiet(conn)
+    return conn
+
+
+def scratch_incremental(store, base: Base, *, reason: str, now: dt.datetime, max_ops: int = MAX_DELTA_OPS):
+    """The incremental backup of the open database against `base`, as an in-memory database
+    (raises NotApplicable). Returns (connection, manifest values); the caller closes it."""
     from db.models import SYNCED_MODELS
 
-    tmp = target.with_name(target.name + ".part")
-    tmp.unlink(missing_ok=True)
-    conn = open_file(tmp, _uri(tmp, "rwc"), isolation_level=None)  # encrypted beside an encrypted database
+    key_sql, key_param = attach_key(store.path)
+    conn = _scratch(bool(key_param))
     ok = False
     try:
-        conn.execute("pragma journal_mode = off")
-        conn.execute("pragma synchronous = off")
         conn.execute(f"pragma application_id = {APPLICATION_ID}")
-        key_sql, key_param = attach_key(store.path)
         conn.execute("attach database ? as src" + key_sql, (f"{store.path.resolve().as_uri()}?mode=ro", *key_param))
         conn.execute("begin")  # one read snapshot of the source for everything below
         node = conn.execute("select value from src.meta where key = 'node_id'").fetchone()
@@ -223,31 +243,39 @@ def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.d
         }
         conn.execute("create table main.backup_manifest (key text primary key, value text)")
         conn.executemany("insert into main.backup_manifest values (?, ?)", values.items())
-        conn.execute("insert into main.backup_manifest values ('digest', ?)", (_digest(conn),))
+        digest = _digest(conn)
+        conn.execute("insert into main.backup_manifest values ('digest', ?)", (digest,))
         conn.execute("commit")
         conn.execute("detach database src")
+        ok = True
+    finally:
+        if not ok:
+            conn.close()
+    return conn, {**values, "digest": digest}
+
+
+def write_incremental(store, base: Base, target: Path, *, reason: str, now: dt.datetime,
+                      max_ops: int = MAX_DELTA_OPS) -> Path:
+    """Write an incremental backup of the open database against `base` (raises NotApplicable)."""
+    from db.backup_files import _finish
+
+    tmp = target.with_name(target.name + ".part")
+    tmp.unlink(missing_ok=True)
+    conn, values = scratch_incremental(store, base, reason=reason, now=now, max_ops=max_ops)
+    ok = False
+    try:
+        conn.execute("begin")
+        info = {"kind": "incremental", "reason": reason, "schema": int(values["schema"]), "manifest": values}
+        bc.write_file(tmp, info, bc.dump(conn), db_path=store.path)
+        conn.execute("commit")
+        # It counts as a backup only once it reads back whole and matches (then synced, renamed).
+        read_manifest(tmp, db_path=store.path)
         ok = True
     finally:
         conn.close()
         if not ok:
             tmp.unlink(missing_ok=True)
-    # It counts as a backup only once it passes quick_check and is on disk (then renamed, and the
-    # rename synced too).
-    check = open_file(tmp, _uri(tmp))
-    try:
-        problems = [r[0] for r in check.execute("pragma quick_check")]
-    finally:
-        check.close()
-    if problems != ["ok"]:
-        tmp.unlink(missing_ok=True)
-        raise _damaged(tmp, problems[0])
-    with tmp.open("rb+") as fh:
-        os.fsync(fh.fileno())
-    tmp.rename(target)
-    from db.durable import fsync_dir
-
-    fsync_dir(target.parent)
-    return target
+    return _finish(tmp, target)
 
 
 def _damaged(path: Path, error: object) -> DatabaseOpenError:
@@ -256,25 +284,36 @@ def _damaged(path: Path, error: object) -> DatabaseOpenError:
           "choose another backup.").format(path=Path(path).name, error=error))
 
 
-def read_manifest(path: Path, *, verify: bool = True) -> Manifest:
-    """Open an incremental backup read-only; with verify, check its structure and digest."""
+def read_manifest(path: Path, *, verify: bool = True, db_path: Path | None = None) -> Manifest:
+    """An incremental backup's manifest; with verify, the file is read whole (decrypted, its
+    structure and digest checked). db_path: the database it is restored into (for its key)."""
     path = Path(path)
     if not is_incremental_file(path):
         raise _damaged(path, _("not an incremental backup file"))
-    try:
-        conn = open_file(path, _uri(path))
+    if bc.is_container(path):
+        if verify:
+            conn = load_scratch(path, db_path=db_path)
+            try:
+                values = _verified_values(conn, path)
+            finally:
+                conn.close()
+        else:
+            values = dict(bc.read_header(path).info.get("manifest") or {})
+    else:
         try:
-            if verify:
-                problems = [r[0] for r in conn.execute("pragma quick_check")]
-                if problems != ["ok"]:
-                    raise _damaged(path, problems[0])
-            values = dict(conn.execute("select key, value from backup_manifest"))
-            if verify and values.get("digest") != _digest(conn):
-                raise _damaged(path, _("its content does not match its checksum"))
-        finally:
-            conn.close()
-    except DB_ERRORS as exc:
-        raise _damaged(path, exc) from exc
+            conn = open_file(path, _uri(path))
+            try:
+                if verify:
+                    problems = [r[0] for r in conn.execute("pragma quick_check")]
+                    if problems != ["ok"]:
+                        raise _damaged(path, problems[0])
+                    values = _verified_values(conn, path)
+                else:
+                    values = dict(conn.execute("select key, value from backup_manifest"))
+            finally:
+                conn.close()
+        except DB_ERRORS as exc:
+            raise _damaged(path, exc) from exc
     try:
         fmt = int(values.get("format", "0"))
         tables = list(orjson.loads(values["tables"]))
@@ -288,6 +327,37 @@ def read_manifest(path: Path, *, verify: bool = True) -> Manifest:
             _("The backup “{path}” was made by a newer version of GridDesk. Please update GridDesk.").format(
                 path=path))
     return Manifest(path, values, tables, counts)
+
+
+def _verified_values(conn, path: Path, schema: str = "main") -> dict:
+    try:
+        values = dict(conn.execute(f"select key, value from {schema}.backup_manifest"))
+        if values.get("digest") != _digest(conn, schema):
+            raise _damaged(path, _("its content does not match its checksum"))
+    except DB_ERRORS as exc:
+        raise _damaged(path, exc) from exc
+    return values
+
+
+def load_into(conn, path: Path, *, schema: str, db_path: Path | None) -> None:
+    """Read an incremental backup file (this version's) into the empty database `schema` of conn."""
+    try:
+        bc.load(conn, bc.read_records(path, db_path=db_path), schema=schema, untyped=True)
+    except bc.Damaged as exc:
+        raise _damaged(path, exc.reason) from exc
+    except (ValueError, *DB_ERRORS) as exc:
+        raise _damaged(path, exc) from exc
+
+
+def load_scratch(path: Path, *, db_path: Path | None):
+    """An in-memory database holding an incremental backup (this version's file)."""
+    conn = _scratch(False)
+    try:
+        load_into(conn, path, schema="main", db_path=db_path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def check_base(manifest: Manifest) -> Path:
@@ -314,29 +384,37 @@ def _mismatch(manifest: Manifest, what: str) -> DatabaseOpenError:
           "Nothing was changed.").format(path=manifest.path.name, what=what))
 
 
-def build(target: Path, manifest: Manifest, *, user: str | None = None) -> None:
+def build(target: Path, manifest: Manifest, *, user: str | None = None, db_path: Path | None = None,
+          key: bytes | None = None) -> None:
     """Write the database as it was at the incremental backup into `target` (a new file).
 
     The base is copied, the delta ops are appended to its op log and merged (rows, conflicts and
     the search index follow through db.oplog), the local tables are replaced by the saved ones,
     and the result is checked against the manifest. Raises DatabaseOpenError on any mismatch.
     """
-    import shutil
-
     from db import oplog
+    from db.backup_files import materialize
     from db.models import database_proxy, synced_model
     from db.store import Store, inspect_file
 
     base = check_base(manifest)
-    shutil.copyfile(base, target)
-    inspect_file(target)  # (the copy, not the base: reading a WAL-mode file leaves -shm next to it)
+    materialize(base, target, db_path=db_path or target, key=key)
+    inspect_file(target, key)  # (the copy, not the base: reading a WAL-mode file leaves -shm next to it)
     previous = database_proxy.obj
-    store = Store(target, user=user, create=False)
+    if key is not None:
+        from db.accounts import cipher
+
+        cipher.remember_key(target, key)
+    store = Store(target, user=user, key=key, create=False)
     try:
         db = store.db
         base_index = store.get_meta("register_index")
-        key_sql, key_param = attach_key(manifest.path)
-        db.execute_sql("attach database ? as inc" + key_sql, (str(manifest.path.resolve()), *key_param))
+        if bc.is_container(manifest.path):
+            db.execute_sql("attach database ':memory:' as inc" + (" key ''" if key is not None else ""))
+            load_into(db.connection(), manifest.path, schema="inc", db_path=db_path)
+        else:
+            key_sql, key_param = attach_key(manifest.path)
+            db.execute_sql("attach database ? as inc" + key_sql, (str(manifest.path.resolve()), *key_param))
         try:
             with db.atomic():
                 conn = db.connection()

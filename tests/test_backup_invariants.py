@@ -68,7 +68,10 @@ def test_a_migration_failing_half_way_leaves_the_backup_and_an_unchanged_file(tm
     assert _state(path) == before
     monkeypatch.undo()
     (made,) = [p for p in backup.list_backups(path) if "-premigrate" in p.name]
-    conn = std_sqlite3.connect(f"file:{made}?mode=ro&immutable=1", uri=True)
+    assert made.suffix == ".gdbk" and "王五".encode() not in made.read_bytes()  # compressed and encrypted
+    opened = tmp_path / "opened.sqlite"
+    backup_files.materialize(made, opened, db_path=path, key=None)
+    conn = std_sqlite3.connect(f"file:{opened}?mode=ro&immutable=1", uri=True)
     try:
         assert conn.execute("pragma quick_check").fetchone() == ("ok",)
         assert sorted(conn.execute("select name from person")) == [("王五",), ("赵六",)]
@@ -97,20 +100,21 @@ def test_every_backup_is_durable_checked_and_synced_before_it_counts(tmp_path, m
     path = _ledger(tmp_path)
     store = Store(path, user="甲")
     events = []
-    real_make_durable, real_fsync, real_check = durable.make_durable, durable.fsync_file, backup_files._check_copy
+    real_make_durable, real_fsync, real_check = durable.make_durable, durable.fsync_file, backup_files._check_written
     monkeypatch.setattr(durable, "make_durable", lambda s: (events.append("durable"), real_make_durable(s)))
     monkeypatch.setattr(durable, "fsync_file", lambda p: (events.append(("fsync", Path(p).suffix)), real_fsync(p)))
-    monkeypatch.setattr(backup_files, "_check_copy", lambda d, t: (events.append("quick_check"), real_check(d, t)))
+    monkeypatch.setattr(backup_files, "_check_written",
+                        lambda t, d, c: (events.append("read back"), real_check(t, d, c)))
     first = backup.make_backup(store, "manual")
     # The database is made durable first (a backup must not hold what a power cut could take
-    # back), then the copy is checked and synced under its temporary name, then renamed.
-    assert events[0] == "durable" and events[-2:] == ["quick_check", ("fsync", ".part")]
-    assert first.exists() and not first.with_suffix(".part").exists()
+    # back), then the copy is read back whole and synced under its temporary name, then renamed.
+    assert events[0] == "durable" and events[-2:] == ["read back", ("fsync", ".part")]
+    assert first.exists() and not first.with_name(first.name + ".part").exists()
 
-    def damaged(dest, tmp):
-        raise DatabaseOpenError("quick_check: *** in database main ***")
+    def damaged(tmp, db_path, counts):
+        raise DatabaseOpenError("part 3 does not match its checksum")
 
-    monkeypatch.setattr(backup_files, "_check_copy", damaged)
+    monkeypatch.setattr(backup_files, "_check_written", damaged)
     oplog.write(store, Person, [{"name": "孙七"}])
     with pytest.raises(DatabaseOpenError):
         backup.make_backup(store, "manual")
@@ -125,17 +129,15 @@ def test_an_incremental_backup_is_checked_too(tmp_path, monkeypatch):
     backup.make_backup(store, "manual")
     oplog.write(store, Person, [{"name": "孙七"}])
     checks = []
-    real_open = backup.incr.open_file
+    real_load = backup.incr.load_scratch
 
-    def open_file(path, uri, *args, **kwargs):
-        conn = real_open(path, uri, *args, **kwargs)
-        if ".part" in str(uri) and "mode=ro" in str(uri):
-            checks.append(str(uri))
-        return conn
+    def load_scratch(path, **kwargs):
+        checks.append(Path(path).name)
+        return real_load(path, **kwargs)
 
-    monkeypatch.setattr(backup.incr, "open_file", open_file)
+    monkeypatch.setattr(backup.incr, "load_scratch", load_scratch)
     made = backup.make_backup(store, "import")
-    assert "-incr-" in made.name and len(checks) == 1
+    assert "-incr-" in made.name and checks == [made.name + ".part"]  # read back whole before it counts
     store.close()
 
 
@@ -202,14 +204,12 @@ def test_a_damaged_full_backup_is_refused_before_the_swap(tmp_path):
     made = backup.make_backup(store, "manual")
     store.close()
     data = bytearray(made.read_bytes())
-    page = int.from_bytes(data[16:18], "big")
-    for n in range(len(data) // page - 3, len(data) // page):  # garble the last pages' b-tree headers
-        for i in range(n * page, n * page + 12):
-            data[i] ^= 0x5A
+    for i in range(len(data) - 40, len(data) - 28):  # garble the end of the last part
+        data[i] ^= 0x5A
     made.write_bytes(bytes(data))
     before = _state(path)
     with pytest.raises(DatabaseOpenError) as err:
         backup.restore(path, made, user="甲")
-    assert "已损坏" in str(err.value) and "没有做任何更改" in str(err.value)  # found by quick_check
+    assert "已损坏" in str(err.value) and "没有做任何更改" in str(err.value)  # its checksum does not match
     assert _state(path) == before
     assert not path.with_name(path.name + ".restoring").exists()

@@ -200,17 +200,22 @@ def create_first_admin(store, *, login: str, password: str, display_name: str = 
     cipher.encrypt_in_place(path, db_key, progress)
     cipher.remember_key(path, db_key)
     for backup in list_backups(path):
-        encrypt_backup_file(backup, db_key)
+        encrypt_backup_file(backup, db_key, db_path=path)
+    from db.backup_container import seal_local_key
+
+    seal_local_key(path, db_key)  # the plain database's backup key: from now on kept only wrapped
     new = Store(path, user=user, key=db_key, create=False)
     bind(new, _session_for(new, login))
     audit.record(new, action="accounts_created", detail=login)
     return new, recovery
 
 
-def encrypt_backup_file(backup: Path, db_key: bytes) -> None:
-    """Encrypt a plain backup in place (no plain copy of the register stays behind)."""
-    if not cipher.is_encrypted_file(backup):
-        cipher.encrypt_in_place(backup, db_key)
+def encrypt_backup_file(backup: Path, db_key: bytes, *, db_path: Path) -> None:
+    """Encrypt a plain backup in place (no plain copy of the register stays behind); a compressed
+    backup gets its data key wrapped with the database's key (db.backup_files.protect_backup)."""
+    from db.backup_files import protect_backup
+
+    protect_backup(backup, db_key, db_path=db_path)
 
 
 def list_users(store) -> list[dict]:
