@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from db.sync import hub_protocol as proto
 from hub.service import Device, HubError, HubService
+from hub.snapshot import Snapshots
 from i18n import _
 
 MAX_BODY = 16 * 1024 * 1024
@@ -102,8 +103,9 @@ def _json(body: bytes) -> dict:
 
 
 def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: float = RATE_BURST,
-               crash_after_commit: bool | None = None) -> Starlette:
+               crash_after_commit: bool | None = None, sign_key=None) -> Starlette:
     guard = _Guard(rate, burst)
+    snapshots = Snapshots(service, sign_key)
     if crash_after_commit is None:
         crash_after_commit = os.environ.get("GRIDDESK_HUB_CRASH_AFTER_COMMIT") == "1"
 
@@ -153,6 +155,7 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
         device = await run_in_threadpool(service.redeem, str(data.get("code") or ""), card=card,
                                          node=data.get("node"))
         meta = await run_in_threadpool(service.meta)
+        snapshots.prepare(device.grids)  # its first sync finds its scope's snapshot ready
         return _ok({"hub_id": meta["hub_id"], "epoch": meta["epoch"], "grids": device.grids_text,
                     "name": meta.get("name") or ""})
 
@@ -184,6 +187,26 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
                                        own={str(k): int(v) for k, v in own.items() if isinstance(v, int)})
         return _ok(page)
 
+    async def snapshot(request: Request) -> Response:
+        body = await _body(request)
+        device = await authenticate(request, body)
+        data = _json(body)
+        wanted = data.get("snapshot")
+        if wanted:
+            snap = snapshots.by_id(str(wanted))
+            if snap is None or snap.grids != device.grids_text:
+                raise HubError(_("The scope snapshot being read was replaced; start reading it again."), 410)
+        else:
+            snap = await run_in_threadpool(snapshots.current, device.grids)
+        if snap.epoch != str(data.get("epoch") or ""):
+            raise HubError(_("The hub was restored from a backup (new epoch): sync again from the start."),
+                           409, epoch=snap.epoch)
+        part = data.get("part") or 0
+        if type(part) is not int or not 0 <= part < len(snap.parts):
+            raise HubError(_("The scope snapshot has no part {part}.").format(part=part), 400)
+        return Response(snap.part(part), media_type="application/json",
+                        headers={proto.H_HUB_TIME: str(int(time.time() * 1000))})
+
     async def status(request: Request) -> Response:
         return HTMLResponse(await run_in_threadpool(status_page, service))
 
@@ -193,9 +216,11 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
         Route("/api/hello", guarded(hello), methods=["POST"]),
         Route("/api/push", guarded(push), methods=["POST"]),
         Route("/api/pull", guarded(pull), methods=["POST"]),
+        Route("/api/snapshot", guarded(snapshot), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.service = service
+    app.state.snapshots = snapshots
     return app
 
 
