@@ -190,21 +190,8 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
     async def snapshot(request: Request) -> Response:
         body = await _body(request)
         device = await authenticate(request, body)
-        data = _json(body)
-        wanted = data.get("snapshot")
-        if wanted:
-            snap = snapshots.by_id(str(wanted))
-            if snap is None or snap.grids != device.grids_text:
-                raise HubError(_("The scope snapshot being read was replaced; start reading it again."), 410)
-        else:
-            snap = await run_in_threadpool(snapshots.current, device.grids)
-        if snap.epoch != str(data.get("epoch") or ""):
-            raise HubError(_("The hub was restored from a backup (new epoch): sync again from the start."),
-                           409, epoch=snap.epoch)
-        part = data.get("part") or 0
-        if type(part) is not int or not 0 <= part < len(snap.parts):
-            raise HubError(_("The scope snapshot has no part {part}.").format(part=part), 400)
-        return Response(snap.part(part), media_type="application/json",
+        answer = await run_in_threadpool(snapshots.answer, device, _json(body))
+        return Response(answer, media_type="application/json",
                         headers={proto.H_HUB_TIME: str(int(time.time() * 1000))})
 
     async def status(request: Request) -> Response:

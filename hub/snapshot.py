@@ -31,6 +31,7 @@ import orjson
 
 from hub import scope as sc
 from hub.storage import OP_COLUMNS
+from i18n import _
 
 PART_ITEMS = 10_000
 # A cached snapshot is served while the scope's feed after it is at most this long (or this share
@@ -199,3 +200,22 @@ class Snapshots:
                     return snap
             found = self._by_id.get(snapshot_id)
         return found[0] if found else None
+
+    def answer(self, device, data: dict) -> bytes:
+        """The answer to a device's /api/snapshot request: {"epoch", "snapshot" (to go on reading one), "part"}."""
+        from hub.service import HubError
+
+        wanted = data.get("snapshot")
+        if wanted:
+            snap = self.by_id(str(wanted))
+            if snap is None or snap.grids != device.grids_text:
+                raise HubError(_("The scope snapshot being read was replaced; start reading it again."), 410)
+        else:
+            snap = self.current(device.grids)
+        if snap.epoch != str(data.get("epoch") or ""):
+            raise HubError(_("The hub was restored from a backup (new epoch): sync again from the start."),
+                           409, epoch=snap.epoch)
+        part = data.get("part") or 0
+        if type(part) is not int or not 0 <= part < len(snap.parts):
+            raise HubError(_("The scope snapshot has no part {part}.").format(part=part), 400)
+        return snap.part(part)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -226,10 +227,19 @@ class PostgresStorage(Storage):
 
         self._psycopg = psycopg
         self.url = url
+        returned: dict[int, float] = {}
+
+        def check(conn) -> None:
+            # A connection broken by a server restart is replaced, not handed out; one that answered
+            # a moment ago is not asked again (the check is a round trip on every request).
+            if time.monotonic() - returned.get(id(conn), 0.0) > 0.5:
+                ConnectionPool.check_connection(conn)
+
+        def reset(conn) -> None:
+            returned[id(conn)] = time.monotonic()
+
         self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True,
-                                   kwargs={"autocommit": False}, timeout=30,
-                                   # A connection broken by a server restart is replaced, not handed out.
-                                   check=ConnectionPool.check_connection)
+                                   kwargs={"autocommit": False}, timeout=30, check=check, reset=reset)
         self.init_schema()
 
     def q(self, sql: str) -> str:
