@@ -144,7 +144,10 @@ def run(results: dict, workdir: Path) -> None:
             replay = _laptop(workdir, "replay")
             _enrol(hub, pin, replay, [grids[0]])
             with Timer() as t_replay:
-                hub_client.sync(replay, snapshot=False)
+                try:
+                    hub_client.sync(replay, snapshot=False)
+                except TypeError:  # a build without scope snapshots (bench run on older code)
+                    hub_client.sync(replay)
             results[f"hub_{backend}_first_sync_grid_replay_s"] = round(t_replay.seconds, 3)
             replay.close()
             hub_client.sync(b)

@@ -5,9 +5,9 @@ The hub's tables are generated in SQL (generate_series) in the shape pushes leav
 laptops write them, row states, feed, node tops), because pushing 2.5 million ops takes longer
 than this bench may; the database is kept in the cluster for the next run. Then the office edits
 10 persons in each of 100 grids (ops that replace earlier ones: the merge reads their history at
-this size), and 100 laptops that were up to date (one per grid) catch up, 16 at once: the p95 of
-one catch-up pull request and of a whole sync round (hello, pull, hello), then the same when
-nothing is new (the laptops' timers). Also the build of one grid's scope snapshot at this size.
+this size), and 100 laptops that were up to date (one per grid) catch up, 16 at once and then one
+at a time (after 10 more edits a grid): the p95 of one catch-up pull request and of a whole sync
+round (hello, pull, hello), then the same when nothing is new (the laptops' timers). Also the build of one grid's scope snapshot at this size.
 
 GRIDDESK_BENCH_HUB_PERSONS sets the size (1,000,000).
 """
@@ -152,30 +152,38 @@ def run(results: dict, workdir: Path) -> None:
     maker.close()
     hub = HubProcess(url, tls)
     try:
-        client = Client(hub.address, cert_pem)
-        # The office edits 10 persons in each laptop's grid (each edit replaces the person's first op).
         per_grid = PER_GRID // 2
-        ops = []
-        for i in range(CATCHING_UP):
-            for n in range(EDITS):
-                k = i * per_grid + n
-                office.counter += 1
-                hlc = f"{int(time.time() * 1000):016d}-{office.counter:06d}-{office.node}"
-                ops.append([office.node, office.counter, "person", f"p{k}a", orjson.dumps({"phone": "13600000000"}).decode(),
-                            orjson.dumps({"phone": [f"n{i}:{(n * 5) + 2}"]}).decode(), hlc, "office", 12, "edit"])
-        with Timer() as t:
-            client.sync(office, ops)
-        results["hub_scale_office_push_1000_edits_s"] = round(t.seconds, 2)
-        client.close()
-        rounds = run_rounds(hub.address, cert_pem, [(d, 0) for d in laptops], THREADS)
-        wrong = [d for d in laptops if d.pulled != EDITS]
-        assert not wrong, f"{len(wrong)} laptops did not get exactly their grid's {EDITS} edits"
-        results["hub_scale_catch_up_pull_p95_ms"] = round(p95([d.pull_times[0] for d in laptops]) * 1000, 1)
-        results["hub_scale_catch_up_round_p95_ms"] = round(p95(rounds) * 1000, 1)
-        for d in laptops:
-            d.pull_times.clear()
-        idle = run_rounds(hub.address, cert_pem, [(d, 0) for d in laptops], THREADS)
-        results["hub_scale_idle_pull_p95_ms"] = round(p95([d.pull_times[0] for d in laptops]) * 1000, 1)
-        results["hub_scale_idle_round_p95_ms"] = round(p95(idle) * 1000, 1)
+        for threads in (THREADS, 1):
+            # The office edits 10 persons in each laptop's grid (each edit replaces an earlier op).
+            client = Client(hub.address, cert_pem)
+            ops = []
+            for i in range(CATCHING_UP):
+                for n in range(EDITS):
+                    k = i * per_grid + n
+                    office.counter += 1
+                    hlc = f"{int(time.time() * 1000):016d}-{office.counter:06d}-{office.node}"
+                    replaced = f"n{i}:{(n * 5) + 2}" if threads == THREADS else f"{office.node}:{office.counter - 1000}"
+                    ops.append([office.node, office.counter, "person", f"p{k}a",
+                                orjson.dumps({"phone": f"136{office.counter:08d}"}).decode(),
+                                orjson.dumps({"phone": [replaced]}).decode(), hlc, "office", 12, "edit"])
+            with Timer() as t:
+                client.sync(office, ops)
+            client.close()
+            results[f"hub_scale_office_push_1000_edits_s_{threads}"] = round(t.seconds, 2)
+            for d in laptops:
+                d.pull_times.clear()
+                d.pulled = 0
+            rounds = run_rounds(hub.address, cert_pem, [(d, 0) for d in laptops], threads)
+            wrong = [d for d in laptops if d.pulled != EDITS]
+            assert not wrong, f"{len(wrong)} laptops did not get exactly their grid's {EDITS} edits"
+            results[f"hub_scale_catch_up_pull_p95_ms_{threads}_at_once"] = round(
+                p95([d.pull_times[0] for d in laptops]) * 1000, 1)
+            results[f"hub_scale_catch_up_round_p95_ms_{threads}_at_once"] = round(p95(rounds) * 1000, 1)
+            for d in laptops:
+                d.pull_times.clear()
+            idle = run_rounds(hub.address, cert_pem, [(d, 0) for d in laptops], threads)
+            results[f"hub_scale_idle_pull_p95_ms_{threads}_at_once"] = round(
+                p95([d.pull_times[0] for d in laptops]) * 1000, 1)
+            results[f"hub_scale_idle_round_p95_ms_{threads}_at_once"] = round(p95(idle) * 1000, 1)
     finally:
         hub.stop()
