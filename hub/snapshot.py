@@ -23,7 +23,7 @@ import hashlib
 import secrets
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +39,13 @@ PART_ITEMS = 10_000
 STALE_ENTRIES = 2_000
 STALE_SHARE = 0.2
 KEEP_OLD_SECONDS = 600  # a replaced snapshot stays readable this long (devices reading its parts)
+KEEP_SCOPES = 32  # snapshots kept in memory (the scopes asked for most recently)
+MAX_ROWS = 300_000  # a bigger scope (the office's own computer: every grid) reads the feed instead
 _ORDER = {t: i for i, level in enumerate((("grid",), *sc.LEVELS)) for t in level}
+
+
+class TooBig(Exception):
+    """A scope too big for one snapshot in memory: the device reads the feed."""
 
 
 @dataclass
@@ -79,6 +85,8 @@ def scope_items(storage, conn, grids: frozenset[str] | None) -> tuple[dict, list
     else:
         (clause, params), = storage.in_clause("f.grid", sorted(grids | {sc.ALL}))
         keys = storage.fetchall(conn, base + f" and {clause}", (checkpoint, *params))
+    if len(keys) > MAX_ROWS:
+        raise TooBig(len(keys))
     inside: dict[str, list[str]] = defaultdict(list)
     left: set[tuple[str, str]] = set()
     for tbl, row_id, kind, scope_text in keys:
@@ -116,7 +124,7 @@ class Snapshots:
             from cryptography.hazmat.primitives import serialization
 
             self._key = serialization.load_pem_private_key(Path(sign_key).read_bytes(), password=None)
-        self._current: dict[str, Snapshot] = {}
+        self._current: OrderedDict[str, Snapshot] = OrderedDict()
         self._by_id: dict[str, tuple[Snapshot, float]] = {}
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._lock = threading.Lock()
@@ -145,6 +153,9 @@ class Snapshots:
             old = self._current.get(grids_text)
             if old is None or old.checkpoint <= snap.checkpoint or old.epoch != snap.epoch:
                 self._current[grids_text] = snap
+                self._current.move_to_end(grids_text)
+                while len(self._current) > KEEP_SCOPES:
+                    self._current.popitem(last=False)
             else:
                 self._by_id[snap.id] = (snap, time.time() + KEEP_OLD_SECONDS)  # a slower build, already older
                 old = None
@@ -158,14 +169,16 @@ class Snapshots:
 
     def prepare(self, grids: frozenset[str] | None) -> None:
         """Build the scope's snapshot in the background (a device just enrolled for it)."""
-        key = sc.ALL if grids is None else sc.dump(grids)
+        if grids is None:
+            return  # every grid: the feed
+        key = sc.dump(grids)
 
         def work():
             lock = self._locks[key]
             if lock.acquire(blocking=False):
                 try:
                     self.build(grids)
-                except Exception:  # noqa: BLE001 - built again on request
+                except Exception:  # noqa: BLE001 - built again on request (or too big: the feed)
                     pass
                 finally:
                     lock.release()
@@ -180,7 +193,10 @@ class Snapshots:
     def current(self, grids: frozenset[str] | None) -> Snapshot:
         """The scope's snapshot: the cached one while fresh enough, else built now (one build at a time)."""
         key = sc.ALL if grids is None else sc.dump(grids)
-        snap = self._current.get(key)
+        with self._lock:
+            snap = self._current.get(key)
+            if snap is not None:
+                self._current.move_to_end(key)
         if snap is not None:
             epoch, lag = self._lag(snap, grids)
             if epoch == snap.epoch and lag <= max(STALE_ENTRIES, STALE_SHARE * snap.items):
@@ -210,8 +226,13 @@ class Snapshots:
             snap = self.by_id(str(wanted))
             if snap is None or snap.grids != device.grids_text:
                 raise HubError(_("The scope snapshot being read was replaced; start reading it again."), 410)
+        elif device.grids is None:
+            raise HubError(_("Every grid's data is read from the feed, not from a snapshot."), 404)
         else:
-            snap = self.current(device.grids)
+            try:
+                snap = self.current(device.grids)
+            except TooBig as exc:
+                raise HubError(_("Every grid's data is read from the feed, not from a snapshot."), 404) from exc
         if snap.epoch != str(data.get("epoch") or ""):
             raise HubError(_("The hub was restored from a backup (new epoch): sync again from the start."),
                            409, epoch=snap.epoch)

@@ -152,12 +152,9 @@ class SqliteStorage(Storage):
     kind = "sqlite"
 
     def ddl(self, sql: str) -> str:
-        # One b-tree less to write per op, row state and feed entry: the feed's position as the
-        # table's rowid; ops and row states stored in their primary key's b-tree.
-        sql = sql.replace("seq bigint primary key", "seq integer primary key")
-        if sql.startswith(("create table if not exists hub_op (", "create table if not exists hub_row (")):
-            sql += " without rowid"
-        return sql
+        # The feed's position as the table's rowid: one b-tree less to write per feed entry. (Ops and
+        # row states "without rowid" cost more: their rows are wide.)
+        return sql.replace("seq bigint primary key", "seq integer primary key")
 
     def in_clause(self, column: str, values: Sequence) -> Iterator[tuple[str, list]]:
         """Long lists as one JSON text parameter (json_each): one statement, not one per 500 values."""
