@@ -347,6 +347,8 @@ class HubService:
             raise HubError(_("Name at least one grid for the device (or all grids)."))
         now = now_ms()
         with self.storage.write() as conn:
+            while self.storage.fetchone(conn, "select 1 from hub_code where code_id = ?", (code_id,)):
+                code_id = "".join(secrets.choice(_ALPHABET) for _ in range(4))  # taken (one in a million)
             self.storage.execute(conn, "insert into hub_code (code_id, secret_hash, grids, name, created_at, "
                                        "expires_at) values (?,?,?,?,?,?)",
                                  (code_id, _hash(secret), text, name, now, now + int(hours * 3_600_000)))
