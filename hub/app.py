@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from db.sync import hub_protocol as proto
 from hub.service import Device, HubError, HubService
+from hub.snapshot import Snapshots
 from i18n import _
 
 MAX_BODY = 16 * 1024 * 1024
@@ -102,8 +103,9 @@ def _json(body: bytes) -> dict:
 
 
 def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: float = RATE_BURST,
-               crash_after_commit: bool | None = None) -> Starlette:
+               crash_after_commit: bool | None = None, sign_key=None) -> Starlette:
     guard = _Guard(rate, burst)
+    snapshots = Snapshots(service, sign_key)
     if crash_after_commit is None:
         crash_after_commit = os.environ.get("GRIDDESK_HUB_CRASH_AFTER_COMMIT") == "1"
 
@@ -153,6 +155,7 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
         device = await run_in_threadpool(service.redeem, str(data.get("code") or ""), card=card,
                                          node=data.get("node"))
         meta = await run_in_threadpool(service.meta)
+        snapshots.prepare(device.grids)  # its first sync finds its scope's snapshot ready
         return _ok({"hub_id": meta["hub_id"], "epoch": meta["epoch"], "grids": device.grids_text,
                     "name": meta.get("name") or ""})
 
@@ -201,6 +204,12 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
         data = _json(body)
         return _ok(await run_in_threadpool(rv.decide, service, device, kind=str(data.get("kind") or ""),
                                            key=str(data.get("key") or ""), decision=str(data.get("decision") or "")))
+    async def snapshot(request: Request) -> Response:
+        body = await _body(request)
+        device = await authenticate(request, body)
+        answer = await run_in_threadpool(snapshots.answer, device, _json(body))
+        return Response(answer, media_type="application/json",
+                        headers={proto.H_HUB_TIME: str(int(time.time() * 1000))})
 
     async def status(request: Request) -> Response:
         return HTMLResponse(await run_in_threadpool(status_page, service))
@@ -213,9 +222,11 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
         Route("/api/pull", guarded(pull), methods=["POST"]),
         Route("/api/review", guarded(review), methods=["POST"]),
         Route("/api/review/decide", guarded(decide), methods=["POST"]),
+        Route("/api/snapshot", guarded(snapshot), methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.service = service
+    app.state.snapshots = snapshots
     return app
 
 

@@ -21,6 +21,7 @@ def free_port() -> int:
 
 
 def config(service: HubService, *, host: str, port: int, cert: Path, key: Path, **app_kwargs) -> uvicorn.Config:
+    app_kwargs.setdefault("sign_key", key)  # scope snapshots are signed with the certificate's key
     return uvicorn.Config(create_app(service, **app_kwargs), host=host, port=port, ssl_certfile=str(cert),
                           ssl_keyfile=str(key), log_level="warning", access_log=False, lifespan="off",
                           timeout_keep_alive=30)

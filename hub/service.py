@@ -3,9 +3,10 @@
 Push stores ops exactly as received (idempotent by op id; the same id with other content is a
 fault, kept in hub_fault and reported), merges the rows they touch with db.oplog.resolve (the
 desktop's merge) to know each row's grids, and appends the feed: per grid, the ops of its rows,
-a "leave" when a row's grids lose one, and on "enter" every live op of the row (each field's
-winning op and open conflict candidates). All in one write transaction, committed before the
-push is acknowledged. Pull reads a device's grids of the feed after its cursor, up to the
+a "leave" when a row's grids lose one, and on "enter" every op of the row (its winning ops and
+open conflict candidates are not enough: a later edit names only the op it replaced, so the grid
+would see an older value of the field still live, a conflict nobody made). All in one write
+transaction, committed before the push is acknowledged. Pull reads a device's grids of the feed after its cursor, up to the
 committed checkpoint, in one snapshot.
 """
 
@@ -367,6 +368,8 @@ class HubService:
             raise HubError(_("A grid worker's laptop receives its own grids only; name its grids."), 403)
         now = now_ms()
         with self.storage.write() as conn:
+            while self.storage.fetchone(conn, "select 1 from hub_code where code_id = ?", (code_id,)):
+                code_id = "".join(secrets.choice(_ALPHABET) for _ in range(4))  # taken (one in a million)
             self.storage.set_meta(conn, **{f"code_role:{code_id}": role})
             self.storage.execute(conn, "insert into hub_code (code_id, secret_hash, grids, name, created_at, "
                                        "expires_at) values (?,?,?,?,?,?)",
@@ -552,7 +555,7 @@ class HubService:
                 resolved = oplog.resolve(all_ops)
                 values = resolved.values
                 row.conflicts = len(resolved.conflicts)
-                live[key] = _live_ops(resolved)
+                live[key] = all_ops
             links = sc.LINKS.get(key[0])
             if links:
                 if key[0] == "membership" and row.p and row.old is not None:
@@ -658,7 +661,7 @@ class HubService:
         missing = [k for k in entering if k not in live]
         if missing:
             for key, ops in m.history(missing).items():
-                live[key] = _live_ops(oplog.resolve(ops)) if len(ops) > 1 else ops
+                live[key] = ops
         for key, row in m.rows.items():
             if row.old is None and row.reach - row.scope:
                 # Made in one grid and moved out within this push: the sender's grids get a leave.
@@ -790,14 +793,6 @@ class HubService:
                     name=name, known=known), 404)
             out.add(match[0])
         return frozenset(out)
-
-
-def _live_ops(resolved: oplog.Resolved) -> list[oplog.OpRecord]:
-    seen: dict[str, oplog.OpRecord] = {}
-    for candidates in resolved.live.values():
-        for op in candidates:
-            seen.setdefault(op.id, op)
-    return list(seen.values())
 
 
 def _hash(secret: str) -> str:

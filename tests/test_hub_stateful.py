@@ -17,6 +17,7 @@ import os
 import random
 import time
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -29,6 +30,7 @@ from db.sync import hub_client
 from db.sync.identity import SyncError, identity
 from hub import scope as sc
 from hub.service import HubError, HubService
+from hub.snapshot import Snapshots
 from hub.storage import open_storage
 
 DEVICES = int(os.environ.get("GRIDDESK_HUB_DEVICES", "20"))
@@ -58,6 +60,8 @@ class DirectTransport:
         if path == "/api/pull":
             return self.service.pull(device, epoch=data["epoch"], cursor=data["cursor"], limit=data["limit"],
                                      own=data.get("own"))
+        if path == "/api/snapshot":
+            return orjson.loads(self.machine.snapshots.answer(device, data))
         raise AssertionError(path)
 
     def call(self, path: str, data: dict, retry: bool = True):
@@ -79,6 +83,15 @@ class DirectTransport:
         return result
 
 
+def _certificate(folder):
+    from hub.tls import make_certificate
+
+    tls = folder / "tls"
+    if not (tls / "key.pem").exists():
+        make_certificate(tls, ["127.0.0.1"])
+    return (tls / "cert.pem").read_text(), tls / "key.pem"
+
+
 class HubMachine(RuleBasedStateMachine):
     backend_url: str = ""
 
@@ -86,6 +99,8 @@ class HubMachine(RuleBasedStateMachine):
         super().__init__()
         self.storage = open_storage(self.backend_url)
         self.service = HubService(self.storage)
+        self.cert_pem, key = _certificate(self.folder)
+        self.snapshots = Snapshots(self.service, key)  # first syncs read their scope's snapshot
         self.sent: list = []
         self.acked: dict[str, int] = {}
         self.laptops: list[tuple[Store, DirectTransport, frozenset | None]] = []
@@ -112,8 +127,9 @@ class HubMachine(RuleBasedStateMachine):
         me = identity(store)
         code = self.service.create_code(grids=grids)
         self.service.redeem(code, card=me.card(), node=store.node_id)
-        store.db.execute_sql("insert into sync_hub (id, url, pin, cert_pem, hub_id, grids) values (1, 'x', 'p', 'c', "
-                             "?, ?)", (self.service.meta()["hub_id"], "*" if grids is None else sc.dump(grids)))
+        store.db.execute_sql("insert into sync_hub (id, url, pin, cert_pem, hub_id, grids) values (1, 'x', 'p', ?, "
+                             "?, ?)", (self.cert_pem, self.service.meta()["hub_id"],
+                                       "*" if grids is None else sc.dump(grids)))
         self.laptops.append((store, DirectTransport(self.service, store, self), grids))
 
     def _sync(self, i: int, faults=()):

@@ -11,6 +11,8 @@ The hub and the USB bundles carry the same ops, so a laptop can mix both.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import random
 import time
@@ -292,7 +294,8 @@ def _without_fk(store, work: Callable[[], Any]) -> Any:
 
 
 def sync(store, *, transport: Transport | None = None, progress: Callable[[str, int, int], None] | None = None,
-         cancelled: Callable[[], bool] | None = None, rng: random.Random | None = None) -> SyncResult:
+         cancelled: Callable[[], bool] | None = None, rng: random.Random | None = None,
+         snapshot: bool = True) -> SyncResult:
     """One sync with the office hub. Raises SyncError (recorded, with back-off) on failure."""
     current = link(store)
     if current is None:
@@ -302,7 +305,7 @@ def sync(store, *, transport: Transport | None = None, progress: Callable[[str, 
         transport = Transport(store, current["url"], current["cert_pem"], offset_ms=current["offset_ms"])
     _save(store, last_attempt_at=time.time())
     try:
-        result = _sync(store, current, transport, progress, cancelled)
+        result = _sync(store, current, transport, progress, cancelled, snapshot)
     except SyncError as exc:
         failures = (current["failures"] or 0) + 1
         _save(store, failures=failures, last_error=str(exc),
@@ -323,7 +326,108 @@ def _check_cancel(cancelled) -> None:
         raise Cancelled(_("The office sync was cancelled; what was acknowledged so far is kept."))
 
 
-def _sync(store, current: dict, transport: Transport, progress, cancelled) -> SyncResult:
+def _apply_items(store, items: list, acked: dict[str, int], result: SyncResult, new_cursor: int | None, *,
+                 bulk: bool = False) -> bool:
+    """Apply a page of pulled items (ops and leaves) in one transaction, with the new cursor when
+    given; returns whether the ops show this database to be a copy."""
+    db = store.db
+    ops = [_parse_item(i) for i in items if i[0] == "op"]
+    leaves = [(i[1], i[2]) for i in items if i[0] == "leave"]
+
+    def apply():
+        applied = None
+        if ops:
+            if bulk:
+                with oplog.deferred_hooks(store):  # a first read: indexes and search index built once
+                    applied = oplog.apply_ops(store, ops, rotate=False)
+            else:
+                applied = oplog.apply_ops(store, ops, rotate=False)
+            entered = sorted({(o.tbl, o.row_id) for o in ops})
+            for start in range(0, len(entered), 400):
+                chunk = entered[start:start + 400]
+                db.execute_sql("delete from sync_hub_leave where " + " or ".join(
+                    ["(tbl = ? and row_id = ?)"] * len(chunk)), [x for key in chunk for x in key])
+        keep = _unacked_rows(store, leaves, acked) if leaves else set()
+        _drop_rows(store, [k for k in leaves if k not in keep]) if leaves else 0
+        for tbl, row_id in keep:
+            db.execute_sql("insert or ignore into sync_hub_leave (tbl, row_id, at) values (?, ?, ?)",
+                           (tbl, row_id, now_iso()))
+        if new_cursor is not None:
+            _save(store, cursor=new_cursor)
+        return applied, len([k for k in leaves if k not in keep]) if leaves else 0
+
+    applied, left = _without_fk(store, apply)
+    if applied is not None:
+        result.pulled += applied.new_ops
+        result.conflicts += applied.conflicts
+        result.skewed |= applied.skewed
+        for o in ops:
+            result.changes.append(oplog.Change(o.tbl, o.row_id, {}, "merge"))
+    result.left += left
+    return bool(applied is not None and applied.copied_node_detected)
+
+
+def _check_snapshot(current: dict, answer: dict, expected: dict | None, part: int) -> dict:
+    """The manifest signed by the pinned certificate's key, and the part's items as it lists them."""
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    manifest = answer.get("manifest") or {}
+    bad = SyncError(_("The office hub's scope snapshot is damaged or not signed by the pinned certificate; "
+                      "nothing of it was applied."))
+    try:
+        data = orjson.dumps(manifest, option=orjson.OPT_SORT_KEYS)
+        key = x509.load_pem_x509_certificate(current["cert_pem"].encode()).public_key()
+        key.verify(base64.b64decode(answer.get("signature") or ""), data, ec.ECDSA(hashes.SHA256()))
+        digest = hashlib.sha256(orjson.dumps(answer["items"])).hexdigest()
+        if digest != manifest["parts"][part] or (expected is not None and manifest != expected):
+            raise bad
+    except (InvalidSignature, ValueError, TypeError, KeyError, IndexError) as exc:
+        raise bad from exc
+    return manifest
+
+
+def _read_snapshot(store, current: dict, transport: Transport, epoch: str, acked: dict[str, int],
+                   result: SyncResult, cancelled, progress) -> tuple[int, bool] | None:
+    """Apply the hub's snapshot of our scope part by part; the cursor moves to its checkpoint only
+    after the last part. Returns (cursor, copied), or None from a hub without snapshots."""
+    copied = False
+    for _attempt in range(3):
+        manifest = None
+        part = 0
+        while True:
+            _check_cancel(cancelled)
+            request = {"epoch": epoch, "part": part}
+            if manifest is not None:
+                request["snapshot"] = manifest["snapshot"]
+            try:
+                answer = transport.call("/api/snapshot", request)
+            except HubRefused as exc:
+                if exc.status == 404:
+                    return None  # an older hub: the feed from the start
+                if exc.status == 410:
+                    break  # replaced while we read it: the new one (its leaves drop what left since)
+                if exc.status == 409:
+                    _save(store, epoch=None, cursor=0)
+                raise
+            manifest = _check_snapshot(current, answer, manifest, part)
+            if manifest["epoch"] != epoch:
+                raise SyncError(_("The office hub's scope snapshot is damaged or not signed by the pinned "
+                                  "certificate; nothing of it was applied."))
+            last = part == len(manifest["parts"]) - 1
+            copied |= _apply_items(store, answer["items"], acked, result,
+                                   int(manifest["checkpoint"]) if last else None, bulk=True)
+            if progress:
+                progress("pull", result.pulled, int(manifest["items"]))
+            if last:
+                return int(manifest["checkpoint"]), copied
+            part += 1
+    raise SyncError(_("The office hub's scope snapshot kept changing while it was read; try again."))
+
+
+def _sync(store, current: dict, transport: Transport, progress, cancelled, use_snapshot: bool = True) -> SyncResult:
     result = SyncResult()
     db = store.db
     nodes = [n for (n,) in db.execute_sql("select distinct node from oplog")]
@@ -383,11 +487,15 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
                 db.execute_sql("insert or ignore into sync_hub_leave (tbl, row_id, at) values (?, ?, ?)",
                                (*key, now_iso()))
         result.left += _without_fk(store, lambda: _drop_rows(store, [k for k in held if k not in keep]))
-    # Pull.
+    # Pull: a first read of our scope (cursor 0) takes the hub's scope snapshot, then the feed after it.
     epoch = hello["epoch"]
     own = {store.node_id: int(db.execute_sql("select coalesce(max(counter), 0) from oplog where node = ?",
                                              (store.node_id,)).fetchone()[0])}
     copied = False
+    if cursor == 0 and use_snapshot:
+        taken = _read_snapshot(store, current, transport, epoch, acked, result, cancelled, progress)
+        if taken is not None:
+            cursor, copied = taken
     while True:
         _check_cancel(cancelled)
         try:
@@ -397,34 +505,8 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
                 # Restored while we were syncing: start over next time (nothing applied is lost).
                 _save(store, epoch=None, cursor=0)
             raise
-        ops = [_parse_item(i) for i in page["items"] if i[0] == "op"]
-        leaves = [(i[1], i[2]) for i in page["items"] if i[0] == "leave"]
-        new_cursor = int(page["cursor"])
-
-        def apply(ops=ops, leaves=leaves, new_cursor=new_cursor):
-            applied = oplog.apply_ops(store, ops, rotate=False) if ops else None
-            if ops:
-                entered = sorted({(o.tbl, o.row_id) for o in ops})
-                for tbl, row_id in entered:
-                    db.execute_sql("delete from sync_hub_leave where tbl = ? and row_id = ?", (tbl, row_id))
-            keep = _unacked_rows(store, leaves, acked) if leaves else set()
-            gone = _drop_rows(store, [k for k in leaves if k not in keep]) if leaves else 0
-            for tbl, row_id in keep:
-                db.execute_sql("insert or ignore into sync_hub_leave (tbl, row_id, at) values (?, ?, ?)",
-                               (tbl, row_id, now_iso()))
-            _save(store, cursor=new_cursor)
-            return applied, len([k for k in leaves if k not in keep]) if leaves else 0, gone
-
-        applied, left, _gone = _without_fk(store, apply)
-        if applied is not None:
-            result.pulled += applied.new_ops
-            result.conflicts += applied.conflicts
-            result.skewed |= applied.skewed
-            copied |= applied.copied_node_detected
-            for o in ops:
-                result.changes.append(oplog.Change(o.tbl, o.row_id, {}, "merge"))
-        result.left += left
-        cursor = new_cursor
+        copied |= _apply_items(store, page["items"], acked, result, int(page["cursor"]))
+        cursor = int(page["cursor"])
         if progress:
             progress("pull", result.pulled, result.pulled)
         if not page["more"]:
