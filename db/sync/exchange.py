@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from db import durable, migrations, oplog
+from db import durable, migrations, opfields, oplog
 from db.bulk import bulk_gc
 from db.errors import Cancelled
 from db.ids import new_id
@@ -169,7 +169,7 @@ def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsC
         if hi <= lo:
             continue
         ranges[node] = [lo + 1, hi]
-        for row in store.db.execute_sql(sql, (node, lo, hi)):
+        for row in opfields.wire_rows(store.db, store.db.execute_sql(sql, (node, lo, hi))):
             rows.append(row)
             tables[row[2]] += 1
             if len(rows) % 20_000 == 0:

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from db import oplog
+from db import opfields, oplog
 from db.models import synced_model
 from db.sync import hub_protocol as proto
 from db.sync.hub_tables import create_tables  # noqa: F401 - migration 11's tables, named here too
@@ -350,6 +350,7 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
             _check_cancel(cancelled)
             rows = db.execute_sql(f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter > ? "
                                   "order by counter limit ?", (node, last, PUSH_BATCH)).fetchall()
+            rows = opfields.wire_rows(db, rows)  # the op's JSON text, as it was written
             if not rows:
                 break
             answer = transport.call("/api/push", {"epoch": hello["epoch"], "ops": [list(r) for r in rows]})
