@@ -297,4 +297,6 @@ def upgrade(db: SqliteDatabase, application_id: int, target: int | None = None) 
         # cannot run inside a transaction). The migration's backup was made before any of this.
         report(14, -1, -1)
         db.execute_sql("VACUUM")
+        # In WAL mode the compacted pages are in the WAL: write them back and let the WAL go.
+        db.execute_sql("pragma wal_checkpoint(truncate)")
     return applied
