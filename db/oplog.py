@@ -6,6 +6,8 @@ other op supersedes; one candidate is the value, several with different values a
 (the newest by hybrid clock is shown, all are kept, the conflict waits in the `conflict` table).
 A `redact` op erases personal data: it wins against every older op of those columns, even one
 that arrives later. The register tables are a view of this log: `rebuild` gives the same rows.
+The log stores an op's fields packed (column names once per column list, db/opfields.py); read
+them with `_op_from_row(row, db)` or `opfields.wire_rows`, never as JSON straight from SQL.
 """
 
 from __future__ import annotations
