@@ -109,6 +109,11 @@ def test_an_old_file_is_migrated_losing_nothing(old_file):
     assert {t for (t,) in db.execute_sql("select distinct typeof(fields) from oplog")} == {"text"}
     redundant = migrations._redundant_indexes(db)
     assert "visit_household_id" in redundant and "vol_service_activity_id" in redundant
+    lookups = {}  # per dropped index: a look-up by its columns, which must still use an index
+    for name in redundant:
+        table = db.execute_sql("select tbl_name from sqlite_master where name = ?", (name,)).fetchone()[0]
+        cols = [r[2] for r in db.execute_sql(f'pragma index_info("{name}")')]
+        lookups[name] = (f'select * from "{table}" where ' + " and ".join(f'"{c}" = ?' for c in cols), len(cols))
     db.close()
     old_log, old_tables = _raw_state(path)
     size_before = path.stat().st_size
@@ -121,6 +126,9 @@ def test_an_old_file_is_migrated_losing_nothing(old_file):
         assert _table_rows(store) == old_tables
         assert oplog.compare_with_log(store) == []
         assert migrations._redundant_indexes(store.db) == []
+        for name, (sql, n) in lookups.items():
+            plan = " ".join(r[-1] for r in store.db.execute_sql("explain query plan " + sql, ("x",) * n))
+            assert "USING" in plan and "INDEX" in plan and name not in plan, (name, plan)
         assert path.stat().st_size < size_before * 0.9
         assert _searches(store) == searched
         assert sum(map(len, searched.values())) > 20
