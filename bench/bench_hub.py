@@ -87,7 +87,7 @@ def _ingest_in_process(backend: str, workdir: Path, office_src, rows: list, tls:
 
 
 def run(results: dict, workdir: Path) -> None:
-    from db import oplog
+    from db import opfields, oplog
     from db.models.register import Grid, Household, Membership, Person
     from db.sync import hub_client
     from hub.server import ThreadedHub
@@ -120,8 +120,8 @@ def run(results: dict, workdir: Path) -> None:
             _enrol(hub, pin, office_src, None)
             link = hub_client.link(office_src)
             transport = hub_client.Transport(office_src, link["url"], link["cert_pem"])
-            rows = [list(r) for r in office_src.db.execute_sql(
-                f"select {oplog._OP_COLUMNS} from oplog order by node, counter")]
+            rows = [list(r) for r in opfields.wire_rows(office_src.db, office_src.db.execute_sql(
+                f"select {oplog._OP_COLUMNS} from oplog order by node, counter"))]
             with Timer() as t:
                 for start in range(0, len(rows), hub_client.PUSH_BATCH):
                     transport.call("/api/push", {"ops": rows[start:start + hub_client.PUSH_BATCH]})

@@ -424,6 +424,9 @@ def build(target: Path, manifest: Manifest, *, user: str | None = None, db_path:
                 op_cols = ",".join(f'"{c}"' for c in _columns(conn, "main", "oplog") if c in saved)
                 conn.execute(f"insert into main.oplog (rowid, {op_cols}) "
                              f"select rid, {op_cols} from inc.oplog_delta order by rid")
+                if "oplog_keys" in manifest.tables:
+                    # The column lists of packed ops (db/opfields.py), before the merge reads them.
+                    conn.execute("insert or ignore into main.oplog_keys (id, names) select id, names from inc.oplog_keys")
                 touched: dict[str, list[str]] = defaultdict(list)
                 for tbl, row_id in conn.execute("select distinct tbl, row_id from inc.oplog_delta order by tbl, row_id"):
                     touched[tbl].append(row_id)

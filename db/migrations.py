@@ -8,6 +8,7 @@ must use `add_column` (which skips a column the table already has).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from peewee import SqliteDatabase
@@ -166,6 +167,107 @@ def _v16(db: SqliteDatabase) -> None:
     add_column(db, "motion", "pick_one", "INTEGER")
     add_column(db, "vote", "option_id", "TEXT")
     db.execute_sql('CREATE INDEX IF NOT EXISTS "motion_option_motion" ON "motion_option" ("motion_id", "position")')
+def _redundant_indexes(db: SqliteDatabase) -> list[str]:
+    """Plain indexes whose columns are those of another (whole-table) index of the same table or
+    the start of them: the other one serves every look-up they serve (e.g. a foreign key's own
+    index beside a named index on the same column, or on that column and the visit date)."""
+    found: dict[str, list[tuple[str, tuple, bool, bool]]] = {}
+    for table, name, sql in db.execute_sql(
+            "select tbl_name, name, sql from sqlite_master where type = 'index'").fetchall():
+        cols = tuple((r[2], r[3], r[4]) for r in db.execute_sql(f'pragma index_xinfo("{name}")') if r[5])
+        unique, partial = db.execute_sql('select "unique", partial from pragma_index_list(?) where name = ?',
+                                         (table, name)).fetchone()
+        found.setdefault(table, []).append((name, cols, sql is not None and not unique, bool(partial)))
+    drop: list[str] = []
+    for indexes in found.values():
+        for name, cols, plain, partial in indexes:
+            if not plain or partial or any(c[0] is None for c in cols):
+                continue
+            for other, other_cols, other_plain, other_partial in indexes:
+                if other == name or other in drop or other_partial or other_cols[:len(cols)] != cols:
+                    continue
+                # A longer one, or the same columns where the other one is kept (unique, or first by name).
+                if len(other_cols) > len(cols) or not other_plain or other < name:
+                    drop.append(name)
+                    break
+    return sorted(drop)
+
+
+def _v14(db: SqliteDatabase) -> None:
+    # A smaller file: the op log says each op's column names once per column list (db/opfields.py),
+    # and indexes another index already serves are dropped. upgrade() compacts the file after.
+    from db import opfields
+
+    db.execute_sql(opfields.CREATE_KEYS)
+    total = db.execute_sql("select count(*) from oplog where typeof(fields) = 'text'").fetchone()[0]
+    if total:
+        _pack_oplog(db, total)
+    for name in _redundant_indexes(db):
+        db.execute_sql(f'DROP INDEX "{name}"')
+
+
+def _pack_oplog(db: SqliteDatabase, total: int) -> None:
+    """Copy the op log into a new table with packed fields (rowids kept), then put it in place:
+    a copy in rowid order writes full pages, an update in place would leave them two-thirds empty."""
+    import orjson
+
+    from db import opfields
+
+    table_sql = db.execute_sql("select sql from sqlite_master where type = 'table' and name = 'oplog'").fetchone()[0]
+    index_sql = [r[0] for r in db.execute_sql(
+        "select sql from sqlite_master where type = 'index' and tbl_name = 'oplog' and sql is not null")]
+    columns = [r[1] for r in db.execute_sql("pragma table_info(oplog)")]
+    col_sql = ",".join(f'"{c}"' for c in columns)
+    db.execute_sql("DROP TABLE IF EXISTS oplog_v14")
+    db.execute_sql(re.sub(r'^CREATE TABLE\s+("oplog"|oplog|`oplog`|\[oplog\])', 'CREATE TABLE "oplog_v14"',
+                          table_sql, count=1, flags=re.IGNORECASE))
+    packer = opfields.Packer(db)
+    loads = orjson.loads
+    seen = [0]
+
+    def pack(stored):
+        seen[0] += 1
+        if type(stored) is not str:
+            return stored
+        try:
+            return packer.pack_text(stored, loads(stored))
+        except orjson.JSONDecodeError:
+            return stored  # kept as it is (never expected)
+
+    db.connection().create_function("griddesk_pack_fields", 1, pack, deterministic=True)
+    select_sql = ",".join("griddesk_pack_fields(fields)" if c == "fields" else f'"{c}"' for c in columns)
+    insert = (f"insert into oplog_v14 (rowid, {col_sql}) select rowid, {select_sql} from oplog "
+              "where rowid > ? and rowid <= ? order by rowid")
+    lo, top = db.execute_sql("select coalesce(min(rowid), 1) - 1, coalesce(max(rowid), 0) from oplog").fetchone()
+    step = 50_000
+    while lo < top:
+        db.execute_sql(insert, (lo, lo + step))
+        packer.flush()
+        lo += step
+        report(14, min(seen[0], total), total)
+    db.execute_sql("DROP TABLE oplog")
+    db.execute_sql('ALTER TABLE oplog_v14 RENAME TO oplog')
+    for sql in index_sql:
+        db.execute_sql(sql)
+
+
+# Progress of a long migration step: listeners get (version, done, total).
+_progress_listeners: list = []
+
+
+def add_progress_listener(fn) -> None:
+    if fn not in _progress_listeners:
+        _progress_listeners.append(fn)
+
+
+def remove_progress_listener(fn) -> None:
+    if fn in _progress_listeners:
+        _progress_listeners.remove(fn)
+
+
+def report(version: int, done: int, total: int) -> None:
+    for fn in list(_progress_listeners):
+        fn(version, done, total)
 
 
 # One line per area, so work on several registers merges without touching the same line.
@@ -177,6 +279,7 @@ MIGRATIONS[11] = _v11  # office hub
 MIGRATIONS[12] = _v12  # accounts
 MIGRATIONS[13] = _v13  # rare characters
 MIGRATIONS[16] = _v16  # meetings and volunteers, second round: motion options
+MIGRATIONS[14] = _v14  # a smaller file: packed op fields, no redundant indexes
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
@@ -199,4 +302,11 @@ def upgrade(db: SqliteDatabase, application_id: int, target: int | None = None) 
                 db.execute_sql(f"pragma application_id = {application_id}")
             db.execute_sql(f"pragma user_version = {version}")
             applied.append(version)
+    if 14 in applied and current > 0:
+        # The packed op log left free pages behind: give them back (after the commit; VACUUM
+        # cannot run inside a transaction). The migration's backup was made before any of this.
+        report(14, -1, -1)
+        db.execute_sql("VACUUM")
+        # In WAL mode the compacted pages are in the WAL: write them back and let the WAL go.
+        db.execute_sql("pragma wal_checkpoint(truncate)")
     return applied

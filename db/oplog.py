@@ -6,6 +6,8 @@ other op supersedes; one candidate is the value, several with different values a
 (the newest by hybrid clock is shown, all are kept, the conflict waits in the `conflict` table).
 A `redact` op erases personal data: it wins against every older op of those columns, even one
 that arrives later. The register tables are a view of this log: `rebuild` gives the same rows.
+The log stores an op's fields packed (column names once per column list, db/opfields.py); read
+them with `_op_from_row(row, db)` or `opfields.wire_rows`, never as JSON straight from SQL.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from db import migrations
+from db import migrations, opfields
 from db.ids import new_id, op_id
 from db.models import SYNCED_MODELS, SyncedModel, synced_model
 
@@ -161,9 +163,24 @@ class OpRecord:
 _OP_COLUMNS = "node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind"
 
 
-def _op_from_row(row: Sequence) -> OpRecord:
-    return OpRecord(row[0], row[1], row[2], row[3], _loads(row[4]), _loads(row[5]), row[6], row[7],
+def _op_from_row(row: Sequence, db=None) -> OpRecord:
+    """An op from a row of `select _OP_COLUMNS from oplog` (fields stored packed or as JSON text:
+    db/opfields.py; db is needed for the packed form)."""
+    return OpRecord(row[0], row[1], row[2], row[3], opfields.loads(db, row[4]), _loads(row[5]), row[6], row[7],
                     row[8], row[9])
+
+
+def stored_rows(ops: Iterable[OpRecord], packer: opfields.Packer) -> list[tuple]:
+    """The rows to insert into the log for these ops (fields packed where that is lossless)."""
+    out = []
+    for op in ops:
+        raw = op.raw
+        if raw is None:
+            out.append((op.node, op.counter, op.tbl, op.row_id, packer.pack(op.fields),
+                        _dumps(op.supersedes) if op.supersedes else "{}", op.hlc, op.user, op.schema, op.kind))
+        else:
+            out.append((*raw[:4], packer.pack_text(raw[4], op.fields), *raw[5:]))
+    return out
 
 
 def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
@@ -219,7 +236,7 @@ def ops_for_rows(db, table: str, row_ids: Sequence[str]) -> dict[str, list[OpRec
         cursor = db.execute_sql(
             f"select {_OP_COLUMNS} from oplog where tbl = ? and row_id in ({marks})", (table, *chunk))
         for row in cursor:
-            grouped[row[3]].append(_op_from_row(row))
+            grouped[row[3]].append(_op_from_row(row, db))
     return grouped
 
 
@@ -295,6 +312,7 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         insert_specs: dict[tuple[str, ...], tuple] = {}
         node, schema = store.node_id, migrations.SCHEMA_VERSION
         op_prefix = f"{node}:"
+        pack = (packer := opfields.Packer(db)).pack
         for r, stamp in zip(rows, store.tick_many(len(rows)), strict=True):
             row_id = r.pop("id", None) or new_id()
             # A resolution settles only the chosen column; it must not undo a delete elsewhere.
@@ -316,7 +334,7 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
                             supersedes[column] = sorted(o.id for o in seen)
             counter += 1
             # The op's stored form, built here (no OpRecord needed on the write path).
-            log_rows.append((node, counter, table, row_id, _dumps(r), _dumps(supersedes) if supersedes else "{}",
+            log_rows.append((node, counter, table, row_id, pack(r), _dumps(supersedes) if supersedes else "{}",
                              stamp, user, schema, kind))
             if created:
                 # Only the given columns and those with a non-NULL default: binding a long row of
@@ -332,6 +350,7 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
                 updates[key].append(tuple(r[c] for c in key) + (row_id,))
             changes.append(Change(table, row_id, r, op_prefix + str(counter), created))
         cursor = db.cursor()
+        packer.flush()
         cursor.executemany(f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", log_rows)
         for key, params in inserts.items():
             col_sql = ",".join(f'"{c}"' for c in key)
@@ -488,8 +507,11 @@ def merge_fresh(store, fresh: Sequence[OpRecord], grouped: dict[str, dict[str, O
         # Into an empty log (a handover to a new database): the (tbl, row_id) index is built after.
         log_indexes = _drop_indexes(db, "oplog") if (
             _deferred and len(fresh) >= BULK_ROWS and _empty(db, "oplog")) else []
+        packer = opfields.Packer(db)
         for start in range(0, len(fresh), MERGE_STEP):
-            cursor.executemany(sql, [op.raw or op.as_row() for op in fresh[start:start + MERGE_STEP]])
+            rows = stored_rows(fresh[start:start + MERGE_STEP], packer)
+            packer.flush()
+            cursor.executemany(sql, rows)
             if step:
                 step(min(start + MERGE_STEP, len(fresh)), total)
         for index_sql in log_indexes:
@@ -675,7 +697,7 @@ def iter_resolved(db, model: type[SyncedModel]) -> Iterator[tuple[str, Resolved]
             yield current, resolve(group)
             group = []
         current = row[3]
-        group.append(_op_from_row(row))
+        group.append(_op_from_row(row, db))
     if group:
         yield current, resolve(group)
 
@@ -754,7 +776,7 @@ def load_ops(db, since: dict[str, int] | None = None) -> Iterator[OpRecord]:
     since = since or {}
     for row in db.execute_sql(f"select {_OP_COLUMNS} from oplog order by node, counter"):
         if row[1] > since.get(row[0], 0):
-            yield _op_from_row(row)
+            yield _op_from_row(row, db)
 
 
 def version_vector(db) -> dict[str, int]:

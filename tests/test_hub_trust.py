@@ -8,6 +8,7 @@ import re
 import orjson
 import pytest
 
+from db import opfields
 from db.models.register import Household
 from db.sync import hub_client
 from db.sync import hub_protocol as proto
@@ -43,9 +44,9 @@ def test_unsigned_and_replayed_requests_are_refused(world):
     a, hub = world["a"], world["hub"]
     add_household(a, world["g1"])
     t = _transport(a)
-    ops = [list(r) for r in a.store.db.execute_sql(
+    ops = [list(r) for r in opfields.wire_rows(a.store.db, a.store.db.execute_sql(
         "select node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind from oplog "
-        "where node = ?", (a.store.node_id,))]
+        "where node = ?", (a.store.node_id,)))]
     body = orjson.dumps({"ops": ops})
     before = hub.service.stats()["ops"]
     r = t.client.post("/api/push", content=body)

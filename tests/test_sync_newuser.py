@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from db import oplog
+from db import opfields, oplog
 from db.models.register import Grid, Person
 from db.store import Store
 from db.sync import exchange, files, identity
@@ -228,7 +228,8 @@ def test_a_malformed_change_is_named_and_nothing_imported(tmp_path):
     a, b = make_replicas(tmp_path, ["a", "b"])
     with a.activated():
         oplog.write(a, Person, [{"name": f"居民{i}"} for i in range(5)])
-    good = [list(r) for r in a.db.execute_sql(f"select {oplog._OP_COLUMNS} from oplog order by counter")]
+    good = [list(r) for r in opfields.wire_rows(a.db, a.db.execute_sql(
+        f"select {oplog._OP_COLUMNS} from oplog order by counter"))]
     parsed = exchange._parse_ops([list(r) for r in good])
     assert [op.fields["name"] for op in parsed] == [f"居民{i}" for i in range(5)]
     assert parsed[0].raw == good[0]

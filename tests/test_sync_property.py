@@ -27,7 +27,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from db import durable, oplog
+from db import durable, opfields, oplog
 from db.backup import list_backups, make_backup, restore
 from db.clock import HybridClock
 from db.models.register import Household, Person
@@ -171,7 +171,7 @@ class World:
         seen: dict[str, set[str]] = {f: set() for f in fields}
         for node, counter, raw in self.stores[r].db.execute_sql(
                 "select node, counter, fields from oplog where tbl = ? and row_id = ?", (tbl, row_id)):
-            for f in json.loads(raw):
+            for f in opfields.loads(self.stores[r].db, raw):
                 if f in seen:
                     seen[f].add(f"{node}:{counter}")
         return seen

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from db import oplog
+from db import opfields, oplog
 from db.models.register import AuditEntry
 from i18n import N_, _
 
@@ -167,7 +167,7 @@ def search(store, *, person: str | None = None, user: str | None = None, action:
                + " order by hlc desc limit ?")
         for hlc, who, tbl, row_id, fields, kind in store.db.execute_sql(sql, (*params, limit)):
             try:
-                names = ", ".join(sorted(json.loads(fields)))
+                names = ", ".join(sorted(opfields.loads(store.db, fields)))
             except ValueError:
                 names = ""
             out.append(AuditRow(_hlc_iso(hlc), who or "", "change" if kind == "edit" else kind, tbl, row_id,

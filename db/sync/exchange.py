@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from db import durable, migrations, oplog
+from db import durable, migrations, opfields, oplog
 from db.bulk import bulk_gc
 from db.errors import Cancelled
 from db.ids import new_id
@@ -185,7 +185,7 @@ def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsC
     for node in nodes:
         lo = since.get(node, 0)
         start = len(rows)
-        for row in store.db.execute_sql(sql, (node, lo)):
+        for row in opfields.wire_rows(store.db, store.db.execute_sql(sql, (node, lo))):
             rows.append(row)
             tables[row[2]] += 1
             if len(rows) % 20_000 == 0:

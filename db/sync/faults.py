@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from db import opfields
 from db.sync.identity import now_iso
 from i18n import _
 
@@ -65,8 +66,8 @@ def find_faults(db, ops: Sequence, fresh: Sequence) -> list[Fault]:
         for start in range(0, len(counters), 500):
             chunk = counters[start:start + 500]
             marks = ",".join("?" * len(chunk))
-            for row in db.execute_sql(f"select {_COLUMNS} from oplog where node = ? and counter in ({marks})",
-                                      (node, *chunk)):
+            for row in opfields.wire_rows(db, db.execute_sql(
+                    f"select {_COLUMNS} from oplog where node = ? and counter in ({marks})", (node, *chunk))):
                 theirs = known[(row[0], row[1])]
                 other = theirs.as_row()
                 if not _same(row, other):

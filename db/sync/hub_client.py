@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from db import oplog
+from db import opfields, oplog
 from db.models import synced_model
 from db.models.accounts import ROLE_ADMIN, ROLE_READONLY  # the hub enrols laptops with the accounts' roles
 from db.sync import hub_protocol as proto
@@ -462,6 +462,7 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled, use_s
             _check_cancel(cancelled)
             rows = db.execute_sql(f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter > ? "
                                   "order by counter limit ?", (node, last, PUSH_BATCH)).fetchall()
+            rows = opfields.wire_rows(db, rows)  # the op's JSON text, as it was written
             if not rows:
                 break
             answer = transport.call("/api/push", {"epoch": hello["epoch"], "ops": [list(r) for r in rows]})
