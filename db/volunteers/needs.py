@@ -177,3 +177,12 @@ def record_need_service(store, *, need_id: str, volunteer_id: str, sign_in, sign
         changes += service.record_service(store, activity_id=changes[0].row_id, volunteer_id=volunteer_id,
                                           sign_in=start, sign_out=end, travel_minutes=travel_minutes)
         return changes
+
+
+def save_needs(store, needs: list[dict[str, Any]]) -> list[Change]:
+    """Several needs at once (e.g. from the register's tags): one transaction, all or nothing."""
+    changes: list[Change] = []
+    with store.db.atomic():
+        for need in needs:
+            changes += save_need(store, **need)
+    return changes

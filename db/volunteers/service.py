@@ -146,6 +146,16 @@ def sign_out(store, *, service_id: str, at=None, travel_minutes: int = 0) -> lis
                       travel_minutes)
 
 
+def sign_out_many(store, *, service_ids: list[str], at=None, travel_minutes: int = 0) -> list[Change]:
+    """Sign out several records at once (the chosen ones, or everyone still in): one transaction, so a
+    refused one leaves all of them signed in."""
+    changes: list[Change] = []
+    with store.db.atomic():
+        for service_id in service_ids:
+            changes += sign_out(store, service_id=service_id, at=at, travel_minutes=travel_minutes)
+    return changes
+
+
 def _check_times(store, service_id: str | None, volunteer_id: str, start: dt.datetime, end: dt.datetime,
                  travel: int) -> None:
     if end <= start:

@@ -135,3 +135,25 @@ def write_output(ctx, parent: QWidget, path: str, make, *, kind: str = "pdf") ->
     # Exports write an audit entry, so they run on the writer; PDFs only read.
     ctx.tasks.run(work, title=_("Writing {name}").format(name=Path(path).name), on_done=done, parent=parent,
                   io=False)
+
+
+def run_write(ctx, parent: QWidget, work: Callable[[], Any], *, title: str, done: Callable[[Any], None],
+              message: QLabel | None = None, refused: Callable[[Any], None] | None = None):
+    """One user intent's service on the writer thread (the passbook's pattern): done(changes) runs on
+    the GUI thread, then the other screens hear of the changes. A refusal (GridDeskError) goes to
+    refused(error) or into the message label; anything else to the error reporter."""
+    from db.errors import GridDeskError
+
+    def finished(changes) -> None:
+        done(changes)
+        ctx.data_changed(changes)
+
+    def failed(error: BaseException) -> None:
+        if not isinstance(error, GridDeskError):
+            ctx.tasks.report(error, parent)
+        elif refused is not None:
+            refused(error)
+        elif message is not None:
+            message.setText(error.message)
+
+    return ctx.tasks.run(lambda _s: work(), title=title, on_done=finished, on_error=failed, parent=parent)

@@ -24,12 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from db.errors import GridDeskError
 from db.volunteers import needs, roster, rotas, stars, timebank
 from db.volunteers.common import POOL, WEEKDAYS, hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, shortcut
-from views.volunteers.common import CLASH_BG, button, error_label, fit_to_contents, save_output
+from views.volunteers.common import CLASH_BG, button, error_label, fit_to_contents, run_write, save_output
 from views.volunteers.roster import _table
 
 VOLUNTEER_MIME = "application/x-griddesk-volunteer"
@@ -270,27 +269,24 @@ class RotaPlanner(QWidget):
             return
         self._assign(s["id"], vid)
 
-    def _assign(self, shift_id: str, vid: str) -> None:
-        try:
-            changes = rotas.assign(self.ctx.store, shift_id=shift_id, volunteer_id=vid)
-        except GridDeskError as exc:
+    def _assign(self, shift_id: str, vid: str, *, allow_clash: bool = False) -> None:
+        store = self.ctx.store
+
+        def refused(exc) -> None:
             self.message.setText(exc.message)
-            clash = bool(rotas.clash_reasons_of(exc))
+            clash = not allow_clash and bool(rotas.clash_reasons_of(exc))
             self.pending = (shift_id, vid) if clash else None
             self.force.setEnabled(clash)
-            return
-        self._done(changes)
+
+        run_write(self.ctx, self, lambda: rotas.assign(store, shift_id=shift_id, volunteer_id=vid,
+                                                       allow_clash=allow_clash),
+                  title=_("Rota"), done=self._done, refused=refused)
 
     def assign_anyway(self) -> None:
         if self.pending is None:
             return
         shift_id, vid = self.pending
-        try:
-            changes = rotas.assign(self.ctx.store, shift_id=shift_id, volunteer_id=vid, allow_clash=True)
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self._done(changes)
+        self._assign(shift_id, vid, allow_clash=True)
 
     def _done(self, changes) -> None:
         self.pending = None
@@ -300,7 +296,6 @@ class RotaPlanner(QWidget):
         row, col = self.grid.currentRow(), self.grid.currentColumn()
         self.refresh_grid()
         self.grid.setCurrentCell(row, col)
-        self.ctx.data_changed(changes)
 
     def remove_selected(self) -> None:
         s = self.current_shift()
@@ -308,21 +303,23 @@ class RotaPlanner(QWidget):
         if s is None or vid is None:
             self.message.setText(why or _("Type the volunteer to remove from the chosen shift."))
             return
-        self._done(rotas.unassign(self.ctx.store, shift_id=s["id"], volunteer_id=vid))
+        store, shift_id = self.ctx.store, s["id"]
+        run_write(self.ctx, self, lambda: rotas.unassign(store, shift_id=shift_id, volunteer_id=vid),
+                  title=_("Rota"), done=self._done, message=self.message)
 
     def log_patrol(self) -> None:
         s = self.current_shift()
         if s is None:
             self.message.setText(_("Choose a shift in the grid first."))
             return
-        try:
-            changes = rotas.log_patrol(self.ctx.store, shift_id=s["id"], route=None, findings=self.findings.text())
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self.findings.clear()
-        self.message.setText(_("Patrol log saved."))
-        self.ctx.data_changed(changes)
+        store, shift_id, findings = self.ctx.store, s["id"], self.findings.text()
+
+        def done(_changes) -> None:
+            self.findings.clear()
+            self.message.setText(_("Patrol log saved."))
+
+        run_write(self.ctx, self, lambda: rotas.log_patrol(store, shift_id=shift_id, route=None, findings=findings),
+                  title=_("Patrol log"), done=done, message=self.message)
 
     def print_rota(self) -> None:
         from printouts import volunteers_forms
@@ -340,14 +337,24 @@ class RotaPlanner(QWidget):
         if rota is None or not rota["team_id"]:
             self.message.setText(_("This rota has no team: the generator rotates a team's members."))
             return
-        people = roster.team_members(self.ctx.store, rota["team_id"])
-        result = rotas.generate(self.ctx.store, [rotas.RotaPlan(rid, people, self.monday, weeks=4,
-                                                                per_shift=self.per_shift.value(),
-                                                                leader_id=rota["leader"], place=rota["place"])])
-        loads = list(result.loads.get(rid, {}).values()) or [0]
-        self.message.setText(_("{shifts} shifts, {n} places filled, {open} open; shifts per person {lo}-{hi}.").format(
-            shifts=result.shifts, n=result.assignments, open=result.unfilled, lo=min(loads), hi=max(loads)))
-        self.refresh_grid()
+        store, monday, per_shift = self.ctx.store, self.monday, self.per_shift.value()
+
+        def work(_s):
+            people = roster.team_members(store, rota["team_id"])
+            return rotas.generate(store, [rotas.RotaPlan(rid, people, monday, weeks=4, per_shift=per_shift,
+                                                         leader_id=rota["leader"], place=rota["place"])])
+
+        def done(result) -> None:
+            loads = list(result.loads.get(rid, {}).values()) or [0]
+            self.message.setText(_("{shifts} shifts, {n} places filled, {open} open; shifts per person {lo}-{hi}.")
+                                 .format(shifts=result.shifts, n=result.assignments, open=result.unfilled,
+                                         lo=min(loads), hi=max(loads)))
+            self.refresh_grid()
+
+        def failed(error: BaseException) -> None:
+            self.message.setText(getattr(error, "message", str(error)))
+
+        self.ctx.tasks.run(work, title=_("Generate 4 weeks"), on_done=done, on_error=failed, parent=self)
 
 
 class PassbookPage(QWidget):
@@ -651,14 +658,14 @@ class NeedsBoard(QWidget):
         i = self.suggest_view.currentIndex()
         if need is None or not i.isValid():
             return
-        try:
-            changes = needs.match(self.ctx.store, need_id=need["id"],
-                                  volunteer_id=self.suggestions.rows[i.row()]["volunteer_id"])
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self.refresh()
-        self.ctx.data_changed(changes)
+        store, need_id, helper = self.ctx.store, need["id"], self.suggestions.rows[i.row()]["volunteer_id"]
+
+        def done(_changes) -> None:
+            self.message.setText("")
+            self.refresh()
+
+        run_write(self.ctx, self, lambda: needs.match(store, need_id=need_id, volunteer_id=helper),
+                  title=_("Needs"), done=done, message=self.message)
 
     def record_done(self) -> None:
         need = self.current_need()
@@ -668,26 +675,33 @@ class NeedsBoard(QWidget):
         if need is None or helper is None:
             self.message.setText(_("Choose the need and the helper first."))
             return
-        try:
-            changes = needs.record_need_service(self.ctx.store, need_id=need["id"], volunteer_id=helper,
-                                                sign_in=self.done_from.dateTime().toPython(),
-                                                sign_out=self.done_to.dateTime().toPython())
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self.message.setText(_("Service recorded; it waits for approval under “Approve hours”."))
-        self.ctx.data_changed(changes)
+        store, need_id = self.ctx.store, need["id"]
+        start, end = self.done_from.dateTime().toPython(), self.done_to.dateTime().toPython()
+
+        def done(_changes) -> None:
+            self.message.setText(_("Service recorded; it waits for approval under “Approve hours”."))
+
+        run_write(self.ctx, self, lambda: needs.record_need_service(store, need_id=need_id, volunteer_id=helper,
+                                                                    sign_in=start, sign_out=end),
+                  title=_("Needs"), done=done, message=self.message)
 
     def add_from_tags(self) -> None:
         helps = {"独居老人": ("每周代买菜", "购物代办"), "空巢老人": ("陪伴聊天", "陪伴聊天"), "孤寡老人": ("上门探访", "陪伴聊天"),
                  "残疾人": ("上门理发", "理发"), "留守儿童": ("课业辅导", "课业辅导"), "困境儿童": ("课业辅导", "课业辅导")}
-        changes = []
-        for c in needs.candidates_from_tags(self.ctx.store, limit=50):
-            help_text, skill = helps.get(c["tag"].split("、")[0], ("上门探访", None))
-            changes += needs.save_need(self.ctx.store, person_id=c["person_id"], help=help_text, skill=skill)
-        self.message.setText(_("{n} needs added.").format(n=len(changes)))
-        self.refresh()
-        self.ctx.data_changed(changes)
+        store = self.ctx.store
+
+        def work():
+            wanted = []
+            for c in needs.candidates_from_tags(store, limit=50):
+                help_text, skill = helps.get(c["tag"].split("、")[0], ("上门探访", None))
+                wanted.append({"person_id": c["person_id"], "help": help_text, "skill": skill})
+            return needs.save_needs(store, wanted)
+
+        def done(changes) -> None:
+            self.message.setText(_("{n} needs added.").format(n=len(changes)))
+            self.refresh()
+
+        run_write(self.ctx, self, work, title=_("Needs"), done=done, message=self.message)
 
 
 NEED_STATUS = {"open": N_("Awaiting a helper"), "matched": N_("Matched"), "closed": N_("Closed")}
@@ -755,16 +769,15 @@ class StarsPage(QWidget):
         if not rows:
             self.message.setText(_("Choose one of the certificates that share a number first."))
             return
-        cid = self.dups.rows[rows[0].row()]["id"]
-        try:
-            changes = stars.renumber_certificate(self.ctx.store, certificate_id=cid)
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self.message.setText(_("Certificate renumbered: {number}").format(
-            number=stars.certificate(self.ctx.store, cid)["number"]))
-        self._refresh_duplicates()
-        self.ctx.data_changed(changes)
+        store, cid = self.ctx.store, self.dups.rows[rows[0].row()]["id"]
+
+        def done(_changes) -> None:
+            self.message.setText(_("Certificate renumbered: {number}").format(
+                number=stars.certificate(store, cid)["number"]))
+            self._refresh_duplicates()
+
+        run_write(self.ctx, self, lambda: stars.renumber_certificate(store, certificate_id=cid), title=_("Stars"),
+                  done=done, message=self.message)
 
     def refresh(self) -> None:
         store = self.ctx.store

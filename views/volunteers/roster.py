@@ -29,7 +29,7 @@ from db.volunteers.common import TEAM_KINDS, hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, fit_columns, shortcut
 from views.households.flow import FlowLayout
-from views.volunteers.common import RosterModel, button, error_label, fit_to_contents, save_output
+from views.volunteers.common import RosterModel, button, error_label, fit_to_contents, run_write, save_output
 
 DEBOUNCE_MS = 120
 COLUMN_SAMPLES = ("V000001", "欧阳娜娜", "男", "100", "生活帮困1队", "购物代办、陪伴聊天", "1000.5", "是（区市场监管局）",
@@ -367,16 +367,23 @@ class VolunteerDialog(QDialog):
             slots = roster.parse_availability(self.availability.text())
             person = self.resident.currentData() if not self.volunteer_id else None
             team = self.team.currentData() if not self.volunteer_id else None
-            changes = roster.save_volunteer(
-                store, volunteer_id=self.volunteer_id, person_id=person,
-                name=None if person else self.name.text(), phone=None if person else self.phone.text(),
-                skills=skills, availability=slots, party_report=self.party.isChecked(),
-                employer=self.employer.text(), team_ids=[team] if team else None)
         except GridDeskError as exc:
             self.message.setText(exc.message)
             return
-        self.ctx.data_changed(changes)
-        self.accept()
+        values = dict(volunteer_id=self.volunteer_id, person_id=person, name=None if person else self.name.text(),
+                      phone=None if person else self.phone.text(), skills=skills, availability=slots,
+                      party_report=self.party.isChecked(), employer=self.employer.text(),
+                      team_ids=[team] if team else None)
+        if getattr(self, "saving", False):
+            return  # a second Enter while the first save runs would add the volunteer twice
+        self.saving = True
+
+        def refused(exc) -> None:
+            self.saving = False
+            self.message.setText(exc.message)
+
+        run_write(self.ctx, self, lambda: roster.save_volunteer(store, **values), title=_("Volunteer"),
+                  done=lambda _changes: self.accept(), refused=refused)
 
 
 class TeamsPage(QWidget):
@@ -450,24 +457,24 @@ class TeamsPage(QWidget):
             hours=hours_text(total)))
 
     def add_team(self) -> None:
-        try:
-            changes = roster.save_team(self.ctx.store, name=self.name.text(), kind=self.kind.currentData())
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self.message.setText("")
-        self.name.clear()
-        self.ctx.data_changed(changes)
+        store, name, kind = self.ctx.store, self.name.text(), self.kind.currentData()
+
+        def done(_changes) -> None:
+            self.message.setText("")
+            self.name.clear()
+
+        run_write(self.ctx, self, lambda: roster.save_team(store, name=name, kind=kind), title=_("Teams"),
+                  done=done, message=self.message)
 
     def make_leader(self) -> None:
         team = self.current_team()
         index = self.member_view.currentIndex()
         if team is None or not index.isValid():
             return
-        vid = self.members.ids[index.row()]
-        changes = roster.save_team(self.ctx.store, team_id=team["id"], name=team["name"], kind=team["kind"],
-                                   leader_id=vid, phone=team["phone"])
-        self.ctx.data_changed(changes)
+        store, vid = self.ctx.store, self.members.ids[index.row()]
+        run_write(self.ctx, self, lambda: roster.save_team(store, team_id=team["id"], name=team["name"],
+                                                           kind=team["kind"], leader_id=vid, phone=team["phone"]),
+                  title=_("Teams"), done=lambda _changes: self.message.setText(""), message=self.message)
 
     def _data_changed(self, changes) -> None:
         if {c.table for c in changes} & {"vol_team", "vol_team_member", "volunteer"}:

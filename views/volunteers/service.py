@@ -17,12 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from db.errors import GridDeskError
 from db.volunteers import roster, service
 from db.volunteers.common import hours_text
 from i18n import N_, _
 from views.households.common import DictListModel, shortcut
-from views.volunteers.common import RosterModel, button, error_label, fit_to_contents, save_output
+from views.volunteers.common import RosterModel, button, error_label, fit_to_contents, run_write, save_output
 from views.volunteers.roster import _table
 
 STATUS = {"pending": N_("Pending approval"), "approved": N_("Approved"), "rejected": N_("Rejected")}
@@ -153,15 +152,15 @@ class SignInPage(QWidget):
         act = service.activity(self.ctx.store, aid)
         start = dt.datetime.fromisoformat(act["start"])
         at = max(dt.datetime.now(), start) if dt.datetime.now() < dt.datetime.fromisoformat(act["end"]) else start
-        try:
-            changes = service.sign_in(self.ctx.store, activity_id=aid, volunteer_id=(exact or ids)[0], at=at)
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self.message.setText("")
-        self.who.clear()
-        self.refresh_records()
-        self.ctx.data_changed(changes)
+        store, vid = self.ctx.store, (exact or ids)[0]
+
+        def done(_changes) -> None:
+            self.message.setText("")
+            self.who.clear()
+            self.refresh_records()
+
+        run_write(self.ctx, self, lambda: service.sign_in(store, activity_id=aid, volunteer_id=vid, at=at),
+                  title=_("Sign-in"), done=done, message=self.message)
 
     def _sign_out(self, rows) -> None:
         aid = self.activity.currentData()
@@ -170,32 +169,33 @@ class SignInPage(QWidget):
         act = service.activity(self.ctx.store, aid)
         end = dt.datetime.fromisoformat(act["end"])
         at = min(dt.datetime.now(), end) if dt.datetime.now() > dt.datetime.fromisoformat(act["start"]) else end
-        changes = []
-        try:
-            for r in rows:
-                if not r["sign_out"]:
-                    changes += service.sign_out(self.ctx.store, service_id=r["id"], at=at,
-                                                travel_minutes=self.travel.value())
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-        self.refresh_records()
-        self.ctx.data_changed(changes)
+        store, travel = self.ctx.store, self.travel.value()
+        ids = [r["id"] for r in rows if not r["sign_out"]]
+        if not ids:
+            return
+
+        def done(_changes) -> None:
+            self.message.setText("")
+            self.refresh_records()
+
+        run_write(self.ctx, self, lambda: service.sign_out_many(store, service_ids=ids, at=at, travel_minutes=travel),
+                  title=_("Sign-out"), done=done, message=self.message)
 
     def correct(self) -> None:
         rows = [self.records.rows[i.row()] for i in self.table.selectionModel().selectedRows()]
         if len(rows) != 1:
             self.message.setText(_("Choose one record to correct."))
             return
-        try:
-            changes = service.correct_service(self.ctx.store, service_id=rows[0]["id"], reason=self.reason.text(),
-                                              sign_out=self.corrected_out.dateTime().toPython())
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self.message.setText(_("Corrected; the change is in the corrections log."))
-        self.reason.clear()
-        self.refresh_records()
-        self.ctx.data_changed(changes)
+        store, sid, reason = self.ctx.store, rows[0]["id"], self.reason.text()
+        out = self.corrected_out.dateTime().toPython()
+
+        def done(_changes) -> None:
+            self.message.setText(_("Corrected; the change is in the corrections log."))
+            self.reason.clear()
+            self.refresh_records()
+
+        run_write(self.ctx, self, lambda: service.correct_service(store, service_id=sid, reason=reason, sign_out=out),
+                  title=_("Correction"), done=done, message=self.message)
 
     def print_sheet(self) -> None:
         from printouts import volunteers_forms
@@ -213,17 +213,18 @@ class SignInPage(QWidget):
         self._sign_out(list(self.records.rows))
 
     def add_activity(self) -> None:
-        try:
-            changes = service.save_activity(self.ctx.store, team_id=self.team.currentData(), title=self.title.text(),
-                                            start=self.start.dateTime().toPython(), end=self.end.dateTime().toPython())
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self.message.setText("")
-        self.title.clear()
-        self.refresh()
-        self.activity.setCurrentIndex(max(0, self.activity.findData(changes[0].row_id)))
-        self.ctx.data_changed(changes)
+        store, team, title = self.ctx.store, self.team.currentData(), self.title.text()
+        start, end = self.start.dateTime().toPython(), self.end.dateTime().toPython()
+
+        def done(changes) -> None:
+            self.message.setText("")
+            self.title.clear()
+            self.refresh()
+            self.activity.setCurrentIndex(max(0, self.activity.findData(changes[0].row_id)))
+            self.refresh_records()
+
+        run_write(self.ctx, self, lambda: service.save_activity(store, team_id=team, title=title, start=start, end=end),
+                  title=_("Activity"), done=done, message=self.message)
 
 
 class PendingModel(RosterModel):
@@ -313,22 +314,19 @@ class ApprovalPage(QWidget):
         return [self.rows.ids[i.row()] for i in self.table.selectionModel().selectedRows()]
 
     def _apply(self, fn) -> None:
-        try:
-            changes = fn()
-        except GridDeskError as exc:
-            self.message.setText(exc.message)
-            return
-        self.message.setText("")
-        self.refresh_rows()
-        self.ctx.data_changed(changes)
+        def done(_changes) -> None:
+            self.message.setText("")
+            self.refresh_rows()
+
+        run_write(self.ctx, self, fn, title=_("Approve hours"), done=done, message=self.message)
 
     def _decide(self, reject: bool) -> None:
         ids = self.chosen()
         if not ids:
             self.message.setText(_("Choose the records first (Ctrl+A chooses all)."))
             return
-        self._apply(lambda: service.approve_services(self.ctx.store, service_ids=ids,
-                                                     approved_by=self.approver.text(), reject=reject))
+        store, approver = self.ctx.store, self.approver.text()
+        self._apply(lambda: service.approve_services(store, service_ids=ids, approved_by=approver, reject=reject))
 
     def approve(self) -> None:
         self._decide(False)
@@ -346,6 +344,5 @@ class ApprovalPage(QWidget):
             self.message.setText(_("No records are waiting."))
             return
         if self.confirm_all(n):
-            team = self.team.currentData()
-            self._apply(lambda: service.decide_pending(self.ctx.store, team_id=team,
-                                                       approved_by=self.approver.text()))
+            store, team, approver = self.ctx.store, self.team.currentData(), self.approver.text()
+            self._apply(lambda: service.decide_pending(store, team_id=team, approved_by=approver))
