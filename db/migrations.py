@@ -157,6 +157,19 @@ def _v13(db: SqliteDatabase) -> None:
         create_table(db, model)
 
 
+def _v15(db: SqliteDatabase) -> None:
+    # Changes that prove who made them (db/sync/chains.py): each op names the chain digest of its
+    # node's previous op (computed here for the ops already in the log, in order per node), the
+    # heads devices signed, and notes about what could not be proven.
+    from db.models.chains import CHAIN_MODELS
+    from db.sync.chains import fill_log
+
+    add_column(db, "oplog", "prev", "BLOB")
+    for model in CHAIN_MODELS:
+        create_table(db, model)
+    fill_log(db)
+
+
 # One line per area, so work on several registers merges without touching the same line.
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
 MIGRATIONS[8] = _v8  # sync invariants: op-id faults
@@ -165,6 +178,7 @@ MIGRATIONS[10] = _v10  # volunteers
 MIGRATIONS[11] = _v11  # office hub
 MIGRATIONS[12] = _v12  # accounts
 MIGRATIONS[13] = _v13  # rare characters
+MIGRATIONS[15] = _v15  # origin proofs: op chains and signed heads
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

@@ -23,6 +23,7 @@ import orjson
 
 from db import oplog
 from db.models import synced_model
+from db.sync import chains
 from db.sync import hub_protocol as proto
 from db.sync.hub_tables import create_tables  # noqa: F401 - migration 11's tables, named here too
 from db.sync.identity import SyncError, identity, now_iso
@@ -31,6 +32,7 @@ from i18n import _
 # Tables whose rows belong to grids (the hub's hub/scope.py): re-read when the office changes our grids.
 SCOPED_TABLES = ("household", "membership", "person", "person_tag", "visit", "life_event")
 PUSH_BATCH = 5000
+MAX_PUSH_BATCH = 20_000  # the hub's limit (hub.service.MAX_BATCH_OPS)
 PULL_PAGE = 5000
 DEFAULT_INTERVAL_MIN = 15
 WARN_DAYS = 3
@@ -226,8 +228,21 @@ def enrol(store, code_text: str, *, transport_factory: Callable[..., Transport] 
 def _parse_item(item: list) -> oplog.OpRecord:
     node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = item[1:11]
     raw = (node, int(counter), tbl, row_id, fields, supersedes, hlc, user, int(schema), kind)
+    prev = bytes.fromhex(item[11]) if len(item) > 11 and item[11] else None  # the hub verified the chain
     return oplog.OpRecord(node, int(counter), tbl, row_id, orjson.loads(fields), orjson.loads(supersedes), hlc,
-                          user, int(schema), kind, raw)
+                          user, int(schema), kind, raw, prev)
+
+
+def _batch_size(store, node: str, last: int) -> int:
+    """Ops of a node to push at once: for another device's node up to its next signed head (the hub
+    checks each batch against a head at its end; this device signs heads of its own nodes anywhere)."""
+    if node in _own_nodes(store):
+        return PUSH_BATCH
+    row = store.db.execute_sql("select min(counter) from sync_chain_head where node = ? and counter > ?",
+                               (node, last)).fetchone()
+    if row and row[0] and row[0] - last <= MAX_PUSH_BATCH:
+        return row[0] - last if row[0] - last > PUSH_BATCH else PUSH_BATCH
+    return PUSH_BATCH
 
 
 def _unacked_rows(store, keys: list[tuple[str, str]], acked: dict[str, int]) -> set[tuple[str, str]]:
@@ -348,11 +363,14 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
         last = top
         while True:
             _check_cancel(cancelled)
-            rows = db.execute_sql(f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter > ? "
-                                  "order by counter limit ?", (node, last, PUSH_BATCH)).fetchall()
+            rows = db.execute_sql(f"select {oplog._OP_COLUMNS}, lower(hex(prev)) from oplog where node = ? "
+                                  "and counter > ? order by counter limit ?",
+                                  (node, last, _batch_size(store, node, last))).fetchall()
             if not rows:
                 break
-            answer = transport.call("/api/push", {"epoch": hello["epoch"], "ops": [list(r) for r in rows]})
+            heads = chains.heads_for(store, {node: [rows[0][1], rows[-1][1]]})
+            answer = transport.call("/api/push", {"epoch": hello["epoch"], "ops": [list(r) for r in rows],
+                                                  "heads": heads})
             result.review += answer.get("review", 0)
             result.pushed += answer.get("stored", 0)
             for n_, v in answer.get("vector", {}).items():
@@ -393,8 +411,11 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled) -> Sy
         leaves = [(i[1], i[2]) for i in page["items"] if i[0] == "leave"]
         new_cursor = int(page["cursor"])
 
-        def apply(ops=ops, leaves=leaves, new_cursor=new_cursor):
+        heads = chains.parse_heads(page.get("heads"))
+
+        def apply(ops=ops, leaves=leaves, new_cursor=new_cursor, heads=heads):
             applied = oplog.apply_ops(store, ops, rotate=False) if ops else None
+            chains.keep_heads(store, heads)  # verified by the hub on push; passed on with the ops
             if ops:
                 entered = sorted({(o.tbl, o.row_id) for o in ops})
                 for tbl, row_id in entered:
