@@ -316,7 +316,7 @@ def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local
         d = op_digest(op, op.prev)
         if segment and last_counter == counter - 1:
             if op.prev != seg_digest:
-                raise altered(counter - 1 if counter - 1 in heads else counter)
+                raise altered(counter - 1)
         else:
             close_segment()
             # The start of a segment: does it continue the history held here?
