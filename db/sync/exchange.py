@@ -153,6 +153,9 @@ def _learn_nodes(store, nodes: dict[str, list]) -> None:
 def _record(store, **values) -> None:
     with store.activated():
         Exchange.create(at=now_iso(), user=store.user, **values)
+    from db.accounts.audit import record_exchange
+
+    record_exchange(store, **values)
 
 
 # -- export ---------------------------------------------------------------------------------------
@@ -415,6 +418,9 @@ def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_send
     needs_trust = newly is not None and _normal_fp(trust_sender) != opened.header["sender"]
     bundle = Bundle(opened.header, manifest, ops, newly, needs_trust)
     bundle.proof = verify_origins(store, bundle)
+    from db.accounts.audit import refuse_audit_edits
+
+    refuse_audit_edits(store, bundle.ops)
     return bundle
 
 

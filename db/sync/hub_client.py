@@ -325,6 +325,12 @@ def sync(store, *, transport: Transport | None = None, progress: Callable[[str, 
             transport.close()
     _save(store, failures=0, last_error=None, next_attempt_at=None, last_sync_at=time.time(),
           offset_ms=transport.offset_ms)
+    if result.pushed or result.pulled:
+        from db.accounts.audit import record_exchange
+
+        # Pushed next time: the entry travels to the office with the following sync.
+        record_exchange(store, bundle_id=f"hub-{time.time():.0f}", direction="hub", kind="sync",
+                        peer_name=current.get("hub_name") or "", ops=result.pushed + result.pulled)
     return result
 
 
