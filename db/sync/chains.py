@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from operator import add, attrgetter, methodcaller
+from operator import add, attrgetter, lt, methodcaller
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -58,6 +58,7 @@ def op_digest(op, prev: bytes) -> bytes:
 _LOGICAL = attrgetter("node", "counter", "tbl", "row_id", "fields", "supersedes", "hlc", "user", "schema", "kind")
 _DUMPS = partial(orjson.dumps, option=_SORT)
 _PREV = attrgetter("prev")
+_COUNTER = attrgetter("counter")
 _DIGEST = methodcaller("digest")
 
 
@@ -287,7 +288,8 @@ def _verify_run(node: str, node_ops: list, heads: dict[int, Head], local: Local,
 
 
 def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local, proof: Proof) -> None:
-    if any(node_ops[i].counter >= node_ops[i + 1].counter for i in range(len(node_ops) - 1)):
+    counters = list(map(_COUNTER, node_ops))
+    if not all(map(lt, counters, counters[1:])):
         node_ops = sorted({op.counter: op for op in node_ops}.values(), key=lambda o: o.counter)
     if _verify_run(node, node_ops, heads, local, proof):
         return
@@ -397,24 +399,24 @@ def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local
 # -- the laptop's side ----------------------------------------------------------------------------
 
 def laptop_local(store, names: dict[str, str] | None = None) -> Local:
-    """verify's view of a laptop database."""
-    from db.models.sync import NodeName, TrustedDevice
-    from db.sync.identity import identity
-
+    """verify's view of a laptop database (plain SQL: it runs on every import, however small)."""
     db = store.db
-    me = identity(store)
     mine = {store.node_id, *(store.get_meta("previous_node_ids") or "").split(",")} - {""}
-    with store.activated():
-        trusted = {d.device_id: (d.sign_public, d.name) for d in TrustedDevice.select()}
-        node_devices = {n.node: n.device_id for n in NodeName.select() if n.device_id}
-    trusted[me.device_id] = (b64_key(me.sign_public), me.name)
+    trusted = {d: (key, name) for d, key, name in db.execute_sql(
+        "select device_id, sign_public, name from sync_trusted_device")}
+    row = db.execute_sql("select device_id, sign_public, name from sync_device_key where current = 1").fetchone()
+    me = row[0] if row else None
+    if row:
+        trusted[row[0]] = (row[1], row[2])
     names = dict(names or {})
 
     def bound(node: str) -> str | None:
         if node in mine:
-            return me.device_id
-        row = db.execute_sql("select device_id from sync_chain_head where node = ? limit 1", (node,)).fetchone()
-        return row[0] if row else node_devices.get(node)
+            return me
+        found = db.execute_sql("select device_id from sync_chain_head where node = ? limit 1", (node,)).fetchone() \
+            or db.execute_sql("select device_id from sync_node_name where node = ? and device_id is not null",
+                              (node,)).fetchone()
+        return found[0] if found else None
 
     def heads_above(node: str, counter: int) -> list[tuple[int, bytes]]:
         return [(c, bytes.fromhex(d)) for c, d in db.execute_sql(
