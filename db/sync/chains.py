@@ -92,24 +92,41 @@ def tip(db, node: str, counter: int) -> bytes | None:
     return local_op(db, node, counter)[1]
 
 
-def fill_log(db) -> int:
+def fill_log(db, chunk: int = 50_000) -> int:
     """Migration: compute prev for the ops already in the log, in order per node (see module doc).
 
     A node's ops get a prev while its history here is whole from counter 1; after a hole they stay
-    without (unproven)."""
+    without (unproven). Read in counter ranges; each range's canonical forms are made by C-level maps,
+    only the chain itself is a loop."""
     nodes = [n for (n,) in db.execute_sql("select distinct node from oplog")]
     filled = 0
+    loads = orjson.loads
+    sha256 = hashlib.sha256
     for node in nodes:
-        updates = []
         prev, expected = ZERO, 1
-        for row in db.execute_sql(f"select {_COLS} from oplog where node = ? order by counter", (node,)):
-            if row[1] != expected:
+        while True:
+            rows = db.execute_sql(f"select {_COLS} from oplog where node = ? and counter >= ? and counter < ? "
+                                  "order by counter", (node, expected, expected + chunk)).fetchall()
+            if not rows:
                 break
-            updates.append((prev, node, row[1]))
-            prev = _row_digest(row, prev)
-            expected += 1
-        db.cursor().executemany("update oplog set prev = ? where node = ? and counter = ?", updates)
-        filled += len(updates)
+            whole = rows[-1][1] == expected + len(rows) - 1
+            if not whole:  # a hole: chain up to it
+                rows = rows[:next((i for i, r in enumerate(rows) if r[1] != expected + i), len(rows))]
+            if not rows:
+                break
+            cols = list(zip(*rows))
+            payloads = map(_DUMPS, zip(cols[0], cols[1], cols[2], cols[3], map(loads, cols[4]),
+                                       map(loads, cols[5]), cols[6], cols[7], cols[8], cols[9]))
+            updates = []
+            append = updates.append
+            for counter, payload in zip(cols[1], payloads):
+                append((prev, node, counter))
+                prev = sha256(prev + payload).digest()
+            db.cursor().executemany("update oplog set prev = ? where node = ? and counter = ?", updates)
+            filled += len(updates)
+            expected += len(rows)
+            if not whole:
+                break
     return filled
 
 
