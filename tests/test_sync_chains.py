@@ -265,7 +265,7 @@ def test_hub_refuses_an_op_invented_under_another_devices_id(office_world):
 
 
 def test_hub_passes_an_honest_relay_of_usb_changes(office_world, tmp_path):
-    office, a, hub = office_world["office"], office_world["a"], office_world["hub"]
+    office, a = office_world["office"], office_world["a"]
     # A colleague's laptop that is not enrolled hands its changes to A by USB stick; A pushes them.
     (usb,) = make_replicas(tmp_path / "usb", ["usb"])
     from db.sync.identity import trust_device

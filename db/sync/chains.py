@@ -114,12 +114,12 @@ def fill_log(db, chunk: int = 50_000) -> int:
                 rows = rows[:next((i for i, r in enumerate(rows) if r[1] != expected + i), len(rows))]
             if not rows:
                 break
-            cols = list(zip(*rows))
+            cols = list(zip(*rows, strict=True))
             payloads = map(_DUMPS, zip(cols[0], cols[1], cols[2], cols[3], map(loads, cols[4]),
-                                       map(loads, cols[5]), cols[6], cols[7], cols[8], cols[9]))
+                                       map(loads, cols[5]), cols[6], cols[7], cols[8], cols[9], strict=True))
             updates = []
             append = updates.append
-            for counter, payload in zip(cols[1], payloads):
+            for counter, payload in zip(cols[1], payloads, strict=True):
                 append((prev, node, counter))
                 prev = sha256(prev + payload).digest()
             db.cursor().executemany("update oplog set prev = ? where node = ? and counter = ?", updates)
@@ -487,7 +487,7 @@ def heads_for(store, ranges: dict[str, Sequence[int]]) -> list[list]:
     keep_heads(store, own)
     out = [h.as_list() for h in own]
     own_nodes = {h.node for h in own}
-    for node, (lo, hi) in ranges.items():
+    for node, (lo, _hi) in ranges.items():
         if node in own_nodes:
             continue
         out.extend([node, c, d, dev, key, sig] for c, d, dev, key, sig in store.db.execute_sql(
