@@ -38,6 +38,7 @@ def run_check(store) -> CheckReport:
             report.lines.append("  " + _("table {table}, row {rowid} → missing {parent}").format(
                 table=table, rowid=rowid, parent=parent))
     _check_faults(store, report)
+    _check_chains(store, report)
     problems = oplog.compare_with_log(store, limit=50)
     if not problems:
         report.lines.append(_("Tables equal a rebuild from the op log: ok"))
@@ -73,3 +74,17 @@ def _check_faults(store, report: CheckReport) -> None:
     report.lines.append(_("{n} op id(s) were seen with two different contents: a copy of this database (or of "
                           "the sender's) wrote under the same identity. Both versions are kept:").format(n=n))
     report.lines.extend("  " + describe_fault(f) for f in found)
+
+
+def _check_chains(store, report: CheckReport) -> None:
+    """Changes kept without a full proof of origin (db/sync/chains.py): holes, forks, older versions."""
+    from db.sync.chains import describe_note, list_notes
+
+    notes = list_notes(store, limit=50)
+    if not notes:
+        report.lines.append(_("Proofs of origin (every change signed by the device that made it): ok"))
+        return
+    serious = [n for n in notes if n["kind"] != "unproven"]
+    report.problem_count += len(serious)
+    report.lines.append(_("{n} note(s) about changes kept without a full proof of origin:").format(n=len(notes)))
+    report.lines.extend("  " + describe_note(n) for n in notes)

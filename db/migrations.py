@@ -268,6 +268,17 @@ def remove_progress_listener(fn) -> None:
 def report(version: int, done: int, total: int) -> None:
     for fn in list(_progress_listeners):
         fn(version, done, total)
+def _v15(db: SqliteDatabase) -> None:
+    # Changes that prove who made them (db/sync/chains.py): each op names the chain digest of its
+    # node's previous op (computed here for the ops already in the log, in order per node), the
+    # heads devices signed, and notes about what could not be proven.
+    from db.models.chains import CHAIN_MODELS
+    from db.sync.chains import fill_log
+
+    add_column(db, "oplog", "prev", "BLOB")
+    for model in CHAIN_MODELS:
+        create_table(db, model)
+    fill_log(db)
 
 
 # One line per area, so work on several registers merges without touching the same line.
@@ -280,6 +291,7 @@ MIGRATIONS[12] = _v12  # accounts
 MIGRATIONS[13] = _v13  # rare characters
 MIGRATIONS[16] = _v16  # meetings and volunteers, second round: motion options
 MIGRATIONS[14] = _v14  # a smaller file: packed op fields, no redundant indexes
+MIGRATIONS[15] = _v15  # origin proofs: op chains and signed heads
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

@@ -24,6 +24,7 @@ import orjson
 from db import migrations, opfields
 from db.ids import new_id, op_id
 from db.models import SYNCED_MODELS, SyncedModel, synced_model
+from db.sync import chains
 
 CHUNK = 500
 
@@ -137,6 +138,8 @@ class OpRecord:
     kind: str = "edit"
     # The stored form when the op was read from a bundle or the log (saves re-encoding).
     raw: tuple | None = field(default=None, compare=False, repr=False)
+    # The chain digest of this node's previous op (db/sync/chains.py); None: from before chains.
+    prev: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -313,6 +316,7 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
         node, schema = store.node_id, migrations.SCHEMA_VERSION
         op_prefix = f"{node}:"
         pack = (packer := opfields.Packer(db)).pack
+        prev = chains.tip(db, node, counter)
         for r, stamp in zip(rows, store.tick_many(len(rows)), strict=True):
             row_id = r.pop("id", None) or new_id()
             # A resolution settles only the chosen column; it must not undo a delete elsewhere.
@@ -335,7 +339,9 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
             counter += 1
             # The op's stored form, built here (no OpRecord needed on the write path).
             log_rows.append((node, counter, table, row_id, pack(r), _dumps(supersedes) if supersedes else "{}",
-                             stamp, user, schema, kind))
+                             stamp, user, schema, kind, prev))
+            if prev is not None:
+                prev = chains.digest(node, counter, table, row_id, r, supersedes, stamp, user, schema, kind, prev)
             if created:
                 # Only the given columns and those with a non-NULL default: binding a long row of
                 # NULLs costs as much as real values.
@@ -351,7 +357,7 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
             changes.append(Change(table, row_id, r, op_prefix + str(counter), created))
         cursor = db.cursor()
         packer.flush()
-        cursor.executemany(f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)", log_rows)
+        cursor.executemany(f"insert into oplog ({_OP_COLUMNS}, prev) values (?,?,?,?,?,?,?,?,?,?,?)", log_rows)
         for key, params in inserts.items():
             col_sql = ",".join(f'"{c}"' for c in key)
             cursor.executemany(f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(key))})',
@@ -502,14 +508,15 @@ def merge_fresh(store, fresh: Sequence[OpRecord], grouped: dict[str, dict[str, O
         # incoming ops alone.
         had_history = {table: _rows_with_ops(db, table, rows) for table, rows in grouped.items()}
         total = len(fresh) + sum(len(rows) for rows in grouped.values())
-        sql = f"insert into oplog ({_OP_COLUMNS}) values (?,?,?,?,?,?,?,?,?,?)"
+        sql = f"insert into oplog ({_OP_COLUMNS}, prev) values (?,?,?,?,?,?,?,?,?,?,?)"
         cursor = db.cursor()
         # Into an empty log (a handover to a new database): the (tbl, row_id) index is built after.
         log_indexes = _drop_indexes(db, "oplog") if (
             _deferred and len(fresh) >= BULK_ROWS and _empty(db, "oplog")) else []
         packer = opfields.Packer(db)
         for start in range(0, len(fresh), MERGE_STEP):
-            rows = stored_rows(fresh[start:start + MERGE_STEP], packer)
+            part = fresh[start:start + MERGE_STEP]
+            rows = [(*row, op.prev) for row, op in zip(stored_rows(part, packer), part, strict=True)]
             packer.flush()
             cursor.executemany(sql, rows)
             if step:

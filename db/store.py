@@ -149,6 +149,12 @@ class Store:
                     "was; a backup made just before is {backup}.").format(
                         path=self.path, error=exc, backup=premigrate)) from exc
             self._load_identity()
+            if self.key is not None:
+                from db.accounts.session import bind, process_session
+
+                signed_in = process_session(self.path)  # griddesk --login (desktop/commands/login.py)
+                if signed_in is not None:
+                    bind(self, signed_in)
             if applied and not is_new:
                 # Ops received from a newer app version were kept; now their columns exist.
                 from db import oplog

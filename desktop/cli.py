@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     gui.set_defaults(func=_run_gui)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    from desktop.commands.login import add_login_options
+
+    add_login_options(sub)  # --login for every command with --db (an encrypted database needs it)
     return parser
 
 
@@ -88,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     from db.errors import GridDeskError
 
     try:
+        from desktop.commands.login import sign_in
+
+        sign_in(args)
         return int(args.func(args) or 0)
     except GridDeskError as exc:
         print(_("Error: {message}").format(message=exc.message), file=sys.stderr)

@@ -172,7 +172,7 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
         body = await _body(request)
         device = await authenticate(request, body)
         data = _json(body)
-        result = await run_in_threadpool(service.push, device, data.get("ops"))
+        result = await run_in_threadpool(service.push, device, data.get("ops"), data.get("heads"))
         if crash_after_commit and result.stored:
             os.kill(os.getpid(), signal.SIGKILL)  # tests: the hub dies between commit and acknowledgement
         return _ok(result.as_dict())

@@ -24,6 +24,8 @@ from typing import Any
 import orjson
 
 from db import oplog
+from db.sync import chains
+from db.sync.errors import SyncError
 from hub import scope as sc
 from hub.storage import OP_COLUMNS, Storage
 from i18n import _
@@ -102,7 +104,8 @@ def parse_ops(raw: Any) -> list[oplog.OpRecord]:
     ops = []
     for i, r in enumerate(raw):
         try:
-            node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
+            node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind, *extra = r
+            prev = _prev(extra)
             if not (type(node) is str and 0 < len(node) <= 64 and type(counter) is int and counter > 0
                     and type(tbl) is str and tbl.isidentifier() and type(row_id) is str and 0 < len(row_id) <= 64
                     and type(hlc) is str and _HLC.match(hlc) and type(schema) is int
@@ -116,8 +119,53 @@ def parse_ops(raw: Any) -> list[oplog.OpRecord]:
         except (ValueError, TypeError) as exc:
             raise HubError(_("The batch's change {n} is malformed. Nothing was stored.").format(n=i + 1)) from exc
         ops.append(oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind,
-                                  (node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind)))
+                                  (node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind), prev))
     return ops
+
+
+def _prev(extra: list) -> bytes | None:
+    """A pushed op's 11th element: the hex chain digest of its node's previous op ("" or absent: none)."""
+    if not extra or extra[0] is None or extra[0] == "":
+        if len(extra) > 1:
+            raise ValueError
+        return None
+    if len(extra) != 1 or type(extra[0]) is not str:
+        raise ValueError
+    prev = bytes.fromhex(extra[0])
+    if len(prev) != 32:
+        raise ValueError
+    return prev
+
+
+def _hub_local(storage: Storage, conn) -> chains.Local:
+    """chains.verify's view of the hub's tables (inside the push's write transaction)."""
+    s = storage
+    cols = ", ".join(OP_COLUMNS)
+    devices = {r[0]: (r[1], r[2]) for r in s.fetchall(conn, "select device_id, sign_public, name from hub_device")}
+
+    def op(node: str, counter: int):
+        row = s.fetchone(conn, f"select {cols}, prev from hub_op where node = ? and counter = ?", (node, counter))
+        if row is None:
+            return False, None, None
+        if not row[10]:
+            return True, None, None
+        prev = bytes.fromhex(row[10])
+        return True, chains.digest(row[0], row[1], row[2], row[3], orjson.loads(row[4]), orjson.loads(row[5]),
+                                   row[6], row[7], row[8], row[9], prev), prev
+
+    def heads_above(node: str, counter: int):
+        return [(int(c), bytes.fromhex(d)) for c, d in s.fetchall(
+            conn, "select counter, digest from hub_head where node = ? and counter >= ? order by counter",
+            (node, counter))]
+
+    def bound(node: str):
+        row = s.fetchone(conn, "select device from hub_head where node = ? limit 1", (node,)) or s.fetchone(
+            conn, "select device_id from hub_device where node = ? limit 1", (node,))
+        return row[0] if row else None
+
+    return chains.Local(op=op, heads_above=heads_above, bound=bound,
+                        trusted_key=lambda d: (devices.get(d) or (None,))[0],
+                        name_of=lambda d: (devices.get(d) or (None, ""))[1] or "")
 
 
 _EMPTY: frozenset[str] = frozenset()
@@ -456,7 +504,7 @@ class HubService:
                 "vector": vector, "name": meta.get("name") or ""}
 
     # -- push -------------------------------------------------------------------------------------
-    def push(self, device: Device, raw_ops: Any) -> PushResult:
+    def push(self, device: Device, raw_ops: Any, raw_heads: Any = None) -> PushResult:
         ops = parse_ops(raw_ops)
         s = self.storage
         result = PushResult(received=len(ops))
@@ -482,6 +530,7 @@ class HubService:
         with s.write() as conn:
             meta = s.meta(conn)
             result.epoch = meta["epoch"]
+            proof = self._verify_origins(conn, ops, raw_heads)
             by_node: dict[str, list[int]] = defaultdict(list)
             for node, counter in batch:
                 by_node[node].append(counter)
@@ -500,8 +549,8 @@ class HubService:
             result.faults = len(faults)
             if fresh:
                 feed, review = self._merge(conn, device, fresh)
-                s.bulk_insert(conn, "hub_op", (*OP_COLUMNS, "device", "received_at"),
-                              [(*op.raw, device.device_id, now) for op in fresh])
+                s.bulk_insert(conn, "hub_op", (*OP_COLUMNS, "device", "received_at", "prev"),
+                              [(*op.raw, device.device_id, now, op.prev.hex() if op.prev else None) for op in fresh])
                 seq = int(meta.get("committed_seq") or 0)
                 rows = []
                 for entry in feed:
@@ -519,10 +568,27 @@ class HubService:
                 s.set_meta(conn, committed_seq=seq)
                 s.execute(conn, "update hub_device set pushed = pushed + ?, last_seen = ? where device_id = ?",
                           (len(fresh), now, device.device_id))
+            self._keep_proof(conn, proof)
             result.stored = len(fresh)
             nodes_in = sorted({op.node for op in ops})
             result.vector = dict(s.select_in(conn, "select node, top from hub_node where {in}", "node", nodes_in))
         return result
+
+    def _verify_origins(self, conn, ops: list[oplog.OpRecord], raw_heads: Any) -> chains.Proof:
+        """Each op against its origin's chain and signed heads (db/sync/chains.py); the whole push is
+        refused (nothing stored) for an altered or made-up op, naming the device."""
+        try:
+            return chains.verify(ops, raw_heads, _hub_local(self.storage, conn))
+        except SyncError as exc:
+            raise HubError(str(exc), 422) from exc
+
+    def _keep_proof(self, conn, proof: chains.Proof) -> None:
+        s = self.storage
+        if proof.heads:
+            conn.cursor().executemany(s.q(
+                "insert into hub_head (node, counter, digest, device, sign_public, signature) values (?,?,?,?,?,?) "
+                "on conflict (node, counter) do nothing"),
+                [(h.node, h.counter, h.digest.hex(), h.device_id, h.sign_public, h.signature) for h in proof.heads])
 
     def _merge(self, conn, device: Device, fresh: list[oplog.OpRecord]) -> tuple[list[tuple], list]:
         """Row states and feed entries for the fresh ops; refuses ops outside the device's grids."""
@@ -701,7 +767,7 @@ class HubService:
                 raise HubError(_("The hub was restored from a backup (new epoch): sync again from the start."),
                                409, epoch=meta["epoch"])
             checkpoint = int(meta["committed_seq"])
-            cols = ", ".join(f"o.{c}" for c in OP_COLUMNS)
+            cols = ", ".join(f"o.{c}" for c in (*OP_COLUMNS, "prev"))
             base = (f"select f.seq, f.kind, f.tbl, f.row_id, r.scope, {cols} from hub_feed f "
                     "left join hub_row r on r.tbl = f.tbl and r.row_id = f.row_id "
                     "left join hub_op o on o.node = f.node and o.counter = f.counter "
@@ -735,12 +801,33 @@ class HubService:
             if masked:
                 op = (*op[:4], sc.masked_fields(op[4]), *op[5:])
             items.append(["op", *op])
+        heads = self._heads_for_page(sent)
         more = len(rows) == limit
         next_cursor = rows[-1][0] if more else checkpoint
         if next_cursor < cursor:
             next_cursor = cursor
         return {"epoch": meta["epoch"], "items": items, "cursor": next_cursor, "more": more,
-                "checkpoint": checkpoint}
+                "checkpoint": checkpoint, "heads": heads}
+
+    def _heads_for_page(self, sent: set[tuple[str, int]]) -> list[list]:
+        """The signed heads that cover the ops of a pull page (kept by the laptop, passed on by it)."""
+        if not sent:
+            return []
+        span: dict[str, list[int]] = {}
+        for node, counter in sent:
+            lo_hi = span.setdefault(node, [counter, counter])
+            lo_hi[0], lo_hi[1] = min(lo_hi[0], counter), max(lo_hi[1], counter)
+        out: list[list] = []
+        s = self.storage
+        with s.read() as conn:
+            for node, (lo, hi) in sorted(span.items()):
+                rows = s.fetchall(conn, "select counter, digest, device, sign_public, signature from hub_head "
+                                        "where node = ? and counter >= ? order by counter", (node, lo))
+                for c, d, dev, key, sig in rows:
+                    out.append([node, int(c), d, dev, key, sig])
+                    if c >= hi:
+                        break
+        return out
 
     def record_pulled(self, device: Device, n: int) -> None:
         if n:

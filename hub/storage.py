@@ -47,6 +47,9 @@ SCHEMA = [
     """create table if not exists hub_code (code_id text primary key, secret_hash text not null,
         grids text not null, name text, created_at bigint not null, expires_at bigint not null,
         tries integer not null default 0, used_at bigint, used_by text)""",
+    # Origin proofs (db/sync/chains.py): the heads devices signed, kept and passed on with the ops.
+    """create table if not exists hub_head (node text not null, counter bigint not null, digest text not null,
+        device text not null, sign_public text not null, signature text not null, primary key (node, counter))""",
     """create table if not exists hub_review (device_id text, tbl text not null, row_id text not null,
         node text not null, counter bigint not null, at bigint not null, reason text)""",
 ]
@@ -132,10 +135,17 @@ class Storage:
             out.extend(self.fetchall(conn, sql.format(**{"in": clause}), (*params, *chunk)))
         return out
 
+    def columns(self, conn, table: str) -> set[str]:
+        return {r[0] for r in self.fetchall(
+            conn, "select column_name from information_schema.columns where table_name = ?", (table,))}
+
     def init_schema(self) -> None:
         with self.write() as conn:
             for ddl in SCHEMA:
                 self.execute(conn, self.ddl(ddl))
+            # A hub made before origin proofs: each op's prev chain digest (hex; NULL: from before chains).
+            if "prev" not in self.columns(conn, "hub_op"):
+                self.execute(conn, "alter table hub_op add column prev text")
             meta = self.meta(conn)
             if "hub_id" not in meta:
                 self.set_meta(conn, hub_id=secrets.token_hex(8), epoch=secrets.token_hex(8), committed_seq=0)
@@ -204,6 +214,9 @@ class SqliteStorage(Storage):
                 time.sleep(0.2)
         finally:
             conn.close()
+
+    def columns(self, conn, table: str) -> set[str]:
+        return {r[1] for r in self.fetchall(conn, f'pragma table_info("{table}")')}
 
     def _connect(self):
         conn = self._sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)

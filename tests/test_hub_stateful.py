@@ -56,7 +56,7 @@ class DirectTransport:
         if path == "/api/hello":
             return self.service.hello(device, nodes=data.get("nodes") or [], cursor=data.get("cursor"))
         if path == "/api/push":
-            return self.service.push(device, data.get("ops")).as_dict()
+            return self.service.push(device, data.get("ops"), data.get("heads")).as_dict()
         if path == "/api/pull":
             return self.service.pull(device, epoch=data["epoch"], cursor=data["cursor"], limit=data["limit"],
                                      own=data.get("own"))

@@ -69,6 +69,56 @@ def record_logins(store, *, login: str, failed: list[dict], action: str = "login
         oplog.write(store, AuditEntry, rows, user=login)
 
 
+def _accounts_on(store) -> bool:
+    return getattr(store, "session", None) is not None or getattr(store, "key", None) is not None
+
+
+def record_exchange(store, *, bundle_id: str, direction: str, kind: str, peer_name: str | None = None,
+                    ops: int = 0, file_name: str | None = None, **_other) -> None:
+    """An exchange (bundle, receipt, office sync) as a synced audit entry, so the trail of every
+    laptop reaches the office. Only in a database with accounts (without them there is no trail to
+    keep; the exchange history, sync_exchange, is kept as before)."""
+    if not _accounts_on(store):
+        return
+    detail = f"{direction} {kind} {peer_name or ''} {ops} {file_name or ''}".strip()
+    record(store, action="exchange", target_table="exchange", target_id=bundle_id, detail=detail)
+
+
+def refuse_audit_edits(store, ops) -> None:
+    """Incoming ops may add audit entries, never change one: an op on an audit entry that supersedes
+    something, is not a plain creation, or meets an entry already here under another op is refused
+    (the whole bundle) with a message. The app itself cannot change one (db/oplog.py)."""
+    from db.sync.errors import SyncError
+
+    audit_ops = [op for op in ops if op.tbl == "audit_entry"]
+    if not audit_ops:
+        return
+    bad = next((op for op in audit_ops if op.supersedes or op.kind != "edit"), None)
+    if bad is None:
+        mine = {(op.node, op.counter) for op in audit_ops}
+        ids = sorted({op.row_id for op in audit_ops})
+        for chunk in oplog.chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for node, counter, row_id in store.db.execute_sql(
+                    f"select node, counter, row_id from oplog where tbl = 'audit_entry' and row_id in ({marks})",
+                    tuple(chunk)):
+                if (node, counter) not in mine:
+                    bad = next(op for op in audit_ops if op.row_id == row_id and (op.node, op.counter) != (node, counter))
+                    break
+            if bad is not None:
+                break
+        if bad is None and len(ids) != len(audit_ops):
+            seen: set[str] = set()
+            for op in audit_ops:
+                if op.row_id in seen:
+                    bad = op
+                    break
+                seen.add(op.row_id)
+    if bad is not None:
+        raise SyncError(_("The bundle changes an audit entry ({op}); the audit trail can only grow. Nothing was "
+                          "imported.").format(op=f"{bad.node}:{bad.counter}"))
+
+
 @dataclass
 class AuditRow:
     at: str  # ISO date-time
@@ -175,6 +225,9 @@ def search(store, *, person: str | None = None, user: str | None = None, action:
     if related is None and action in (None, "exchange"):
         where, params = _where("1", ("user = ?", user), ("substr(at, 1, 10) >= ?", date_from),
                                ("substr(at, 1, 10) <= ?", date_to))
+        # Exchanges recorded as audit entries (with accounts) are listed once, from the entry.
+        where += " and bundle_id not in (select target_id from audit_entry where action = 'exchange' " \
+                 "and target_id is not null)"
         sql = ("select at, user, direction, kind, peer_name, ops, file_name from sync_exchange where "
                + where + " order by id desc limit ?")
         for at, who, direction, kind, peer, ops, name in store.db.execute_sql(sql, (*params, limit)):

@@ -57,6 +57,23 @@ def bind(store, session: Session | None) -> None:
         store.user = session.login
 
 
+_process_sessions: dict[str, Session] = {}  # resolved path -> the account a command line logged in
+
+
+def sign_in_process(path, session: Session) -> None:
+    """This process logged in to the database at path (griddesk --login): every Store opened on it
+    from now on carries the session (db/store.py)."""
+    from pathlib import Path
+
+    _process_sessions[str(Path(path).resolve())] = session
+
+
+def process_session(path) -> Session | None:
+    from pathlib import Path
+
+    return _process_sessions.get(str(Path(path).resolve())) if _process_sessions else None
+
+
 def session_of(store) -> Session | None:
     return getattr(store, "session", None)
 

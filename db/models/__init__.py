@@ -36,6 +36,7 @@ def fk(model, **kwargs):
 
 
 from db.models.accounts import ACCOUNT_MODELS  # noqa: E402
+from db.models.chains import CHAIN_MODELS  # noqa: E402
 from db.models.core import LOCAL_CORE_MODELS  # noqa: E402
 from db.models.ledger import LEDGER_MODELS  # noqa: E402
 from db.models.meetings import MEETINGS_MODELS, MEETINGS_OPTION_MODELS  # noqa: E402
@@ -56,6 +57,7 @@ LOCAL_MODELS: list[type[BaseModel]] = [*LOCAL_CORE_MODELS, *REGISTER_LOCAL_MODEL
 LOCAL_MODELS += VOLUNTEER_LOCAL_MODELS
 LOCAL_MODELS += ACCOUNT_MODELS
 LOCAL_MODELS += SYNC_FAULT_MODELS
+LOCAL_MODELS += CHAIN_MODELS  # origin proofs (issue 18 part 4)
 
 
 def synced_model(table: str) -> type[SyncedModel] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import CompositeKey, IntegerField, TextField
+from peewee import BlobField, CompositeKey, IntegerField, TextField
 
 from db.models import BaseModel
 
@@ -30,6 +30,7 @@ class Op(BaseModel):
     user = TextField(null=True)
     schema = IntegerField()
     kind = TextField(default="edit")  # edit | resolve | redact
+    prev = BlobField(null=True)  # chain digest of the node's previous op (db/sync/chains.py, version 15)
 
     class Meta:
         table_name = "oplog"

@@ -36,7 +36,7 @@ from db.ids import new_id
 from db.models import synced_model
 from db.models.sync import Exchange, NodeName, TrustedDevice
 from db.register.community import COMMUNITY_KEY
-from db.sync import beliefs, faults
+from db.sync import beliefs, chains, faults
 from db.sync import bundle as container
 from db.sync.files import dated_name
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
@@ -62,6 +62,7 @@ class Bundle:
     newly_trusted: dict | None = None  # the sender, trusted on first use by explicit choice
     needs_trust: bool = False  # verified, but the sender is unknown and not confirmed yet
     file_name: str | None = None  # the file it was read from, for the exchange history
+    proof: Any = None  # chains.Proof: what verify_origins found (heads and notes kept on import)
 
     @property
     def kind(self) -> str:
@@ -160,6 +161,9 @@ def _learn_nodes(store, nodes: dict[str, list]) -> None:
 def _record(store, **values) -> None:
     with store.activated():
         Exchange.create(at=now_iso(), user=store.user, **values)
+    from db.accounts.audit import record_exchange
+
+    record_exchange(store, **values)
 
 
 # -- export ---------------------------------------------------------------------------------------
@@ -175,7 +179,8 @@ def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsC
     ranges: dict[str, list[int]] = {}
     tables: Counter = Counter()
     total = sum(max(0, t - since.get(n, 0)) for n, t in top.items())
-    sql = f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter > ? order by counter"
+    sql = (f"select {oplog._OP_COLUMNS}, lower(hex(prev)) from oplog where node = ? and counter > ? "
+           "order by counter")
     nodes = sorted(top)
     if store.get_meta("hub_role") == "readonly":  # db.sync.hub_client.ROLE_META
         # The office hub sends a read-only laptop others' ops with the personal numbers masked:
@@ -264,7 +269,8 @@ def export_bundle(store, *, for_device: str | None = None, full: bool = False, p
     rows, ranges, tables, vector = _select_ops(store, since, progress, cancelled)
     manifest = _manifest(store, "full" if full else "changes",
                          recipient=recipients[0]["device_id"] if recipients else None,
-                         since=since, vector=vector, ranges=ranges, counts=tables, ops=len(rows))
+                         since=since, vector=vector, ranges=ranges, counts=tables, ops=len(rows),
+                         extra={"heads": chains.heads_for(store, ranges)})
     data = _seal(store, manifest, orjson.dumps(rows), recipients, passphrase)
     return Exported(data, manifest, dated_name(None, "GD", "GDB"))
 
@@ -335,7 +341,8 @@ def _malformed(i: int) -> SyncError:
 def _parse_op(i: int, r) -> oplog.OpRecord:
     """One op, checked field by field (the slow path: it names the first malformed change)."""
     try:
-        node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
+        node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind, *extra = r
+        prev = _prev(extra)
         if not (isinstance(node, str) and isinstance(counter, int) and counter > 0 and isinstance(tbl, str)
                 and isinstance(row_id, str) and isinstance(hlc, str) and _HLC.match(hlc)
                 and isinstance(schema, int) and isinstance(kind, str) and (user is None or isinstance(user, str))):
@@ -346,7 +353,19 @@ def _parse_op(i: int, r) -> oplog.OpRecord:
             raise ValueError
     except (ValueError, TypeError) as exc:
         raise _malformed(i) from exc
-    return oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, r)
+    return oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, r[:10] if extra else r, prev)
+
+
+def _prev(extra: list) -> bytes | None:
+    """The 11th element of a bundle's op: the hex chain digest of the node's previous op ("": none)."""
+    if not extra:
+        return None
+    if len(extra) != 1 or type(extra[0]) is not str:
+        raise ValueError
+    prev = bytes.fromhex(extra[0]) if extra[0] else None
+    if prev is not None and len(prev) != 32:
+        raise ValueError
+    return prev
 
 
 def _parse_ops(raw: list) -> list[oplog.OpRecord]:
@@ -358,7 +377,7 @@ def _parse_ops(raw: list) -> list[oplog.OpRecord]:
     record = oplog.OpRecord
     try:
         for r in raw:
-            node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = r
+            node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind, *extra = r
             if not (type(node) is str and type(counter) is int and counter > 0 and type(tbl) is str
                     and type(row_id) is str and type(hlc) is str and match(hlc) and type(schema) is int
                     and type(kind) is str and (user is None or type(user) is str)):
@@ -367,7 +386,8 @@ def _parse_ops(raw: list) -> list[oplog.OpRecord]:
             s = {} if supersedes == "{}" else loads(supersedes)
             if type(f) is not dict or type(s) is not dict:
                 raise ValueError
-            append(record(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, r))
+            append(record(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, r[:10] if extra else r,
+                          _prev(extra)))
     except (ValueError, TypeError):
         return [_parse_op(i, r) for i, r in enumerate(raw)]  # raises, naming the change
     return ops
@@ -417,7 +437,21 @@ def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_send
             newly = {"device_id": opened.header["sender"], "name": opened.header.get("sender_name"),
                      "sign_public": opened.header["sign_public"], "box_public": opened.header.get("box_public")}
     needs_trust = newly is not None and _normal_fp(trust_sender) != opened.header["sender"]
-    return Bundle(opened.header, manifest, ops, newly, needs_trust)
+    bundle = Bundle(opened.header, manifest, ops, newly, needs_trust)
+    bundle.proof = verify_origins(store, bundle)
+    from db.accounts.audit import refuse_audit_edits
+
+    refuse_audit_edits(store, bundle.ops)
+    return bundle
+
+
+def verify_origins(store, bundle: Bundle) -> chains.Proof:
+    """Each op against its origin's chain and signed heads (db/sync/chains.py): raises SyncError,
+    naming the device, for an altered or made-up op; nothing of the bundle is applied then."""
+    names = {v[0]: v[1] for v in (bundle.manifest.get("nodes") or {}).values()
+             if isinstance(v, list) and len(v) == 2 and v[0]}
+    names[bundle.sender_id] = bundle.sender_name
+    return chains.verify(bundle.ops, bundle.manifest.get("heads"), chains.laptop_local(store, names))
 
 
 def confirm_sender(bundle: Bundle, fingerprint_text: str) -> None:
@@ -605,6 +639,8 @@ def _after_import(store, bundle: Bundle, summary: Summary) -> None:
     _update_sender_name(store, bundle)
     if bundle.community and not store.get_meta(COMMUNITY_KEY):  # never renames a register that has a name
         store.set_meta(**{COMMUNITY_KEY: bundle.community})
+    chains.keep_proof(store, bundle.proof, source=_("bundle {id} from {sender}").format(
+        id=bundle.bundle_id[:13], sender=bundle.sender_name))
     # The sender holds what its bundle says, now: that replaces what we believed.
     beliefs.replace_belief(store, bundle.sender_id, m.get("vector") or {})
     _learn_nodes(store, m.get("nodes") or {})

@@ -26,6 +26,7 @@ import orjson
 from db import opfields, oplog
 from db.models import synced_model
 from db.models.accounts import ROLE_ADMIN, ROLE_READONLY  # the hub enrols laptops with the accounts' roles
+from db.sync import chains
 from db.sync import hub_protocol as proto
 from db.sync.hub_tables import create_tables  # noqa: F401 - migration 11's tables, named here too
 from db.sync.identity import SyncError, identity, now_iso
@@ -34,6 +35,7 @@ from i18n import _
 # Tables whose rows belong to grids (the hub's hub/scope.py): re-read when the office changes our grids.
 SCOPED_TABLES = ("household", "membership", "person", "person_tag", "visit", "life_event")
 PUSH_BATCH = 5000
+MAX_PUSH_BATCH = 20_000  # the hub's limit (hub.service.MAX_BATCH_OPS)
 PULL_PAGE = 5000
 DEFAULT_INTERVAL_MIN = 15
 ROLE_META = "hub_role"  # the role the office enrolled this laptop with (hub.scope.ROLES), from each hello
@@ -231,8 +233,21 @@ def enrol(store, code_text: str, *, transport_factory: Callable[..., Transport] 
 def _parse_item(item: list) -> oplog.OpRecord:
     node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind = item[1:11]
     raw = (node, int(counter), tbl, row_id, fields, supersedes, hlc, user, int(schema), kind)
+    prev = bytes.fromhex(item[11]) if len(item) > 11 and item[11] else None  # the hub verified the chain
     return oplog.OpRecord(node, int(counter), tbl, row_id, orjson.loads(fields), orjson.loads(supersedes), hlc,
-                          user, int(schema), kind, raw)
+                          user, int(schema), kind, raw, prev)
+
+
+def _batch_size(store, node: str, last: int) -> int:
+    """Ops of a node to push at once: for another device's node up to its next signed head (the hub
+    checks each batch against a head at its end; this device signs heads of its own nodes anywhere)."""
+    if node in _own_nodes(store):
+        return PUSH_BATCH
+    row = store.db.execute_sql("select min(counter) from sync_chain_head where node = ? and counter > ?",
+                               (node, last)).fetchone()
+    if row and row[0] and row[0] - last <= MAX_PUSH_BATCH:
+        return row[0] - last if row[0] - last > PUSH_BATCH else PUSH_BATCH
+    return PUSH_BATCH
 
 
 def _unacked_rows(store, keys: list[tuple[str, str]], acked: dict[str, int]) -> set[tuple[str, str]]:
@@ -316,6 +331,12 @@ def sync(store, *, transport: Transport | None = None, progress: Callable[[str, 
             transport.close()
     _save(store, failures=0, last_error=None, next_attempt_at=None, last_sync_at=time.time(),
           offset_ms=transport.offset_ms)
+    if result.pushed or result.pulled:
+        from db.accounts.audit import record_exchange
+
+        # Pushed next time: the entry travels to the office with the following sync.
+        record_exchange(store, bundle_id=f"hub-{time.time():.0f}", direction="hub", kind="sync",
+                        peer_name=current.get("hub_name") or "", ops=result.pushed + result.pulled)
     return result
 
 
@@ -327,7 +348,7 @@ def _check_cancel(cancelled) -> None:
 
 
 def _apply_items(store, items: list, acked: dict[str, int], result: SyncResult, new_cursor: int | None, *,
-                 bulk: bool = False) -> bool:
+                 bulk: bool = False, heads=None) -> bool:
     """Apply a page of pulled items (ops and leaves) in one transaction, with the new cursor when
     given; returns whether the ops show this database to be a copy."""
     db = store.db
@@ -352,6 +373,8 @@ def _apply_items(store, items: list, acked: dict[str, int], result: SyncResult, 
         for tbl, row_id in keep:
             db.execute_sql("insert or ignore into sync_hub_leave (tbl, row_id, at) values (?, ?, ?)",
                            (tbl, row_id, now_iso()))
+        if heads:
+            chains.keep_heads(store, heads)  # verified by the hub on push; passed on with the ops
         if new_cursor is not None:
             _save(store, cursor=new_cursor)
         return applied, len([k for k in leaves if k not in keep]) if leaves else 0
@@ -460,12 +483,15 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled, use_s
         last = top
         while True:
             _check_cancel(cancelled)
-            rows = db.execute_sql(f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter > ? "
-                                  "order by counter limit ?", (node, last, PUSH_BATCH)).fetchall()
+            rows = db.execute_sql(f"select {oplog._OP_COLUMNS}, lower(hex(prev)) from oplog where node = ? "
+                                  "and counter > ? order by counter limit ?",
+                                  (node, last, _batch_size(store, node, last))).fetchall()
             rows = opfields.wire_rows(db, rows)  # the op's JSON text, as it was written
             if not rows:
                 break
-            answer = transport.call("/api/push", {"epoch": hello["epoch"], "ops": [list(r) for r in rows]})
+            heads = chains.heads_for(store, {node: [rows[0][1], rows[-1][1]]})
+            answer = transport.call("/api/push", {"epoch": hello["epoch"], "ops": [list(r) for r in rows],
+                                                  "heads": heads})
             result.review += answer.get("review", 0)
             result.pushed += answer.get("stored", 0)
             for n_, v in answer.get("vector", {}).items():
@@ -506,7 +532,8 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled, use_s
                 # Restored while we were syncing: start over next time (nothing applied is lost).
                 _save(store, epoch=None, cursor=0)
             raise
-        copied |= _apply_items(store, page["items"], acked, result, int(page["cursor"]))
+        copied |= _apply_items(store, page["items"], acked, result, int(page["cursor"]),
+                               heads=chains.parse_heads(page.get("heads")))
         cursor = int(page["cursor"])
         if progress:
             progress("pull", result.pulled, result.pulled)

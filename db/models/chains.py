@@ -1,0 +1,46 @@
+"""Origin proofs of ops (db/sync/chains.py): signed chain heads, and what could not be proven.
+
+Local to this database file: the op log holds each op's `prev` (the chain digest of its device's
+previous op); these tables hold the heads the devices signed, and the notes about holes, forks
+and ops from before chains existed.
+"""
+
+from __future__ import annotations
+
+from peewee import AutoField, CompositeKey, IntegerField, TextField
+
+from db.models import BaseModel
+
+
+class ChainHead(BaseModel):
+    """A device's signature over the chain digest of its node's op `counter` (covers every op up to it)."""
+
+    node = TextField()
+    counter = IntegerField()
+    digest = TextField()  # hex sha256
+    device_id = TextField()
+    sign_public = TextField()  # base64: the device id is derived from it
+    signature = TextField()  # base64 Ed25519
+
+    class Meta:
+        table_name = "sync_chain_head"
+        primary_key = CompositeKey("node", "counter")
+
+
+class ChainNote(BaseModel):
+    """Ops kept without a full proof: a hole in a device's history, a fork, or ops from an older version."""
+
+    id = AutoField()
+    node = TextField()
+    first = IntegerField()
+    last = IntegerField()
+    kind = TextField()  # hole | fork | unproven
+    source = TextField(null=True)
+    detected_at = TextField()
+
+    class Meta:
+        table_name = "sync_chain_note"
+        indexes = ((("node", "first", "last", "kind"), True),)
+
+
+CHAIN_MODELS = [ChainHead, ChainNote]

@@ -1,0 +1,540 @@
+"""Changes that prove who made them: each node's ops form a hash chain whose heads its device signs.
+
+Every op names `prev`, the chain digest of the op before it under the same node (32 zero bytes
+for counter 1). An op's chain digest is sha256(prev + canonical JSON of its logical content:
+node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind), computed from the
+values, never from stored bytes, so a change of how the log stores fields changes no digest.
+A head is the device's Ed25519 signature over (node, counter, digest): it vouches for that op
+and, through the chain, for every op before it. A device signs heads of its own nodes when it
+exports or pushes: at every multiple of CHECKPOINT and at its top, so a relay can cut batches at
+signed points. Relays keep every head they received and pass them on with the ops.
+
+Every importer (a USB bundle on a laptop, a push at the hub) checks each incoming op against its
+origin's chain and key (`verify`): an op that was altered, or invented under another device's
+node, is refused, the whole bundle or push with it. What cannot be proven is kept and noted
+(sync_chain_note, shown by `griddesk check`): a hole (the relay does not hold the ops between an
+op and the next signed head, e.g. a laptop that pulled only its grids from the hub) or a fork
+(the origin signed two histories: a copied database file). Ops from before chains existed
+(an older version's bundle, or a relay whose history had holes when it upgraded) carry no prev:
+they are accepted as "unproven" and noted, unless the node already has a signed head above them
+(then the origin signs its changes, and an unsigned one is refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from operator import add, attrgetter, lt, methodcaller
+
+import orjson
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from db import opfields
+from db.sync.errors import SyncError
+from i18n import _
+
+ZERO = bytes(32)
+CHECKPOINT = 5000  # own heads are signed at every multiple of this counter (the push batch size)
+_SORT = orjson.OPT_SORT_KEYS
+_HEAD_TAG = b"GD-CHAIN-1\n"
+
+
+def digest(node: str, counter: int, tbl: str, row_id: str, fields: dict, supersedes: dict, hlc: str,
+           user: str | None, schema: int, kind: str, prev: bytes) -> bytes:
+    """The chain digest of one op from its logical values and the digest of the op before it."""
+    return hashlib.sha256(prev + orjson.dumps(
+        (node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind), option=_SORT)).digest()
+
+
+def op_digest(op, prev: bytes) -> bytes:
+    return hashlib.sha256(prev + orjson.dumps(
+        (op.node, op.counter, op.tbl, op.row_id, op.fields, op.supersedes, op.hlc, op.user, op.schema, op.kind),
+        option=_SORT)).digest()
+
+
+_LOGICAL = attrgetter("node", "counter", "tbl", "row_id", "fields", "supersedes", "hlc", "user", "schema", "kind")
+_DUMPS = partial(orjson.dumps, option=_SORT)
+_PREV = attrgetter("prev")
+_COUNTER = attrgetter("counter")
+_DIGEST = methodcaller("digest")
+
+
+def op_digests(ops: Sequence) -> list[bytes]:
+    """op_digest of many ops that all carry prev, in one pass of C-level maps (the handover's hot loop)."""
+    return list(map(_DIGEST, map(hashlib.sha256, map(add, map(_PREV, ops), map(_DUMPS, map(_LOGICAL, ops))))))
+
+
+def _row_digest(db, row: Sequence, prev: bytes) -> bytes:
+    """row: node, counter, tbl, row_id, fields (stored form, db.opfields), supersedes JSON, hlc, user,
+    schema, kind."""
+    return digest(row[0], row[1], row[2], row[3], opfields.loads(db, row[4]), orjson.loads(row[5] or "{}"),
+                  row[6], row[7], row[8], row[9], prev)
+
+
+_COLS = "node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind, prev"
+
+
+def local_op(db, node: str, counter: int) -> tuple[bool, bytes | None, bytes | None]:
+    """(held, its chain digest, its prev) of the op (node, counter) in this op log."""
+    row = db.execute_sql(f"select {_COLS} from oplog where node = ? and counter = ?", (node, counter)).fetchone()
+    if row is None:
+        return False, None, None
+    prev = bytes(row[10]) if row[10] is not None else None
+    return True, (_row_digest(db, row, prev) if prev is not None else None), prev
+
+
+def tip(db, node: str, counter: int) -> bytes | None:
+    """The chain digest of this node's op `counter` (ZERO before its first op); None: not chained."""
+    if counter <= 0:
+        return ZERO
+    return local_op(db, node, counter)[1]
+
+
+def fill_log(db, chunk: int = 50_000) -> int:
+    """Migration: compute prev for the ops already in the log, in order per node (see module doc).
+
+    A node's ops get a prev while its history here is whole from counter 1; after a hole they stay
+    without (unproven). Read in counter ranges; each range's canonical forms are made by C-level maps,
+    only the chain itself is a loop."""
+    nodes = [n for (n,) in db.execute_sql("select distinct node from oplog")]
+    filled = 0
+    loads = orjson.loads
+
+    def fields_of(stored):  # the log's stored form (packed since migration 14)
+        return opfields.loads(db, stored)
+
+    sha256 = hashlib.sha256
+    for node in nodes:
+        prev, expected = ZERO, 1
+        while True:
+            rows = db.execute_sql(f"select {_COLS} from oplog where node = ? and counter >= ? and counter < ? "
+                                  "order by counter", (node, expected, expected + chunk)).fetchall()
+            if not rows:
+                break
+            whole = rows[-1][1] == expected + len(rows) - 1
+            if not whole:  # a hole: chain up to it
+                rows = rows[:next((i for i, r in enumerate(rows) if r[1] != expected + i), len(rows))]
+            if not rows:
+                break
+            cols = list(zip(*rows, strict=True))
+            payloads = map(_DUMPS, zip(cols[0], cols[1], cols[2], cols[3], map(fields_of, cols[4]),
+                                       map(loads, cols[5]), cols[6], cols[7], cols[8], cols[9], strict=True))
+            updates = []
+            append = updates.append
+            for counter, payload in zip(cols[1], payloads, strict=True):
+                append((prev, node, counter))
+                prev = sha256(prev + payload).digest()
+            db.cursor().executemany("update oplog set prev = ? where node = ? and counter = ?", updates)
+            filled += len(updates)
+            expected += len(rows)
+            if not whole:
+                break
+    return filled
+
+
+# -- heads ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    node: str
+    counter: int
+    digest: bytes
+    device_id: str
+    sign_public: str  # base64
+    signature: str  # base64
+
+    def as_list(self) -> list:
+        return [self.node, self.counter, self.digest.hex(), self.device_id, self.sign_public, self.signature]
+
+    @classmethod
+    def from_list(cls, item) -> Head:
+        node, counter, hexdigest, device_id, sign_public, signature = item
+        if not (type(node) is str and type(counter) is int and counter > 0 and type(device_id) is str
+                and type(sign_public) is str and type(signature) is str and type(hexdigest) is str):
+            raise ValueError
+        d = bytes.fromhex(hexdigest)
+        if len(d) != 32:
+            raise ValueError
+        return cls(node, counter, d, device_id, sign_public, signature)
+
+
+def _message(node: str, counter: int, d: bytes, device_id: str) -> bytes:
+    return _HEAD_TAG + f"{node}\n{counter}\n{device_id}\n".encode() + d
+
+
+def sign_head(me, node: str, counter: int, d: bytes) -> Head:
+    """me: a db.sync.identity.Identity."""
+    from db.sync.identity import b64
+
+    return Head(node, counter, d, me.device_id, b64(me.sign_public),
+                b64(me.sign_private.sign(_message(node, counter, d, me.device_id))))
+
+
+def _valid_signature(head: Head) -> bool:
+    from db.sync.identity import device_id_for, unb64
+
+    try:
+        key = unb64(head.sign_public)
+        if device_id_for(key) != head.device_id:
+            return False
+        Ed25519PublicKey.from_public_bytes(key).verify(
+            unb64(head.signature), _message(head.node, head.counter, head.digest, head.device_id))
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+
+
+def parse_heads(raw) -> list[Head]:
+    if raw is None:
+        return []
+    try:
+        if not isinstance(raw, list):
+            raise ValueError
+        return [Head.from_list(item) for item in raw]
+    except (ValueError, TypeError) as exc:
+        raise SyncError(_("The proofs of origin (signed chain heads) are malformed. Nothing was imported.")) from exc
+
+
+# -- verification ---------------------------------------------------------------------------------
+
+@dataclass
+class Proof:
+    """What verify found: the heads to keep, and notes about ops kept without a full proof."""
+
+    heads: list[Head] = field(default_factory=list)
+    notes: list[tuple[str, int, int, str]] = field(default_factory=list)  # node, first, last, kind
+    unproven: int = 0  # ops without prev (from before chains)
+    proven: int = 0
+
+    def count(self, kind: str) -> int:
+        return sum(1 for n in self.notes if n[3] == kind)
+
+
+@dataclass
+class Local:
+    """How verify reads the importer's own state (the laptop's op log, or the hub's tables)."""
+
+    op: Callable[[str, int], tuple[bool, bytes | None, bytes | None]]  # see local_op
+    heads_above: Callable[[str, int], list[tuple[int, bytes]]]  # stored heads (counter, digest) >= counter
+    bound: Callable[[str], str | None]  # the device known to write under a node
+    trusted_key: Callable[[str], str | None]  # a device's trusted signing key (base64), if known
+    name_of: Callable[[str], str]  # a device's name for messages
+
+
+def _who(local: Local, device_id: str | None) -> str:
+    from db.sync.identity import fingerprint
+
+    if not device_id:
+        return _("an unknown device")
+    name = local.name_of(device_id)
+    return f"“{name}” ({fingerprint(device_id)})" if name else fingerprint(device_id)
+
+
+def _refuse(text: str) -> SyncError:
+    return SyncError(text + " " + _("Nothing was imported: the whole batch is refused."))
+
+
+def verify(ops: Iterable, raw_heads, local: Local) -> Proof:
+    """Check every op against its origin's chain and signed heads; raise SyncError (naming the device)
+    for an altered, forged or unsigned op. Returns the proof to keep (Proof)."""
+    proof = Proof()
+    heads_by_node: dict[str, dict[int, Head]] = defaultdict(dict)
+    for head in parse_heads(raw_heads):
+        heads_by_node[head.node][head.counter] = head
+    by_node: dict[str, list] = defaultdict(list)
+    for op in ops:
+        by_node[op.node].append(op)
+    # The heads first: each signed by the device it names, that device the one known for the node.
+    for node, heads in heads_by_node.items():
+        known = local.bound(node)
+        for head in heads.values():
+            if not _valid_signature(head):
+                raise _refuse(_("A proof of origin for changes of device {device} has an invalid signature: "
+                                "it was forged or altered.").format(device=_who(local, head.device_id)))
+            trusted = local.trusted_key(head.device_id)
+            if trusted is not None and trusted != head.sign_public:
+                raise _refuse(_("A proof of origin names device {device} but is signed with another key: "
+                                "it was forged.").format(device=_who(local, head.device_id)))
+            if known is not None and known != head.device_id:
+                raise _refuse(_("Changes recorded under device {device} are signed by another device {other}: "
+                                "they were made up by a relay.").format(device=_who(local, known),
+                                                                        other=_who(local, head.device_id)))
+            if known is None:
+                known = head.device_id
+    for node, node_ops in by_node.items():
+        _verify_node(node, node_ops, heads_by_node.get(node, {}), local, proof)
+    for heads in heads_by_node.values():
+        proof.heads.extend(heads.values())
+    return proof
+
+
+def _verify_run(node: str, node_ops: list, heads: dict[int, Head], local: Local, proof: Proof) -> bool:
+    """The common case in one pass: consecutive counters, all chained, links and heads right, the
+    end signed or joined to the history held here. False: take the op-by-op path (it names the op)."""
+    first, n = node_ops[0].counter, len(node_ops)
+    if node_ops[-1].counter - first != n - 1:
+        return False
+    prevs = list(map(_PREV, node_ops))
+    if None in prevs:
+        return False
+    digests = op_digests(node_ops)
+    if prevs[1:] != digests[:-1]:
+        return False
+    if first == 1 and prevs[0] != ZERO:
+        return False
+    last = first + n - 1
+    signed_at = [c for c in heads if first <= c <= last]
+    for c in signed_at:
+        if heads[c].digest != digests[c - first]:
+            return False
+    end = max(signed_at, default=first - 1)
+    if end < last:
+        stored = {c: d for c, d in local.heads_above(node, end + 1) if c <= last}
+        for c, d in stored.items():
+            if d != digests[c - first]:
+                return False
+        end = max([end, *stored])
+    if end < last:
+        held, _d, next_prev = local.op(node, last + 1)
+        if not (held and next_prev == digests[-1] and local.heads_above(node, last + 1)):
+            return False  # a hole or an unsigned tail: the op-by-op path decides
+    if first > 1:
+        held, before, _p = local.op(node, first - 1)
+        if held and before is not None and before != prevs[0]:
+            proof.notes.append((node, first - 1, first, "fork"))
+    proof.proven += n
+    return True
+
+
+def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local, proof: Proof) -> None:
+    counters = list(map(_COUNTER, node_ops))
+    if not all(map(lt, counters, counters[1:])):
+        node_ops = sorted({op.counter: op for op in node_ops}.values(), key=lambda o: o.counter)
+    if _verify_run(node, node_ops, heads, local, proof):
+        return
+    device = local.bound(node) or next((h.device_id for h in heads.values()), None)
+
+    def altered(counter: int) -> SyncError:
+        return _refuse(_("Change {op} of device {device} does not match that device's signed history: it was "
+                         "altered or made up after the device wrote it.").format(
+            op=f"{node}:{counter}", device=_who(local, device)))
+
+    def unsigned(counter: int) -> SyncError:
+        return _refuse(_("Change {op} under device {device} is not signed by that device (no proof of origin "
+                         "covers it): it was made up by a relay, or the sending version is too old.").format(
+            op=f"{node}:{counter}", device=_who(local, device)))
+
+    stored_cache: list[tuple[int, bytes]] | None = None
+
+    def stored_heads() -> list[tuple[int, bytes]]:
+        nonlocal stored_cache
+        if stored_cache is None:
+            stored_cache = local.heads_above(node, node_ops[0].counter)
+        return stored_cache
+
+    def head_digest(counter: int) -> bytes | None:
+        head = heads.get(counter)
+        if head is not None:
+            return head.digest
+        for c, d in stored_heads():
+            if c == counter:
+                return d
+        return None
+
+    def any_head_above(counter: int) -> int | None:
+        """The lowest signed head (incoming or kept) at or above counter."""
+        found = [c for c in heads if c >= counter] + [c for c, _d in stored_heads() if c >= counter]
+        return min(found) if found else None
+
+    # Segments of consecutive counters, each checked link by link.
+    segment: list = []  # ops of the current segment (with prev)
+    seg_digest: bytes | None = None
+    pending_from: int | None = None  # first op of the segment not yet covered by a head
+    last_counter = None
+
+    def close_segment() -> None:
+        nonlocal segment, pending_from
+        if not segment:
+            return
+        end = segment[-1].counter
+        if pending_from is not None:
+            top = any_head_above(end + 1)
+            if top is None:
+                raise unsigned(pending_from)
+            held, _d, next_prev = local.op(node, end + 1)
+            if held and next_prev is not None:
+                if next_prev != seg_digest:
+                    raise altered(end)
+                proof.proven += end - pending_from + 1
+            else:
+                # The relay does not hold the ops up to the next signed head: kept, noted as a hole.
+                proof.notes.append((node, end + 1, top, "hole"))
+                proof.proven += 0
+        segment, pending_from = [], None
+
+    for op in node_ops:
+        counter = op.counter
+        if op.prev is None:
+            close_segment()
+            top = max([*heads, *(c for c, _d in stored_heads())], default=0)
+            if counter > top and (heads or stored_heads()):
+                raise unsigned(counter)
+            proof.unproven += 1
+            if proof.notes and proof.notes[-1][0] == node and proof.notes[-1][3] == "unproven" \
+                    and proof.notes[-1][2] == counter - 1:
+                proof.notes[-1] = (node, proof.notes[-1][1], counter, "unproven")
+            else:
+                proof.notes.append((node, counter, counter, "unproven"))
+            last_counter, seg_digest = counter, None
+            continue
+        d = op_digest(op, op.prev)
+        if segment and last_counter == counter - 1:
+            if op.prev != seg_digest:
+                raise altered(counter - 1)
+        else:
+            close_segment()
+            # The start of a segment: does it continue the history held here?
+            if counter == 1:
+                if op.prev != ZERO:
+                    raise altered(counter)
+            else:
+                held, before, _p = local.op(node, counter - 1)
+                if held and before is not None and before != op.prev:
+                    proof.notes.append((node, counter - 1, counter, "fork"))
+        segment.append(op)
+        seg_digest = d
+        last_counter = counter
+        if pending_from is None:
+            pending_from = counter
+        signed = head_digest(counter)
+        if signed is not None:
+            if signed != d:
+                raise altered(counter)
+            proof.proven += counter - pending_from + 1
+            pending_from = None
+    close_segment()
+
+
+# -- the laptop's side ----------------------------------------------------------------------------
+
+def laptop_local(store, names: dict[str, str] | None = None) -> Local:
+    """verify's view of a laptop database (plain SQL: it runs on every import, however small)."""
+    db = store.db
+    mine = {store.node_id, *(store.get_meta("previous_node_ids") or "").split(",")} - {""}
+    trusted = {d: (key, name) for d, key, name in db.execute_sql(
+        "select device_id, sign_public, name from sync_trusted_device")}
+    row = db.execute_sql("select device_id, sign_public, name from sync_device_key where current = 1").fetchone()
+    me = row[0] if row else None
+    if row:
+        trusted[row[0]] = (row[1], row[2])
+    names = dict(names or {})
+
+    def bound(node: str) -> str | None:
+        if node in mine:
+            return me
+        found = db.execute_sql("select device_id from sync_chain_head where node = ? limit 1", (node,)).fetchone() \
+            or db.execute_sql("select device_id from sync_node_name where node = ? and device_id is not null",
+                              (node,)).fetchone()
+        return found[0] if found else None
+
+    def heads_above(node: str, counter: int) -> list[tuple[int, bytes]]:
+        return [(c, bytes.fromhex(d)) for c, d in db.execute_sql(
+            "select counter, digest from sync_chain_head where node = ? and counter >= ? order by counter",
+            (node, counter))]
+
+    def name_of(device_id: str) -> str:
+        return (trusted.get(device_id) or (None, None))[1] or names.get(device_id) or ""
+
+    return Local(op=lambda node, counter: local_op(db, node, counter), heads_above=heads_above, bound=bound,
+                 trusted_key=lambda device_id: (trusted.get(device_id) or (None,))[0], name_of=name_of)
+
+
+def b64_key(raw: bytes) -> str:
+    from db.sync.identity import b64
+
+    return b64(raw)
+
+
+def own_heads(store, ranges: dict[str, Sequence[int]]) -> list[Head]:
+    """Signed heads of this device's nodes for the exported ranges: at each CHECKPOINT and the top."""
+    from db.sync.identity import identity
+
+    mine = {store.node_id, *(store.get_meta("previous_node_ids") or "").split(",")} - {""}
+    me = identity(store)
+    db = store.db
+    out: list[Head] = []
+    for node, (lo, hi) in ranges.items():
+        if node not in mine:
+            continue
+        wanted = [c for c in range((lo // CHECKPOINT + 1) * CHECKPOINT, hi, CHECKPOINT) if c >= lo] + [hi]
+        kept = {c: d for c, d in db.execute_sql(
+            "select counter, digest from sync_chain_head where node = ? and counter >= ? and counter <= ?",
+            (node, lo, hi))}
+        for counter in wanted:
+            d = tip(db, node, counter)
+            if d is None:
+                continue  # a history with a hole (never for an own node): nothing to sign
+            if kept.get(counter) == d.hex():
+                row = db.execute_sql("select device_id, sign_public, signature from sync_chain_head "
+                                     "where node = ? and counter = ?", (node, counter)).fetchone()
+                out.append(Head(node, counter, d, *row))
+                continue
+            out.append(sign_head(me, node, counter, d))
+    return out
+
+
+def heads_for(store, ranges: dict[str, Sequence[int]]) -> list[list]:
+    """The heads to send with ops of `ranges` ({node: [lo, hi]}): own ones signed now, others as kept."""
+    own = own_heads(store, ranges)
+    keep_heads(store, own)
+    out = [h.as_list() for h in own]
+    own_nodes = {h.node for h in own}
+    for node, (lo, _hi) in ranges.items():
+        if node in own_nodes:
+            continue
+        out.extend([node, c, d, dev, key, sig] for c, d, dev, key, sig in store.db.execute_sql(
+            "select counter, digest, device_id, sign_public, signature from sync_chain_head "
+            "where node = ? and counter >= ? order by counter", (node, lo)))
+    return out
+
+
+def keep_heads(store, heads: Iterable[Head]) -> None:
+    store.db.cursor().executemany(
+        "insert or ignore into sync_chain_head (node, counter, digest, device_id, sign_public, signature) "
+        "values (?, ?, ?, ?, ?, ?)",
+        [(h.node, h.counter, h.digest.hex(), h.device_id, h.sign_public, h.signature) for h in heads])
+
+
+def keep_proof(store, proof: Proof | None, *, source: str) -> None:
+    """Inside the importing transaction: the verified heads, and the notes (see list_notes)."""
+    if proof is None:
+        return
+    from db.sync.identity import now_iso
+
+    keep_heads(store, proof.heads)
+    at = now_iso()
+    store.db.cursor().executemany(
+        "insert or ignore into sync_chain_note (node, first, last, kind, source, detected_at) "
+        "values (?, ?, ?, ?, ?, ?)", [(n, a, b, k, source, at) for n, a, b, k in proof.notes])
+
+
+def list_notes(store, limit: int = 1000) -> list[dict]:
+    return [{"node": r[0], "first": r[1], "last": r[2], "kind": r[3], "source": r[4], "detected_at": r[5]}
+            for r in store.db.execute_sql("select node, first, last, kind, source, detected_at from sync_chain_note "
+                                          "order by id limit ?", (limit,))]
+
+
+def describe_note(note: dict) -> str:
+    ops = f"{note['node']}:{note['first']}" + (f"–{note['last']}" if note["last"] != note["first"] else "")
+    if note["kind"] == "hole":
+        return _("changes {ops}: a hole in that device's history (the sender does not hold them), so the "
+                 "changes before it are kept without proof of origin ({source})").format(ops=ops, source=note["source"])
+    if note["kind"] == "fork":
+        return _("changes {ops}: the device signed a history that differs from the one held here (a copied "
+                 "database file?) ({source})").format(ops=ops, source=note["source"])
+    return _("changes {ops}: from before changes were signed, kept without proof of origin ({source})").format(
+        ops=ops, source=note["source"])

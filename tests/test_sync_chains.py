@@ -1,0 +1,282 @@
+# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
+"""Changes that prove who made them (issue 18 part 4): op chains, signed heads, verified by every importer."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from db import oplog
+from db.check import run_check
+from db.models.register import Grid, Household
+from db.sync import chains, exchange, hub_client
+from db.sync.identity import SyncError, fingerprint, identity
+from tests.hub_helpers import (  # noqa: F401 - fixtures
+    add_household,
+    hub,
+    hub_cert,
+    hub_data,
+    laptops,
+    office_with_grids,
+)
+from tests.sync_helpers import content, make_replicas
+
+
+def _grids(store, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        oplog.write(store, Grid, [{"name": f"{i + 1}网格", "code": f"G{i + 1}"}])
+
+
+def _move(src, dst, **kw):
+    bundle = exchange.read_bundle(dst, exchange.export_bundle(src, for_device=identity(dst).device_id, **kw).data)
+    return exchange.import_bundle(dst, bundle)
+
+
+@pytest.fixture
+def trio(tmp_path):
+    """B writes; C relays B's changes to A; A already knows B (it imported from B once)."""
+    a, b, c = make_replicas(tmp_path, ["a", "b", "c"])
+    _grids(b, 3)
+    _move(b, a)
+    _grids(b, 4, start=3)
+    _move(b, c)
+    yield a, b, c
+    for s in (a, b, c):
+        s.close()
+
+
+def _stored_digests(store, node):
+    """Every op's chain digest recomputed from the log, and whether each names its predecessor's."""
+    rows = store.db.execute_sql(f"select {chains._COLS} from oplog where node = ? order by counter", (node,)).fetchall()
+    prev = chains.ZERO
+    for row in rows:
+        assert bytes(row[10]) == prev
+        prev = chains._row_digest(row, prev)
+    return prev
+
+
+def test_every_op_names_its_predecessor_and_heads_are_signed(trio):
+    a, b, c = trio
+    for store in (a, b, c):
+        _stored_digests(store, b.node_id)
+    head = c.db.execute_sql("select counter, digest, device_id from sync_chain_head where node = ? "
+                            "order by counter desc limit 1", (b.node_id,)).fetchone()
+    assert head[0] == 7 and head[2] == identity(b).device_id
+    assert bytes.fromhex(head[1]) == _stored_digests(c, b.node_id)
+
+
+def test_an_honest_relay_passes_and_keeps_the_proof(trio):
+    a, b, c = trio
+    summary = _move(c, a)
+    assert summary.new_ops == 4
+    _stored_digests(a, b.node_id)
+    assert a.db.execute_sql("select max(counter) from sync_chain_head where node = ?", (b.node_id,)).fetchone()[0] == 7
+    assert chains.list_notes(a) == []
+    # A passes the proof on again: a fresh database gets B's history from A, proven.
+    d = make_replicas(a.path.parent / "d", ["d"])[0]
+    from db.sync.identity import trust_device
+
+    trust_device(d, identity(a).card())
+    trust_device(a, identity(d).card())
+    bundle = exchange.read_bundle(d, exchange.export_bundle(a, for_device=identity(d).device_id, full=True).data)
+    assert bundle.proof.proven == bundle.proof.proven and chains.list_notes(d) == []
+    exchange.import_bundle(d, bundle)
+    _stored_digests(d, b.node_id)
+    d.close()
+
+
+def test_a_relayed_bundle_with_one_altered_op_is_refused_whole(trio):
+    a, b, c = trio
+    # The relay changes one of B's changes in its own log, then makes a bundle for A (which it signs
+    # as a whole, as any trusted laptop can).
+    c.db.execute_sql("update oplog set fields = ? where node = ? and counter = 5",
+                     (orjson.dumps({"name": "假网格", "code": "G5", "deleted": 0}).decode(), b.node_id))
+    before = content(a)
+    data = exchange.export_bundle(c, for_device=identity(a).device_id).data
+    with pytest.raises(SyncError) as exc:
+        exchange.read_bundle(a, data)
+    assert fingerprint(identity(b).device_id) in str(exc.value)
+    assert f"{b.node_id}:5" in str(exc.value) and "整批" in str(exc.value)
+    assert content(a) == before
+
+
+def test_an_altered_user_is_refused_too(trio):
+    a, b, c = trio
+    c.db.execute_sql("update oplog set user = '李四' where node = ? and counter = 7", (b.node_id,))
+    with pytest.raises(SyncError, match=fingerprint(identity(b).device_id)):
+        exchange.read_bundle(a, exchange.export_bundle(c, for_device=identity(a).device_id).data)
+
+
+def _invent(relay, victim_node: str, counter: int) -> None:
+    """An op made up by the relay under another device's node, chained correctly onto its history."""
+    prev = chains.tip(relay.db, victim_node, counter - 1)
+    relay.db.execute_sql(
+        f"insert into oplog ({oplog._OP_COLUMNS}, prev) values (?,?,?,?,?,?,?,?,?,?,?)",
+        (victim_node, counter, "grid", "0190ffff-0000-7000-8000-000000000001",
+         orjson.dumps({"name": "编造的网格", "code": "G99", "deleted": 0}).decode(), "{}",
+         f"{1800000000000000:016d}-000000-{victim_node}", "b", 15, "edit", prev))
+
+
+def test_an_op_invented_under_another_devices_id_is_refused_whole(trio):
+    a, b, c = trio
+    _invent(c, b.node_id, 8)
+    before = content(a)
+    data = exchange.export_bundle(c, for_device=identity(a).device_id).data
+    with pytest.raises(SyncError) as exc:
+        exchange.read_bundle(a, data)
+    assert f"{b.node_id}:8" in str(exc.value) and fingerprint(identity(b).device_id) in str(exc.value)
+    assert content(a) == before
+
+
+def test_a_head_signed_by_the_relay_for_another_devices_changes_is_refused(trio):
+    a, b, c = trio
+    _invent(c, b.node_id, 8)
+    forged = chains.sign_head(identity(c), b.node_id, 8, chains.tip(c.db, b.node_id, 8))
+    chains.keep_heads(c, [forged])
+    with pytest.raises(SyncError) as exc:
+        exchange.read_bundle(a, exchange.export_bundle(c, for_device=identity(a).device_id).data)
+    assert fingerprint(identity(b).device_id) in str(exc.value) and fingerprint(identity(c).device_id) in str(exc.value)
+
+
+def test_a_hole_in_a_devices_history_is_detected_and_reported(trio):
+    a, b, c = trio
+    # The relay does not hold B's changes 5 and 6 (e.g. it pulled only its grids from the hub).
+    c.db.execute_sql("delete from oplog where node = ? and counter in (5, 6)", (b.node_id,))
+    summary = _move(c, a)
+    assert summary.new_ops == 1  # 4 (1-3 came straight from B; 7 lies beyond the hole)
+    notes = chains.list_notes(a)
+    assert [(n["node"], n["first"], n["kind"]) for n in notes] == [(b.node_id, 5, "hole")]
+    report = run_check(a)
+    assert any("缺口" in line for line in report.lines), report.lines
+
+
+def test_bundles_of_an_older_version_are_accepted_as_unproven(trio):
+    a, b, c = trio
+    # An older version has no chains: its ops carry no prev and its bundles no heads.
+    old = make_replicas(a.path.parent / "old", ["old"])[0]
+    from db.sync.identity import trust_device
+
+    trust_device(old, identity(a).card())
+    trust_device(a, identity(old).card())
+    _grids(old, 2, start=20)
+    old.db.execute_sql("update oplog set prev = null")
+    old.db.execute_sql("delete from sync_chain_head")
+    exported = exchange.export_bundle(old, for_device=identity(a).device_id)
+    manifest, rows = exported.manifest, None
+    assert manifest["heads"] == []  # nothing to sign without chains
+    bundle = exchange.read_bundle(a, exported.data)
+    assert bundle.proof.unproven == 2
+    exchange.import_bundle(a, bundle)
+    assert [(n["node"], n["first"], n["last"], n["kind"]) for n in chains.list_notes(a)] == [
+        (old.node_id, 1, 2, "unproven")]
+    del rows
+    old.close()
+
+
+def test_the_migration_chains_the_existing_log(tmp_path):
+    from db import migrations
+
+    (store,) = make_replicas(tmp_path, ["m"])
+    _grids(store, 5)
+    expected = _stored_digests(store, store.node_id)
+    store.db.execute_sql("update oplog set prev = null")
+    assert chains.fill_log(store.db) == 5
+    assert _stored_digests(store, store.node_id) == expected
+    assert migrations.MIGRATIONS[15].__name__ == "_v15"
+    store.close()
+
+
+# -- the hub --------------------------------------------------------------------------------------
+
+@pytest.fixture
+def office_world(hub, hub_cert, laptops):
+    pin = hub_cert[2]
+    office = laptops("office").enrol(hub, pin, None)
+    g1, g2 = office_with_grids(office)
+    office.sync()
+    a = laptops("zhang").enrol(hub, pin, [g1])
+    a.sync()
+    return {"hub": hub, "office": office, "a": a, "g1": g1, "g2": g2}
+
+
+def _push(laptop, rows, heads):
+    link = hub_client.link(laptop.store)
+    t = hub_client.Transport(laptop.store, link["url"], link["cert_pem"])
+    hello = t.call("/api/hello", {"nodes": [], "cursor": None})
+    try:
+        return t.call("/api/push", {"epoch": hello["epoch"], "ops": rows, "heads": heads})
+    finally:
+        t.close()
+
+
+def _rows(store, node, above=0):
+    return [list(r) for r in store.db.execute_sql(
+        f"select {oplog._OP_COLUMNS}, lower(hex(prev)) from oplog where node = ? and counter > ? order by counter",
+        (node, above))]
+
+
+def test_hub_keeps_and_passes_on_the_proof(office_world):
+    office, a, hub = office_world["office"], office_world["a"], office_world["hub"]
+    add_household(a, office_world["g1"])
+    a.sync()
+    office.sync()
+    assert office.ids("household")
+    _stored_digests(office.store, a.store.node_id)
+    top = office.store.db.execute_sql("select max(counter) from oplog where node = ?", (a.store.node_id,)).fetchone()[0]
+    assert office.store.db.execute_sql("select max(counter) from sync_chain_head where node = ?",
+                                       (a.store.node_id,)).fetchone()[0] == top
+    with hub.service.storage.read() as conn:
+        assert hub.service.storage.fetchone(conn, "select count(*) from hub_op where prev is null")[0] == 0
+
+
+def test_hub_refuses_a_push_with_an_altered_op_whole(office_world):
+    a, hub = office_world["a"], office_world["hub"]
+    add_household(a, office_world["g1"], number="2-201")
+    acked = hub_client.link(a.store)["acked"].get(a.store.node_id, 0)
+    rows = _rows(a.store, a.store.node_id, acked)
+    heads = chains.heads_for(a.store, {a.store.node_id: [rows[0][1], rows[-1][1]]})
+    fields = orjson.loads(rows[0][4])
+    fields["address"] = "篡改路1号"
+    rows[0][4] = orjson.dumps(fields).decode()
+    before = hub.service.stats()["ops"]
+    with pytest.raises(hub_client.HubRefused) as exc:
+        _push(a, rows, heads)
+    assert exc.value.status == 422 and fingerprint(identity(a.store).device_id) in str(exc.value)
+    assert hub.service.stats()["ops"] == before
+    a.sync()  # the honest push of the same changes passes
+    assert hub.service.stats()["ops"] == before + len(rows)
+
+
+def test_hub_refuses_an_op_invented_under_another_devices_id(office_world):
+    office, a, hub = office_world["office"], office_world["a"], office_world["hub"]
+    node = office.store.node_id
+    top = office.store.db.execute_sql("select max(counter) from oplog where node = ?", (node,)).fetchone()[0]
+    prev = chains.tip(office.store.db, node, top)
+    invented = [node, top + 1, "household", "0190ffff-0000-7000-8000-000000000002",
+                orjson.dumps({"grid_id": office_world["g1"], "number": "9-9", "deleted": 0}).decode(), "{}",
+                f"{1800000000000000:016d}-000000-{node}", "office", 15, "edit", prev.hex()]
+    before = hub.service.stats()["ops"]
+    for heads in ([], [chains.sign_head(identity(a.store), node, top + 1,
+                                        chains.op_digest(hub_client._parse_item(["op", *invented]), prev)).as_list()]):
+        with pytest.raises(hub_client.HubRefused) as exc:
+            _push(a, [invented], heads)
+        assert exc.value.status == 422 and fingerprint(identity(office.store).device_id) in str(exc.value)
+    assert hub.service.stats()["ops"] == before
+
+
+def test_hub_passes_an_honest_relay_of_usb_changes(office_world, tmp_path):
+    office, a = office_world["office"], office_world["a"]
+    # A colleague's laptop that is not enrolled hands its changes to A by USB stick; A pushes them.
+    (usb,) = make_replicas(tmp_path / "usb", ["usb"])
+    from db.sync.identity import trust_device
+
+    trust_device(usb, identity(a.store).card())
+    trust_device(a.store, identity(usb).card())
+    _move(a.store, usb, full=True)  # the grid, and the office's proof of it, relayed by A
+    oplog.write(usb, Household, [{"grid": office_world["g1"], "number": "3-301"}])
+    _move(usb, a.store)
+    result = a.sync()
+    assert result.pushed >= 1
+    office.sync()
+    assert any(r["number"] == "3-301" for r in office.rows("household").values())
+    usb.close()
