@@ -167,6 +167,8 @@ def _v16(db: SqliteDatabase) -> None:
     add_column(db, "motion", "pick_one", "INTEGER")
     add_column(db, "vote", "option_id", "TEXT")
     db.execute_sql('CREATE INDEX IF NOT EXISTS "motion_option_motion" ON "motion_option" ("motion_id", "position")')
+    # The foreign key's own index is the start of that one (migration 14 drops such indexes).
+    db.execute_sql('DROP INDEX IF EXISTS "motion_option_motion_id"')
 def _redundant_indexes(db: SqliteDatabase) -> list[str]:
     """Plain indexes whose columns are those of another (whole-table) index of the same table or
     the start of them: the other one serves every look-up they serve (e.g. a foreign key's own

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from db import oplog
+from db import opfields, oplog
 from db.models.register import Household
 from db.store import Store
 from db.sync import exchange, hub_client, identity
@@ -179,8 +179,8 @@ def test_read_only_laptop_receives_personal_numbers_masked(world, laptops):
     # The masked copies sent back (the hub restored, a relay) change nothing and are no faults.
     transport = hub_client.Transport(r.store, hub_client.link(r.store)["url"], hub_client.link(r.store)["cert_pem"])
     try:
-        rows = r.store.db.execute_sql(f"select {oplog._OP_COLUMNS} from oplog where node = ?",
-                                      (office.store.node_id,)).fetchall()
+        rows = opfields.wire_rows(r.store.db, r.store.db.execute_sql(
+            f"select {oplog._OP_COLUMNS} from oplog where node = ?", (office.store.node_id,)).fetchall())
         answer = transport.call("/api/push", {"ops": [list(x) for x in rows]})
     finally:
         transport.close()
