@@ -280,7 +280,7 @@ def _v15(db: SqliteDatabase) -> None:
     add_column(db, "oplog", "prev", "BLOB")
     for model in CHAIN_MODELS:
         create_table(db, model)
-    fill_log(db)
+    fill_log(db, progress=lambda done, total: report(15, done, total))
 
 
 # One line per area, so work on several registers merges without touching the same line.

@@ -49,8 +49,26 @@ def open_store_task(path: Path, *, create: bool, demo_households: int = 0, user:
     def work(state):
         from db.store import Store
 
+        from db import migrations
+
         state.set_progress(0, 0, _("Opening {name}…").format(name=path.name))
-        store = Store(path, user=user, create=create)
+
+        def migrating(version: int, done: int, total: int) -> None:
+            # A file from an older version is brought up to date as it opens (after a backup): at a
+            # street office's size this takes minutes, so the progress dialog says what is going on.
+            if total > 0:
+                state.set_progress(done, total, _("Updating the database file for this version of GridDesk "
+                                                  "(the changes are repacked, {done:,} of {total:,})…").format(
+                    done=done, total=total))
+            else:
+                state.set_progress(0, 0, _("Updating the database file: giving back the space it no longer "
+                                           "needs…"))
+
+        migrations.add_progress_listener(migrating)
+        try:
+            store = Store(path, user=user, create=create)
+        finally:
+            migrations.remove_progress_listener(migrating)
         if prepare is not None and store.created:
             prepare(store)
         if demo_households and store.created:

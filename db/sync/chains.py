@@ -94,13 +94,14 @@ def tip(db, node: str, counter: int) -> bytes | None:
     return local_op(db, node, counter)[1]
 
 
-def fill_log(db, chunk: int = 50_000) -> int:
+def fill_log(db, chunk: int = 50_000, progress: Callable[[int, int], None] | None = None) -> int:
     """Migration: compute prev for the ops already in the log, in order per node (see module doc).
 
     A node's ops get a prev while its history here is whole from counter 1; after a hole they stay
     without (unproven). Read in counter ranges; each range's canonical forms are made by C-level maps,
     only the chain itself is a loop."""
     nodes = [n for (n,) in db.execute_sql("select distinct node from oplog")]
+    total = db.execute_sql("select count(*) from oplog").fetchone()[0] if progress else 0
     filled = 0
     loads = orjson.loads
 
@@ -131,6 +132,8 @@ def fill_log(db, chunk: int = 50_000) -> int:
             db.cursor().executemany("update oplog set prev = ? where node = ? and counter = ?", updates)
             filled += len(updates)
             expected += len(rows)
+            if progress:
+                progress(min(filled, total), total)
             if not whole:
                 break
     return filled
