@@ -47,9 +47,8 @@ def open_store_task(path: Path, *, create: bool, demo_households: int = 0, user:
     computer's name from the settings, given to a database whose device has a made-up one."""
 
     def work(state):
-        from db.store import Store
-
         from db import migrations
+        from db.store import Store
 
         state.set_progress(0, 0, _("Opening {name}…").format(name=path.name))
 
