@@ -3,6 +3,9 @@
 A bundle carries ops (db/oplog.py) plus a manifest: format and schema versions, bundle id, sender,
 the sender's version vector, counter ranges and counts. Import verifies the whole file first
 (db/sync/bundle.py), then applies every op in one transaction; importing twice changes nothing.
+Bundles are streamed: export writes the ops into the sealed file as they are read from the log;
+import reads the file twice, a first pass that verifies it whole (verify_bundle) and a second that
+applies it batch by batch in the one transaction (_apply). Memory does not grow with the bundle.
 The receiver answers with a receipt (its version vector) so the sender knows what it now holds,
 and exports for that peer start from there.
 
@@ -16,6 +19,7 @@ synchronous=FULL and bundles and receipts are written only after what they promi
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter
@@ -40,12 +44,14 @@ from db.sync import bundle as container
 from db.sync.files import dated_name
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
 from db.sync.labels import table_label
-from db.sync.usb import safe_write
+from db.sync.usb import safe_write, safe_write_with
 from i18n import _
 
 APP_VERSION = "0.1.0"
 KINDS = ("changes", "full", "receipt")
 BULK_OPS = 20_000  # from this many new ops an import runs in bulk mode (see _bulk_mode)
+OPS_PER_BATCH = 25_000  # ops read, checked and merged at a time (memory does not grow with the bundle)
+BULK_CACHE_KIB = 160_000  # the page cache of a bulk import at most (it counts in the memory used)
 _HLC = re.compile(r"^\d{16}-\d{6}-\S+$")
 Progress = Callable[[int, int], None] | None
 IsCancelled = Callable[[], bool] | None
@@ -53,14 +59,48 @@ IsCancelled = Callable[[], bool] | None
 
 @dataclass
 class Bundle:
-    """A verified, decrypted bundle: nothing of it has been applied yet."""
+    """A verified bundle: nothing of it has been applied yet.
+
+    Its ops are not held in memory: op_batches() reads them again from the file (or the bytes) it
+    was verified from, batch by batch (the second pass; see db/sync/bundle.py)."""
 
     header: dict
     manifest: dict
-    ops: list[oplog.OpRecord]
+    source: bytes | Path  # what it was verified from
+    verified: container.Verified
+    op_count: int = 0
+    node_counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # node: (ops, lowest, highest)
     newly_trusted: dict | None = None  # the sender, trusted on first use by explicit choice
     needs_trust: bool = False  # verified, but the sender is unknown and not confirmed yet
     file_name: str | None = None  # the file it was read from, for the exchange history
+
+    def _open(self):
+        if isinstance(self.source, (bytes, bytearray, memoryview)):
+            return io.BytesIO(self.source)
+        try:
+            return open(self.source, "rb")
+        except OSError as exc:
+            raise container._changed() from exc
+
+    def op_batches(self, size: int = OPS_PER_BATCH) -> Iterator[list[oplog.OpRecord]]:
+        """The bundle's ops, checked again, in batches of at most `size`. The file must still be the
+        one verified: otherwise SyncError is raised, at the latest after the last batch."""
+        with self._open() as fh:
+            parts = _payload_parts(container.payload(fh, self.verified), size)
+            if next(parts) != self.manifest:
+                raise container._changed()
+            n = 0
+            for raw in parts:
+                ops = _parse_ops(raw, first=n)
+                n += len(ops)
+                yield ops
+            if n != self.op_count:
+                raise container._changed()
+
+    @property
+    def ops(self) -> list[oplog.OpRecord]:
+        """All ops at once (small bundles, tests); large ones are read with op_batches()."""
+        return [op for batch in self.op_batches() for op in batch]
 
     @property
     def kind(self) -> str:
@@ -156,28 +196,50 @@ def _record(store, **values) -> None:
 
 # -- export ---------------------------------------------------------------------------------------
 
-def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsCancelled):
+def _plan_ops(store, since: dict[str, int]):
+    """What an export carries, without reading the ops: per node the counter range, per table the
+    number of ops, the total, and the version vector (the ops are streamed afterwards)."""
     top = oplog.version_vector(store.db)
-    rows: list[list] = []
     ranges: dict[str, list[int]] = {}
     tables: Counter = Counter()
-    total = sum(max(0, t - since.get(n, 0)) for n, t in top.items())
-    sql = (f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter > ? and counter <= ? "
-           "order by counter")
     for node, hi in sorted(top.items()):
         lo = since.get(node, 0)
         if hi <= lo:
             continue
         ranges[node] = [lo + 1, hi]
-        for row in store.db.execute_sql(sql, (node, lo, hi)):
-            rows.append(row)
-            tables[row[2]] += 1
-            if len(rows) % 20_000 == 0:
+        for tbl, n in store.db.execute_sql("select tbl, count(*) from oplog where node = ? and counter > ? "
+                                           "and counter <= ? group by tbl", (node, lo, hi)):
+            tables[tbl] += n
+    return ranges, dict(tables), sum(tables.values()), top
+
+
+def _stream_ops(store, writer, ranges: dict[str, list[int]], total: int, progress: Progress,
+                cancelled: IsCancelled) -> int:
+    """Write the ops of `ranges` as the payload's JSON array, one op per line ("[", op ",", ..., "]"):
+    plain JSON for older readers, read line by line by this one. Returns how many were written."""
+    sql = (f"select {oplog._OP_COLUMNS} from oplog where node = ? and counter >= ? and counter <= ? "
+           "order by counter")
+    dumps = orjson.dumps
+    written = 0
+    writer.write(b"[\n")
+    for node, (lo, hi) in ranges.items():
+        cursor = store.db.execute_sql(sql, (node, lo, hi))
+        while True:
+            rows = cursor.fetchmany(5_000)
+            if not rows:
+                break
+            if written:
+                writer.write(b",\n")
+            writer.write(b",\n".join(map(dumps, rows)))
+            before = written
+            written += len(rows)
+            if written // 20_000 != before // 20_000:
                 if cancelled and cancelled():
                     raise Cancelled(_("The export was cancelled; nothing was written."))
                 if progress:
-                    progress(len(rows), total)
-    return rows, ranges, dict(tables), top
+                    progress(written, total)
+    writer.write(b"\n]")
+    return written
 
 
 def _manifest(store, kind: str, *, recipient: str | None, since: dict, vector: dict, ranges: dict,
@@ -197,14 +259,24 @@ def _manifest(store, kind: str, *, recipient: str | None, since: dict, vector: d
     return manifest
 
 
-def _seal(store, manifest: dict, ops_json: bytes, recipients: list[dict], passphrase: str | None) -> bytes:
+def _sealer(store, manifest: dict, fh, recipients: list[dict], passphrase: str | None) -> container.SealWriter:
+    """A writer of the sealed bundle into fh; the manifest line is already written to it."""
     me = identity(store)
-    payload = json.dumps(manifest, ensure_ascii=False).encode("utf-8") + b"\n" + ops_json
     fields = {"bundle_id": manifest["bundle_id"], "kind": manifest["kind"], "app_version": APP_VERSION,
               "created_at": manifest["created_at"], "box_public": container.b64(me.box_public)}
-    return container.seal(payload, sender=me, header_fields=fields,
-                          recipients=[(d["device_id"], unb64(d["box_public"])) for d in recipients],
-                          passphrase=passphrase)
+    writer = container.SealWriter(fh, sender=me, header_fields=fields,
+                                  recipients=[(d["device_id"], unb64(d["box_public"])) for d in recipients],
+                                  passphrase=passphrase)
+    writer.write(json.dumps(manifest, ensure_ascii=False).encode("utf-8") + b"\n")
+    return writer
+
+
+def _seal(store, manifest: dict, ops_json: bytes, recipients: list[dict], passphrase: str | None) -> bytes:
+    out = io.BytesIO()
+    writer = _sealer(store, manifest, out, recipients, passphrase)
+    writer.write(ops_json)
+    writer.close()
+    return out.getvalue()
 
 
 def _recipient(store, device: str) -> dict:
@@ -219,19 +291,19 @@ def _recipient(store, device: str) -> dict:
 
 @dataclass
 class Exported:
-    data: bytes
+    data: bytes  # the bundle (b"" when it was written straight to a file: see size)
     manifest: dict
     file_name: str
+    size: int = 0
 
     @property
     def ops(self) -> int:
         return self.manifest["counts"]["ops"]
 
 
-def export_bundle(store, *, for_device: str | None = None, full: bool = False, passphrase: str | None = None,
-                  also_for: tuple[str, ...] = (), progress: Progress = None,
-                  cancelled: IsCancelled = None) -> Exported:
-    """Build a bundle: the ops `for_device` lacks (from its acknowledged vector) or, with full, all."""
+def _write_bundle(store, fh, *, for_device: str | None, full: bool, passphrase: str | None,
+                  also_for: tuple[str, ...], progress: Progress, cancelled: IsCancelled) -> dict:
+    """Write a bundle into fh as the ops are read (bounded memory); returns its manifest."""
     if not for_device and not full:
         raise SyncError(_("Choose a receiving device, or a full handover."))
     recipients = [_recipient(store, d) for d in ([for_device] if for_device else []) + list(also_for)]
@@ -241,27 +313,51 @@ def export_bundle(store, *, for_device: str | None = None, full: bool = False, p
     # would have its number written again with other content.
     durable.make_durable(store)
     since = {} if full or not for_device else peer_vector(store, recipients[0]["device_id"])
-    rows, ranges, tables, vector = _select_ops(store, since, progress, cancelled)
+    ranges, tables, total, vector = _plan_ops(store, since)
     manifest = _manifest(store, "full" if full else "changes",
                          recipient=recipients[0]["device_id"] if recipients else None,
-                         since=since, vector=vector, ranges=ranges, counts=tables, ops=len(rows))
-    data = _seal(store, manifest, orjson.dumps(rows), recipients, passphrase)
-    return Exported(data, manifest, dated_name(None, "GD", "GDB"))
+                         since=since, vector=vector, ranges=ranges, counts=tables, ops=total)
+    writer = _sealer(store, manifest, fh, recipients, passphrase)
+    written = _stream_ops(store, writer, ranges, total, progress, cancelled)
+    if written != total:  # ops are never removed from the log: not expected
+        raise SyncError(_("The change log changed while the bundle was written; nothing was written. "
+                          "Export again."))
+    writer.close()
+    return manifest
 
 
-def export_to_file(store, path: Path, **kwargs) -> Exported:
-    """Export and write FAT32-safely (read back and verified); records the exchange."""
-    exported = export_bundle(store, **kwargs)
+def export_bundle(store, *, for_device: str | None = None, full: bool = False, passphrase: str | None = None,
+                  also_for: tuple[str, ...] = (), progress: Progress = None,
+                  cancelled: IsCancelled = None) -> Exported:
+    """Build a bundle in memory: the ops `for_device` lacks (from its acknowledged vector) or, with
+    full, all. (export_to_file writes a large one straight to its file instead.)"""
+    out = io.BytesIO()
+    manifest = _write_bundle(store, out, for_device=for_device, full=full, passphrase=passphrase,
+                             also_for=also_for, progress=progress, cancelled=cancelled)
+    data = out.getvalue()
+    return Exported(data, manifest, dated_name(None, "GD", "GDB"), len(data))
+
+
+def export_to_file(store, path: Path, *, for_device: str | None = None, full: bool = False,
+                   passphrase: str | None = None, also_for: tuple[str, ...] = (), progress: Progress = None,
+                   cancelled: IsCancelled = None) -> Exported:
+    """Export and write FAT32-safely (streamed to the file, read back and verified); records the exchange."""
     path = Path(path)
     if path.is_dir():
         path = path / dated_name(path, "GD", "GDB")
-    safe_write(path, exported.data)
-    m = exported.manifest
+    found: dict = {}
+
+    def write(fh) -> None:
+        found["manifest"] = _write_bundle(store, fh, for_device=for_device, full=full, passphrase=passphrase,
+                                          also_for=also_for, progress=progress, cancelled=cancelled)
+
+    size = safe_write_with(path, write)
+    m = found["manifest"]
+    exported = Exported(b"", m, str(path), size)
     names = {d["device_id"]: d["name"] for d in _all_devices(store)}
     _record(store, bundle_id=m["bundle_id"], direction="export", kind=m["kind"], peer_device=m["recipient"],
             peer_name=names.get(m["recipient"]), file_name=str(path), ops=exported.ops,
             summary=json.dumps({"tables": m["counts"]["tables"]}))
-    exported.file_name = str(path)
     return exported
 
 
@@ -329,8 +425,9 @@ def _parse_op(i: int, r) -> oplog.OpRecord:
     return oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, r)
 
 
-def _parse_ops(raw: list) -> list[oplog.OpRecord]:
-    """Check and decode every op; on any problem the op-by-op path names the first malformed one."""
+def _parse_ops(raw: list, first: int = 0) -> list[oplog.OpRecord]:
+    """Check and decode every op; on any problem the op-by-op path names the first malformed one.
+    first: the number of ops before these in the bundle (for that name)."""
     ops = []
     append = ops.append
     loads = orjson.loads
@@ -349,55 +446,164 @@ def _parse_ops(raw: list) -> list[oplog.OpRecord]:
                 raise ValueError
             append(record(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, r))
     except (ValueError, TypeError):
-        return [_parse_op(i, r) for i, r in enumerate(raw)]  # raises, naming the change
+        return [_parse_op(first + i, r) for i, r in enumerate(raw)]  # raises, naming the change
     return ops
 
 
+def _content_malformed() -> SyncError:
+    return SyncError(_("The bundle's content is malformed. Nothing was imported."))
+
+
+def _payload_parts(pieces: Iterator[bytes], size: int) -> Iterator[dict | list]:
+    """Split a decompressed payload: yields the manifest (a dict), then the raw ops (JSON lists) in
+    lists of at most `size`. The whole payload is always consumed (the caller's checks at its end).
+
+    The ops are one per line in bundles of this version ("[", op ",", ..., op, "]"); bundles written
+    by earlier versions hold the array on one line: it is then parsed whole, as they were."""
+    pieces = iter(pieces)
+    buf = bytearray()
+
+    def more() -> bool:
+        piece = next(pieces, None)
+        if piece is None:
+            return False
+        buf.extend(piece)
+        return True
+
+    while b"\n" not in buf and more():
+        pass
+    end = buf.find(b"\n")
+    try:
+        manifest = json.loads(bytes(buf[:end] if end >= 0 else buf))
+    except ValueError as exc:
+        raise _content_malformed() from exc
+    if not isinstance(manifest, dict) or manifest.get("kind") not in KINDS:
+        raise _content_malformed()
+    del buf[:end + 1 if end >= 0 else len(buf)]
+    yield manifest
+    while len(buf) < 2 and more():
+        pass
+    if buf[:2] != b"[\n":
+        while more():
+            pass
+        try:
+            raw = orjson.loads(buf) if bytes(buf).strip() else []
+        except orjson.JSONDecodeError as exc:
+            raise _content_malformed() from exc
+        del buf[:]
+        if not isinstance(raw, list):
+            raise _content_malformed()
+        for start in range(0, len(raw), size):
+            yield raw[start:start + size]
+        return
+    del buf[:2]
+    lines: list[bytes] = []
+    ended = False
+    while True:
+        cut = buf.rfind(b"\n")
+        if cut >= 0:
+            for line in bytes(buf[:cut]).split(b"\n"):
+                if ended:
+                    if line.strip():
+                        raise _content_malformed()
+                elif line == b"]":
+                    ended = True
+                elif line:
+                    lines.append(line[:-1] if line.endswith(b",") else line)
+            del buf[:cut + 1]
+        if len(lines) >= size or (lines and ended):
+            try:
+                raw = orjson.loads(b"[" + b",".join(lines) + b"]")
+            except orjson.JSONDecodeError as exc:
+                raise _content_malformed() from exc
+            lines = []
+            yield raw
+        if not more():
+            break
+    tail = bytes(buf).strip()
+    if not ended and tail == b"]":
+        ended = True
+    elif tail:
+        raise _content_malformed()
+    if lines:
+        try:
+            raw = orjson.loads(b"[" + b",".join(lines) + b"]")
+        except orjson.JSONDecodeError as exc:
+            raise _content_malformed() from exc
+        yield raw
+    if not ended:
+        raise _content_malformed()
+
+
+@dataclass
+class _Checked:
+    manifest: dict
+    ops: int
+    nodes: dict[str, tuple[int, int, int]]
+
+
+def _check_payload(pieces: Iterator[bytes]) -> _Checked:
+    """The content part of the first pass: the manifest and every op checked, none kept."""
+    parts = _payload_parts(pieces, OPS_PER_BATCH)
+    manifest = next(parts)
+    n = 0
+    nodes: dict[str, tuple[int, int, int]] = {}
+    for raw in parts:
+        ops = _parse_ops(raw, first=n)
+        n += len(ops)
+        for op in ops:
+            count, lo, hi = nodes.get(op.node, (0, op.counter, op.counter))
+            nodes[op.node] = (count + 1, min(lo, op.counter), max(hi, op.counter))
+    return _Checked(manifest, n, nodes)
+
+
 @bulk_gc()
+def verify_bundle(store, fh, *, passphrase: str | None = None, trust_sender: str | None = None,
+                  allow_unknown: bool = False) -> tuple[container.Verified, _Checked]:
+    """The first pass over a bundle, before anything is applied: the container (every chunk
+    authenticated, the sender trusted, its signature over the whole body) and the content (the
+    manifest matches the header, every op well formed, as many as the manifest says). Raises
+    SyncError naming the problem; keeps nothing of the ops (bounded memory)."""
+    verified, checked = container.verify_sealed(fh, me=identity(store), passphrase=passphrase,
+                                                check_sender=_check_sender(store, trust_sender, allow_unknown),
+                                                consume=_check_payload)
+    manifest = checked.manifest
+    if int(manifest.get("format", 0)) > container.FORMAT_VERSION:
+        raise container._newer()
+    if (manifest.get("bundle_id") != verified.header.get("bundle_id")
+            or manifest.get("sender", {}).get("device_id") != verified.header["sender"]):
+        raise SyncError(_("The bundle's manifest does not match its header. Nothing was imported."))
+    if checked.ops != manifest.get("counts", {}).get("ops", checked.ops):
+        raise SyncError(_("The bundle holds {found} changes but its manifest says {expected}. Nothing was "
+                          "imported.").format(found=checked.ops, expected=manifest["counts"]["ops"]))
+    return verified, checked
+
+
+def _read(store, source: bytes | Path, fh, *, passphrase: str | None = None, trust_sender: str | None = None,
+          allow_unknown: bool = False) -> Bundle:
+    verified, checked = verify_bundle(store, fh, passphrase=passphrase, trust_sender=trust_sender,
+                                      allow_unknown=allow_unknown)
+    header = verified.header
+    newly = None
+    with store.activated():
+        if TrustedDevice.get_or_none(TrustedDevice.device_id == header["sender"]) is None:
+            newly = {"device_id": header["sender"], "name": header.get("sender_name"),
+                     "sign_public": header["sign_public"], "box_public": header.get("box_public")}
+    needs_trust = newly is not None and _normal_fp(trust_sender) != header["sender"]
+    return Bundle(header, checked.manifest, source, verified, checked.ops, checked.nodes, newly, needs_trust)
+
+
 def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_sender: str | None = None,
                 allow_unknown: bool = False) -> Bundle:
-    """Verify and decrypt a whole bundle (nothing is written); raises SyncError with the reason.
+    """Verify a whole bundle held in memory (nothing is written); raises SyncError with the reason.
 
     trust_sender: the fingerprint of an unknown sender the person has compared (it is trusted on
     import). allow_unknown: verify a bundle of an unknown sender against the key it names, for a
     preview; it cannot be imported until `confirm_sender` (bundle.needs_trust).
     """
-    opened = container.open_sealed(data, me=identity(store), passphrase=passphrase,
-                                   check_sender=_check_sender(store, trust_sender, allow_unknown))
-    body = opened.body
-    try:
-        end = body.find(b"\n")
-        manifest = json.loads(body[:end] if end >= 0 else body)
-        # A view of the ops part: no copy of a body of hundreds of megabytes.
-        rest = memoryview(body)[end + 1:] if end >= 0 else memoryview(b"")
-        try:
-            raw_ops = orjson.loads(rest)
-        except orjson.JSONDecodeError:
-            if bytes(rest).strip():
-                raise
-            raw_ops = []
-        if not isinstance(manifest, dict) or not isinstance(raw_ops, list):
-            raise ValueError
-        if manifest.get("kind") not in KINDS:
-            raise ValueError
-    except ValueError as exc:
-        raise SyncError(_("The bundle's content is malformed. Nothing was imported.")) from exc
-    if int(manifest.get("format", 0)) > container.FORMAT_VERSION:
-        raise container._newer()
-    if (manifest.get("bundle_id") != opened.header.get("bundle_id")
-            or manifest.get("sender", {}).get("device_id") != opened.header["sender"]):
-        raise SyncError(_("The bundle's manifest does not match its header. Nothing was imported."))
-    ops = _parse_ops(raw_ops)
-    if len(ops) != manifest.get("counts", {}).get("ops", len(ops)):
-        raise SyncError(_("The bundle holds {found} changes but its manifest says {expected}. Nothing was "
-                          "imported.").format(found=len(ops), expected=manifest["counts"]["ops"]))
-    newly = None
-    with store.activated():
-        if TrustedDevice.get_or_none(TrustedDevice.device_id == opened.header["sender"]) is None:
-            newly = {"device_id": opened.header["sender"], "name": opened.header.get("sender_name"),
-                     "sign_public": opened.header["sign_public"], "box_public": opened.header.get("box_public")}
-    needs_trust = newly is not None and _normal_fp(trust_sender) != opened.header["sender"]
-    return Bundle(opened.header, manifest, ops, newly, needs_trust)
+    data = bytes(data)
+    return _read(store, data, io.BytesIO(data), passphrase=passphrase, trust_sender=trust_sender,
+                 allow_unknown=allow_unknown)
 
 
 def confirm_sender(bundle: Bundle, fingerprint_text: str) -> None:
@@ -409,13 +615,20 @@ def confirm_sender(bundle: Bundle, fingerprint_text: str) -> None:
 
 
 def read_bundle_file(store, path: Path, **kwargs) -> Bundle:
+    """read_bundle for a file, streamed: it is read twice (verified now, applied on import), never
+    whole in memory."""
+    path = Path(path)
     try:
-        data = Path(path).read_bytes()
+        fh = open(path, "rb")
     except FileNotFoundError as exc:
         raise SyncError(_("The file “{path}” does not exist.").format(path=path)) from exc
     except OSError as exc:
         raise SyncError(_("Could not read “{path}”: {error}.").format(path=path, error=exc.strerror)) from exc
-    bundle = read_bundle(store, data, **kwargs)
+    try:
+        with fh:
+            bundle = _read(store, path, fh, **kwargs)
+    except OSError as exc:
+        raise SyncError(_("Could not read “{path}”: {error}.").format(path=path, error=exc.strerror)) from exc
     bundle.file_name = str(path)
     return bundle
 
@@ -454,8 +667,8 @@ def _already_imported(store, bundle_id: str) -> bool:
 
 @contextmanager
 def _bulk_mode(store, n_ops: int) -> Iterator[bool]:
-    """For a big merge: a page cache that holds the whole transaction (spilling makes it many times
-    slower), foreign keys checked once before commit instead of row by row, and the write-ahead
+    """For a big merge: a larger page cache (at most BULK_CACHE_KIB: it counts in the memory the
+    import uses, which must stay bounded on a 4 GB laptop), foreign keys checked once before commit instead of row by row, and the write-ahead
     log's checkpoint left to the background step after a large import (db.bulk.settle, run by the
     sync screen) instead of copying the whole transaction again inside the commit. Yields whether on."""
     db = store.db
@@ -467,7 +680,7 @@ def _bulk_mode(store, n_ops: int) -> Iterator[bool]:
     from db.bulk import checkpoint_deferred
 
     old = db.execute_sql("pragma cache_size").fetchone()[0]
-    kib = min(2_000_000, max(64_000, psutil.virtual_memory().available // 3 // 1024))
+    kib = min(BULK_CACHE_KIB, max(64_000, psutil.virtual_memory().available // 3 // 1024))
     db.execute_sql(f"pragma cache_size = -{kib}")
     db.execute_sql("pragma foreign_keys = 0")
     try:
@@ -488,29 +701,63 @@ def _check_references(db, tables) -> None:
                               "ask for a full handover.").format(table=table_label(table), parent=table_label(bad[2])))
 
 
-def _user_counts(ops: list[oplog.OpRecord]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for user, n in Counter(map(attrgetter("user"), ops)).items():
-        counts[user or "?"] = counts.get(user or "?", 0) + n
-    return counts
+def _may_be_new(db, bundle: Bundle) -> bool:
+    """Whether the bundle may hold ops not here (then a backup is made before importing)."""
+    for node, (count, lo, hi) in bundle.node_counts.items():
+        here = db.execute_sql("select count(*) from oplog where node = ? and counter between ? and ?",
+                              (node, lo, hi)).fetchone()[0]
+        if here < count:
+            return True
+    return False
+
+
+def _merge_batch(store, bundle: Bundle, ops: list[oplog.OpRecord], summary: Summary,
+                 touched: dict[str, dict[str, bool]], step) -> None:
+    """Merge one batch of a bundle's ops (inside the import's transaction) and add to the summary.
+    touched: per table, the rows this import wrote so far (row id: whether it was new here)."""
+    db = store.db
+    fresh = oplog.fresh_ops(db, ops)
+    summary.duplicate_ops += len(ops) - len(fresh)
+    found_faults = faults.find_faults(db, ops, fresh)
+    if found_faults:
+        summary.faults += len(found_faults)
+        faults.record_faults(store, found_faults, source=_("bundle {id} from {sender}").format(
+            id=bundle.bundle_id[:13], sender=bundle.sender_name))
+        if any(f.node == store.node_id for f in found_faults):
+            summary.copied_node_detected = True
+    if not fresh:
+        return
+    for user, n in Counter(map(attrgetter("user"), fresh)).items():
+        summary.by_user[user or "?"] = summary.by_user.get(user or "?", 0) + n
+    summary.newer_schema_ops += sum(n for schema, n in Counter(map(attrgetter("schema"), fresh)).items()
+                                    if schema > migrations.SCHEMA_VERSION)
+    grouped = oplog.group_ops(fresh)
+    tables = {t: sorted(rows) for t, rows in grouped.items() if synced_model(t) is not None}
+    before = _conflict_keys(db, tables)
+    for table, ids in tables.items():
+        seen = touched.setdefault(table, {})
+        unseen = [rid for rid in ids if rid not in seen]
+        if unseen:
+            existing = _existing_rows(db, table, unseen)
+            for rid in unseen:
+                seen[rid] = rid not in existing
+    result = oplog.merge_fresh(store, fresh, grouped, order=tables, step=step)
+    summary.new_ops += result.new_ops
+    summary.skewed = summary.skewed or result.skewed
+    summary.copied_node_detected = summary.copied_node_detected or result.copied_node_detected
+    summary.new_conflicts += len(_conflict_keys(db, tables) - before)
 
 
 @bulk_gc()
 def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelled: IsCancelled) -> Summary:
+    """Apply (or, dry_run, try and roll back) a verified bundle: its ops are read again batch by
+    batch (the second pass) and merged in one transaction, so memory does not grow with the
+    bundle; any failure, the file changed since it was verified included, leaves nothing."""
     db = store.db
     check_bundle_has_no_gap(store, bundle)
-    summary = Summary(bundle.bundle_id, bundle.kind, bundle.sender_name, bundle.sender_id, ops=len(bundle.ops),
+    summary = Summary(bundle.bundle_id, bundle.kind, bundle.sender_name, bundle.sender_id, ops=bundle.op_count,
                       dry_run=dry_run, already_imported=_already_imported(store, bundle.bundle_id))
-    fresh = oplog.fresh_ops(db, bundle.ops)
-    summary.duplicate_ops = len(bundle.ops) - len(fresh)
-    found_faults = faults.find_faults(db, bundle.ops, fresh)
-    summary.faults = len(found_faults)
-    summary.by_user = _user_counts(fresh)
-    summary.newer_schema_ops = sum(n for schema, n in Counter(map(attrgetter("schema"), fresh)).items()
-                                   if schema > migrations.SCHEMA_VERSION)
-    grouped = oplog.group_ops(fresh)
-    tables = {t: sorted(rows) for t, rows in grouped.items() if synced_model(t) is not None}
-    if not dry_run and fresh:
+    if not dry_run and _may_be_new(db, bundle):
         import time
 
         from db.backup import ensure_backup
@@ -521,45 +768,46 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         summary.backup_file = backup.name
         summary.backup_seconds = time.perf_counter() - started
 
-    def step(done: int, total: int) -> None:
+    total = max(1, bundle.op_count)
+    done = 0
+
+    def check_cancel() -> None:
         if cancelled and cancelled():
             raise Cancelled(_("The import was cancelled; nothing was changed."))
-        if progress:
-            progress(done, total)
 
+    def step(part: int, of: int) -> None:
+        check_cancel()
+        if progress:
+            progress(min(total, done + (batch_size * part) // max(1, of)), total)
+
+    touched: dict[str, dict[str, bool]] = {}
     # The one transaction commits with synchronous=FULL: once it returns, the import is on disk.
     # A bulk import (a full handover: 800 MB of write-ahead log) leaves that sync to the receipt
     # (make_receipt makes everything durable first) and the background checkpoint, as it leaves
     # the checkpoint: the receipt, the only promise made about it, still follows the sync.
-    sync_now = durable.full_sync(db) if len(fresh) < BULK_OPS else nullcontext()
-    with sync_now, _bulk_mode(store, len(fresh)), db.atomic() as txn:
-        if found_faults:
-            faults.record_faults(store, found_faults, source=_("bundle {id} from {sender}").format(
-                id=bundle.bundle_id[:13], sender=bundle.sender_name))
-        before = _conflict_keys(db, tables)
-        for table, ids in tables.items():
-            existing = _existing_rows(db, table, ids)
-            if len(ids) - len(existing):
-                summary.new_rows[table] = len(ids) - len(existing)
-            if existing:
-                summary.updated_rows[table] = len(existing)
+    sync_now = durable.full_sync(db) if bundle.op_count < BULK_OPS else nullcontext()
+    with sync_now, _bulk_mode(store, bundle.op_count), db.atomic() as txn:
         # A dry run is rolled back: derived data (search index) need not be refreshed for it.
         with oplog.deferred_hooks(store, run=not dry_run) as hook_stats:
-            result = oplog.merge_fresh(store, fresh, grouped, order=tables, step=step)
-            summary.new_ops = result.new_ops
-            summary.skewed = result.skewed
-            summary.copied_node_detected = result.copied_node_detected or any(
-                f.node == store.node_id for f in found_faults)
-        _check_references(db, tables)
+            for batch in bundle.op_batches():
+                batch_size = len(batch)
+                _merge_batch(store, bundle, batch, summary, touched, step)
+                done += batch_size
+                del batch
+        _check_references(db, touched)
+        for table, rows in touched.items():
+            new = sum(rows.values())
+            if new:
+                summary.new_rows[table] = new
+            if len(rows) - new:
+                summary.updated_rows[table] = len(rows) - new
         summary.derived_seconds = hook_stats["seconds"]
-        summary.new_conflicts = len(_conflict_keys(db, tables) - before)
         if dry_run:
             txn.rollback()
         else:
             # The last look at the cancel flag, right before the commit (after the derived data,
             # which takes seconds for a big bundle): a cancel until now leaves nothing written.
-            if cancelled and cancelled():
-                raise Cancelled(_("The import was cancelled; nothing was changed."))
+            check_cancel()
             _after_import(store, bundle, summary)
             if summary.copied_node_detected:
                 # In the import's own transaction: a crash cannot keep the import and lose the
@@ -569,7 +817,7 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         return summary
     none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
     summary.changes = list(chain.from_iterable(
-        map(oplog.Change, repeat(t), ids, repeat(none), repeat("merge"), repeat(False)) for t, ids in tables.items()))
+        map(oplog.Change, repeat(t), rows, repeat(none), repeat("merge"), repeat(False)) for t, rows in touched.items()))
     return summary
 
 

@@ -342,7 +342,7 @@ class ImportTab(QWidget):
         bundle, store = self.bundle, self.ctx.store
         self.trusted_here = trusted_here
 
-        n = len(bundle.ops)
+        n = bundle.op_count
 
         def work(state):
             def progress(done: int, total: int) -> None:
