@@ -768,17 +768,21 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         summary.backup_file = backup.name
         summary.backup_seconds = time.perf_counter() - started
 
-    total = max(1, bundle.op_count)
+    # Progress in the merge's own units (ops inserted, then rows merged: up to twice the ops).
+    total = max(1, 2 * bundle.op_count)
     done = 0
+    batch_units = 0
 
     def check_cancel() -> None:
         if cancelled and cancelled():
             raise Cancelled(_("The import was cancelled; nothing was changed."))
 
     def step(part: int, of: int) -> None:
+        nonlocal batch_units
+        batch_units = of
         check_cancel()
         if progress:
-            progress(min(total, done + (batch_size * part) // max(1, of)), total)
+            progress(min(total, done + part), total)
 
     touched: dict[str, dict[str, bool]] = {}
     # The one transaction commits with synchronous=FULL: once it returns, the import is on disk.
@@ -790,9 +794,9 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         # A dry run is rolled back: derived data (search index) need not be refreshed for it.
         with oplog.deferred_hooks(store, run=not dry_run) as hook_stats:
             for batch in bundle.op_batches():
-                batch_size = len(batch)
+                batch_units = 0
                 _merge_batch(store, bundle, batch, summary, touched, step)
-                done += batch_size
+                done += batch_units
                 del batch
         _check_references(db, touched)
         for table, rows in touched.items():
