@@ -88,6 +88,13 @@ def deferred_hooks(store, *, run: bool = True) -> Iterator[dict]:
     if not run:
         return
     started = time.perf_counter()
+    run_hooks_once(store, pending)
+    stats["seconds"] = time.perf_counter() - started
+
+
+def run_hooks_once(store, pending: dict[str, Sequence[str]]) -> None:
+    """Run each table's row hooks once over these row ids (the end of deferred_hooks; also for a
+    bulk merge that keeps the ids of its rows itself, see forget_deferred)."""
     with ExitStack() as stack:
         for factory in getattr(store, "bulk_contexts", ()):
             stack.enter_context(factory(store))
@@ -99,7 +106,14 @@ def deferred_hooks(store, *, run: bool = True) -> Iterator[dict]:
         # them out here, so their time counts as derived data rather than as the caller's next step.
         with store.db.atomic():
             pass
-    stats["seconds"] = time.perf_counter() - started
+
+
+def forget_deferred() -> None:
+    """Drop the row ids the innermost deferred_hooks collected so far: for a bulk merge in batches
+    that keeps them itself (on disk) and runs the hooks with run_hooks_once, so the ids of every
+    batch do not stay in memory."""
+    if _deferred:
+        _deferred[-1].clear()
 
 
 def _dumps(value: Any) -> str:

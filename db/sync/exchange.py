@@ -82,11 +82,11 @@ class Bundle:
         except OSError as exc:
             raise container._changed() from exc
 
-    def op_batches(self, size: int = OPS_PER_BATCH) -> Iterator[list[oplog.OpRecord]]:
-        """The bundle's ops, checked again, in batches of at most `size`. The file must still be the
-        one verified: otherwise SyncError is raised, at the latest after the last batch."""
+    def op_batches(self, size: int | None = None) -> Iterator[list[oplog.OpRecord]]:
+        """The bundle's ops, checked again, in batches of at most `size` (OPS_PER_BATCH). The file must
+        still be the one verified: otherwise SyncError is raised, at the latest after the last batch."""
         with self._open() as fh:
-            parts = _payload_parts(container.payload(fh, self.verified), size)
+            parts = _payload_parts(container.payload(fh, self.verified), size or OPS_PER_BATCH)
             if next(parts) != self.manifest:
                 raise container._changed()
             n = 0
@@ -511,12 +511,12 @@ def _payload_parts(pieces: Iterator[bytes], size: int) -> Iterator[dict | list]:
                 elif line:
                     lines.append(line[:-1] if line.endswith(b",") else line)
             del buf[:cut + 1]
-        if len(lines) >= size or (lines and ended):
+        while len(lines) >= size or (lines and ended):
+            take, lines = lines[:size], lines[size:]
             try:
-                raw = orjson.loads(b"[" + b",".join(lines) + b"]")
+                raw = orjson.loads(b"[" + b",".join(take) + b"]")
             except orjson.JSONDecodeError as exc:
                 raise _content_malformed() from exc
-            lines = []
             yield raw
         if not more():
             break
@@ -711,10 +711,24 @@ def _may_be_new(db, bundle: Bundle) -> bool:
     return False
 
 
-def _merge_batch(store, bundle: Bundle, ops: list[oplog.OpRecord], summary: Summary,
-                 touched: dict[str, dict[str, bool]], step) -> None:
+_TOUCHED = "griddesk_import_rows"  # a temporary table: the rows an import wrote (table, id, new here)
+
+
+def _touched(db) -> dict[str, list[str]]:
+    """Per table, the (sorted) ids of the rows this import wrote."""
+    out: dict[str, list[str]] = {}
+    for tbl, row_id in db.execute_sql(f"select tbl, row_id from temp.{_TOUCHED} order by tbl, row_id"):
+        rows = out.get(tbl)
+        if rows is None:
+            rows = out[tbl] = []
+        rows.append(row_id)
+    return out
+
+
+def _merge_batch(store, bundle: Bundle, ops: list[oplog.OpRecord], summary: Summary, step) -> None:
     """Merge one batch of a bundle's ops (inside the import's transaction) and add to the summary.
-    touched: per table, the rows this import wrote so far (row id: whether it was new here)."""
+    The rows written are kept in the temporary table _TOUCHED, not in memory: held across batches,
+    their ids would keep every batch's memory from being reused."""
     db = store.db
     fresh = oplog.fresh_ops(db, ops)
     summary.duplicate_ops += len(ops) - len(fresh)
@@ -735,12 +749,10 @@ def _merge_batch(store, bundle: Bundle, ops: list[oplog.OpRecord], summary: Summ
     tables = {t: sorted(rows) for t, rows in grouped.items() if synced_model(t) is not None}
     before = _conflict_keys(db, tables)
     for table, ids in tables.items():
-        seen = touched.setdefault(table, {})
-        unseen = [rid for rid in ids if rid not in seen]
-        if unseen:
-            existing = _existing_rows(db, table, unseen)
-            for rid in unseen:
-                seen[rid] = rid not in existing
+        existing = _existing_rows(db, table, ids)
+        # The first time a row is written by this import says whether it was new here.
+        db.cursor().executemany(f"insert or ignore into temp.{_TOUCHED} values (?, ?, ?)",
+                                [(table, rid, rid not in existing) for rid in ids])
     result = oplog.merge_fresh(store, fresh, grouped, order=tables, step=step)
     summary.new_ops += result.new_ops
     summary.skewed = summary.skewed or result.skewed
@@ -784,39 +796,49 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         if progress:
             progress(min(total, done + part), total)
 
-    touched: dict[str, dict[str, bool]] = {}
     # The one transaction commits with synchronous=FULL: once it returns, the import is on disk.
     # A bulk import (a full handover: 800 MB of write-ahead log) leaves that sync to the receipt
     # (make_receipt makes everything durable first) and the background checkpoint, as it leaves
     # the checkpoint: the receipt, the only promise made about it, still follows the sync.
     sync_now = durable.full_sync(db) if bundle.op_count < BULK_OPS else nullcontext()
-    with sync_now, _bulk_mode(store, bundle.op_count), db.atomic() as txn:
-        # A dry run is rolled back: derived data (search index) need not be refreshed for it.
-        with oplog.deferred_hooks(store, run=not dry_run) as hook_stats:
-            for batch in bundle.op_batches():
-                batch_units = 0
-                _merge_batch(store, bundle, batch, summary, touched, step)
-                done += batch_units
-                del batch
-        _check_references(db, touched)
-        for table, rows in touched.items():
-            new = sum(rows.values())
-            if new:
-                summary.new_rows[table] = new
-            if len(rows) - new:
-                summary.updated_rows[table] = len(rows) - new
-        summary.derived_seconds = hook_stats["seconds"]
-        if dry_run:
-            txn.rollback()
-        else:
-            # The last look at the cancel flag, right before the commit (after the derived data,
-            # which takes seconds for a big bundle): a cancel until now leaves nothing written.
-            check_cancel()
-            _after_import(store, bundle, summary)
-            if summary.copied_node_detected:
-                # In the import's own transaction: a crash cannot keep the import and lose the
-                # new node id (this copy would go on writing under the shared one).
-                store.rotate_node_id()
+    db.execute_sql(f"drop table if exists temp.{_TOUCHED}")
+    db.execute_sql(f"create temp table {_TOUCHED} (tbl text not null, row_id text not null, new integer not null, "
+                   "primary key (tbl, row_id)) without rowid")
+    try:
+        with sync_now, _bulk_mode(store, bundle.op_count), db.atomic() as txn:
+            # Row hooks (the search index) are deferred while the batches are merged and run once
+            # at the end over the rows written (a dry run is rolled back: they need not run).
+            with oplog.deferred_hooks(store, run=False):
+                for batch in bundle.op_batches():
+                    batch_units = 0
+                    _merge_batch(store, bundle, batch, summary, step)
+                    done += batch_units
+                    del batch
+                    oplog.forget_deferred()  # they are in _TOUCHED
+            tables = [t for (t,) in db.execute_sql(f"select distinct tbl from temp.{_TOUCHED}")]
+            _check_references(db, tables)
+            for table, new, n in db.execute_sql(f"select tbl, new, count(*) from temp.{_TOUCHED} group by tbl, new"):
+                (summary.new_rows if new else summary.updated_rows)[table] = n
+            if not dry_run:
+                import time
+
+                started = time.perf_counter()
+                oplog.run_hooks_once(store, _touched(db))
+                summary.derived_seconds = time.perf_counter() - started
+            if dry_run:
+                txn.rollback()
+            else:
+                # The last look at the cancel flag, right before the commit (after the derived data,
+                # which takes seconds for a big bundle): a cancel until now leaves nothing written.
+                check_cancel()
+                _after_import(store, bundle, summary)
+                if summary.copied_node_detected:
+                    # In the import's own transaction: a crash cannot keep the import and lose the
+                    # new node id (this copy would go on writing under the shared one).
+                    store.rotate_node_id()
+            touched = {} if dry_run else _touched(db)
+    finally:
+        db.execute_sql(f"drop table if exists temp.{_TOUCHED}")
     if dry_run:
         return summary
     none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
