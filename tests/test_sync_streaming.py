@@ -185,7 +185,10 @@ MEMORY_CHILD = textwrap.dedent("""
     from pathlib import Path
     from db.store import Store
     from db.sync import exchange
-    exchange.OPS_PER_BATCH = 2000  # (the code before streaming has no batches: ignored there)
+    # Small batches and a small page cache for the bulk merge (the code before streaming has
+    # neither: ignored there).
+    exchange.OPS_PER_BATCH = 2000
+    exchange.BULK_CACHE_KIB = 16000
     store = Store(Path({db!r}), user="乙")
 
     def data_kib():
@@ -203,13 +206,13 @@ MEMORY_CHILD = textwrap.dedent("""
     store.close()
 """)
 
-BUDGET_MB = 100
-LARGE_OPS = 40_000
+BUDGET_MB = 130
+LARGE_OPS = 30_000
 
 
 def test_a_large_import_stays_within_a_memory_limit_the_old_code_exceeded(tmp_path):
-    """40,000 ops: the code before streaming parsed them all at once (about 160 MB more than the
-    process already used: MemoryError under this limit); imported in batches they fit in 100 MB.
+    """30,000 ops: the code before streaming parsed them all at once (about 190 MB more than the
+    process already used: MemoryError under this limit); imported in batches they need about 80 MB.
     GRIDDESK_MEMORY_TEST_CODE=/path/to/a/checkout runs the import with that checkout's code."""
     source = Store(tmp_path / "a.sqlite", user="甲")
     try:
