@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -711,18 +711,77 @@ def _may_be_new(db, bundle: Bundle) -> bool:
     return False
 
 
-_TOUCHED = "griddesk_import_rows"  # a temporary table: the rows an import wrote (table, id, new here)
+_SCRATCH = "griddesk_import"  # a scratch database file attached beside the database during an import
+_TOUCHED = f"{_SCRATCH}.rows"  # the rows the import wrote: (table, id, whether new here)
+HOOK_BLOCK = 50_000  # row ids handed to the row hooks at a time after an import
 
 
-def _touched(db) -> dict[str, list[str]]:
-    """Per table, the (sorted) ids of the rows this import wrote."""
-    out: dict[str, list[str]] = {}
-    for tbl, row_id in db.execute_sql(f"select tbl, row_id from temp.{_TOUCHED} order by tbl, row_id"):
-        rows = out.get(tbl)
-        if rows is None:
-            rows = out[tbl] = []
-        rows.append(row_id)
-    return out
+@contextmanager
+def _scratch(store) -> Iterator[None]:
+    """Attach a scratch file for the rows an import writes (on disk: millions of ids for a big
+    handover stay out of memory), removed afterwards."""
+    db = store.db
+    path = Path(store.path).with_name(Path(store.path).name + "-import")
+    for leftover in (path, path.with_name(path.name + "-journal")):
+        leftover.unlink(missing_ok=True)
+    db.execute_sql(f"attach database ? as {_SCRATCH}", (str(path),))
+    try:
+        db.execute_sql(f"pragma {_SCRATCH}.journal_mode = off")
+        db.execute_sql(f"pragma {_SCRATCH}.synchronous = off")
+        db.execute_sql(f"create table {_TOUCHED} (tbl text not null, row_id text not null, new integer not null, "
+                       "primary key (tbl, row_id)) without rowid")
+        yield
+    finally:
+        try:
+            db.execute_sql(f"detach database {_SCRATCH}")
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _touched_tables(db) -> list[str]:
+    return [t for (t,) in db.execute_sql(f"select distinct tbl from {_TOUCHED}")]
+
+
+def _touched_blocks(db, table: str) -> Iterator[list[str]]:
+    """The ids of the rows of `table` this import wrote, sorted, HOOK_BLOCK at a time."""
+    last = ""
+    while True:
+        block = [r for (r,) in db.execute_sql(f"select row_id from {_TOUCHED} where tbl = ? and row_id > ? "
+                                              "order by row_id limit ?", (table, last, HOOK_BLOCK))]
+        if not block:
+            return
+        yield block
+        last = block[-1]
+
+
+class MergedChanges:
+    """Summary.changes of an import: one oplog.Change per row written, made when iterated. The ids
+    are kept as one text per table, not as millions of objects (a full handover)."""
+
+    def __init__(self, ids: dict[str, str], count: int) -> None:
+        self._ids = ids
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __iter__(self) -> Iterator[oplog.Change]:
+        none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
+        for table, text in self._ids.items():
+            for row_id in text.split("\n"):
+                yield oplog.Change(table, row_id, none, "merge", False)
+
+
+def _merged_changes(db) -> MergedChanges:
+    ids: dict[str, str] = {}
+    count = 0
+    for table in _touched_tables(db):
+        ids[table] = "\n".join(chain.from_iterable(_touched_blocks(db, table)))
+        count += ids[table].count("\n") + 1
+    return MergedChanges(ids, count)
 
 
 def _merge_batch(store, bundle: Bundle, ops: list[oplog.OpRecord], summary: Summary, step) -> None:
@@ -751,7 +810,7 @@ def _merge_batch(store, bundle: Bundle, ops: list[oplog.OpRecord], summary: Summ
     for table, ids in tables.items():
         existing = _existing_rows(db, table, ids)
         # The first time a row is written by this import says whether it was new here.
-        db.cursor().executemany(f"insert or ignore into temp.{_TOUCHED} values (?, ?, ?)",
+        db.cursor().executemany(f"insert or ignore into {_TOUCHED} values (?, ?, ?)",
                                 [(table, rid, rid not in existing) for rid in ids])
     result = oplog.merge_fresh(store, fresh, grouped, order=tables, step=step)
     summary.new_ops += result.new_ops
@@ -801,10 +860,7 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
     # (make_receipt makes everything durable first) and the background checkpoint, as it leaves
     # the checkpoint: the receipt, the only promise made about it, still follows the sync.
     sync_now = durable.full_sync(db) if bundle.op_count < BULK_OPS else nullcontext()
-    db.execute_sql(f"drop table if exists temp.{_TOUCHED}")
-    db.execute_sql(f"create temp table {_TOUCHED} (tbl text not null, row_id text not null, new integer not null, "
-                   "primary key (tbl, row_id)) without rowid")
-    try:
+    with _scratch(store):
         with sync_now, _bulk_mode(store, bundle.op_count), db.atomic() as txn:
             # Row hooks (the search index) are deferred while the batches are merged and run once
             # at the end over the rows written (a dry run is rolled back: they need not run).
@@ -815,15 +871,15 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
                     done += batch_units
                     del batch
                     oplog.forget_deferred()  # they are in _TOUCHED
-            tables = [t for (t,) in db.execute_sql(f"select distinct tbl from temp.{_TOUCHED}")]
+            tables = _touched_tables(db)
             _check_references(db, tables)
-            for table, new, n in db.execute_sql(f"select tbl, new, count(*) from temp.{_TOUCHED} group by tbl, new"):
+            for table, new, n in db.execute_sql(f"select tbl, new, count(*) from {_TOUCHED} group by tbl, new"):
                 (summary.new_rows if new else summary.updated_rows)[table] = n
             if not dry_run:
                 import time
 
                 started = time.perf_counter()
-                oplog.run_hooks_once(store, _touched(db))
+                oplog.run_hooks_once(store, {table: _touched_blocks(db, table) for table in tables})
                 summary.derived_seconds = time.perf_counter() - started
             if dry_run:
                 txn.rollback()
@@ -836,14 +892,8 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
                     # In the import's own transaction: a crash cannot keep the import and lose the
                     # new node id (this copy would go on writing under the shared one).
                     store.rotate_node_id()
-            touched = {} if dry_run else _touched(db)
-    finally:
-        db.execute_sql(f"drop table if exists temp.{_TOUCHED}")
-    if dry_run:
-        return summary
-    none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
-    summary.changes = list(chain.from_iterable(
-        map(oplog.Change, repeat(t), rows, repeat(none), repeat("merge"), repeat(False)) for t, rows in touched.items()))
+        if not dry_run:
+            summary.changes = _merged_changes(db)
     return summary
 
 
