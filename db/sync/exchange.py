@@ -50,8 +50,8 @@ from i18n import _
 APP_VERSION = "0.1.0"
 KINDS = ("changes", "full", "receipt")
 BULK_OPS = 20_000  # from this many new ops an import runs in bulk mode (see _bulk_mode)
-OPS_PER_BATCH = 25_000  # ops read, checked and merged at a time (memory does not grow with the bundle)
-BULK_CACHE_KIB = 160_000  # the page cache of a bulk import at most (it counts in the memory used)
+OPS_PER_BATCH = 10_000  # ops read, checked and merged at a time (memory does not grow with the bundle)
+BULK_CACHE_KIB = 120_000  # the page cache of a bulk import at most (it counts in the memory used)
 _HLC = re.compile(r"^\d{16}-\d{6}-\S+$")
 Progress = Callable[[int, int], None] | None
 IsCancelled = Callable[[], bool] | None
