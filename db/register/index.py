@@ -218,7 +218,6 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
     live = [pid for pid, deleted, merged in db.execute_sql(
         "select id, deleted, merged_into from person order by id") if not (deleted or merged)]
     indexed = 0
-    needs_renumber = False
     for block in chunks(live, EVERYONE_BLOCK):
         docs: dict[str, str] = {}
         rows: list[tuple] = []
@@ -227,7 +226,7 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
         if empty:
             db.cursor().executemany(_INSERT, [(indexed + k + 1, *r) for k, r in enumerate(rows)])
         else:
-            needs_renumber |= _store_rows(db, rows, [], docs=docs, renumber_later=True)
+            _store_rows(db, rows, [], docs=docs)
         indexed += len(rows)
     if empty:
         if indexed:
@@ -238,8 +237,6 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
         "where p.id is null or p.deleted or p.merged_into is not null and p.merged_into != ''")]
     for part in chunks(drop, EVERYONE_BLOCK):
         _store_rows(db, [], list(part))
-    if needs_renumber:
-        renumber_rows(db)
     return indexed
 
 
@@ -324,16 +321,12 @@ def _delete_rowids(db, rowids: list[int], *, search_too: bool) -> None:
             db.execute_sql(f"delete from register_search where rowid in ({marks})", part)
 
 
-def _store_rows(db, rows: list[tuple], drop: list[str], *, docs: dict[str, str] | None = None,
-                renumber_later: bool = False) -> bool:
+def _store_rows(db, rows: list[tuple], drop: list[str], *, docs: dict[str, str] | None = None) -> None:
     """Write index rows so that rowid order is display order (sort_key order).
 
     A row whose sort key did not change keeps its rowid; others get a rowid in the gap between
     their new neighbours (GAP apart after the last one). When a gap is used up, everything is
     renumbered. Searches then read candidates in rowid order and stop at the limit.
-
-    renumber_later: rows that need a new place are put after the last one and the text indexes are
-    left to the caller's renumber_rows; returns True when that is needed.
     """
     pids = [r[0] for r in rows] + drop if _has_rows(db) else []  # an empty index has none of them
     existing: dict[str, tuple[int, str, str, str, str]] = {}
@@ -366,7 +359,7 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, docs: dict[str, str] 
     for changed, params in updates.items():
         cursor.executemany(f"update register_search set {', '.join(f'{_COLUMNS[i]} = ?' for i in changed)} "
                            f"where rowid = ?", params)
-    placed = None if renumber_later and moved else _allocate(db, moved)
+    placed = _allocate(db, moved)
     renumber = placed is None
     if placed is None:
         top = db.execute_sql("select coalesce(max(rowid), 0) from register_search").fetchone()[0]
@@ -375,11 +368,9 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, docs: dict[str, str] 
     if renumber:
         # renumber_rows rewrites all the text indexes from register_search: writing them now
         # would be thrown away.
-        if renumber_later:
-            return True
         if moved:
             renumber_rows(db)
-        return False
+        return
     _delete_rowids(db, [existing[r[0]][0] for r in retext], search_too=False)
     written = [(existing[r[0]][0], r) for r in retext] + placed
     cursor.executemany("insert into register_fts(rowid, haystack) values (?, ?)",
@@ -389,7 +380,6 @@ def _store_rows(db, rows: list[tuple], drop: list[str], *, docs: dict[str, str] 
     docs = docs or {}
     cursor.executemany("insert into register_tok(rowid, tokens) values (?, ?)",
                        [(rowid, docs.get(r[0]) or document(r[-1], r[_ADDRESS])) for rowid, r in active])
-    return False
 
 
 def _allocate(db, rows: list[tuple]) -> list[tuple[int, tuple]] | None:
