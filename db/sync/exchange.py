@@ -702,13 +702,20 @@ def _check_references(db, tables) -> None:
 
 
 def _may_be_new(db, bundle: Bundle) -> bool:
-    """Whether the bundle may hold ops not here (then a backup is made before importing)."""
+    """Whether the bundle holds ops not here (then a backup is made before importing). Told by
+    counting per node; only when this database holds part of a node's range are the bundle's ops
+    read once more to know exactly."""
+    unsure = False
     for node, (count, lo, hi) in bundle.node_counts.items():
         here = db.execute_sql("select count(*) from oplog where node = ? and counter between ? and ?",
                               (node, lo, hi)).fetchone()[0]
-        if here < count:
+        if here == 0 and count:
             return True
-    return False
+        if here < hi - lo + 1:
+            unsure = True
+    if not unsure:
+        return False
+    return any(oplog.fresh_ops(db, batch) for batch in bundle.op_batches())
 
 
 _SCRATCH = "griddesk_import"  # a scratch database file attached beside the database during an import
@@ -721,9 +728,10 @@ def _scratch(store) -> Iterator[None]:
     """Attach a scratch file for the rows an import writes (on disk: millions of ids for a big
     handover stay out of memory), removed afterwards."""
     db = store.db
-    path = Path(store.path).with_name(Path(store.path).name + "-import")
-    for leftover in (path, path.with_name(path.name + "-journal")):
-        leftover.unlink(missing_ok=True)
+    import secrets
+
+    # Not named after the database: nothing that copies "<database>*" (backups, crash copies) takes it.
+    path = Path(store.path).parent / f"griddesk-import-{secrets.token_hex(4)}.tmp"
     db.execute_sql(f"attach database ? as {_SCRATCH}", (str(path),))
     try:
         db.execute_sql(f"pragma {_SCRATCH}.journal_mode = off")
