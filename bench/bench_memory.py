@@ -4,6 +4,12 @@ bytes of the database file go (SQLite's dbstat, per table and index).
 
 Peak memory is the child's own maximum resident set size as the kernel reports it (wait4's
 ru_maxrss), not an estimate. Each operation starts from a fresh copy of the demo database.
+
+GRIDDESK_BENCH_MEMORY_OPS picks operations (comma-separated: backup, handover, index, ledger;
+default all). GRIDDESK_BENCH_BASELINE_CODE=/path/to/another/checkout runs each picked operation
+with that code too, in the same run, beside this code: its figures get the suffix `_before`.
+The handover import is measured beside the physical limit: bare sqlite3 copying the same final
+rows into an empty file and building its indexes in one transaction (full-text indexes not included).
 """
 
 from __future__ import annotations
@@ -23,9 +29,14 @@ HOUSEHOLDS = int(os.environ.get("GRIDDESK_BENCH_HOUSEHOLDS", "50000"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
+OPS = {o.strip() for o in os.environ.get("GRIDDESK_BENCH_MEMORY_OPS", "backup,handover,index,ledger").split(",")}
+BASELINE = os.environ.get("GRIDDESK_BENCH_BASELINE_CODE")
+
+
 def run_child(args: list[str], *, cwd: Path = ROOT) -> tuple[float, float, str]:
-    """Run a command; (peak resident memory in MB, wall seconds, its output). Fails on exit != 0."""
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
+    """Run a command with the code at cwd; (peak resident memory in MB, wall seconds, its output).
+    Fails on exit != 0."""
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(cwd))
     started = time.perf_counter()
     proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = proc.stdout.read().decode("utf-8", "replace")
@@ -63,6 +74,46 @@ def where_bytes_go(path: Path) -> tuple[dict[str, int], int]:
     return {name: size for name, size in rows}, persons
 
 
+def bare_sqlite_load(source: Path, target: Path) -> dict[str, float]:
+    """The physical limit of a load: bare sqlite3 copying every table of `source` (INSERT … SELECT)
+    into an empty file with the same tables, then building its indexes, in one transaction
+    (full-text tables left out). Seconds for tables, indexes, commit and in all."""
+    import time as _time
+
+    for leftover in target.parent.glob(target.name + "*"):
+        leftover.unlink()
+    con = sqlite3.connect(target, isolation_level=None)
+    try:
+        con.execute("pragma journal_mode = wal")
+        con.execute("attach database ? as src", (str(source),))
+        tables = con.execute("select name, sql from src.sqlite_master where type = 'table' and sql is not null "
+                             "and name not like 'sqlite_%' and sql not like 'create virtual%' collate nocase "
+                             "and name not like 'register_%'").fetchall()
+        # Shadow tables of full-text indexes are left out with them.
+        virtual = [n for (n,) in con.execute("select name from src.sqlite_master where sql like 'create virtual%' "
+                                              "collate nocase")]
+        tables = [(n, q) for n, q in tables if not any(n.startswith(v + "_") for v in virtual)]
+        indexes = [q for (q,) in con.execute("select sql from src.sqlite_master where type = 'index' and sql is not "
+                                              "null and tbl_name in ({})".format(",".join("?" * len(tables))),
+                                              [n for n, _q in tables])]
+        started = _time.perf_counter()
+        con.execute("begin")
+        for _name, sql in tables:
+            con.execute(sql)
+        for name, _sql in tables:
+            con.execute(f'insert into main."{name}" select * from src."{name}"')
+        tables_done = _time.perf_counter()
+        for sql in indexes:
+            con.execute(sql)
+        indexes_done = _time.perf_counter()
+        con.execute("commit")
+        finished = _time.perf_counter()
+    finally:
+        con.close()
+    return {"tables_s": round(tables_done - started, 3), "indexes_s": round(indexes_done - tables_done, 3),
+            "commit_s": round(finished - indexes_done, 3), "total_s": round(finished - started, 3)}
+
+
 def run(results: dict, workdir: Path) -> None:
     source = demo_db(workdir, HOUSEHOLDS)
     work = workdir / "memory"
@@ -78,54 +129,80 @@ def run(results: dict, workdir: Path) -> None:
     for name, size in list(sizes.items())[:8]:  # the largest tables and indexes
         results[f"size_top_{re.sub(r'[^a-z0-9_]', '_', name.lower())}_mb"] = round(size / 1e6, 1)
 
-    # A full backup of the whole file (the daily one).
+    codes = [("", ROOT)] + ([("_before", Path(BASELINE).resolve())] if BASELINE else [])
+    for suffix, code in codes:
+        _measure(results, source, persons, work / (suffix.strip("_") or "this"), code, suffix)
+
+
+def _measure(results: dict, source: Path, persons: int, work: Path, code: Path, suffix: str) -> None:
+    """Each picked operation with the code at `code` (figures named with `suffix`)."""
+    work.mkdir(parents=True, exist_ok=True)
     db = fresh_copy(source, work / "a.sqlite")
-    peak, seconds, _ = run_child(griddesk("backup", "--db", str(db)))
-    results["mem_full_backup_peak_mb"] = peak
-    results["mem_full_backup_s"] = seconds
-    backups = sorted((work / "backups").rglob("*.gdbk"), key=lambda p: p.stat().st_mtime)  # compressed, encrypted
-    backup = backups[-1]
-    results["size_full_backup_mb"] = round(backup.stat().st_size / 1e6, 1)
-    # Fourteen daily full backups are kept: the footprint of a fortnight, from this backup's size.
-    results["size_backups_14_daily_full_mb"] = round(14 * backup.stat().st_size / 1e6, 1)
 
-    # Restore that backup over the database.
-    peak, seconds, _ = run_child(griddesk("restore", "--db", str(db), str(backup)))
-    results["mem_restore_peak_mb"] = peak
-    results["mem_restore_s"] = seconds
+    def child(key: str, args: list[str]) -> str:
+        peak, seconds, out = run_child(args, cwd=code)
+        results[f"mem_{key}_peak_mb{suffix}"] = peak
+        results[f"mem_{key}_s{suffix}"] = seconds
+        return out
 
-    # A full handover: export everything, then import it into a new, empty database.
-    passphrase = work / "passphrase.txt"
-    passphrase.write_text("长城长江黄河泰山\n", encoding="utf-8")
-    bundle = work / "HANDOVER.GDB"
-    peak, seconds, _ = run_child(griddesk("export-bundle", "--db", str(db), "--to", str(bundle), "--full",
+    if "backup" in OPS:
+        # A full backup of the whole file (the daily one).
+        child("full_backup", griddesk("backup", "--db", str(db)))
+        backups = sorted((work / "backups").rglob("*.gdbk"), key=lambda p: p.stat().st_mtime)  # compressed, encrypted
+        backup = backups[-1]
+        results[f"size_full_backup_mb{suffix}"] = round(backup.stat().st_size / 1e6, 1)
+        # Fourteen daily full backups are kept: the footprint of a fortnight, from this backup's size.
+        results[f"size_backups_14_daily_full_mb{suffix}"] = round(14 * backup.stat().st_size / 1e6, 1)
+        # Restore that backup over the database.
+        child("restore", griddesk("restore", "--db", str(db), str(backup)))
+
+    if "handover" in OPS:
+        # A full handover: export everything, then import it into a new, empty database.
+        passphrase = work / "passphrase.txt"
+        passphrase.write_text("长城长江黄河泰山\n", encoding="utf-8")
+        bundle = work / "HANDOVER.GDB"
+        child("handover_export", griddesk("export-bundle", "--db", str(db), "--to", str(bundle), "--full",
                                           "--passphrase-file", str(passphrase)))
-    results["mem_handover_export_peak_mb"] = peak
-    results["mem_handover_export_s"] = seconds
-    results["size_bundle_bytes_per_person"] = round(bundle.stat().st_size / persons)
-    _peak, _s, out = run_child(griddesk("device", "--db", str(db)))
-    fingerprint = re.search(r"[0-9A-F]{4}(?:[- ][0-9A-F]{4}){3,}", out)
-    assert fingerprint, out
-    target = work / "new.sqlite"
-    run_child(python(f"from db.store import Store; Store({str(target)!r}).close()"))  # a new, empty database
-    peak, seconds, _ = run_child(griddesk("import-bundle", "--db", str(target), str(bundle),
-                                          "--passphrase-file", str(passphrase),
-                                          "--trust-sender", fingerprint.group(0)))
-    results["mem_handover_import_peak_mb"] = peak
-    results["mem_handover_import_s"] = seconds
+        results[f"size_bundle_bytes_per_person{suffix}"] = round(bundle.stat().st_size / persons)
+        _peak, _s, out = run_child(griddesk("device", "--db", str(db)), cwd=code)
+        fingerprint = re.search(r"[0-9A-F]{4}(?:[- ][0-9A-F]{4}){3,}", out)
+        assert fingerprint, out
+        target = work / "new.sqlite"
+        # A new, empty database.
+        run_child(python(f"from db.store import Store; Store({str(target)!r}).close()"), cwd=code)
+        args = ["--passphrase-file", str(passphrase), "--trust-sender", fingerprint.group(0)]
+        # The preview (verify, merge, roll back) of the same bundle, then the import itself.
+        child("handover_preview", griddesk("import-bundle", "--db", str(target), str(bundle), "--dry-run", *args))
+        child("handover_import", griddesk("import-bundle", "--db", str(target), str(bundle), *args))
+        bare = bare_sqlite_load(target, work / "bare.sqlite")
+        for key, value in bare.items():
+            results[f"mem_handover_bare_sqlite_{key}{suffix}"] = value
+        results[f"mem_handover_import_vs_bare_x{suffix}"] = round(
+            results[f"mem_handover_import_s{suffix}"] / max(0.001, bare["total_s"]), 2)
+        for leftover in work.glob("bare.sqlite*"):
+            leftover.unlink()
+        for leftover in work.glob("new.sqlite*"):
+            leftover.unlink()
+        shutil.rmtree(work / "backups", ignore_errors=True)
 
-    # The search index rebuilt for everyone (the one-time rebuild after an upgrade).
-    code = ("import sys; from db.store import Store; from db.register import index; "
-            f"s = Store({str(db)!r}); n = index.refresh_everyone(s); s.close(); print(n)")
-    peak, seconds, _ = run_child(python(code))
-    results["mem_index_rebuild_peak_mb"] = peak
-    results["mem_index_rebuild_s"] = seconds
+    if "index" in OPS:
+        # The search index refreshed for everyone (a full index: most rows stay as they are)...
+        code_text = ("from db.store import Store; from db.register import index; "
+                     f"s = Store({str(db)!r}); n = index.refresh_everyone(s); s.close(); print(n)")
+        child("index_rebuild", python(code_text))
+        # ... and rebuilt from nothing (the one-time rebuild after an upgrade).
+        code_text = ("from db.store import Store; from db.register import index; "
+                     f"s = Store({str(db)!r}); n = index.rebuild_index(s); s.close(); print(n)")
+        child("index_rebuild_from_empty", python(code_text))
 
-    # The 150,000-row spreadsheet import into the demo community.
-    from bench.bench_ledger import make_ledger
+    if "ledger" in OPS:
+        # The 150,000-row spreadsheet import into the demo community, then the register exported.
+        from bench.bench_ledger import make_ledger
 
-    ledger = work / "台账.xlsx"
-    make_ledger(ledger)
-    peak, seconds, _ = run_child(griddesk("import", "--db", str(db), str(ledger)))
-    results["mem_ledger_import_150k_peak_mb"] = peak
-    results["mem_ledger_import_150k_s"] = seconds
+        ledger = work.parent / "台账.xlsx"
+        if not ledger.exists():
+            make_ledger(ledger)
+        child("ledger_import_150k", griddesk("import", "--db", str(db), str(ledger)))
+        child("ledger_export_all", griddesk("export", "--db", str(db), "--to", str(work / "导出.xlsx")))
+    for leftover in work.glob("a.sqlite*"):
+        leftover.unlink()

@@ -91,18 +91,34 @@ def deferred_hooks(store, *, run: bool = True) -> Iterator[dict]:
     if not run:
         return
     started = time.perf_counter()
+    # Each once, sorted (a bulk merge hands them over in order: the sort is one pass).
+    run_hooks_once(store, {table: [sorted(dict.fromkeys(ids))] for table, ids in pending.items()})
+    stats["seconds"] = time.perf_counter() - started
+
+
+def run_hooks_once(store, pending: dict[str, Iterable[Sequence[str]]]) -> None:
+    """Run each table's row hooks over its blocks of row ids (each id once), inside the bulk
+    contexts: the end of deferred_hooks, and of a bulk merge that keeps the ids of its rows itself
+    (see forget_deferred) and hands them over block by block."""
     with ExitStack() as stack:
         for factory in getattr(store, "bulk_contexts", ()):
             stack.enter_context(factory(store))
-        for table, ids in pending.items():
-            # Each once, sorted (a bulk merge hands them over in order: the sort is one pass).
-            _run_hooks(store, table, sorted(dict.fromkeys(ids)))
+        for table, blocks in pending.items():
+            for ids in blocks:
+                _run_hooks(store, table, ids)
     if pending and store.db.in_transaction():
         # Full-text tables keep new terms in memory until the next savepoint or the commit: write
         # them out here, so their time counts as derived data rather than as the caller's next step.
         with store.db.atomic():
             pass
-    stats["seconds"] = time.perf_counter() - started
+
+
+def forget_deferred() -> None:
+    """Drop the row ids the innermost deferred_hooks collected so far: for a bulk merge in batches
+    that keeps them itself (on disk) and runs the hooks with run_hooks_once, so the ids of every
+    batch do not stay in memory."""
+    if _deferred:
+        _deferred[-1].clear()
 
 
 def _dumps(value: Any) -> str:

@@ -201,18 +201,43 @@ def clear_caches() -> None:
         cached.cache_clear()
 
 
+EVERYONE_BLOCK = 10_000  # persons read and written at a time by refresh_everyone (bounded memory)
+
+
 def refresh_everyone(store, *, on: dt.date | None = None) -> int:
-    """Index every live person, read in one pass (after a bulk write into an empty index: a full
-    handover or a first import). Rows of persons no longer live are removed."""
+    """Index every live person (after a bulk write into an empty index: a full handover or a first
+    import). Rows of persons no longer live are removed.
+
+    Read and written block by block (EVERYONE_BLOCK persons), so memory does not grow with the
+    register. Into an empty index the rows go in as they come and are put in display order once
+    at the end (renumber_rows, which writes the text indexes from them)."""
     on = on or today()
     db = store.db
     use_readings(store)
-    docs: dict[str, str] = {}
-    rows = _index_rows(store, on, None, docs)
-    live = {r[0] for r in rows}
-    drop = [pid for (pid,) in db.execute_sql("select person_id from register_search") if pid not in live]
-    _store_rows(db, rows, drop, docs=docs)
-    return len(rows)
+    empty = not _has_rows(db)
+    live = [pid for pid, deleted, merged in db.execute_sql(
+        "select id, deleted, merged_into from person order by id") if not (deleted or merged)]
+    indexed = 0
+    for block in chunks(live, EVERYONE_BLOCK):
+        docs: dict[str, str] = {}
+        rows: list[tuple] = []
+        for part in chunks(block):
+            rows += _index_rows(store, on, part, docs)
+        if empty:
+            db.cursor().executemany(_INSERT, [(indexed + k + 1, *r) for k, r in enumerate(rows)])
+        else:
+            _store_rows(db, rows, [], docs=docs)
+        indexed += len(rows)
+    if empty:
+        if indexed:
+            renumber_rows(db)
+        return indexed
+    drop = [pid for (pid,) in db.execute_sql(
+        "select s.person_id from register_search s left join person p on p.id = s.person_id "
+        "where p.id is null or p.deleted or p.merged_into is not null and p.merged_into != ''")]
+    for part in chunks(drop, EVERYONE_BLOCK):
+        _store_rows(db, [], list(part))
+    return indexed
 
 
 def _has_rows(db) -> bool:

@@ -541,3 +541,64 @@ def describe_note(note: dict) -> str:
                  "database file?) ({source})").format(ops=ops, source=note["source"])
     return _("changes {ops}: from before changes were signed, kept without proof of origin ({source})").format(
         ops=ops, source=note["source"])
+
+
+class StreamVerifier:
+    """verify() for a bundle read in batches (the import's first, bounded-memory pass).
+
+    The bundle's ops come node by node in counter order. Each node's ops are checked up to the last
+    signed head inside what was fed; the rest (at most the span between two heads: a device signs
+    every CHECKPOINT ops and the top of each bundle) waits for the next batch, and finish() checks
+    what is left. A checked part's last digest is the next part's link: a first op of the next part
+    that does not name it is refused."""
+
+    def __init__(self, raw_heads, local: Local):
+        self.local = local
+        self.raw_heads = raw_heads
+        self.proof = Proof()
+        self.heads_by_node: dict[str, dict[int, Head]] = defaultdict(dict)
+        # The heads' signatures and devices, once (verify() with no ops checks exactly those).
+        verify((), raw_heads, local)
+        for head in parse_heads(raw_heads):
+            self.heads_by_node[head.node][head.counter] = head
+        self.pending: dict[str, list] = defaultdict(list)
+        self.last: dict[str, tuple[int, bytes | None]] = {}  # node: (counter, digest) of its checked part
+
+    def _check(self, node: str, part: list) -> None:
+        if not part:
+            return
+        known = self.last.get(node)
+        if known is not None and part[0].counter == known[0] + 1 and known[1] is not None \
+                and part[0].prev is not None and part[0].prev != known[1]:
+            raise _refuse(_("Change {op} of device {device} does not match that device's signed history: it was "
+                            "altered or made up after the device wrote it.").format(
+                op=f"{node}:{part[0].counter}", device=_who(self.local, self.local.bound(node))))
+        _verify_node(node, part, self.heads_by_node.get(node, {}), self.local, self.proof)
+        last = part[-1]
+        self.last[node] = (last.counter, op_digest(last, last.prev) if last.prev is not None else None)
+
+    def feed(self, ops: Iterable) -> None:
+        by_node: dict[str, list] = defaultdict(list)
+        for op in ops:
+            by_node[op.node].append(op)
+        for node, node_ops in by_node.items():
+            ops_here = self.pending.pop(node, []) + node_ops
+            heads = self.heads_by_node.get(node, {})
+            lo, hi = ops_here[0].counter, ops_here[-1].counter
+            signed = [c for c in heads if lo <= c <= hi]
+            if not signed:
+                self.pending[node] = ops_here
+                continue
+            cut = max(signed)
+            split = next((i for i, op in enumerate(ops_here) if op.counter > cut), len(ops_here))
+            self._check(node, ops_here[:split])
+            if split < len(ops_here):
+                self.pending[node] = ops_here[split:]
+
+    def finish(self) -> Proof:
+        for node, rest in list(self.pending.items()):
+            self._check(node, rest)
+        self.pending.clear()
+        for heads in self.heads_by_node.values():
+            self.proof.heads.extend(heads.values())
+        return self.proof

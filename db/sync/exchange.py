@@ -3,6 +3,9 @@
 A bundle carries ops (db/oplog.py) plus a manifest: format and schema versions, bundle id, sender,
 the sender's version vector, counter ranges and counts. Import verifies the whole file first
 (db/sync/bundle.py), then applies every op in one transaction; importing twice changes nothing.
+Bundles are streamed: export writes the ops into the sealed file as they are read from the log;
+import reads the file twice, a first pass that verifies it whole (verify_bundle) and a second that
+applies it batch by batch in the one transaction (_apply). Memory does not grow with the bundle.
 The receiver answers with a receipt (its version vector) so the sender knows what it now holds,
 and exports for that peer start from there.
 
@@ -16,13 +19,14 @@ synchronous=FULL and bundles and receipts are written only after what they promi
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from itertools import chain
 from operator import attrgetter
 from pathlib import Path
 from typing import Any
@@ -41,12 +45,14 @@ from db.sync import bundle as container
 from db.sync.files import dated_name
 from db.sync.identity import SyncError, fingerprint, identity, now_iso, unb64
 from db.sync.labels import table_label
-from db.sync.usb import safe_write
+from db.sync.usb import safe_write, safe_write_with
 from i18n import _
 
 APP_VERSION = "0.1.0"
 KINDS = ("changes", "full", "receipt")
 BULK_OPS = 20_000  # from this many new ops an import runs in bulk mode (see _bulk_mode)
+OPS_PER_BATCH = 10_000  # ops read, checked and merged at a time (memory does not grow with the bundle)
+BULK_CACHE_KIB = 120_000  # the page cache of a bulk import at most (it counts in the memory used)
 _HLC = re.compile(r"^\d{16}-\d{6}-\S+$")
 Progress = Callable[[int, int], None] | None
 IsCancelled = Callable[[], bool] | None
@@ -54,15 +60,49 @@ IsCancelled = Callable[[], bool] | None
 
 @dataclass
 class Bundle:
-    """A verified, decrypted bundle: nothing of it has been applied yet."""
+    """A verified bundle: nothing of it has been applied yet.
+
+    Its ops are not held in memory: op_batches() reads them again from the file (or the bytes) it
+    was verified from, batch by batch (the second pass; see db/sync/bundle.py)."""
 
     header: dict
     manifest: dict
-    ops: list[oplog.OpRecord]
+    source: bytes | Path  # what it was verified from
+    verified: container.Verified
+    op_count: int = 0
+    node_counts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # node: (ops, lowest, highest)
     newly_trusted: dict | None = None  # the sender, trusted on first use by explicit choice
     needs_trust: bool = False  # verified, but the sender is unknown and not confirmed yet
     file_name: str | None = None  # the file it was read from, for the exchange history
     proof: Any = None  # chains.Proof: what verify_origins found (heads and notes kept on import)
+
+    def _open(self):
+        if isinstance(self.source, (bytes, bytearray, memoryview)):
+            return io.BytesIO(self.source)
+        try:
+            return open(self.source, "rb")
+        except OSError as exc:
+            raise container._changed() from exc
+
+    def op_batches(self, size: int | None = None) -> Iterator[list[oplog.OpRecord]]:
+        """The bundle's ops, checked again, in batches of at most `size` (OPS_PER_BATCH). The file must
+        still be the one verified: otherwise SyncError is raised, at the latest after the last batch."""
+        with self._open() as fh:
+            parts = _payload_parts(container.payload(fh, self.verified), size or OPS_PER_BATCH)
+            if next(parts) != self.manifest:
+                raise container._changed()
+            n = 0
+            for raw in parts:
+                ops = _parse_ops(raw, first=n)
+                n += len(ops)
+                yield ops
+            if n != self.op_count:
+                raise container._changed()
+
+    @property
+    def ops(self) -> list[oplog.OpRecord]:
+        """All ops at once (small bundles, tests); large ones are read with op_batches()."""
+        return [op for batch in self.op_batches() for op in batch]
 
     @property
     def kind(self) -> str:
@@ -168,19 +208,17 @@ def _record(store, **values) -> None:
 
 # -- export ---------------------------------------------------------------------------------------
 
-def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsCancelled):
-    """Every op held above `since`, and the vector this database can prove (no claim past a hole).
+def _plan_ops(store, since: dict[str, int]):
+    """What an export carries, without reading the ops: per node the counter range (first and last
+    carried), per table the number of ops, the total, and the version vector this database can prove
+    (the ops are streamed afterwards).
 
     A laptop synced with the office hub holds only its grids' ops of other devices: their
     counters have holes. The bundle carries every op held, also those past a hole (stopping at
     the first one lost them for the receiver), while its vector claims only the contiguous part."""
     top = oplog.version_vector(store.db)
-    rows: list[list] = []
     ranges: dict[str, list[int]] = {}
     tables: Counter = Counter()
-    total = sum(max(0, t - since.get(n, 0)) for n, t in top.items())
-    sql = (f"select {oplog._OP_COLUMNS}, lower(hex(prev)) from oplog where node = ? and counter > ? "
-           "order by counter")
     nodes = sorted(top)
     if store.get_meta("hub_role") == "readonly":  # db.sync.hub_client.ROLE_META
         # The office hub sends a read-only laptop others' ops with the personal numbers masked:
@@ -189,18 +227,47 @@ def _select_ops(store, since: dict[str, int], progress: Progress, cancelled: IsC
         nodes = [n for n in nodes if n in own]
     for node in nodes:
         lo = since.get(node, 0)
-        start = len(rows)
-        for row in opfields.wire_rows(store.db, store.db.execute_sql(sql, (node, lo))):
-            rows.append(row)
-            tables[row[2]] += 1
-            if len(rows) % 20_000 == 0:
+        first = last = None
+        for tbl, n, a, b in store.db.execute_sql(
+                "select tbl, count(*), min(counter), max(counter) from oplog where node = ? and counter > ? "
+                "group by tbl", (node, lo)):
+            tables[tbl] += n
+            first = a if first is None else min(first, a)
+            last = b if last is None else max(last, b)
+        if first is not None:
+            ranges[node] = [first, last]
+    return ranges, dict(tables), sum(tables.values()), top
+
+
+def _stream_ops(store, writer, ranges: dict[str, list[int]], total: int, progress: Progress,
+                cancelled: IsCancelled) -> int:
+    """Write the ops of `ranges` as the payload's JSON array, one op per line ("[", op ",", ..., "]"):
+    plain JSON for older readers, read line by line by this one. Returns how many were written."""
+    sql = (f"select {oplog._OP_COLUMNS}, lower(hex(prev)) from oplog where node = ? and counter >= ? "
+           "and counter <= ? order by counter")
+    dumps = orjson.dumps
+    wire = opfields.wire_rows  # the op's JSON text, as it was written (the log stores it packed)
+    written = 0
+    writer.write(b"[\n")
+    for node, (lo, hi) in ranges.items():
+        cursor = store.db.execute_sql(sql, (node, lo, hi))
+        while True:
+            rows = cursor.fetchmany(5_000)
+            if not rows:
+                break
+            rows = wire(store.db, rows)
+            if written:
+                writer.write(b",\n")
+            writer.write(b",\n".join(map(dumps, rows)))
+            before = written
+            written += len(rows)
+            if written // 20_000 != before // 20_000:
                 if cancelled and cancelled():
                     raise Cancelled(_("The export was cancelled; nothing was written."))
                 if progress:
-                    progress(len(rows), total)
-        if len(rows) > start:
-            ranges[node] = [rows[start][1], rows[-1][1]]  # first and last carried (holes possible)
-    return rows, ranges, dict(tables), top
+                    progress(written, total)
+    writer.write(b"\n]")
+    return written
 
 
 def _manifest(store, kind: str, *, recipient: str | None, since: dict, vector: dict, ranges: dict,
@@ -222,14 +289,24 @@ def _manifest(store, kind: str, *, recipient: str | None, since: dict, vector: d
     return manifest
 
 
-def _seal(store, manifest: dict, ops_json: bytes, recipients: list[dict], passphrase: str | None) -> bytes:
+def _sealer(store, manifest: dict, fh, recipients: list[dict], passphrase: str | None) -> container.SealWriter:
+    """A writer of the sealed bundle into fh; the manifest line is already written to it."""
     me = identity(store)
-    payload = json.dumps(manifest, ensure_ascii=False).encode("utf-8") + b"\n" + ops_json
     fields = {"bundle_id": manifest["bundle_id"], "kind": manifest["kind"], "app_version": APP_VERSION,
               "created_at": manifest["created_at"], "box_public": container.b64(me.box_public)}
-    return container.seal(payload, sender=me, header_fields=fields,
-                          recipients=[(d["device_id"], unb64(d["box_public"])) for d in recipients],
-                          passphrase=passphrase)
+    writer = container.SealWriter(fh, sender=me, header_fields=fields,
+                                  recipients=[(d["device_id"], unb64(d["box_public"])) for d in recipients],
+                                  passphrase=passphrase)
+    writer.write(json.dumps(manifest, ensure_ascii=False).encode("utf-8") + b"\n")
+    return writer
+
+
+def _seal(store, manifest: dict, ops_json: bytes, recipients: list[dict], passphrase: str | None) -> bytes:
+    out = io.BytesIO()
+    writer = _sealer(store, manifest, out, recipients, passphrase)
+    writer.write(ops_json)
+    writer.close()
+    return out.getvalue()
 
 
 def _recipient(store, device: str) -> dict:
@@ -244,19 +321,19 @@ def _recipient(store, device: str) -> dict:
 
 @dataclass
 class Exported:
-    data: bytes
+    data: bytes  # the bundle (b"" when it was written straight to a file: see size)
     manifest: dict
     file_name: str
+    size: int = 0
 
     @property
     def ops(self) -> int:
         return self.manifest["counts"]["ops"]
 
 
-def export_bundle(store, *, for_device: str | None = None, full: bool = False, passphrase: str | None = None,
-                  also_for: tuple[str, ...] = (), progress: Progress = None,
-                  cancelled: IsCancelled = None) -> Exported:
-    """Build a bundle: the ops `for_device` lacks (from its acknowledged vector) or, with full, all."""
+def _write_bundle(store, fh, *, for_device: str | None, full: bool, passphrase: str | None,
+                  also_for: tuple[str, ...], progress: Progress, cancelled: IsCancelled) -> dict:
+    """Write a bundle into fh as the ops are read (bounded memory); returns its manifest."""
     if not for_device and not full:
         raise SyncError(_("Choose a receiving device, or a full handover."))
     recipients = [_recipient(store, d) for d in ([for_device] if for_device else []) + list(also_for)]
@@ -266,28 +343,52 @@ def export_bundle(store, *, for_device: str | None = None, full: bool = False, p
     # would have its number written again with other content.
     durable.make_durable(store)
     since = {} if full or not for_device else peer_vector(store, recipients[0]["device_id"])
-    rows, ranges, tables, vector = _select_ops(store, since, progress, cancelled)
+    ranges, tables, total, vector = _plan_ops(store, since)
     manifest = _manifest(store, "full" if full else "changes",
                          recipient=recipients[0]["device_id"] if recipients else None,
-                         since=since, vector=vector, ranges=ranges, counts=tables, ops=len(rows),
+                         since=since, vector=vector, ranges=ranges, counts=tables, ops=total,
                          extra={"heads": chains.heads_for(store, ranges)})
-    data = _seal(store, manifest, orjson.dumps(rows), recipients, passphrase)
-    return Exported(data, manifest, dated_name(None, "GD", "GDB"))
+    writer = _sealer(store, manifest, fh, recipients, passphrase)
+    written = _stream_ops(store, writer, ranges, total, progress, cancelled)
+    if written != total:  # ops are never removed from the log: not expected
+        raise SyncError(_("The change log changed while the bundle was written; nothing was written. "
+                          "Export again."))
+    writer.close()
+    return manifest
 
 
-def export_to_file(store, path: Path, **kwargs) -> Exported:
-    """Export and write FAT32-safely (read back and verified); records the exchange."""
-    exported = export_bundle(store, **kwargs)
+def export_bundle(store, *, for_device: str | None = None, full: bool = False, passphrase: str | None = None,
+                  also_for: tuple[str, ...] = (), progress: Progress = None,
+                  cancelled: IsCancelled = None) -> Exported:
+    """Build a bundle in memory: the ops `for_device` lacks (from its acknowledged vector) or, with
+    full, all. (export_to_file writes a large one straight to its file instead.)"""
+    out = io.BytesIO()
+    manifest = _write_bundle(store, out, for_device=for_device, full=full, passphrase=passphrase,
+                             also_for=also_for, progress=progress, cancelled=cancelled)
+    data = out.getvalue()
+    return Exported(data, manifest, dated_name(None, "GD", "GDB"), len(data))
+
+
+def export_to_file(store, path: Path, *, for_device: str | None = None, full: bool = False,
+                   passphrase: str | None = None, also_for: tuple[str, ...] = (), progress: Progress = None,
+                   cancelled: IsCancelled = None) -> Exported:
+    """Export and write FAT32-safely (streamed to the file, read back and verified); records the exchange."""
     path = Path(path)
     if path.is_dir():
         path = path / dated_name(path, "GD", "GDB")
-    safe_write(path, exported.data)
-    m = exported.manifest
+    found: dict = {}
+
+    def write(fh) -> None:
+        found["manifest"] = _write_bundle(store, fh, for_device=for_device, full=full, passphrase=passphrase,
+                                          also_for=also_for, progress=progress, cancelled=cancelled)
+
+    size = safe_write_with(path, write)
+    m = found["manifest"]
+    exported = Exported(b"", m, str(path), size)
     names = {d["device_id"]: d["name"] for d in _all_devices(store)}
     _record(store, bundle_id=m["bundle_id"], direction="export", kind=m["kind"], peer_device=m["recipient"],
             peer_name=names.get(m["recipient"]), file_name=str(path), ops=exported.ops,
             summary=json.dumps({"tables": m["counts"]["tables"]}))
-    exported.file_name = str(path)
     return exported
 
 
@@ -368,8 +469,9 @@ def _prev(extra: list) -> bytes | None:
     return prev
 
 
-def _parse_ops(raw: list) -> list[oplog.OpRecord]:
-    """Check and decode every op; on any problem the op-by-op path names the first malformed one."""
+def _parse_ops(raw: list, first: int = 0) -> list[oplog.OpRecord]:
+    """Check and decode every op; on any problem the op-by-op path names the first malformed one.
+    first: the number of ops before these in the bundle (for that name)."""
     ops = []
     append = ops.append
     loads = orjson.loads
@@ -389,69 +491,189 @@ def _parse_ops(raw: list) -> list[oplog.OpRecord]:
             append(record(node, counter, tbl, row_id, f, s, hlc, user, schema, kind, r[:10] if extra else r,
                           _prev(extra)))
     except (ValueError, TypeError):
-        return [_parse_op(i, r) for i, r in enumerate(raw)]  # raises, naming the change
+        return [_parse_op(first + i, r) for i, r in enumerate(raw)]  # raises, naming the change
     return ops
 
 
+def _content_malformed() -> SyncError:
+    return SyncError(_("The bundle's content is malformed. Nothing was imported."))
+
+
+def _payload_parts(pieces: Iterator[bytes], size: int) -> Iterator[dict | list]:
+    """Split a decompressed payload: yields the manifest (a dict), then the raw ops (JSON lists) in
+    lists of at most `size`. The whole payload is always consumed (the caller's checks at its end).
+
+    The ops are one per line in bundles of this version ("[", op ",", ..., op, "]"); bundles written
+    by earlier versions hold the array on one line: it is then parsed whole, as they were."""
+    pieces = iter(pieces)
+    buf = bytearray()
+
+    def more() -> bool:
+        piece = next(pieces, None)
+        if piece is None:
+            return False
+        buf.extend(piece)
+        return True
+
+    while b"\n" not in buf and more():
+        pass
+    end = buf.find(b"\n")
+    try:
+        manifest = json.loads(bytes(buf[:end] if end >= 0 else buf))
+    except ValueError as exc:
+        raise _content_malformed() from exc
+    if not isinstance(manifest, dict) or manifest.get("kind") not in KINDS:
+        raise _content_malformed()
+    del buf[:end + 1 if end >= 0 else len(buf)]
+    yield manifest
+    while len(buf) < 2 and more():
+        pass
+    if buf[:2] != b"[\n":
+        while more():
+            pass
+        try:
+            raw = orjson.loads(buf) if bytes(buf).strip() else []
+        except orjson.JSONDecodeError as exc:
+            raise _content_malformed() from exc
+        del buf[:]
+        if not isinstance(raw, list):
+            raise _content_malformed()
+        for start in range(0, len(raw), size):
+            yield raw[start:start + size]
+        return
+    del buf[:2]
+    lines: list[bytes] = []
+    ended = False
+    while True:
+        cut = buf.rfind(b"\n")
+        if cut >= 0:
+            for line in bytes(buf[:cut]).split(b"\n"):
+                if ended:
+                    if line.strip():
+                        raise _content_malformed()
+                elif line == b"]":
+                    ended = True
+                elif line:
+                    lines.append(line[:-1] if line.endswith(b",") else line)
+            del buf[:cut + 1]
+        while len(lines) >= size or (lines and ended):
+            take, lines = lines[:size], lines[size:]
+            try:
+                raw = orjson.loads(b"[" + b",".join(take) + b"]")
+            except orjson.JSONDecodeError as exc:
+                raise _content_malformed() from exc
+            yield raw
+        if not more():
+            break
+    tail = bytes(buf).strip()
+    if not ended and tail == b"]":
+        ended = True
+    elif tail:
+        raise _content_malformed()
+    if lines:
+        try:
+            raw = orjson.loads(b"[" + b",".join(lines) + b"]")
+        except orjson.JSONDecodeError as exc:
+            raise _content_malformed() from exc
+        yield raw
+    if not ended:
+        raise _content_malformed()
+
+
+@dataclass
+class _Checked:
+    manifest: dict
+    ops: int
+    nodes: dict[str, tuple[int, int, int]]
+    proof: Any = None  # chains.Proof
+
+
+def _payload_checker(store):
+    """The content part of the first pass: the manifest and every op checked, none kept: each op
+    well formed, against its origin's chain and signed heads (db/sync/chains.py: an altered or
+    made-up op refuses the bundle, naming the device), and no audit entry changed."""
+    from db.accounts.audit import refuse_audit_edits
+
+    def check(pieces: Iterator[bytes]) -> _Checked:
+        parts = _payload_parts(pieces, OPS_PER_BATCH)
+        manifest = next(parts)
+        if not isinstance(manifest, dict):
+            raise SyncError(_("The bundle's content is malformed. Nothing was imported."))
+        origins = chains.StreamVerifier(manifest.get("heads"), chains.laptop_local(store, _node_names(manifest)))
+        n = 0
+        nodes: dict[str, tuple[int, int, int]] = {}
+        for raw in parts:
+            ops = _parse_ops(raw, first=n)
+            n += len(ops)
+            for op in ops:
+                count, lo, hi = nodes.get(op.node, (0, op.counter, op.counter))
+                nodes[op.node] = (count + 1, min(lo, op.counter), max(hi, op.counter))
+            origins.feed(ops)
+            refuse_audit_edits(store, ops)
+        return _Checked(manifest, n, nodes, origins.finish())
+
+    return check
+
+
+def _node_names(manifest: dict) -> dict[str, str]:
+    """Device id: name, from the bundle's manifest (for the messages that name a device)."""
+    names = {v[0]: v[1] for v in (manifest.get("nodes") or {}).values()
+             if isinstance(v, list) and len(v) == 2 and v[0]}
+    sender = manifest.get("sender") or {}
+    if isinstance(sender, dict) and sender.get("device_id"):
+        names[sender["device_id"]] = sender.get("name") or ""
+    return names
+
+
 @bulk_gc()
+def verify_bundle(store, fh, *, passphrase: str | None = None, trust_sender: str | None = None,
+                  allow_unknown: bool = False) -> tuple[container.Verified, _Checked]:
+    """The first pass over a bundle, before anything is applied: the container (every chunk
+    authenticated, the sender trusted, its signature over the whole body) and the content (the
+    manifest matches the header, every op well formed, as many as the manifest says). Raises
+    SyncError naming the problem; keeps nothing of the ops (bounded memory)."""
+    verified, checked = container.verify_sealed(fh, me=identity(store), passphrase=passphrase,
+                                                check_sender=_check_sender(store, trust_sender, allow_unknown),
+                                                consume=_payload_checker(store))
+    manifest = checked.manifest
+    if int(manifest.get("format", 0)) > container.FORMAT_VERSION:
+        raise container._newer()
+    if (manifest.get("bundle_id") != verified.header.get("bundle_id")
+            or manifest.get("sender", {}).get("device_id") != verified.header["sender"]):
+        raise SyncError(_("The bundle's manifest does not match its header. Nothing was imported."))
+    if checked.ops != manifest.get("counts", {}).get("ops", checked.ops):
+        raise SyncError(_("The bundle holds {found} changes but its manifest says {expected}. Nothing was "
+                          "imported.").format(found=checked.ops, expected=manifest["counts"]["ops"]))
+    return verified, checked
+
+
+def _read(store, source: bytes | Path, fh, *, passphrase: str | None = None, trust_sender: str | None = None,
+          allow_unknown: bool = False) -> Bundle:
+    verified, checked = verify_bundle(store, fh, passphrase=passphrase, trust_sender=trust_sender,
+                                      allow_unknown=allow_unknown)
+    header = verified.header
+    newly = None
+    with store.activated():
+        if TrustedDevice.get_or_none(TrustedDevice.device_id == header["sender"]) is None:
+            newly = {"device_id": header["sender"], "name": header.get("sender_name"),
+                     "sign_public": header["sign_public"], "box_public": header.get("box_public")}
+    needs_trust = newly is not None and _normal_fp(trust_sender) != header["sender"]
+    bundle = Bundle(header, checked.manifest, source, verified, checked.ops, checked.nodes, newly, needs_trust)
+    bundle.proof = checked.proof
+    return bundle
+
+
 def read_bundle(store, data: bytes, *, passphrase: str | None = None, trust_sender: str | None = None,
                 allow_unknown: bool = False) -> Bundle:
-    """Verify and decrypt a whole bundle (nothing is written); raises SyncError with the reason.
+    """Verify a whole bundle held in memory (nothing is written); raises SyncError with the reason.
 
     trust_sender: the fingerprint of an unknown sender the person has compared (it is trusted on
     import). allow_unknown: verify a bundle of an unknown sender against the key it names, for a
     preview; it cannot be imported until `confirm_sender` (bundle.needs_trust).
     """
-    opened = container.open_sealed(data, me=identity(store), passphrase=passphrase,
-                                   check_sender=_check_sender(store, trust_sender, allow_unknown))
-    body = opened.body
-    try:
-        end = body.find(b"\n")
-        manifest = json.loads(body[:end] if end >= 0 else body)
-        # A view of the ops part: no copy of a body of hundreds of megabytes.
-        rest = memoryview(body)[end + 1:] if end >= 0 else memoryview(b"")
-        try:
-            raw_ops = orjson.loads(rest)
-        except orjson.JSONDecodeError:
-            if bytes(rest).strip():
-                raise
-            raw_ops = []
-        if not isinstance(manifest, dict) or not isinstance(raw_ops, list):
-            raise ValueError
-        if manifest.get("kind") not in KINDS:
-            raise ValueError
-    except ValueError as exc:
-        raise SyncError(_("The bundle's content is malformed. Nothing was imported.")) from exc
-    if int(manifest.get("format", 0)) > container.FORMAT_VERSION:
-        raise container._newer()
-    if (manifest.get("bundle_id") != opened.header.get("bundle_id")
-            or manifest.get("sender", {}).get("device_id") != opened.header["sender"]):
-        raise SyncError(_("The bundle's manifest does not match its header. Nothing was imported."))
-    ops = _parse_ops(raw_ops)
-    if len(ops) != manifest.get("counts", {}).get("ops", len(ops)):
-        raise SyncError(_("The bundle holds {found} changes but its manifest says {expected}. Nothing was "
-                          "imported.").format(found=len(ops), expected=manifest["counts"]["ops"]))
-    newly = None
-    with store.activated():
-        if TrustedDevice.get_or_none(TrustedDevice.device_id == opened.header["sender"]) is None:
-            newly = {"device_id": opened.header["sender"], "name": opened.header.get("sender_name"),
-                     "sign_public": opened.header["sign_public"], "box_public": opened.header.get("box_public")}
-    needs_trust = newly is not None and _normal_fp(trust_sender) != opened.header["sender"]
-    bundle = Bundle(opened.header, manifest, ops, newly, needs_trust)
-    bundle.proof = verify_origins(store, bundle)
-    from db.accounts.audit import refuse_audit_edits
-
-    refuse_audit_edits(store, bundle.ops)
-    return bundle
-
-
-def verify_origins(store, bundle: Bundle) -> chains.Proof:
-    """Each op against its origin's chain and signed heads (db/sync/chains.py): raises SyncError,
-    naming the device, for an altered or made-up op; nothing of the bundle is applied then."""
-    names = {v[0]: v[1] for v in (bundle.manifest.get("nodes") or {}).values()
-             if isinstance(v, list) and len(v) == 2 and v[0]}
-    names[bundle.sender_id] = bundle.sender_name
-    return chains.verify(bundle.ops, bundle.manifest.get("heads"), chains.laptop_local(store, names))
+    data = bytes(data)
+    return _read(store, data, io.BytesIO(data), passphrase=passphrase, trust_sender=trust_sender,
+                 allow_unknown=allow_unknown)
 
 
 def confirm_sender(bundle: Bundle, fingerprint_text: str) -> None:
@@ -463,13 +685,20 @@ def confirm_sender(bundle: Bundle, fingerprint_text: str) -> None:
 
 
 def read_bundle_file(store, path: Path, **kwargs) -> Bundle:
+    """read_bundle for a file, streamed: it is read twice (verified now, applied on import), never
+    whole in memory."""
+    path = Path(path)
     try:
-        data = Path(path).read_bytes()
+        fh = open(path, "rb")
     except FileNotFoundError as exc:
         raise SyncError(_("The file “{path}” does not exist.").format(path=path)) from exc
     except OSError as exc:
         raise SyncError(_("Could not read “{path}”: {error}.").format(path=path, error=exc.strerror)) from exc
-    bundle = read_bundle(store, data, **kwargs)
+    try:
+        with fh:
+            bundle = _read(store, path, fh, **kwargs)
+    except OSError as exc:
+        raise SyncError(_("Could not read “{path}”: {error}.").format(path=path, error=exc.strerror)) from exc
     bundle.file_name = str(path)
     return bundle
 
@@ -508,8 +737,8 @@ def _already_imported(store, bundle_id: str) -> bool:
 
 @contextmanager
 def _bulk_mode(store, n_ops: int) -> Iterator[bool]:
-    """For a big merge: a page cache that holds the whole transaction (spilling makes it many times
-    slower), foreign keys checked once before commit instead of row by row, and the write-ahead
+    """For a big merge: a larger page cache (at most BULK_CACHE_KIB: it counts in the memory the
+    import uses, which must stay bounded on a 4 GB laptop), foreign keys checked once before commit instead of row by row, and the write-ahead
     log's checkpoint left to the background step after a large import (db.bulk.settle, run by the
     sync screen) instead of copying the whole transaction again inside the commit. Yields whether on."""
     db = store.db
@@ -521,7 +750,7 @@ def _bulk_mode(store, n_ops: int) -> Iterator[bool]:
     from db.bulk import checkpoint_deferred
 
     old = db.execute_sql("pragma cache_size").fetchone()[0]
-    kib = min(2_000_000, max(64_000, psutil.virtual_memory().available // 3 // 1024))
+    kib = min(BULK_CACHE_KIB, max(64_000, psutil.virtual_memory().available // 3 // 1024))
     db.execute_sql(f"pragma cache_size = -{kib}")
     db.execute_sql("pragma foreign_keys = 0")
     try:
@@ -542,30 +771,143 @@ def _check_references(db, tables) -> None:
                               "ask for a full handover.").format(table=table_label(table), parent=table_label(bad[2])))
 
 
-def _user_counts(ops: list[oplog.OpRecord]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for user, n in Counter(map(attrgetter("user"), ops)).items():
-        counts[user or "?"] = counts.get(user or "?", 0) + n
-    return counts
+def _may_be_new(db, bundle: Bundle) -> bool:
+    """Whether the bundle holds ops not here (then a backup is made before importing). Told by
+    counting per node; only when this database holds part of a node's range are the bundle's ops
+    read once more to know exactly."""
+    unsure = False
+    for node, (count, lo, hi) in bundle.node_counts.items():
+        here = db.execute_sql("select count(*) from oplog where node = ? and counter between ? and ?",
+                              (node, lo, hi)).fetchone()[0]
+        if here == 0 and count:
+            return True
+        if here < hi - lo + 1:
+            unsure = True
+    if not unsure:
+        return False
+    return any(oplog.fresh_ops(db, batch) for batch in bundle.op_batches())
+
+
+_SCRATCH = "griddesk_import"  # a scratch database file attached beside the database during an import
+_TOUCHED = f"{_SCRATCH}.rows"  # the rows the import wrote: (table, id, whether new here)
+HOOK_BLOCK = 50_000  # row ids handed to the row hooks at a time after an import
+
+
+@contextmanager
+def _scratch(store) -> Iterator[None]:
+    """Attach a scratch file for the rows an import writes (on disk: millions of ids for a big
+    handover stay out of memory), removed afterwards."""
+    db = store.db
+    import secrets
+
+    # Not named after the database: nothing that copies "<database>*" (backups, crash copies) takes it.
+    path = Path(store.path).parent / f"griddesk-import-{secrets.token_hex(4)}.tmp"
+    db.execute_sql(f"attach database ? as {_SCRATCH}", (str(path),))
+    try:
+        db.execute_sql(f"pragma {_SCRATCH}.journal_mode = off")
+        db.execute_sql(f"pragma {_SCRATCH}.synchronous = off")
+        db.execute_sql(f"create table {_TOUCHED} (tbl text not null, row_id text not null, new integer not null, "
+                       "primary key (tbl, row_id)) without rowid")
+        yield
+    finally:
+        try:
+            db.execute_sql(f"detach database {_SCRATCH}")
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _touched_tables(db) -> list[str]:
+    return [t for (t,) in db.execute_sql(f"select distinct tbl from {_TOUCHED}")]
+
+
+def _touched_blocks(db, table: str) -> Iterator[list[str]]:
+    """The ids of the rows of `table` this import wrote, sorted, HOOK_BLOCK at a time."""
+    last = ""
+    while True:
+        block = [r for (r,) in db.execute_sql(f"select row_id from {_TOUCHED} where tbl = ? and row_id > ? "
+                                              "order by row_id limit ?", (table, last, HOOK_BLOCK))]
+        if not block:
+            return
+        yield block
+        last = block[-1]
+
+
+class MergedChanges:
+    """Summary.changes of an import: one oplog.Change per row written, made when iterated. The ids
+    are kept as one text per table, not as millions of objects (a full handover)."""
+
+    def __init__(self, ids: dict[str, str], count: int) -> None:
+        self._ids = ids
+        self._count = count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+    def __iter__(self) -> Iterator[oplog.Change]:
+        none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
+        for table, text in self._ids.items():
+            for row_id in text.split("\n"):
+                yield oplog.Change(table, row_id, none, "merge", False)
+
+
+def _merged_changes(db) -> MergedChanges:
+    ids: dict[str, str] = {}
+    count = 0
+    for table in _touched_tables(db):
+        ids[table] = "\n".join(chain.from_iterable(_touched_blocks(db, table)))
+        count += ids[table].count("\n") + 1
+    return MergedChanges(ids, count)
+
+
+def _merge_batch(store, bundle: Bundle, ops: list[oplog.OpRecord], summary: Summary, step) -> None:
+    """Merge one batch of a bundle's ops (inside the import's transaction) and add to the summary.
+    The rows written are kept in the temporary table _TOUCHED, not in memory: held across batches,
+    their ids would keep every batch's memory from being reused."""
+    db = store.db
+    fresh = oplog.fresh_ops(db, ops)
+    summary.duplicate_ops += len(ops) - len(fresh)
+    found_faults = faults.find_faults(db, ops, fresh)
+    if found_faults:
+        summary.faults += len(found_faults)
+        faults.record_faults(store, found_faults, source=_("bundle {id} from {sender}").format(
+            id=bundle.bundle_id[:13], sender=bundle.sender_name))
+        if any(f.node == store.node_id for f in found_faults):
+            summary.copied_node_detected = True
+    if not fresh:
+        return
+    for user, n in Counter(map(attrgetter("user"), fresh)).items():
+        summary.by_user[user or "?"] = summary.by_user.get(user or "?", 0) + n
+    summary.newer_schema_ops += sum(n for schema, n in Counter(map(attrgetter("schema"), fresh)).items()
+                                    if schema > migrations.SCHEMA_VERSION)
+    grouped = oplog.group_ops(fresh)
+    tables = {t: sorted(rows) for t, rows in grouped.items() if synced_model(t) is not None}
+    before = _conflict_keys(db, tables)
+    for table, ids in tables.items():
+        existing = _existing_rows(db, table, ids)
+        # The first time a row is written by this import says whether it was new here.
+        db.cursor().executemany(f"insert or ignore into {_TOUCHED} values (?, ?, ?)",
+                                [(table, rid, rid not in existing) for rid in ids])
+    result = oplog.merge_fresh(store, fresh, grouped, order=tables, step=step)
+    summary.new_ops += result.new_ops
+    summary.skewed = summary.skewed or result.skewed
+    summary.copied_node_detected = summary.copied_node_detected or result.copied_node_detected
+    summary.new_conflicts += len(_conflict_keys(db, tables) - before)
 
 
 @bulk_gc()
 def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelled: IsCancelled) -> Summary:
+    """Apply (or, dry_run, try and roll back) a verified bundle: its ops are read again batch by
+    batch (the second pass) and merged in one transaction, so memory does not grow with the
+    bundle; any failure, the file changed since it was verified included, leaves nothing."""
     db = store.db
     check_bundle_has_no_gap(store, bundle)
-    summary = Summary(bundle.bundle_id, bundle.kind, bundle.sender_name, bundle.sender_id, ops=len(bundle.ops),
+    summary = Summary(bundle.bundle_id, bundle.kind, bundle.sender_name, bundle.sender_id, ops=bundle.op_count,
                       dry_run=dry_run, already_imported=_already_imported(store, bundle.bundle_id),
                       community=bundle.community)
-    fresh = oplog.fresh_ops(db, bundle.ops)
-    summary.duplicate_ops = len(bundle.ops) - len(fresh)
-    found_faults = faults.find_faults(db, bundle.ops, fresh)
-    summary.faults = len(found_faults)
-    summary.by_user = _user_counts(fresh)
-    summary.newer_schema_ops = sum(n for schema, n in Counter(map(attrgetter("schema"), fresh)).items()
-                                   if schema > migrations.SCHEMA_VERSION)
-    grouped = oplog.group_ops(fresh)
-    tables = {t: sorted(rows) for t, rows in grouped.items() if synced_model(t) is not None}
-    if not dry_run and fresh:
+    if not dry_run and _may_be_new(db, bundle):
         import time
 
         from db.backup import ensure_backup
@@ -576,55 +918,61 @@ def _apply(store, bundle: Bundle, *, dry_run: bool, progress: Progress, cancelle
         summary.backup_file = backup.name
         summary.backup_seconds = time.perf_counter() - started
 
-    def step(done: int, total: int) -> None:
+    # Progress in the merge's own units (ops inserted, then rows merged: up to twice the ops).
+    total = max(1, 2 * bundle.op_count)
+    done = 0
+    batch_units = 0
+
+    def check_cancel() -> None:
         if cancelled and cancelled():
             raise Cancelled(_("The import was cancelled; nothing was changed."))
+
+    def step(part: int, of: int) -> None:
+        nonlocal batch_units
+        batch_units = of
+        check_cancel()
         if progress:
-            progress(done, total)
+            progress(min(total, done + part), total)
 
     # The one transaction commits with synchronous=FULL: once it returns, the import is on disk.
     # A bulk import (a full handover: 800 MB of write-ahead log) leaves that sync to the receipt
     # (make_receipt makes everything durable first) and the background checkpoint, as it leaves
     # the checkpoint: the receipt, the only promise made about it, still follows the sync.
-    sync_now = durable.full_sync(db) if len(fresh) < BULK_OPS else nullcontext()
-    with sync_now, _bulk_mode(store, len(fresh)), db.atomic() as txn:
-        if found_faults:
-            faults.record_faults(store, found_faults, source=_("bundle {id} from {sender}").format(
-                id=bundle.bundle_id[:13], sender=bundle.sender_name))
-        before = _conflict_keys(db, tables)
-        for table, ids in tables.items():
-            existing = _existing_rows(db, table, ids)
-            if len(ids) - len(existing):
-                summary.new_rows[table] = len(ids) - len(existing)
-            if existing:
-                summary.updated_rows[table] = len(existing)
-        # A dry run is rolled back: derived data (search index) need not be refreshed for it.
-        with oplog.deferred_hooks(store, run=not dry_run) as hook_stats:
-            result = oplog.merge_fresh(store, fresh, grouped, order=tables, step=step)
-            summary.new_ops = result.new_ops
-            summary.skewed = result.skewed
-            summary.copied_node_detected = result.copied_node_detected or any(
-                f.node == store.node_id for f in found_faults)
-        _check_references(db, tables)
-        summary.derived_seconds = hook_stats["seconds"]
-        summary.new_conflicts = len(_conflict_keys(db, tables) - before)
-        if dry_run:
-            txn.rollback()
-        else:
-            # The last look at the cancel flag, right before the commit (after the derived data,
-            # which takes seconds for a big bundle): a cancel until now leaves nothing written.
-            if cancelled and cancelled():
-                raise Cancelled(_("The import was cancelled; nothing was changed."))
-            _after_import(store, bundle, summary)
-            if summary.copied_node_detected:
-                # In the import's own transaction: a crash cannot keep the import and lose the
-                # new node id (this copy would go on writing under the shared one).
-                store.rotate_node_id()
-    if dry_run:
-        return summary
-    none: dict = {}  # merged rows name no fields; one shared empty dict (read only) for all
-    summary.changes = list(chain.from_iterable(
-        map(oplog.Change, repeat(t), ids, repeat(none), repeat("merge"), repeat(False)) for t, ids in tables.items()))
+    sync_now = durable.full_sync(db) if bundle.op_count < BULK_OPS else nullcontext()
+    with _scratch(store):
+        with sync_now, _bulk_mode(store, bundle.op_count), db.atomic() as txn:
+            # Row hooks (the search index) are deferred while the batches are merged and run once
+            # at the end over the rows written (a dry run is rolled back: they need not run).
+            with oplog.deferred_hooks(store, run=False):
+                for batch in bundle.op_batches():
+                    batch_units = 0
+                    _merge_batch(store, bundle, batch, summary, step)
+                    done += batch_units
+                    del batch
+                    oplog.forget_deferred()  # they are in _TOUCHED
+            tables = _touched_tables(db)
+            _check_references(db, tables)
+            for table, new, n in db.execute_sql(f"select tbl, new, count(*) from {_TOUCHED} group by tbl, new"):
+                (summary.new_rows if new else summary.updated_rows)[table] = n
+            if not dry_run:
+                import time
+
+                started = time.perf_counter()
+                oplog.run_hooks_once(store, {table: _touched_blocks(db, table) for table in tables})
+                summary.derived_seconds = time.perf_counter() - started
+            if dry_run:
+                txn.rollback()
+            else:
+                # The last look at the cancel flag, right before the commit (after the derived data,
+                # which takes seconds for a big bundle): a cancel until now leaves nothing written.
+                check_cancel()
+                _after_import(store, bundle, summary)
+                if summary.copied_node_detected:
+                    # In the import's own transaction: a crash cannot keep the import and lose the
+                    # new node id (this copy would go on writing under the shared one).
+                    store.rotate_node_id()
+        if not dry_run:
+            summary.changes = _merged_changes(db)
     return summary
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from db.sync.errors import SyncError
 from i18n import _
@@ -99,6 +101,38 @@ def read_from_device(path: Path) -> bytes:
         return fh.read()
 
 
+def _hash_from_device(path: Path) -> tuple[bytes, int]:
+    """read_from_device, piece by piece: the sha256 and size of what the stick gives back."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+        drop_cached(fh.fileno())
+        while piece := fh.read(READ_PIECE):
+            digest.update(piece)
+            size += len(piece)
+    return digest.digest(), size
+
+
+READ_PIECE = 1 << 20
+
+
+class _HashingFile:
+    """A file being written that also hashes and counts what goes through it."""
+
+    def __init__(self, fh):
+        self._fh = fh
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        if self.size > FAT32_LIMIT:
+            raise SyncError(_("The file is larger than 4 GB, which a FAT32 stick cannot hold."))
+        return self._fh.write(data)
+
+
 def safe_write(path: Path, data: bytes) -> Path:
     """Write data to path (temp name, flush, fsync, rename, read back); raise SyncError if it fails."""
     path = Path(path)
@@ -121,6 +155,40 @@ def safe_write(path: Path, data: bytes) -> Path:
         raise SyncError(_("Could not write “{path}”: {error}. Check that the stick is inserted and not "
                           "full or write-protected.").format(path=path, error=exc.strerror or exc)) from exc
     if hashlib.sha256(back).digest() != hashlib.sha256(data).digest():
-        raise SyncError(_("“{path}” reads back differently from what was written: the stick may be "
-                          "failing. Use another stick.").format(path=path))
+        raise _reads_back_differently(path)
     return path
+
+
+def _reads_back_differently(path: Path) -> SyncError:
+    return SyncError(_("“{path}” reads back differently from what was written: the stick may be "
+                       "failing. Use another stick.").format(path=path))
+
+
+def safe_write_with(path: Path, write: Callable[[BinaryIO], object]) -> int:
+    """safe_write for content written piece by piece: write(fh) writes it (a large bundle is never
+    whole in memory). Temp name, flush, fsync, rename, read back and compared by hash; nothing is
+    left behind when write() or anything else fails. Returns the size written."""
+    path = Path(path)
+    folder = path.parent
+    tmp = folder / short_name("GD" + secrets.token_hex(3), "TMP")
+    try:
+        with open(tmp, "wb") as raw:
+            fh = _HashingFile(raw)
+            write(fh)
+            raw.flush()
+            os.fsync(raw.fileno())
+        if path.exists():
+            path.unlink()  # FAT has no atomic replace
+        os.rename(tmp, path)
+        _fsync_dir(folder)
+        back, size = _hash_from_device(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SyncError(_("Could not write “{path}”: {error}. Check that the stick is inserted and not "
+                          "full or write-protected.").format(path=path, error=exc.strerror or exc)) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    if back != fh.digest.digest() or size != fh.size:
+        raise _reads_back_differently(path)
+    return size

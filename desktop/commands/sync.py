@@ -86,7 +86,7 @@ def cmd_export(args) -> int:
     finally:
         store.close()
     print(_("Bundle written and verified: {path} ({ops} changes, {size} KB).").format(
-        path=exported.file_name, ops=exported.ops, size=max(1, len(exported.data) // 1024)))
+        path=exported.file_name, ops=exported.ops, size=max(1, exported.size // 1024)))
     print(_("It is safe to remove the stick."))
     return 0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -286,7 +285,7 @@ class ImportTab(QWidget):
                 return bundle, exchange.preview(store, bundle)
             except GapError as gap:
                 # Refused for a hole: the receipt for the sender is what asks for the gap.
-                gap.bundle = dataclasses.replace(bundle, ops=[])
+                gap.bundle = bundle  # (its ops are not held in memory: read from the file when applied)
                 raise
 
         self.path = path
@@ -342,7 +341,7 @@ class ImportTab(QWidget):
         bundle, store = self.bundle, self.ctx.store
         self.trusted_here = trusted_here
 
-        n = len(bundle.ops)
+        n = bundle.op_count
 
         def work(state):
             def progress(done: int, total: int) -> None:
@@ -369,9 +368,8 @@ class ImportTab(QWidget):
         self._show_import_buttons()
 
     def _imported(self, summary) -> None:
-        # Only the manifest is needed from now on (the receipt): a full handover's ops held in
-        # memory are about 1.5 GB for 50,000 households.
-        self.bundle = dataclasses.replace(self.bundle, ops=[]) if self.bundle is not None else None
+        # Only the manifest is needed from now on (the receipt); the bundle's ops are not held in
+        # memory (they are read from the file batch by batch when it is applied).
         self.trusted_here = False
         # The result replaces the preview (and its warnings, e.g. the untrusted sender), at the top.
         if self.bundle is not None:
