@@ -288,19 +288,15 @@ class PostgresStorage(Storage):
 
         self._psycopg = psycopg
         self.url = url
-        returned: dict[int, float] = {}
 
         def check(conn) -> None:
-            # A connection broken by a server restart is replaced, not handed out; one that answered
-            # a moment ago is not asked again (the check is a round trip on every request).
-            if time.monotonic() - returned.get(id(conn), 0.0) > 0.5:
-                ConnectionPool.check_connection(conn)
-
-        def reset(conn) -> None:
-            returned[id(conn)] = time.monotonic()
+            # A connection broken by a server restart is replaced, not handed out: checked on every
+            # request (a round trip; skipping it for a connection that answered a moment ago handed
+            # out dead connections right after a quick restart).
+            ConnectionPool.check_connection(conn)
 
         self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True,
-                                   kwargs={"autocommit": False}, timeout=30, check=check, reset=reset)
+                                   kwargs={"autocommit": False}, timeout=30, check=check)
         self.init_schema()
 
     def q(self, sql: str) -> str:
