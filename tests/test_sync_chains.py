@@ -281,3 +281,41 @@ def test_hub_passes_an_honest_relay_of_usb_changes(office_world, tmp_path):
     office.sync()
     assert any(r["number"] == "3-301" for r in office.rows("household").values())
     usb.close()
+
+
+@pytest.mark.parametrize("altered", [None, 2, 5, 11])
+def test_origins_are_checked_batch_by_batch_in_the_streaming_first_pass(tmp_path, monkeypatch, altered):
+    """The import's first pass reads a bundle in batches: each node's ops are checked up to the last
+    signed head of a batch and the rest waits for the next one (chains.StreamVerifier). Batches of 2
+    ops and heads every 3: an op altered anywhere, early, in the middle or in the last batch, refuses
+    the bundle; an honest relay is proven op by op across the batch boundaries."""
+    monkeypatch.setattr(chains, "CHECKPOINT", 3)
+    monkeypatch.setattr(exchange, "OPS_PER_BATCH", 2)
+    a, b, c = make_replicas(tmp_path, ["a", "b", "c"])
+    try:
+        _grids(b, 1)
+        _move(b, a)  # A knows B
+        _grids(b, 11, start=1)
+        _move(b, c)
+        heads = [r[0] for r in c.db.execute_sql("select counter from sync_chain_head where node = ? order by counter",
+                                                (b.node_id,))]
+        assert {3, 6, 9, 12} <= set(heads)
+        if altered is not None:
+            c.db.execute_sql("update oplog set fields = ? where node = ? and counter = ?",
+                             (orjson.dumps({"name": "假网格", "code": "G0", "deleted": 0}).decode(), b.node_id,
+                              altered))
+        before = content(a)
+        data = exchange.export_bundle(c, for_device=identity(a).device_id, full=True).data
+        if altered is None:
+            bundle = exchange.read_bundle(a, data)
+            assert bundle.proof.proven >= 11 and chains.list_notes(a) == []
+            exchange.import_bundle(a, bundle)
+            _stored_digests(a, b.node_id)
+        else:
+            with pytest.raises(SyncError) as exc:
+                exchange.read_bundle(a, data)
+            assert f"{b.node_id}:{altered}" in str(exc.value) or fingerprint(identity(b).device_id) in str(exc.value)
+            assert content(a) == before
+    finally:
+        for s in (a, b, c):
+            s.close()
