@@ -4,68 +4,13 @@ desktop database each, so hundreds of them fit on this machine."""
 
 from __future__ import annotations
 
-import os
 import secrets
-import socket
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class HubProcess:
-    """`griddesk-hub serve` in a child process on loopback with TLS."""
-
-    def __init__(self, data: str, tls: Path):
-        self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--data", data, "serve", "--host", "127.0.0.1",
-                                      "--port", str(self.port), "--tls", str(tls)], cwd=ROOT,
-                                     env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(self.proc.stderr.read().decode()) from None
-                time.sleep(0.05)
-
-    @property
-    def address(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(20)
-
-
-class CodeMaker:
-    """What enrolment needs from the hub (.service, .address), on its storage opened beside it."""
-
-    def __init__(self, data: str, address: str):
-        from hub.service import HubService
-        from hub.storage import open_storage
-
-        self.storage = open_storage(data)
-        self.service = HubService(self.storage)
-        self.address = address
-
-    def close(self) -> None:
-        self.storage.close()
+from hub.server import CodeMaker, HubProcess, free_port  # noqa: F401 - the benches import them from here
 
 
 class SimDevice:

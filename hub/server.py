@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -54,4 +57,50 @@ class ThreadedHub:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
+        self.storage.close()
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class HubProcess:
+    """`griddesk-hub serve` in a child process on loopback with TLS (as an office runs it; a test
+    can SIGKILL it). crash: the hub dies right after a push's commit, before it acknowledges."""
+
+    def __init__(self, data: str, tls: Path, *, crash: bool = False, port: int | None = None):
+        self.data, self.tls, self.port = data, tls, port or free_port()
+        env = dict(os.environ, PYTHONPATH=str(ROOT), GRIDDESK_HUB_CRASH_AFTER_COMMIT="1" if crash else "0")
+        self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--data", data, "serve", "--host", "127.0.0.1",
+                                      "--port", str(self.port), "--tls", str(tls)], cwd=ROOT, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(self.proc.stderr.read().decode()) from None
+                time.sleep(0.05)
+
+    @property
+    def address(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(20)
+
+
+class CodeMaker:
+    """What enrolment needs from a hub (.service, .address), on its storage opened beside a hub that
+    runs in another process: enrolment codes are made on the storage directly."""
+
+    def __init__(self, data: str, address: str):
+        self.storage = open_storage(data)
+        self.service = HubService(self.storage)
+        self.address = address
+
+    def close(self) -> None:
         self.storage.close()

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +13,7 @@ from db.models.register import Household, Person
 from db.sync import hub_client
 from db.sync.identity import SyncError
 from hub import cli
-from hub.server import ThreadedHub, free_port
+from hub.server import CodeMaker, HubProcess, ThreadedHub
 from hub.service import HubService
 from hub.storage import open_storage
 from tests.hub_helpers import (  # noqa: F401 - fixtures
@@ -27,48 +24,6 @@ from tests.hub_helpers import (  # noqa: F401 - fixtures
     laptops,
     office_with_grids,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-class HubProcess:
-    """`griddesk-hub serve` in a subprocess (so it can be SIGKILLed)."""
-
-    def __init__(self, data: str, tls: Path, *, crash: bool = False, port: int | None = None):
-        self.data, self.tls, self.port = data, tls, port or free_port()
-        env = dict(os.environ, GRIDDESK_HUB_CRASH_AFTER_COMMIT="1" if crash else "0")
-        self.proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "--data", data, "serve", "--host", "127.0.0.1",
-                                      "--port", str(self.port), "--tls", str(tls)], cwd=ROOT, env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        import socket
-
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(self.proc.stderr.read().decode()) from None
-                time.sleep(0.05)
-
-    @property
-    def address(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
-class _CodeMaker:
-    """enrol_code() needs .service and .address: codes are made on the hub's storage directly."""
-
-    def __init__(self, data: str, address: str):
-        self.storage = open_storage(data)
-        self.service = HubService(self.storage)
-        self.address = address
 
 
 def _ops(data: str) -> int:
@@ -82,7 +37,7 @@ def _ops(data: str) -> int:
 def test_killed_between_commit_and_ack_no_duplicates_nothing_lost(hub_data, hub_cert, laptops):
     cert, _key, pin = hub_cert
     hub = HubProcess(hub_data, cert.parent)
-    maker = _CodeMaker(hub_data, hub.address)
+    maker = CodeMaker(hub_data, hub.address)
     office = laptops("office").enrol(maker, pin, None)
     g1, _g2 = office_with_grids(office)
     office.sync()
