@@ -35,7 +35,8 @@ Usage: python scripts/build_rare_fonts.py HanaMinB.ttf BabelStoneHan.ttf unifont
 (the files from `apt-get download fonts-hanazono fonts-babelstone-han fonts-unifont
 texlive-lang-chinese` + `dpkg-deb -x`, the last three from Debian unstable, e.g. with a separate apt
 sources/state folder: -o Dir::Etc::SourceList=... -o Dir::State::Lists=... -o Dir::Cache=...
--o Dir::State::status=/dev/null). The same inputs give byte-identical files.
+-o Dir::State::status=/dev/null). The same inputs give byte-identical files (the committed
+gd-babelstone-extra.ttf predates that and differs from a rebuild only in head.modified).
 Needs fontTools (the [test] extra).
 """
 
