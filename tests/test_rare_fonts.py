@@ -12,6 +12,7 @@ from printouts.data import Column, RegisterListData
 from printouts.fonts import (
     EXTRA,
     FALLBACK_ORDER,
+    FANG,
     HANAMIN_B,
     HEI,
     UNIFONT_EXTRA,
@@ -32,6 +33,9 @@ def test_every_character_of_the_tongyong_guifan_table_prints():
     outside_bmp = [c for c in chars if ord(c) > 0xFFFF]
     assert len(outside_bmp) == 196  # 𫖯 and others from Extensions B-F
     assert all(ord(c) in cmap(HANAMIN_B) or ord(c) in cmap(EXTRA) for c in outside_bmp)
+    # The FangSong body face of official notices has every one of them itself (𫖯 included).
+    lacking = [f"{c} U+{ord(c):04X}" for c in chars if ord(c) not in cmap(FANG)]
+    assert not lacking, lacking[:20]
 
 
 @pytest.mark.parametrize("name", ["A", "B", "C", "D", "E", "F"])
