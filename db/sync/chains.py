@@ -9,6 +9,10 @@ and, through the chain, for every op before it. A device signs heads of its own 
 exports or pushes: at every multiple of CHECKPOINT and at its top, so a relay can cut batches at
 signed points. Relays keep every head they received and pass them on with the ops.
 
+Verifying costs one sha256 per op over its canonical JSON (linked_digests: one loop, no per-op
+intermediates; about 2.5 µs an op on the bench machine, of which sha256's own call costs about 1 µs
+and orjson's sorted encoding about 1 µs) and one Ed25519 check per head (about 0.2 ms).
+
 Every importer (a USB bundle on a laptop, a push at the hub) checks each incoming op against its
 origin's chain and key (`verify`): an op that was altered, or invented under another device's
 node, is refused, the whole bundle or push with it. What cannot be proven is kept and noted
@@ -264,6 +268,18 @@ def _refuse(text: str) -> SyncError:
     return SyncError(text + " " + _("Nothing was imported: the whole batch is refused."))
 
 
+def _by_node(ops: Iterable) -> dict[str, list]:
+    """The ops by node, each node's in their order. They usually come node by node: each run of one
+    node's ops is taken whole (C-level groupby), not op by op."""
+    by_node: dict[str, list] = {}
+    for node, run in groupby(ops, _NODE):
+        if node in by_node:
+            by_node[node].extend(run)
+        else:
+            by_node[node] = list(run)
+    return by_node
+
+
 def verify(ops: Iterable, raw_heads, local: Local) -> Proof:
     """Check every op against its origin's chain and signed heads; raise SyncError (naming the device)
     for an altered, forged or unsigned op. Returns the proof to keep (Proof)."""
@@ -271,9 +287,7 @@ def verify(ops: Iterable, raw_heads, local: Local) -> Proof:
     heads_by_node: dict[str, dict[int, Head]] = defaultdict(dict)
     for head in parse_heads(raw_heads):
         heads_by_node[head.node][head.counter] = head
-    by_node: dict[str, list] = defaultdict(list)
-    for op in ops:
-        by_node[op.node].append(op)
+    by_node = _by_node(ops)
     # The heads first: each signed by the device it names, that device the one known for the node.
     for node, heads in heads_by_node.items():
         known = local.bound(node)
@@ -602,14 +616,7 @@ class StreamVerifier:
         self.last[node] = (part[-1].counter, last)
 
     def feed(self, ops: Sequence) -> None:
-        # The ops come node by node: each run of one node's ops is taken whole (C-level groupby).
-        by_node: dict[str, list] = {}
-        for node, run in groupby(ops, _NODE):
-            if node in by_node:
-                by_node[node].extend(run)
-            else:
-                by_node[node] = list(run)
-        for node, node_ops in by_node.items():
+        for node, node_ops in _by_node(ops).items():
             held = self.pending.pop(node, None)
             ops_here = held + node_ops if held else node_ops
             heads = self.heads_by_node.get(node, {})
