@@ -19,6 +19,7 @@ import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -169,6 +170,12 @@ def _hub_local(storage: Storage, conn) -> chains.Local:
 
 
 _EMPTY: frozenset[str] = frozenset()
+
+
+@lru_cache(maxsize=65536)
+def _one_grid(grid: str) -> frozenset[str]:
+    """A household's scope: one set object per grid (sc.dump's cache then finds it by identity)."""
+    return frozenset({grid})
 _ROW_COLUMNS = "tbl, row_id, g, h, p, home, scope, ever, conflicts"
 
 
@@ -273,12 +280,15 @@ class _Merge:
         def scope_of(key):
             return self.scope_of(key, attr)
         if t == "household":
-            return frozenset({row.g}) if row.g else row.home
+            return _one_grid(row.g) if row.g else row.home
         if t == "membership":
             return scope_of(("household", row.h)) if row.h else row.home
         if t == "person":
+            held = members.get(row.row_id, ())
+            if len(held) == 1:  # most persons: one household (its set object, dumped from cache)
+                return getattr(held[0], attr) or row.home
             grids: set[str] = set()
-            for m in members.get(row.row_id, ()):
+            for m in held:
                 grids |= getattr(m, attr)
             return frozenset(grids) if grids else row.home
         if t == "person_tag":
@@ -707,22 +717,28 @@ class HubService:
                              "for. Nothing was stored.").format(op=op.id, table=op.tbl, row=op.row_id), 403)
         # The feed.
         feed: list[tuple] = []
-        seen: set[tuple] = set()
+        seen: set[tuple] | None = None  # the entries so far, made when a second entry may repeat one
 
         def add(grid, kind, table, rid, node=None, counter=None):
+            nonlocal seen
+            if seen is None:
+                seen = set(feed)
             entry = (grid, kind, table, rid, node, counter)
             if entry not in seen:
                 seen.add(entry)
                 feed.append(entry)
 
+        # Each fresh op once per grid of its row: no entry repeats (fresh ops have distinct ids).
+        append = feed.append
+        rows_get = m.rows.get
         for op in fresh:
-            key = (op.tbl, op.row_id)
             if sc.community_wide(op.tbl):
-                add(sc.ALL, "op", op.tbl, op.row_id, op.node, op.counter)
+                append((sc.ALL, "op", op.tbl, op.row_id, op.node, op.counter))
                 continue
-            row = m.rows.get(key)
-            for grid in sorted(row.scope if row else ()):
-                add(grid, "op", op.tbl, op.row_id, op.node, op.counter)
+            row = rows_get((op.tbl, op.row_id))
+            grids = row.scope if row else ()
+            for grid in (grids if len(grids) < 2 else sorted(grids)):
+                append((grid, "op", op.tbl, op.row_id, op.node, op.counter))
         entering = [k for k in changed if m.rows[k].old is not None and m.rows[k].scope - m.rows[k].old]
         missing = [k for k in entering if k not in live]
         if missing:
@@ -745,7 +761,8 @@ class HubService:
         # Row states.
         dirty = [r for r in m.rows.values() if r.dirty]
         for r in dirty:
-            r.ever = r.ever | r.scope
+            if not r.scope <= r.ever:  # the same set object where it does not grow (dumped from cache)
+                r.ever = r.ever | r.scope if r.ever else r.scope
         if dirty:
             new_rows = [r.as_tuple() for r in dirty if r.old is None]
             old_rows = [r.as_tuple() for r in dirty if r.old is not None]
