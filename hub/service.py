@@ -103,24 +103,30 @@ def parse_ops(raw: Any) -> list[oplog.OpRecord]:
         raise HubError(_("The batch holds {n} changes; at most {limit} are accepted at once. Nothing was "
                          "stored.").format(n=len(raw), limit=MAX_BATCH_OPS), 413)
     ops = []
+    append, loads, hlc_match, record = ops.append, orjson.loads, _HLC.match, oplog.OpRecord
     for i, r in enumerate(raw):
         try:
             node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind, *extra = r
-            prev = _prev(extra)
+            if len(extra) == 1 and type(extra[0]) is str and len(extra[0]) == 64:
+                prev = bytes.fromhex(extra[0])  # the common case: a chained op
+                if len(prev) != 32:
+                    raise ValueError
+            else:
+                prev = _prev(extra)
             if not (type(node) is str and 0 < len(node) <= 64 and type(counter) is int and counter > 0
                     and type(tbl) is str and tbl.isidentifier() and type(row_id) is str and 0 < len(row_id) <= 64
-                    and type(hlc) is str and _HLC.match(hlc) and type(schema) is int
+                    and type(hlc) is str and hlc_match(hlc) and type(schema) is int
                     and type(kind) is str and (user is None or type(user) is str)
                     and type(fields) is str and type(supersedes) is str):
                 raise ValueError
-            f = orjson.loads(fields)
-            s = orjson.loads(supersedes)
+            f = loads(fields)
+            s = {} if supersedes == "{}" else loads(supersedes)
             if type(f) is not dict or type(s) is not dict:
                 raise ValueError
         except (ValueError, TypeError) as exc:
             raise HubError(_("The batch's change {n} is malformed. Nothing was stored.").format(n=i + 1)) from exc
-        ops.append(oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind,
-                                  (node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind), prev))
+        append(record(node, counter, tbl, row_id, f, s, hlc, user, schema, kind,
+                      (node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind), prev))
     return ops
 
 
@@ -142,7 +148,14 @@ def _hub_local(storage: Storage, conn) -> chains.Local:
     """chains.verify's view of the hub's tables (inside the push's write transaction)."""
     s = storage
     cols = ", ".join(OP_COLUMNS)
-    devices = {r[0]: (r[1], r[2]) for r in s.fetchall(conn, "select device_id, sign_public, name from hub_device")}
+    devices: dict[str, tuple] = {}
+
+    def known(device_id: str) -> tuple:
+        """(sign_public, name) of an enrolled device, read when a head or a refusal names it."""
+        if device_id not in devices:
+            devices[device_id] = s.fetchone(conn, "select sign_public, name from hub_device where device_id = ?",
+                                            (device_id,)) or (None, "")
+        return devices[device_id]
 
     def op(node: str, counter: int):
         row = s.fetchone(conn, f"select {cols}, prev from hub_op where node = ? and counter = ?", (node, counter))
@@ -165,8 +178,7 @@ def _hub_local(storage: Storage, conn) -> chains.Local:
         return row[0] if row else None
 
     return chains.Local(op=op, heads_above=heads_above, bound=bound,
-                        trusted_key=lambda d: (devices.get(d) or (None,))[0],
-                        name_of=lambda d: (devices.get(d) or (None, ""))[1] or "")
+                        trusted_key=lambda d: known(d)[0], name_of=lambda d: known(d)[1] or "")
 
 
 _EMPTY: frozenset[str] = frozenset()
@@ -269,6 +281,19 @@ class _Merge:
             for row in self.s.select_in(self.conn, f"select {cols} from hub_op where tbl = ? and {{in}}",
                                         "row_id", ids, (table,)):
                 found[(row[2], row[3])].append(oplog._op_from_row(row))
+        return found
+
+    def history_ids(self, keys) -> dict[tuple[str, str], list[tuple[str, int]]]:
+        """The ids (node, counter) of the stored ops of rows: what a feed entry names (no fields parsed)."""
+        by_table: dict[str, list[str]] = defaultdict(list)
+        for t, r in keys:
+            by_table[t].append(r)
+        found: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+        for table, ids in by_table.items():
+            for node, counter, rid in self.s.select_in(
+                    self.conn, f"select node, counter, row_id from hub_op where tbl = ? and {{in}}", "row_id", ids,
+                    (table,)):
+                found[(table, rid)].append((node, counter))
         return found
 
     def scope_of(self, key, attr: str = "scope") -> frozenset[str]:
@@ -741,9 +766,7 @@ class HubService:
                 append((grid, "op", op.tbl, op.row_id, op.node, op.counter))
         entering = [k for k in changed if m.rows[k].old is not None and m.rows[k].scope - m.rows[k].old]
         missing = [k for k in entering if k not in live]
-        if missing:
-            for key, ops in m.history(missing).items():
-                live[key] = ops
+        live_ids = m.history_ids(missing) if missing else {}
         for key, row in m.rows.items():
             if row.old is None and row.reach - row.scope:
                 # Made in one grid and moved out within this push: the sender's grids get a leave.
@@ -755,9 +778,13 @@ class HubService:
                 continue
             for grid in sorted(row.old - row.scope):
                 add(grid, "leave", key[0], key[1])
-            for grid in sorted(row.scope - row.old):
-                for op in live.get(key, ()):
-                    add(grid, "op", key[0], key[1], op.node, op.counter)
+            entered = row.scope - row.old
+            if not entered:
+                continue
+            ids = [(op.node, op.counter) for op in live[key]] if key in live else live_ids.get(key, ())
+            for grid in sorted(entered):
+                for node, counter in ids:
+                    add(grid, "op", key[0], key[1], node, counter)
         # Row states.
         dirty = [r for r in m.rows.values() if r.dirty]
         for r in dirty:
