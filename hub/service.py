@@ -302,8 +302,11 @@ class _Merge:
 
     def evaluate(self, row: _Row, members: dict[str, list[_Row]], attr: str = "scope") -> frozenset[str]:
         t = row.tbl
+        rows = self.rows
+
         def scope_of(key):
-            return self.scope_of(key, attr)
+            other = rows.get(key)
+            return getattr(other, attr) if other is not None else _EMPTY
         if t == "household":
             return _one_grid(row.g) if row.g else row.home
         if t == "membership":
@@ -772,10 +775,8 @@ class HubService:
                 # Made in one grid and moved out within this push: the sender's grids get a leave.
                 for grid in sorted(row.reach - row.scope):
                     add(grid, "leave", key[0], key[1])
-        for key in sorted(changed):
+        for key in sorted(k for k in changed if m.rows[k].old is not None):  # rows new here are done above
             row = m.rows[key]
-            if row.old is None:
-                continue
             for grid in sorted(row.old - row.scope):
                 add(grid, "leave", key[0], key[1])
             entered = row.scope - row.old
