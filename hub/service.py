@@ -291,7 +291,7 @@ class _Merge:
         found: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
         for table, ids in by_table.items():
             for node, counter, rid in self.s.select_in(
-                    self.conn, f"select node, counter, row_id from hub_op where tbl = ? and {{in}}", "row_id", ids,
+                    self.conn, "select node, counter, row_id from hub_op where tbl = ? and {in}", "row_id", ids,
                     (table,)):
                 found[(table, rid)].append((node, counter))
         return found
