@@ -5,7 +5,9 @@ hub's scope snapshot, and by replaying the feed as before it).
 
 Ingest is measured twice: with the hub in its own process (`griddesk-hub serve`, as an office runs
 it: `ingest_ops_per_s`) and with the hub in a thread of the bench process (`ingest_inproc`: the
-laptop's side and the hub share one interpreter lock, the figure this bench gave before).
+laptop's side and the hub share one interpreter lock, the figure this bench gave before). Beside
+the hub process's ops per second: its CPU seconds per 10,000 ops and the load average, as the
+machine is shared and the wall time follows its load.
 
 GRIDDESK_BENCH_HUB_OPS sets the size of the ingest run (20,000 ops by default).
 """
@@ -61,9 +63,10 @@ def _enrol(hub, pin, store, grids):
     hub_client.enrol(store, make_code_text(hub.address, pin, code))
 
 
-def _ingest_in_process(backend: str, workdir: Path, office_src, rows: list, tls: Path) -> int:
-    """Ops per second pushed to `griddesk-hub serve` running in its own process (a fresh database)."""
-    from bench.hub_sim import CodeMaker, HubProcess
+def _ingest_in_process(backend: str, workdir: Path, office_src, rows: list, tls: Path) -> tuple[int, float, float]:
+    """Ops per second pushed to `griddesk-hub serve` running in its own process (a fresh database),
+    the hub process's CPU seconds per 10,000 ops, and the load average (1 min) at the end."""
+    from bench.hub_sim import CodeMaker, HubProcess, cpu_seconds
     from db.sync import hub_client
     from db.sync.hub_protocol import cert_fingerprint, make_code_text
 
@@ -75,15 +78,18 @@ def _ingest_in_process(backend: str, workdir: Path, office_src, rows: list, tls:
         hub_client.enrol(office_src, make_code_text(hub.address, pin, maker.service.create_code(grids=None)))
         link = hub_client.link(office_src)
         transport = hub_client.Transport(office_src, link["url"], link["cert_pem"])
+        cpu_before = cpu_seconds(hub.proc.pid)
         with Timer() as t:
             for start in range(0, len(rows), hub_client.PUSH_BATCH):
                 transport.call("/api/push", {"ops": rows[start:start + hub_client.PUSH_BATCH]})
+        cpu = cpu_seconds(hub.proc.pid) - cpu_before
+        load = os.getloadavg()[0]
         transport.close()
         hub_client.forget(office_src)
     finally:
         maker.close()
         hub.stop()
-    return round(len(rows) / t.seconds)
+    return round(len(rows) / t.seconds), round(cpu / len(rows) * 10_000, 3), round(load, 2)
 
 
 def run(results: dict, workdir: Path) -> None:
@@ -128,8 +134,9 @@ def run(results: dict, workdir: Path) -> None:
             transport.close()
             results[f"hub_{backend}_ingest_inproc_ops_per_s"] = round(len(rows) / t.seconds)
             hub_client.forget(office_src)
-            results[f"hub_{backend}_ingest_ops_per_s"] = _ingest_in_process(backend, workdir, office_src, rows,
-                                                                            cert.parent)
+            (results[f"hub_{backend}_ingest_ops_per_s"], results[f"hub_{backend}_ingest_hub_cpu_s_per_10k_ops"],
+             results[f"hub_{backend}_ingest_load_avg"]) = _ingest_in_process(backend, workdir, office_src, rows,
+                                                                             cert.parent)
 
             # 1,000 changes: laptop A (grid 1) pushes, laptop B (grid 1) pulls.
             a, b = _laptop(workdir, "a"), _laptop(workdir, "b")

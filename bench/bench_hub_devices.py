@@ -26,7 +26,7 @@ PER_GRID = 5  # laptops sharing a grid
 
 def run(results: dict, workdir: Path) -> None:
     from bench.bench_hub import _backend
-    from bench.hub_sim import CodeMaker, HubProcess, SimDevice, p95, run_rounds
+    from bench.hub_sim import CodeMaker, HubProcess, SimDevice, cpu_seconds, p95, run_rounds
     from hub.tls import make_certificate
 
     tls = workdir / "hub-tls-devices"
@@ -48,9 +48,12 @@ def run(results: dict, workdir: Path) -> None:
         hub = HubProcess(data, tls)
         try:
             started = time.perf_counter()
+            cpu_before = cpu_seconds(hub.proc.pid)
             push_times = run_rounds(hub.address, cert_pem, [(d, households) for d in devices], THREADS)
             pull_times = run_rounds(hub.address, cert_pem, [(d, 0) for d in devices], THREADS)
             total = time.perf_counter() - started
+            results[f"hub_{backend}_devices_hub_cpu_s"] = round(cpu_seconds(hub.proc.pid) - cpu_before, 1)
+            results[f"hub_{backend}_devices_load_avg"] = round(os.getloadavg()[0], 2)
         finally:
             hub.stop()
         peers = {g: sum(1 for d in devices if d.grid == g) for g in grids}

@@ -142,6 +142,15 @@ def run_rounds(address: str, cert_pem: str, work: list, threads: int) -> list[fl
     return times
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc): a figure the machine's load
+    does not change much, beside the wall time that it does."""
+    import os
+
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def p95(times: list[float]) -> float:
     ordered = sorted(times)
     return ordered[max(0, int(len(ordered) * 0.95) - 1)]

@@ -19,6 +19,7 @@ import secrets
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -102,24 +103,30 @@ def parse_ops(raw: Any) -> list[oplog.OpRecord]:
         raise HubError(_("The batch holds {n} changes; at most {limit} are accepted at once. Nothing was "
                          "stored.").format(n=len(raw), limit=MAX_BATCH_OPS), 413)
     ops = []
+    append, loads, hlc_match, record = ops.append, orjson.loads, _HLC.match, oplog.OpRecord
     for i, r in enumerate(raw):
         try:
             node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind, *extra = r
-            prev = _prev(extra)
+            if len(extra) == 1 and type(extra[0]) is str and len(extra[0]) == 64:
+                prev = bytes.fromhex(extra[0])  # the common case: a chained op
+                if len(prev) != 32:
+                    raise ValueError
+            else:
+                prev = _prev(extra)
             if not (type(node) is str and 0 < len(node) <= 64 and type(counter) is int and counter > 0
                     and type(tbl) is str and tbl.isidentifier() and type(row_id) is str and 0 < len(row_id) <= 64
-                    and type(hlc) is str and _HLC.match(hlc) and type(schema) is int
+                    and type(hlc) is str and hlc_match(hlc) and type(schema) is int
                     and type(kind) is str and (user is None or type(user) is str)
                     and type(fields) is str and type(supersedes) is str):
                 raise ValueError
-            f = orjson.loads(fields)
-            s = orjson.loads(supersedes)
+            f = loads(fields)
+            s = {} if supersedes == "{}" else loads(supersedes)
             if type(f) is not dict or type(s) is not dict:
                 raise ValueError
         except (ValueError, TypeError) as exc:
             raise HubError(_("The batch's change {n} is malformed. Nothing was stored.").format(n=i + 1)) from exc
-        ops.append(oplog.OpRecord(node, counter, tbl, row_id, f, s, hlc, user, schema, kind,
-                                  (node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind), prev))
+        append(record(node, counter, tbl, row_id, f, s, hlc, user, schema, kind,
+                      (node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind), prev))
     return ops
 
 
@@ -141,7 +148,14 @@ def _hub_local(storage: Storage, conn) -> chains.Local:
     """chains.verify's view of the hub's tables (inside the push's write transaction)."""
     s = storage
     cols = ", ".join(OP_COLUMNS)
-    devices = {r[0]: (r[1], r[2]) for r in s.fetchall(conn, "select device_id, sign_public, name from hub_device")}
+    devices: dict[str, tuple] = {}
+
+    def known(device_id: str) -> tuple:
+        """(sign_public, name) of an enrolled device, read when a head or a refusal names it."""
+        if device_id not in devices:
+            devices[device_id] = s.fetchone(conn, "select sign_public, name from hub_device where device_id = ?",
+                                            (device_id,)) or (None, "")
+        return devices[device_id]
 
     def op(node: str, counter: int):
         row = s.fetchone(conn, f"select {cols}, prev from hub_op where node = ? and counter = ?", (node, counter))
@@ -164,11 +178,16 @@ def _hub_local(storage: Storage, conn) -> chains.Local:
         return row[0] if row else None
 
     return chains.Local(op=op, heads_above=heads_above, bound=bound,
-                        trusted_key=lambda d: (devices.get(d) or (None,))[0],
-                        name_of=lambda d: (devices.get(d) or (None, ""))[1] or "")
+                        trusted_key=lambda d: known(d)[0], name_of=lambda d: known(d)[1] or "")
 
 
 _EMPTY: frozenset[str] = frozenset()
+
+
+@lru_cache(maxsize=65536)
+def _one_grid(grid: str) -> frozenset[str]:
+    """A household's scope: one set object per grid (sc.dump's cache then finds it by identity)."""
+    return frozenset({grid})
 _ROW_COLUMNS = "tbl, row_id, g, h, p, home, scope, ever, conflicts"
 
 
@@ -264,21 +283,40 @@ class _Merge:
                 found[(row[2], row[3])].append(oplog._op_from_row(row))
         return found
 
+    def history_ids(self, keys) -> dict[tuple[str, str], list[tuple[str, int]]]:
+        """The ids (node, counter) of the stored ops of rows: what a feed entry names (no fields parsed)."""
+        by_table: dict[str, list[str]] = defaultdict(list)
+        for t, r in keys:
+            by_table[t].append(r)
+        found: dict[tuple[str, str], list[tuple[str, int]]] = defaultdict(list)
+        for table, ids in by_table.items():
+            for node, counter, rid in self.s.select_in(
+                    self.conn, "select node, counter, row_id from hub_op where tbl = ? and {in}", "row_id", ids,
+                    (table,)):
+                found[(table, rid)].append((node, counter))
+        return found
+
     def scope_of(self, key, attr: str = "scope") -> frozenset[str]:
         row = self.rows.get(key)
         return getattr(row, attr) if row is not None else frozenset()
 
     def evaluate(self, row: _Row, members: dict[str, list[_Row]], attr: str = "scope") -> frozenset[str]:
         t = row.tbl
+        rows = self.rows
+
         def scope_of(key):
-            return self.scope_of(key, attr)
+            other = rows.get(key)
+            return getattr(other, attr) if other is not None else _EMPTY
         if t == "household":
-            return frozenset({row.g}) if row.g else row.home
+            return _one_grid(row.g) if row.g else row.home
         if t == "membership":
             return scope_of(("household", row.h)) if row.h else row.home
         if t == "person":
+            held = members.get(row.row_id, ())
+            if len(held) == 1:  # most persons: one household (its set object, dumped from cache)
+                return getattr(held[0], attr) or row.home
             grids: set[str] = set()
-            for m in members.get(row.row_id, ()):
+            for m in held:
                 grids |= getattr(m, attr)
             return frozenset(grids) if grids else row.home
         if t == "person_tag":
@@ -707,45 +745,52 @@ class HubService:
                              "for. Nothing was stored.").format(op=op.id, table=op.tbl, row=op.row_id), 403)
         # The feed.
         feed: list[tuple] = []
-        seen: set[tuple] = set()
+        seen: set[tuple] | None = None  # the entries so far, made when a second entry may repeat one
 
         def add(grid, kind, table, rid, node=None, counter=None):
+            nonlocal seen
+            if seen is None:
+                seen = set(feed)
             entry = (grid, kind, table, rid, node, counter)
             if entry not in seen:
                 seen.add(entry)
                 feed.append(entry)
 
+        # Each fresh op once per grid of its row: no entry repeats (fresh ops have distinct ids).
+        append = feed.append
+        rows_get = m.rows.get
         for op in fresh:
-            key = (op.tbl, op.row_id)
             if sc.community_wide(op.tbl):
-                add(sc.ALL, "op", op.tbl, op.row_id, op.node, op.counter)
+                append((sc.ALL, "op", op.tbl, op.row_id, op.node, op.counter))
                 continue
-            row = m.rows.get(key)
-            for grid in sorted(row.scope if row else ()):
-                add(grid, "op", op.tbl, op.row_id, op.node, op.counter)
+            row = rows_get((op.tbl, op.row_id))
+            grids = row.scope if row else ()
+            for grid in (grids if len(grids) < 2 else sorted(grids)):
+                append((grid, "op", op.tbl, op.row_id, op.node, op.counter))
         entering = [k for k in changed if m.rows[k].old is not None and m.rows[k].scope - m.rows[k].old]
         missing = [k for k in entering if k not in live]
-        if missing:
-            for key, ops in m.history(missing).items():
-                live[key] = ops
+        live_ids = m.history_ids(missing) if missing else {}
         for key, row in m.rows.items():
             if row.old is None and row.reach - row.scope:
                 # Made in one grid and moved out within this push: the sender's grids get a leave.
                 for grid in sorted(row.reach - row.scope):
                     add(grid, "leave", key[0], key[1])
-        for key in sorted(changed):
+        for key in sorted(k for k in changed if m.rows[k].old is not None):  # rows new here are done above
             row = m.rows[key]
-            if row.old is None:
-                continue
             for grid in sorted(row.old - row.scope):
                 add(grid, "leave", key[0], key[1])
-            for grid in sorted(row.scope - row.old):
-                for op in live.get(key, ()):
-                    add(grid, "op", key[0], key[1], op.node, op.counter)
+            entered = row.scope - row.old
+            if not entered:
+                continue
+            ids = [(op.node, op.counter) for op in live[key]] if key in live else live_ids.get(key, ())
+            for grid in sorted(entered):
+                for node, counter in ids:
+                    add(grid, "op", key[0], key[1], node, counter)
         # Row states.
         dirty = [r for r in m.rows.values() if r.dirty]
         for r in dirty:
-            r.ever = r.ever | r.scope
+            if not r.scope <= r.ever:  # the same set object where it does not grow (dumped from cache)
+                r.ever = r.ever | r.scope if r.ever else r.scope
         if dirty:
             new_rows = [r.as_tuple() for r in dirty if r.old is None]
             old_rows = [r.as_tuple() for r in dirty if r.old is not None]
