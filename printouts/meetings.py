@@ -112,7 +112,7 @@ def _names(names: list[str]) -> str:
 
 MOTION_COLUMNS = [(N_("Motion"), 34), (N_("Method"), 12), (N_("For"), 8), (N_("Against"), 8),
                   (N_("Abstain"), 8), (N_("Result"), 30)]
-RESOLUTION_COLUMNS = [(N_("No."), 6), (N_("Resolution"), 54), (N_("Owner"), 20), (N_("Deadline"), 20)]
+RESOLUTION_COLUMNS = [(N_("No."), 6), (N_("Resolution"), 54), (N_("Responsible person"), 20), (N_("Deadline"), 20)]
 
 
 def _table(header: list[tuple[str, int]], rows: list[list[str]], *, where: str) -> Table:
@@ -180,8 +180,10 @@ def minutes_story(data: MinutesData) -> list:
     else:
         story.append(_para(_("(no resolutions)")))
     story.append(Spacer(1, 14))
-    sign = _("Chair (signature): ＿＿＿＿＿＿＿＿　　Recorder (signature): ＿＿＿＿＿＿＿＿　　Date: ＿＿＿＿年＿＿月＿＿日")
-    story.append(KeepTogether([_para(sign, "footer")]))
+    # Two lines, so the date is never split after its 月 on an A4 page.
+    sign = [_("Chair (signature): ＿＿＿＿＿＿＿＿　　Recorder (signature): ＿＿＿＿＿＿＿＿"),
+            _("Date: ＿＿＿＿年＿＿月＿＿日")]
+    story.append(KeepTogether([_para(line, "footer") for line in sign]))
     return story
 
 

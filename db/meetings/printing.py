@@ -9,7 +9,7 @@ from db.errors import ValidationError
 from db.meetings import matters as mm
 from db.meetings import meetings as mt
 from db.meetings.kinds import get_kind, kind_rule
-from db.meetings.rules import quorum_met, rule_text
+from db.meetings.rules import parse_rule, quorum_met, rule_text
 from i18n import _
 
 
@@ -58,8 +58,13 @@ def minutes_facts(store, meeting_id: str) -> dict[str, Any]:
     rows = mt.invitees(store, meeting_id)
     att = mt.attendance_of(rows, m)
     met, why = quorum_met(kind_rule(kind), att)
-    quorum = _("{rule}: {present} of {entitled} present — quorum met").format(
-        rule=rule_text(kind["quorum"]), present=att.participating, entitled=att.entitled) if met else why
+    if parse_rule(kind["quorum"]) is None:  # no rule: nothing was "met", only the counts
+        quorum = _("{n} of {e} present (no quorum needed)").format(n=att.participating, e=att.entitled)
+    elif met:
+        quorum = _("{rule}: {present} of {entitled} present — quorum met").format(
+            rule=rule_text(kind["quorum"]), present=att.participating, entitled=att.entitled)
+    else:
+        quorum = why
     names = {r["id"]: r["name"] for r in rows}
     present = [r["name"] + (_("(proxy: {holder})").format(holder=names.get(r["proxy_holder"], ""))
                             if r["status"] == "proxy" else "")

@@ -42,7 +42,7 @@ MATTER_TABLES = {"matter", "progress_entry", "evaluation", "agenda_item"}
 COLUMNS = [("starts_at", N_("Time")), ("title", N_("Meeting")), ("kind", N_("Kind")), ("place", N_("Place")),
            ("status", N_("Status")), ("attendance", N_("Present / invited")), ("chair", N_("Chair"))]
 DAY_COLUMNS = [("time", N_("Time")), ("title", N_("Meeting")), ("status", N_("Status"))]
-BOARD_COLUMNS = [("deadline", N_("Deadline")), ("text", N_("Resolution")), ("owner", N_("Owner")),
+BOARD_COLUMNS = [("deadline", N_("Deadline")), ("text", N_("Resolution")), ("owner", N_("Responsible person")),
                  ("progress", N_("Progress")), ("meeting", N_("Meeting"))]
 
 

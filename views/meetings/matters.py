@@ -256,7 +256,7 @@ class MattersPage(QWidget):
     def assign(self) -> None:
         store, mid = self.ctx.store, self.current
         orgs = [("", None)] + [(o["name"], o["id"]) for o in list_orgs(store)]
-        self._dialog(_("Assign"), [Field("owner", _("Owner")), Field("partner_org_id", _("Partner organisation"),
+        self._dialog(_("Assign"), [Field("owner", _("Responsible person")), Field("partner_org_id", _("Partner organisation"),
                                                                       "choice", orgs),
                                    Field("deadline", _("Deadline"), placeholder="2026-12-31")],
                      lambda v: ms.assign_matter(store, matter_id=mid, **v))

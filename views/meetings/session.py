@@ -43,7 +43,7 @@ SIGNIN_COLUMNS = [("sort_no", N_("No.")), ("name", N_("Name")), ("unit", N_("Bui
 AGENDA_COLUMNS = [("position", N_("No.")), ("title", N_("Agenda item")), ("notes", N_("Main points"))]
 MOTION_COLUMNS = [("title", N_("Motion")), ("votes_for", N_("For")), ("votes_against", N_("Against")),
                   ("votes_abstain", N_("Abstain")), ("reason", N_("Result"))]
-RESOLUTION_COLUMNS = [("text", N_("Resolution")), ("owner", N_("Owner")), ("deadline", N_("Deadline")),
+RESOLUTION_COLUMNS = [("text", N_("Resolution")), ("owner", N_("Responsible person")), ("deadline", N_("Deadline")),
                       ("progress", N_("Progress"))]
 PRINT_FORMS = (("minutes", N_("Minutes")), ("meeting-signin", N_("Sign-in sheet")), ("ballot", N_("Ballots")),
                ("notice-of-meeting", N_("Notice")), ("resolution-posting", N_("Posting of resolutions")))
@@ -658,7 +658,7 @@ class MeetingSession(QWidget):
         store, mid = self.ctx.store, self.meeting_id
         motions = [("", None)] + [(x["title"], x["id"]) for x in self.overview.get("motions", [])]
         dialog = FormDialog(self.ctx, _("Add resolution"), [
-            Field("text", _("Resolution"), "multiline"), Field("owner", _("Owner")),
+            Field("text", _("Resolution"), "multiline"), Field("owner", _("Responsible person")),
             Field("deadline", _("Deadline"), placeholder="2026-12-31"),
             Field("motion_id", _("Motion"), "choice", motions)],
             lambda v: mt.add_resolution(store, meeting_id=mid, **v), self)
