@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from db import opfields, oplog
+from db import opfields, oplog, opstore
 from db.models.register import AuditEntry
 from i18n import N_, _
 
@@ -100,8 +100,8 @@ def refuse_audit_edits(store, ops) -> None:
         for chunk in oplog.chunks(ids):
             marks = ",".join("?" * len(chunk))
             for node, counter, row_id in store.db.execute_sql(
-                    f"select node, counter, row_id from oplog where tbl = 'audit_entry' and row_id in ({marks})",
-                    tuple(chunk)):
+                    f"select node, counter, row_id from oplog where tbl = 'audit_entry' and rid in ({marks})",
+                    tuple(map(opstore.rid, chunk))):
                 if (node, counter) not in mine:
                     bad = next(op for op in audit_ops if op.row_id == row_id and (op.node, op.counter) != (node, counter))
                     break
