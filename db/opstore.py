@@ -32,8 +32,8 @@ CREATE_STORE = ("CREATE TABLE IF NOT EXISTS oplog_store (nid INTEGER NOT NULL, c
 CREATE_INDEX = "CREATE INDEX IF NOT EXISTS oplog_store_tid_rid ON oplog_store (tid, rid)"
 
 # SQL forms of the conversions (the migration and the triggers); {x} is the value, {node} the node text.
-ROW_ID_SQL = ("CASE WHEN typeof({x}) = 'blob' THEN lower(substr(hex({x}), 1, 8) || '-' || substr(hex({x}), 9, 4) "
-              "|| '-' || substr(hex({x}), 13, 4) || '-' || substr(hex({x}), 17, 4) || '-' || substr(hex({x}), 21)) "
+ROW_ID_SQL = ("CASE WHEN typeof({x}) = 'blob' THEN lower(hex(substr({x}, 1, 4)) || '-' || hex(substr({x}, 5, 2)) "
+              "|| '-' || hex(substr({x}, 7, 2)) || '-' || hex(substr({x}, 9, 2)) || '-' || hex(substr({x}, 11))) "
               "ELSE {x} END")
 RID_SQL = ("CASE WHEN typeof({x}) = 'text' AND length({x}) = 36 AND {x} GLOB '" + "-".join(
     "[0-9a-f]" * n for n in (8, 4, 4, 4, 12)) + "' THEN unhex(replace({x}, '-', '')) ELSE {x} END")
