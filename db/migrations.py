@@ -354,14 +354,9 @@ def upgrade(db: SqliteDatabase, application_id: int, target: int | None = None) 
         # The packed op log left free pages behind: give them back (after the commit; VACUUM
         # cannot run inside a transaction). The migration's backup was made before any of this.
         report(max(v for v in applied if v in (14, 17)), -1, -1)
-        # VACUUM builds the new file in the temp store: on disk, not in memory (a street office's
-        # file is larger than a 4 GB laptop can hold).
-        temp_store = db.execute_sql("pragma temp_store").fetchone()[0]
-        db.execute_sql("pragma temp_store = file")
-        try:
-            db.execute_sql("VACUUM")
-        finally:
-            db.execute_sql(f"pragma temp_store = {int(temp_store)}")
+        # Known limit: the bundled SQLite is built with SQLITE_TEMP_STORE=3, so VACUUM builds the new
+        # file in memory whatever pragma temp_store says (about the file's size at its peak).
+        db.execute_sql("VACUUM")
         # In WAL mode the compacted pages are in the WAL: write them back and let the WAL go.
         db.execute_sql("pragma wal_checkpoint(truncate)")
     return applied
