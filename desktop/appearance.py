@@ -81,8 +81,8 @@ def _add_font(path: Path) -> list[str]:
 def register_fonts() -> str:
     """Register the bundled CJK fonts and return the main family (so no machine shows boxes).
 
-    The rare-character faces (HanaMin B for Extensions B-F, the BabelStone Han subset for G-I,
-    the same files as the printouts) are registered too and follow the main family in every
+    The rare-character faces (HanaMin B for Extensions B-F, the BabelStone Han subset for G-I and
+    the Unifont subset for 81 more of G, the same files as the printouts) are registered too and follow the main family in every
     application font (font_families), so 赵孟𫖯 shows 𫖯 in lists, editors, charts and dialogs."""
     global _family
     if _family:

@@ -1,19 +1,20 @@
 """CJK TrueType faces for every printout, embedded in the PDF, with a coverage check.
 
-Three faces ship in resources/fonts (licences in resources/fonts/licenses/):
-- SONG: AR PL UMing CN (uming.ttc, index 0), Song/Ming style for official notices and titles;
+Four faces ship in resources/fonts (licences in resources/fonts/licenses/):
+- FANG: GD Zhuque Fangsong (gd-zhuque-fangsong.ttf, 朱雀仿宋 subset to the 8,105 characters of the
+  通用规范汉字表), GB/T 9704's 仿宋 body face of official notices, certificates and their 1. headings,
+  issuer and date;
+- SONG: AR PL UMing CN (uming.ttc, index 0), Song/Ming style for titles (小标宋-style) and page numbers;
 - KAI:  AR PL UKai CN (ukai.ttc, index 0), for （一） headings;
 - HEI:  WenQuanYi Zen Hei (wqy-zenhei.ttc, index 0), plain face for tables and 一、 headings.
 
-Two fallback faces follow them for rare characters (生僻字) outside those three, character by
-character (赵孟𫖯 prints 𫖯 from HanaMin B): HANAMIN_B (HanaMinB.ttf, CJK Extensions B-F) and
-EXTRA (gd-babelstone-extra.ttf, a subset of BabelStone Han: Extensions G-I and the rest); see
-scripts/build_rare_fonts.py. They are registered only when a text needs them.
-
-No FangSong (仿宋, GB/T 9704's body face) ships: no freely licensed TrueType FangSong for simplified
-Chinese is in Debian, PyPI or npm as reached from here (Debian's fonts-cwtex-fs is traditional only:
-5,147 of the 8,105 characters of the 通用规范汉字表, without 区, 员, 会, 户, 电 or 话; the OFL Zhuque
-Fangsong is in none of them), so official notices use the Song face.
+Three fallback faces follow them for rare characters (生僻字) outside those, character by
+character (赵孟𫖯 prints 𫖯 from HanaMin B): HANAMIN_B (HanaMinB.ttf, CJK Extensions B-F),
+EXTRA (gd-babelstone-extra.ttf, a subset of BabelStone Han: Extensions G-I and the rest) and
+UNIFONT_EXTRA (gd-unifont-extra.ttf, 81 more of Extension G from GNU Unifont); see
+scripts/build_rare_fonts.py. They are registered only when a text needs them. A character the
+FangSong face lacks (a traditional or rare one) is taken from the Song face first, so the body
+keeps a serif look and its character grid.
 
 A character that the chosen face lacks is drawn in another shipped face that has it; a character
 that no shipped face has raises PrintError naming it. Nothing ever falls back silently to a
@@ -30,34 +31,50 @@ from reportlab.pdfbase.ttfonts import TTFont
 
 from db.errors import GridDeskError
 from i18n import _
-from printouts.font_files import EXTRA_FILE, FONT_DIR, HANAMIN_B_FILE, RARE_FONT_FILES  # noqa: F401
+from printouts.font_files import (  # noqa: F401
+    EXTRA_FILE,
+    FANGSONG_FILE,
+    FONT_DIR,
+    HANAMIN_B_FILE,
+    RARE_FONT_FILES,
+    UNIFONT_EXTRA_FILE,
+)
 
 SONG = "GD-Song"
 KAI = "GD-Kai"
 HEI = "GD-Hei"
+FANG = "GD-Fang"
 # The Song face on the official character grid: GB/T 9704 puts 28 characters of 16 pt in the
 # 156 mm text block, i.e. a pitch of 156 mm / 28 = 15.80 pt, as word processors do with their
 # document grid. Full-width characters of this face advance by that pitch (the glyphs are still
 # 16 pt; CJK side bearings keep them apart); Latin letters and digits keep their own widths.
 SONG_GRID = "GD-SongGrid"
+FANG_GRID = "GD-FangGrid"  # the FangSong body face on the same grid
+GRID_FACES = (SONG_GRID, FANG_GRID)
 GRID_PITCH = round(1000 * (156 / 25.4 * 72) / (28 * 16))  # per mille of the font size: 987
 
 HANAMIN_B = "GD-HanaMinB"
 EXTRA = "GD-BabelStoneExtra"
+UNIFONT_EXTRA = "GD-UnifontExtra"
 
 FACES: dict[str, tuple[str, int]] = {
     SONG: ("uming.ttc", 0),
     SONG_GRID: ("uming.ttc", 0),
     KAI: ("ukai.ttc", 0),
     HEI: ("wqy-zenhei.ttc", 0),
+    FANG: (FANGSONG_FILE, 0),
+    FANG_GRID: (FANGSONG_FILE, 0),
 }
 # Rare-character faces, after the main ones; the screen uses the same files (desktop.appearance).
 RARE_FACES: dict[str, tuple[str, int]] = {
     HANAMIN_B: (HANAMIN_B_FILE, 0),
     EXTRA: (EXTRA_FILE, 0),
+    UNIFONT_EXTRA: (UNIFONT_EXTRA_FILE, 0),
 }
 # Order in which other faces are tried for a character the requested face lacks.
-FALLBACK_ORDER = [HEI, SONG, KAI, HANAMIN_B, EXTRA]
+FALLBACK_ORDER = [HEI, SONG, KAI, HANAMIN_B, EXTRA, UNIFONT_EXTRA]
+# The face tried first for a character the FangSong face lacks: a serif one, on the same grid.
+_NEAREST = {FANG: SONG, FANG_GRID: SONG_GRID}
 
 _reportlab_to_unicode = ttfonts.makeToUnicodeCMap
 
@@ -107,7 +124,7 @@ def _register(faces: dict[str, tuple[str, int]]) -> None:
             if not path.is_file():
                 raise PrintError(_("The font file {path} is missing; printing needs it.").format(path=path))
             font = TTFont(name, str(path), subfontIndex=index)
-            if name == SONG_GRID:
+            if name in GRID_FACES:
                 # reportlab shares one font object per face name: this one needs its own.
                 font.face.name = font.face.name + b"Grid"
                 widths = font.face.charWidths
@@ -150,7 +167,8 @@ def covering_face(ch: str, preferred: str) -> str:
     code = ord(ch)
     if code in cmap(preferred):
         return preferred
-    for face in FALLBACK_ORDER:
+    nearest = _NEAREST.get(preferred)
+    for face in ([nearest] if nearest else []) + FALLBACK_ORDER:
         if code in cmap(face):
             return face
     raise PrintError(_("The character “{char}” (U+{code:04X}) in {where} is in none of the printing "

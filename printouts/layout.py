@@ -1,7 +1,8 @@
 """Page geometry, paragraph styles and the document builder shared by every form.
 
 Official layout after GB/T 9704-2012: A4, top margin 37 mm, left margin 28 mm, text block
-156 x 225 mm; title 22 pt (二号) centred; body 16 pt (三号), 22 lines to the page.
+156 x 225 mm; title 22 pt (二号) centred, Song face (小标宋-style); body 16 pt (三号) in the FangSong
+face (仿宋), 22 lines to the page; headings 一、 黑体, （一） 楷体, 1. 仿宋; issuer and date 仿宋.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from reportlab.platypus import paragraph as _rl_paragraph
 
 from db.errors import Cancelled
 from i18n import _
-from printouts.fonts import GRID_PITCH, HEI, KAI, SONG, SONG_GRID, register_fonts, single_face
+from printouts.fonts import FANG, FANG_GRID, GRID_PITCH, HEI, KAI, SONG, register_fonts, single_face
 
 # Chinese line-start rule (GB/T 15834 标点符号用法): closing marks never begin a line. reportlab's
 # CJK wrap hangs a mark from ALL_CANNOT_START at the line end instead of carrying it over, but its
@@ -78,17 +79,17 @@ def styles() -> dict[str, ParagraphStyle]:
     return {
         "title": ParagraphStyle("title", fontName=SONG, fontSize=TITLE_PT, leading=TITLE_PT * 1.5,
                                 alignment=TA_CENTER, spaceAfter=BODY_LEADING - TITLE_PT * 0.5, **base),
-        "addressee": ParagraphStyle("addressee", fontName=SONG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
+        "addressee": ParagraphStyle("addressee", fontName=FANG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
                                     alignment=TA_LEFT, **base),
-        "body": ParagraphStyle("body", fontName=SONG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
+        "body": ParagraphStyle("body", fontName=FANG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
                                firstLineIndent=INDENT, alignment=TA_JUSTIFY, **base),
         "h1": ParagraphStyle("h1", fontName=HEI, fontSize=BODY_PT, leading=BODY_LEADING,
                              firstLineIndent=INDENT, **base),
         "h2": ParagraphStyle("h2", fontName=KAI, fontSize=BODY_PT, leading=BODY_LEADING,
                              firstLineIndent=INDENT, **base),
-        "h3": ParagraphStyle("h3", fontName=SONG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
+        "h3": ParagraphStyle("h3", fontName=FANG_GRID, fontSize=BODY_PT, leading=BODY_LEADING,
                              firstLineIndent=INDENT, alignment=TA_JUSTIFY, **base),
-        "signature": ParagraphStyle("signature", fontName=SONG, fontSize=BODY_PT, leading=BODY_LEADING,
+        "signature": ParagraphStyle("signature", fontName=FANG, fontSize=BODY_PT, leading=BODY_LEADING,
                                     alignment=TA_RIGHT, **base),
         "form_title": ParagraphStyle("form_title", fontName=SONG, fontSize=20, leading=28,
                                      alignment=TA_CENTER, spaceAfter=6, **base),

@@ -8,7 +8,7 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Paragraph
 
 from i18n import _
 from printouts.data import Block, MeetingNoticeData, NoticeData, chinese_date
-from printouts.fonts import SONG_GRID, PrintError, draw_runs, markup, runs_width, text_runs
+from printouts.fonts import FANG, FANG_GRID, PrintError, draw_runs, markup, runs_width, text_runs
 from printouts.layout import BODY_LEADING, BODY_PT, OFFICIAL, CancelledFn, ProgressFn, build_pdf, styles
 
 CHINESE_NUMERALS = "一二三四五六七八九十"
@@ -72,8 +72,8 @@ class SignatureBlock(Flowable):
         self.date = date
         self.seal_space = seal_lines * BODY_LEADING
         # Per character: an issuer with a rare character (𫖯) takes it from a fallback face.
-        self.runs_issuer = text_runs(issuer, "GD-Song", where=_("the issuer"))
-        self.runs_date = text_runs(date, "GD-Song", where=_("the date"))
+        self.runs_issuer = text_runs(issuer, FANG, where=_("the issuer"))
+        self.runs_date = text_runs(date, FANG, where=_("the date"))
 
     def wrap(self, avail_width, avail_height):
         self.avail_width = avail_width
@@ -104,8 +104,8 @@ def _paragraph(block: Block, st: dict) -> Paragraph:
     where = _("the paragraph “{start}”").format(start=block.text[:12])
     text = markup(block.text, style.fontName, where=where)
     if block.rest:
-        rest = markup(block.rest, SONG_GRID, where=where)
-        text += f'<font face="{SONG_GRID}">{block.sep}{rest}</font>'
+        rest = markup(block.rest, FANG_GRID, where=where)
+        text += f'<font face="{FANG_GRID}">{block.sep}{rest}</font>'
     return Paragraph(text, style)
 
 
@@ -115,11 +115,11 @@ def notice_story(data: NoticeData) -> list:
         raise PrintError(_("A notice needs a title."))
     story: list = [Paragraph(markup(data.title, st["title"].fontName, where=_("the title")), st["title"])]
     if data.addressee:
-        story.append(Paragraph(markup(data.addressee, SONG_GRID, where=_("the addressee")), st["addressee"]))
+        story.append(Paragraph(markup(data.addressee, FANG_GRID, where=_("the addressee")), st["addressee"]))
     body = blocks_from_text(data.body) if isinstance(data.body, str) else data.body
     if not data.addressee and body and body[0].kind == "para" and _is_addressee(body[0].text):
         # Free text often starts with its addressee (各位居民：): it stands flush left.
-        story.append(Paragraph(markup(body[0].text, SONG_GRID, where=_("the addressee")), st["addressee"]))
+        story.append(Paragraph(markup(body[0].text, FANG_GRID, where=_("the addressee")), st["addressee"]))
         body = body[1:]
     # Each heading stays on the page of the paragraph that follows it.
     groups: list[list] = []

@@ -69,3 +69,16 @@ def words(pdf: bytes | Path) -> list[Word]:
             result.append(Word(m.group(5), float(m.group(1)), float(m.group(2)), float(m.group(3)),
                                float(m.group(4)), page))
     return result
+
+
+def font_runs(pdf: bytes | Path) -> list[tuple[str, str]]:
+    """(text, font name without the subset prefix) of every text run, in page order (pdftohtml -xml)."""
+    out = subprocess.run(["pdftohtml", "-xml", "-stdout", "-i", "-q", str(_file(pdf))], check=True,
+                         capture_output=True, text=True).stdout
+    families = {m.group(1): m.group(2).split("+")[-1]
+                for m in re.finditer(r'<fontspec id="(\d+)"[^>]*family="([^"]+)"', out)}
+    runs = []
+    for m in re.finditer(r'<text [^>]*font="(\d+)"[^>]*>(.*?)</text>', out):
+        run = re.sub(r"<[^>]+>", "", m.group(2)).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+        runs.append((run, families[m.group(1)]))
+    return runs

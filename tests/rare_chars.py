@@ -18,13 +18,16 @@ EXTENSIONS = {
     "H": (0x31350, 0x323AF),
     "I": (0x2EBF0, 0x2EE5D),
 }
-# How many of the newest blocks the shipped faces have (BabelStone Han 16.0.3, the most any freely
-# licensed TrueType face in Debian, PyPI or npm has; resources/fonts/gd-babelstone-extra.ttf): of
-# Extension G 3,469 of 4,939, of H 2,382 of 4,192, all of I. Fewer is a regression of the fonts.
-PARTLY_COVERED = {"G": 3469, "H": 2382, "I": 622}
+# How many of the newest blocks the shipped faces have (BabelStone Han 16.0.3 and GNU Unifont 16.0.04,
+# the most any freely licensed TrueType faces in Debian, PyPI or npm have together;
+# resources/fonts/gd-babelstone-extra.ttf and gd-unifont-extra.ttf): of Extension G 3,550 of 4,939
+# (BabelStone 3,469, Unifont 81 more), of H 2,382 of 4,192, all of I. Fewer is a regression of the fonts.
+PARTLY_COVERED = {"G": 3550, "H": 2382, "I": 622}
+# An Extension G ideograph that no shipped face has (the first one missing).
+UNCOVERED_G = 0x30183
 # Names for the print and screen checks: Ext C (𫖯 U+2B5AF, in the 通用规范汉字表), Ext B (𠮷 U+20BB7,
-# not in pypinyin), Ext A (䶮 U+4DAE) and Ext G (𰻞 U+30EDE).
-NAMES = ("赵孟𫖯", "王𠮷", "李䶮", "陈𰻞")
+# not in pypinyin), Ext A (䶮 U+4DAE) and Ext G (𰻞 U+30EDE from BabelStone Han, 𰁁 U+30041 only in Unifont).
+NAMES = ("赵孟𫖯", "王𠮷", "李䶮", "陈𰻞", "周𰁁")
 
 
 def tongyong_guifan() -> list[str]:

@@ -214,3 +214,31 @@ def test_closing_marks_never_begin_a_line_and_addressee_stands_flush_left():
     assert first.text.endswith("，")
     addressee = next(w for w in words if w.text == "各位居民：")
     assert abs(addressee.x0 - 28 * MM) < 0.5
+
+
+def test_official_notice_body_is_fangsong_and_title_song():
+    """GB/T 9704 (DOMAIN.md): title 小标宋-style (the Song face), body, 1. headings, issuer and date 仿宋,
+    一、 黑体, （一） 楷体; a character the FangSong face lacks comes from another face, not a box."""
+    pdf = meeting_notice_pdf(meeting())
+    runs = pdf_tools.font_runs(pdf)
+
+    def face_of(start: str) -> str:
+        return next(face for text, face in runs if text.startswith(start))
+
+    assert face_of("关于召开").startswith("UMing")
+    assert face_of("各位居民") == "GDZhuqueFangsongGrid"
+    assert face_of("经研究") == "GDZhuqueFangsongGrid"
+    assert face_of("一、会议时间").startswith("WenQuanYiZenHei")
+    assert face_of("：社区党群服务中心") == "GDZhuqueFangsongGrid"  # what follows 一、 on its line
+    assert face_of("（一）").startswith("UKai")
+    assert face_of("1. 请准时参会") == "GDZhuqueFangsongGrid"
+    assert face_of("幸福里社区居民委员会") == "GDZhuqueFangsong"
+    assert face_of("2026年11月25日") == "GDZhuqueFangsong"
+    assert {r["emb"] for r in assert_all_fonts_embedded(pdf)} == {"yes"}
+
+    pdf = notice_pdf(NoticeData(title="通知", body="请周𰁁、王𠮷、赵孟𫖯到社区。"))
+    runs = pdf_tools.font_runs(pdf)
+    assert ("请周", "GDZhuqueFangsongGrid") in runs and ("𰁁", "GDUnifontExtra") in runs
+    assert ("𠮷", "HanaMinB") in runs  # outside the 通用规范汉字表: from a fallback face
+    assert ("、赵孟𫖯到社区。", "GDZhuqueFangsongGrid") in runs  # 𫖯 is in the table, so in the FangSong face
+    assert "请周𰁁、王𠮷、赵孟𫖯到社区。" in pdf_tools.text(pdf)

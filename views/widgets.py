@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication, QFileDialog, QFrame, QLabel, QWidget
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QApplication, QFileDialog, QFrame, QGridLayout, QLabel, QScrollArea, QWidget
 
 from desktop.appearance import font_notifier
 from i18n import _
@@ -80,3 +80,43 @@ def count_axis(top: float):
     axis.setTickCount(maximum // step + 1)
     axis.setMinorTickCount(0)
     return axis
+
+
+CHART_MIN_EMS = 28  # a chart's minimum width in characters of the current font
+CHART_MIN_LINES = 18  # and its minimum height in lines
+
+
+def small_chart_font() -> QFont:
+    """The font of chart axis labels: a little smaller than the text, never below 7 pt."""
+    font = QFont(QApplication.font())
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.8))
+    return font
+
+
+def size_charts(owner: QWidget, charts) -> None:
+    """Give each chart a readable minimum size at the current text size: every category label a
+    line of its own (else Qt elides them to "…"); the page scrolls rather than squashing one."""
+    fm, small = owner.fontMetrics(), QFontMetrics(small_chart_font())
+    for view in charts:
+        rows = int(view.property("categories") or 0)
+        height = max(fm.height() * CHART_MIN_LINES, fm.height() * 8 + rows * small.height() * 2)
+        view.setMinimumSize(fm.horizontalAdvance("会") * CHART_MIN_EMS, height)
+
+
+def arrange_charts(grid: QGridLayout, scroll: QScrollArea, charts: dict, order, columns: int,
+                   force: bool = False) -> int:
+    """Lay the charts out two a row when two fit side by side at their minimum width, else one;
+    returns the number of columns now used (nothing moves when it did not change)."""
+    if not charts:
+        return columns
+    needed = 2 * next(iter(charts.values())).minimumWidth() + 3 * grid.spacing() + 24
+    wanted = 2 if scroll.viewport().width() >= needed else 1
+    if wanted == columns and not force:
+        return columns
+    for view in charts.values():
+        grid.removeWidget(view)
+    for i, key in enumerate(order):
+        grid.addWidget(charts[key], i // wanted, i % wanted)
+    grid.setColumnStretch(0, 1)
+    grid.setColumnStretch(1, 1 if wanted == 2 else 0)
+    return wanted

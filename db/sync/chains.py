@@ -9,6 +9,10 @@ and, through the chain, for every op before it. A device signs heads of its own 
 exports or pushes: at every multiple of CHECKPOINT and at its top, so a relay can cut batches at
 signed points. Relays keep every head they received and pass them on with the ops.
 
+Verifying costs one sha256 per op over its canonical JSON (linked_digests: one loop, no per-op
+intermediates; about 2.5 µs an op on the bench machine, of which sha256's own call costs about 1 µs
+and orjson's sorted encoding about 1 µs) and one Ed25519 check per head (about 0.2 ms).
+
 Every importer (a USB bundle on a laptop, a push at the hub) checks each incoming op against its
 origin's chain and key (`verify`): an op that was altered, or invented under another device's
 node, is refused, the whole bundle or push with it. What cannot be proven is kept and noted
@@ -27,7 +31,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from operator import add, attrgetter, lt, methodcaller
+from itertools import groupby
+from operator import attrgetter, lt
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -51,21 +56,43 @@ def digest(node: str, counter: int, tbl: str, row_id: str, fields: dict, superse
 
 
 def op_digest(op, prev: bytes) -> bytes:
-    return hashlib.sha256(prev + orjson.dumps(
-        (op.node, op.counter, op.tbl, op.row_id, op.fields, op.supersedes, op.hlc, op.user, op.schema, op.kind),
-        option=_SORT)).digest()
+    h = _sha256(prev)
+    h.update(_dumps((op.node, op.counter, op.tbl, op.row_id, op.fields, op.supersedes, op.hlc, op.user, op.schema,
+                     op.kind), option=_SORT))
+    return h.digest()
 
 
-_LOGICAL = attrgetter("node", "counter", "tbl", "row_id", "fields", "supersedes", "hlc", "user", "schema", "kind")
+_sha256 = hashlib.sha256
+_dumps = orjson.dumps
 _DUMPS = partial(orjson.dumps, option=_SORT)
-_PREV = attrgetter("prev")
 _COUNTER = attrgetter("counter")
-_DIGEST = methodcaller("digest")
+_NODE = attrgetter("node")
 
 
-def op_digests(ops: Sequence) -> list[bytes]:
-    """op_digest of many ops that all carry prev, in one pass of C-level maps (the handover's hot loop)."""
-    return list(map(_DIGEST, map(hashlib.sha256, map(add, map(_PREV, ops), map(_DUMPS, map(_LOGICAL, ops))))))
+def linked_digests(ops: Sequence) -> list[bytes] | None:
+    """The chain digests of a run of one node's ops whose every op names the digest of the op before it
+    in the run (the first one's prev is taken as given); None if an op has no prev or a link is broken.
+
+    The handover's hot loop (millions of ops): one pass, the digest fed straight from the op's values
+    (sha256 over prev, then the canonical JSON; no intermediate tuples or lists per op)."""
+    if not ops:
+        return []
+    out: list[bytes] = []
+    append = out.append
+    sha256, dumps, option = _sha256, _dumps, _SORT
+    expect = ops[0].prev
+    if expect is None:
+        return None
+    for op in ops:
+        prev = op.prev
+        if prev != expect:
+            return None
+        h = sha256(prev)
+        h.update(dumps((op.node, op.counter, op.tbl, op.row_id, op.fields, op.supersedes, op.hlc, op.user,
+                        op.schema, op.kind), option=option))
+        expect = h.digest()
+        append(expect)
+    return out
 
 
 def _row_digest(db, row: Sequence, prev: bytes) -> bytes:
@@ -241,6 +268,18 @@ def _refuse(text: str) -> SyncError:
     return SyncError(text + " " + _("Nothing was imported: the whole batch is refused."))
 
 
+def _by_node(ops: Iterable) -> dict[str, list]:
+    """The ops by node, each node's in their order. They usually come node by node: each run of one
+    node's ops is taken whole (C-level groupby), not op by op."""
+    by_node: dict[str, list] = {}
+    for node, run in groupby(ops, _NODE):
+        if node in by_node:
+            by_node[node].extend(run)
+        else:
+            by_node[node] = list(run)
+    return by_node
+
+
 def verify(ops: Iterable, raw_heads, local: Local) -> Proof:
     """Check every op against its origin's chain and signed heads; raise SyncError (naming the device)
     for an altered, forged or unsigned op. Returns the proof to keep (Proof)."""
@@ -248,9 +287,7 @@ def verify(ops: Iterable, raw_heads, local: Local) -> Proof:
     heads_by_node: dict[str, dict[int, Head]] = defaultdict(dict)
     for head in parse_heads(raw_heads):
         heads_by_node[head.node][head.counter] = head
-    by_node: dict[str, list] = defaultdict(list)
-    for op in ops:
-        by_node[op.node].append(op)
+    by_node = _by_node(ops)
     # The heads first: each signed by the device it names, that device the one known for the node.
     for node, heads in heads_by_node.items():
         known = local.bound(node)
@@ -275,50 +312,51 @@ def verify(ops: Iterable, raw_heads, local: Local) -> Proof:
     return proof
 
 
-def _verify_run(node: str, node_ops: list, heads: dict[int, Head], local: Local, proof: Proof) -> bool:
+def _verify_run(node: str, node_ops: list, heads: dict[int, Head], local: Local, proof: Proof) -> list[bytes] | None:
     """The common case in one pass: consecutive counters, all chained, links and heads right, the
-    end signed or joined to the history held here. False: take the op-by-op path (it names the op)."""
+    end signed or joined to the history held here. Returns the ops' digests; None: take the op-by-op
+    path (it names the op)."""
     first, n = node_ops[0].counter, len(node_ops)
     if node_ops[-1].counter - first != n - 1:
-        return False
-    prevs = list(map(_PREV, node_ops))
-    if None in prevs:
-        return False
-    digests = op_digests(node_ops)
-    if prevs[1:] != digests[:-1]:
-        return False
-    if first == 1 and prevs[0] != ZERO:
-        return False
+        return None
+    digests = linked_digests(node_ops)
+    if digests is None:
+        return None
+    prev0 = node_ops[0].prev
+    if first == 1 and prev0 != ZERO:
+        return None
     last = first + n - 1
     signed_at = [c for c in heads if first <= c <= last]
     for c in signed_at:
         if heads[c].digest != digests[c - first]:
-            return False
+            return None
     end = max(signed_at, default=first - 1)
     if end < last:
         stored = {c: d for c, d in local.heads_above(node, end + 1) if c <= last}
         for c, d in stored.items():
             if d != digests[c - first]:
-                return False
+                return None
         end = max([end, *stored])
     if end < last:
         held, _d, next_prev = local.op(node, last + 1)
         if not (held and next_prev == digests[-1] and local.heads_above(node, last + 1)):
-            return False  # a hole or an unsigned tail: the op-by-op path decides
+            return None  # a hole or an unsigned tail: the op-by-op path decides
     if first > 1:
         held, before, _p = local.op(node, first - 1)
-        if held and before is not None and before != prevs[0]:
+        if held and before is not None and before != prev0:
             proof.notes.append((node, first - 1, first, "fork"))
     proof.proven += n
-    return True
+    return digests
 
 
-def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local, proof: Proof) -> None:
+def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local, proof: Proof) -> bytes | None:
+    """Check one node's ops (see verify); returns the chain digest of its last op (None: not chained)."""
     counters = list(map(_COUNTER, node_ops))
     if not all(map(lt, counters, counters[1:])):
         node_ops = sorted({op.counter: op for op in node_ops}.values(), key=lambda o: o.counter)
-    if _verify_run(node, node_ops, heads, local, proof):
-        return
+    digests = _verify_run(node, node_ops, heads, local, proof)
+    if digests is not None:
+        return digests[-1] if digests else None
     device = local.bound(node) or next((h.device_id for h in heads.values()), None)
 
     def altered(counter: int) -> SyncError:
@@ -420,6 +458,7 @@ def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local
             proof.proven += counter - pending_from + 1
             pending_from = None
     close_segment()
+    return seg_digest if node_ops[-1].prev is not None else None
 
 
 # -- the laptop's side ----------------------------------------------------------------------------
@@ -573,16 +612,13 @@ class StreamVerifier:
             raise _refuse(_("Change {op} of device {device} does not match that device's signed history: it was "
                             "altered or made up after the device wrote it.").format(
                 op=f"{node}:{part[0].counter}", device=_who(self.local, self.local.bound(node))))
-        _verify_node(node, part, self.heads_by_node.get(node, {}), self.local, self.proof)
-        last = part[-1]
-        self.last[node] = (last.counter, op_digest(last, last.prev) if last.prev is not None else None)
+        last = _verify_node(node, part, self.heads_by_node.get(node, {}), self.local, self.proof)
+        self.last[node] = (part[-1].counter, last)
 
-    def feed(self, ops: Iterable) -> None:
-        by_node: dict[str, list] = defaultdict(list)
-        for op in ops:
-            by_node[op.node].append(op)
-        for node, node_ops in by_node.items():
-            ops_here = self.pending.pop(node, []) + node_ops
+    def feed(self, ops: Sequence) -> None:
+        for node, node_ops in _by_node(ops).items():
+            held = self.pending.pop(node, None)
+            ops_here = held + node_ops if held else node_ops
             heads = self.heads_by_node.get(node, {})
             lo, hi = ops_here[0].counter, ops_here[-1].counter
             signed = [c for c in heads if lo <= c <= hi]
@@ -590,8 +626,14 @@ class StreamVerifier:
                 self.pending[node] = ops_here
                 continue
             cut = max(signed)
-            split = next((i for i, op in enumerate(ops_here) if op.counter > cut), len(ops_here))
-            self._check(node, ops_here[:split])
+            # The first op above `cut`; with consecutive counters (the usual case) it follows ops_here[cut - lo].
+            at = cut - lo + 1
+            if not (0 < at <= len(ops_here) and ops_here[at - 1].counter == cut
+                    and (at == len(ops_here) or ops_here[at].counter > cut)
+                    and max(map(_COUNTER, ops_here[:at])) == cut):
+                at = next((i for i, op in enumerate(ops_here) if op.counter > cut), len(ops_here))
+            split = at
+            self._check(node, ops_here[:split] if split < len(ops_here) else ops_here)
             if split < len(ops_here):
                 self.pending[node] = ops_here[split:]
 

@@ -14,9 +14,8 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
-    QApplication,
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
@@ -31,7 +30,7 @@ from PySide6.QtWidgets import (
 from db.register import stats
 from i18n import N_, _
 from views.households.common import DictListModel
-from views.widgets import count_axis, save_chart_as_image
+from views.widgets import arrange_charts, count_axis, save_chart_as_image, size_charts, small_chart_font
 
 PLACE_COLUMNS = [("grid", N_("Grid")), ("compound", N_("Compound")), ("building", N_("Building")), ("households", N_("Households")),
                  ("persons", N_("Persons")), ("overdue", N_("Households overdue"))]
@@ -40,20 +39,12 @@ COVERAGE_COLUMNS = [("grid", N_("Grid")), ("households", N_("Households")), ("vi
 MALE = QColor("#3b6fb6")
 COVERAGE_SHOWN = 15  # grids with the lowest coverage in the chart (the table lists all)
 FEMALE = QColor("#c8553d")
-CHART_MIN_EMS = 28  # a chart's minimum width in characters of the current font
-CHART_MIN_LINES = 18  # and its minimum height in lines
-
-
-def _small_font() -> QFont:
-    font = QFont(QApplication.font())
-    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.8))
-    return font
 
 
 def _view(chart: QChart, name: str, categories: int = 0) -> QChartView:
     chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
     for axis in chart.axes():
-        axis.setLabelsFont(_small_font())
+        axis.setLabelsFont(small_chart_font())
     chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
     view = QChartView(chart)
     view.setObjectName(name)
@@ -121,33 +112,15 @@ class StatisticsView(QWidget):
                 item.widget().deleteLater()
         self.charts = {"pyramid": self._pyramid(data["pyramid"]), "tags": self._tags(data["tags"]),
                        "residence": self._residence(data["residence"]), "coverage": self._coverage(data["coverage"])}
-        fm = self.fontMetrics()
-        small = QFontMetrics(_small_font())
-        for view in self.charts.values():
-            # Each chart keeps a readable size (every category label a line of its own, else Qt
-            # elides them to "…"); the page scrolls rather than squashing one.
-            rows = int(view.property("categories") or 0)
-            height = max(fm.height() * CHART_MIN_LINES, fm.height() * 8 + rows * small.height() * 2)
-            view.setMinimumSize(fm.horizontalAdvance("会") * CHART_MIN_EMS, height)
+        size_charts(self, self.charts.values())
         self._arrange(force=True)
         self.place_model.set_rows(data["places"])
         self.coverage_model.set_rows(data["coverage"])
         self.data = data
 
     def _arrange(self, force: bool = False) -> None:
-        """Two charts per row when both fit side by side at their minimum width, else one."""
-        if not self.charts:
-            return
-        needed = 2 * next(iter(self.charts.values())).minimumWidth() + 3 * self.chart_grid.spacing() + 24
-        columns = 2 if self.scroll.viewport().width() >= needed else 1
-        if columns == self.columns and not force:
-            return
-        self.columns = columns
-        for view in self.charts.values():
-            self.chart_grid.removeWidget(view)
-        for i, key in enumerate(("pyramid", "tags", "residence", "coverage")):
-            self.chart_grid.addWidget(self.charts[key], i // columns, i % columns)
-        self.chart_grid.setColumnStretch(1, 1 if columns == 2 else 0)
+        self.columns = arrange_charts(self.chart_grid, self.scroll, self.charts,
+                                      ("pyramid", "tags", "residence", "coverage"), self.columns, force)
 
     def resizeEvent(self, event):  # noqa: N802 - Qt API
         super().resizeEvent(event)

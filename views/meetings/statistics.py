@@ -16,7 +16,7 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QFontMetrics
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
 
 from db.meetings import matters as ms
 from i18n import _
-from views.households.statistics import CHART_MIN_EMS, CHART_MIN_LINES, _small_font, _view
-from views.widgets import count_axis, save_chart_as_image
+from views.households.statistics import _view
+from views.widgets import arrange_charts, count_axis, save_chart_as_image, size_charts
 
 RATING_COLOURS = {"满意": QColor("#1e6b34"), "基本满意": QColor("#d9a400"), "不满意": QColor("#b3261e")}
 CHART_KEYS = ("category", "building", "month", "satisfaction")
@@ -93,11 +93,7 @@ class MatterStatistics(QWidget):
                                               "chartBuilding"),
                        "month": self._months(data["month"]),
                        "satisfaction": self._satisfaction(data["satisfaction"])}
-        fm, small = self.fontMetrics(), QFontMetrics(_small_font())
-        for view in self.charts.values():
-            rows = int(view.property("categories") or 0)
-            height = max(fm.height() * CHART_MIN_LINES, fm.height() * 8 + rows * small.height() * 2)
-            view.setMinimumSize(fm.horizontalAdvance("会") * CHART_MIN_EMS, height)
+        size_charts(self, self.charts.values())
         total = sum(n for _c, n in data["category"])
         rated = sum(n for _r, n in data["satisfaction"])
         happy = sum(n for r, n in data["satisfaction"] if r != "不满意")
@@ -107,20 +103,7 @@ class MatterStatistics(QWidget):
         self._arrange(force=True)
 
     def _arrange(self, force: bool = False) -> None:
-        """Two charts a row when two fit side by side at their minimum width, else one (it scrolls)."""
-        if not self.charts:
-            return
-        needed = 2 * next(iter(self.charts.values())).minimumWidth() + 3 * self.grid.spacing() + 24
-        columns = 2 if self.scroll.viewport().width() >= needed else 1
-        if columns == self.columns and not force:
-            return
-        self.columns = columns
-        for view in self.charts.values():
-            self.grid.removeWidget(view)
-        for i, key in enumerate(CHART_KEYS):
-            self.grid.addWidget(self.charts[key], i // columns, i % columns)
-        self.grid.setColumnStretch(0, 1)
-        self.grid.setColumnStretch(1, 1 if columns == 2 else 0)
+        self.columns = arrange_charts(self.grid, self.scroll, self.charts, CHART_KEYS, self.columns, force)
 
     def resizeEvent(self, event):  # noqa: N802 - Qt API
         super().resizeEvent(event)

@@ -159,6 +159,8 @@ class OptionsPanel(QWidget):
         edit.setPlaceholderText(placeholder)
         if placeholder:
             edit.setToolTip(placeholder)
+            # The example must be readable in full at every text size (at 100 % the panel was narrower).
+            edit.setMinimumWidth(edit.fontMetrics().horizontalAdvance(placeholder) + 16)
         edit.textChanged.connect(self.sig_changed)
         self.form.addRow(label, edit)
         return edit
