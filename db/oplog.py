@@ -8,6 +8,8 @@ A `redact` op erases personal data: it wins against every older op of those colu
 that arrives later. The register tables are a view of this log: `rebuild` gives the same rows.
 The log stores an op's fields packed (column names once per column list, db/opfields.py); read
 them with `_op_from_row(row, db)` or `opfields.wire_rows`, never as JSON straight from SQL.
+Since migration 17 `oplog` is a view of the compact `oplog_store` (db/opstore.py): read it as
+before, look rows up by `rid in (opstore.rid(...))` (indexed), write through opstore.insert_rows.
 """
 
 from __future__ import annotations
