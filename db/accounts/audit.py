@@ -212,7 +212,9 @@ def search(store, *, person: str | None = None, user: str | None = None, action:
         where, params = _where("tbl != 'audit_entry'", ("user = ?", user),
                                ("hlc >= ?", _iso_to_hlc(date_from) if date_from else None),
                                ("hlc < ?", _iso_to_hlc(date_to, end=True) if date_to else None),
-                               ("row_id in (select value from json_each(?))", related_json))
+                               # By the stored row id (db/opstore.py), converted in SQL like the log's.
+                               ("rid in (select " + opstore.RID_SQL.format(x="value") + " from json_each(?))",
+                                related_json))
         sql = ("select hlc, user, tbl, row_id, fields, kind from oplog where " + where
                + " order by hlc desc limit ?")
         for hlc, who, tbl, row_id, fields, kind in store.db.execute_sql(sql, (*params, limit)):
