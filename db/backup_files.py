@@ -138,8 +138,10 @@ def _finish(tmp: Path, target: Path) -> Path:
 
 
 def _last_op(conn) -> tuple[int, str]:
+    from db.opstore import rowid_table
+
     row = conn.execute("select rowid, node, counter, hlc from oplog "
-                       "where rowid = (select max(rowid) from oplog)").fetchone()
+                       f"where rowid = (select max(rowid) from {rowid_table(conn)})").fetchone()
     return (row[0], f"{row[1]}|{row[2]}|{row[3]}") if row else (0, "")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from db import opfields, oplog
+from db import opfields, oplog, opstore
 from db.models import synced_model
 from db.models.accounts import ROLE_ADMIN, ROLE_READONLY  # the hub enrols laptops with the accounts' roles
 from db.sync import chains
@@ -255,8 +255,9 @@ def _unacked_rows(store, keys: list[tuple[str, str]], acked: dict[str, int]) -> 
     found = set()
     for tbl, row_id in keys:
         for node in nodes:
-            if store.db.execute_sql("select exists(select 1 from oplog where tbl = ? and row_id = ? and node = ? "
-                                    "and counter > ?)", (tbl, row_id, node, int(acked.get(node, 0)))).fetchone()[0]:
+            if store.db.execute_sql("select exists(select 1 from oplog where tbl = ? and rid = ? and node = ? "
+                                    "and counter > ?)", (tbl, opstore.rid(row_id), node,
+                                                         int(acked.get(node, 0)))).fetchone()[0]:
                 found.add((tbl, row_id))
                 break
     return found
@@ -277,7 +278,8 @@ def _drop_rows(store, keys: list[tuple[str, str]]) -> int:
             if model is not None:
                 n += db.execute_sql(f'delete from "{tbl}" where id in ({marks})', chunk).rowcount
             db.execute_sql(f"delete from conflict where tbl = ? and row_id in ({marks})", (tbl, *chunk))
-            db.execute_sql(f"delete from oplog where tbl = ? and row_id in ({marks})", (tbl, *chunk))
+            db.execute_sql(f"delete from {opstore.STORE} where {opstore.table_where()} and rid in ({marks})",
+                           (tbl, *map(opstore.rid, chunk)))
             db.execute_sql(f"delete from sync_hub_leave where tbl = ? and row_id in ({marks})", (tbl, *chunk))
         if model is not None:
             oplog._run_hooks(store, tbl, ids)  # derived data (the register's search index) follows
