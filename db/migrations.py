@@ -283,6 +283,14 @@ def _v15(db: SqliteDatabase) -> None:
     fill_log(db, progress=lambda done, total: report(15, done, total))
 
 
+def _v18(db: SqliteDatabase) -> None:
+    # Links across holes (db/sync/chains.py): ops from now on are chained through their content
+    # digest; the links of ops not held here, received past holes, are kept to be passed on.
+    from db.models.chains import ChainLink
+
+    create_table(db, ChainLink)
+
+
 # One line per area, so work on several registers merges without touching the same line.
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 6: _v6, 7: _v7}
 MIGRATIONS[8] = _v8  # sync invariants: op-id faults
@@ -294,6 +302,7 @@ MIGRATIONS[13] = _v13  # rare characters
 MIGRATIONS[16] = _v16  # meetings and volunteers, second round: motion options
 MIGRATIONS[14] = _v14  # a smaller file: packed op fields, no redundant indexes
 MIGRATIONS[15] = _v15  # origin proofs: op chains and signed heads
+MIGRATIONS[18] = _v18  # origin proofs across holes: links, vouched device keys
 SCHEMA_VERSION = max(MIGRATIONS)
 
 

@@ -12,12 +12,15 @@ committed checkpoint, in one snapshot.
 
 from __future__ import annotations
 
+import bisect
+
 import hashlib
 import hmac
 import re
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -166,6 +169,59 @@ def _hub_local(storage: Storage, conn) -> chains.Local:
     return chains.Local(op=op, heads_above=heads_above, bound=bound,
                         trusted_key=lambda d: (devices.get(d) or (None,))[0],
                         name_of=lambda d: (devices.get(d) or (None, ""))[1] or "")
+
+
+def proof_for(storage: Storage, conn, sent: Iterable[tuple[str, int]]) -> tuple[list[list], dict]:
+    """What a laptop needs to check the ops `sent` (node, counter) against their origins' chains
+    (db/sync/chains.py): the signed heads that cover them, and the links (content digests) of the
+    ops of those nodes it is not sent, from each op sent up to the next one sent or the next head.
+    Sent with pull pages and snapshot parts; the laptop keeps both and passes them on."""
+    span: dict[str, list[int]] = defaultdict(list)
+    for node, counter in sent:
+        span[node].append(counter)
+    heads: list[list] = []
+    links: dict[str, dict[int, bytes]] = {}
+    cols = ", ".join(OP_COLUMNS)
+    for node, counters in sorted(span.items()):
+        counters = sorted(set(counters))
+        lo, hi = counters[0], counters[-1]
+        signed = []
+        for c, d, dev, key, sig in storage.fetchall(
+                conn, "select counter, digest, device, sign_public, signature from hub_head "
+                      "where node = ? and counter >= ? order by counter", (node, lo)):
+            heads.append([node, int(c), d, dev, key, sig])
+            signed.append(int(c))
+            if c >= hi:
+                break
+        wanted: list[list[int]] = []  # counter ranges whose links are needed
+        taken = set(counters)
+        for i, c in enumerate(counters):
+            if c + 1 in taken or c in signed:
+                continue
+            k = bisect.bisect_left(signed, c + 1)
+            if k == len(signed):
+                continue  # no head above (an older version's ops): nothing to link to
+            end = signed[k]
+            if i + 1 < len(counters):
+                end = min(end, counters[i + 1] - 1)
+            if wanted and wanted[-1][1] >= c:
+                wanted[-1][1] = max(wanted[-1][1], end)
+            else:
+                wanted.append([c + 1, end])
+        found: dict[int, bytes] = {}
+        for a, b in wanted:
+            expected = a
+            for r in storage.fetchall(conn, f"select {cols} from hub_op where node = ? and counter >= ? "
+                                            "and counter <= ? order by counter", (node, a, b)):
+                link = chains.content_digest(r[0], int(r[1]), r[2], r[3], orjson.loads(r[4]), orjson.loads(r[5]),
+                                             r[6], r[7], int(r[8]), r[9])
+                if int(r[1]) != expected or link is None:
+                    break  # a hole here too, or ops from before links: the laptop decides
+                found[expected] = link
+                expected += 1
+        if found:
+            links[node] = found
+    return heads, chains.dump_links(links)
 
 
 _EMPTY: frozenset[str] = frozenset()
@@ -801,33 +857,18 @@ class HubService:
             if masked:
                 op = (*op[:4], sc.masked_fields(op[4]), *op[5:])
             items.append(["op", *op])
-        heads = self._heads_for_page(sent)
+        heads, links = self._heads_for_page(sent) if not masked else ([], {})
         more = len(rows) == limit
         next_cursor = rows[-1][0] if more else checkpoint
         if next_cursor < cursor:
             next_cursor = cursor
         return {"epoch": meta["epoch"], "items": items, "cursor": next_cursor, "more": more,
-                "checkpoint": checkpoint, "heads": heads}
+                "checkpoint": checkpoint, "heads": heads, "links": links}
 
-    def _heads_for_page(self, sent: set[tuple[str, int]]) -> list[list]:
-        """The signed heads that cover the ops of a pull page (kept by the laptop, passed on by it)."""
-        if not sent:
-            return []
-        span: dict[str, list[int]] = {}
-        for node, counter in sent:
-            lo_hi = span.setdefault(node, [counter, counter])
-            lo_hi[0], lo_hi[1] = min(lo_hi[0], counter), max(lo_hi[1], counter)
-        out: list[list] = []
-        s = self.storage
-        with s.read() as conn:
-            for node, (lo, hi) in sorted(span.items()):
-                rows = s.fetchall(conn, "select counter, digest, device, sign_public, signature from hub_head "
-                                        "where node = ? and counter >= ? order by counter", (node, lo))
-                for c, d, dev, key, sig in rows:
-                    out.append([node, int(c), d, dev, key, sig])
-                    if c >= hi:
-                        break
-        return out
+    def _heads_for_page(self, sent: set[tuple[str, int]]) -> tuple[list[list], dict]:
+        """The signed heads that cover the ops of a pull page and the links across what is not sent."""
+        with self.storage.read() as conn:
+            return proof_for(self.storage, conn, sent)
 
     def record_pulled(self, device: Device, n: int) -> None:
         if n:

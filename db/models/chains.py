@@ -7,7 +7,7 @@ and ops from before chains existed.
 
 from __future__ import annotations
 
-from peewee import AutoField, CompositeKey, IntegerField, TextField
+from peewee import AutoField, BlobField, CompositeKey, IntegerField, TextField
 
 from db.models import BaseModel
 
@@ -43,4 +43,18 @@ class ChainNote(BaseModel):
         indexes = ((("node", "first", "last", "kind"), True),)
 
 
+class ChainLink(BaseModel):
+    """The link (content digest) of a device's op this database does not hold, received with ops
+    past a hole in that device's history (from the hub or a bundle): passed on when they are relayed."""
+
+    node = TextField()
+    counter = IntegerField()
+    link = BlobField()  # 32 bytes
+
+    class Meta:
+        table_name = "sync_chain_link"
+        primary_key = CompositeKey("node", "counter")
+
+
 CHAIN_MODELS = [ChainHead, ChainNote]
+CHAIN_MODELS += [ChainLink]  # links across holes (schema 18)

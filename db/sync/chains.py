@@ -18,6 +18,19 @@ op and the next signed head, e.g. a laptop that pulled only its grids from the h
 (an older version's bundle, or a relay whose history had holes when it upgraded) carry no prev:
 they are accepted as "unproven" and noted, unless the node already has a signed head above them
 (then the origin signs its changes, and an unsigned one is refused).
+
+Links across holes (schema 18 on): an op written at schema LINKED or later is chained through the
+digest of its content, sha256(prev + sha256(canonical JSON)), so the chain can be followed across
+ops one does not hold given only their content digests (the "links", 32 bytes an op, saying
+nothing of the content). A relay that carries ops of a device past a hole in its history carries
+the links of the missing ops from the op before the hole up to the next signed head (or the next
+op it carries); the importer folds them and compares with the signed head: an op that was placed
+in a hole (made up) does not fit and is refused, naming the device. Without links, a hole after an
+op of schema LINKED or later is refused too (a relay of this version always has them: the hub
+serves them with every pull and snapshot); before it, the hole is kept and noted as before, so
+bundles of older versions stay importable. A node's schema never decreases along its counters (a
+restored or copied file writes under a new node), so a change that claims an older schema than
+the op before it is refused as altered.
 """
 
 from __future__ import annotations
@@ -38,22 +51,42 @@ from db.sync.errors import SyncError
 from i18n import _
 
 ZERO = bytes(32)
+LINKED = 18  # ops written at this schema or later are chained through their content digest (links)
 CHECKPOINT = 5000  # own heads are signed at every multiple of this counter (the push batch size)
 _SORT = orjson.OPT_SORT_KEYS
 _HEAD_TAG = b"GD-CHAIN-1\n"
 
 
+def _linkable(payload: bytes, schema: int) -> bytes:
+    """What the chain hashes of an op's canonical JSON: the JSON itself before LINKED, its digest after."""
+    return hashlib.sha256(payload).digest() if schema >= LINKED else payload
+
+
 def digest(node: str, counter: int, tbl: str, row_id: str, fields: dict, supersedes: dict, hlc: str,
            user: str | None, schema: int, kind: str, prev: bytes) -> bytes:
     """The chain digest of one op from its logical values and the digest of the op before it."""
-    return hashlib.sha256(prev + orjson.dumps(
-        (node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind), option=_SORT)).digest()
+    return hashlib.sha256(prev + _linkable(orjson.dumps(
+        (node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind), option=_SORT), schema)).digest()
 
 
 def op_digest(op, prev: bytes) -> bytes:
-    return hashlib.sha256(prev + orjson.dumps(
+    return hashlib.sha256(prev + _linkable(orjson.dumps(
         (op.node, op.counter, op.tbl, op.row_id, op.fields, op.supersedes, op.hlc, op.user, op.schema, op.kind),
-        option=_SORT)).digest()
+        option=_SORT), op.schema)).digest()
+
+
+def content_digest(node: str, counter: int, tbl: str, row_id: str, fields: dict, supersedes: dict, hlc: str,
+                   user: str | None, schema: int, kind: str) -> bytes | None:
+    """An op's link (the digest of its content the chain hashes), None before LINKED (no link)."""
+    if schema < LINKED:
+        return None
+    return hashlib.sha256(orjson.dumps((node, counter, tbl, row_id, fields, supersedes, hlc, user, schema, kind),
+                                       option=_SORT)).digest()
+
+
+def follow(prev: bytes, link: bytes) -> bytes:
+    """The chain digest of an op of schema LINKED or later from the one before it and its link."""
+    return hashlib.sha256(prev + link).digest()
 
 
 _LOGICAL = attrgetter("node", "counter", "tbl", "row_id", "fields", "supersedes", "hlc", "user", "schema", "kind")
@@ -63,9 +96,14 @@ _COUNTER = attrgetter("counter")
 _DIGEST = methodcaller("digest")
 
 
+_SCHEMA = attrgetter("schema")
+
+
 def op_digests(ops: Sequence) -> list[bytes]:
     """op_digest of many ops that all carry prev, in one pass of C-level maps (the handover's hot loop)."""
-    return list(map(_DIGEST, map(hashlib.sha256, map(add, map(_PREV, ops), map(_DUMPS, map(_LOGICAL, ops))))))
+    return list(map(_DIGEST, map(hashlib.sha256, map(add, map(_PREV, ops),
+                                                     map(_linkable, map(_DUMPS, map(_LOGICAL, ops)),
+                                                         map(_SCHEMA, ops))))))
 
 
 def _row_digest(db, row: Sequence, prev: bytes) -> bytes:
@@ -126,7 +164,7 @@ def fill_log(db, chunk: int = 50_000, progress: Callable[[int, int], None] | Non
                                        map(loads, cols[5]), cols[6], cols[7], cols[8], cols[9], strict=True))
             updates = []
             append = updates.append
-            for counter, payload in zip(cols[1], payloads, strict=True):
+            for counter, payload in zip(cols[1], map(_linkable, payloads, cols[8]), strict=True):
                 append((prev, node, counter))
                 prev = sha256(prev + payload).digest()
             db.cursor().executemany("update oplog set prev = ? where node = ? and counter = ?", updates)
@@ -202,6 +240,46 @@ def parse_heads(raw) -> list[Head]:
         raise SyncError(_("The proofs of origin (signed chain heads) are malformed. Nothing was imported.")) from exc
 
 
+# -- links ----------------------------------------------------------------------------------------
+
+def parse_links(raw) -> dict[str, dict[int, bytes]]:
+    """The wire form {node: [[first counter, hex of consecutive links], ...]} as {node: {counter: link}}."""
+    out: dict[str, dict[int, bytes]] = {}
+    if raw is None:
+        return out
+    try:
+        if not isinstance(raw, dict):
+            raise ValueError
+        for node, runs in raw.items():
+            if type(node) is not str or not isinstance(runs, list):
+                raise ValueError
+            mine = out.setdefault(node, {})
+            for first, text in runs:
+                if type(first) is not int or first < 1 or type(text) is not str or len(text) % 64:
+                    raise ValueError
+                data = bytes.fromhex(text)
+                for i in range(len(data) // 32):
+                    mine[first + i] = data[32 * i:32 * i + 32]
+    except (ValueError, TypeError) as exc:
+        raise SyncError(_("The proofs of origin (chain links) are malformed. Nothing was imported.")) from exc
+    return out
+
+
+def dump_links(links: dict[str, dict[int, bytes]]) -> dict[str, list]:
+    """The wire form of {node: {counter: link}} (runs of consecutive counters)."""
+    out: dict[str, list] = {}
+    for node, by_counter in links.items():
+        runs: list = []
+        for counter in sorted(by_counter):
+            if runs and runs[-1][0] + len(runs[-1][1]) == counter:
+                runs[-1][1].append(by_counter[counter])
+            else:
+                runs.append([counter, [by_counter[counter]]])
+        if runs:
+            out[node] = [[first, b"".join(parts).hex()] for first, parts in runs]
+    return out
+
+
 # -- verification ---------------------------------------------------------------------------------
 
 @dataclass
@@ -212,6 +290,7 @@ class Proof:
     notes: list[tuple[str, int, int, str]] = field(default_factory=list)  # node, first, last, kind
     unproven: int = 0  # ops without prev (from before chains)
     proven: int = 0
+    links: dict[str, dict[int, bytes]] = field(default_factory=dict)  # the links that proved ops (kept)
 
     def count(self, kind: str) -> int:
         return sum(1 for n in self.notes if n[3] == kind)
@@ -226,6 +305,7 @@ class Local:
     bound: Callable[[str], str | None]  # the device known to write under a node
     trusted_key: Callable[[str], str | None]  # a device's trusted signing key (base64), if known
     name_of: Callable[[str], str]  # a device's name for messages
+    link: Callable[[str, int], bytes | None] = lambda node, counter: None  # a link kept here (not held ops)
 
 
 def _who(local: Local, device_id: str | None) -> str:
@@ -241,10 +321,12 @@ def _refuse(text: str) -> SyncError:
     return SyncError(text + " " + _("Nothing was imported: the whole batch is refused."))
 
 
-def verify(ops: Iterable, raw_heads, local: Local) -> Proof:
-    """Check every op against its origin's chain and signed heads; raise SyncError (naming the device)
-    for an altered, forged or unsigned op. Returns the proof to keep (Proof)."""
+def verify(ops: Iterable, raw_heads, local: Local, raw_links=None) -> Proof:
+    """Check every op against its origin's chain and signed heads (across holes by the links);
+    raise SyncError (naming the device) for an altered, forged or unsigned op. Returns the proof to
+    keep (Proof)."""
     proof = Proof()
+    links = parse_links(raw_links)
     heads_by_node: dict[str, dict[int, Head]] = defaultdict(dict)
     for head in parse_heads(raw_heads):
         heads_by_node[head.node][head.counter] = head
@@ -269,7 +351,7 @@ def verify(ops: Iterable, raw_heads, local: Local) -> Proof:
             if known is None:
                 known = head.device_id
     for node, node_ops in by_node.items():
-        _verify_node(node, node_ops, heads_by_node.get(node, {}), local, proof)
+        _verify_node(node, node_ops, heads_by_node.get(node, {}), local, proof, links.get(node))
     for heads in heads_by_node.values():
         proof.heads.extend(heads.values())
     return proof
@@ -313,7 +395,8 @@ def _verify_run(node: str, node_ops: list, heads: dict[int, Head], local: Local,
     return True
 
 
-def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local, proof: Proof) -> None:
+def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local, proof: Proof,
+                 links: dict[int, bytes] | None = None) -> None:
     counters = list(map(_COUNTER, node_ops))
     if not all(map(lt, counters, counters[1:])):
         node_ops = sorted({op.counter: op for op in node_ops}.values(), key=lambda o: o.counter)
@@ -325,6 +408,11 @@ def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local
         return _refuse(_("Change {op} of device {device} does not match that device's signed history: it was "
                          "altered or made up after the device wrote it.").format(
             op=f"{node}:{counter}", device=_who(local, device)))
+
+    def unlinked(counter: int) -> SyncError:
+        return _refuse(_("Change {op} of device {device} lies before a hole in that device's history, and the "
+                         "sender gives no links that tie it to the history the device signed: it may have been "
+                         "made up by a relay.").format(op=f"{node}:{counter}", device=_who(local, device)))
 
     def unsigned(counter: int) -> SyncError:
         return _refuse(_("Change {op} under device {device} is not signed by that device (no proof of origin "
@@ -374,15 +462,61 @@ def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local
                     raise altered(end)
                 proof.proven += end - pending_from + 1
             else:
-                # The relay does not hold the ops up to the next signed head: kept, noted as a hole.
-                proof.notes.append((node, end + 1, top, "hole"))
-                proof.proven += 0
+                # The sender does not hold the ops up to the next signed head: follow the links.
+                stop = cross(end, seg_digest, top)
+                if stop is None:
+                    proof.proven += end - pending_from + 1
+                    proof.notes.append((node, end + 1, top, "gap"))  # proven across (the hub lists it)
+                elif stop > end + 1 or segment[-1].schema >= LINKED:
+                    raise unlinked(end)
+                else:  # from before links (an older version's history): kept, noted as a hole
+                    proof.notes.append((node, end + 1, top, "hole"))
         segment, pending_from = [], None
+
+    by_counter: dict[int, object] | None = None
+    used: dict[int, bytes] = {}
+
+    def cross(end: int, d: bytes, top: int) -> int | None:
+        """Follow the chain from op `end` (digest d) across the ops not held, by their links, to the
+        next signed head, a held op or a carried one: None when it fits (refused when it does not);
+        else the counter whose link is missing."""
+        nonlocal by_counter
+        if by_counter is None:
+            by_counter = {op.counter: op for op in node_ops}
+        cur, n = d, end + 1
+        while n <= top:
+            nxt = by_counter.get(n)
+            if nxt is not None:
+                if nxt.prev is None:
+                    return n
+                if nxt.prev != cur:
+                    raise altered(end)
+                return None
+            if n > end + 1:
+                held, _d, held_prev = local.op(node, n)
+                if held and held_prev is not None:
+                    if held_prev != cur:
+                        raise altered(end)
+                    return None
+            c = (links or {}).get(n) or local.link(node, n)
+            if c is None:
+                return n
+            cur = follow(cur, c)
+            used[n] = c
+            signed = head_digest(n)
+            if signed is not None:
+                if signed != cur:
+                    raise altered(end)
+                return None
+            n += 1
+        return n
 
     for op in node_ops:
         counter = op.counter
         if op.prev is None:
             close_segment()
+            if op.schema >= LINKED:
+                raise unsigned(counter)  # this version always chains
             top = max([*heads, *(c for c, _d in stored_heads())], default=0)
             if counter > top and (heads or stored_heads()):
                 raise unsigned(counter)
@@ -396,8 +530,8 @@ def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local
             continue
         d = op_digest(op, op.prev)
         if segment and last_counter == counter - 1:
-            if op.prev != seg_digest:
-                raise altered(counter - 1)
+            if op.prev != seg_digest or op.schema < segment[-1].schema:
+                raise altered(counter - 1 if op.prev != seg_digest else counter)
         else:
             close_segment()
             # The start of a segment: does it continue the history held here?
@@ -420,6 +554,8 @@ def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local
             proof.proven += counter - pending_from + 1
             pending_from = None
     close_segment()
+    if used:
+        proof.links.setdefault(node, {}).update(used)
 
 
 # -- the laptop's side ----------------------------------------------------------------------------
@@ -452,8 +588,13 @@ def laptop_local(store, names: dict[str, str] | None = None) -> Local:
     def name_of(device_id: str) -> str:
         return (trusted.get(device_id) or (None, None))[1] or names.get(device_id) or ""
 
+    def link(node: str, counter: int) -> bytes | None:
+        row = db.execute_sql("select link from sync_chain_link where node = ? and counter = ?",
+                             (node, counter)).fetchone()
+        return bytes(row[0]) if row else None
+
     return Local(op=lambda node, counter: local_op(db, node, counter), heads_above=heads_above, bound=bound,
-                 trusted_key=lambda device_id: (trusted.get(device_id) or (None,))[0], name_of=name_of)
+                 trusted_key=lambda device_id: (trusted.get(device_id) or (None,))[0], name_of=name_of, link=link)
 
 
 def b64_key(raw: bytes) -> str:
@@ -519,10 +660,35 @@ def keep_proof(store, proof: Proof | None, *, source: str) -> None:
     from db.sync.identity import now_iso
 
     keep_heads(store, proof.heads)
+    keep_links(store, proof.links)
     at = now_iso()
     store.db.cursor().executemany(
         "insert or ignore into sync_chain_note (node, first, last, kind, source, detected_at) "
-        "values (?, ?, ?, ?, ?, ?)", [(n, a, b, k, source, at) for n, a, b, k in proof.notes])
+        "values (?, ?, ?, ?, ?, ?)", [(n, a, b, k, source, at) for n, a, b, k in proof.notes if k != "gap"])
+
+
+def keep_links(store, links: dict[str, dict[int, bytes]]) -> None:
+    """The links that proved ops across holes: passed on when those ops are relayed."""
+    store.db.cursor().executemany(
+        "insert or ignore into sync_chain_link (node, counter, link) values (?, ?, ?)",
+        [(node, c, d) for node, by_counter in links.items() for c, d in by_counter.items()])
+
+
+def links_for(store, ranges: dict[str, Sequence[int]]) -> dict[str, list]:
+    """The links to send with ops of `ranges` ({node: [lo, hi]}): those kept here for ops not held,
+    from the range up to the next signed head above it (the importer follows them across holes)."""
+    db = store.db
+    out: dict[str, dict[int, bytes]] = {}
+    for node, (lo, hi) in ranges.items():
+        row = db.execute_sql("select min(counter) from sync_chain_head where node = ? and counter >= ?",
+                             (node, hi)).fetchone()
+        upper = row[0] if row and row[0] is not None else hi
+        found = {c: bytes(d) for c, d in db.execute_sql(
+            "select counter, link from sync_chain_link where node = ? and counter > ? and counter <= ?",
+            (node, lo, upper))}
+        if found:
+            out[node] = found
+    return dump_links(out)
 
 
 def list_notes(store, limit: int = 1000) -> list[dict]:
@@ -552,9 +718,10 @@ class StreamVerifier:
     what is left. A checked part's last digest is the next part's link: a first op of the next part
     that does not name it is refused."""
 
-    def __init__(self, raw_heads, local: Local):
+    def __init__(self, raw_heads, local: Local, raw_links=None):
         self.local = local
         self.raw_heads = raw_heads
+        self.links = parse_links(raw_links)
         self.proof = Proof()
         self.heads_by_node: dict[str, dict[int, Head]] = defaultdict(dict)
         # The heads' signatures and devices, once (verify() with no ops checks exactly those).
@@ -573,7 +740,7 @@ class StreamVerifier:
             raise _refuse(_("Change {op} of device {device} does not match that device's signed history: it was "
                             "altered or made up after the device wrote it.").format(
                 op=f"{node}:{part[0].counter}", device=_who(self.local, self.local.bound(node))))
-        _verify_node(node, part, self.heads_by_node.get(node, {}), self.local, self.proof)
+        _verify_node(node, part, self.heads_by_node.get(node, {}), self.local, self.proof, self.links.get(node))
         last = part[-1]
         self.last[node] = (last.counter, op_digest(last, last.prev) if last.prev is not None else None)
 

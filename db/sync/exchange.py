@@ -347,7 +347,8 @@ def _write_bundle(store, fh, *, for_device: str | None, full: bool, passphrase: 
     manifest = _manifest(store, "full" if full else "changes",
                          recipient=recipients[0]["device_id"] if recipients else None,
                          since=since, vector=vector, ranges=ranges, counts=tables, ops=total,
-                         extra={"heads": chains.heads_for(store, ranges)})
+                         extra={"heads": chains.heads_for(store, ranges),
+                                "links": chains.links_for(store, ranges)})
     writer = _sealer(store, manifest, fh, recipients, passphrase)
     written = _stream_ops(store, writer, ranges, total, progress, cancelled)
     if written != total:  # ops are never removed from the log: not expected
@@ -599,7 +600,8 @@ def _payload_checker(store):
         manifest = next(parts)
         if not isinstance(manifest, dict):
             raise SyncError(_("The bundle's content is malformed. Nothing was imported."))
-        origins = chains.StreamVerifier(manifest.get("heads"), chains.laptop_local(store, _node_names(manifest)))
+        origins = chains.StreamVerifier(manifest.get("heads"), chains.laptop_local(store, _node_names(manifest)),
+                                        manifest.get("links"))
         n = 0
         nodes: dict[str, tuple[int, int, int]] = {}
         for raw in parts:
