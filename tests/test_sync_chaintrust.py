@@ -1,0 +1,124 @@
+# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
+"""Origin proofs, the gaps closed (issue 18 part 4): a laptop checks what it pulls from the hub like a
+bundle (heads and links served with every page and snapshot part); a real hub on loopback, both backends."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from db.sync import chains
+from db.sync.identity import SyncError, fingerprint, identity
+from tests.hub_helpers import (  # noqa: F401 - fixtures
+    add_household,
+    hub,
+    hub_cert,
+    hub_data,
+    laptops,
+    office_with_grids,
+)
+from tests.sync_helpers import content
+
+
+@pytest.fixture
+def world(hub, hub_cert, laptops):
+    """The office (every grid) and 张 (grid 1 only: the office's changes reach it with holes)."""
+    pin = hub_cert[2]
+    office = laptops("office").enrol(hub, pin, None)
+    g1, g2 = office_with_grids(office)
+    office.sync()
+    a = laptops("zhang").enrol(hub, pin, [g1])
+    a.sync()
+    return {"hub": hub, "office": office, "a": a, "g1": g1, "g2": g2, "pin": pin, "laptops": laptops}
+
+
+def _hub_sql(hub, sql, params=()):
+    s = hub.service.storage
+    with s.write() as conn:
+        s.execute(conn, sql, params)
+
+
+def _last_household_op(hub, node):
+    s = hub.service.storage
+    with s.read() as conn:
+        return s.fetchone(conn, "select counter, row_id, fields from hub_op where node = ? and tbl = 'household' "
+                                "order by counter desc limit 1", (node,))
+
+
+def test_a_scoped_pull_is_proven_across_the_other_grids_changes(world):
+    office, a = world["office"], world["a"]
+    add_household(office, world["g1"], number="1-102")
+    add_household(office, world["g2"], number="2-201")  # a hole for 张 up to the office's signed head
+    office.sync()
+    a.sync()
+    node = office.store.node_id
+    assert any(r["number"] == "1-102" for r in a.rows("household").values())
+    assert not any(r["number"] == "2-201" for r in a.rows("household").values())
+    # 张 keeps the links of the changes it was not sent, to pass them on.
+    held = {c for (c,) in a.store.db.execute_sql("select counter from oplog where node = ?", (node,))}
+    linked = {c for (c,) in a.store.db.execute_sql("select counter from sync_chain_link where node = ?", (node,))}
+    assert linked and not (held & linked)
+
+
+@pytest.mark.parametrize("how", ["altered", "invented"])
+def test_a_laptop_refuses_an_op_the_hub_altered_or_made_up(world, how):
+    office, a, hub, g1 = world["office"], world["a"], world["hub"], world["g1"]
+    add_household(office, world["g2"], number="2-201")
+    hh, _persons = add_household(office, g1, number="1-103")
+    office.sync()
+    node = office.store.node_id
+    counter, row_id, fields = _last_household_op(hub, node)
+    if how == "altered":
+        # The hub's store is changed behind the office's back: one household op's address.
+        changed = orjson.loads(fields)
+        changed["address"] = "篡改路9号"
+        _hub_sql(hub, "update hub_op set fields = ? where node = ? and counter = ?",
+                 (orjson.dumps(changed).decode(), node, counter))
+    else:
+        # The hub makes up an op under the office's id, chained correctly onto its history.
+        s = hub.service.storage
+        with s.read() as conn:
+            top = int(s.fetchone(conn, "select max(counter) from hub_op where node = ?", (node,))[0])
+            seq = int(s.meta(conn)["committed_seq"])
+        prev = chains.tip(office.store.db, node, top)
+        row = [node, top + 1, "household", hh, orjson.dumps({"number": "9-999"}).decode(), "{}",
+               f"{1900000000000000:016d}-000000-{node}", "office", 18, "edit"]
+        _hub_sql(hub, "insert into hub_op (node, counter, tbl, row_id, fields, supersedes, hlc, usr, schema, kind, "
+                      "device, received_at, prev) values (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                 (*row, identity(office.store).device_id, 0, prev.hex()))
+        _hub_sql(hub, "insert into hub_feed (seq, grid, kind, tbl, row_id, node, counter) values (?,?,?,?,?,?,?)",
+                 (seq + 1, g1, "op", "household", hh, node, top + 1))
+        _hub_sql(hub, "update hub_meta set value = ? where key = 'committed_seq'", (str(seq + 1),))
+    before = content(a.store)
+    with pytest.raises(SyncError) as exc:
+        a.sync()
+    assert fingerprint(identity(office.store).device_id) in str(exc.value), str(exc.value)
+    assert "整批" in str(exc.value)
+    assert content(a.store) == before
+    if how == "altered":  # put back as the office wrote it: the same pull passes
+        _hub_sql(hub, "update hub_op set fields = ? where node = ? and counter = ?", (fields, node, counter))
+        a.sync()
+        assert any(r["number"] == "1-103" for r in a.rows("household").values())
+
+
+def test_a_first_sync_from_the_snapshot_is_checked_too(world):
+    office, hub, g1 = world["office"], world["hub"], world["g1"]
+    add_household(office, world["g2"], number="2-202")
+    add_household(office, g1, number="1-104")
+    office.sync()
+    node = office.store.node_id
+    counter, _row_id, fields = _last_household_op(hub, node)
+    changed = orjson.loads(fields)
+    changed["address"] = "篡改路10号"
+    _hub_sql(hub, "update hub_op set fields = ? where node = ? and counter = ?",
+             (orjson.dumps(changed).decode(), node, counter))
+    b = world["laptops"]("li").enrol(hub, world["pin"], [g1])
+    with pytest.raises(SyncError, match=fingerprint(identity(office.store).device_id)):
+        b.sync()
+    assert not b.ids("household")
+    _hub_sql(hub, "update hub_op set fields = ? where node = ? and counter = ?", (fields, node, counter))
+    snapshots = hub.server.config.app.state.snapshots
+    assert snapshots._current  # the refused first read came from the scope snapshot
+    snapshots._current.clear()  # built again from the store as the office wrote it
+    b.sync()
+    assert any(r["number"] == "1-104" for r in b.rows("household").values())
