@@ -21,6 +21,7 @@ import secrets
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,6 +225,9 @@ def proof_for(storage: Storage, conn, sent: Iterable[tuple[str, int]]) -> tuple[
     return heads, chains.dump_links(links)
 
 
+NOTE_KINDS = ("gap", "hole", "fork")  # what the hub records of chains.Proof.notes (a gap is a proven hole)
+
+
 _EMPTY: frozenset[str] = frozenset()
 _ROW_COLUMNS = "tbl, row_id, g, h, p, home, scope, ever, conflicts"
 
@@ -406,13 +410,36 @@ class HubService:
                                     "pulled, cursor from hub_device order by name, device_id")
             meta = s.meta(conn)
             committed = int(meta.get("committed_seq") or 0)
+            notes = self.chain_notes(conn)
             out = []
             for r in rows:
                 grids = _grids_from_text(r[2])
+                mine = [n for n in notes if n["device"] == r[0]]
                 out.append({"device_id": r[0], "name": r[1], "grids": r[2], "enrolled_at": r[3], "last_seen": r[4],
                             "revoked_at": r[5], "pushed": r[6], "pulled": r[7], "cursor": r[8],
                             "role": meta.get(f"role:{r[0]}") or sc.default_role(grids),
-                            "pending": self._pending(conn, grids, r[8], committed)})
+                            "pending": self._pending(conn, grids, r[8], committed),
+                            "holes": sum(1 for n in mine if n["kind"] == "hole" and n["missing"]),
+                            "forks": sum(1 for n in mine if n["kind"] == "fork")})
+        return out
+
+    def chain_notes(self, conn=None) -> list[dict]:
+        """The holes and forks the hub saw in devices' histories, with how many ops of a hole it still lacks."""
+        s = self.storage
+        with (s.read() if conn is None else nullcontext(conn)) as c:
+            names = dict(s.fetchall(c, "select device_id, name from hub_device"))
+            out = []
+            for node, first, last, kind, dev, relay, at in s.fetchall(
+                    c, "select node, first, last, kind, device, relay, at from hub_chain_note order by at, node, first"):
+                first, last = int(first), int(last)
+                missing = 0
+                if kind == "hole":
+                    held = int(s.fetchone(c, "select count(*) from hub_op where node = ? and counter >= ? "
+                                             "and counter < ?", (node, first, last))[0])
+                    missing = max(last - first - held, 0)
+                out.append({"node": node, "first": first, "last": last, "kind": kind, "device": dev,
+                            "device_name": names.get(dev) or "", "relay": relay, "relay_name": names.get(relay) or "",
+                            "at": at, "missing": missing})
         return out
 
     def _pending(self, conn, grids: frozenset[str] | None, cursor: int, committed: int) -> int:
@@ -560,7 +587,7 @@ class HubService:
                 "vector": vector, "name": meta.get("name") or ""}
 
     # -- push -------------------------------------------------------------------------------------
-    def push(self, device: Device, raw_ops: Any, raw_heads: Any = None) -> PushResult:
+    def push(self, device: Device, raw_ops: Any, raw_heads: Any = None, raw_links: Any = None) -> PushResult:
         ops = parse_ops(raw_ops)
         s = self.storage
         result = PushResult(received=len(ops))
@@ -586,7 +613,7 @@ class HubService:
         with s.write() as conn:
             meta = s.meta(conn)
             result.epoch = meta["epoch"]
-            proof = self._verify_origins(conn, ops, raw_heads)
+            proof = self._verify_origins(conn, ops, raw_heads, raw_links)
             by_node: dict[str, list[int]] = defaultdict(list)
             for node, counter in batch:
                 by_node[node].append(counter)
@@ -624,22 +651,31 @@ class HubService:
                 s.set_meta(conn, committed_seq=seq)
                 s.execute(conn, "update hub_device set pushed = pushed + ?, last_seen = ? where device_id = ?",
                           (len(fresh), now, device.device_id))
-            self._keep_proof(conn, proof)
+            self._keep_proof(conn, proof, device, now)
             result.stored = len(fresh)
             nodes_in = sorted({op.node for op in ops})
             result.vector = dict(s.select_in(conn, "select node, top from hub_node where {in}", "node", nodes_in))
         return result
 
-    def _verify_origins(self, conn, ops: list[oplog.OpRecord], raw_heads: Any) -> chains.Proof:
+    def _verify_origins(self, conn, ops: list[oplog.OpRecord], raw_heads: Any, raw_links: Any = None) -> chains.Proof:
         """Each op against its origin's chain and signed heads (db/sync/chains.py); the whole push is
         refused (nothing stored) for an altered or made-up op, naming the device."""
         try:
-            return chains.verify(ops, raw_heads, _hub_local(self.storage, conn))
+            return chains.verify(ops, raw_heads, _hub_local(self.storage, conn), raw_links)
         except SyncError as exc:
             raise HubError(str(exc), 422) from exc
 
-    def _keep_proof(self, conn, proof: chains.Proof) -> None:
+    def _keep_proof(self, conn, proof: chains.Proof, relay: Device | None = None, now: int = 0) -> None:
         s = self.storage
+        notes = [n for n in proof.notes if n[3] in NOTE_KINDS]
+        if notes:
+            local = _hub_local(s, conn)
+            conn.cursor().executemany(s.q(
+                "insert into hub_chain_note (node, first, last, kind, device, relay, at) values (?,?,?,?,?,?,?) "
+                "on conflict (node, first, kind) do nothing"),
+                [(node, first, last, "hole" if kind == "gap" else kind, local.bound(node) or next(
+                    (h.device_id for h in proof.heads if h.node == node), None),
+                  relay.device_id if relay else None, now) for node, first, last, kind in notes])
         if proof.heads:
             conn.cursor().executemany(s.q(
                 "insert into hub_head (node, counter, digest, device, sign_public, signature) values (?,?,?,?,?,?) "
@@ -890,6 +926,7 @@ class HubService:
             conflict_scope = s.fetchall(conn, "select scope, sum(conflicts) from hub_row where conflicts > 0 "
                                               "group by scope")
             devices = int(s.fetchone(conn, "select count(*) from hub_device where revoked_at is null")[0])
+            notes = self.chain_notes(conn)
         by_grid: dict[str, dict] = {}
         for scope_text, tbl, n, _c in per_scope:
             for g in sc.parse(scope_text) or {""}:
@@ -903,7 +940,9 @@ class HubService:
                 entry["conflicts"] += int(n or 0)
         return {"hub_id": meta["hub_id"], "epoch": meta["epoch"], "backend": s.kind,
                 "checkpoint": int(meta["committed_seq"]), "ops": ops, "faults": faults, "review": review,
-                "devices": devices, "grids": sorted(by_grid.values(), key=lambda e: e["name"] or "")}
+                "devices": devices, "grids": sorted(by_grid.values(), key=lambda e: e["name"] or ""),
+                "holes": sum(1 for n in notes if n["kind"] == "hole" and n["missing"]),
+                "forks": sum(1 for n in notes if n["kind"] == "fork"), "chain_notes": notes}
 
     def grid_ids(self, names: list[str]) -> frozenset[str]:
         """Grid ids from ids, names or codes (as the community's ledger calls them)."""

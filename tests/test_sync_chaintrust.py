@@ -122,3 +122,46 @@ def test_a_first_sync_from_the_snapshot_is_checked_too(world):
     snapshots._current.clear()  # built again from the store as the office wrote it
     b.sync()
     assert any(r["number"] == "1-104" for r in b.rows("household").values())
+
+
+# -- holes and forks the hub sees ------------------------------------------------------------------
+
+def test_the_hub_records_a_hole_in_a_devices_history_and_shows_it(world, hub_data, capsys):
+    from db.models.register import Household
+    from db.sync import exchange
+    from db.sync.identity import trust_device
+    from hub import cli
+    from hub.app import status_page
+    from tests.test_sync_chains import _hole
+
+    hub, a, g1 = world["hub"], world["a"], world["g1"]
+    li = world["laptops"]("li").enrol(hub, world["pin"], [g1])
+    li.sync()
+    for i in range(6):
+        li.write(Household, [{"grid": g1, "number": f"7-{i}"}])
+    # 李 hands its changes to 张 by USB stick; 张 keeps only some of them (and the links of the rest).
+    trust_device(li.store, identity(a.store).card())
+    trust_device(a.store, identity(li.store).card())
+    bundle = exchange.read_bundle(a.store, exchange.export_bundle(li.store, for_device=identity(a.store).device_id).data)
+    exchange.import_bundle(a.store, bundle)
+    node = li.store.node_id
+    top = a.store.db.execute_sql("select max(counter) from oplog where node = ?", (node,)).fetchone()[0]
+    _hole(a.store, node, [top - 3, top - 2], keep_links=True)
+    a.sync()  # pushes 李's changes past the hole, with the links: proven, and the hole recorded
+    devices = {d["device_id"]: d for d in hub.service.devices()}
+    li_id = identity(li.store).device_id
+    assert devices[li_id]["holes"] == 1 and devices[li_id]["forks"] == 0
+    (note,) = hub.service.chain_notes()
+    assert (note["node"], note["first"], note["kind"], note["missing"]) == (node, top - 3, "hole", 2)
+    assert note["relay"] == identity(a.store).device_id
+    page = status_page(hub.service)
+    assert "各设备历史中的缺口与分叉" in page and "中心仍缺 2 条更改" in page
+    capsys.readouterr()
+    assert cli.main(["--data", hub_data, "devices"]) == 0
+    assert "历史：缺口 1 处，分叉 0 处" in capsys.readouterr().out
+    assert cli.main(["--data", hub_data, "stats"]) == 0
+    assert "未补齐的缺口 1 处" in capsys.readouterr().out
+    # 李 syncs itself: the hub holds the missing changes now; the hole is shown as filled.
+    li.sync()
+    assert {d["device_id"]: d for d in hub.service.devices()}[li_id]["holes"] == 0
+    assert hub.service.chain_notes()[0]["missing"] == 0 and "现已补齐" in status_page(hub.service)

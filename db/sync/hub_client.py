@@ -500,9 +500,10 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled, use_s
             rows = opfields.wire_rows(db, rows)  # the op's JSON text, as it was written
             if not rows:
                 break
-            heads = chains.heads_for(store, {node: [rows[0][1], rows[-1][1]]})
+            span = {node: [rows[0][1], rows[-1][1]]}
+            heads = chains.heads_for(store, span)
             answer = transport.call("/api/push", {"epoch": hello["epoch"], "ops": [list(r) for r in rows],
-                                                  "heads": heads})
+                                                  "heads": heads, "links": chains.links_for(store, span)})
             result.review += answer.get("review", 0)
             result.pushed += answer.get("stored", 0)
             for n_, v in answer.get("vector", {}).items():
