@@ -286,9 +286,10 @@ def _v15(db: SqliteDatabase) -> None:
 def _v18(db: SqliteDatabase) -> None:
     # Links across holes (db/sync/chains.py): ops from now on are chained through their content
     # digest; the links of ops not held here, received past holes, are kept to be passed on.
-    from db.models.chains import ChainLink
+    from db.models.chains import ChainLink, ChainVoucher
 
     create_table(db, ChainLink)
+    create_table(db, ChainVoucher)  # vouchers for device keys (no more trust on first sight)
 
 
 # One line per area, so work on several registers merges without touching the same line.

@@ -106,6 +106,7 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
                crash_after_commit: bool | None = None, sign_key=None) -> Starlette:
     guard = _Guard(rate, burst)
     snapshots = Snapshots(service, sign_key)
+    service.signer = snapshots.sign  # vouchers for enrolled devices' keys (db/sync/chains.py)
     if crash_after_commit is None:
         crash_after_commit = os.environ.get("GRIDDESK_HUB_CRASH_AFTER_COMMIT") == "1"
 
@@ -173,7 +174,7 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
         device = await authenticate(request, body)
         data = _json(body)
         result = await run_in_threadpool(service.push, device, data.get("ops"), data.get("heads"),
-                                           data.get("links"))
+                                           data.get("links"), data.get("vouchers"))
         if crash_after_commit and result.stored:
             os.kill(os.getpid(), signal.SIGKILL)  # tests: the hub dies between commit and acknowledgement
         return _ok(result.as_dict())

@@ -18,7 +18,8 @@ from pathlib import Path
 from i18n import _
 
 TABLES = ("hub_meta", "hub_op", "hub_fault", "hub_node", "hub_row", "hub_feed", "hub_device", "hub_code",
-          "hub_review", "hub_head", "hub_chain_note")
+          "hub_review", "hub_head", "hub_chain_note",
+          "hub_voucher")
 
 
 def data_folder() -> Path:

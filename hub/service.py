@@ -20,7 +20,7 @@ import re
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,12 +167,21 @@ def _hub_local(storage: Storage, conn) -> chains.Local:
             conn, "select device_id from hub_device where node = ? limit 1", (node,))
         return row[0] if row else None
 
+    active = {r[0]: r[1] for r in s.fetchall(conn, "select device_id, sign_public from hub_device "
+                                                   "where revoked_at is null")}
+
+    def vouched_key(device_id: str):
+        row = s.fetchone(conn, "select sign_public from hub_voucher where device_id = ? limit 1", (device_id,))
+        return row[0] if row else None
+
     return chains.Local(op=op, heads_above=heads_above, bound=bound,
                         trusted_key=lambda d: (devices.get(d) or (None,))[0],
-                        name_of=lambda d: (devices.get(d) or (None, ""))[1] or "")
+                        name_of=lambda d: (devices.get(d) or (None, ""))[1] or "",
+                        vouched_key=vouched_key, voucher_key=lambda d: active.get(d))
 
 
-def proof_for(storage: Storage, conn, sent: Iterable[tuple[str, int]]) -> tuple[list[list], dict]:
+def proof_for(storage: Storage, conn, sent: Iterable[tuple[str, int]],
+              sign: Callable[[bytes], str] | None = None) -> tuple[list[list], dict, list[list]]:
     """What a laptop needs to check the ops `sent` (node, counter) against their origins' chains
     (db/sync/chains.py): the signed heads that cover them, and the links (content digests) of the
     ops of those nodes it is not sent, from each op sent up to the next one sent or the next head.
@@ -222,7 +231,32 @@ def proof_for(storage: Storage, conn, sent: Iterable[tuple[str, int]]) -> tuple[
                 expected += 1
         if found:
             links[node] = found
-    return heads, chains.dump_links(links)
+    return heads, chains.dump_links(links), vouchers_for(storage, conn, {h[3] for h in heads}, sign)
+
+
+def vouchers_for(storage: Storage, conn, devices: set[str], sign: Callable[[bytes], str] | None) -> list[list]:
+    """Vouchers for these devices' keys: the hub's own (signed with its certificate's key) for the
+    devices it enrolled, and those enrolled devices gave for others (with the hub's for the givers)."""
+    out: list[list] = []
+    done: set[str] = set()
+    todo = list(devices)
+    while todo:
+        device = todo.pop()
+        if device in done:
+            continue
+        done.add(device)
+        row = storage.fetchone(conn, "select sign_public, name from hub_device where device_id = ?", (device,))
+        if row is not None and sign is not None:
+            signature = sign(chains.vouch_message(device, row[0]))
+            if signature:
+                out.append([device, row[0], row[1] or "", chains.HUB, signature])
+            continue
+        for d, by, key, name, sig in storage.fetchall(
+                conn, "select device_id, by, sign_public, name, signature from hub_voucher where device_id = ?",
+                (device,)):
+            out.append([d, key, name or "", by, sig])
+            todo.append(by)
+    return out
 
 
 NOTE_KINDS = ("gap", "hole", "fork")  # what the hub records of chains.Proof.notes (a gap is a proven hole)
@@ -381,6 +415,17 @@ def _vector_advance(storage: Storage, conn, nodes: dict[str, set[int]]) -> dict[
 class HubService:
     def __init__(self, storage: Storage):
         self.storage = storage
+        self.signer: Callable[[bytes], str] | None = None  # the certificate's key (hub/app.py sets it)
+        self._signed: dict[bytes, str] = {}
+
+    def sign(self, data: bytes) -> str:
+        """data signed with the hub's certificate key (base64 ECDSA; "" without one), made once per data."""
+        if self.signer is None:
+            return ""
+        found = self._signed.get(data)
+        if found is None:
+            found = self._signed[data] = self.signer(data)
+        return found
 
     # -- meta -------------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
@@ -587,7 +632,8 @@ class HubService:
                 "vector": vector, "name": meta.get("name") or ""}
 
     # -- push -------------------------------------------------------------------------------------
-    def push(self, device: Device, raw_ops: Any, raw_heads: Any = None, raw_links: Any = None) -> PushResult:
+    def push(self, device: Device, raw_ops: Any, raw_heads: Any = None, raw_links: Any = None,
+             raw_vouchers: Any = None) -> PushResult:
         ops = parse_ops(raw_ops)
         s = self.storage
         result = PushResult(received=len(ops))
@@ -604,16 +650,18 @@ class HubService:
                 faults.append((op.node, op.counter, orjson.dumps(list(op.raw)).decode(), device.device_id, now))
             else:
                 result.duplicates += 1
+        checked = ops
         if device.effective_role == sc.ROLE_READONLY:
             # A read-only device holds masked copies of others' ops: sent back (after a restore of
-            # the hub, or relayed), they are no changes and must not replace or fault the real ones.
+            # the hub, or relayed), they are no changes and must not replace or fault the real ones
+            # (nor be checked against their origins: they are not what the origins signed).
             for key in [k for k, op in batch.items() if sc.holds_masked(op.fields)]:
                 del batch[key]
                 result.withheld += 1
+            checked = [op for op in ops if not sc.holds_masked(op.fields)]
         with s.write() as conn:
             meta = s.meta(conn)
             result.epoch = meta["epoch"]
-            proof = self._verify_origins(conn, ops, raw_heads, raw_links)
             by_node: dict[str, list[int]] = defaultdict(list)
             for node, counter in batch:
                 by_node[node].append(counter)
@@ -628,6 +676,14 @@ class HubService:
                     else:
                         result.duplicates += 1
             fresh = list(batch.values())
+            # What is stored is checked whole; what is held already with the same content needs no
+            # proof, and an op id held with other content is kept as a fault for review, not applied.
+            # An op under the pushing device's own node without a chain link (a hand-made or older
+            # client's push) is vouched for by the signed request itself.
+            own = {device.node, *self._own_nodes(conn, device)} if any(op.prev is None for op in fresh) else set()
+            keep = {(op.node, op.counter) for op in fresh if op.prev is not None or op.node not in own}
+            proof = self._verify_origins(conn, [op for op in checked if (op.node, op.counter) in keep],
+                                         raw_heads, raw_links, raw_vouchers)
             s.bulk_insert(conn, "hub_fault", ("node", "counter", "content", "device", "at"), faults)
             result.faults = len(faults)
             if fresh:
@@ -657,13 +713,18 @@ class HubService:
             result.vector = dict(s.select_in(conn, "select node, top from hub_node where {in}", "node", nodes_in))
         return result
 
-    def _verify_origins(self, conn, ops: list[oplog.OpRecord], raw_heads: Any, raw_links: Any = None) -> chains.Proof:
+    def _verify_origins(self, conn, ops: list[oplog.OpRecord], raw_heads: Any, raw_links: Any = None,
+                        raw_vouchers: Any = None) -> chains.Proof:
         """Each op against its origin's chain and signed heads (db/sync/chains.py); the whole push is
         refused (nothing stored) for an altered or made-up op, naming the device."""
         try:
-            return chains.verify(ops, raw_heads, _hub_local(self.storage, conn), raw_links)
+            return chains.verify(ops, raw_heads, _hub_local(self.storage, conn), raw_links, raw_vouchers)
         except SyncError as exc:
             raise HubError(str(exc), 422) from exc
+
+    def _own_nodes(self, conn, device: Device) -> set[str]:
+        return {r[0] for r in self.storage.fetchall(conn, "select distinct node from hub_head where device = ?",
+                                                    (device.device_id,))}
 
     def _keep_proof(self, conn, proof: chains.Proof, relay: Device | None = None, now: int = 0) -> None:
         s = self.storage
@@ -676,6 +737,11 @@ class HubService:
                 [(node, first, last, "hole" if kind == "gap" else kind, local.bound(node) or next(
                     (h.device_id for h in proof.heads if h.node == node), None),
                   relay.device_id if relay else None, now) for node, first, last, kind in notes])
+        if proof.vouchers:
+            conn.cursor().executemany(s.q(
+                "insert into hub_voucher (device_id, by, sign_public, name, signature) values (?,?,?,?,?) "
+                "on conflict (device_id, by) do nothing"),
+                [(v.device_id, v.by, v.sign_public, v.name, v.signature) for v in proof.vouchers])
         if proof.heads:
             conn.cursor().executemany(s.q(
                 "insert into hub_head (node, counter, digest, device, sign_public, signature) values (?,?,?,?,?,?) "
@@ -893,18 +959,19 @@ class HubService:
             if masked:
                 op = (*op[:4], sc.masked_fields(op[4]), *op[5:])
             items.append(["op", *op])
-        heads, links = self._heads_for_page(sent) if not masked else ([], {})
+        heads, links, vouchers = self._heads_for_page(sent) if not masked else ([], {}, [])
         more = len(rows) == limit
         next_cursor = rows[-1][0] if more else checkpoint
         if next_cursor < cursor:
             next_cursor = cursor
         return {"epoch": meta["epoch"], "items": items, "cursor": next_cursor, "more": more,
-                "checkpoint": checkpoint, "heads": heads, "links": links}
+                "checkpoint": checkpoint, "heads": heads, "links": links, "vouchers": vouchers}
 
-    def _heads_for_page(self, sent: set[tuple[str, int]]) -> tuple[list[list], dict]:
-        """The signed heads that cover the ops of a pull page and the links across what is not sent."""
+    def _heads_for_page(self, sent: set[tuple[str, int]]) -> tuple[list[list], dict, list[list]]:
+        """The signed heads that cover the ops of a pull page, the links across what is not sent and
+        the vouchers for the heads' keys."""
         with self.storage.read() as conn:
-            return proof_for(self.storage, conn, sent)
+            return proof_for(self.storage, conn, sent, self.sign)
 
     def record_pulled(self, device: Device, n: int) -> None:
         if n:

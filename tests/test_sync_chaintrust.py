@@ -165,3 +165,125 @@ def test_the_hub_records_a_hole_in_a_devices_history_and_shows_it(world, hub_dat
     li.sync()
     assert {d["device_id"]: d for d in hub.service.devices()}[li_id]["holes"] == 0
     assert hub.service.chain_notes()[0]["missing"] == 0 and "现已补齐" in status_page(hub.service)
+
+
+# -- no more trust on first sight: device keys come vouched for ------------------------------------
+
+def _stranger_relayed(tmp_path):
+    """X's changes reach relay C (which then forgets X: no trust, no voucher); D trusts only C."""
+    from db.models.register import Grid
+    from db.sync import exchange
+    from db.sync.identity import trust_device
+    from tests.sync_helpers import make_replicas
+
+    c, d, x = make_replicas(tmp_path, ["c", "d", "x"])
+    d.db.execute_sql("delete from sync_trusted_device where device_id = ?", (identity(x).device_id,))
+    from db import oplog
+
+    oplog.write(x, Grid, [{"name": "九网格", "code": "G9"}])
+    exchange.import_bundle(c, exchange.read_bundle(c, exchange.export_bundle(x, for_device=identity(c).device_id).data))
+    trust_device(d, identity(c).card())
+    return c, d, x
+
+
+def test_a_relay_vouches_for_the_keys_it_trusts(tmp_path):
+    from db.sync import exchange
+
+    c, d, x = _stranger_relayed(tmp_path)
+    try:
+        exported = exchange.export_bundle(c, for_device=identity(d).device_id)
+        vouchers = [chains.Voucher.from_list(v) for v in exported.manifest["vouchers"]]
+        assert [(v.device_id, v.by) for v in vouchers] == [(identity(x).device_id, identity(c).device_id)]
+        exchange.import_bundle(d, exchange.read_bundle(d, exported.data))
+        assert d.db.execute_sql("select by from sync_chain_voucher where device_id = ?",
+                                (identity(x).device_id,)).fetchall() == [(identity(c).device_id,)]
+    finally:
+        for s in (c, d, x):
+            s.close()
+
+
+def test_changes_of_a_device_no_one_vouches_for_are_refused(tmp_path, monkeypatch):
+    from db.sync import exchange
+
+    c, d, x = _stranger_relayed(tmp_path)
+    try:
+        c.db.execute_sql("delete from sync_trusted_device where device_id = ?", (identity(x).device_id,))
+        before = content(d)
+        data = exchange.export_bundle(c, for_device=identity(d).device_id).data
+        with pytest.raises(SyncError) as exc:
+            exchange.read_bundle(d, data)
+        assert fingerprint(identity(x).device_id) in str(exc.value) and "担保" in str(exc.value)
+        assert content(d) == before
+        # A bundle of a version before vouchers carries none: the key is trusted on first sight, noted.
+        monkeypatch.setattr(chains, "vouchers_for", lambda store, heads: None)
+        exchange.import_bundle(d, exchange.read_bundle(d, exchange.export_bundle(
+            c, for_device=identity(d).device_id).data))
+        assert [n["kind"] for n in chains.list_notes(d)] == ["unvouched"]
+    finally:
+        for s in (c, d, x):
+            s.close()
+
+
+def test_the_hub_vouches_for_the_devices_it_enrolled(world):
+    a, office = world["a"], world["office"]
+    office_id = identity(office.store).device_id
+    assert a.store.db.execute_sql("select by from sync_chain_voucher where device_id = ?",
+                                  (office_id,)).fetchall() == [("hub",)]
+    assert a.store.db.execute_sql("select count(*) from sync_trusted_device where device_id = ?",
+                                  (office_id,)).fetchone()[0] == 0  # never met by USB
+
+
+def test_a_voucher_not_signed_by_the_pinned_hub_certificate_is_refused(world, tmp_path):
+    from hub.tls import make_certificate
+
+    hub, g1 = world["hub"], world["g1"]
+    other_cert, other_key, _pin = make_certificate(tmp_path / "other", ["127.0.0.1"])
+    from hub.snapshot import Snapshots
+
+    hub.service.signer = Snapshots(hub.service, other_key).sign  # a key the laptops did not pin
+    hub.service._signed.clear()
+    hub.server.config.app.state.snapshots._current.clear()
+    b = world["laptops"]("li").enrol(hub, world["pin"], [g1])
+    with pytest.raises(SyncError) as exc:
+        b.sync()
+    assert fingerprint(identity(world["office"].store).device_id) in str(exc.value) and "担保" in str(exc.value)
+    assert not b.ids("grid")
+
+
+def test_the_hub_refuses_changes_of_a_device_no_enrolled_one_vouches_for(world, tmp_path):
+    from db import oplog
+    from db.models.register import Household
+    from db.sync import exchange, hub_client
+    from db.sync.identity import trust_device
+    from tests.sync_helpers import make_replicas
+    from tests.test_sync_chains import _rows
+
+    a, hub, g1 = world["a"], world["hub"], world["g1"]
+    (usb,) = make_replicas(tmp_path / "usb", ["usb"])
+    try:
+        trust_device(usb, identity(a.store).card())
+        trust_device(a.store, identity(usb).card())
+        exchange.import_bundle(usb, exchange.read_bundle(usb, exchange.export_bundle(
+            a.store, for_device=identity(usb).device_id, full=True).data))
+        oplog.write(usb, Household, [{"grid": g1, "number": "3-302"}])
+        exchange.import_bundle(a.store, exchange.read_bundle(a.store, exchange.export_bundle(
+            usb, for_device=identity(a.store).device_id).data))
+        rows = _rows(a.store, usb.node_id)
+        heads = chains.heads_for(a.store, {usb.node_id: [rows[0][1], rows[-1][1]]})
+        link = hub_client.link(a.store)
+        t = hub_client.Transport(a.store, link["url"], link["cert_pem"])
+        try:
+            hello = t.call("/api/hello", {"nodes": [], "cursor": None})
+            with pytest.raises(hub_client.HubRefused) as exc:
+                t.call("/api/push", {"epoch": hello["epoch"], "ops": rows, "heads": heads, "vouchers": []})
+        finally:
+            t.close()
+        assert exc.value.status == 422 and fingerprint(identity(usb).device_id) in str(exc.value)
+        a.sync()  # 张 vouches for the key it trusts: the hub takes the changes
+        with hub.service.storage.read() as conn:
+            assert hub.service.storage.fetchone(conn, "select by from hub_voucher where device_id = ?",
+                                                (identity(usb).device_id,))[0] == identity(a.store).device_id
+        world["office"].sync()  # the office accepts them: the hub vouches for 张, 张 for the stick's laptop
+        assert any(r["number"] == "3-302" for r in world["office"].rows("household").values())
+    finally:
+        usb.close()

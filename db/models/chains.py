@@ -56,5 +56,20 @@ class ChainLink(BaseModel):
         primary_key = CompositeKey("node", "counter")
 
 
+class ChainVoucher(BaseModel):
+    """A voucher for a device's signing key (db/sync/chains.py): by the office hub (its certificate's
+    key) or by another device; makes the changes that device signed acceptable here and is passed on."""
+
+    device_id = TextField()
+    by = TextField()  # the vouching device's id, or "hub"
+    sign_public = TextField()  # base64
+    name = TextField(null=True)
+    signature = TextField()  # base64
+
+    class Meta:
+        table_name = "sync_chain_voucher"
+        primary_key = CompositeKey("device_id", "by")
+
+
 CHAIN_MODELS = [ChainHead, ChainNote]
-CHAIN_MODELS += [ChainLink]  # links across holes (schema 18)
+CHAIN_MODELS += [ChainLink, ChainVoucher]  # links across holes, vouched keys (schema 18)

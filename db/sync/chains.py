@@ -31,6 +31,14 @@ serves them with every pull and snapshot); before it, the hole is kept and noted
 bundles of older versions stay importable. A node's schema never decreases along its counters (a
 restored or copied file writes under a new node), so a change that claims an older schema than
 the op before it is refused as altered.
+
+Vouched keys: a head signed by a device this database has never seen is accepted only with a
+voucher for that device's key: the office hub's (signed with its certificate's key, for devices it
+enrolled; checked against the pinned certificate) or a trusted device's (one in the trusted-device
+list, or itself vouched for: each relay vouches for the keys it accepted, with its own key). A
+bundle or pull of this version always carries the vouchers of the devices whose heads it carries;
+a head from an unvouched key is refused naming the device. Bundles of older versions carry none:
+their unknown keys are trusted on first sight as before, and noted.
 """
 
 from __future__ import annotations
@@ -240,6 +248,98 @@ def parse_heads(raw) -> list[Head]:
         raise SyncError(_("The proofs of origin (signed chain heads) are malformed. Nothing was imported.")) from exc
 
 
+# -- vouchers -------------------------------------------------------------------------------------
+
+_VOUCH_TAG = b"GD-VOUCH-1\n"
+HUB = "hub"  # a voucher's `by` for the office hub (signed with its certificate's key)
+
+
+@dataclass(frozen=True, slots=True)
+class Voucher:
+    device_id: str
+    sign_public: str  # base64
+    name: str
+    by: str  # the vouching device's id, or HUB
+    signature: str  # base64
+
+    def as_list(self) -> list:
+        return [self.device_id, self.sign_public, self.name, self.by, self.signature]
+
+    @classmethod
+    def from_list(cls, item) -> Voucher:
+        device_id, sign_public, name, by, signature = item
+        if not all(type(v) is str for v in (device_id, sign_public, name, by, signature)):
+            raise ValueError
+        return cls(device_id, sign_public, name, by, signature)
+
+
+def vouch_message(device_id: str, sign_public: str) -> bytes:
+    return _VOUCH_TAG + f"{device_id}\n{sign_public}\n".encode()
+
+
+def vouch(me, device_id: str, sign_public: str, name: str) -> Voucher:
+    """This device's voucher for another device's key (me: a db.sync.identity.Identity)."""
+    from db.sync.identity import b64
+
+    return Voucher(device_id, sign_public, name or "", me.device_id,
+                   b64(me.sign_private.sign(vouch_message(device_id, sign_public))))
+
+
+def parse_vouchers(raw) -> list[Voucher] | None:
+    """None: the sender is of a version before vouchers (keys trusted on first sight)."""
+    if raw is None:
+        return None
+    try:
+        if not isinstance(raw, list):
+            raise ValueError
+        return [Voucher.from_list(item) for item in raw]
+    except (ValueError, TypeError) as exc:
+        raise SyncError(_("The proofs of origin (vouched device keys) are malformed. Nothing was imported.")) from exc
+
+
+def _ed25519_ok(key_b64: str, signature: str, message: bytes) -> bool:
+    from db.sync.identity import unb64
+
+    try:
+        Ed25519PublicKey.from_public_bytes(unb64(key_b64)).verify(unb64(signature), message)
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+
+
+def accept_vouchers(vouchers: list[Voucher], local: Local) -> dict[str, Voucher]:
+    """The vouchers that hold here (device id: voucher): by the hub (its pinned certificate), by a
+    device trusted here, or by a device itself vouched for by one of those."""
+    from db.sync.identity import device_id_for, unb64
+
+    accepted: dict[str, Voucher] = {}
+    todo = []
+    for v in vouchers:
+        try:
+            if device_id_for(unb64(v.sign_public)) != v.device_id:
+                continue
+        except ValueError:
+            continue
+        todo.append(v)
+    changed = True
+    while changed and todo:
+        changed = False
+        for v in list(todo):
+            if v.device_id in accepted:
+                todo.remove(v)
+                continue
+            if v.by == HUB:
+                ok = local.hub_signed(vouch_message(v.device_id, v.sign_public), v.signature)
+            else:
+                key = local.voucher_key(v.by) or (accepted[v.by].sign_public if v.by in accepted else None)
+                ok = key is not None and _ed25519_ok(key, v.signature, vouch_message(v.device_id, v.sign_public))
+            if ok:
+                accepted[v.device_id] = v
+                todo.remove(v)
+                changed = True
+    return accepted
+
+
 # -- links ----------------------------------------------------------------------------------------
 
 def parse_links(raw) -> dict[str, dict[int, bytes]]:
@@ -291,6 +391,7 @@ class Proof:
     unproven: int = 0  # ops without prev (from before chains)
     proven: int = 0
     links: dict[str, dict[int, bytes]] = field(default_factory=dict)  # the links that proved ops (kept)
+    vouchers: list = field(default_factory=list)  # the vouchers that made unknown keys acceptable (kept)
 
     def count(self, kind: str) -> int:
         return sum(1 for n in self.notes if n[3] == kind)
@@ -306,6 +407,10 @@ class Local:
     trusted_key: Callable[[str], str | None]  # a device's trusted signing key (base64), if known
     name_of: Callable[[str], str]  # a device's name for messages
     link: Callable[[str, int], bytes | None] = lambda node, counter: None  # a link kept here (not held ops)
+    # A key vouched for earlier (a voucher kept here), and may this device vouch for others (its key)?
+    vouched_key: Callable[[str], str | None] = lambda device_id: None
+    voucher_key: Callable[[str], str | None] = lambda device_id: None  # trusted, not revoked, or me
+    hub_signed: Callable[[bytes, str], bool] = lambda message, signature: False  # the pinned hub's signature
 
 
 def _who(local: Local, device_id: str | None) -> str:
@@ -321,12 +426,15 @@ def _refuse(text: str) -> SyncError:
     return SyncError(text + " " + _("Nothing was imported: the whole batch is refused."))
 
 
-def verify(ops: Iterable, raw_heads, local: Local, raw_links=None) -> Proof:
-    """Check every op against its origin's chain and signed heads (across holes by the links);
-    raise SyncError (naming the device) for an altered, forged or unsigned op. Returns the proof to
-    keep (Proof)."""
+def verify(ops: Iterable, raw_heads, local: Local, raw_links=None, raw_vouchers=None) -> Proof:
+    """Check every op against its origin's chain and signed heads (across holes by the links), each
+    head's key trusted or vouched for; raise SyncError (naming the device) for an altered, forged or
+    unsigned op or an unvouched key. Returns the proof to keep (Proof). raw_vouchers None: a sender
+    of a version before vouchers (unknown keys trusted on first sight, noted)."""
     proof = Proof()
     links = parse_links(raw_links)
+    vouchers = parse_vouchers(raw_vouchers)
+    accepted = accept_vouchers(vouchers, local) if vouchers else {}
     heads_by_node: dict[str, dict[int, Head]] = defaultdict(dict)
     for head in parse_heads(raw_heads):
         heads_by_node[head.node][head.counter] = head
@@ -340,10 +448,22 @@ def verify(ops: Iterable, raw_heads, local: Local, raw_links=None) -> Proof:
             if not _valid_signature(head):
                 raise _refuse(_("A proof of origin for changes of device {device} has an invalid signature: "
                                 "it was forged or altered.").format(device=_who(local, head.device_id)))
-            trusted = local.trusted_key(head.device_id)
+            trusted = local.trusted_key(head.device_id) or local.vouched_key(head.device_id)
+            if trusted is None and head.device_id in accepted:
+                trusted = accepted[head.device_id].sign_public
+                if trusted == head.sign_public and accepted[head.device_id] not in proof.vouchers:
+                    proof.vouchers.append(accepted[head.device_id])
             if trusted is not None and trusted != head.sign_public:
                 raise _refuse(_("A proof of origin names device {device} but is signed with another key: "
                                 "it was forged.").format(device=_who(local, head.device_id)))
+            if trusted is None:
+                if vouchers is not None:
+                    raise _refuse(_("Changes of device {device} are signed with a key that neither a device "
+                                    "trusted here nor the office hub vouches for. Add that device's card under "
+                                    "Sync and handover → This device and trusted devices, or receive its changes "
+                                    "through the office hub.").format(device=_who(local, head.device_id)))
+                if not any(n[0] == node and n[3] == "unvouched" for n in proof.notes):
+                    proof.notes.append((node, head.counter, head.counter, "unvouched"))
             if known is not None and known != head.device_id:
                 raise _refuse(_("Changes recorded under device {device} are signed by another device {other}: "
                                 "they were made up by a relay.").format(device=_who(local, known),
@@ -560,8 +680,10 @@ def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local
 
 # -- the laptop's side ----------------------------------------------------------------------------
 
-def laptop_local(store, names: dict[str, str] | None = None) -> Local:
-    """verify's view of a laptop database (plain SQL: it runs on every import, however small)."""
+def laptop_local(store, names: dict[str, str] | None = None, sender: dict[str, str] | None = None) -> Local:
+    """verify's view of a laptop database (plain SQL: it runs on every import, however small).
+    sender: {device id: key} of a bundle's sender, accepted by the container's check (trusted, or
+    confirmed by its fingerprint): its key counts as trusted."""
     db = store.db
     mine = {store.node_id, *(store.get_meta("previous_node_ids") or "").split(",")} - {""}
     trusted = {d: (key, name) for d, key, name in db.execute_sql(
@@ -570,6 +692,8 @@ def laptop_local(store, names: dict[str, str] | None = None) -> Local:
     me = row[0] if row else None
     if row:
         trusted[row[0]] = (row[1], row[2])
+    for device_id, key in (sender or {}).items():
+        trusted.setdefault(device_id, (key, (names or {}).get(device_id) or ""))
     names = dict(names or {})
 
     def bound(node: str) -> str | None:
@@ -593,8 +717,43 @@ def laptop_local(store, names: dict[str, str] | None = None) -> Local:
                              (node, counter)).fetchone()
         return bytes(row[0]) if row else None
 
+    vouching = {d: key for d, key in db.execute_sql(
+        "select device_id, sign_public from sync_trusted_device where revoked_at is null")}
+    if row:
+        vouching[row[0]] = row[1]
+    revoked = {d for (d,) in db.execute_sql("select device_id from sync_trusted_device where revoked_at is not null")}
+
+    def vouched_key(device_id: str) -> str | None:
+        if device_id in revoked:
+            return None
+        found = db.execute_sql("select sign_public from sync_chain_voucher where device_id = ? limit 1",
+                               (device_id,)).fetchone()
+        return found[0] if found else None
+
     return Local(op=lambda node, counter: local_op(db, node, counter), heads_above=heads_above, bound=bound,
-                 trusted_key=lambda device_id: (trusted.get(device_id) or (None,))[0], name_of=name_of, link=link)
+                 trusted_key=lambda device_id: (trusted.get(device_id) or (None,))[0], name_of=name_of, link=link,
+                 vouched_key=vouched_key, voucher_key=lambda d: vouching.get(d) or vouched_key(d),
+                 hub_signed=partial(_hub_signed, store))
+
+
+def _hub_signed(store, message: bytes, signature: str) -> bool:
+    """Is this signed by the key of the office hub's certificate this laptop pinned at enrolment?"""
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    row = store.db.execute_sql("select cert_pem from sync_hub where id = 1").fetchone() \
+        if store.db.table_exists("sync_hub") else None
+    if not row or not row[0]:
+        return False
+    try:
+        key = x509.load_pem_x509_certificate(row[0].encode()).public_key()
+        key.verify(base64.b64decode(signature), message, ec.ECDSA(hashes.SHA256()))
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
 
 
 def b64_key(raw: bytes) -> str:
@@ -661,10 +820,48 @@ def keep_proof(store, proof: Proof | None, *, source: str) -> None:
 
     keep_heads(store, proof.heads)
     keep_links(store, proof.links)
+    keep_vouchers(store, proof.vouchers)
     at = now_iso()
     store.db.cursor().executemany(
         "insert or ignore into sync_chain_note (node, first, last, kind, source, detected_at) "
         "values (?, ?, ?, ?, ?, ?)", [(n, a, b, k, source, at) for n, a, b, k in proof.notes if k != "gap"])
+
+
+def keep_vouchers(store, vouchers: Iterable[Voucher]) -> None:
+    store.db.cursor().executemany(
+        "insert or ignore into sync_chain_voucher (device_id, by, sign_public, name, signature) values (?, ?, ?, ?, ?)",
+        [(v.device_id, v.by, v.sign_public, v.name, v.signature) for v in vouchers])
+
+
+def vouchers_for(store, raw_heads: Iterable[list]) -> list[list]:
+    """The vouchers to send with these heads: for each device that signed one (not this one), this
+    device's own voucher (when it trusts or was given a voucher for that key) and those kept here,
+    with the vouchers of the devices that gave them."""
+    from db.sync.identity import identity
+
+    me = identity(store)
+    db = store.db
+    local = laptop_local(store)
+    wanted = {h[3]: h[4] for h in raw_heads if h[3] != me.device_id}
+    out: dict[tuple[str, str], list] = {}
+    seen: set[str] = set()
+    todo = list(wanted)
+    while todo:
+        device = todo.pop()
+        if device in seen or device == me.device_id:
+            continue
+        seen.add(device)
+        key = local.voucher_key(device)
+        if device in wanted and key == wanted[device]:
+            name = local.name_of(device)
+            out[(device, me.device_id)] = vouch(me, device, key, name).as_list()
+        for d, by, key_, name, sig in db.execute_sql(
+                "select device_id, by, sign_public, name, signature from sync_chain_voucher where device_id = ?",
+                (device,)):
+            out.setdefault((d, by), [d, key_, name or "", by, sig])
+            if by != HUB:
+                todo.append(by)
+    return list(out.values())
 
 
 def keep_links(store, links: dict[str, dict[int, bytes]]) -> None:
@@ -705,6 +902,10 @@ def describe_note(note: dict) -> str:
     if note["kind"] == "fork":
         return _("changes {ops}: the device signed a history that differs from the one held here (a copied "
                  "database file?) ({source})").format(ops=ops, source=note["source"])
+    if note["kind"] == "unvouched":
+        return _("changes {ops}: signed with a key no trusted device or office hub vouched for (a bundle of an "
+                 "older version: the key was trusted on first sight) ({source})").format(ops=ops,
+                                                                                        source=note["source"])
     return _("changes {ops}: from before changes were signed, kept without proof of origin ({source})").format(
         ops=ops, source=note["source"])
 
@@ -718,14 +919,14 @@ class StreamVerifier:
     what is left. A checked part's last digest is the next part's link: a first op of the next part
     that does not name it is refused."""
 
-    def __init__(self, raw_heads, local: Local, raw_links=None):
+    def __init__(self, raw_heads, local: Local, raw_links=None, raw_vouchers=None):
         self.local = local
         self.raw_heads = raw_heads
         self.links = parse_links(raw_links)
-        self.proof = Proof()
+        # The heads' signatures, devices and keys, once (verify() with no ops checks exactly those).
+        self.proof = verify((), raw_heads, local, None, raw_vouchers)
+        self.proof.heads = []
         self.heads_by_node: dict[str, dict[int, Head]] = defaultdict(dict)
-        # The heads' signatures and devices, once (verify() with no ops checks exactly those).
-        verify((), raw_heads, local)
         for head in parse_heads(raw_heads):
             self.heads_by_node[head.node][head.counter] = head
         self.pending: dict[str, list] = defaultdict(list)

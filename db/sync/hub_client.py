@@ -363,7 +363,8 @@ def _apply_items(store, items: list, acked: dict[str, int], result: SyncResult, 
     answer = answer or {}
     proof = None
     if ops and store.get_meta(ROLE_META) != ROLE_READONLY:
-        proof = chains.verify(ops, answer.get("heads"), chains.laptop_local(store), answer.get("links"))
+        proof = chains.verify(ops, answer.get("heads"), chains.laptop_local(store), answer.get("links"),
+                              answer.get("vouchers"))
 
     def apply():
         applied = None
@@ -386,6 +387,7 @@ def _apply_items(store, items: list, acked: dict[str, int], result: SyncResult, 
         if proof is not None:
             chains.keep_heads(store, proof.heads)  # checked here (and by the hub on push); passed on
             chains.keep_links(store, proof.links)
+            chains.keep_vouchers(store, proof.vouchers)
         if new_cursor is not None:
             _save(store, cursor=new_cursor)
         return applied, len([k for k in leaves if k not in keep]) if leaves else 0
@@ -503,7 +505,8 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled, use_s
             span = {node: [rows[0][1], rows[-1][1]]}
             heads = chains.heads_for(store, span)
             answer = transport.call("/api/push", {"epoch": hello["epoch"], "ops": [list(r) for r in rows],
-                                                  "heads": heads, "links": chains.links_for(store, span)})
+                                                  "heads": heads, "links": chains.links_for(store, span),
+                                                  "vouchers": chains.vouchers_for(store, heads)})
             result.review += answer.get("review", 0)
             result.pushed += answer.get("stored", 0)
             for n_, v in answer.get("vector", {}).items():
