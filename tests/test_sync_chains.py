@@ -191,7 +191,8 @@ def test_an_op_made_up_inside_a_hole_is_refused(trio):
     assert content(a) == before
     # Links that do not fit (made up as well) are refused the same way.
     c.db.execute_sql("delete from oplog where node = ? and counter = 5", (b.node_id,))
-    c.db.execute_sql("update sync_chain_link set link = ? where node = ? and counter = 6", (bytes(32), b.node_id))
+    c.db.execute_sql("delete from sync_chain_link where node = ?", (b.node_id,))
+    chains.keep_links(c, {b.node_id: {5: _links_of(b, b.node_id, [5])[5], 6: bytes(32)}})
     with pytest.raises(SyncError, match=f"{b.node_id}:4"):
         exchange.read_bundle(a, exchange.export_bundle(c, for_device=identity(a).device_id).data)
     assert content(a) == before

@@ -44,16 +44,17 @@ class ChainNote(BaseModel):
 
 
 class ChainLink(BaseModel):
-    """The link (content digest) of a device's op this database does not hold, received with ops
-    past a hole in that device's history (from the hub or a bundle): passed on when they are relayed."""
+    """Links (content digests) of a device's ops this database does not hold, received with ops past
+    a hole in that device's history (from the hub or a bundle): passed on when those are relayed.
+    One row per run of consecutive counters (a scoped laptop keeps many: 32 bytes an op)."""
 
     node = TextField()
-    counter = IntegerField()
-    link = BlobField()  # 32 bytes
+    first = IntegerField()
+    data = BlobField()  # the links of counters first, first + 1, ... (32 bytes each)
 
     class Meta:
         table_name = "sync_chain_link"
-        primary_key = CompositeKey("node", "counter")
+        primary_key = CompositeKey("node", "first")
 
 
 class ChainVoucher(BaseModel):

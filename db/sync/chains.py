@@ -612,13 +612,15 @@ def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local
                 if nxt.prev != cur:
                     raise altered(end)
                 return None
-            if n > end + 1:
-                held, _d, held_prev = local.op(node, n)
-                if held and held_prev is not None:
-                    if held_prev != cur:
-                        raise altered(end)
-                    return None
-            c = (links or {}).get(n) or local.link(node, n)
+            c = (links or {}).get(n)  # the sender's first: no look-up here per op
+            if c is None:
+                if n > end + 1:
+                    held, _d, held_prev = local.op(node, n)
+                    if held and held_prev is not None:
+                        if held_prev != cur:
+                            raise altered(end)
+                        return None
+                c = local.link(node, n)
             if c is None:
                 return n
             cur = follow(cur, c)
@@ -713,9 +715,7 @@ def laptop_local(store, names: dict[str, str] | None = None, sender: dict[str, s
         return (trusted.get(device_id) or (None, None))[1] or names.get(device_id) or ""
 
     def link(node: str, counter: int) -> bytes | None:
-        row = db.execute_sql("select link from sync_chain_link where node = ? and counter = ?",
-                             (node, counter)).fetchone()
-        return bytes(row[0]) if row else None
+        return _kept_link(db, node, counter)
 
     vouching = {d: key for d, key in db.execute_sql(
         "select device_id, sign_public from sync_trusted_device where revoked_at is null")}
@@ -865,10 +865,21 @@ def vouchers_for(store, raw_heads: Iterable[list]) -> list[list]:
 
 
 def keep_links(store, links: dict[str, dict[int, bytes]]) -> None:
-    """The links that proved ops across holes: passed on when those ops are relayed."""
-    store.db.cursor().executemany(
-        "insert or ignore into sync_chain_link (node, counter, link) values (?, ?, ?)",
-        [(node, c, d) for node, by_counter in links.items() for c, d in by_counter.items()])
+    """The links that proved ops across holes (one row per run): passed on when those ops are relayed."""
+    rows = []
+    for node, runs in dump_links({n: {c: d for c, d in by.items() if _kept_link(store.db, n, c) is None}
+                                  for n, by in links.items()}).items():
+        rows.extend((node, first, bytes.fromhex(text)) for first, text in runs)
+    store.db.cursor().executemany("insert or replace into sync_chain_link (node, first, data) values (?, ?, ?)", rows)
+
+
+def _kept_link(db, node: str, counter: int) -> bytes | None:
+    for first, data in db.execute_sql("select first, data from sync_chain_link where node = ? and first <= ? "
+                                      "order by first desc limit 8", (node, counter)):
+        i = counter - first
+        if 32 * i < len(data):
+            return bytes(data[32 * i:32 * i + 32])
+    return None
 
 
 def links_for(store, ranges: dict[str, Sequence[int]]) -> dict[str, list]:
@@ -880,9 +891,12 @@ def links_for(store, ranges: dict[str, Sequence[int]]) -> dict[str, list]:
         row = db.execute_sql("select min(counter) from sync_chain_head where node = ? and counter >= ?",
                              (node, hi)).fetchone()
         upper = row[0] if row and row[0] is not None else hi
-        found = {c: bytes(d) for c, d in db.execute_sql(
-            "select counter, link from sync_chain_link where node = ? and counter > ? and counter <= ?",
-            (node, lo, upper))}
+        found: dict[int, bytes] = {}
+        for first, data in db.execute_sql("select first, data from sync_chain_link where node = ? and first <= ? "
+                                          "and first + length(data) / 32 > ?", (node, upper, lo)):
+            for i in range(len(data) // 32):
+                if lo < first + i <= upper:
+                    found[first + i] = bytes(data[32 * i:32 * i + 32])
         if found:
             out[node] = found
     return dump_links(out)
