@@ -678,10 +678,7 @@ class HubService:
             fresh = list(batch.values())
             # What is stored is checked whole; what is held already with the same content needs no
             # proof, and an op id held with other content is kept as a fault for review, not applied.
-            # An op under the pushing device's own node without a chain link (a hand-made or older
-            # client's push) is vouched for by the signed request itself.
-            own = {device.node, *self._own_nodes(conn, device)} if any(op.prev is None for op in fresh) else set()
-            keep = {(op.node, op.counter) for op in fresh if op.prev is not None or op.node not in own}
+            keep = {(op.node, op.counter) for op in fresh}
             proof = self._verify_origins(conn, [op for op in checked if (op.node, op.counter) in keep],
                                          raw_heads, raw_links, raw_vouchers)
             s.bulk_insert(conn, "hub_fault", ("node", "counter", "content", "device", "at"), faults)
@@ -721,10 +718,6 @@ class HubService:
             return chains.verify(ops, raw_heads, _hub_local(self.storage, conn), raw_links, raw_vouchers)
         except SyncError as exc:
             raise HubError(str(exc), 422) from exc
-
-    def _own_nodes(self, conn, device: Device) -> set[str]:
-        return {r[0] for r in self.storage.fetchall(conn, "select distinct node from hub_head where device = ?",
-                                                    (device.device_id,))}
 
     def _keep_proof(self, conn, proof: chains.Proof, relay: Device | None = None, now: int = 0) -> None:
         s = self.storage

@@ -637,8 +637,6 @@ def _verify_node(node: str, node_ops: list, heads: dict[int, Head], local: Local
         counter = op.counter
         if op.prev is None:
             close_segment()
-            if op.schema >= LINKED:
-                raise unsigned(counter)  # this version always chains
             top = max([*heads, *(c for c, _d in stored_heads())], default=0)
             if counter > top and (heads or stored_heads()):
                 raise unsigned(counter)
