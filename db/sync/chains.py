@@ -109,9 +109,13 @@ _SCHEMA = attrgetter("schema")
 
 def op_digests(ops: Sequence) -> list[bytes]:
     """op_digest of many ops that all carry prev, in one pass of C-level maps (the handover's hot loop)."""
-    return list(map(_DIGEST, map(hashlib.sha256, map(add, map(_PREV, ops),
-                                                     map(_linkable, map(_DUMPS, map(_LOGICAL, ops)),
-                                                         map(_SCHEMA, ops))))))
+    payloads = map(_DUMPS, map(_LOGICAL, ops))
+    schemas = set(map(_SCHEMA, ops))
+    if min(schemas, default=0) >= LINKED:  # the usual case: every op linked, no Python call per op
+        payloads = map(_DIGEST, map(hashlib.sha256, payloads))
+    elif max(schemas, default=0) >= LINKED:
+        payloads = map(_linkable, payloads, map(_SCHEMA, ops))
+    return list(map(_DIGEST, map(hashlib.sha256, map(add, map(_PREV, ops), payloads))))
 
 
 def _row_digest(db, row: Sequence, prev: bytes) -> bytes:
