@@ -13,7 +13,6 @@ committed checkpoint, in one snapshot.
 from __future__ import annotations
 
 import bisect
-
 import hashlib
 import hmac
 import re
