@@ -723,6 +723,8 @@ def laptop_local(store, names: dict[str, str] | None = None, sender: dict[str, s
         "select device_id, sign_public from sync_trusted_device where revoked_at is null")}
     if row:
         vouching[row[0]] = row[1]
+    for device_id, key in (sender or {}).items():
+        vouching.setdefault(device_id, key)  # the bundle's sender vouches for the keys it relays
     revoked = {d for (d,) in db.execute_sql("select device_id from sync_trusted_device where revoked_at is not null")}
 
     def vouched_key(device_id: str) -> str | None:
