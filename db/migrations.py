@@ -314,6 +314,13 @@ def _v17(db: SqliteDatabase) -> None:
     db.execute_sql("DROP TABLE oplog")
     for statement in (opstore.CREATE_INDEX, opstore.CREATE_VIEW, *opstore.CREATE_TRIGGERS):
         db.execute_sql(statement)
+def _v18(db: SqliteDatabase) -> None:
+    # Links across holes (db/sync/chains.py): ops from now on are chained through their content
+    # digest; the links of ops not held here, received past holes, are kept to be passed on.
+    from db.models.chains import ChainLink, ChainVoucher
+
+    create_table(db, ChainLink)
+    create_table(db, ChainVoucher)  # vouchers for device keys (no more trust on first sight)
 
 
 # One line per area, so work on several registers merges without touching the same line.
@@ -328,6 +335,7 @@ MIGRATIONS[16] = _v16  # meetings and volunteers, second round: motion options
 MIGRATIONS[14] = _v14  # a smaller file: packed op fields, no redundant indexes
 MIGRATIONS[15] = _v15  # origin proofs: op chains and signed heads
 MIGRATIONS[17] = _v17  # a smaller op log: integer node and table, binary row ids and stamps
+MIGRATIONS[18] = _v18  # origin proofs across holes: links, vouched device keys
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
