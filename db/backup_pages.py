@@ -115,7 +115,7 @@ class Snapshot:
     """The database file of an open read transaction, read page by page."""
 
     def __init__(self, fd: int, close: bool, page_size: int, page_count: int, cipher: CipherPages | None,
-                 freelist: set[int], auto_vacuum: int):
+                 freelist: dict[int, int], auto_vacuum: int):
         self.fd, self.close_fd = fd, close
         self.page_size, self.page_count, self.cipher = page_size, page_count, cipher
         self.freelist, self.auto_vacuum = freelist, auto_vacuum
@@ -156,15 +156,19 @@ class Snapshot:
                 self.cipher.decrypt(start + i, data[i * size:(i + 1) * size]) for i in range(n)))
             if scrub:
                 for i in range(n):
-                    _scrub(out, i * size, start + i, usable, start + i in self.freelist)
+                    _scrub(out, i * size, start + i, usable, self.freelist.get(start + i))
             yield bytes(out)
 
 
-def _scrub(buf: bytearray, at: int, pgno: int, usable: int, free: bool) -> None:
-    """Zero what SQLite does not read in the page at buf[at:]: a whole free-list leaf page, or the
-    unallocated gap and the freeblocks of a b-tree page (their 4-byte links are kept)."""
-    if free:
-        buf[at:at + usable] = bytes(usable)
+_ZEROS = memoryview(bytes(65536))
+
+
+def _scrub(buf: bytearray, at: int, pgno: int, usable: int, free: int | None) -> None:
+    """Zero what SQLite does not read in the page at buf[at:]: a free-list page but its first
+    `free` bytes, or the unallocated gap and the freeblocks of a b-tree page (their 4-byte links
+    are kept)."""
+    if free is not None:
+        buf[at + free:at + usable] = _ZEROS[:usable - free]
         return
     h = at + (100 if pgno == 1 else 0)
     kind = buf[h]
@@ -176,7 +180,7 @@ def _scrub(buf: bytearray, at: int, pgno: int, usable: int, free: bool) -> None:
     first_free = (buf[h + 1] << 8) | buf[h + 2]
     if not (gap - at <= content <= usable):
         return  # not a b-tree page after all (a page whose first byte only looks like one)
-    buf[gap:at + content] = bytes(at + content - gap)
+    buf[gap:at + content] = _ZEROS[:at + content - gap]
     free_at, seen = first_free, 0
     while free_at and seen < 10_000:
         if free_at < content or free_at + 4 > usable:
@@ -185,22 +189,25 @@ def _scrub(buf: bytearray, at: int, pgno: int, usable: int, free: bool) -> None:
         length = (buf[at + free_at + 2] << 8) | buf[at + free_at + 3]
         if length < 4 or free_at + length > usable:
             return
-        buf[at + free_at + 4:at + free_at + length] = bytes(length - 4)
+        buf[at + free_at + 4:at + free_at + length] = _ZEROS[:length - 4]
         free_at, seen = nxt, seen + 1
 
 
-def _freelist(snap_read, page_size: int, first: int, total: int) -> set[int]:
-    """The free-list leaf pages (their trunk pages list them)."""
-    leaves: set[int] = set()
+def _freelist(snap_read, page_size: int, first: int, total: int) -> dict[int, int]:
+    """The free-list pages: page number -> bytes of it in use (0 for a leaf page; a trunk page
+    uses its header and its list of leaves)."""
+    free: dict[int, int] = {}
     trunk, seen = first, 0
-    while trunk and seen <= total:
+    while trunk and seen <= total and trunk not in free:
         page = snap_read(trunk)
         nxt, count = struct.unpack(">II", page[:8])
         if count > (page_size - 8) // 4:
             break
-        leaves.update(struct.unpack(f">{count}I", page[8:8 + 4 * count]))
+        free[trunk] = 8 + 4 * count
+        for leaf in struct.unpack(f">{count}I", page[8:8 + 4 * count]):
+            free.setdefault(leaf, 0)
         trunk, seen = nxt, seen + 1 + count
-    return leaves
+    return free
 
 
 def snapshot(conn, ckpt_conn, path: Path, key: bytes | None) -> Snapshot | None:
@@ -222,9 +229,9 @@ def snapshot(conn, ckpt_conn, path: Path, key: bytes | None) -> Snapshot | None:
         break
     else:
         return None
-    page_size = conn.execute("pragma page_size").fetchone()[0]
-    page_count = conn.execute("pragma page_count").fetchone()[0]
-    auto_vacuum = conn.execute("pragma auto_vacuum").fetchone()[0]
+    page_size = int(conn.execute("pragma page_size").fetchone()[0])
+    page_count = int(conn.execute("pragma page_count").fetchone()[0])
+    auto_vacuum = int(conn.execute("pragma auto_vacuum").fetchone()[0])
     fd, close = _open_fd(path)
     cipher = CipherPages.of_file(fd, key) if key is not None else None
     if cipher is not None and page_size != CIPHER_PAGE_SIZE:
@@ -232,7 +239,7 @@ def snapshot(conn, ckpt_conn, path: Path, key: bytes | None) -> Snapshot | None:
             os.close(fd)
         conn.execute("rollback")
         return None
-    snap = Snapshot(fd, close, page_size, page_count, cipher, set(), auto_vacuum)
+    snap = Snapshot(fd, close, page_size, page_count, cipher, {}, auto_vacuum)
     first = snap._read(1, 1)
     page1 = cipher.decrypt(1, first) if cipher else first
     if not page1.startswith(SQLITE_MAGIC):
@@ -536,10 +543,11 @@ def read_rows(spool: Spool, page_size: int, reserve: int) -> Iterator[tuple]:
                         if pos < len(values):
                             row[col] = values[pos]
                     values = row
-                elif len(values) < len(cols):  # columns added since the row was written
-                    values = values + list(defaults()[len(values):])
-                elif ipk is not None and values[ipk] is None:
-                    values[ipk] = rowid
+                else:
+                    if len(values) < len(cols):  # columns added since the row was written
+                        values = values + list(defaults()[len(values):])
+                    if ipk is not None and values[ipk] is None:
+                        values[ipk] = rowid
                 batch.append(((rowid,) if with_rowid else ()) + tuple(values[:len(cols)]))
                 if len(batch) >= ROWS_PER_CHUNK:
                     n += len(batch)
