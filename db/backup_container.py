@@ -19,11 +19,18 @@ Frames: u32 length | AES-256-GCM(DEK, nonce = 4 zero bytes + u64 frame index) of
 zstandard stream; their associated data is SHA-256(header info) + the frame index + a last-frame
 flag, so a frame that is altered, moved, or missing at the end (a truncated copy) is refused.
 
-The zstandard stream holds records (u32 length | marshal of a tuple: None, int, float, str, bytes
-only; read only after the frame's tag checked out): the snapshot's pragmas and schema, each
-table's rows in chunks (with their rowids), and the row counts at the end. Writing and reading go
-row chunk by row chunk, so memory does not grow with the database. A restore writes the rows into
-a new file (encrypted with SQLCipher when the target database is), then builds the indexes.
+The header's "format" says what the zstandard stream holds:
+- PAGES (a full backup): the database's pages 1…N as one read transaction saw the file
+  (decrypted when it is an SQLCipher file, free space zeroed; db/backup_pages.py), with a zstd
+  content checksum; the header's info gives the page size and count. A restore writes them into
+  a new file (encrypted again with the target's key when they came from an SQLCipher file).
+- RECORDS (an incremental backup's small database, older full backups, and a full backup whose
+  WAL writers kept busy): records (u32 length | marshal of a tuple: None, int, float, str, bytes
+  only; read only after the frame's tag checked out): the snapshot's pragmas and schema, each
+  table's rows in chunks (with their rowids), and the row counts at the end. A restore writes the
+  rows into a new file (encrypted with SQLCipher when the target database is), then builds the
+  indexes.
+Writing and reading go chunk by chunk, so memory does not grow with the database.
 """
 
 from __future__ import annotations

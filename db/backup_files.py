@@ -1,6 +1,6 @@
 """Backup files without the database engine: their names, the listeners told of every backup,
-writing a full backup (a snapshot of the database file, compressed and encrypted:
-db/backup_container.py) and turning one back into a database file; the backup made before a
+writing a full backup (a snapshot of the database file's pages, compressed and encrypted:
+db/backup_container.py, db/backup_pages.py) and turning one back into a database file; the backup made before a
 schema migration. Backups of older versions (name-….sqlite: a plain or SQLCipher copy of the file)
 are still listed and restored.
 

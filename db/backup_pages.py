@@ -484,7 +484,7 @@ def read_rows(spool: Spool, page_size: int, reserve: int) -> Iterator[tuple]:
     """The records of db/backup_container.dump() for the database held by spool's pages."""
     from pysqlite3 import dbapi2 as sqlite3
 
-    from db.backup_container import ROWS_PER_CHUNK, _STAT_TABLES
+    from db.backup_container import _STAT_TABLES, ROWS_PER_CHUNK
 
     trees = BTrees(spool.page, page_size, reserve)
     page1 = spool.page(1)
