@@ -190,17 +190,27 @@ def write_full(db_path: Path, target: Path, *, key: bytes | None = None, reason:
         if snap is not None:
             import zstandard
 
-            info.update(snap.info())
+            from db.backup_pages import PageError
+
             try:
                 compressor = zstandard.ZstdCompressor(level=PAGE_LEVEL, threads=PAGE_THREADS, write_checksum=True)
-                with bc.write_stream(tmp, info, db_path=db_path, fmt=bc.PAGES, compressor=compressor) as sink:
+                with bc.write_stream(tmp, {**info, **snap.info()}, db_path=db_path, fmt=bc.PAGES,
+                                     compressor=compressor) as sink:
                     for chunk in snap.chunks():
                         sink.write(chunk)
-            finally:
+            except PageError:
+                # A page that does not read back as SQLCipher wrote it: the rows of the same
+                # snapshot, through SQLite (which says what is wrong if it finds it too).
+                log.warning("page backup of %s failed; writing rows", db_path.name, exc_info=True)
+                tmp.unlink(missing_ok=True)
                 snap.close()
-            conn.execute("commit")
-            _check_written(tmp, db_path, {_PAGE_BYTES: int(info["page_size"]) * int(info["page_count"])})
-        else:
+                snap = None
+            else:
+                info.update(snap.info())
+                snap.close()
+                conn.execute("commit")
+                _check_written(tmp, db_path, {_PAGE_BYTES: int(info["page_size"]) * int(info["page_count"])})
+        if snap is None:
             counts: dict = {}
             bc.write_file(tmp, info, bc.dump(conn, counts=counts), db_path=db_path)
             conn.execute("commit")

@@ -152,7 +152,9 @@ class Snapshot:
             if self.cipher is None and not scrub:
                 yield data
                 continue
+            lock = LOCK_BYTE // size + 1  # left as zeros (_read), never encrypted by SQLCipher
             out = bytearray(data) if self.cipher is None else bytearray(b"".join(
+                data[i * size:(i + 1) * size] if start + i == lock else
                 self.cipher.decrypt(start + i, data[i * size:(i + 1) * size]) for i in range(n)))
             if scrub:
                 for i in range(n):
@@ -281,7 +283,9 @@ def write_pages(target: Path, chunks: Iterable[bytes], info: dict, key: bytes | 
             if cipher is None:
                 out.write(data[:whole] if pending else data)
             else:
-                out.write(b"".join(cipher.encrypt(pgno + i, data[i * size:(i + 1) * size])
+                lock = LOCK_BYTE // size + 1  # SQLite's lock-byte page: never read, left as zeros
+                out.write(b"".join(bytes(size) if pgno + i == lock else
+                                   cipher.encrypt(pgno + i, data[i * size:(i + 1) * size])
                                    for i in range(whole // size)))
             pgno += whole // size
         if pending or pgno - 1 != count:
