@@ -171,15 +171,10 @@ def test_an_old_file_is_migrated_losing_nothing(old_file):
     # The backup made before the migration is the old file as it was.
     backups = sorted(backup_dir(path).glob("*premigrate*"))
     assert len(backups) == 1
-    from pysqlite3 import dbapi2 as sqlite3
-
-    from db import backup_container
+    from db.backup_files import materialize
 
     copy = path.with_name("premigrate-unpacked.sqlite")  # backups are compressed and encrypted: unpack it
-    conn = sqlite3.connect(str(copy), isolation_level=None)
-    backup_container.load(conn, backup_container.read_records(backups[0], db_path=path))
-    conn.execute("commit")
-    conn.close()
+    materialize(backups[0], copy, db_path=path, key=None)
     assert _raw_state(copy) == (old_log, old_tables)
 
 
