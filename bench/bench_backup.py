@@ -7,7 +7,8 @@ resident memory from wait4, as bench/bench_memory.py): "before" is what older ve
 online backup copy of the file, checked with quick_check; a restore copied the file back and
 checked it), "after" is `griddesk backup` / `griddesk restore` (which also makes the safety backup
 of the database it replaces). The footprint of 14 days: 14 daily full backups are kept (KEEP), one
-a day; GRIDDESK_BENCH_FORTNIGHT=1 simulates the 14 days (some work and a daily backup each day)
+a day; GRIDDESK_BENCH_BASELINE_CODE=/path/to/another/checkout measures its full backup and restore
+too, in the same run (figures named *_baseline_code_*); GRIDDESK_BENCH_FORTNIGHT=1 simulates the 14 days (some work and a daily backup each day)
 instead of taking 14 × one full backup.
 """
 
@@ -72,12 +73,29 @@ def run_footprint(results: dict, workdir: Path) -> None:
     _remove(old)
     _remove(work / "old-restored.sqlite")
 
+    baseline = os.environ.get("GRIDDESK_BENCH_BASELINE_CODE")
+    if baseline:  # the same backup and restore with another checkout (e.g. the previous version)
+        other = fresh_copy(db, work / "b.sqlite")
+        peak, seconds, _ = run_child(griddesk("backup", "--db", str(other)), cwd=Path(baseline))
+        made = backup.latest_backup(other)
+        results["backup_full_baseline_code_mb"] = round(made.stat().st_size / 1e6, 1)
+        results["backup_full_baseline_code_s"] = seconds
+        results["backup_full_baseline_code_peak_mb"] = peak
+        peak, seconds, _ = run_child(griddesk("restore", "--db", str(other), str(made)), cwd=Path(baseline))
+        results["backup_restore_baseline_code_s"] = seconds
+        results["backup_restore_baseline_code_peak_mb"] = peak
+        shutil.rmtree(backup.backup_dir(other), ignore_errors=True)
+        _remove(other)
+        for leftover in work.glob("b.sqlite*"):
+            leftover.unlink()
+
     peak, seconds, _ = run_child(griddesk("backup", "--db", str(db)))
     made = backup.latest_backup(db)
     results["backup_full_after_mb"] = round(made.stat().st_size / 1e6, 1)
     results["backup_full_after_s"] = seconds
     results["backup_full_after_peak_mb"] = peak
     results["backup_full_after_percent_of_before"] = round(100 * made.stat().st_size / old_size, 1)
+    results["backup_full_after_percent_of_db_file"] = round(100 * made.stat().st_size / db.stat().st_size, 1)
     peak, seconds, _ = run_child(griddesk("restore", "--db", str(db), str(made)))
     results["backup_restore_after_s"] = seconds
     results["backup_restore_after_peak_mb"] = peak

@@ -19,11 +19,18 @@ Frames: u32 length | AES-256-GCM(DEK, nonce = 4 zero bytes + u64 frame index) of
 zstandard stream; their associated data is SHA-256(header info) + the frame index + a last-frame
 flag, so a frame that is altered, moved, or missing at the end (a truncated copy) is refused.
 
-The zstandard stream holds records (u32 length | marshal of a tuple: None, int, float, str, bytes
-only; read only after the frame's tag checked out): the snapshot's pragmas and schema, each
-table's rows in chunks (with their rowids), and the row counts at the end. Writing and reading go
-row chunk by row chunk, so memory does not grow with the database. A restore writes the rows into
-a new file (encrypted with SQLCipher when the target database is), then builds the indexes.
+The header's "format" says what the zstandard stream holds:
+- PAGES (a full backup): the database's pages 1…N as one read transaction saw the file
+  (decrypted when it is an SQLCipher file, free space zeroed; db/backup_pages.py), with a zstd
+  content checksum; the header's info gives the page size and count. A restore writes them into
+  a new file (encrypted again with the target's key when they came from an SQLCipher file).
+- RECORDS (an incremental backup's small database, older full backups, and a full backup whose
+  WAL writers kept busy): records (u32 length | marshal of a tuple: None, int, float, str, bytes
+  only; read only after the frame's tag checked out): the snapshot's pragmas and schema, each
+  table's rows in chunks (with their rowids), and the row counts at the end. A restore writes the
+  rows into a new file (encrypted with SQLCipher when the target database is), then builds the
+  indexes.
+Writing and reading go chunk by chunk, so memory does not grow with the database.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import os
 import secrets
 import struct
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +58,9 @@ from db.errors import DatabaseOpenError
 from i18n import _
 
 MAGIC = b"GDBACKUP"
-FORMAT = 1
+RECORDS = 1  # format of a backup holding records (incremental backups, older full backups)
+PAGES = 2  # format of a full backup holding the database's pages (db/backup_pages.py)
+FORMAT = PAGES  # the newest format this version reads
 SUFFIX = ".gdbk"
 FRAME = 1 << 20  # plaintext bytes (compressed stream) per encrypted frame
 ROWS_PER_CHUNK = 2000
@@ -197,13 +207,15 @@ def _keks_for_reading(backup: Path, db_path: Path | None) -> dict[str, bytes]:
 class Header:
     info: dict
     wrap: dict
+    format: int = RECORDS
 
     @property
     def digest(self) -> bytes:
         return hashlib.sha256(orjson.dumps(self.info, option=orjson.OPT_SORT_KEYS)).digest()
 
     def encode(self) -> bytes:
-        body = orjson.dumps({"format": FORMAT, "info": self.info, "wrap": self.wrap}, option=orjson.OPT_SORT_KEYS)
+        body = orjson.dumps({"format": self.format, "info": self.info, "wrap": self.wrap},
+                            option=orjson.OPT_SORT_KEYS)
         return MAGIC + _U32.pack(len(body)) + body
 
 
@@ -243,7 +255,7 @@ def _read_header(fh, path: Path) -> Header:
     if fmt > FORMAT:
         raise DatabaseOpenError(_("The backup “{path}” was made by a newer version of GridDesk. Please update "
                                   "GridDesk.").format(path=Path(path).name))
-    return Header(info, wrap)
+    return Header(info, wrap, fmt)
 
 
 def read_header(path: Path) -> Header | None:
@@ -369,28 +381,73 @@ class _FrameReader(io.RawIOBase):
 
 # -- records ------------------------------------------------------------------------------------
 
-def write_file(target: Path, info: dict, records: Iterable[tuple], *, db_path: Path) -> int:
-    """Write records into a new backup file `target` (fsynced); returns the plaintext byte count."""
+class _Sink:
+    """Where write_stream's caller writes the plaintext stream (compressed, then encrypted)."""
+
+    def __init__(self, z):
+        self.z = z
+        self.size = 0
+
+    def write(self, data) -> None:
+        self.z.write(data)
+        self.size += len(data)
+
+
+@contextmanager
+def write_stream(target: Path, info: dict, *, db_path: Path, fmt: int = RECORDS,
+                 compressor: zstandard.ZstdCompressor | None = None) -> Iterator[_Sink]:
+    """A new backup file `target` (fsynced when the block ends without an error): what is written
+    to the sink goes through zstandard, then into encrypted frames."""
     kind, kek = kek_for_writing(db_path)
     dek = secrets.token_bytes(32)
-    header = Header(dict(info), {})
+    header = Header(dict(info), {}, fmt)
     header.wrap = _wrap(dek, kind, kek, header.digest)
-    size = 0
     with Path(target).open("wb") as fh:
         fh.write(header.encode())
         frames = _FrameWriter(fh, dek, header.digest)
-        z = zstandard.ZstdCompressor(level=ZSTD_LEVEL).stream_writer(frames, closefd=False)
+        compressor = compressor or zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+        z = compressor.stream_writer(frames, closefd=False)
+        sink = _Sink(z)
+        yield sink
+        z.flush(zstandard.FLUSH_FRAME)
+        frames.finish()
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def write_file(target: Path, info: dict, records: Iterable[tuple], *, db_path: Path) -> int:
+    """Write records into a new backup file `target` (fsynced); returns the plaintext byte count."""
+    with write_stream(target, info, db_path=db_path) as sink:
+        z = sink.z
         dumps, pack = marshal.dumps, _U32.pack
         for record in records:
             data = dumps(record)
             z.write(pack(len(data)))
             z.write(data)
-            size += 4 + len(data)
-        z.flush(zstandard.FLUSH_FRAME)
-        frames.finish()
-        fh.flush()
-        os.fsync(fh.fileno())
-    return size
+            sink.size += 4 + len(data)
+    return sink.size
+
+
+@contextmanager
+def open_stream(path: Path, *, db_path: Path | None = None) -> Iterator[tuple[Header, object, _FrameReader]]:
+    """(header, decompressed stream, frames) of a backup file, decrypted as it is read. Raises
+    DatabaseOpenError (damaged, or its key missing). The caller reads the stream to its end, then
+    calls finish_stream()."""
+    path = Path(path)
+    with path.open("rb") as fh:
+        header = _read_header(fh, path)
+        dek = _unwrap(header, path, db_path)
+        frames = _FrameReader(fh, dek, header.digest, path)
+        try:
+            yield header, zstandard.ZstdDecompressor().stream_reader(frames, read_across_frames=False), frames
+        except zstandard.ZstdError as exc:
+            raise damaged(path, exc) from exc
+
+
+def finish_stream(frames: _FrameReader) -> None:
+    """Every frame read and authenticated, up to the flagged last one."""
+    while not frames.done:
+        frames._next()
 
 
 def read_records(path: Path, *, db_path: Path | None = None, decode: bool = True) -> Iterator:
@@ -398,34 +455,28 @@ def read_records(path: Path, *, db_path: Path | None = None, decode: bool = True
     DatabaseOpenError (damaged, or its key missing); the caller discards what it built.
     decode=False: each record's bytes as they are (marshal.loads them to read one)."""
     path = Path(path)
-    with path.open("rb") as fh:
-        header = _read_header(fh, path)
-        dek = _unwrap(header, path, db_path)
-        frames = _FrameReader(fh, dek, header.digest, path)
-        try:
-            stream = zstandard.ZstdDecompressor().stream_reader(frames, read_across_frames=False)
-            read = stream.read
-            while True:
-                head = read(4)
-                if not head:
-                    break
-                if len(head) < 4:
-                    raise damaged(path, _("the file ends too early"))
-                (size,) = _U32.unpack(head)
-                data = read(size)
-                if len(data) < size:
-                    raise damaged(path, _("the file ends too early"))
-                if not decode:
-                    yield data
-                    continue
-                try:
-                    yield marshal.loads(data)
-                except (ValueError, EOFError, TypeError) as exc:
-                    raise damaged(path, exc) from exc
-            while not frames.done:  # every frame read and authenticated, up to the flagged last one
-                frames._next()
-        except zstandard.ZstdError as exc:
-            raise damaged(path, exc) from exc
+    with open_stream(path, db_path=db_path) as (header, stream, frames):
+        if header.format != RECORDS:
+            raise damaged(path, _("it holds no records"))
+        read = stream.read
+        while True:
+            head = read(4)
+            if not head:
+                break
+            if len(head) < 4:
+                raise damaged(path, _("the file ends too early"))
+            (size,) = _U32.unpack(head)
+            data = read(size)
+            if len(data) < size:
+                raise damaged(path, _("the file ends too early"))
+            if not decode:
+                yield data
+                continue
+            try:
+                yield marshal.loads(data)
+            except (ValueError, EOFError, TypeError) as exc:
+                raise damaged(path, exc) from exc
+        finish_stream(frames)
 
 
 def last_record(path: Path, *, db_path: Path | None = None) -> tuple:

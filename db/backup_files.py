@@ -1,6 +1,6 @@
 """Backup files without the database engine: their names, the listeners told of every backup,
-writing a full backup (a snapshot of the database file, compressed and encrypted:
-db/backup_container.py) and turning one back into a database file; the backup made before a
+writing a full backup (a snapshot of the database file's pages, compressed and encrypted:
+db/backup_container.py, db/backup_pages.py) and turning one back into a database file; the backup made before a
 schema migration. Backups of older versions (name-….sqlite: a plain or SQLCipher copy of the file)
 are still listed and restored.
 
@@ -138,8 +138,10 @@ def _finish(tmp: Path, target: Path) -> Path:
 
 
 def _last_op(conn) -> tuple[int, str]:
+    from db.opstore import rowid_table
+
     row = conn.execute("select rowid, node, counter, hlc from oplog "
-                       "where rowid = (select max(rowid) from oplog)").fetchone()
+                       f"where rowid = (select max(rowid) from {rowid_table(conn)})").fetchone()
     return (row[0], f"{row[1]}|{row[2]}|{row[3]}") if row else (0, "")
 
 
@@ -158,11 +160,17 @@ def read_connection(db_path: Path, key: bytes | None = None):
 RESTORE_CACHE_KB = 96 * 1024
 
 
+PAGE_LEVEL = 1  # zstandard level of a page backup (measured: bench/bench_backup.py)
+PAGE_THREADS = -1  # zstandard worker threads: one per core (the caller reads and encrypts beside them)
+
+
 def write_full(db_path: Path, target: Path, *, key: bytes | None = None, reason: str = "") -> Path:
     """A full backup of the database file db_path into target: one read transaction (a consistent
-    snapshot beside the writers, WAL mode) streamed row chunk by row chunk into a compressed,
-    encrypted file written as .part, read back and checked (every frame authenticated, every
-    record decoded), synced to disk, then renamed. Nothing plain is written to disk."""
+    snapshot beside the writers, WAL mode) streamed into a compressed, encrypted file written as
+    .part, read back and checked (every frame authenticated, the stream's checksum), synced to
+    disk, then renamed. The database's pages go in as they are (decrypted when it is an SQLCipher
+    file: db/backup_pages.py), or its rows chunk by chunk when writers keep its WAL from being
+    checkpointed. Nothing plain is written to disk."""
     import datetime as dt
 
     from db import backup_container as bc
@@ -172,23 +180,96 @@ def write_full(db_path: Path, target: Path, *, key: bytes | None = None, reason:
     ok = False
     conn = read_connection(db_path, key)
     try:
-        conn.execute("begin")
+        snap = _page_snapshot(db_path, conn, key)
+        if snap is None:
+            conn.execute("begin")
         node = conn.execute("select value from meta where key = 'node_id'").fetchone()
         rowid, op = _last_op(conn)
         info = {"kind": "full", "reason": reason, "created": dt.datetime.now().isoformat(timespec="seconds"),
                 "node_id": node[0] if node else "", "last_rowid": rowid, "last_op": op,
                 "schema": conn.execute("pragma user_version").fetchone()[0],
                 "encrypted": isinstance(conn, _cipher_connection())}
-        counts: dict = {}
-        bc.write_file(tmp, info, bc.dump(conn, counts=counts), db_path=db_path)
-        conn.execute("commit")
-        _check_written(tmp, db_path, counts)
+        if snap is not None:
+            import zstandard
+
+            from db.backup_pages import PageError
+
+            try:
+                compressor = zstandard.ZstdCompressor(level=PAGE_LEVEL, threads=PAGE_THREADS, write_checksum=True)
+                with bc.write_stream(tmp, {**info, **snap.info()}, db_path=db_path, fmt=bc.PAGES,
+                                     compressor=compressor) as sink:
+                    for chunk in snap.chunks():
+                        sink.write(chunk)
+            except PageError:
+                # A page that does not read back as SQLCipher wrote it: the rows of the same
+                # snapshot, through SQLite (which says what is wrong if it finds it too).
+                log.warning("page backup of %s failed; writing rows", db_path.name, exc_info=True)
+                tmp.unlink(missing_ok=True)
+                snap.close()
+                snap = None
+            else:
+                info.update(snap.info())
+                snap.close()
+                conn.execute("commit")
+                _check_written(tmp, db_path, {_PAGE_BYTES: int(info["page_size"]) * int(info["page_count"])})
+        if snap is None:
+            counts: dict = {}
+            bc.write_file(tmp, info, bc.dump(conn, counts=counts), db_path=db_path)
+            conn.execute("commit")
+            _check_written(tmp, db_path, counts)
         ok = True
     finally:
         conn.close()
         if not ok:
             tmp.unlink(missing_ok=True)
     return _finish(tmp, target)
+
+
+def _page_snapshot(db_path: Path, conn, key: bytes | None):
+    """db/backup_pages.snapshot() with a connection of its own that checkpoints (None: write rows)."""
+    from db import backup_pages
+    from db.accounts import cipher
+
+    encrypted = cipher.is_encrypted_file(db_path)
+    key = (key if key is not None else cipher.key_for(db_path)) if encrypted else None
+    if encrypted and key is None:
+        return None
+    uri = db_path.resolve().as_uri()
+    ckpt = cipher.connect(uri, key, uri=True, isolation_level=None) if key is not None else \
+        cipher._plain_module().connect(uri, uri=True, isolation_level=None)
+    try:
+        ckpt.execute("pragma busy_timeout = 2000")
+        return backup_pages.snapshot(conn, ckpt, db_path, key)
+    except (backup_pages.PageError, *cipher.DB_ERRORS):
+        if conn.in_transaction:
+            conn.execute("rollback")
+        return None
+    finally:
+        ckpt.close()
+
+
+def _stream_chunks(stream, size: int = 1 << 20):
+    return iter(lambda: stream.read(size), b"")
+
+
+_PAGE_BYTES = " page bytes"
+
+
+def _check_pages(tmp: Path, db_path: Path, expected: int) -> None:
+    """A page backup counts only once it reads back whole: every frame authenticated, the
+    stream's checksum right, exactly the pages announced."""
+    from db import backup_container as bc
+
+    try:
+        with bc.open_stream(tmp, db_path=db_path) as (_header, stream, frames):
+            size = sum(len(chunk) for chunk in _stream_chunks(stream))
+            bc.finish_stream(frames)
+        error = None if size == expected else _("the number of pages")
+    except DatabaseOpenError as exc:
+        error = exc
+    if error is not None:
+        raise DatabaseOpenError(_("The backup just written ({path}) does not pass the check ({error}); it was "
+                                  "discarded. Check the disk.").format(path=tmp.name, error=error))
 
 
 def _cipher_connection():
@@ -198,9 +279,12 @@ def _cipher_connection():
 
 
 def _check_written(tmp: Path, db_path: Path, counts: dict) -> None:
-    """A backup counts only once it reads back whole with the rows it was given."""
+    """A backup counts only once it reads back whole with the rows (or the pages) it was given."""
     from db import backup_container as bc
 
+    if _PAGE_BYTES in counts:
+        _check_pages(tmp, db_path, counts[_PAGE_BYTES])
+        return
     try:
         last = bc.last_record(tmp, db_path=db_path)
         seen = dict(last[1]) if last and last[0] == "end" else None
@@ -234,16 +318,32 @@ def target_key(db_path: Path, backup: Path | None = None) -> bytes | None:
     return key
 
 
+def _connect_new(target: Path, key: bytes | None):
+    from db.accounts import cipher
+
+    if key is not None:
+        conn = cipher.sqlcipher.connect(str(target), isolation_level=None)
+        cipher.quiet(conn)
+        conn.execute(cipher.key_pragma(key))
+        return conn
+    return cipher._plain_module().connect(str(target), isolation_level=None)
+
+
 def materialize(backup: Path, target: Path, *, db_path: Path, key: bytes | None) -> None:
     """Write the database a full backup holds into the new file target, encrypted with key when one
-    is given (else plain), and check it (quick_check, row counts). A backup of an older version
-    (a file copy) is copied as it is, or read row by row into an encrypted target when it is plain.
-    Raises DatabaseOpenError (in Chinese) on a damaged backup; target is then removed."""
+    is given (else plain), and check it (quick_check, row counts). A page backup is written page by
+    page (encrypted again with key when it came from an SQLCipher database), or row by row when it
+    came from a plain database and the target is encrypted (db/backup_pages.py). A backup of an
+    older version (a file copy) is copied as it is, or read row by row into an encrypted target
+    when it is plain. Raises DatabaseOpenError (in Chinese) on a damaged backup; target is then
+    removed."""
     from db import backup_container as bc
+    from db import backup_pages
     from db.accounts import cipher
 
     backup, target = Path(backup), Path(target)
     ok = False
+    spool = None
     try:
         if not bc.is_container(backup) and (key is None or cipher.is_encrypted_file(backup)):
             import shutil
@@ -252,19 +352,44 @@ def materialize(backup: Path, target: Path, *, db_path: Path, key: bytes | None)
             _check_file(target, backup, key)
             ok = True
             return
-        if key is not None:
-            conn = cipher.sqlcipher.connect(str(target), isolation_level=None)
-            cipher.quiet(conn)
-            conn.execute(cipher.key_pragma(key))
-        else:
-            conn = cipher._plain_module().connect(str(target), isolation_level=None)
+        header = bc.read_header(backup) if bc.is_container(backup) else None
+        pages = header is not None and header.format == bc.PAGES
+        if pages and bool(header.info.get("cipher")) == (key is not None):
+            try:
+                with bc.open_stream(backup, db_path=db_path) as (head, stream, frames):
+                    backup_pages.write_pages(target, _stream_chunks(stream), head.info, key)
+                    bc.finish_stream(frames)
+            except backup_pages.PageError as exc:
+                raise bc.damaged(backup, exc) from exc
+            conn = _connect_new(target, key)
+            try:
+                problems = [r[0] for r in conn.execute("pragma quick_check")]
+            except cipher.DB_ERRORS as exc:
+                problems = [str(exc)]
+            finally:
+                conn.close()
+            if problems != ["ok"]:
+                raise bc.damaged(backup, problems[0])
+            ok = True
+            return
+        if pages:  # a plain database's pages into an encrypted target: spooled, then read as rows
+            spool = backup_pages.Spool(target.with_name(target.name + ".spool"), int(header.info["page_size"]))
+            try:
+                with bc.open_stream(backup, db_path=db_path) as (_head, stream, frames):
+                    spool.add(_stream_chunks(stream))
+                    bc.finish_stream(frames)
+            except backup_pages.PageError as exc:
+                raise bc.damaged(backup, exc) from exc
+        conn = _connect_new(target, key)
         try:
             conn.execute("pragma journal_mode = off")  # a new file: on failure it is discarded whole
             conn.execute("pragma synchronous = off")
             # The rows go in in rowid order, so each unique index (made with its table) takes
             # its keys in random order: a page cache of RESTORE_CACHE_KB keeps their pages.
             conn.execute(f"pragma cache_size = -{RESTORE_CACHE_KB}")
-            if bc.is_container(backup):
+            if pages:
+                records = backup_pages.read_rows(spool, int(header.info["page_size"]), int(header.info["reserve"]))
+            elif bc.is_container(backup):
                 records = bc.read_records(backup, db_path=db_path)
             else:  # a plain copy of an older version, into an encrypted database: converted
                 source = read_connection(backup)
@@ -287,6 +412,8 @@ def materialize(backup: Path, target: Path, *, db_path: Path, key: bytes | None)
             conn.close()
         ok = True
     finally:
+        if spool is not None:
+            spool.close()
         if not ok:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(str(target) + suffix).unlink(missing_ok=True)

@@ -34,15 +34,18 @@ from pathlib import Path
 import orjson
 
 from db import backup_container as bc
-from db import migrations
+from db import migrations, opstore
 from db.accounts.cipher import DB_ERRORS, attach_key, open_file
 from db.accounts.cipher import application_id as cipher_application_id
 from db.errors import DatabaseOpenError
+from db.opstore import rowid_table
 from i18n import _
 
 FORMAT = 1
 APPLICATION_ID = 0x47524449  # "GRDI": an incremental backup, not a database
 # Local tables rebuilt from the synced tables or the op log: never copied.
+# The op log (db/opstore.py): its ops go as a delta, its name tables follow them.
+OPLOG_TABLES = frozenset({"oplog", opstore.STORE, "oplog_node", "oplog_table"})
 DERIVED_TABLES = frozenset({"conflict", "register_search", "register_short", "register_fts", "register_chars"})
 # Above this many ops since the newest full backup, a full copy is made instead. Measured on the
 # 50,000-household demo (2-core laptop): an incremental backup costs ~7 us and ~240 bytes per op
@@ -116,7 +119,7 @@ def _op_key(row) -> str:
 
 def _last_op(conn, schema: str = "main") -> tuple[int, str]:
     row = conn.execute(f"select rowid, node, counter, hlc from {schema}.oplog "
-                       f"where rowid = (select max(rowid) from {schema}.oplog)").fetchone()
+                       f"where rowid = (select max(rowid) from {schema}.{rowid_table(conn, schema)})").fetchone()
     return (row[0], _op_key(row[1:])) if row else (0, "")
 
 
@@ -131,7 +134,7 @@ def ops_since(conn, base: Base) -> int | None:
     """Ops of the open database (conn) written after `base`; None when its log is not a prefix of ours."""
     if _op_at(conn, base.rowid) != base.op:
         return None
-    return conn.execute("select count(*) from oplog where rowid > ?", (base.rowid,)).fetchone()[0]
+    return conn.execute(f"select count(*) from {rowid_table(conn)} where rowid > ?", (base.rowid,)).fetchone()[0]
 
 
 def read_base(path: Path) -> Base | None:
@@ -172,7 +175,7 @@ def copied_tables(conn, schema: str = "main") -> list[str]:
     virtual = [name for name, sql in tables.items() if sql.upper().startswith("CREATE VIRTUAL TABLE")]
     out = []
     for name in sorted(tables):
-        if name.startswith("sqlite_") or name in synced or name == "oplog" or name in DERIVED_TABLES:
+        if name.startswith("sqlite_") or name in synced or name in OPLOG_TABLES or name in DERIVED_TABLES:
             continue
         if name in virtual or any(name.startswith(v + "_") for v in virtual):
             continue  # a virtual table and its shadow tables (derived, e.g. full-text search)
@@ -221,11 +224,13 @@ def scratch_incremental(store, base: Base, *, reason: str, now: dt.datetime, max
         if _op_at(conn, base.rowid, "src") != base.op:
             raise NotApplicable("not a prefix")
         last_rowid, last_op = _last_op(conn, "src")
-        delta = conn.execute("select count(*) from src.oplog where rowid > ?", (base.rowid,)).fetchone()[0]
+        delta = conn.execute(f"select count(*) from src.{rowid_table(conn, 'src')} where rowid > ?",
+                             (base.rowid,)).fetchone()[0]
         if delta > max_ops:
             raise NotApplicable("delta")
-        # Every column of the op log as it is (a later version may add some).
-        op_cols = ",".join(f'"{c}"' for c in _columns(conn, "src", "oplog"))
+        # Every column of the op log as it is (a later version may add some), in its logical form
+        # (db/opstore.py: the view's own rowid and stored row id are not columns of an op).
+        op_cols = ",".join(f'"{c}"' for c in _columns(conn, "src", "oplog") if c not in ("rowid", "rid"))
         conn.execute(f"create table main.oplog_delta as select rowid as rid, {op_cols} "
                      "from src.oplog where rowid > ? order by rowid", (base.rowid,))
         tables = copied_tables(conn, "src")
@@ -421,9 +426,11 @@ def build(target: Path, manifest: Manifest, *, user: str | None = None, db_path:
                 if _last_op(conn) != (int(manifest.get("base_rowid")), manifest.get("base_op")):
                     raise _mismatch(manifest, _("the base's op log"))
                 saved = set(_columns(conn, "inc", "oplog_delta"))
-                op_cols = ",".join(f'"{c}"' for c in _columns(conn, "main", "oplog") if c in saved)
-                conn.execute(f"insert into main.oplog (rowid, {op_cols}) "
-                             f"select rid, {op_cols} from inc.oplog_delta order by rid")
+                # Into the stored form (db/opstore.py), in bounded batches.
+                op_cols = ",".join(f'"{c}"' if c in saved else "NULL" for c in opstore.COLUMNS)
+                delta = conn.execute(f"select rid, {op_cols} from inc.oplog_delta order by rid")
+                while batch := delta.fetchmany(5_000):
+                    opstore.insert_rows(db, batch, with_rowid=True)
                 if "oplog_keys" in manifest.tables:
                     # The column lists of packed ops (db/opfields.py), before the merge reads them.
                     conn.execute("insert or ignore into main.oplog_keys (id, names) select id, names from inc.oplog_keys")

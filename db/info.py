@@ -39,7 +39,7 @@ class DatabaseInfo:
 def database_info(store) -> DatabaseInfo:
     db = store.db
     info = DatabaseInfo(str(store.path), store.schema_version(), store.node_id,
-                        db.execute_sql("select count(*) from oplog").fetchone()[0],
+                        db.execute_sql("select count(*) from oplog_store").fetchone()[0],
                         db.execute_sql("select count(*) from conflict").fetchone()[0])
     for model in SYNCED_MODELS:
         table = model._meta.table_name

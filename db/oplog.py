@@ -8,6 +8,8 @@ A `redact` op erases personal data: it wins against every older op of those colu
 that arrives later. The register tables are a view of this log: `rebuild` gives the same rows.
 The log stores an op's fields packed (column names once per column list, db/opfields.py); read
 them with `_op_from_row(row, db)` or `opfields.wire_rows`, never as JSON straight from SQL.
+Since migration 17 `oplog` is a view of the compact `oplog_store` (db/opstore.py): read it as
+before, look rows up by `rid in (opstore.rid(...))` (indexed), write through opstore.insert_rows.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from db import migrations, opfields
+from db import migrations, opfields, opstore
 from db.ids import new_id, op_id
 from db.models import SYNCED_MODELS, SyncedModel, synced_model
 from db.sync import chains
@@ -252,8 +254,9 @@ def ops_for_rows(db, table: str, row_ids: Sequence[str]) -> dict[str, list[OpRec
     grouped: dict[str, list[OpRecord]] = defaultdict(list)
     for chunk in chunks(list(row_ids)):
         marks = ",".join("?" * len(chunk))
+        # By the stored row id (db/opstore.py): the (table, row id) index serves the look-up.
         cursor = db.execute_sql(
-            f"select {_OP_COLUMNS} from oplog where tbl = ? and row_id in ({marks})", (table, *chunk))
+            f"select {_OP_COLUMNS} from oplog where tbl = ? and rid in ({marks})", (table, *map(opstore.rid, chunk)))
         for row in cursor:
             grouped[row[3]].append(_op_from_row(row, db))
     return grouped
@@ -373,7 +376,7 @@ def write(store, model: type[SyncedModel], rows: Iterable[dict[str, Any]], *, ki
             changes.append(Change(table, row_id, r, op_prefix + str(counter), created))
         cursor = db.cursor()
         packer.flush()
-        cursor.executemany(f"insert into oplog ({_OP_COLUMNS}, prev) values (?,?,?,?,?,?,?,?,?,?,?)", log_rows)
+        opstore.insert_rows(db, log_rows)
         for key, params in inserts.items():
             col_sql = ",".join(f'"{c}"' for c in key)
             cursor.executemany(f'insert into "{table}" ({col_sql}) values ({",".join("?" * len(key))})',
@@ -524,17 +527,15 @@ def merge_fresh(store, fresh: Sequence[OpRecord], grouped: dict[str, dict[str, O
         # incoming ops alone.
         had_history = {table: _rows_with_ops(db, table, rows) for table, rows in grouped.items()}
         total = len(fresh) + sum(len(rows) for rows in grouped.values())
-        sql = f"insert into oplog ({_OP_COLUMNS}, prev) values (?,?,?,?,?,?,?,?,?,?,?)"
-        cursor = db.cursor()
         # Into an empty log (a handover to a new database): the (tbl, row_id) index is built after.
-        log_indexes = _drop_indexes(db, "oplog") if (
-            _deferred and len(fresh) >= BULK_ROWS and _empty(db, "oplog")) else []
+        log_indexes = _drop_indexes(db, opstore.STORE) if (
+            _deferred and len(fresh) >= BULK_ROWS and _empty(db, opstore.STORE)) else []
         packer = opfields.Packer(db)
         for start in range(0, len(fresh), MERGE_STEP):
             part = fresh[start:start + MERGE_STEP]
             rows = [(*row, op.prev) for row, op in zip(stored_rows(part, packer), part, strict=True)]
             packer.flush()
-            cursor.executemany(sql, rows)
+            opstore.insert_rows(db, rows)
             if step:
                 step(min(start + MERGE_STEP, len(fresh)), total)
         for index_sql in log_indexes:
@@ -571,7 +572,7 @@ def _rows_with_ops(db, table: str, row_ids: Iterable[str]) -> set[str]:
     for chunk in chunks(list(row_ids)):
         marks = ",".join("?" * len(chunk))
         found.update(x for (x,) in db.execute_sql(
-            f"select distinct row_id from oplog where tbl = ? and row_id in ({marks})", (table, *chunk)))
+            f"select distinct row_id from oplog where tbl = ? and rid in ({marks})", (table, *map(opstore.rid, chunk))))
     return found
 
 
@@ -712,7 +713,8 @@ def rematerialize_newer(store, since_schema: int) -> int:
 
 def iter_resolved(db, model: type[SyncedModel]) -> Iterator[tuple[str, Resolved]]:
     table = model._meta.table_name
-    cursor = db.execute_sql(f"select {_OP_COLUMNS} from oplog where tbl = ? order by row_id", (table,))
+    # In stored row id order (the index's): each row's ops come together.
+    cursor = db.execute_sql(f"select {_OP_COLUMNS} from oplog where tbl = ? order by rid", (table,))
     current: str | None = None
     group: list[OpRecord] = []
     for row in cursor:

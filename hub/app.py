@@ -106,6 +106,7 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
                crash_after_commit: bool | None = None, sign_key=None) -> Starlette:
     guard = _Guard(rate, burst)
     snapshots = Snapshots(service, sign_key)
+    service.signer = snapshots.sign  # vouchers for enrolled devices' keys (db/sync/chains.py)
     if crash_after_commit is None:
         crash_after_commit = os.environ.get("GRIDDESK_HUB_CRASH_AFTER_COMMIT") == "1"
 
@@ -172,7 +173,8 @@ def create_app(service: HubService, *, rate: float = RATE_PER_SECOND, burst: flo
         body = await _body(request)
         device = await authenticate(request, body)
         data = _json(body)
-        result = await run_in_threadpool(service.push, device, data.get("ops"), data.get("heads"))
+        result = await run_in_threadpool(service.push, device, data.get("ops"), data.get("heads"),
+                                           data.get("links"), data.get("vouchers"))
         if crash_after_commit and result.stored:
             os.kill(os.getpid(), signal.SIGKILL)  # tests: the hub dies between commit and acknowledgement
         return _ok(result.as_dict())
@@ -237,7 +239,10 @@ def _when(ms: int | None) -> str:
 
 
 def status_page(service: HubService) -> str:
-    """The office's status page (Chinese by default): devices, last seen, pending, conflicts per grid."""
+    """The office's status page (Chinese by default): devices, last seen, pending, conflicts per grid,
+    holes and forks seen in devices' histories."""
+    from hub.cli import describe_chain_note, history_text
+
     stats = service.stats()
     devices = service.devices()
     e = html.escape
@@ -257,7 +262,9 @@ def status_page(service: HubService) -> str:
     rows = "".join(
         f"<tr><td>{e(d['name'] or d['device_id'])}</td><td>{e(role(d))}</td><td>{e(grid_names(d['grids']))}</td>"
         f"<td>{e(_when(d['last_seen']))}</td><td class=n>{d['pending']:,}</td><td class=n>{d['pushed']:,}</td>"
-        f"<td>{e(revoked if d['revoked_at'] else active)}</td></tr>" for d in devices)
+        f"<td>{e(revoked if d['revoked_at'] else active)}</td>"
+        f"<td>{e(history_text(d) if d.get('holes') or d.get('forks') else '—')}</td></tr>" for d in devices)
+    note_rows = "".join(f"<li>{e(describe_chain_note(n))}</li>" for n in stats["chain_notes"])
     grid_rows = "".join(
         f"<tr><td>{e(str(g['name'] or no_grid))}</td><td class=n>{g['households']:,}</td>"
         f"<td class=n>{g['persons']:,}</td><td class=n>{g['conflicts']:,}</td></tr>" for g in stats["grids"])
@@ -266,6 +273,7 @@ def status_page(service: HubService) -> str:
         "faults": _("Faults"), "devices": _("Devices"), "device": _("Device"), "grids": _("Grids"), "role": _("Role"),
         "seen": _("Last seen"), "pending": _("Pending for the device"), "sent": _("Changes sent"), "state": _("State"),
         "grid": _("Grid"), "households": _("Households"), "persons": _("Persons"), "conflicts": _("Conflicts"),
+        "history": _("Device history"), "histories": _("Holes and forks in devices' histories"),
     }.items()}
     title = _("GridDesk office hub")
     colon = e(_(": "))
@@ -278,7 +286,8 @@ th{{background:#f0f3f7}}.n{{text-align:right}}</style></head><body>
 {t['review']}{colon}{stats['review']:,} · {t['faults']}{colon}{stats['faults']:,}</p>
 <h2>{t['devices']}</h2>
 <table><tr><th>{t['device']}</th><th>{t['role']}</th><th>{t['grids']}</th><th>{t['seen']}</th>
-<th>{t['pending']}</th><th>{t['sent']}</th><th>{t['state']}</th></tr>{rows}</table>
+<th>{t['pending']}</th><th>{t['sent']}</th><th>{t['state']}</th><th>{t['history']}</th></tr>{rows}</table>
+{f"<h2>{t['histories']}</h2><ul>{note_rows}</ul>" if note_rows else ""}
 <h2>{t['grids']}</h2>
 <table><tr><th>{t['grid']}</th><th>{t['households']}</th><th>{t['persons']}</th>
 <th>{t['conflicts']}</th></tr>{grid_rows}</table>

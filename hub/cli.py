@@ -18,7 +18,8 @@ from pathlib import Path
 from i18n import _
 
 TABLES = ("hub_meta", "hub_op", "hub_fault", "hub_node", "hub_row", "hub_feed", "hub_device", "hub_code",
-          "hub_review")
+          "hub_review", "hub_head", "hub_chain_note",
+          "hub_voucher")
 
 
 def data_folder() -> Path:
@@ -153,8 +154,29 @@ def cmd_devices(args) -> int:
         state = _("revoked {when}").format(when=_when(d["revoked_at"])) if d["revoked_at"] else _("active")
         print(_("{device}  {name}  grids: {grids}  last seen: {seen}  pending: {pending}  sent: {sent}  {state}").format(
             device=d["device_id"], name=d["name"] or "—", grids=d["grids"], seen=_when(d["last_seen"]),
-            pending=d["pending"], sent=d["pushed"], state=state) + "  " + _("role: {role}").format(role=d["role"]))
+            pending=d["pending"], sent=d["pushed"], state=state) + "  " + _("role: {role}").format(role=d["role"])
+            + ("  " + history_text(d) if d.get("holes") or d.get("forks") else ""))
     return 0
+
+
+def history_text(d: dict) -> str:
+    """A device's history as the hub saw it: holes (changes it still lacks) and forks."""
+    return _("history: {holes} holes, {forks} forks").format(holes=d.get("holes", 0), forks=d.get("forks", 0))
+
+
+def describe_chain_note(n: dict) -> str:
+    """One hole or fork of a device's history (HubService.chain_notes), for the CLI and the status page."""
+    ops = f"{n['node']}:{n['first']}–{n['last']}"
+    device = n["device_name"] or n["device"] or "?"
+    relay = n["relay_name"] or n["relay"] or "?"
+    if n["kind"] == "fork":
+        return _("{device}: a fork at changes {ops} (the device signed two different histories: a copied "
+                 "database file?), pushed by {relay}").format(device=device, ops=ops, relay=relay)
+    if n["missing"]:
+        return _("{device}: a hole in its history at changes {ops}, {missing} changes still missing at the hub "
+                 "(pushed past it by {relay})").format(device=device, ops=ops, missing=n["missing"], relay=relay)
+    return _("{device}: a hole in its history at changes {ops}, filled since (pushed past it by {relay})").format(
+        device=device, ops=ops, relay=relay)
 
 
 def cmd_revoke(args) -> int:
@@ -184,6 +206,11 @@ def cmd_stats(args) -> int:
         print(_("  {grid}: households {households}, persons {persons}, conflicts {conflicts}").format(
             grid=g["name"] or _("(no grid)"), households=g["households"], persons=g["persons"],
             conflicts=g["conflicts"]))
+    if stats["chain_notes"]:
+        print(_("Devices' histories: {holes} open holes, {forks} forks").format(holes=stats["holes"],
+                                                                               forks=stats["forks"]))
+        for n in stats["chain_notes"]:
+            print("  " + describe_chain_note(n))
     return 0
 
 

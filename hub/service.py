@@ -12,12 +12,15 @@ committed checkpoint, in one snapshot.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import hmac
 import re
 import secrets
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -177,8 +180,101 @@ def _hub_local(storage: Storage, conn) -> chains.Local:
             conn, "select device_id from hub_device where node = ? limit 1", (node,))
         return row[0] if row else None
 
+    def voucher_key(device_id: str):
+        """The key of an enrolled, not revoked device (it may vouch for others), read when named."""
+        row = s.fetchone(conn, "select sign_public from hub_device where device_id = ? and revoked_at is null",
+                         (device_id,))
+        return row[0] if row else None
+
+    def vouched_key(device_id: str):
+        row = s.fetchone(conn, "select sign_public from hub_voucher where device_id = ? limit 1", (device_id,))
+        return row[0] if row else None
+
     return chains.Local(op=op, heads_above=heads_above, bound=bound,
-                        trusted_key=lambda d: known(d)[0], name_of=lambda d: known(d)[1] or "")
+                        trusted_key=lambda d: known(d)[0], name_of=lambda d: known(d)[1] or "",
+                        vouched_key=vouched_key, voucher_key=voucher_key)
+
+
+def proof_for(storage: Storage, conn, sent: Iterable[tuple[str, int]],
+              sign: Callable[[bytes], str] | None = None) -> tuple[list[list], dict, list[list]]:
+    """What a laptop needs to check the ops `sent` (node, counter) against their origins' chains
+    (db/sync/chains.py): the signed heads that cover them, and the links (content digests) of the
+    ops of those nodes it is not sent, from each op sent up to the next one sent or the next head.
+    Sent with pull pages and snapshot parts; the laptop keeps both and passes them on."""
+    span: dict[str, list[int]] = defaultdict(list)
+    for node, counter in sent:
+        span[node].append(counter)
+    heads: list[list] = []
+    links: dict[str, dict[int, bytes]] = {}
+    cols = ", ".join(OP_COLUMNS)
+    for node, counters in sorted(span.items()):
+        counters = sorted(set(counters))
+        lo, hi = counters[0], counters[-1]
+        signed = []
+        for c, d, dev, key, sig in storage.fetchall(
+                conn, "select counter, digest, device, sign_public, signature from hub_head "
+                      "where node = ? and counter >= ? order by counter", (node, lo)):
+            heads.append([node, int(c), d, dev, key, sig])
+            signed.append(int(c))
+            if c >= hi:
+                break
+        wanted: list[list[int]] = []  # counter ranges whose links are needed
+        taken = set(counters)
+        for i, c in enumerate(counters):
+            if c + 1 in taken or c in signed:
+                continue
+            k = bisect.bisect_left(signed, c + 1)
+            if k == len(signed):
+                continue  # no head above (an older version's ops): nothing to link to
+            end = signed[k]
+            if i + 1 < len(counters):
+                end = min(end, counters[i + 1] - 1)
+            if wanted and wanted[-1][1] >= c:
+                wanted[-1][1] = max(wanted[-1][1], end)
+            else:
+                wanted.append([c + 1, end])
+        found: dict[int, bytes] = {}
+        for a, b in wanted:
+            expected = a
+            for r in storage.fetchall(conn, f"select {cols} from hub_op where node = ? and counter >= ? "
+                                            "and counter <= ? order by counter", (node, a, b)):
+                link = chains.content_digest(r[0], int(r[1]), r[2], r[3], orjson.loads(r[4]), orjson.loads(r[5]),
+                                             r[6], r[7], int(r[8]), r[9])
+                if int(r[1]) != expected or link is None:
+                    break  # a hole here too, or ops from before links: the laptop decides
+                found[expected] = link
+                expected += 1
+        if found:
+            links[node] = found
+    return heads, chains.dump_links(links), vouchers_for(storage, conn, {h[3] for h in heads}, sign)
+
+
+def vouchers_for(storage: Storage, conn, devices: set[str], sign: Callable[[bytes], str] | None) -> list[list]:
+    """Vouchers for these devices' keys: the hub's own (signed with its certificate's key) for the
+    devices it enrolled, and those enrolled devices gave for others (with the hub's for the givers)."""
+    out: list[list] = []
+    done: set[str] = set()
+    todo = list(devices)
+    while todo:
+        device = todo.pop()
+        if device in done:
+            continue
+        done.add(device)
+        row = storage.fetchone(conn, "select sign_public, name from hub_device where device_id = ?", (device,))
+        if row is not None and sign is not None:
+            signature = sign(chains.vouch_message(device, row[0]))
+            if signature:
+                out.append([device, row[0], row[1] or "", chains.HUB, signature])
+            continue
+        for d, by, key, name, sig in storage.fetchall(
+                conn, "select device_id, by, sign_public, name, signature from hub_voucher where device_id = ?",
+                (device,)):
+            out.append([d, key, name or "", by, sig])
+            todo.append(by)
+    return out
+
+
+NOTE_KINDS = ("gap", "hole", "fork")  # what the hub records of chains.Proof.notes (a gap is a proven hole)
 
 
 _EMPTY: frozenset[str] = frozenset()
@@ -359,6 +455,17 @@ def _vector_advance(storage: Storage, conn, nodes: dict[str, set[int]]) -> dict[
 class HubService:
     def __init__(self, storage: Storage):
         self.storage = storage
+        self.signer: Callable[[bytes], str] | None = None  # the certificate's key (hub/app.py sets it)
+        self._signed: dict[bytes, str] = {}
+
+    def sign(self, data: bytes) -> str:
+        """data signed with the hub's certificate key (base64 ECDSA; "" without one), made once per data."""
+        if self.signer is None:
+            return ""
+        found = self._signed.get(data)
+        if found is None:
+            found = self._signed[data] = self.signer(data)
+        return found
 
     # -- meta -------------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
@@ -388,13 +495,36 @@ class HubService:
                                     "pulled, cursor from hub_device order by name, device_id")
             meta = s.meta(conn)
             committed = int(meta.get("committed_seq") or 0)
+            notes = self.chain_notes(conn)
             out = []
             for r in rows:
                 grids = _grids_from_text(r[2])
+                mine = [n for n in notes if n["device"] == r[0]]
                 out.append({"device_id": r[0], "name": r[1], "grids": r[2], "enrolled_at": r[3], "last_seen": r[4],
                             "revoked_at": r[5], "pushed": r[6], "pulled": r[7], "cursor": r[8],
                             "role": meta.get(f"role:{r[0]}") or sc.default_role(grids),
-                            "pending": self._pending(conn, grids, r[8], committed)})
+                            "pending": self._pending(conn, grids, r[8], committed),
+                            "holes": sum(1 for n in mine if n["kind"] == "hole" and n["missing"]),
+                            "forks": sum(1 for n in mine if n["kind"] == "fork")})
+        return out
+
+    def chain_notes(self, conn=None) -> list[dict]:
+        """The holes and forks the hub saw in devices' histories, with how many ops of a hole it still lacks."""
+        s = self.storage
+        with (s.read() if conn is None else nullcontext(conn)) as c:
+            names = dict(s.fetchall(c, "select device_id, name from hub_device"))
+            out = []
+            for node, first, last, kind, dev, relay, at in s.fetchall(
+                    c, "select node, first, last, kind, device, relay, at from hub_chain_note order by at, node, first"):
+                first, last = int(first), int(last)
+                missing = 0
+                if kind == "hole":
+                    held = int(s.fetchone(c, "select count(*) from hub_op where node = ? and counter >= ? "
+                                             "and counter < ?", (node, first, last))[0])
+                    missing = max(last - first - held, 0)
+                out.append({"node": node, "first": first, "last": last, "kind": kind, "device": dev,
+                            "device_name": names.get(dev) or "", "relay": relay, "relay_name": names.get(relay) or "",
+                            "at": at, "missing": missing})
         return out
 
     def _pending(self, conn, grids: frozenset[str] | None, cursor: int, committed: int) -> int:
@@ -542,7 +672,8 @@ class HubService:
                 "vector": vector, "name": meta.get("name") or ""}
 
     # -- push -------------------------------------------------------------------------------------
-    def push(self, device: Device, raw_ops: Any, raw_heads: Any = None) -> PushResult:
+    def push(self, device: Device, raw_ops: Any, raw_heads: Any = None, raw_links: Any = None,
+             raw_vouchers: Any = None) -> PushResult:
         ops = parse_ops(raw_ops)
         s = self.storage
         result = PushResult(received=len(ops))
@@ -559,16 +690,18 @@ class HubService:
                 faults.append((op.node, op.counter, orjson.dumps(list(op.raw)).decode(), device.device_id, now))
             else:
                 result.duplicates += 1
+        checked = ops
         if device.effective_role == sc.ROLE_READONLY:
             # A read-only device holds masked copies of others' ops: sent back (after a restore of
-            # the hub, or relayed), they are no changes and must not replace or fault the real ones.
+            # the hub, or relayed), they are no changes and must not replace or fault the real ones
+            # (nor be checked against their origins: they are not what the origins signed).
             for key in [k for k, op in batch.items() if sc.holds_masked(op.fields)]:
                 del batch[key]
                 result.withheld += 1
+            checked = [op for op in ops if not sc.holds_masked(op.fields)]
         with s.write() as conn:
             meta = s.meta(conn)
             result.epoch = meta["epoch"]
-            proof = self._verify_origins(conn, ops, raw_heads)
             by_node: dict[str, list[int]] = defaultdict(list)
             for node, counter in batch:
                 by_node[node].append(counter)
@@ -583,6 +716,11 @@ class HubService:
                     else:
                         result.duplicates += 1
             fresh = list(batch.values())
+            # What is stored is checked whole; what is held already with the same content needs no
+            # proof, and an op id held with other content is kept as a fault for review, not applied.
+            keep = {(op.node, op.counter) for op in fresh}
+            proof = self._verify_origins(conn, [op for op in checked if (op.node, op.counter) in keep],
+                                         raw_heads, raw_links, raw_vouchers)
             s.bulk_insert(conn, "hub_fault", ("node", "counter", "content", "device", "at"), faults)
             result.faults = len(faults)
             if fresh:
@@ -606,22 +744,37 @@ class HubService:
                 s.set_meta(conn, committed_seq=seq)
                 s.execute(conn, "update hub_device set pushed = pushed + ?, last_seen = ? where device_id = ?",
                           (len(fresh), now, device.device_id))
-            self._keep_proof(conn, proof)
+            self._keep_proof(conn, proof, device, now)
             result.stored = len(fresh)
             nodes_in = sorted({op.node for op in ops})
             result.vector = dict(s.select_in(conn, "select node, top from hub_node where {in}", "node", nodes_in))
         return result
 
-    def _verify_origins(self, conn, ops: list[oplog.OpRecord], raw_heads: Any) -> chains.Proof:
+    def _verify_origins(self, conn, ops: list[oplog.OpRecord], raw_heads: Any, raw_links: Any = None,
+                        raw_vouchers: Any = None) -> chains.Proof:
         """Each op against its origin's chain and signed heads (db/sync/chains.py); the whole push is
         refused (nothing stored) for an altered or made-up op, naming the device."""
         try:
-            return chains.verify(ops, raw_heads, _hub_local(self.storage, conn))
+            return chains.verify(ops, raw_heads, _hub_local(self.storage, conn), raw_links, raw_vouchers)
         except SyncError as exc:
             raise HubError(str(exc), 422) from exc
 
-    def _keep_proof(self, conn, proof: chains.Proof) -> None:
+    def _keep_proof(self, conn, proof: chains.Proof, relay: Device | None = None, now: int = 0) -> None:
         s = self.storage
+        notes = [n for n in proof.notes if n[3] in NOTE_KINDS]
+        if notes:
+            local = _hub_local(s, conn)
+            conn.cursor().executemany(s.q(
+                "insert into hub_chain_note (node, first, last, kind, device, relay, at) values (?,?,?,?,?,?,?) "
+                "on conflict (node, first, kind) do nothing"),
+                [(node, first, last, "hole" if kind == "gap" else kind, local.bound(node) or next(
+                    (h.device_id for h in proof.heads if h.node == node), None),
+                  relay.device_id if relay else None, now) for node, first, last, kind in notes])
+        if proof.vouchers:
+            conn.cursor().executemany(s.q(
+                "insert into hub_voucher (device_id, by, sign_public, name, signature) values (?,?,?,?,?) "
+                "on conflict (device_id, by) do nothing"),
+                [(v.device_id, v.by, v.sign_public, v.name, v.signature) for v in proof.vouchers])
         if proof.heads:
             conn.cursor().executemany(s.q(
                 "insert into hub_head (node, counter, digest, device, sign_public, signature) values (?,?,?,?,?,?) "
@@ -846,33 +999,19 @@ class HubService:
             if masked:
                 op = (*op[:4], sc.masked_fields(op[4]), *op[5:])
             items.append(["op", *op])
-        heads = self._heads_for_page(sent)
+        heads, links, vouchers = self._heads_for_page(sent) if not masked else ([], {}, [])
         more = len(rows) == limit
         next_cursor = rows[-1][0] if more else checkpoint
         if next_cursor < cursor:
             next_cursor = cursor
         return {"epoch": meta["epoch"], "items": items, "cursor": next_cursor, "more": more,
-                "checkpoint": checkpoint, "heads": heads}
+                "checkpoint": checkpoint, "heads": heads, "links": links, "vouchers": vouchers}
 
-    def _heads_for_page(self, sent: set[tuple[str, int]]) -> list[list]:
-        """The signed heads that cover the ops of a pull page (kept by the laptop, passed on by it)."""
-        if not sent:
-            return []
-        span: dict[str, list[int]] = {}
-        for node, counter in sent:
-            lo_hi = span.setdefault(node, [counter, counter])
-            lo_hi[0], lo_hi[1] = min(lo_hi[0], counter), max(lo_hi[1], counter)
-        out: list[list] = []
-        s = self.storage
-        with s.read() as conn:
-            for node, (lo, hi) in sorted(span.items()):
-                rows = s.fetchall(conn, "select counter, digest, device, sign_public, signature from hub_head "
-                                        "where node = ? and counter >= ? order by counter", (node, lo))
-                for c, d, dev, key, sig in rows:
-                    out.append([node, int(c), d, dev, key, sig])
-                    if c >= hi:
-                        break
-        return out
+    def _heads_for_page(self, sent: set[tuple[str, int]]) -> tuple[list[list], dict, list[list]]:
+        """The signed heads that cover the ops of a pull page, the links across what is not sent and
+        the vouchers for the heads' keys."""
+        with self.storage.read() as conn:
+            return proof_for(self.storage, conn, sent, self.sign)
 
     def record_pulled(self, device: Device, n: int) -> None:
         if n:
@@ -894,6 +1033,7 @@ class HubService:
             conflict_scope = s.fetchall(conn, "select scope, sum(conflicts) from hub_row where conflicts > 0 "
                                               "group by scope")
             devices = int(s.fetchone(conn, "select count(*) from hub_device where revoked_at is null")[0])
+            notes = self.chain_notes(conn)
         by_grid: dict[str, dict] = {}
         for scope_text, tbl, n, _c in per_scope:
             for g in sc.parse(scope_text) or {""}:
@@ -907,7 +1047,9 @@ class HubService:
                 entry["conflicts"] += int(n or 0)
         return {"hub_id": meta["hub_id"], "epoch": meta["epoch"], "backend": s.kind,
                 "checkpoint": int(meta["committed_seq"]), "ops": ops, "faults": faults, "review": review,
-                "devices": devices, "grids": sorted(by_grid.values(), key=lambda e: e["name"] or "")}
+                "devices": devices, "grids": sorted(by_grid.values(), key=lambda e: e["name"] or ""),
+                "holes": sum(1 for n in notes if n["kind"] == "hole" and n["missing"]),
+                "forks": sum(1 for n in notes if n["kind"] == "fork"), "chain_notes": notes}
 
     def grid_ids(self, names: list[str]) -> frozenset[str]:
         """Grid ids from ids, names or codes (as the community's ledger calls them)."""

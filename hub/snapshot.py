@@ -60,10 +60,14 @@ class Snapshot:
     items: int
     built_at: float
 
+    proofs: list[bytes] | None = None  # per part: the heads and links its ops are checked with
+
     def part(self, k: int) -> bytes:
-        """The answer for part k: the manifest, its signature and the part's items (bytes as hashed)."""
+        """The answer for part k: the manifest, its signature and the part's items (bytes as hashed),
+        and the origin proofs of its ops (heads and links: they prove themselves, not signed here)."""
+        proof = self.proofs[k] if self.proofs else b'"heads":[],"links":{},"vouchers":[]'
         return b"".join((b'{"manifest":', self.manifest, b',"signature":', orjson.dumps(self.signature),
-                         b',"part":', str(k).encode(), b',"items":', self.parts[k], b"}"))
+                         b',"part":', str(k).encode(), b',"items":', self.parts[k], b",", proof, b"}"))
 
 
 def manifest_bytes(manifest: dict) -> bytes:
@@ -96,7 +100,7 @@ def scope_items(storage, conn, grids: frozenset[str] | None) -> tuple[dict, list
         elif kind == "leave":
             left.add((tbl, row_id))
     items: list[list] = []
-    cols = ", ".join(OP_COLUMNS)
+    cols = ", ".join((*OP_COLUMNS, "prev"))  # prev: the op's chain link (db/sync/chains.py)
     for tbl in sorted(inside, key=lambda t: (_ORDER.get(t, len(_ORDER)), t)):
         ids = sorted(set(inside[tbl]))
         by_row: dict[str, list] = defaultdict(list)
@@ -129,7 +133,7 @@ class Snapshots:
         self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._lock = threading.Lock()
 
-    def _sign(self, data: bytes) -> str:
+    def sign(self, data: bytes) -> str:
         if self._key is None:
             return ""
         from cryptography.hazmat.primitives import hashes
@@ -139,8 +143,16 @@ class Snapshots:
 
     def build(self, grids: frozenset[str] | None) -> Snapshot:
         s = self.service.storage
+        from hub.service import proof_for
+
         with s.read() as conn:
             meta, items = scope_items(s, conn, grids)
+            proofs = []
+            for i in range(0, max(len(items), 1), PART_ITEMS):
+                heads, links, vouchers = proof_for(s, conn, [(it[1], it[2]) for it in items[i:i + PART_ITEMS]
+                                                             if it[0] == "op"], self.service.sign)
+                proofs.append(b'"heads":' + orjson.dumps(heads) + b',"links":' + orjson.dumps(links)
+                              + b',"vouchers":' + orjson.dumps(vouchers))
         parts = [orjson.dumps(items[i:i + PART_ITEMS]) for i in range(0, max(len(items), 1), PART_ITEMS)]
         grids_text = sc.ALL if grids is None else sc.dump(grids)
         manifest = {"snapshot": secrets.token_hex(8), "hub_id": meta["hub_id"], "epoch": meta["epoch"],
@@ -148,7 +160,7 @@ class Snapshots:
                     "parts": [part_digest(p) for p in parts], "built_at": int(time.time() * 1000)}
         data = manifest_bytes(manifest)
         snap = Snapshot(manifest["snapshot"], manifest["epoch"], manifest["checkpoint"], grids_text, data,
-                        self._sign(data), parts, len(items), time.time())
+                        self.sign(data), parts, len(items), time.time(), proofs)
         with self._lock:
             old = self._current.get(grids_text)
             if old is None or old.checkpoint <= snap.checkpoint or old.epoch != snap.epoch:

@@ -50,6 +50,13 @@ SCHEMA = [
     # Origin proofs (db/sync/chains.py): the heads devices signed, kept and passed on with the ops.
     """create table if not exists hub_head (node text not null, counter bigint not null, digest text not null,
         device text not null, sign_public text not null, signature text not null, primary key (node, counter))""",
+    # What the hub could not prove or found odd in a device's history (db/sync/chains.py): holes
+    # (ops of the device pushed past counters the hub does not hold) and forks (two histories).
+    """create table if not exists hub_chain_note (node text not null, first bigint not null, last bigint not null,
+        kind text not null, device text, relay text, at bigint not null, primary key (node, first, kind))""",
+    # Vouchers for the keys of devices the hub did not enrol (db/sync/chains.py), given by enrolled ones.
+    """create table if not exists hub_voucher (device_id text not null, by text not null, sign_public text not null,
+        name text, signature text not null, primary key (device_id, by))""",
     """create table if not exists hub_review (device_id text, tbl text not null, row_id text not null,
         node text not null, counter bigint not null, at bigint not null, reason text)""",
 ]

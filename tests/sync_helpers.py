@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from db import opstore
 from db.models import SYNCED_MODELS
 from db.store import Store
 from db.sync import identity
@@ -26,7 +27,8 @@ def content(store: Store) -> dict:
     for model in SYNCED_MODELS:
         table = model._meta.table_name
         snap[table] = sorted(db.execute_sql(f'select * from "{table}"').fetchall())
-    snap["oplog"] = sorted(db.execute_sql("select * from oplog").fetchall())
+    # The op log's logical columns (the view also names each op's rowid, which differs by file).
+    snap["oplog"] = sorted(db.execute_sql(f"select {','.join(opstore.COLUMNS)} from oplog").fetchall())
     snap["conflict"] = sorted(db.execute_sql("select tbl, row_id, field from conflict").fetchall())
     return snap
 

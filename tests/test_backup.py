@@ -62,7 +62,7 @@ def snapshot(store: Store) -> dict:
     (not derived), and the search index content."""
     db = store.db
     snap = {m._meta.table_name: _rows(db, m._meta.table_name) for m in SYNCED_MODELS}
-    snap["oplog"] = db.execute_sql("select rowid, * from oplog order by rowid").fetchall()
+    snap["oplog"] = db.execute_sql("select * from oplog order by rowid").fetchall()  # the view names rowid first
     snap["conflict"] = _rows(db, "conflict")
     for table in backup_incremental.copied_tables(db.connection()):
         snap[table] = _rows(db, table)

@@ -56,7 +56,8 @@ class DirectTransport:
         if path == "/api/hello":
             return self.service.hello(device, nodes=data.get("nodes") or [], cursor=data.get("cursor"))
         if path == "/api/push":
-            return self.service.push(device, data.get("ops"), data.get("heads")).as_dict()
+            return self.service.push(device, data.get("ops"), data.get("heads"), data.get("links"),
+                                     data.get("vouchers")).as_dict()
         if path == "/api/pull":
             return self.service.pull(device, epoch=data["epoch"], cursor=data["cursor"], limit=data["limit"],
                                      own=data.get("own"))
@@ -101,6 +102,7 @@ class HubMachine(RuleBasedStateMachine):
         self.service = HubService(self.storage)
         self.cert_pem, key = _certificate(self.folder)
         self.snapshots = Snapshots(self.service, key)  # first syncs read their scope's snapshot
+        self.service.signer = self.snapshots.sign  # vouchers for the enrolled devices' keys (as hub/app.py)
         self.sent: list = []
         self.acked: dict[str, int] = {}
         self.laptops: list[tuple[Store, DirectTransport, frozenset | None]] = []

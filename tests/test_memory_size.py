@@ -14,7 +14,7 @@ import orjson
 import pytest
 from peewee import SqliteDatabase
 
-from db import migrations, opfields, oplog
+from db import migrations, opfields, oplog, opstore
 from db.backup_files import backup_dir
 from db.demo import generate
 from db.models import SYNCED_MODELS
@@ -59,10 +59,40 @@ def _v13_index_sql() -> dict[str, str]:
     return dict(db.execute_sql("select name, sql from sqlite_master where type = 'index' and sql is not null"))
 
 
+_V16_OPLOG = ('CREATE TABLE "oplog" ("node" TEXT NOT NULL, "counter" INTEGER NOT NULL, "tbl" TEXT NOT NULL, '
+              '"row_id" TEXT NOT NULL, "fields" TEXT NOT NULL, "supersedes" TEXT NOT NULL, "hlc" TEXT NOT NULL, '
+              '"user" TEXT, "schema" INTEGER NOT NULL, "kind" TEXT NOT NULL, "prev" BLOB, PRIMARY KEY ("node", "counter"))')
+
+
+def _unstore_log(conn) -> None:
+    """The op log back in its schema-16 table (logical values, rowids kept) instead of db/opstore.py's."""
+    cols = ",".join(opstore.COLUMNS)
+    conn.execute("create temp table log16 as select rowid as r, " + cols + " from oplog")
+    conn.execute("drop view oplog")
+    for table in ("oplog_store", "oplog_node", "oplog_table"):
+        conn.execute(f"drop table {table}")
+    conn.execute(_V16_OPLOG)
+    conn.execute(f"insert into oplog (rowid, {cols}) select r, {cols} from temp.log16 order by r")
+    conn.execute('CREATE INDEX "oplog_tbl_row_id" ON "oplog" ("tbl", "row_id")')
+    conn.execute("drop table temp.log16")
+
+
+def _make_v16(path: Path) -> None:
+    """Turn a current file into what schema 16 wrote: the op log as one table of text keys."""
+    db = SqliteDatabase(str(path))
+    with db.atomic():
+        _unstore_log(db.connection())
+        db.execute_sql("pragma user_version = 16")
+    db.execute_sql("vacuum")
+    db.close()
+
+
 def _make_v13(path: Path) -> None:
     """Turn a current file into what schema 13 wrote: JSON text fields, every index, no key table."""
     db = SqliteDatabase(str(path))
     conn = db.connection()
+    with db.atomic():
+        _unstore_log(conn)
     texts = [(opfields.text(db, f), rowid) for rowid, f in conn.execute("select rowid, fields from oplog")]
     with db.atomic():
         conn.executemany("update oplog set fields = ? where rowid = ?", texts)
@@ -141,15 +171,10 @@ def test_an_old_file_is_migrated_losing_nothing(old_file):
     # The backup made before the migration is the old file as it was.
     backups = sorted(backup_dir(path).glob("*premigrate*"))
     assert len(backups) == 1
-    from pysqlite3 import dbapi2 as sqlite3
-
-    from db import backup_container
+    from db.backup_files import materialize
 
     copy = path.with_name("premigrate-unpacked.sqlite")  # backups are compressed and encrypted: unpack it
-    conn = sqlite3.connect(str(copy), isolation_level=None)
-    backup_container.load(conn, backup_container.read_records(backups[0], db_path=path))
-    conn.execute("commit")
-    conn.close()
+    materialize(backups[0], copy, db_path=path, key=None)
     assert _raw_state(copy) == (old_log, old_tables)
 
 
@@ -163,8 +188,9 @@ def test_migration_reports_progress(old_file):
         migrations._progress_listeners.clear()
     packing = [x for x in seen if x[0] == 14]
     total = packing[0][2]
-    assert total > 0 and {v for v, *_x in seen} <= {14, 15}
-    assert (14, total, total) in seen and seen[-1] == (14, -1, -1)  # packed, then compacted
+    assert total > 0 and {v for v, *_x in seen} <= {14, 15, 17}
+    assert (14, total, total) in seen and seen[-1] == (17, -1, -1)  # packed, stored compactly, then compacted
+    assert (17, total, total) in seen
     chaining = [x for x in seen if x[0] == 15]  # migration 15 computes each op's chain digest
     assert chaining and chaining[-1][1] == chaining[-1][2] == total
 
@@ -215,3 +241,90 @@ def test_opening_an_old_file_in_the_app_shows_the_update_in_the_progress_dialog(
     assert any("正在把数据库文件更新到本版本" in t for t in texts), texts
     assert any("释放不再需要的空间" in t for t in texts), texts
     assert migrations._progress_listeners == []  # nothing left listening after the file opened
+
+
+# -- migration 17: the op log stored compactly (db/opstore.py) --------------------------------------
+
+ODD_NODE = "0123456789abcdef"
+
+
+def _odd_ops() -> list[oplog.OpRecord]:
+    """Ops whose keys stay text in the compact log: a row id that is no canonical UUID, an upper-case
+    UUID, a stamp of another node, a clock counter past six digits."""
+    def op(counter, row_id, hlc, fields):
+        return oplog.OpRecord(ODD_NODE, counter, "person", row_id, fields, {}, hlc, "x", 16, "edit")
+
+    return [op(1, "p-odd-1", f"0001796409517558-000000-{ODD_NODE}", {"name": "甲", "deleted": 0}),
+            op(2, "01A24259-0000-7000-8000-00000000000A", f"0001796409517558-000001-{'f' * 16}",
+               {"name": "乙", "deleted": 0}),
+            op(3, "01a24259-0000-7000-8000-00000000000b", f"0001796409517558-1234567-{ODD_NODE}",
+               {"name": "丙", "deleted": 0})]
+
+
+@pytest.fixture()
+def v16_file(tmp_path) -> tuple[Path, dict]:
+    path = tmp_path / "office16.sqlite"
+    store = Store(path, user="测试")
+    generate(store, households=40, seed=5)
+    people = [r[0] for r in store.db.execute_sql("select id from person order by id limit 4")]
+    oplog.write(store, Person, [{"id": people[0], "phone": "13800000001"}, {"id": people[1], "name": "王秀英"}])
+    oplog.delete(store, Person, [people[2]])
+    oplog.apply_ops(store, _odd_ops())
+    searched = _searches(store)
+    store.close()
+    _make_v16(path)
+    return path, searched
+
+
+def test_a_schema_16_file_is_stored_compactly_losing_nothing(v16_file):
+    path, searched = v16_file
+    old_log, old_tables = _raw_state(path)
+    assert {r[0] for r in old_log} >= {ODD_NODE}
+    db = SqliteDatabase(str(path))
+    old_full = [tuple(r) for r in db.execute_sql(f"select {','.join(opstore.COLUMNS)} from oplog order by node, counter")]
+    db.close()
+    size_before = path.stat().st_size
+    seen = []
+    migrations.add_progress_listener(lambda *a: seen.append(a))
+    try:
+        store = Store(path, user="测试")
+    finally:
+        migrations._progress_listeners.clear()
+    try:
+        assert store.schema_version() == migrations.SCHEMA_VERSION
+        total = len(old_log)
+        assert (17, total, total) in seen and seen[-1] == (17, -1, -1)
+        db = store.db
+        assert db.execute_sql("select type from sqlite_master where name = 'oplog'").fetchone()[0] == "view"
+        stored = dict(((t, s), n) for t, s, n in db.execute_sql(
+            "select typeof(rid), typeof(stamp), count(*) from oplog_store group by 1, 2"))
+        assert stored[("blob", "integer")] == total - 3 and sum(stored.values()) == total
+        assert _log(store) == opfields.wire_rows(db, old_log)  # the same ops, each with the same text
+        assert [tuple(r) for r in db.execute_sql(f"select {','.join(opstore.COLUMNS)} from oplog "
+                                                 "order by node, counter")] == old_full  # prev too
+        assert _table_rows(store) == old_tables
+        assert oplog.compare_with_log(store) == []
+        # Rowids kept (backups name their last op by rowid), the chain digests unchanged.
+        assert [r[0] for r in db.execute_sql("select rowid from oplog order by rowid")] == \
+            list(range(1, total + 1))
+        from db.sync import chains
+
+        node = store.get_meta("node_id")
+        top = db.execute_sql("select max(counter) from oplog where node = ?", (node,)).fetchone()[0]
+        held, tip, _prev = chains.local_op(db, node, top)
+        assert held and tip is not None
+        assert path.stat().st_size < size_before * 0.95  # at 40 households; a third less at 50,000
+        assert _searches(store) == searched
+        oplog.rebuild(store)
+        assert _table_rows(store) == old_tables
+        rebuild_index(store)
+        assert _searches(store) == searched
+        # The odd ops are found by their row ids, and new writes to them go on.
+        assert {rid: [op.counter for op in ops] for rid, ops in oplog.ops_for_rows(
+            db, "person", ["p-odd-1", "01A24259-0000-7000-8000-00000000000A"]).items()} == \
+            {"p-odd-1": [1], "01A24259-0000-7000-8000-00000000000A": [2]}
+        oplog.write(store, Person, [{"id": "p-odd-1", "name": "甲二"}])
+        assert db.execute_sql("select name from person where id = 'p-odd-1'").fetchone()[0] == "甲二"
+        assert oplog.compare_with_log(store) == []
+    finally:
+        store.close()

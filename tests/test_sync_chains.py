@@ -138,17 +138,109 @@ def test_a_head_signed_by_the_relay_for_another_devices_changes_is_refused(trio)
     assert fingerprint(identity(b).device_id) in str(exc.value) and fingerprint(identity(c).device_id) in str(exc.value)
 
 
-def test_a_hole_in_a_devices_history_is_detected_and_reported(trio):
+def _links_of(store, node, counters) -> dict[int, bytes]:
+    """The links (content digests) of ops held here, as the hub serves them for ops not sent."""
+    out = {}
+    for counter in counters:
+        row = store.db.execute_sql(f"select {chains._COLS} from oplog where node = ? and counter = ?",
+                                   (node, counter)).fetchone()
+        out[counter] = chains.content_digest(row[0], row[1], row[2], row[3], opfields.loads(store.db, row[4]),
+                                             orjson.loads(row[5]), row[6], row[7], row[8], row[9])
+    return out
+
+
+def _hole(relay, node, counters, *, keep_links: bool) -> None:
+    """The relay does not hold these changes (e.g. it pulled only its grids from the hub); with
+    keep_links it holds their links, as the hub gives them with a pull."""
+    if keep_links:
+        chains.keep_links(relay, {node: _links_of(relay, node, counters)})
+    relay.db.execute_sql(f"delete from oplog where node = ? and counter in ({','.join('?' * len(counters))})",
+                         (node, *counters))
+
+
+def test_a_relay_carries_the_links_across_a_hole_and_the_importer_proves_the_ops(trio):
     a, b, c = trio
-    # The relay does not hold B's changes 5 and 6 (e.g. it pulled only its grids from the hub).
-    c.db.execute_sql("delete from oplog where node = ? and counter in (5, 6)", (b.node_id,))
-    summary = _move(c, a)
-    # 4 and 7 (1-3 came straight from B; 7 lies beyond the hole: carried, kept and noted as unproven)
-    assert summary.new_ops == 2
-    notes = chains.list_notes(a)
-    assert [(n["node"], n["first"], n["kind"]) for n in notes] == [(b.node_id, 5, "hole")]
-    report = run_check(a)
-    assert any("缺口" in line for line in report.lines), report.lines
+    _hole(c, b.node_id, [5, 6], keep_links=True)
+    exported = exchange.export_bundle(c, for_device=identity(a).device_id)
+    assert set(chains.parse_links(exported.manifest["links"])[b.node_id]) == {5, 6}
+    bundle = exchange.read_bundle(a, exported.data)
+    assert bundle.proof.proven == 5 and bundle.proof.unproven == 0  # 1-4 (4 across the hole, by links), 7
+    summary = exchange.import_bundle(a, bundle)
+    assert summary.new_ops == 2 and chains.list_notes(a) == []
+    # A keeps the links and passes them on: a fresh database that knows B proves 4 again.
+    (d,) = make_replicas(a.path.parent / "d", ["d"])
+    from db.sync.identity import trust_device
+
+    trust_device(d, identity(a).card())
+    trust_device(a, identity(d).card())
+    trust_device(d, identity(b).card())
+    bundle = exchange.read_bundle(d, exchange.export_bundle(a, for_device=identity(d).device_id, full=True).data)
+    assert bundle.proof.proven >= 5 and chains.list_notes(d) == []
+    d.close()
+
+
+def test_an_op_made_up_inside_a_hole_is_refused(trio):
+    a, b, c = trio
+    # The relay holds 4 and 7 and the links of 5 and 6; it puts a change of its own making at 5.
+    _hole(c, b.node_id, [5, 6], keep_links=True)
+    _invent(c, b.node_id, 5)
+    before = content(a)
+    with pytest.raises(SyncError) as exc:
+        exchange.read_bundle(a, exchange.export_bundle(c, for_device=identity(a).device_id).data)
+    assert fingerprint(identity(b).device_id) in str(exc.value) and "整批" in str(exc.value)
+    assert content(a) == before
+    # Links that do not fit (made up as well) are refused the same way.
+    c.db.execute_sql("delete from oplog where node = ? and counter = 5", (b.node_id,))
+    c.db.execute_sql("delete from sync_chain_link where node = ?", (b.node_id,))
+    chains.keep_links(c, {b.node_id: {5: _links_of(b, b.node_id, [5])[5], 6: bytes(32)}})
+    with pytest.raises(SyncError, match=f"{b.node_id}:4"):
+        exchange.read_bundle(a, exchange.export_bundle(c, for_device=identity(a).device_id).data)
+    assert content(a) == before
+
+
+def test_a_hole_without_links_is_refused_naming_the_device(trio):
+    a, b, c = trio
+    _hole(c, b.node_id, [5, 6], keep_links=False)
+    with pytest.raises(SyncError) as exc:
+        exchange.read_bundle(a, exchange.export_bundle(c, for_device=identity(a).device_id).data)
+    assert f"{b.node_id}:4" in str(exc.value) and fingerprint(identity(b).device_id) in str(exc.value)
+    assert "缺口" in str(exc.value)
+
+
+def _rechain(store, node) -> None:
+    """Compute prev again for every op of `node` (after a test changed their content)."""
+    top = store.db.execute_sql("select max(counter) from oplog where node = ?", (node,)).fetchone()[0]
+    prev = chains.ZERO
+    for counter in range(1, top + 1):
+        store.db.execute_sql("update oplog set prev = ? where node = ? and counter = ?", (prev, node, counter))
+        prev = chains.tip(store.db, node, counter)
+
+
+def test_a_hole_in_an_older_versions_history_is_detected_and_reported(tmp_path):
+    """Ops written before links (schema < 18) have none: a hole after them is kept and noted as before."""
+    a, b, c = make_replicas(tmp_path, ["a", "b", "c"])
+    try:
+        _grids(b, 3)
+        # B's changes as an older version wrote them (schema 15, chained the old way).
+        b.db.execute_sql("update oplog set schema = 15 where node = ?", (b.node_id,))
+        b.db.execute_sql("delete from sync_chain_head where node = ?", (b.node_id,))
+        _rechain(b, b.node_id)
+        _move(b, a)
+        _grids(b, 4, start=3)
+        b.db.execute_sql("update oplog set schema = 15 where node = ?", (b.node_id,))
+        b.db.execute_sql("delete from sync_chain_head where node = ? and counter > 3", (b.node_id,))
+        _rechain(b, b.node_id)
+        _move(b, c)
+        c.db.execute_sql("delete from oplog where node = ? and counter in (5, 6)", (b.node_id,))
+        summary = _move(c, a)
+        assert summary.new_ops == 2
+        notes = chains.list_notes(a)
+        assert [(n["node"], n["first"], n["kind"]) for n in notes] == [(b.node_id, 5, "hole")]
+        report = run_check(a)
+        assert any("缺口" in line for line in report.lines), report.lines
+    finally:
+        for s in (a, b, c):
+            s.close()
 
 
 def test_bundles_of_an_older_version_are_accepted_as_unproven(trio):
@@ -160,7 +252,7 @@ def test_bundles_of_an_older_version_are_accepted_as_unproven(trio):
     trust_device(old, identity(a).card())
     trust_device(a, identity(old).card())
     _grids(old, 2, start=20)
-    old.db.execute_sql("update oplog set prev = null")
+    old.db.execute_sql("update oplog set prev = null, schema = 14")
     old.db.execute_sql("delete from sync_chain_head")
     exported = exchange.export_bundle(old, for_device=identity(a).device_id)
     manifest, rows = exported.manifest, None

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from db import opfields, oplog
+from db import opfields, oplog, opstore
 from db.models.register import AuditEntry
 from i18n import N_, _
 
@@ -100,8 +100,8 @@ def refuse_audit_edits(store, ops) -> None:
         for chunk in oplog.chunks(ids):
             marks = ",".join("?" * len(chunk))
             for node, counter, row_id in store.db.execute_sql(
-                    f"select node, counter, row_id from oplog where tbl = 'audit_entry' and row_id in ({marks})",
-                    tuple(chunk)):
+                    f"select node, counter, row_id from oplog where tbl = 'audit_entry' and rid in ({marks})",
+                    tuple(map(opstore.rid, chunk))):
                 if (node, counter) not in mine:
                     bad = next(op for op in audit_ops if op.row_id == row_id and (op.node, op.counter) != (node, counter))
                     break
@@ -212,7 +212,9 @@ def search(store, *, person: str | None = None, user: str | None = None, action:
         where, params = _where("tbl != 'audit_entry'", ("user = ?", user),
                                ("hlc >= ?", _iso_to_hlc(date_from) if date_from else None),
                                ("hlc < ?", _iso_to_hlc(date_to, end=True) if date_to else None),
-                               ("row_id in (select value from json_each(?))", related_json))
+                               # By the stored row id (db/opstore.py), converted in SQL like the log's.
+                               ("rid in (select " + opstore.RID_SQL.format(x="value") + " from json_each(?))",
+                                related_json))
         sql = ("select hlc, user, tbl, row_id, fields, kind from oplog where " + where
                + " order by hlc desc limit ?")
         for hlc, who, tbl, row_id, fields, kind in store.db.execute_sql(sql, (*params, limit)):

@@ -138,7 +138,7 @@ class Preview:
 
 
 def log_position(store) -> int:
-    return store.db.execute_sql("select coalesce(max(rowid), 0) from oplog").fetchone()[0]
+    return store.db.execute_sql("select coalesce(max(rowid), 0) from oplog_store").fetchone()[0]
 
 
 @gc_paused()

@@ -7,7 +7,7 @@ and ops from before chains existed.
 
 from __future__ import annotations
 
-from peewee import AutoField, CompositeKey, IntegerField, TextField
+from peewee import AutoField, BlobField, CompositeKey, IntegerField, TextField
 
 from db.models import BaseModel
 
@@ -43,4 +43,34 @@ class ChainNote(BaseModel):
         indexes = ((("node", "first", "last", "kind"), True),)
 
 
+class ChainLink(BaseModel):
+    """Links (content digests) of a device's ops this database does not hold, received with ops past
+    a hole in that device's history (from the hub or a bundle): passed on when those are relayed.
+    One row per run of consecutive counters (a scoped laptop keeps many: 32 bytes an op)."""
+
+    node = TextField()
+    first = IntegerField()
+    data = BlobField()  # the links of counters first, first + 1, ... (32 bytes each)
+
+    class Meta:
+        table_name = "sync_chain_link"
+        primary_key = CompositeKey("node", "first")
+
+
+class ChainVoucher(BaseModel):
+    """A voucher for a device's signing key (db/sync/chains.py): by the office hub (its certificate's
+    key) or by another device; makes the changes that device signed acceptable here and is passed on."""
+
+    device_id = TextField()
+    by = TextField()  # the vouching device's id, or "hub"
+    sign_public = TextField()  # base64
+    name = TextField(null=True)
+    signature = TextField()  # base64
+
+    class Meta:
+        table_name = "sync_chain_voucher"
+        primary_key = CompositeKey("device_id", "by")
+
+
 CHAIN_MODELS = [ChainHead, ChainNote]
+CHAIN_MODELS += [ChainLink, ChainVoucher]  # links across holes, vouched keys (schema 18)

@@ -18,7 +18,10 @@ class Meta(BaseModel):
 
 
 class Op(BaseModel):
-    """One append-only change of one row: op id (node, counter), changed fields, what it supersedes."""
+    """One append-only change of one row: op id (node, counter), changed fields, what it supersedes.
+
+    Since migration 17 `oplog` is a view of the compact `oplog_store` (db/opstore.py) with these
+    logical columns, the op's rowid in the store, and `rid`, the stored row id that look-ups use."""
 
     node = TextField()
     counter = IntegerField()
@@ -31,11 +34,13 @@ class Op(BaseModel):
     schema = IntegerField()
     kind = TextField(default="edit")  # edit | resolve | redact
     prev = BlobField(null=True)  # chain digest of the node's previous op (db/sync/chains.py, version 15)
+    rowid = IntegerField()  # the view's: the op's rowid in oplog_store (backups name ops by it)
+    rid = BlobField()  # the view's: the row id as stored (db.opstore.rid)
 
     class Meta:
         table_name = "oplog"
         primary_key = CompositeKey("node", "counter")
-        indexes = ((("tbl", "row_id"), False),)
+        indexes = ()  # the view's table has them (db/opstore.py)
 
 
 class Conflict(BaseModel):

@@ -344,10 +344,12 @@ def _write_bundle(store, fh, *, for_device: str | None, full: bool, passphrase: 
     durable.make_durable(store)
     since = {} if full or not for_device else peer_vector(store, recipients[0]["device_id"])
     ranges, tables, total, vector = _plan_ops(store, since)
+    heads = chains.heads_for(store, ranges)
     manifest = _manifest(store, "full" if full else "changes",
                          recipient=recipients[0]["device_id"] if recipients else None,
                          since=since, vector=vector, ranges=ranges, counts=tables, ops=total,
-                         extra={"heads": chains.heads_for(store, ranges)})
+                         extra={"heads": heads, "links": chains.links_for(store, ranges),
+                                "vouchers": chains.vouchers_for(store, heads)})
     writer = _sealer(store, manifest, fh, recipients, passphrase)
     written = _stream_ops(store, writer, ranges, total, progress, cancelled)
     if written != total:  # ops are never removed from the log: not expected
@@ -588,7 +590,7 @@ class _Checked:
     proof: Any = None  # chains.Proof
 
 
-def _payload_checker(store):
+def _payload_checker(store, sender: dict | None = None):
     """The content part of the first pass: the manifest and every op checked, none kept: each op
     well formed, against its origin's chain and signed heads (db/sync/chains.py: an altered or
     made-up op refuses the bundle, naming the device), and no audit entry changed."""
@@ -599,7 +601,10 @@ def _payload_checker(store):
         manifest = next(parts)
         if not isinstance(manifest, dict):
             raise SyncError(_("The bundle's content is malformed. Nothing was imported."))
-        origins = chains.StreamVerifier(manifest.get("heads"), chains.laptop_local(store, _node_names(manifest)))
+        # The sender's own key counts as vouched for: the container's check accepted it (trusted,
+        # or confirmed by its fingerprint), and its signature covers the whole bundle.
+        local = chains.laptop_local(store, _node_names(manifest), sender)
+        origins = chains.StreamVerifier(manifest.get("heads"), local, manifest.get("links"), manifest.get("vouchers"))
         n = 0
         nodes: dict[str, tuple[int, int, int]] = {}
         for raw in parts:
@@ -625,6 +630,16 @@ def _node_names(manifest: dict) -> dict[str, str]:
     return names
 
 
+def _noting(check, sender: dict):
+    """check_sender that also notes the sender's accepted key (device id: base64 key)."""
+    def noting(header: dict) -> bytes:
+        key = check(header)
+        sender.clear()
+        sender[header["sender"]] = container.b64(key)
+        return key
+    return noting
+
+
 @bulk_gc()
 def verify_bundle(store, fh, *, passphrase: str | None = None, trust_sender: str | None = None,
                   allow_unknown: bool = False) -> tuple[container.Verified, _Checked]:
@@ -632,9 +647,10 @@ def verify_bundle(store, fh, *, passphrase: str | None = None, trust_sender: str
     authenticated, the sender trusted, its signature over the whole body) and the content (the
     manifest matches the header, every op well formed, as many as the manifest says). Raises
     SyncError naming the problem; keeps nothing of the ops (bounded memory)."""
+    sender: dict[str, str] = {}
+    check = _noting(_check_sender(store, trust_sender, allow_unknown), sender)
     verified, checked = container.verify_sealed(fh, me=identity(store), passphrase=passphrase,
-                                                check_sender=_check_sender(store, trust_sender, allow_unknown),
-                                                consume=_payload_checker(store))
+                                                check_sender=check, consume=_payload_checker(store, sender))
     manifest = checked.manifest
     if int(manifest.get("format", 0)) > container.FORMAT_VERSION:
         raise container._newer()

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from db import opfields, oplog
+from db import opfields, oplog, opstore
 from db.models import synced_model
 from db.models.accounts import ROLE_ADMIN, ROLE_READONLY  # the hub enrols laptops with the accounts' roles
 from db.sync import chains
@@ -255,8 +255,9 @@ def _unacked_rows(store, keys: list[tuple[str, str]], acked: dict[str, int]) -> 
     found = set()
     for tbl, row_id in keys:
         for node in nodes:
-            if store.db.execute_sql("select exists(select 1 from oplog where tbl = ? and row_id = ? and node = ? "
-                                    "and counter > ?)", (tbl, row_id, node, int(acked.get(node, 0)))).fetchone()[0]:
+            if store.db.execute_sql("select exists(select 1 from oplog where tbl = ? and rid = ? and node = ? "
+                                    "and counter > ?)", (tbl, opstore.rid(row_id), node,
+                                                         int(acked.get(node, 0)))).fetchone()[0]:
                 found.add((tbl, row_id))
                 break
     return found
@@ -277,7 +278,8 @@ def _drop_rows(store, keys: list[tuple[str, str]]) -> int:
             if model is not None:
                 n += db.execute_sql(f'delete from "{tbl}" where id in ({marks})', chunk).rowcount
             db.execute_sql(f"delete from conflict where tbl = ? and row_id in ({marks})", (tbl, *chunk))
-            db.execute_sql(f"delete from oplog where tbl = ? and row_id in ({marks})", (tbl, *chunk))
+            db.execute_sql(f"delete from {opstore.STORE} where {opstore.table_where()} and rid in ({marks})",
+                           (tbl, *map(opstore.rid, chunk)))
             db.execute_sql(f"delete from sync_hub_leave where tbl = ? and row_id in ({marks})", (tbl, *chunk))
         if model is not None:
             oplog._run_hooks(store, tbl, ids)  # derived data (the register's search index) follows
@@ -348,12 +350,23 @@ def _check_cancel(cancelled) -> None:
 
 
 def _apply_items(store, items: list, acked: dict[str, int], result: SyncResult, new_cursor: int | None, *,
-                 bulk: bool = False, heads=None) -> bool:
+                 bulk: bool = False, answer: dict | None = None) -> bool:
     """Apply a page of pulled items (ops and leaves) in one transaction, with the new cursor when
-    given; returns whether the ops show this database to be a copy."""
+    given; returns whether the ops show this database to be a copy.
+
+    The ops are checked first against their origins' chains and signed heads, across the ops this
+    laptop is not sent by the links (db/sync/chains.py), exactly as a bundle's: an op the hub
+    altered or made up under a device's id refuses the page (SyncError naming the device), nothing
+    of it is applied. A read-only laptop is sent others' ops with the personal numbers masked (no
+    longer the ops their devices signed; it never passes them on): it keeps them unchecked."""
     db = store.db
     ops = [_parse_item(i) for i in items if i[0] == "op"]
     leaves = [(i[1], i[2]) for i in items if i[0] == "leave"]
+    answer = answer or {}
+    proof = None
+    if ops and store.get_meta(ROLE_META) != ROLE_READONLY:
+        proof = chains.verify(ops, answer.get("heads"), chains.laptop_local(store), answer.get("links"),
+                              answer.get("vouchers"))
 
     def apply():
         applied = None
@@ -373,8 +386,10 @@ def _apply_items(store, items: list, acked: dict[str, int], result: SyncResult, 
         for tbl, row_id in keep:
             db.execute_sql("insert or ignore into sync_hub_leave (tbl, row_id, at) values (?, ?, ?)",
                            (tbl, row_id, now_iso()))
-        if heads:
-            chains.keep_heads(store, heads)  # verified by the hub on push; passed on with the ops
+        if proof is not None:
+            chains.keep_heads(store, proof.heads)  # checked here (and by the hub on push); passed on
+            chains.keep_links(store, proof.links)
+            chains.keep_vouchers(store, proof.vouchers)
         if new_cursor is not None:
             _save(store, cursor=new_cursor)
         return applied, len([k for k in leaves if k not in keep]) if leaves else 0
@@ -441,7 +456,7 @@ def _read_snapshot(store, current: dict, transport: Transport, epoch: str, acked
                                   "certificate; nothing of it was applied."))
             last = part == len(manifest["parts"]) - 1
             copied |= _apply_items(store, answer["items"], acked, result,
-                                   int(manifest["checkpoint"]) if last else None, bulk=True)
+                                   int(manifest["checkpoint"]) if last else None, bulk=True, answer=answer)
             if progress:
                 progress("pull", result.pulled, int(manifest["items"]))
             if last:
@@ -489,9 +504,11 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled, use_s
             rows = opfields.wire_rows(db, rows)  # the op's JSON text, as it was written
             if not rows:
                 break
-            heads = chains.heads_for(store, {node: [rows[0][1], rows[-1][1]]})
+            span = {node: [rows[0][1], rows[-1][1]]}
+            heads = chains.heads_for(store, span)
             answer = transport.call("/api/push", {"epoch": hello["epoch"], "ops": [list(r) for r in rows],
-                                                  "heads": heads})
+                                                  "heads": heads, "links": chains.links_for(store, span),
+                                                  "vouchers": chains.vouchers_for(store, heads)})
             result.review += answer.get("review", 0)
             result.pushed += answer.get("stored", 0)
             for n_, v in answer.get("vector", {}).items():
@@ -532,8 +549,7 @@ def _sync(store, current: dict, transport: Transport, progress, cancelled, use_s
                 # Restored while we were syncing: start over next time (nothing applied is lost).
                 _save(store, epoch=None, cursor=0)
             raise
-        copied |= _apply_items(store, page["items"], acked, result, int(page["cursor"]),
-                               heads=chains.parse_heads(page.get("heads")))
+        copied |= _apply_items(store, page["items"], acked, result, int(page["cursor"]), answer=page)
         cursor = int(page["cursor"])
         if progress:
             progress("pull", result.pulled, result.pulled)
