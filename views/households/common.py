@@ -326,9 +326,13 @@ class WrappingLabel(QLabel):
     def _fit(self) -> None:
         if not self.wordWrap() or self.width() <= 0:
             return
+        old = self.minimumHeight()
+        if old:
+            # QLabel's heightForWidth is never below the minimum height: without this, a height
+            # set while the label was still narrow stays when it is wide (a tall empty gap).
+            self.setMinimumHeight(0)
         need = self.heightForWidth(self.width())
-        if need > 0 and need != self.minimumHeight():
-            self.setMinimumHeight(need)
+        self.setMinimumHeight(max(need, 0))
 
     def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
         super().setText(text)
