@@ -100,23 +100,42 @@ def size_charts(owner: QWidget, charts) -> None:
     for view in charts:
         rows = int(view.property("categories") or 0)
         height = max(fm.height() * CHART_MIN_LINES, fm.height() * 8 + rows * small.height() * 2)
-        view.setMinimumSize(fm.horizontalAdvance("会") * CHART_MIN_EMS, height)
+        width = fm.horizontalAdvance("会") * CHART_MIN_EMS
+        labels = view.property("x_labels") or []
+        if labels:
+            # Every label under its bar in full (Qt elides one wider than its slot less the text
+            # item's margins to "2…"): a label and a line's height of room per bar, plus the
+            # value axis and the chart's margins.
+            cell = max(small.horizontalAdvance(str(t)) for t in labels) + small.height()
+            width = max(width, len(labels) * cell + fm.horizontalAdvance("会") * 6)
+        view.setMinimumSize(width, height)
 
 
 def arrange_charts(grid: QGridLayout, scroll: QScrollArea, charts: dict, order, columns: int,
                    force: bool = False) -> int:
     """Lay the charts out two a row when two fit side by side at their minimum width, else one;
-    returns the number of columns now used (nothing moves when it did not change)."""
+    a chart wider than the others (every month label in full) takes a row of its own.
+    Returns the number of columns now used (nothing moves when it did not change)."""
     if not charts:
         return columns
-    needed = 2 * next(iter(charts.values())).minimumWidth() + 3 * grid.spacing() + 24
+    narrow = min(view.minimumWidth() for view in charts.values())
+    needed = 2 * narrow + 3 * grid.spacing() + 24
     wanted = 2 if scroll.viewport().width() >= needed else 1
     if wanted == columns and not force:
         return columns
     for view in charts.values():
         grid.removeWidget(view)
-    for i, key in enumerate(order):
-        grid.addWidget(charts[key], i // wanted, i % wanted)
+    row, col = 0, 0
+    for key in order:
+        view = charts[key]
+        if wanted == 2 and view.minimumWidth() > narrow:
+            if col:
+                row, col = row + 1, 0
+            grid.addWidget(view, row, 0, 1, 2)
+            row += 1
+            continue
+        grid.addWidget(view, row, col)
+        row, col = (row + 1, 0) if col + 1 == wanted else (row, col + 1)
     grid.setColumnStretch(0, 1)
     grid.setColumnStretch(1, 1 if wanted == 2 else 0)
     return wanted

@@ -141,15 +141,18 @@ class MatterStatistics(QWidget):
         chart.setTitle(_("Matters raised by month"))
         chart.addSeries(series)
         axis_x = QBarCategoryAxis()
-        # "2026-03" reads as "26-03": twelve months fit under the bars at 150 % text.
-        axis_x.append([(month or "")[2:] for month, _n in rows])
+        # "2026-03" reads as "26-03"; size_charts makes the chart wide enough for every label.
+        labels = [(month or "")[2:] for month, _n in rows]
+        axis_x.append(labels)
         axis_y = _value_axis(max([n for _m, n in rows] + [1]))
         chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(axis_x)
         series.attachAxis(axis_y)
         chart.legend().hide()
-        return _view(chart, "chartMonth")
+        view = _view(chart, "chartMonth")
+        view.setProperty("x_labels", labels)
+        return view
 
     def _satisfaction(self, rows: list[tuple[str, int]]) -> QChartView:
         series = QPieSeries()
