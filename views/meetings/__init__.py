@@ -100,6 +100,8 @@ class MeetingsScreen(QWidget):
         self.search.returnPressed.connect(lambda: self.view.setFocus())
         self.kind = QComboBox(page)
         self.kind.setObjectName("kindFilter")
+        # The kinds arrive after the first show: the width follows them (全部类型 in full at 150 %).
+        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.status = QComboBox(page)
         self.status.addItem(_("Any status"), None)
         for key, label in mt.STATUSES.items():
