@@ -218,6 +218,9 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
     live = [pid for pid, deleted, merged in db.execute_sql(
         "select id, deleted, merged_into from person order by id") if not (deleted or merged)]
     indexed = 0
+    # Into an empty index: its secondary indexes are built once after the load and the renumbering
+    # (sorted, packed pages), not kept up row by row (all inside the caller's transaction).
+    rebuild = oplog._drop_indexes(db, "register_search") if empty and len(live) >= EVERYONE_BLOCK else []
     for block in chunks(live, EVERYONE_BLOCK):
         docs: dict[str, str] = {}
         rows: list[tuple] = []
@@ -231,6 +234,8 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
     if empty:
         if indexed:
             renumber_rows(db)
+        for sql in rebuild:
+            db.execute_sql(sql)
         return indexed
     drop = [pid for (pid,) in db.execute_sql(
         "select s.person_id from register_search s left join person p on p.id = s.person_id "
@@ -409,19 +414,28 @@ def _allocate(db, rows: list[tuple]) -> list[tuple[int, tuple]] | None:
 
 
 def renumber_rows(db) -> None:
-    """Give every index row rowid = rank * GAP in display order (after a gap ran out, or a rebuild)."""
+    """Give every index row rowid = rank * GAP in display order (after a gap ran out, or a rebuild).
+
+    Row by row from a list of rowids in display order: one set-based UPDATE of every rowid makes
+    SQLite hold every row in memory (hundreds of megabytes for 150,000 persons)."""
     db.execute_sql("delete from register_fts")
     db.execute_sql("delete from register_short")
-    db.execute_sql("update register_search set rowid = -rowid")
-    # One set-based statement; after the negation, rowid desc is the old rowid order of equal keys.
-    db.execute_sql("update register_search set rowid = o.k * ? from (select rowid as r, row_number() over "
-                   "(order by sort_key, rowid desc) as k from register_search) as o where register_search.rowid = o.r",
-                   (GAP,))
+    # Equal keys keep their old order.
+    order = [rowid for (rowid,) in db.execute_sql("select rowid from register_search order by sort_key, rowid")]
+    cursor = db.cursor()
+    sql = "update register_search set rowid = ? where rowid = ?"
+    if order and max(order) >= GAP:
+        # Old rowids may be new ones: out of the way first (negative rowids are never used).
+        cursor.executemany(sql, ((-k, rowid) for k, rowid in enumerate(order, 1)))
+        cursor.executemany(sql, ((k * GAP, -k) for k in range(1, len(order) + 1)))
+    else:
+        cursor.executemany(sql, ((k * GAP, rowid) for k, rowid in enumerate(order, 1)))
+    del order
     db.execute_sql("insert into register_fts(rowid, haystack) select rowid, haystack from register_search")
     db.execute_sql("insert into register_short(rowid, key) select rowid, short_key from register_search "
                    "where status = 'active'")
     db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
-    rows = db.execute_sql("select rowid, short_key, address from register_search where status = 'active'").fetchall()
+    rows = db.execute_sql("select rowid, short_key, address from register_search where status = 'active'")
     db.cursor().executemany("insert into register_tok(rowid, tokens) values (?, ?)",
                             ((rowid, document(key, address or "")) for rowid, key, address in rows))
 
