@@ -181,6 +181,9 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
     on = on or today()
     use_readings(store)
     ids = sorted(set(person_ids))
+    if len(ids) >= BULK_REFRESH and _has_rows(store.db):
+        _refresh_many(store, on, ids)
+        return
     # All rows are placed at once: chunk by chunk, rows of one gap would split it again and again.
     all_rows: list[tuple] = []
     all_drop: list[str] = []
@@ -191,6 +194,26 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
         all_rows += rows
         all_drop += [pid for pid in chunk if pid not in live]
     _store_rows(store.db, all_rows, all_drop, docs=docs)
+
+
+def _refresh_many(store, on: dt.date, ids: Sequence[str]) -> None:
+    """refresh_persons for many persons (a large import beside an indexed register): block by
+    block (EVERYONE_BLOCK persons), their rows go in after the last row, then every row is put in
+    display order once (renumber_rows, which writes the text indexes). Memory stays bounded by
+    the block; placing 150,000 rows in gaps at once held them all."""
+    db = store.db
+    top = db.execute_sql("select coalesce(max(rowid), 0) from register_search").fetchone()[0]
+    cursor = db.cursor()
+    for block in chunks(ids, EVERYONE_BLOCK):
+        docs: dict[str, str] = {}  # not used: renumber_rows writes every document
+        rows: list[tuple] = []
+        for part in chunks(block):
+            rows += _index_rows(store, on, part, docs)
+            marks = ",".join("?" * len(part))
+            db.execute_sql(f"delete from register_search where person_id in ({marks})", tuple(part))
+        cursor.executemany(_INSERT, [(top + GAP * (k + 1), *r) for k, r in enumerate(rows)])
+        top += GAP * (len(rows) + 1)
+    renumber_rows(db)
 
 
 def clear_caches() -> None:
