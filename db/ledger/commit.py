@@ -113,7 +113,8 @@ def _write(store, preview: Preview, state, skip_invalid: bool) -> ImportResult:
     for name in ("grids", "compounds", "buildings", "units"):
         setattr(snapshot, name, dict(getattr(snapshot, name)))
     checker = Checker(preview.plan, preview.snapshot or snapshot, relations_in_file=preview.relations_in_file,
-                      state=state, text=_("Writing persons…"))
+                      households=preview.households if preview.snapshot is not None else None, state=state,
+                      text=_("Writing persons…"))
     writer = _Writer(store, snapshot, state, checker.total)
     result = writer.result
     for block in checker.blocks(store):

@@ -216,14 +216,15 @@ class Checker:
     (settle_heads)."""
 
     def __init__(self, plan: ImportPlan, snapshot, *, relations_in_file: dict[str, str | None] | None = None,
-                 state=None, text: str | None = None):
+                 households: dict[tuple, HouseholdPlan] | None = None, state=None, text: str | None = None):
         self.plan, self.snapshot, self.state, self.text = plan, snapshot, state, text
         self.final = relations_in_file is not None
         self.relations_in_file: dict[str, str | None] = dict(relations_in_file or {})
-        self.households: dict[tuple, HouseholdPlan] = {}
+        # The preview's, for the commit (the same matches, made once).
+        self.households: dict[tuple, HouseholdPlan] = {} if households is None else households
         self.heads: dict[tuple, RowResult] = {}
         self.waiting: dict[str, list[RowResult]] = {}  # register head -> rows waiting on its relation
-        self.seen_ids: dict[str, tuple[int, int, bytes]] = {}  # number -> (sheet, row, values digest)
+        self.seen_ids: dict[str, bytes] = {}  # number -> sheet, row and values digest, packed (_SEEN)
         self.ignored = 0
         self.total = sum(max(0, sp.sheet.height - sp.layout.data_row) for sp in plan.sheets)
         self.columns = {sp.sheet.name: sp.layout.headers[c] for sp in plan.sheets for c, k in sp.mapping.items()
@@ -396,6 +397,7 @@ def _validate_sheet(sp: SheetPlan, sheet_index: int, checker: Checker, done: int
 
 _DIGEST_FIELDS = tuple(sorted(_PERSON_SET - {"id_number"}))
 _DIGEST = struct.Struct(f"<{len(_DIGEST_FIELDS)}H")
+_SEEN = struct.Struct(f"<HI{_DIGEST.size}s")  # sheet, row, digest: one small object per ID number
 
 
 def _digest(values: dict[str, Any]) -> bytes:
@@ -405,7 +407,7 @@ def _digest(values: dict[str, Any]) -> bytes:
 
 
 def _check_id(r: RowResult, cell: object, header: str, values: dict[str, Any],
-              seen_ids: dict[str, tuple[int, int, bytes]], sheet_index: int, plan: ImportPlan) -> None:
+              seen_ids: dict[str, bytes], sheet_index: int, plan: ImportPlan) -> None:
     try:
         number, info = cells.convert_id_number(cell, values.get("id_type"))
     except ValidationError as exc:
@@ -428,15 +430,14 @@ def _check_id(r: RowResult, cell: object, header: str, values: dict[str, Any],
     if first is not None:
         r.errors.append(Issue(header, "id_number", _duplicate_message(first, r, values, plan)))
     else:
-        seen_ids[number] = (sheet_index, r.row, _digest(values))
+        seen_ids[number] = _SEEN.pack(sheet_index, r.row, _digest(values))
 
 
-def _duplicate_message(first: tuple[int, int, bytes], r: RowResult, values: dict[str, Any],
-                       plan: ImportPlan) -> str:
+def _duplicate_message(first: bytes, r: RowResult, values: dict[str, Any], plan: ImportPlan) -> str:
     """Which rows, whether they differ (and in what), and which one to keep."""
     from db.ledger.mapping import field_label
 
-    sheet_index, row, digest = first
+    sheet_index, row, digest = _SEEN.unpack(first)
     theirs = _DIGEST.unpack(digest)
     mine = _DIGEST.unpack(_digest(values))
     differ = [k for k, a, b in zip(_DIGEST_FIELDS, theirs, mine, strict=True) if a != b]
