@@ -47,11 +47,12 @@ def document(short_key: str, address: str = "") -> str:
     return _document(head, id_number, phone, address.lower())
 
 
-def _document(head: str, id_number: str, phone: str, address: str) -> str:
-    """document() from the parts of the short key (lower case) and the lower-case address."""
-    parts = [_names_document(head)]
+def _document(head: str, id_number: str, phone: str, address: str, names=None, text=None) -> str:
+    """document() from the parts of the short key (lower case) and the lower-case address (names,
+    text: the functions for the names and address parts, the cached ones when not given)."""
+    parts = [(names or _names_document)(head)]
     if address:
-        parts.append(_text_document(address))
+        parts.append((text or _text_document)(address))
     for text in (id_number, phone):
         if text and not text.isascii():
             parts.extend(c for c in text if c >= "\u3400")
@@ -459,8 +460,17 @@ def renumber_rows(db) -> None:
                    "where status = 'active'")
     db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
     rows = db.execute_sql("select rowid, short_key, address from register_search where status = 'active'")
-    db.cursor().executemany("insert into register_tok(rowid, tokens) values (?, ?)",
-                            ((rowid, document(key, address or "")) for rowid, key, address in rows))
+    # Every person once, in display order: the shared caches would only fill up with a whole
+    # register (hundreds of megabytes); a household's members, next to each other, share an address.
+    names = _names_document.__wrapped__
+    text = lru_cache(maxsize=4096)(_text_document.__wrapped__)
+
+    def documents():
+        for rowid, key, address in rows:
+            head, id_number, phone = key.rsplit(SEP, 2)
+            yield rowid, _document(head, id_number, phone, (address or "").lower(), names, text)
+
+    db.cursor().executemany("insert into register_tok(rowid, tokens) values (?, ?)", documents())
 
 
 def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:
