@@ -23,7 +23,7 @@ from db.bulk import checkpoint_deferred
 from db.errors import Cancelled, GridDeskError, ValidationError, ValidationErrors
 from db.ids import new_id
 from db.ledger.preview import Checker, HouseholdPlan, Preview, RowResult, build_preview, log_position
-from db.ledger.progress import gc_paused, step
+from db.ledger.progress import bounded_cache, gc_paused, step
 from db.ledger.register_snapshot import Snapshot
 from db.models.ledger import ImportBatch
 from db.models.register import Building, Compound, Grid, Household, Membership, Person, Unit
@@ -79,7 +79,7 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
     from db.backup import make_backup
 
     backup_path = str(make_backup(store, "import")) if backup else None
-    with checkpoint_deferred(store), store.db.atomic():
+    with bounded_cache(store), checkpoint_deferred(store), store.db.atomic():
         if log_position(store) != preview.log_position:
             # The register changed since the preview: check the file again inside this transaction.
             preview = build_preview(store, preview.plan, state=state)

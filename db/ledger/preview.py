@@ -25,7 +25,7 @@ from db.ledger.mapping import (
     load_mapping,
     mapping_from_template,
 )
-from db.ledger.progress import gc_paused, step
+from db.ledger.progress import bounded_cache, gc_paused, step
 from db.ledger.readers import Sheet, read_file
 from db.register.readings import PRIVATE_USE_CHECKED, private_use_message, private_use_search
 from db.validation import id_conflicts
@@ -173,6 +173,12 @@ def log_position(store) -> int:
 def build_preview(store, plan: ImportPlan, *, state=None) -> Preview:
     """Validate every row of every planned sheet and match it with the register, one block of
     rows at a time; keep the counts and the first rows of each result (nothing is written)."""
+
+    with bounded_cache(store):
+        return _build_preview(store, plan, state)
+
+
+def _build_preview(store, plan: ImportPlan, state) -> Preview:
     from db.ledger.register_snapshot import Snapshot
 
     position = log_position(store)
