@@ -441,8 +441,11 @@ def renumber_rows(db) -> None:
     """Give every index row rowid = rank * GAP in display order (after a gap ran out, or a rebuild).
 
     Row by row from a list of rowids in display order: one set-based UPDATE of every rowid makes
-    SQLite hold every row in memory (hundreds of megabytes for 150,000 persons)."""
-    db.execute_sql("delete from register_fts")
+    SQLite hold every row in memory (hundreds of megabytes for 150,000 persons). The full-text
+    table is made again empty (deleting its rows one by one holds every deleted term in memory)."""
+    fts_sql = db.execute_sql("select sql from sqlite_master where name = 'register_fts'").fetchone()[0]
+    db.execute_sql("drop table register_fts")
+    db.execute_sql(fts_sql)
     db.execute_sql("delete from register_short")
     # Equal keys keep their old order.
     order = [rowid for (rowid,) in db.execute_sql("select rowid from register_search order by sort_key, rowid")]
