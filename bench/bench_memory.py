@@ -5,8 +5,9 @@ bytes of the database file go (SQLite's dbstat, per table and index).
 Peak memory is the child's own maximum resident set size as the kernel reports it (wait4's
 ru_maxrss), not an estimate. Each operation starts from a fresh copy of the demo database.
 
-GRIDDESK_BENCH_MEMORY_OPS picks operations (comma-separated: backup, handover, index, ledger;
-default all). GRIDDESK_BENCH_BASELINE_CODE=/path/to/another/checkout runs each picked operation
+GRIDDESK_BENCH_MEMORY_OPS picks operations (comma-separated: backup, handover, index, ledger,
+register; default all). `register` is the app itself (the real main window, offscreen) with the
+households list shown: its peak once the list is usable. GRIDDESK_BENCH_BASELINE_CODE=/path/to/another/checkout runs each picked operation
 with that code too, in the same run, beside this code: its figures get the suffix `_before`.
 The handover import is measured beside the physical limit: bare sqlite3 copying the same final
 rows into an empty file and building its indexes in one transaction (full-text indexes not included).
@@ -29,7 +30,7 @@ HOUSEHOLDS = int(os.environ.get("GRIDDESK_BENCH_HOUSEHOLDS", "50000"))
 ROOT = Path(__file__).resolve().parent.parent
 
 
-OPS = {o.strip() for o in os.environ.get("GRIDDESK_BENCH_MEMORY_OPS", "backup,handover,index,ledger").split(",")}
+OPS = {o.strip() for o in os.environ.get("GRIDDESK_BENCH_MEMORY_OPS", "backup,handover,index,ledger,register").split(",")}
 BASELINE = os.environ.get("GRIDDESK_BENCH_BASELINE_CODE")
 
 
@@ -54,6 +55,37 @@ def griddesk(*args: str) -> list[str]:
 
 def python(code: str) -> list[str]:
     return [sys.executable, "-c", code]
+
+
+# The app with the register open: the main window as `griddesk gui` shows it, then LIST_READY once
+# the households list holds its rows (and a second later, painted, the app quits).
+REGISTER_OPEN = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from desktop.app import Shell
+
+app = QApplication(sys.argv)
+app.setQuitOnLastWindowClosed(False)
+shell = Shell(app)
+
+
+def ready():
+    def poll():
+        screen = shell.window.get_screen("households") if shell.window is not None else None
+        browser = getattr(screen, "browser", None)
+        if browser is not None and browser.ready and browser.model.rowCount() > 0:
+            print("LIST_READY", browser.model.rowCount(), flush=True)
+            QTimer.singleShot(1000, app.quit)
+            return
+        QTimer.singleShot(100, poll)
+    poll()
+
+
+shell.start({db!r}, on_ready=ready)
+app.exec()
+shell.shutdown()
+"""
 
 
 def where_bytes_go(path: Path) -> tuple[dict[str, int], int]:
@@ -204,5 +236,22 @@ def _measure(results: dict, source: Path, persons: int, work: Path, code: Path, 
             make_ledger(ledger)
         child("ledger_import_150k", griddesk("import", "--db", str(db), str(ledger)))
         child("ledger_export_all", griddesk("export", "--db", str(db), "--to", str(work / "导出.xlsx")))
+    if "register" in OPS:
+        # The app open on the register, the households list shown (settings in a folder of its own).
+        import tempfile
+
+        with tempfile.TemporaryDirectory(dir=work) as home:
+            saved = {k: os.environ.get(k) for k in ("HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME")}
+            os.environ.update(HOME=home, XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data",
+                              XDG_CACHE_HOME=f"{home}/cache")
+            try:
+                out = child("register_open", python(REGISTER_OPEN.format(db=str(db))))
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+        assert "LIST_READY" in out, out[-2000:]
     for leftover in work.glob("a.sqlite*"):
         leftover.unlink()

@@ -1,7 +1,9 @@
 """Committing a previewed import, all or nothing, and undoing a whole import as one step.
 
-A backup is made first; then places, households, persons and memberships are written through
-db.oplog.write in bulk, inside one transaction (a cancel or an error rolls everything back). The
+A backup is made first; then the file is read and checked again a block of rows at a time (the
+preview keeps only counts and samples), and each block's places, households, persons and
+memberships are written through db.oplog.write in bulk, all inside one transaction (a cancel or
+an error, in any block, rolls everything back). The
 import's ops are one contiguous counter range of this node, recorded as an ImportBatch. Undo
 writes new ops that restore the previous values and tombstone the rows the import created; the
 log keeps every entry.
@@ -20,8 +22,8 @@ from db import oplog
 from db.bulk import checkpoint_deferred
 from db.errors import Cancelled, GridDeskError, ValidationError, ValidationErrors
 from db.ids import new_id
-from db.ledger.preview import Preview, build_preview, log_position
-from db.ledger.progress import gc_paused, step
+from db.ledger.preview import Checker, HouseholdPlan, Preview, RowResult, build_preview, log_position
+from db.ledger.progress import bounded_cache, gc_paused, step
 from db.ledger.register_snapshot import Snapshot
 from db.models.ledger import ImportBatch
 from db.models.register import Building, Compound, Grid, Household, Membership, Person, Unit
@@ -30,6 +32,7 @@ from db.register import index as search_index  # importing db.register installs 
 from i18n import _, ngettext
 
 CHUNK = 5000
+CHANGES_KEPT = 5_000  # changes handed back to the views; a bigger import refreshes them whole
 
 
 @dataclass
@@ -42,12 +45,13 @@ class ImportResult:
     households_created: int = 0
     backup: str | None = None
     error_workbook: str | None = None  # where the skipped rows were written, if any
+    # What was written (the first CHANGES_KEPT changes, and one of each table written after them).
     changes: list[oplog.Change] = field(default_factory=list)
 
 
-def row_errors(preview: Preview) -> list[ValidationError]:
+def issue_errors(rows) -> list[ValidationError]:
     out = []
-    for r in preview.error_rows():
+    for r in rows:
         for issue in r.errors:
             out.append(ValidationError(
                 _("Sheet “{sheet}”, row {row}, column “{column}”: {message}").format(
@@ -56,26 +60,34 @@ def row_errors(preview: Preview) -> list[ValidationError]:
     return out
 
 
+def row_errors(preview: Preview) -> list[ValidationError]:
+    return issue_errors(preview.error_rows())
+
+
 @gc_paused()
 def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=None,
                   backup: bool = True) -> ImportResult:
-    """Write the previewed rows; invalid rows stop everything unless skip_invalid."""
+    """Write the previewed rows; invalid rows stop everything unless skip_invalid.
+
+    The file is read and checked again as it is written, a block of rows at a time, all inside one
+    transaction: a row that fails now (the register changed since the preview) rolls back every
+    block written before it."""
     if preview.has_errors and not skip_invalid:
         raise ValidationErrors(row_errors(preview))
-    if not any(r.action in ("create", "update") for r in preview.rows):
+    if not (preview.count("create") or preview.count("update")):
         return ImportResult(None, unchanged=preview.count("unchanged"), skipped=preview.count("error"))
     from db.backup import make_backup
 
     backup_path = str(make_backup(store, "import")) if backup else None
-    with checkpoint_deferred(store), store.db.atomic():
+    with bounded_cache(store), checkpoint_deferred(store), store.db.atomic():
         if log_position(store) != preview.log_position:
-            # The register changed since the preview: match again inside this transaction.
+            # The register changed since the preview: check the file again inside this transaction.
             preview = build_preview(store, preview.plan, state=state)
             if preview.has_errors and not skip_invalid:
                 raise ValidationErrors(row_errors(preview))
         first = oplog.last_counter(store) + 1
         with search_index.deferred(store):  # the register's search index follows once, at the end
-            result = _write(store, preview, state)
+            result = _write(store, preview, state, skip_invalid)
             step(state, 0, 0, _("Updating the search index…"))
         result.backup = backup_path
         last = oplog.last_counter(store)
@@ -94,99 +106,130 @@ def commit_import(store, preview: Preview, *, skip_invalid: bool = False, state=
     return result
 
 
-def _write(store, preview: Preview, state) -> ImportResult:
+def _write(store, preview: Preview, state, skip_invalid: bool) -> ImportResult:
     # The preview's view of the register is current (the log has not moved): reuse it. The place
     # maps are copied because new places are added to them while writing.
     snapshot = copy.copy(preview.snapshot) if preview.snapshot is not None else Snapshot.load(store)
     for name in ("grids", "compounds", "buildings", "units"):
         setattr(snapshot, name, dict(getattr(snapshot, name)))
-    rows = [r for r in preview.rows if r.action in ("create", "update")]
-    result = ImportResult(None, unchanged=preview.count("unchanged"), skipped=preview.count("error"))
-    step(state, 0, 0, _("Writing households…"))
-    changes = result.changes
-    # Places first: find or create grid, compound, building and unit rows by name.
-    unit_of: dict[tuple, str | None] = {}
-    grid_of: dict[tuple, str | None] = {}
-    # Only households that a written row belongs to (a household whose rows all failed is not made).
-    needed = {r.household_key: preview.households[r.household_key] for r in rows if r.household_key}
-    places = _Places(snapshot)
-    for hp in needed.values():
-        if hp.household_id is None:
-            unit_of[hp.key], grid_of[hp.key] = places.ids(hp.place)
-    places.write(store, changes)
-    # Households: creations and field updates.
-    # New rows are written without an id: the op log then gives each a fresh UUIDv7 and skips
-    # looking it up; the returned changes come back in row order.
-    household_id: dict[tuple, str] = {}
-    new_keys, creates, updates = [], [], []
-    for hp in needed.values():
-        if hp.household_id is None:
-            creates.append({"unit_id": unit_of[hp.key], "grid_id": grid_of[hp.key], **hp.fields})
-            new_keys.append(hp.key)
-        else:
-            household_id[hp.key] = hp.household_id
-            if hp.diff:
-                updates.append({"id": hp.household_id, **hp.diff})
-    for start in range(0, len(creates), CHUNK):
-        written = oplog.write(store, Household, creates[start:start + CHUNK])
-        household_id.update(zip(new_keys[start:start + CHUNK], (c.row_id for c in written), strict=True))
-        changes.extend(written)
-    result.households_created = len(creates)
-    for chunk in chunks(updates, CHUNK):
-        changes.extend(oplog.write(store, Household, chunk))
-    # Persons: creations, then updates of the changed fields only.
-    person_id: dict[int, str] = {}
-    # Progress counts persons, then memberships (what the person was told the file holds).
-    new_rows = [i for i, r in enumerate(rows) if r.person_id is None]
-    n_persons = len(rows)
-    done = 0
-    for start in range(0, len(new_rows), CHUNK):
-        block = new_rows[start:start + CHUNK]
-        written = oplog.write(store, Person, [rows[i].person for i in block])
-        person_id.update(zip(block, (c.row_id for c in written), strict=True))
-        changes.extend(written)
-        done += len(block)
-        step(state, done, n_persons, _("Writing persons…"))
-    result.created = len(new_rows)
-    person_updates = []
-    for i, r in enumerate(rows):
-        if r.person_id is not None:
-            person_id[i] = r.person_id
-            fields = {k: new for k, _old, new in r.diff if k in r.person}
-            if fields:
-                person_updates.append({"id": r.person_id, **fields})
-            result.updated += 1
-    for chunk in chunks(person_updates, CHUNK):
-        changes.extend(oplog.write(store, Person, chunk))
-        done += len(chunk)
-        step(state, min(done, n_persons), n_persons, _("Writing persons…"))
-    # Memberships: join the household; a person who moved leaves the old one (history is kept).
-    today = dt.date.today().isoformat()
-    members = []
-    for i, r in enumerate(rows):
-        if r.household_key is None:
-            continue
-        pid, hid = person_id[i], household_id[r.household_key]
-        current = snapshot.memberships.get(pid, []) if r.person_id else []
-        same = [m for m in current if m[1] == hid]
-        if same:
-            if r.relation and same[0][2] != r.relation:
-                members.append({"id": same[0][0], "relation": r.relation})
-            continue
-        for mid, _hid, _rel in current:
-            members.append({"id": mid, "until": today})
-        # Joined when the ledger says they moved in; a known person who changed households, today.
-        since = r.person.get("move_in_date") or (today if current else None)
-        member = {"household_id": hid, "person_id": pid, "relation": r.relation}
-        if since:
-            member["since"] = since
-        members.append(member)
-    done = 0
-    for chunk in chunks(members, CHUNK):
-        changes.extend(oplog.write(store, Membership, chunk))
-        done += len(chunk)
-        step(state, done, len(members), _("Writing memberships…"))
+    checker = Checker(preview.plan, preview.snapshot or snapshot, relations_in_file=preview.relations_in_file,
+                      households=preview.households if preview.snapshot is not None else None, state=state,
+                      text=_("Writing persons…"))
+    writer = _Writer(store, snapshot, state, checker.total)
+    result = writer.result
+    for block in checker.blocks(store):
+        rows = []
+        for r in block:
+            if r.action in ("create", "update"):
+                rows.append(r)
+            elif r.action == "unchanged":
+                result.unchanged += 1
+            else:
+                if not skip_invalid:
+                    raise ValidationErrors(issue_errors([r]))
+                result.skipped += 1
+        if rows:
+            writer.write(checker.households, rows)
     return result
+
+
+class _Writer:
+    """Writes checked rows a block at a time: places, households, persons and memberships, each
+    through db.oplog.write in bulk (one op per row)."""
+
+    def __init__(self, store, snapshot: Snapshot, state=None, total: int = 0):
+        self.store, self.state, self.total = store, state, total
+        self.done = 0  # rows written
+        self.places = _Places(snapshot)
+        self.household_id: dict[tuple, str] = {}  # household key -> id (existing or written)
+        self.result = ImportResult(None)
+        self.seen_tables: set[str] = set()
+        self.today = dt.date.today().isoformat()
+
+    def _keep(self, written: list[oplog.Change]) -> None:
+        changes = self.result.changes
+        room = CHANGES_KEPT - len(changes)
+        if room > 0:
+            changes.extend(written[:room])
+        if written and written[0].table not in self.seen_tables:
+            self.seen_tables.add(written[0].table)
+            if room < len(written):
+                changes.append(written[-1])
+
+    def _write(self, model, rows: list[dict[str, Any]]) -> list[oplog.Change]:
+        out: list[oplog.Change] = []
+        for chunk in chunks(rows, CHUNK):
+            written = oplog.write(self.store, model, chunk)
+            self._keep(written)
+            out.extend(written)
+            step(self.state, min(self.done, self.total), self.total, _("Writing persons…"))
+        return out
+
+    def write(self, households: dict[tuple, HouseholdPlan], rows: list[RowResult]) -> None:
+        result, household_id = self.result, self.household_id
+        # Households this block's rows belong to that are not written yet (a household whose rows
+        # all failed is not made): places first, found or created by name.
+        new: list[HouseholdPlan] = []
+        for r in rows:
+            key = r.household_key
+            if key is None or key in household_id:
+                continue
+            hp = households[key]
+            if hp.household_id is None:
+                new.append(hp)
+                household_id[key] = ""  # written below
+            else:
+                household_id[key] = hp.household_id
+                if hp.diff:
+                    self._write(Household, [{"id": hp.household_id, **hp.diff}])
+        creates = []
+        for hp in new:
+            unit_id, grid_id = self.places.ids(hp.place)
+            creates.append({"unit_id": unit_id, "grid_id": grid_id, **hp.fields})
+        for model, pending in self.places.take():
+            self._write(model, pending)
+        # New rows are written without an id: the op log then gives each a fresh UUIDv7 and skips
+        # looking it up; the returned changes come back in row order.
+        written = self._write(Household, creates)
+        household_id.update(zip((hp.key for hp in new), (c.row_id for c in written), strict=True))
+        result.households_created += len(creates)
+        # Persons: creations, then updates of the changed fields only.
+        fresh = [r for r in rows if r.person_id is None]
+        written = self._write(Person, [r.person for r in fresh])
+        person_id = {id(r): c.row_id for r, c in zip(fresh, written, strict=True)}
+        result.created += len(fresh)
+        updates = []
+        for r in rows:
+            if r.person_id is not None:
+                person_id[id(r)] = r.person_id
+                fields = {k: new for k, _old, new in r.diff if k in r.person}
+                if fields:
+                    updates.append({"id": r.person_id, **fields})
+                result.updated += 1
+        self._write(Person, updates)
+        # Memberships: join the household; a person who moved leaves the old one (history is kept).
+        today = self.today
+        members = []
+        for r in rows:
+            if r.household_key is None:
+                continue
+            pid, hid = person_id[id(r)], household_id[r.household_key]
+            current = (r.memberships or []) if r.person_id else []
+            same = [m for m in current if m[1] == hid]
+            if same:
+                if r.relation and same[0][2] != r.relation:
+                    members.append({"id": same[0][0], "relation": r.relation})
+                continue
+            for mid, _hid, _rel in current:
+                members.append({"id": mid, "until": today})
+            # Joined when the ledger says they moved in; a known person who changed households, today.
+            since = r.person.get("move_in_date") or (today if current else None)
+            member = {"household_id": hid, "person_id": pid, "relation": r.relation}
+            if since:
+                member["since"] = since
+            members.append(member)
+        self._write(Membership, members)
+        self.done += len(rows)
 
 
 class _Places:
@@ -215,10 +258,11 @@ class _Places:
         uid = self._get(Unit, s.units, (bid, unit), name=unit, building_id=bid)
         return uid, gid
 
-    def write(self, store, changes: list) -> None:
-        for model, rows in self.pending.items():
-            for chunk in chunks(rows, CHUNK):
-                changes.extend(oplog.write(store, model, chunk))
+    def take(self) -> list[tuple[type, list[dict[str, Any]]]]:
+        """The new places found since the last call, by table in writing order."""
+        out = [(model, rows) for model, rows in self.pending.items() if rows]
+        self.pending = {Grid: [], Compound: [], Building: [], Unit: []}
+        return out
 
 
 # -- undo -------------------------------------------------------------------------------------------

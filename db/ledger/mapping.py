@@ -121,7 +121,7 @@ class Layout:
 
 def detect_layout(sheet: Sheet, scan: int = 25) -> Layout:
     """Find the header row (title rows above it are skipped) and combine a two-row header."""
-    rows = sheet.rows
+    rows = sheet.head  # the first rows: a title or two, then the column titles
     best, best_score = -1, 0
     for i, row in enumerate(rows[:scan]):
         score = _row_score(row)
@@ -151,10 +151,11 @@ def detect_layout(sheet: Sheet, scan: int = 25) -> Layout:
 
 
 def _filled_across_merges(sheet: Sheet, row_index: int, width: int) -> list:
-    row = list(sheet.rows[row_index]) + [""] * (width - len(sheet.rows[row_index]))
+    rows = sheet.head
+    row = list(rows[row_index]) + [""] * (width - len(rows[row_index]))
     for (r0, c0), (r1, c1) in sheet.merged:
         if r0 <= row_index <= r1:
-            value = sheet.rows[r0][c0] if c0 < len(sheet.rows[r0]) else ""
+            value = rows[r0][c0] if c0 < len(rows[r0]) else ""
             for c in range(c0, min(c1 + 1, width)):
                 if row[c] in ("", None):
                     row[c] = value

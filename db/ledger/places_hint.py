@@ -29,7 +29,7 @@ def _texts(plan) -> list[str]:
     texts: list[str] = []
     for sp in plan.sheets:
         texts.append(sp.sheet.name or "")
-        for row in sp.sheet.rows[:sp.layout.header_row]:
+        for row in sp.sheet.head[:sp.layout.header_row]:
             texts.extend(cells.as_text(v) for v in row if not cells.is_blank(v))
     texts.append(plan.path.stem if getattr(plan, "path", None) else "")
     return [t for t in texts if t]
@@ -53,22 +53,16 @@ def suggest_places(plan) -> dict[str, str]:
 
 
 def households_without_head(preview) -> list[dict[str, Any]]:
-    """New households of this import in which no row is the head (户主), with their rows."""
-    rows: dict[tuple, list] = {}
-    heads: set[tuple] = set()
-    for r in preview.rows:
-        if r.action == "error" or r.household_key is None:
-            continue
-        rows.setdefault(r.household_key, []).append(r)
-        if r.relation == "户主":
-            heads.add(r.household_key)
+    """Households of this import that would have no head (户主), with their first rows."""
     out = []
-    for key, members in rows.items():
-        plan = preview.households.get(key)
-        if key in heads or plan is None:
+    for plan in preview.households.values():
+        if not plan.used or not plan.headless:
             continue
-        if plan.household_id is not None and preview.snapshot is not None and plan.household_id in preview.snapshot.heads:
-            continue  # the register already names its head
-        out.append({"address": plan.fields.get("address") or "", "rows": [(m.sheet, m.row) for m in members],
-                    "names": [m.person.get("name") or "" for m in members]})
+        out.append({"address": plan.fields.get("address") or "", "rows": [where for where, _name in plan.headless],
+                    "names": [name for _where, name in plan.headless]})
     return out
+
+
+def households_in_file(preview) -> int:
+    """How many households the rows without errors belong to."""
+    return sum(1 for plan in preview.households.values() if plan.used)

@@ -39,7 +39,7 @@ def _household_label(column: str) -> str:
 def summary(preview: Preview) -> str:
     return _("{rows} rows: {create} new, {update} updated, {unchanged} unchanged, {error} with errors; "
              "{households} new households.").format(
-        rows=f"{len(preview.rows):,}", create=f"{preview.count('create'):,}", update=f"{preview.count('update'):,}",
+        rows=f"{preview.total:,}", create=f"{preview.count('create'):,}", update=f"{preview.count('update'):,}",
         unchanged=f"{preview.count('unchanged'):,}", error=f"{preview.count('error'):,}",
         households=f"{preview.new_households():,}")
 

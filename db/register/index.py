@@ -47,11 +47,12 @@ def document(short_key: str, address: str = "") -> str:
     return _document(head, id_number, phone, address.lower())
 
 
-def _document(head: str, id_number: str, phone: str, address: str) -> str:
-    """document() from the parts of the short key (lower case) and the lower-case address."""
-    parts = [_names_document(head)]
+def _document(head: str, id_number: str, phone: str, address: str, names=None, text=None) -> str:
+    """document() from the parts of the short key (lower case) and the lower-case address (names,
+    text: the functions for the names and address parts, the cached ones when not given)."""
+    parts = [(names or _names_document)(head)]
     if address:
-        parts.append(_text_document(address))
+        parts.append((text or _text_document)(address))
     for text in (id_number, phone):
         if text and not text.isascii():
             parts.extend(c for c in text if c >= "\u3400")
@@ -181,6 +182,9 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
     on = on or today()
     use_readings(store)
     ids = sorted(set(person_ids))
+    if len(ids) >= BULK_REFRESH and _has_rows(store.db):
+        _refresh_many(store, on, ids)
+        return
     # All rows are placed at once: chunk by chunk, rows of one gap would split it again and again.
     all_rows: list[tuple] = []
     all_drop: list[str] = []
@@ -191,6 +195,26 @@ def refresh_persons(store, person_ids: Sequence[str], *, on: dt.date | None = No
         all_rows += rows
         all_drop += [pid for pid in chunk if pid not in live]
     _store_rows(store.db, all_rows, all_drop, docs=docs)
+
+
+def _refresh_many(store, on: dt.date, ids: Sequence[str]) -> None:
+    """refresh_persons for many persons (a large import beside an indexed register): block by
+    block (EVERYONE_BLOCK persons), their rows go in after the last row, then every row is put in
+    display order once (renumber_rows, which writes the text indexes). Memory stays bounded by
+    the block; placing 150,000 rows in gaps at once held them all."""
+    db = store.db
+    top = db.execute_sql("select coalesce(max(rowid), 0) from register_search").fetchone()[0]
+    cursor = db.cursor()
+    for block in chunks(ids, EVERYONE_BLOCK):
+        docs: dict[str, str] = {}  # not used: renumber_rows writes every document
+        rows: list[tuple] = []
+        for part in chunks(block):
+            rows += _index_rows(store, on, part, docs)
+            marks = ",".join("?" * len(part))
+            db.execute_sql(f"delete from register_search where person_id in ({marks})", tuple(part))
+        cursor.executemany(_INSERT, [(top + GAP * (k + 1), *r) for k, r in enumerate(rows)])
+        top += GAP * (len(rows) + 1)
+    renumber_rows(db)
 
 
 def clear_caches() -> None:
@@ -218,6 +242,9 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
     live = [pid for pid, deleted, merged in db.execute_sql(
         "select id, deleted, merged_into from person order by id") if not (deleted or merged)]
     indexed = 0
+    # Into an empty index: its secondary indexes are built once after the load and the renumbering
+    # (sorted, packed pages), not kept up row by row (all inside the caller's transaction).
+    rebuild = oplog._drop_indexes(db, "register_search") if empty and len(live) >= EVERYONE_BLOCK else []
     for block in chunks(live, EVERYONE_BLOCK):
         docs: dict[str, str] = {}
         rows: list[tuple] = []
@@ -231,6 +258,8 @@ def refresh_everyone(store, *, on: dt.date | None = None) -> int:
     if empty:
         if indexed:
             renumber_rows(db)
+        for sql in rebuild:
+            db.execute_sql(sql)
         return indexed
     drop = [pid for (pid,) in db.execute_sql(
         "select s.person_id from register_search s left join person p on p.id = s.person_id "
@@ -409,21 +438,42 @@ def _allocate(db, rows: list[tuple]) -> list[tuple[int, tuple]] | None:
 
 
 def renumber_rows(db) -> None:
-    """Give every index row rowid = rank * GAP in display order (after a gap ran out, or a rebuild)."""
-    db.execute_sql("delete from register_fts")
+    """Give every index row rowid = rank * GAP in display order (after a gap ran out, or a rebuild).
+
+    Row by row from a list of rowids in display order: one set-based UPDATE of every rowid makes
+    SQLite hold every row in memory (hundreds of megabytes for 150,000 persons). The full-text
+    table is made again empty (deleting its rows one by one holds every deleted term in memory)."""
+    fts_sql = db.execute_sql("select sql from sqlite_master where name = 'register_fts'").fetchone()[0]
+    db.execute_sql("drop table register_fts")
+    db.execute_sql(fts_sql)
     db.execute_sql("delete from register_short")
-    db.execute_sql("update register_search set rowid = -rowid")
-    # One set-based statement; after the negation, rowid desc is the old rowid order of equal keys.
-    db.execute_sql("update register_search set rowid = o.k * ? from (select rowid as r, row_number() over "
-                   "(order by sort_key, rowid desc) as k from register_search) as o where register_search.rowid = o.r",
-                   (GAP,))
+    # Equal keys keep their old order.
+    order = [rowid for (rowid,) in db.execute_sql("select rowid from register_search order by sort_key, rowid")]
+    cursor = db.cursor()
+    sql = "update register_search set rowid = ? where rowid = ?"
+    if order and max(order) >= GAP:
+        # Old rowids may be new ones: out of the way first (negative rowids are never used).
+        cursor.executemany(sql, ((-k, rowid) for k, rowid in enumerate(order, 1)))
+        cursor.executemany(sql, ((k * GAP, -k) for k in range(1, len(order) + 1)))
+    else:
+        cursor.executemany(sql, ((k * GAP, rowid) for k, rowid in enumerate(order, 1)))
+    del order
     db.execute_sql("insert into register_fts(rowid, haystack) select rowid, haystack from register_search")
     db.execute_sql("insert into register_short(rowid, key) select rowid, short_key from register_search "
                    "where status = 'active'")
     db.execute_sql("insert into register_tok(register_tok) values ('delete-all')")
-    rows = db.execute_sql("select rowid, short_key, address from register_search where status = 'active'").fetchall()
-    db.cursor().executemany("insert into register_tok(rowid, tokens) values (?, ?)",
-                            ((rowid, document(key, address or "")) for rowid, key, address in rows))
+    rows = db.execute_sql("select rowid, short_key, address from register_search where status = 'active'")
+    # Every person once, in display order: the shared caches would only fill up with a whole
+    # register (hundreds of megabytes); a household's members, next to each other, share an address.
+    names = _names_document.__wrapped__
+    text = lru_cache(maxsize=4096)(_text_document.__wrapped__)
+
+    def documents():
+        for rowid, key, address in rows:
+            head, id_number, phone = key.rsplit(SEP, 2)
+            yield rowid, _document(head, id_number, phone, (address or "").lower(), names, text)
+
+    db.cursor().executemany("insert into register_tok(rowid, tokens) values (?, ?)", documents())
 
 
 def _persons_of_households(store, household_ids: Sequence[str]) -> list[str]:

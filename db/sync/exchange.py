@@ -52,7 +52,7 @@ APP_VERSION = "0.1.0"
 KINDS = ("changes", "full", "receipt")
 BULK_OPS = 20_000  # from this many new ops an import runs in bulk mode (see _bulk_mode)
 OPS_PER_BATCH = 10_000  # ops read, checked and merged at a time (memory does not grow with the bundle)
-BULK_CACHE_KIB = 120_000  # the page cache of a bulk import at most (it counts in the memory used)
+BULK_CACHE_KIB = 48_000  # the page cache of a bulk import at most (it counts in the memory used)
 _HLC = re.compile(r"^\d{16}-\d{6}-\S+$")
 Progress = Callable[[int, int], None] | None
 IsCancelled = Callable[[], bool] | None
@@ -753,8 +753,8 @@ def _already_imported(store, bundle_id: str) -> bool:
 
 @contextmanager
 def _bulk_mode(store, n_ops: int) -> Iterator[bool]:
-    """For a big merge: a larger page cache (at most BULK_CACHE_KIB: it counts in the memory the
-    import uses, which must stay bounded on a 4 GB laptop), foreign keys checked once before commit instead of row by row, and the write-ahead
+    """For a big merge: a page cache of BULK_CACHE_KIB (it counts in the memory the import uses,
+    which must stay at 600 MB on a 4 GB laptop; less when the machine has little memory free), foreign keys checked once before commit instead of row by row, and the write-ahead
     log's checkpoint left to the background step after a large import (db.bulk.settle, run by the
     sync screen) instead of copying the whole transaction again inside the commit. Yields whether on."""
     db = store.db
@@ -766,7 +766,7 @@ def _bulk_mode(store, n_ops: int) -> Iterator[bool]:
     from db.bulk import checkpoint_deferred
 
     old = db.execute_sql("pragma cache_size").fetchone()[0]
-    kib = min(BULK_CACHE_KIB, max(64_000, psutil.virtual_memory().available // 3 // 1024))
+    kib = min(BULK_CACHE_KIB, max(16_000, psutil.virtual_memory().available // 3 // 1024))
     db.execute_sql(f"pragma cache_size = -{kib}")
     db.execute_sql("pragma foreign_keys = 0")
     try:

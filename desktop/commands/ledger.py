@@ -256,6 +256,6 @@ def _warn_households_without_head(preview) -> None:
         return
     print(_("Warning: {n} of {total} households have no head (户主) in the ledger, e.g. {address} (rows {rows}). "
             "Check the 与户主关系 column before importing.").format(
-                n=len(lacking), total=len({r.household_key for r in preview.rows if r.household_key}),
+                n=len(lacking), total=len(preview.households),
                 address=lacking[0]["address"] or "?",
                 rows="、".join(str(row) for _sheet, row in lacking[0]["rows"][:5])))

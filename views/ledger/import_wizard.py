@@ -187,7 +187,7 @@ class MappingPage(_AsyncPage):
         self.table.setRowCount(len(headers))
         self.combos = []
         self.samples: dict[int, list[str]] = {}
-        samples = sp.sheet.rows[sp.layout.data_row: sp.layout.data_row + 3]
+        samples = sp.sheet.head[sp.layout.data_row: sp.layout.data_row + 3]
         for col, header in enumerate(headers):
             self.table.setItem(col, 0, QTableWidgetItem(header or _("Column {n}").format(n=col + 1)))
             values = [cells.display(r[col]) for r in samples if col < len(r) and not cells.is_blank(r[col])]
@@ -496,7 +496,7 @@ def heads_warning(preview) -> str:
     lacking = households_without_head(preview)
     if not lacking:
         return ""
-    total = len({r.household_key for r in preview.rows if r.household_key})
+    total = len(preview.households)
     first = lacking[0]
     return _("{n} of {total} households would have no head (户主), e.g. {address} (sheet “{sheet}”, rows {rows}). "
              "Check the 与户主关系 column; each household needs one head before it can be printed or "
