@@ -13,6 +13,7 @@ from db.meetings import meetings as mt
 from db.meetings.rules import Attendance, Tally, check_option_tallies, options_outcome
 from db.print_jobs import PrintJob, make_pdf
 from tests.pdf_tools import text as pdf_text
+from tests.register_helpers import first_unit
 from tests.test_meetings_rules import preset
 
 
@@ -208,12 +209,9 @@ def test_votes_tab_types_a_tally_per_option_and_votes_per_person(ctx, qtbot):
 
 
 def test_invite_from_the_sign_in_screen_adds_a_body_and_a_name_once(ctx, qtbot):
-    from db.register import households, places
+    from db.register import households
 
-    g = places.save_place(ctx.store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(ctx.store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(ctx.store, level="building", name="3栋", parent_id=c)[0].row_id
-    u = places.save_place(ctx.store, level="unit", name="1单元", parent_id=b)[0].row_id
+    u = first_unit(ctx.store)
     for door, name in (("101", "张三"), ("102", "李四")):
         households.register_household(ctx.store, household={"unit_id": u, "door": door}, members=[
             {"relation": "户主", "name": name, "birth_date": "1970-05-01", "sex": "男"}])

@@ -10,6 +10,7 @@ from desktop.context import AppContext
 from desktop.errors import ErrorReporter
 from desktop.settings import Settings
 from desktop.tasks import TaskRunner
+from tests.register_helpers import first_unit
 from views.households import HouseholdsScreen
 from views.households.household_dialog import HouseholdDialog
 from views.households.person_dialog import PersonDialog
@@ -26,10 +27,7 @@ def ctx(store, tmp_path, qtbot):
 
 @pytest.fixture
 def unit(store):
-    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
-    return places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+    return first_unit(store)
 
 
 def fill_person(ctx, qtbot, relation, **fields):
