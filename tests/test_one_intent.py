@@ -6,6 +6,7 @@ import pytest
 from db import oplog
 from db.errors import ValidationErrors
 from db.register import households, persons, places, tags, undo
+from tests.register_helpers import households_screen_in_window
 from views.households.person_dialog import PersonDialog
 
 
@@ -99,18 +100,10 @@ def test_the_tag_settings_save_is_one_undo_entry(store):
 def test_ctrl_z_undoes_the_whole_person_edit(ctx, qtbot, store, family):
     """Phone and relation edited in the person editor: one save, one Ctrl+Z takes back both."""
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QMainWindow
 
-    from views.households import HouseholdsScreen
     from views.households.common import combo_value, set_combo
 
-    window = QMainWindow()
-    qtbot.addWidget(window)
-    screen = HouseholdsScreen(ctx)
-    window.setCentralWidget(screen)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    window, screen = households_screen_in_window(ctx, qtbot)
     dlg = PersonDialog(ctx, person_id=family["spouse"], membership_id=family["spouse_membership"], relation="配偶")
     qtbot.addWidget(dlg)
     dlg.inputs["phone"].setText("13900001111")
