@@ -6,6 +6,9 @@ import pytest  # noqa: E402
 
 import i18n  # noqa: E402
 
+# The hub fixtures of tests/hub_helpers.py, offered to every test module.
+from tests.hub_helpers import hub, hub_cert, hub_data, laptops, sqlite_hub  # noqa: E402, F401
+
 
 @pytest.fixture(autouse=True)
 def _chinese_by_default():

@@ -1,5 +1,8 @@
 """Fixtures for the office hub tests: a real hub on loopback with TLS, on SQLite and on PostgreSQL.
 
+tests/conftest.py offers the fixtures (hub_cert, hub_data, hub, sqlite_hub, laptops) to every test module, so a
+module only imports the plain helpers; the hub and its client are imported when a fixture runs.
+
 PostgreSQL: the cluster named by GRIDDESK_TEST_PG (postgresql://user@host:port/db; .ci/run starts
 one); each test gets a database of its own. Without the variable the PostgreSQL half is skipped
 with a loud warning (never silently).
@@ -11,16 +14,16 @@ import os
 import secrets
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from db import oplog
 from db.models.register import Grid, Household, Membership, Person
 from db.store import Store
-from db.sync import hub_client
-from db.sync.hub_protocol import make_code_text
-from hub.server import ThreadedHub
-from hub.tls import make_certificate
+
+if TYPE_CHECKING:
+    from db.sync import hub_client
 
 PG_ENV = "GRIDDESK_TEST_PG"
 BACKENDS = ["sqlite", "postgresql"]
@@ -28,6 +31,8 @@ BACKENDS = ["sqlite", "postgresql"]
 
 @pytest.fixture(scope="session")
 def hub_cert(tmp_path_factory):
+    from hub.tls import make_certificate
+
     folder = tmp_path_factory.mktemp("tls")
     cert, key, pin = make_certificate(folder, ["127.0.0.1", "localhost"])
     return cert, key, pin
@@ -67,15 +72,29 @@ def hub_data(request, tmp_path):
     drop()
 
 
-@pytest.fixture
-def hub(hub_data, hub_cert):
+def _running_hub(data: str, hub_cert):
+    from hub.server import ThreadedHub
+
     cert, key, _pin = hub_cert
-    h = ThreadedHub(hub_data, cert, key).start()
+    h = ThreadedHub(data, cert, key).start()
     yield h
     h.stop()
 
 
+@pytest.fixture
+def hub(hub_data, hub_cert):
+    yield from _running_hub(hub_data, hub_cert)
+
+
+@pytest.fixture
+def sqlite_hub(tmp_path, hub_cert):
+    """A hub on a fresh SQLite file only (the screen tests need not run on both backends)."""
+    yield from _running_hub(str(tmp_path / "hub.sqlite"), hub_cert)
+
+
 def enrol_code(hub, pin: str, grids, name: str = "") -> str:
+    from db.sync.hub_protocol import make_code_text
+
     code = hub.service.create_code(grids=None if grids is None else frozenset(grids), name=name)
     return make_code_text(hub.address, pin, code)
 
@@ -88,10 +107,14 @@ class Laptop:
         self.store = Store(folder / f"{name}.sqlite", user=name)
 
     def enrol(self, hub, pin: str, grids) -> Laptop:
+        from db.sync import hub_client
+
         hub_client.enrol(self.store, enrol_code(hub, pin, grids, self.name))
         return self
 
     def sync(self, **kw) -> hub_client.SyncResult:
+        from db.sync import hub_client
+
         return hub_client.sync(self.store, **kw)
 
     def write(self, model, rows):
@@ -134,3 +157,19 @@ def add_household(laptop: Laptop, grid: str, *, people: int = 2, number: str = "
     laptop.write(Membership, [{"household": hh, "person": p, "relation": "户主" if i == 0 else "子女"}
                               for i, p in enumerate(persons)])
     return hh, persons
+
+
+def make_world(hub, pin: str, laptops, *, with_b: bool = False) -> dict:
+    """The office (all grids) with two grids; laptop A for grid 1 (and laptop B for grid 2 when
+    with_b), each synced once: {"hub", "pin", "office", "a", ("b",) "g1", "g2"}."""
+    office = laptops("office").enrol(hub, pin, None)
+    g1, g2 = office_with_grids(office)
+    office.sync()
+    world = {"hub": hub, "pin": pin, "office": office, "g1": g1, "g2": g2}
+    world["a"] = laptops("zhang").enrol(hub, pin, [g1])
+    if with_b:
+        world["b"] = laptops("li").enrol(hub, pin, [g2])
+    world["a"].sync()
+    if with_b:
+        world["b"].sync()
+    return world

@@ -1,4 +1,4 @@
-"""A small real community written through the op log, for the printing tests."""
+"""A small real community written through the op log, and the printing screen, for the printing tests."""
 
 from __future__ import annotations
 
@@ -76,3 +76,17 @@ def make_community(store, *, buildings: int = 2, units: int = 2, doors: int = 3,
                         "follow_up_date": "2026-12-20"}])[0].row_id
                     ids["visits"].append(visit)
     return ids
+
+
+def printing_screen(ctx, qtbot, **community):
+    """The printing screen on ctx (the conftest fixture), 1100 x 750 and shown. Given sizes
+    (buildings=, units=, doors=), first make_community with them, its ids in widget.ids."""
+    from views.printing import PrintingScreen
+
+    ids = make_community(ctx.store, **community) if community else None
+    widget = PrintingScreen(ctx)
+    widget.ids = ids
+    qtbot.addWidget(widget)
+    widget.resize(1100, 750)
+    widget.show()
+    return widget

@@ -20,25 +20,27 @@ def make_replicas(folder: Path, names: list[str]) -> list[Store]:
     return stores
 
 
-def content(store: Store) -> dict:
-    """Everything synced plus the op log and the conflict queue: what must not change."""
+def _synced_tables(store: Store) -> dict:
+    """Every synced table's rows and the conflict queue."""
     db = store.db
     snap = {}
     for model in SYNCED_MODELS:
         table = model._meta.table_name
         snap[table] = sorted(db.execute_sql(f'select * from "{table}"').fetchall())
-    # The op log's logical columns (the view also names each op's rowid, which differs by file).
-    snap["oplog"] = sorted(db.execute_sql(f"select {','.join(opstore.COLUMNS)} from oplog").fetchall())
     snap["conflict"] = sorted(db.execute_sql("select tbl, row_id, field from conflict").fetchall())
     return snap
 
 
+def content(store: Store) -> dict:
+    """Everything synced plus the op log and the conflict queue: what must not change."""
+    snap = _synced_tables(store)
+    # The op log's logical columns (the view also names each op's rowid, which differs by file).
+    snap["oplog"] = sorted(store.db.execute_sql(f"select {','.join(opstore.COLUMNS)} from oplog").fetchall())
+    return snap
+
+
 def synced_content(store: Store) -> dict:
-    db = store.db
-    snap = {}
-    for model in SYNCED_MODELS:
-        table = model._meta.table_name
-        snap[table] = sorted(db.execute_sql(f'select * from "{table}"').fetchall())
-    snap["conflict"] = sorted(db.execute_sql("select tbl, row_id, field from conflict").fetchall())
-    snap["ops"] = sorted(db.execute_sql("select node, counter from oplog").fetchall())
+    """Everything synced, the conflict queue and which ops are there (node, counter)."""
+    snap = _synced_tables(store)
+    snap["ops"] = sorted(store.db.execute_sql("select node, counter from oplog").fetchall())
     return snap

@@ -8,6 +8,8 @@ from db.accounts import cipher, service
 from db.backup import list_backups, make_backup, restore
 from db.errors import DatabaseOpenError
 from db.store import Store
+from tests.leak_helpers import leaks as _leaks
+from tests.leak_helpers import resident_secrets
 
 PASSWORD = "correct horse 1"
 
@@ -20,10 +22,7 @@ def plain(tmp_path):
     store = Store(path, user="setup")
     generate(store, households=30, seed=5)
     make_backup(store, "manual")  # a plain backup from before accounts existed
-    secrets = store.db.execute_sql(
-        "select p.name, p.id_number, h.address from person p join membership m on m.person_id = p.id "
-        "join household h on h.id = m.household_id where p.id_number is not null and h.address is not null "
-        "and length(p.name) >= 2 limit 3").fetchall()
+    secrets = resident_secrets(store, 3)
     store.close()
     return path, secrets
 
@@ -31,17 +30,6 @@ def plain(tmp_path):
 def _files(path):
     folder = path.parent
     return [p for p in folder.rglob("*") if p.is_file()]
-
-
-def _leaks(files, secrets):
-    found = []
-    for f in files:
-        data = f.read_bytes()
-        for row in secrets:
-            for value in row:
-                if value and value.encode("utf-8") in data:
-                    found.append((f.name, value))
-    return found
 
 
 def test_grep_finds_no_name_id_number_or_address_anywhere(plain, tmp_path):

@@ -80,6 +80,35 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _names(path: Path) -> list[str]:
+    """The residents' names in the database file, sorted."""
+    store = Store(path)
+    try:
+        return sorted(p.name for p in Person.select())
+    finally:
+        store.close()
+
+
+def _with_a_full_backup(path: Path, name: str) -> tuple[Store, Path]:
+    """The database open with one resident of that name, and its daily full backup."""
+    s = Store(path)
+    oplog.write(s, Person, [{"name": name}])
+    return s, backup.make_backup(s, "daily", now=DAY)
+
+
+def _full_then_incremental(path: Path, added: str, then: str | None = None) -> tuple[Path, Path]:
+    """原有 and a full backup, `added` and an incremental one on it, then (if given) one more name."""
+    s, full = _with_a_full_backup(path, "原有")
+    try:
+        oplog.write(s, Person, [{"name": added}])
+        inc = backup.make_backup(s, "import", now=DAY.replace(hour=9))
+        if then:
+            oplog.write(s, Person, [{"name": then}])
+    finally:
+        s.close()
+    return full, inc
+
+
 @pytest.fixture
 def office(tmp_path):
     """Replica b (the office) with a small demo community and a full backup of it; replica a
@@ -192,9 +221,7 @@ def test_the_backup_before_an_import_is_incremental_when_few_ops_were_written(of
 
 def test_after_a_restore_the_next_backup_before_an_import_is_full(tmp_path):
     path = tmp_path / "g.sqlite"
-    s = Store(path)
-    oplog.write(s, Person, [{"name": "一"}])
-    full = backup.make_backup(s, "daily", now=DAY)
+    s, full = _with_a_full_backup(path, "一")
     s.close()
     backup.restore(path, full)  # the restored file has a new node id: no full backup of it yet
     s = Store(path)
@@ -210,9 +237,7 @@ def test_after_a_restore_the_next_backup_before_an_import_is_full(tmp_path):
 
 def test_a_full_backup_still_restores_also_the_oldest_kept_one(tmp_path):
     path = tmp_path / "g.sqlite"
-    s = Store(path)
-    oplog.write(s, Person, [{"name": "最早"}])
-    oldest = backup.make_backup(s, "daily", now=DAY)
+    s, oldest = _with_a_full_backup(path, "最早")
     for i in range(backup.KEEP - 1):
         oplog.write(s, Person, [{"name": f"第{i}"}])
         backup.make_backup(s, "manual", now=DAY + dt.timedelta(minutes=i + 1))
@@ -229,9 +254,7 @@ def test_a_full_backup_still_restores_also_the_oldest_kept_one(tmp_path):
 
 def test_rotation_keeps_the_full_backups_that_kept_incrementals_need(tmp_path):
     path = tmp_path / "g.sqlite"
-    s = Store(path)
-    oplog.write(s, Person, [{"name": "起点"}])
-    first = backup.make_backup(s, "daily", now=DAY)
+    s, first = _with_a_full_backup(path, "起点")
     incrementals = []
     for i in range(backup.KEEP + 2):
         oplog.write(s, Person, [{"name": f"导入{i}"}])
@@ -253,21 +276,13 @@ def test_rotation_keeps_the_full_backups_that_kept_incrementals_need(tmp_path):
     names = sorted(p.name for p in Person.select())
     s.close()
     backup.restore(path, newer[-1])
-    r = Store(path)
-    assert sorted(p.name for p in Person.select()) == names
-    r.close()
+    assert _names(path) == names
 
 
 @pytest.mark.parametrize("damage", ["truncated", "byte changed", "not sqlite"])
 def test_a_damaged_incremental_is_refused_in_chinese_and_changes_nothing(tmp_path, damage):
     path = tmp_path / "g.sqlite"
-    s = Store(path)
-    oplog.write(s, Person, [{"name": "原有"}])
-    backup.make_backup(s, "daily", now=DAY)
-    oplog.write(s, Person, [{"name": "独一无二的名字"}])
-    inc = backup.make_backup(s, "import", now=DAY.replace(hour=9))
-    oplog.write(s, Person, [{"name": "当前"}])
-    s.close()
+    _full, inc = _full_then_incremental(path, "独一无二的名字", then="当前")
     data = inc.read_bytes()
     if damage == "truncated":
         inc.write_bytes(data[: len(data) // 2])
@@ -288,19 +303,12 @@ def test_a_damaged_incremental_is_refused_in_chinese_and_changes_nothing(tmp_pat
     assert _digest(path) == before
     assert sorted(backup.backup_dir(path).iterdir()) == files  # no safety copy, nothing left behind
     assert not list(tmp_path.glob("*.restoring*"))
-    r = Store(path)
-    assert sorted(p.name for p in Person.select()) == ["原有", "当前", "独一无二的名字"]
-    r.close()
+    assert _names(path) == ["原有", "当前", "独一无二的名字"]
 
 
 def test_an_incremental_whose_base_is_gone_is_not_offered_and_says_so(tmp_path):
     path = tmp_path / "g.sqlite"
-    s = Store(path)
-    oplog.write(s, Person, [{"name": "原有"}])
-    full = backup.make_backup(s, "daily", now=DAY)
-    oplog.write(s, Person, [{"name": "新增"}])
-    inc = backup.make_backup(s, "import", now=DAY.replace(hour=9))
-    s.close()
+    full, inc = _full_then_incremental(path, "新增")
     before = _digest(path)
     full.unlink()
     assert backup.list_backups(path) == [] and backup.latest_backup(path) is None
@@ -341,9 +349,7 @@ def test_cli_lists_incremental_backups_and_restores_one(tmp_path):
     s.close()
     r = griddesk("restore", "--db", str(path), str(inc))
     assert r.returncode == 0 and "增量备份" in r.stdout, r.stderr
-    s = Store(path)
-    assert sorted(p.name for p in Person.select()) == ["原有", "新增"]
-    s.close()
+    assert _names(path) == ["原有", "新增"]
 
 
 def test_the_settings_screen_lists_incremental_backups_with_their_base(ctx, qtbot):
@@ -419,9 +425,7 @@ def test_random_work_on_two_laptops_restores_exactly_from_each_incremental(offic
 
 def test_a_database_that_no_longer_opens_can_be_restored_over_and_is_kept(tmp_path):
     path = tmp_path / "g.sqlite"
-    s = Store(path)
-    oplog.write(s, Person, [{"name": "原有"}])
-    full = backup.make_backup(s, "daily", now=DAY)
+    s, full = _with_a_full_backup(path, "原有")
     s.close()
     for suffix in ("-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -432,16 +436,12 @@ def test_a_database_that_no_longer_opens_can_be_restored_over_and_is_kept(tmp_pa
     safety = backup.restore(path, full)
     assert safety.name.endswith("-prerestore.damaged") and safety.read_bytes() == garbage
     assert safety not in backup.list_backups(path)
-    r = Store(path)
-    assert [p.name for p in Person.select()] == ["原有"]
-    r.close()
+    assert _names(path) == ["原有"]
 
 
 def test_rotation_drops_half_written_copies_of_interrupted_backups_only(tmp_path):
     path = tmp_path / "g.sqlite"
-    s = Store(path)
-    oplog.write(s, Person, [{"name": "原有"}])
-    backup.make_backup(s, "daily", now=DAY)
+    s, _full = _with_a_full_backup(path, "原有")
     folder = backup.backup_dir(path)
     old = folder / "g-20261124-080000-daily.part"
     old.write_bytes(b"x" * 100)
@@ -455,18 +455,10 @@ def test_rotation_drops_half_written_copies_of_interrupted_backups_only(tmp_path
 
 def test_a_database_name_with_brackets_and_chinese_keeps_its_incrementals(tmp_path):
     path = tmp_path / "社区[2026]-20261125-080000-daily.sqlite"  # a name that looks like a backup's
-    s = Store(path)
-    oplog.write(s, Person, [{"name": "原有"}])
-    full = backup.make_backup(s, "daily", now=DAY)
-    oplog.write(s, Person, [{"name": "新增"}])
-    inc = backup.make_backup(s, "import", now=DAY.replace(hour=9))
-    oplog.write(s, Person, [{"name": "之后"}])
-    s.close()
+    full, inc = _full_then_incremental(path, "新增", then="之后")
     assert backup.list_backups(path) == [full, inc] and backup.describe(inc).base == full
     backup.restore(path, inc)
-    r = Store(path)
-    assert sorted(p.name for p in Person.select()) == ["原有", "新增"]
-    r.close()
+    assert _names(path) == ["原有", "新增"]
 
 
 def test_after_a_large_import_a_new_full_backup_keeps_the_next_one_incremental(tmp_path, monkeypatch):

@@ -15,6 +15,8 @@ from db.accounts import cipher, service
 from db.errors import DatabaseOpenError
 from db.models.register import Person
 from db.store import Store
+from tests.leak_helpers import leaks as _leaks
+from tests.leak_helpers import resident_secrets
 
 PASSWORD = "correct horse 1"
 DAY = dt.datetime(2026, 11, 25, 8, 0)
@@ -27,23 +29,9 @@ def demo(tmp_path):
     path = tmp_path / "gd.sqlite"
     store = Store(path, user="setup")
     generate(store, households=30, seed=5)
-    secrets = store.db.execute_sql(
-        "select p.name, p.id_number, h.address from person p join membership m on m.person_id = p.id "
-        "join household h on h.id = m.household_id where p.id_number is not null and h.address is not null "
-        "and length(p.name) >= 2 limit 5").fetchall()
+    secrets = resident_secrets(store, 5)
     store.close()
     return path, secrets
-
-
-def _leaks(files, secrets):
-    found = []
-    for f in files:
-        data = f.read_bytes()
-        for row in secrets:
-            for value in row:
-                if value and value.encode("utf-8") in data:
-                    found.append((f.name, value))
-    return found
 
 
 def _state(path):

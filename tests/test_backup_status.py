@@ -6,22 +6,18 @@ import threading
 from pathlib import Path
 
 from db.backup import latest_backup, make_backup
+from tests.ledger_helpers import import_through_wizard
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ledger"
 
 
 def test_the_backup_before_an_import_updates_the_status_bar(ctx, qtbot):
     from desktop.main_window import MainWindow
-    from views.ledger.import_wizard import ImportWizard
 
     window = MainWindow(ctx)
     qtbot.addWidget(window)
     assert window.backup_label.text() == "上次备份：从未备份"
-    wizard = ImportWizard(ctx, path=str(FIXTURES / "gbk.csv"))
-    qtbot.addWidget(wizard)
-    wizard.show()
-    for _step in range(3):
-        wizard.next()
+    wizard = import_through_wizard(ctx, qtbot)
     assert wizard.currentPage() is wizard.done_page
     latest = latest_backup(ctx.store.path)
     assert latest is not None and "import" in latest.name

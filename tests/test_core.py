@@ -185,14 +185,20 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _refusal(path) -> str:
+    """Opening the file is refused and leaves it byte for byte as it was; the message."""
+    before = _digest(path)
+    with pytest.raises(DatabaseOpenError) as err:
+        Store(path)
+    assert _digest(path) == before
+    return err.value.message
+
+
 def test_a_text_file_is_refused_in_chinese_and_left_alone(tmp_path):
     f = tmp_path / "notes.sqlite"
     f.write_text("这不是数据库", encoding="utf-8")
-    before = _digest(f)
-    with pytest.raises(DatabaseOpenError) as err:
-        Store(f)
-    assert "不是" in err.value.message and "网格台账" in err.value.message
-    assert _digest(f) == before
+    message = _refusal(f)
+    assert "不是" in message and "网格台账" in message
 
 
 def test_another_programs_sqlite_file_is_refused(tmp_path):
@@ -201,11 +207,7 @@ def test_another_programs_sqlite_file_is_refused(tmp_path):
     con.execute("create table t(x)")
     con.commit()
     con.close()
-    before = _digest(f)
-    with pytest.raises(DatabaseOpenError) as err:
-        Store(f)
-    assert "其他程序" in err.value.message
-    assert _digest(f) == before
+    assert "其他程序" in _refusal(f)
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path):
@@ -215,11 +217,7 @@ def test_a_database_from_a_newer_version_is_refused(tmp_path):
     con.execute(f"pragma user_version = {migrations.SCHEMA_VERSION + 5}")
     con.commit()
     con.close()
-    before = _digest(f)
-    with pytest.raises(DatabaseOpenError) as err:
-        Store(f)
-    assert "更新的版本" in err.value.message
-    assert _digest(f) == before
+    assert "更新的版本" in _refusal(f)
 
 
 def test_a_damaged_database_is_refused(tmp_path):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from db.register import households, places
+from db.register import households
+from tests.register_helpers import first_unit
 from views.households import HouseholdsScreen
 from views.households.person_dialog import PersonDialog
 
@@ -48,10 +49,7 @@ def test_the_phone_edit_runs_only_the_files_the_readme_names(ctx, qtbot, store):
     from desktop import fit_text
 
     fit_text.install(QApplication.instance())  # the application's event filter, as the app has it
-    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
-    u = places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+    u = first_unit(store)
     changes = households.register_household(store, household={"unit_id": u, "door": "101"},
                                             members=[{"relation": "户主", "name": "张三", "birth_date": "1950-01-01"}])
     pid = next(ch.row_id for ch in changes if ch.table == "person")

@@ -9,24 +9,15 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow
 
-from db.register import households, places, visits
+from db.register import visits
+from tests.register_helpers import heping_household
 from views.visits import VisitsScreen, _due_text, _last_visit_text, _overdue_text
 from views.visits.visit_dialog import VisitDialog
 
 
 @pytest.fixture
 def household(store):
-    from db import oplog
-    from db.models.register import Grid
-
-    g = places.save_place(store, level="grid", name="第二网格")[0].row_id
-    oplog.write(store, Grid, [{"id": g, "worker": "王网格"}])
-    c = places.save_place(store, level="compound", name="和平小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="1栋", parent_id=c)[0].row_id
-    u = places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
-    changes = households.register_household(store, household={"unit_id": u, "door": "101"},
-                                            members=[{"relation": "户主", "name": "张三"}])
-    return next(ch.row_id for ch in changes if ch.table == "household")
+    return heping_household(store)
 
 
 def test_the_visitor_is_the_person_set_in_settings(ctx, qtbot, household):

@@ -101,24 +101,12 @@ def test_host_and_date_are_options_of_the_command_line(tmp_path, capsys):
     assert "下周二" in capsys.readouterr().err and not out.exists()
 
 
-def test_host_and_date_are_options_of_the_print_screen(qtbot, store, tmp_path):
+def test_host_and_date_are_options_of_the_print_screen(qtbot, ctx, store, tmp_path):
     import pdf_tools
-    from PySide6.QtCore import QSettings
-
-    from desktop.context import AppContext
-    from desktop.errors import ErrorReporter
-    from desktop.settings import Settings
-    from desktop.tasks import TaskRunner
-    from views.printing import PrintingScreen
+    from print_fixtures import printing_screen
 
     _community(store)
-    errors = ErrorReporter(modal=False)
-    ctx = AppContext(store=store, tasks=TaskRunner(errors, synchronous=True), errors=errors,
-                     settings=Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    screen = PrintingScreen(ctx)
-    qtbot.addWidget(screen)
-    screen.resize(1100, 750)
-    screen.show()
+    screen = printing_screen(ctx, qtbot)
     panel = screen.select_form("signin")
     panel.meeting.setText("居民议事会")
     panel.host.setText("张主任")

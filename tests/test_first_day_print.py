@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pdf_tools
 import pytest
-from PySide6.QtCore import QSettings
 
 from printouts.data import HouseholdFormData, MemberRow, SigninData, SigninPerson
 from printouts.fonts import HEI
@@ -70,25 +69,10 @@ def test_a_heading_runs_on_in_the_body_face():
 
 
 @pytest.fixture
-def screen(qtbot, store, tmp_path):
-    from print_fixtures import make_community
+def screen(qtbot, ctx):
+    from print_fixtures import printing_screen
 
-    from desktop.context import AppContext
-    from desktop.errors import ErrorReporter
-    from desktop.settings import Settings
-    from desktop.tasks import TaskRunner
-    from views.printing import PrintingScreen
-
-    ids = make_community(store, buildings=2, units=2, doors=3)
-    errors = ErrorReporter(modal=False)
-    ctx = AppContext(store=store, tasks=TaskRunner(errors, synchronous=True), errors=errors,
-                     settings=Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    widget = PrintingScreen(ctx)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 750)
-    widget.show()
-    widget.ids = ids
-    return widget
+    return printing_screen(ctx, qtbot, buildings=2, units=2, doors=3)
 
 
 def test_another_form_resets_the_preview_and_the_scroll(screen):

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
 """`griddesk-hub` admin commands and the status page (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
@@ -11,12 +10,8 @@ from db.sync.hub_protocol import parse_code
 from db.sync.identity import identity
 from hub import cli
 from hub.tls import fingerprint_of
-from tests.hub_helpers import (  # noqa: F401 - fixtures
+from tests.hub_helpers import (
     add_household,
-    hub,
-    hub_cert,
-    hub_data,
-    laptops,
     office_with_grids,
 )
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
 """Office hub features on both backends: USB bundles from hub-synced laptops (holes in other
 devices' counters), roles in what the hub sends, and the office's review queue."""
 
@@ -10,26 +9,16 @@ from db import opfields, oplog
 from db.models.register import Household
 from db.store import Store
 from db.sync import exchange, hub_client, identity
-from tests.hub_helpers import (  # noqa: F401 - fixtures
+from tests.hub_helpers import (
     add_household,
-    hub,
-    hub_cert,
-    hub_data,
-    laptops,
-    office_with_grids,
+    make_world,
 )
 
 
 @pytest.fixture
 def world(hub, hub_cert, laptops):
     """The office (all grids) with two grids; laptop A for grid 1."""
-    pin = hub_cert[2]
-    office = laptops("office").enrol(hub, pin, None)
-    g1, g2 = office_with_grids(office)
-    office.sync()
-    a = laptops("zhang").enrol(hub, pin, [g1])
-    a.sync()
-    return {"hub": hub, "pin": pin, "office": office, "a": a, "g1": g1, "g2": g2}
+    return make_world(hub, hub_cert[2], laptops)
 
 
 def _holes(laptop, node: str) -> bool:

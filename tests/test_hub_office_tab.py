@@ -1,23 +1,11 @@
-# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
 """The 办公室同步 tab: enrol with a code, sync now, status (a real hub on loopback, SQLite backend)."""
 
 from __future__ import annotations
 
-import pytest
-
 from db import oplog
 from db.models.register import Household
 from db.sync import hub_client
-from hub.server import ThreadedHub
-from tests.hub_helpers import Laptop, enrol_code, hub_cert, office_with_grids  # noqa: F401 - fixtures
-
-
-@pytest.fixture
-def sqlite_hub(tmp_path, hub_cert):
-    cert, key, _pin = hub_cert
-    h = ThreadedHub(str(tmp_path / "hub.sqlite"), cert, key).start()
-    yield h
-    h.stop()
+from tests.hub_helpers import Laptop, enrol_code, office_with_grids
 
 
 def test_enrol_and_sync_from_the_tab(ctx, qtbot, sqlite_hub, hub_cert, tmp_path):  # noqa: F811

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
 """The hub's failures on both backends: killed between commit and acknowledgement, restored from an
 older backup (new epoch), PostgreSQL restarted during a pull."""
 
@@ -16,12 +15,9 @@ from hub import cli
 from hub.server import CodeMaker, HubProcess, ThreadedHub
 from hub.service import HubService
 from hub.storage import open_storage
-from tests.hub_helpers import (  # noqa: F401 - fixtures
+from tests.hub_helpers import (
     add_household,
-    enrol_code,
-    hub_cert,
-    hub_data,
-    laptops,
+    make_world,
     office_with_grids,
 )
 
@@ -73,13 +69,8 @@ def test_killed_between_commit_and_ack_no_duplicates_nothing_lost(hub_data, hub_
 def test_restored_from_an_older_backup_gets_everything_back(hub_data, hub_cert, laptops, tmp_path):
     cert, key, pin = hub_cert
     hub = ThreadedHub(hub_data, cert, key).start()
-    office = laptops("office").enrol(hub, pin, None)
-    g1, g2 = office_with_grids(office)
-    office.sync()
-    a = laptops("zhang").enrol(hub, pin, [g1])
-    b = laptops("li").enrol(hub, pin, [g2])
-    a.sync()
-    b.sync()
+    w = make_world(hub, pin, laptops, with_b=True)
+    office, a, b, g1, g2 = w["office"], w["a"], w["b"], w["g1"], w["g2"]
     h1, _p1 = add_household(a, g1, number="1-1")
     a.sync()
     backup = tmp_path / "hub-backup.sqlite"

@@ -1,22 +1,10 @@
-# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
 """同步与交接 → 办公室待审 on the office's administrator computer: real widgets, a real hub on loopback."""
 
 from __future__ import annotations
 
-import pytest
-
 from db.sync import hub_client
-from hub.server import ThreadedHub
-from tests.hub_helpers import Laptop, enrol_code, hub_cert, office_with_grids  # noqa: F401 - fixtures
+from tests.hub_helpers import Laptop, enrol_code, office_with_grids
 from tests.test_hub_features import make_review_items
-
-
-@pytest.fixture
-def sqlite_hub(tmp_path, hub_cert):
-    cert, key, _pin = hub_cert
-    h = ThreadedHub(str(tmp_path / "hub.sqlite"), cert, key).start()
-    yield h
-    h.stop()
 
 
 def office_world(ctx, hub, pin, tmp_path) -> dict:

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
 """A first sync by the hub's scope snapshot ends as a full replay of the feed would (both backends)."""
 
 from __future__ import annotations
@@ -9,12 +8,8 @@ from db.models.register import Household, Person
 from db.sync import hub_client
 from db.sync.identity import SyncError
 from hub import snapshot as hub_snapshot
-from tests.hub_helpers import (  # noqa: F401 - fixtures
+from tests.hub_helpers import (
     add_household,
-    hub,
-    hub_cert,
-    hub_data,
-    laptops,
     office_with_grids,
 )
 from tests.sync_helpers import synced_content

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
 """The office hub against both backends (SQLite and PostgreSQL), a real hub on loopback with TLS."""
 
 from __future__ import annotations
@@ -7,28 +6,16 @@ import pytest
 
 from db.models.register import Household, Person
 from db.sync import hub_client
-from tests.hub_helpers import (  # noqa: F401 - fixtures
+from tests.hub_helpers import (
     add_household,
-    hub,
-    hub_cert,
-    hub_data,
-    laptops,
-    office_with_grids,
+    make_world,
 )
 
 
 @pytest.fixture
 def world(hub, hub_cert, laptops):
     """The office (all grids) with two grids; laptop A for grid 1, laptop B for grid 2."""
-    pin = hub_cert[2]
-    office = laptops("office").enrol(hub, pin, None)
-    g1, g2 = office_with_grids(office)
-    office.sync()
-    a = laptops("zhang").enrol(hub, pin, [g1])
-    b = laptops("li").enrol(hub, pin, [g2])
-    a.sync()
-    b.sync()
-    return {"hub": hub, "pin": pin, "office": office, "a": a, "b": b, "g1": g1, "g2": g2}
+    return make_world(hub, hub_cert[2], laptops, with_b=True)
 
 
 def test_push_pull_round_trip(world):

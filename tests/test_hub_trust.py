@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
 """Trust at the office hub, on both backends: enrolment codes, signed requests, revocation, scope, bad input."""
 
 from __future__ import annotations
@@ -13,26 +12,16 @@ from db.models.register import Household
 from db.sync import hub_client
 from db.sync import hub_protocol as proto
 from db.sync.identity import SyncError, identity
-from tests.hub_helpers import (  # noqa: F401 - fixtures
+from tests.hub_helpers import (
     add_household,
     enrol_code,
-    hub,
-    hub_cert,
-    hub_data,
-    laptops,
-    office_with_grids,
+    make_world,
 )
 
 
 @pytest.fixture
 def world(hub, hub_cert, laptops):
-    pin = hub_cert[2]
-    office = laptops("office").enrol(hub, pin, None)
-    g1, g2 = office_with_grids(office)
-    office.sync()
-    a = laptops("zhang").enrol(hub, pin, [g1])
-    a.sync()
-    return {"hub": hub, "pin": pin, "office": office, "a": a, "g1": g1, "g2": g2}
+    return make_world(hub, hub_cert[2], laptops)
 
 
 def _transport(laptop):

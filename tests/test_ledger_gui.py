@@ -17,6 +17,7 @@ from desktop.context import AppContext
 from desktop.errors import ErrorReporter
 from desktop.settings import Settings
 from desktop.tasks import TaskRunner
+from tests.ledger_helpers import import_through_wizard, preview_of_a_changed_phone
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ledger"
 
@@ -97,24 +98,8 @@ def test_import_wizard_file_mapping_preview_commit_and_undo(ctx, qtbot, tmp_path
 
 
 def test_preview_lists_updates_with_their_diff(ctx, qtbot, tmp_path):
-    from views.ledger.import_wizard import ImportWizard
-
-    first = ImportWizard(ctx, path=str(FIXTURES / "gbk.csv"))
-    qtbot.addWidget(first)
-
-    first.show()
-    first.next()
-    first.next()
-    first.next()
+    wizard = preview_of_a_changed_phone(ctx, qtbot, tmp_path)
     assert persons(ctx.store) == 2
-    src = tmp_path / "gbk2.csv"
-    src.write_bytes((FIXTURES / "gbk.csv").read_bytes().replace(b"13611112222", b"13611119999"))
-    wizard = ImportWizard(ctx, path=str(src))
-    qtbot.addWidget(wizard)
-    wizard.show()
-    wizard.next()
-    wizard.next()
-    wizard.preview_page.filter_combo.setCurrentIndex(2)  # updates
     assert wizard.model.rowCount() == 1
     assert "136****2222 → 136****9999" in wizard.model.details(wizard.model.row_result(0))
 
@@ -136,14 +121,8 @@ def test_a_file_without_a_table_is_explained_and_the_wizard_stays(ctx, qtbot, tm
 
 def test_export_dialog_masked_by_default_and_unmasked_only_when_confirmed(ctx, qtbot, tmp_path, monkeypatch):
     from views.ledger.export_dialog import ExportDialog
-    from views.ledger.import_wizard import ImportWizard
 
-    wizard = ImportWizard(ctx, path=str(FIXTURES / "gbk.csv"))
-    qtbot.addWidget(wizard)
-
-    wizard.show()
-    for _step in range(3):
-        wizard.next()
+    import_through_wizard(ctx, qtbot)
     dialog = ExportDialog(ctx)
     qtbot.addWidget(dialog)
     assert "2 名居民" in dialog.count_label.text()
@@ -168,14 +147,8 @@ def test_export_dialog_masked_by_default_and_unmasked_only_when_confirmed(ctx, q
 
 def test_export_dialog_adds_a_department_template_and_fills_it(ctx, qtbot, tmp_path):
     from views.ledger.export_dialog import ExportDialog
-    from views.ledger.import_wizard import ImportWizard
 
-    wizard = ImportWizard(ctx, path=str(FIXTURES / "gbk.csv"))
-    qtbot.addWidget(wizard)
-
-    wizard.show()
-    for _step in range(3):
-        wizard.next()
+    import_through_wizard(ctx, qtbot)
     dialog = ExportDialog(ctx)
     qtbot.addWidget(dialog)
     assert not dialog.template_radio.isEnabled()
@@ -291,11 +264,7 @@ def test_earlier_imports_are_listed_and_one_can_be_undone(ctx, qtbot):
     from views.ledger.import_wizard import ImportWizard
 
     for name in ("gbk.csv", "utf8-bom.csv"):
-        wizard = ImportWizard(ctx, path=str(FIXTURES / name))
-        qtbot.addWidget(wizard)
-        wizard.show()
-        for _step in range(3):
-            wizard.next()
+        import_through_wizard(ctx, qtbot, FIXTURES / name)
     assert persons(ctx.store) == 2  # the second file updates 欧阳娜's record (same ID number)
     wizard = ImportWizard(ctx)
     qtbot.addWidget(wizard)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.ledger_helpers import preview_of_a_changed_phone
+
 FIXTURES = Path(__file__).parent / "fixtures" / "ledger"
 FULL_NUMBER = re.compile(r"\d{11,}|\d{3}\s?\d{4}\s?\d{4}")
 
@@ -41,21 +43,7 @@ def test_the_mapping_page_masks_id_and_phone_samples(ctx, qtbot, tmp_path):
 
 
 def test_the_preview_diff_masks_phone_numbers(ctx, qtbot, tmp_path):
-    from views.ledger.import_wizard import ImportWizard
-
-    first = ImportWizard(ctx, path=str(FIXTURES / "gbk.csv"))
-    qtbot.addWidget(first)
-    first.show()
-    for _step in range(3):
-        first.next()
-    src = tmp_path / "gbk2.csv"
-    src.write_bytes((FIXTURES / "gbk.csv").read_bytes().replace(b"13611112222", b"13611119999"))
-    wizard = ImportWizard(ctx, path=str(src))
-    qtbot.addWidget(wizard)
-    wizard.show()
-    wizard.next()
-    wizard.next()
-    wizard.preview_page.filter_combo.setCurrentIndex(2)  # updates
+    wizard = preview_of_a_changed_phone(ctx, qtbot, tmp_path)
     details = wizard.model.details(wizard.model.row_result(0))
     assert "136****2222 → 136****9999" in details
     assert "13611119999" not in details

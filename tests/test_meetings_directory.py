@@ -8,6 +8,7 @@ import pytest
 from db.meetings import kinds, partners
 from db.meetings import meetings as mt
 from db.meetings.rules import Attendance, Tally
+from tests.register_helpers import first_unit
 from views.meetings import MeetingsScreen
 from views.meetings.forms import FormDialog
 
@@ -126,14 +127,11 @@ def test_partner_directory_with_contacts_masked_and_invitable(page, ctx, monkeyp
 
 
 def test_schedule_a_meeting_inviting_a_volunteer_team(ctx, qtbot):
-    from db.register import households, places
+    from db.register import households
     from db.volunteers import roster
     from views.meetings.editor import schedule_dialog
 
-    g = places.save_place(ctx.store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(ctx.store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(ctx.store, level="building", name="3栋", parent_id=c)[0].row_id
-    u = places.save_place(ctx.store, level="unit", name="1单元", parent_id=b)[0].row_id
+    u = first_unit(ctx.store)
     changes = households.register_household(ctx.store, household={"unit_id": u, "door": "101", "house_use": "自住"},
                                             members=[{"relation": "户主", "name": "张三", "birth_date": "1960-03-01",
                                                       "sex": "男"}])

@@ -8,8 +8,9 @@ from PySide6.QtCore import Qt
 from db.meetings import kinds
 from db.meetings import matters as ms
 from db.meetings import meetings as mt
-from db.register import households, places
+from db.register import households
 from tests import pdf_tools
+from tests.register_helpers import first_building_and_unit
 from views.meetings import MeetingsScreen
 from views.meetings.editor import schedule_dialog
 
@@ -17,10 +18,7 @@ PEOPLE = [("101", "张三"), ("102", "李四"), ("201", "王小明"), ("202", "�
 
 
 def _register(store) -> str:
-    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
-    u = places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+    b, u = first_building_and_unit(store)
     for door, name in PEOPLE:
         households.register_household(store, household={"unit_id": u, "door": door, "house_use": "自住"},
                                       members=[{"relation": "户主", "name": name, "birth_date": "1960-03-01",

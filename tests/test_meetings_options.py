@@ -13,6 +13,7 @@ from db.meetings import meetings as mt
 from db.meetings.rules import Attendance, Tally, check_option_tallies, options_outcome
 from db.print_jobs import PrintJob, make_pdf
 from tests.pdf_tools import text as pdf_text
+from tests.register_helpers import first_unit
 from tests.test_meetings_rules import preset
 
 
@@ -155,22 +156,26 @@ def test_minutes_and_ballots_print_the_options(store, meeting):
     assert "东侧加装" in flat and "西侧加装" in flat and "只在一个选项" in flat
 
 
-def test_votes_tab_types_a_tally_per_option_and_votes_per_person(ctx, qtbot):
-    from PySide6.QtCore import Qt
-
+def _open_council(ctx, qtbot, title: str, signed_in=()):
+    """A 居民议事会 with these people invited and signed in, opened on the meetings screen."""
     from views.meetings import MeetingsScreen
 
     kinds.ensure_default_kinds(ctx.store)
     kind = kinds.kind_by_name(ctx.store, "居民议事会")["id"]
-    mid = mt.schedule_meeting(ctx.store, meeting={"title": "加装电梯议事会", "kind_id": kind,
-                                                 "starts_at": "2026-12-05 19:00"},
-                              invitees=[{"name": n} for n in ("张三", "李四", "王五", "赵六")])[0].row_id
+    mid = mt.schedule_meeting(ctx.store, meeting={"title": title, "kind_id": kind, "starts_at": "2026-12-05 19:00"},
+                              invitees=[{"name": n} for n in signed_in])[0].row_id
     for r in mt.invitees(ctx.store, mid):
         mt.sign_in(ctx.store, invitee_id=r["id"])
     screen = MeetingsScreen(ctx)
     qtbot.addWidget(screen)
     screen.show()
-    session = screen.open_meeting(mid)
+    return mid, screen.open_meeting(mid)
+
+
+def test_votes_tab_types_a_tally_per_option_and_votes_per_person(ctx, qtbot):
+    from PySide6.QtCore import Qt
+
+    mid, session = _open_council(ctx, qtbot, "加装电梯议事会", signed_in=("张三", "李四", "王五", "赵六"))
     session.tabs.setCurrentIndex(2)
     session.add_motion("电梯方案", ["东侧加装", "西侧加装"])
     qtbot.waitUntil(lambda: bool(session.motion_model.rows))
@@ -204,24 +209,13 @@ def test_votes_tab_types_a_tally_per_option_and_votes_per_person(ctx, qtbot):
 
 
 def test_invite_from_the_sign_in_screen_adds_a_body_and_a_name_once(ctx, qtbot):
-    from db.register import households, places
-    from views.meetings import MeetingsScreen
+    from db.register import households
 
-    g = places.save_place(ctx.store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(ctx.store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(ctx.store, level="building", name="3栋", parent_id=c)[0].row_id
-    u = places.save_place(ctx.store, level="unit", name="1单元", parent_id=b)[0].row_id
+    u = first_unit(ctx.store)
     for door, name in (("101", "张三"), ("102", "李四")):
         households.register_household(ctx.store, household={"unit_id": u, "door": door}, members=[
             {"relation": "户主", "name": name, "birth_date": "1970-05-01", "sex": "男"}])
-    kinds.ensure_default_kinds(ctx.store)
-    kind = kinds.kind_by_name(ctx.store, "居民议事会")["id"]
-    mid = mt.schedule_meeting(ctx.store, meeting={"title": "3栋议事会", "kind_id": kind,
-                                                 "starts_at": "2026-12-05 19:00"})[0].row_id
-    screen = MeetingsScreen(ctx)
-    qtbot.addWidget(screen)
-    screen.show()
-    session = screen.open_meeting(mid)
+    mid, session = _open_council(ctx, qtbot, "3栋议事会")
     assert session.signin_model.rows == []
     dialog = session.invite_people(run=False)
     qtbot.addWidget(dialog)
@@ -290,16 +284,7 @@ def test_photo_viewer_shows_a_matters_progress_photos_and_attaches_only_images(c
 
 
 def test_meeting_photos_of_signed_sheets(ctx, qtbot, tmp_path):
-    from views.meetings import MeetingsScreen
-
-    kinds.ensure_default_kinds(ctx.store)
-    kind = kinds.kind_by_name(ctx.store, "居民议事会")["id"]
-    mid = mt.schedule_meeting(ctx.store, meeting={"title": "议事会", "kind_id": kind,
-                                                 "starts_at": "2026-12-05 19:00"})[0].row_id
-    screen = MeetingsScreen(ctx)
-    qtbot.addWidget(screen)
-    screen.show()
-    session = screen.open_meeting(mid)
+    _mid, session = _open_council(ctx, qtbot, "议事会")
     viewer = session.show_photos(run=False)
     qtbot.addWidget(viewer)
     viewer.show()

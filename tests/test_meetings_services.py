@@ -12,17 +12,15 @@ from db.errors import ValidationErrors
 from db.meetings import attachments, kinds, matters, partners
 from db.meetings import meetings as mt
 from db.meetings.invitees import SignInIndex, register_people
-from db.register import households, places
+from db.register import households
+from tests.register_helpers import first_building_and_unit
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
 
 @pytest.fixture
 def building(store):
-    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
-    u = places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+    b, u = first_building_and_unit(store)
     people = [("101", "张三", "中共党员"), ("102", "李四", "群众"), ("201", "王小明", "中共党员"),
               ("202", "赵敏", "群众"), ("301", "周杰", "中共党员")]
     for door, name, political in people:

@@ -5,16 +5,14 @@ import pytest
 
 from db import oplog
 from db.errors import ValidationErrors
-from db.register import households, persons, places, tags, undo
+from db.register import households, persons, tags, undo
+from tests.register_helpers import first_unit, households_screen_in_window
 from views.households.person_dialog import PersonDialog
 
 
 @pytest.fixture
 def family(store):
-    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
-    u = places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+    u = first_unit(store)
     changes = households.register_household(store, household={"unit_id": u, "door": "101"}, members=[
         {"relation": "户主", "name": "张三", "birth_date": "1950-01-01", "phone": "13812345678"},
         {"relation": "配偶", "name": "李四", "birth_date": "1952-03-04"}])
@@ -99,18 +97,10 @@ def test_the_tag_settings_save_is_one_undo_entry(store):
 def test_ctrl_z_undoes_the_whole_person_edit(ctx, qtbot, store, family):
     """Phone and relation edited in the person editor: one save, one Ctrl+Z takes back both."""
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QMainWindow
 
-    from views.households import HouseholdsScreen
     from views.households.common import combo_value, set_combo
 
-    window = QMainWindow()
-    qtbot.addWidget(window)
-    screen = HouseholdsScreen(ctx)
-    window.setCentralWidget(screen)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    window, screen = households_screen_in_window(ctx, qtbot)
     dlg = PersonDialog(ctx, person_id=family["spouse"], membership_id=family["spouse_membership"], relation="配偶")
     qtbot.addWidget(dlg)
     dlg.inputs["phone"].setText("13900001111")

@@ -11,32 +11,18 @@ from pathlib import Path
 
 import pdf_tools
 import pytest
-from print_fixtures import make_community
-from PySide6.QtCore import QSettings
+from print_fixtures import printing_screen
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QMessageBox
 
 from db.models.register import AuditEntry
-from desktop.context import AppContext
-from desktop.errors import ErrorReporter
-from desktop.settings import Settings
 from desktop.tasks import TaskRunner
-from views.printing import PrintingScreen
 
 
 @pytest.fixture
-def screen(qtbot, store, tmp_path):
-    ids = make_community(store, buildings=2, units=2, doors=3)
-    errors = ErrorReporter(modal=False)
-    ctx = AppContext(store=store, tasks=TaskRunner(errors, synchronous=True), errors=errors,
-                     settings=Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
-    widget = PrintingScreen(ctx)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 750)
-    widget.show()
-    widget.ids = ids
-    return widget
+def screen(qtbot, ctx):
+    return printing_screen(ctx, qtbot, buildings=2, units=2, doors=3)
 
 
 def test_preview_and_save_a_household_form(screen, tmp_path):

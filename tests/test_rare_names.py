@@ -9,20 +9,14 @@ from sync_helpers import make_replicas
 
 from db import oplog
 from db.errors import ValidationErrors
-from db.register import households, persons, places, readings
+from db.register import households, persons, readings
 from db.register.search import Filters, fetch_rows, search_ids
 from db.sync import exchange, identity
-
-
-def _unit(store) -> str:
-    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
-    return places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+from tests.register_helpers import first_unit
 
 
 def _family(store) -> None:
-    households.register_household(store, household={"unit_id": _unit(store), "door": "101"}, members=[
+    households.register_household(store, household={"unit_id": first_unit(store), "door": "101"}, members=[
         {"relation": "户主", "name": "王𠮷", "birth_date": "1960-01-01"},
         {"relation": "配偶", "name": "赵孟𫖯", "birth_date": "1961-01-01"},
         {"relation": "子女", "name": "李䶮", "birth_date": "1990-01-01"},

@@ -10,8 +10,9 @@ import rare_chars
 from PySide6.QtGui import QFont, QFontMetrics, QTextLayout
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from db.register import households, places, readings
+from db.register import households, readings
 from desktop import appearance
+from tests.register_helpers import first_unit
 from views.households import HouseholdsScreen
 from views.households.person_dialog import PersonDialog
 
@@ -40,13 +41,6 @@ def assert_no_boxes(text: str, font: QFont) -> None:
     laid = glyphs(text, font)
     assert len(laid) == len(text), (text, laid)
     assert all(index != 0 for _family, index in laid), f"{text}: a box (glyph 0) in {laid}"
-
-
-def _unit(store) -> str:
-    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
-    return places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
 
 
 def test_the_application_font_falls_back_to_the_rare_faces(text_size):
@@ -83,7 +77,7 @@ def test_screen_fonts_cover_the_standard_table_and_extensions_a_to_i(text_size):
 @pytest.mark.parametrize("percent", [100, 150])
 def test_rare_names_show_without_boxes_in_list_editor_and_dialog(ctx, qtbot, store, text_size, percent, tmp_path):
     text_size(percent)
-    households.register_household(store, household={"unit_id": _unit(store), "door": "101"}, members=[
+    households.register_household(store, household={"unit_id": first_unit(store), "door": "101"}, members=[
         {"relation": "户主", "name": name} if i == 0 else {"relation": "子女", "name": name}
         for i, name in enumerate(rare_chars.NAMES)])
     screen = HouseholdsScreen(ctx)
@@ -133,7 +127,7 @@ def test_picker_finds_a_character_by_code_point_and_inserts_it(ctx, qtbot, text_
 
 def test_picker_adds_a_reading_for_a_character_pypinyin_lacks(ctx, qtbot, store, text_size):
     text_size(100)
-    households.register_household(store, household={"unit_id": _unit(store), "door": "101"}, members=[
+    households.register_household(store, household={"unit_id": first_unit(store), "door": "101"}, members=[
         {"relation": "户主", "name": "王𠮷"}])
     editor = PersonDialog(ctx, collect=True, relation="户主")
     qtbot.addWidget(editor)
@@ -173,7 +167,7 @@ def test_csv_export_in_gbk_says_which_names_do_not_fit_and_offers_gb18030(ctx, q
                                                                             monkeypatch):
     from views.ledger.export_dialog import ExportDialog
 
-    households.register_household(store, household={"unit_id": _unit(store), "door": "101"}, members=[
+    households.register_household(store, household={"unit_id": first_unit(store), "door": "101"}, members=[
         {"relation": "户主", "name": "赵孟𫖯"}, {"relation": "配偶", "name": "王吉"}])
     dialog = ExportDialog(ctx)
     qtbot.addWidget(dialog)

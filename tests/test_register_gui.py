@@ -5,11 +5,12 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from db import oplog
-from db.register import places, tags
+from db.register import tags
 from desktop.context import AppContext
 from desktop.errors import ErrorReporter
 from desktop.settings import Settings
 from desktop.tasks import TaskRunner
+from tests.register_helpers import first_unit, heping_household, households_screen_in_window
 from views.households import HouseholdsScreen
 from views.households.household_dialog import HouseholdDialog
 from views.households.person_dialog import PersonDialog
@@ -26,10 +27,7 @@ def ctx(store, tmp_path, qtbot):
 
 @pytest.fixture
 def unit(store):
-    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
-    return places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+    return first_unit(store)
 
 
 def fill_person(ctx, qtbot, relation, **fields):
@@ -252,20 +250,13 @@ def test_household_owner_phone_masked_until_shown(ctx, qtbot, unit, store):
 
 def test_ctrl_z_anywhere_in_the_screens_undoes_and_says_what(ctx, qtbot, unit, store):
     from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QMainWindow
 
     from db.register import households, visits
 
     changes = households.register_household(store, household={"unit_id": unit, "door": "101", "notes": "旧备注"},
                                             members=[{"relation": "户主", "name": "张三", "birth_date": "1950-01-01"}])
     hid = next(c.row_id for c in changes if c.table == "household")
-    window = QMainWindow()
-    qtbot.addWidget(window)
-    screen = HouseholdsScreen(ctx)
-    window.setCentralWidget(screen)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow, timeout=2000)
+    window, screen = households_screen_in_window(ctx, qtbot)
     ctx.data_changed(households.update_household(store, household_id=hid, values={"notes": "新备注"}))
     # Focus in the search field (where the register starts): Ctrl+Z still undoes the edit.
     screen.browser.search.setFocus()
@@ -351,19 +342,7 @@ def test_masked_id_field_says_how_and_typing_replaces_it(ctx, qtbot, unit, store
 def test_visit_dialog_defaults_to_the_grid_worker_then_the_last_visitor(ctx, qtbot, store):
     from PySide6.QtWidgets import QMainWindow
 
-    from db import oplog as log
-    from db.models.register import Grid
-
-    g = places.save_place(store, level="grid", name="第二网格")[0].row_id
-    log.write(store, Grid, [{"id": g, "worker": "王网格"}])
-    c = places.save_place(store, level="compound", name="和平小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="1栋", parent_id=c)[0].row_id
-    u = places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
-    from db.register import households
-
-    changes = households.register_household(store, household={"unit_id": u, "door": "101"},
-                                            members=[{"relation": "户主", "name": "张三"}])
-    hid = next(ch.row_id for ch in changes if ch.table == "household")
+    hid = heping_household(store)
     window = QMainWindow()
     qtbot.addWidget(window)
     first = VisitDialog(ctx, household_id=hid, address="和平小区1栋1单元101", parent=window)

@@ -10,14 +10,12 @@ from db.errors import GridDeskError, ValidationErrors
 from db.register import households, index, persons, places, search, stats, tags, undo, visits
 from db.register.audit import reveal
 from db.register.search import Filters, search_ids
+from tests.register_helpers import first_unit
 
 
 @pytest.fixture
 def unit(store):
-    g = places.save_place(store, level="grid", name="第一网格")[0].row_id
-    c = places.save_place(store, level="compound", name="幸福小区", parent_id=g)[0].row_id
-    b = places.save_place(store, level="building", name="3栋", parent_id=c)[0].row_id
-    return places.save_place(store, level="unit", name="1单元", parent_id=b)[0].row_id
+    return first_unit(store)
 
 
 def register(store, unit, door, members):

@@ -1,4 +1,3 @@
-# ruff: noqa: F811 - the fixtures imported from tests.hub_helpers are used as arguments
 """Changes that prove who made them (issue 18 part 4): op chains, signed heads, verified by every importer."""
 
 from __future__ import annotations
@@ -11,13 +10,9 @@ from db.check import run_check
 from db.models.register import Grid, Household
 from db.sync import chains, exchange, hub_client
 from db.sync.identity import SyncError, fingerprint, identity
-from tests.hub_helpers import (  # noqa: F401 - fixtures
+from tests.hub_helpers import (
     add_household,
-    hub,
-    hub_cert,
-    hub_data,
-    laptops,
-    office_with_grids,
+    make_world,
 )
 from tests.sync_helpers import content, make_replicas
 
@@ -283,13 +278,7 @@ def test_the_migration_chains_the_existing_log(tmp_path):
 
 @pytest.fixture
 def office_world(hub, hub_cert, laptops):
-    pin = hub_cert[2]
-    office = laptops("office").enrol(hub, pin, None)
-    g1, g2 = office_with_grids(office)
-    office.sync()
-    a = laptops("zhang").enrol(hub, pin, [g1])
-    a.sync()
-    return {"hub": hub, "office": office, "a": a, "g1": g1, "g2": g2}
+    return make_world(hub, hub_cert[2], laptops)
 
 
 def _push(laptop, rows, heads):

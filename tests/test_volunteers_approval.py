@@ -9,7 +9,7 @@ from db import oplog
 from db.models.volunteers import ServiceRecord
 from db.volunteers import roster, service, timebank
 from db.volunteers.common import POOL
-from views.volunteers import VolunteersScreen
+from tests.volunteers_helpers import volunteers_screen
 
 N = 5_100  # more than the 5,000 the first list showed
 
@@ -41,11 +41,7 @@ def _pending(store):
 
 def test_every_pending_record_is_reachable_and_approved_by_filter(ctx, qtbot):
     team_a, team_b, zs, ls = _pending(ctx.store)
-    screen = VolunteersScreen(ctx)
-    qtbot.addWidget(screen)
-    screen.resize(1200, 760)
-    screen.show()
-    screen.activated()
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.approval)
     page = screen.approval
     page.refresh()

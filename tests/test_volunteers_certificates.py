@@ -11,6 +11,7 @@ from db.errors import ValidationErrors
 from db.sync import exchange, identity
 from db.volunteers import roster, service, stars
 from tests.sync_helpers import make_replicas
+from tests.volunteers_helpers import volunteers_screen
 
 DAY = dt.date(2026, 11, 20)
 
@@ -89,16 +90,11 @@ def test_griddesk_volunteers_certificates_lists_and_renumbers(tmp_path):
 def test_stars_tab_shows_duplicates_and_renumbers_the_chosen_one(ctx, qtbot):
     from db import oplog
     from db.models.volunteers import Certificate
-    from views.volunteers import VolunteersScreen
 
     store = ctx.store
     a, b = _served(store, "张三"), _served(store, "李四")
     stars.issue_certificate(store, volunteer_id=a, issuer="幸福里社区居民委员会", on=DAY)
-    screen = VolunteersScreen(ctx)
-    qtbot.addWidget(screen)
-    screen.resize(1200, 760)
-    screen.show()
-    screen.activated()
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.stars)
     page = screen.stars
     page.refresh()

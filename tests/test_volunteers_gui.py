@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from db.volunteers import roster, rotas, service, timebank
 from desktop.tasks import TaskRunner
-from views.volunteers import VolunteersScreen
+from tests.volunteers_helpers import volunteers_screen
 
 
 @pytest.fixture
@@ -38,18 +38,9 @@ def _setup(store):
     return team, zs, ls, act
 
 
-def _screen(ctx, qtbot):
-    screen = VolunteersScreen(ctx)
-    qtbot.addWidget(screen)
-    screen.resize(1200, 760)
-    screen.show()
-    screen.activated()
-    return screen
-
-
 def test_roster_search_by_initials_and_filters(ctx, qtbot):
     team, zs, ls, _act = _setup(ctx.store)
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     assert screen.roster.model.rowCount() == 2
     qtbot.keyClicks(screen.roster.search, "zs")
     qtbot.waitUntil(lambda: screen.roster.model.ids == [zs])
@@ -63,7 +54,7 @@ def test_roster_search_by_initials_and_filters(ctx, qtbot):
 def test_sign_in_by_initials_and_enter_then_approve(threaded, qtbot):
     ctx = threaded
     _team, zs, _ls, act = _setup(ctx.store)
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.signin)
     page = screen.signin
     page.activity.setCurrentIndex(page.activity.findData(act))
@@ -101,7 +92,7 @@ def test_assign_a_shift_shows_the_clash_and_its_reason(threaded, qtbot):
     s1 = rotas.add_shift(store, rota_id=duty, day="2026-11-05", start="08:00", end="10:00")[0].row_id
     rotas.add_shift(store, rota_id=patrol, day="2026-11-05", start="09:00", end="11:00")
     rotas.assign(store, shift_id=s1, volunteer_id=zs)
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.rotas)
     planner = screen.rotas
     planner.rota.setCurrentIndex(planner.rota.findData(patrol))
@@ -130,7 +121,7 @@ def test_passbook_refuses_a_withdrawal_above_the_balance(ctx, qtbot):
     sid = service.record_service(ctx.store, activity_id=act, volunteer_id=zs, sign_in="2026-11-05 09:00",
                                  sign_out="2026-11-05 11:00")[0].row_id
     service.approve_services(ctx.store, service_ids=[sid])
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.bank)
     bank = screen.bank
     qtbot.keyClicks(bank.who, "zs")
@@ -150,7 +141,7 @@ def test_correction_needs_a_reason_and_is_logged(threaded, qtbot):
     _team, zs, _ls, act = _setup(ctx.store)
     service.record_service(ctx.store, activity_id=act, volunteer_id=zs, sign_in="2026-11-05 09:00",
                            sign_out="2026-11-05 11:00")
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.signin)
     page = screen.signin
     page.activity.setCurrentIndex(page.activity.findData(act))
@@ -171,7 +162,7 @@ def test_patrol_log_on_a_shift(threaded, qtbot):
     _team, zs, _ls, _act = _setup(ctx.store)
     patrol = rotas.save_rota(ctx.store, name="夜间巡逻", kind="patrol")[0].row_id
     rotas.add_shift(ctx.store, rota_id=patrol, day="2026-11-05", start="19:00", end="21:00")
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.rotas)
     planner = screen.rotas
     planner.rota.setCurrentIndex(planner.rota.findData(patrol))
@@ -189,7 +180,7 @@ def test_drop_a_member_on_a_shift(threaded, qtbot):
     team, zs, ls, _act = _setup(ctx.store)
     rota = rotas.save_rota(ctx.store, name="帮困值班", team_id=team)[0].row_id
     rotas.add_shift(ctx.store, rota_id=rota, day="2026-11-05", start="08:00", end="10:00")
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.rotas)
     planner = screen.rotas
     planner.rota.setCurrentIndex(planner.rota.findData(rota))
@@ -213,7 +204,7 @@ def test_needs_board_suggests_matches_and_records_a_service(threaded, qtbot):
 
     elder = oplog.write(ctx.store, Person, [{"name": "孤老", "birth_date": "1940-01-01"}])[0].row_id
     need = needs.save_need(ctx.store, person_id=elder, help="每周代买菜", skill="购物代办")[0].row_id
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.needs)
     board = screen.needs
     assert board.current_need()["id"] == need
@@ -236,7 +227,7 @@ def test_needs_board_suggests_matches_and_records_a_service(threaded, qtbot):
 
 def test_passbook_opens_a_team_account_takes_group_hours_and_only_donates_them(ctx, qtbot):
     team, zs, _ls, act = _setup(ctx.store)
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.bank)
     bank = screen.bank
     assert bank.team.findData(team) > 0
@@ -265,7 +256,7 @@ def test_passbook_opens_a_team_account_takes_group_hours_and_only_donates_them(c
 def test_team_save_and_leader_run_as_tasks_and_the_list_follows(threaded, qtbot):
     ctx = threaded
     team, zs, ls, _act = _setup(ctx.store)
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.teams)
     page = screen.teams
     page.name.setText("")
@@ -296,7 +287,7 @@ def test_sign_out_of_everyone_is_one_transaction(threaded, qtbot):
                                   end="2026-11-05 11:00")[0].row_id
     service.record_service(ctx.store, activity_id=other, volunteer_id=ls, sign_in="2026-11-05 10:00",
                            sign_out="2026-11-05 10:30")
-    screen = _screen(ctx, qtbot)
+    screen = volunteers_screen(ctx, qtbot)
     screen.tabs.setCurrentWidget(screen.signin)
     page = screen.signin
     page.activity.setCurrentIndex(page.activity.findData(act))
