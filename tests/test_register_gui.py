@@ -430,3 +430,26 @@ def test_statistics_charts_get_room_of_their_own(ctx, qtbot, store):
     app.setFont(font)  # other tests keep the default font
     for key, (width, height) in sizes.items():
         assert width >= 28 * em and height >= 18 * line, key
+
+
+def test_age_pyramid_ticks_are_round_counts(ctx, qtbot, store):
+    """The pyramid's count axis has round ticks each side (0, 20, 40 …), not thirds of the largest
+    band (it read "59 30 0 30 59"); men's counts to the left carry no minus sign."""
+    from PySide6.QtCharts import QCategoryAxis
+
+    from db.demo import generate
+
+    generate(store, households=40)
+    screen = HouseholdsScreen(ctx)
+    qtbot.addWidget(screen)
+    screen.show()
+    screen.tabs.setCurrentWidget(screen.statistics)
+    qtbot.waitUntil(lambda: "pyramid" in screen.statistics.charts, timeout=10000)
+    chart = screen.statistics.charts["pyramid"].chart()
+    axis = next(a for a in chart.axes() if isinstance(a, QCategoryAxis))
+    values = [axis.endValue(label) for label in axis.categoriesLabels()]
+    step = values[1] - values[0]
+    assert values == [values[0] + i * step for i in range(len(values))] and 0 in values
+    assert str(int(step))[0] in "125" and set(str(int(step))[1:]) <= {"0"}
+    assert [label.strip() for label in axis.categoriesLabels()] == [str(abs(int(v))) for v in values]
+    assert axis.min() == values[0] == -axis.max()

@@ -30,7 +30,14 @@ from PySide6.QtWidgets import (
 from db.register import stats
 from i18n import N_, _
 from views.households.common import DictListModel
-from views.widgets import arrange_charts, count_axis, save_chart_as_image, size_charts, small_chart_font
+from views.widgets import (
+    arrange_charts,
+    count_axis,
+    nice_ticks,
+    save_chart_as_image,
+    size_charts,
+    small_chart_font,
+)
 
 PLACE_COLUMNS = [("grid", N_("Grid")), ("compound", N_("Compound")), ("building", N_("Building")), ("households", N_("Households")),
                  ("persons", N_("Persons")), ("overdue", N_("Households overdue"))]
@@ -145,10 +152,11 @@ class StatisticsView(QWidget):
         # Men to the left, women to the right; the axis shows counts without minus signs.
         axis_x = QCategoryAxis()
         axis_x.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
-        axis_x.setRange(-top * 1.05, top * 1.05)
-        for k in (-1, -0.5, 0, 0.5, 1):
-            value = round(top * k)
-            axis_x.append(f"{abs(value)}" + (" " * (k < 0)), value)
+        # Round ticks each side (nice_ticks, as every count axis): 0, 20, 40, 60 rather than 0, 30, 59.
+        maximum, step = nice_ticks(top, most=3)
+        axis_x.setRange(-maximum, maximum)
+        for value in range(-maximum, maximum + 1, step):
+            axis_x.append(f"{abs(value)}" + (" " * (value < 0)), value)  # a category label is unique
         chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
         chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
         series.attachAxis(axis_y)
