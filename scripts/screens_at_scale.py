@@ -142,6 +142,8 @@ def targets(shell):
 
     items = [("households", screen("households")), ("duplicates", screen("households", "duplicates")),
              ("statistics", screen("households", "statistics")), ("visits", screen("visits")),
+             ("meetings", screen("meetings")), ("matters", screen("meetings", "matters")),
+             ("matter-statistics", screen("meetings", "matter_stats")), ("volunteers", screen("volunteers")),
              ("printing", screen("printing")), ("sync", screen("sync")),
              ("devices", screen("sync", "devices_tab")), ("history", screen("sync", "history_tab")),
              ("settings", screen("settings")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QApplication, QFileDialog, QFrame, QGridLayout, QLabel, QScrollArea, QWidget
 
@@ -139,3 +140,23 @@ def arrange_charts(grid: QGridLayout, scroll: QScrollArea, charts: dict, order, 
     grid.setColumnStretch(0, 1)
     grid.setColumnStretch(1, 1 if wanted == 2 else 0)
     return wanted
+
+
+class _PlaceholderFit(QObject):
+    """Owned by its line edit (so the connection goes with it): keeps it as wide as its placeholder."""
+
+    def __init__(self, edit) -> None:
+        super().__init__(edit)
+        self.edit = edit
+        self.fit()
+        font_notifier().sig_font_changed.connect(self.fit)
+
+    def fit(self) -> None:
+        fm = self.edit.fontMetrics()
+        self.edit.setMinimumWidth(fm.horizontalAdvance(self.edit.placeholderText()) + 3 * fm.height())
+
+
+def fit_placeholder(edit) -> None:
+    """Keep a line edit at least as wide as its placeholder (with room for the clear button), now
+    and whenever the text size changes: a search hint cut to its first words says nothing."""
+    _PlaceholderFit(edit)

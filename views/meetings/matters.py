@@ -26,11 +26,12 @@ from db.meetings import matters as ms
 from db.meetings import meetings as mt
 from db.meetings.partners import list_orgs
 from i18n import N_, _
-from views.households.common import message_label, shortcut, show_message
+from views.households.common import WrappingLabel, message_label, shortcut, show_message
 from views.households.undo_action import notify
 from views.meetings.forms import Field, FormDialog
 from views.meetings.models import ALERT, LazyRowsModel, RowsModel
 from views.meetings.session import _table
+from views.widgets import fit_placeholder
 
 COLUMNS = [("raised_on", N_("Raised")), ("title", N_("Matter")), ("category", N_("Category")),
            ("raised_by", N_("Raised by")), ("building", N_("Building")), ("stage", N_("Stage")),
@@ -60,6 +61,7 @@ class MattersPage(QWidget):
         self.search.setObjectName("matterSearch")
         self.search.setPlaceholderText(_("Search matters: title or who raised it"))
         self.search.setClearButtonEnabled(True)
+        fit_placeholder(self.search)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.setInterval(150)
@@ -86,13 +88,14 @@ class MattersPage(QWidget):
         self.count = QLabel(self)
         self.history_model = RowsModel(HISTORY_COLUMNS, self)
         self.history = _table(self.history_model, self, "matterHistory", ("2026-10-30", "评价"))
-        self.detail = QLabel(self)
+        self.detail = WrappingLabel(self)  # claims the height its text needs (a long matter was cut)
         self.detail.setWordWrap(True)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.message = message_label(self)
 
         bar = QHBoxLayout()
-        for w in (self.search, self.category, self.flag):
+        bar.addWidget(self.search, 1)  # takes the room left: its placeholder reads in full at 150 %
+        for w in (self.category, self.flag):
             bar.addWidget(w)
         actions = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
