@@ -34,19 +34,38 @@ OPS = {o.strip() for o in os.environ.get("GRIDDESK_BENCH_MEMORY_OPS", "backup,ha
 BASELINE = os.environ.get("GRIDDESK_BENCH_BASELINE_CODE")
 
 
+# The command runs under this small launcher, not straight from the bench. Linux keeps the high-water
+# mark of the memory a process had before exec in its ru_maxrss, and a child forked from the bench
+# starts as a copy of it: after the bench generated a large demo in-process, every child reported the
+# bench's own peak (the same figure three times). The launcher is a fresh, small interpreter; it
+# reports the command's own peak from wait4.
+_LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)\n"
+    "_pid, status, usage = os.wait4(pid, 0)\n"
+    "with open(sys.argv[1], 'w') as f:\n"
+    "    f.write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def run_child(args: list[str], *, cwd: Path = ROOT) -> tuple[float, float, str]:
     """Run a command with the code at cwd; (peak resident memory in MB, wall seconds, its output).
     Fails on exit != 0."""
+    import tempfile
+
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(cwd))
-    started = time.perf_counter()
-    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output = proc.stdout.read().decode("utf-8", "replace")
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}:\n{output[-3000:]}")
-    return round(usage.ru_maxrss / 1024, 1), round(seconds, 3), output  # ru_maxrss is in KiB on Linux
+    executable = args[0] if os.path.isabs(args[0]) else shutil.which(args[0])
+    with tempfile.NamedTemporaryFile("r", suffix=".maxrss") as peak:
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, peak.name, executable, *args[1:]], cwd=cwd,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        seconds = time.perf_counter() - started
+        output = proc.stdout.decode("utf-8", "replace")
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}:\n{output[-3000:]}")
+        maxrss = int(peak.read())
+    return round(maxrss / 1024, 1), round(seconds, 3), output  # ru_maxrss is in KiB on Linux
 
 
 def griddesk(*args: str) -> list[str]:
