@@ -255,13 +255,13 @@ def test_closing_the_window_under_a_progress_dialog_ends_the_task_quietly(runner
 
     def slow(state):
         state.set_progress(0, 2, "第一步")
-        release.wait(5)
+        release.wait(60)  # set below; a loaded machine may take seconds to show the dialog
         state.set_progress(1, 2, "第二步")  # reaches a dialog that is gone
         time.sleep(0.3)
         return "stale"
 
     task = runner.run(slow, title="慢", parent=parent, on_done=got.append)
-    qtbot.waitUntil(lambda: task.dialog is not None, timeout=3000)
+    qtbot.waitUntil(lambda: task.dialog is not None, timeout=20000)
     dialog = task.dialog
     parent.close()
     parent.deleteLater()  # takes the dialog with it
