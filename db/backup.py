@@ -265,6 +265,18 @@ def check_version(backup: Path) -> None:
                                   "GridDesk.").format(path=Path(backup).name))
 
 
+def changes_only_here_after(store, backup: Path) -> int:
+    """How many of this computer's changes made after the backup was taken no other computer and
+    no hub has confirmed receiving: restoring it would leave them only in the safety copy (so the
+    person is told, and can hand them over first)."""
+    from db.sync.beliefs import only_here_since
+
+    info = describe(Path(backup))
+    if info is None or info.when is None:
+        return 0
+    return only_here_since(store, int(info.when.timestamp() * 1000))
+
+
 def restore(db_path: Path, backup: Path, *, user: str | None = None) -> Path | None:
     """Replace db_path with the backup (full or incremental); the current file is backed up first.
 

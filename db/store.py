@@ -190,6 +190,10 @@ class Store:
         self.node_rotated = True
         return node
 
+    def own_nodes(self) -> list[str]:
+        """The node ids this file has written under: the current one and those it had before."""
+        return [n for n in [self.node_id, *(self.get_meta("previous_node_ids") or "").split(",")] if n]
+
     # -- meta -------------------------------------------------------------------------------------
     def meta_all(self) -> dict[str, str]:
         return dict(self.db.execute_sql("select key, value from meta").fetchall())

@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from db.backup import KEEP, backup_dir, list_backups
+from db.backup import KEEP, backup_dir, changes_only_here_after, list_backups
 from desktop.backups import backup_now, backup_time, describe_backup, format_time
 from desktop.settings import TEXT_SCALES
-from i18n import LANGUAGES, N_, _, language
+from i18n import LANGUAGES, N_, _, language, ngettext
 from views.widgets import heading
 
 SCALE_NAMES = {100: N_("standard"), 125: N_("larger"), 150: N_("largest")}
@@ -244,12 +244,36 @@ class SettingsScreen(QWidget):
         backup = self.selected_backup()
         if backup is None or self.ctx.shell is None:
             return
-        answer = QMessageBox.question(
-            self, _("Restore a backup"),
-            _("Replace the current database with the backup of {time}?\n\nEverything entered after that "
-              "time will be gone from this file. The current state is backed up first, so you can go back.")
-            .format(time=format_time(backup_time(backup))),
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        store = self.ctx.store
+        self.restore_button.setEnabled(False)
+
+        def ask(only_here: int) -> None:
+            self.restore_button.setEnabled(True)
+            self.restore_question(backup, only_here)
+
+        # Which changes made since then exist only in this file (no receipt, no hub acknowledgement)?
+        self.ctx.tasks.run(lambda _s: changes_only_here_after(store, backup), title=_("Restore a backup"),
+                           on_done=ask, parent=self, io=True, show_progress=False)
+
+    def restore_question(self, backup: Path, only_here: int) -> None:
+        text = _("Replace the current database with the backup of {time}?\n\nEverything entered after that "
+                 "time will be gone from this file. The current state is backed up first, so you can go back."
+                 ).format(time=format_time(backup_time(backup)))
+        if only_here:
+            text += "\n\n" + ngettext(
+                "{n} change entered here after that time has not reached any other computer or the office "
+                "hub yet: after the restore it is only in that safety copy. Hand it over first (a bundle "
+                "or 办公室同步) if it is needed.",
+                "{n} changes entered here after that time have not reached any other computer or the office "
+                "hub yet: after the restore they are only in that safety copy. Hand them over first (a bundle "
+                "or 办公室同步) if they are needed.", only_here).format(n=only_here)
+        box = QMessageBox(QMessageBox.Icon.Warning if only_here else QMessageBox.Icon.Question,
+                          _("Restore a backup"), text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        self._restore_box = box
+        answer = box.exec()
+        self._restore_box = None
         if answer == QMessageBox.StandardButton.Yes:
             self.ctx.shell.restore_backup(backup, parent=self.window())
 

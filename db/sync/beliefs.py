@@ -49,6 +49,36 @@ def replace_belief(store, device_id: str, vector: dict[str, int]) -> dict[str, i
     return previous
 
 
+def confirmed_elsewhere(store) -> dict[str, int]:
+    """Per node, the highest counter another computer (its receipts and bundles) or the office hub
+    (its acknowledgements) said it holds: changes above it may exist only in this file."""
+    from db.models.sync import PeerAck
+
+    best: dict[str, int] = {}
+    with store.activated():
+        vectors = [row.vector for row in PeerAck.select(PeerAck.vector)]
+    hub = store.db.execute_sql("select acked from sync_hub where id = 1").fetchone()
+    if hub and hub[0]:
+        vectors.append(hub[0])
+    for text in vectors:
+        for node, counter in json.loads(text).items():
+            best[node] = max(best.get(node, 0), int(counter))
+    return best
+
+
+def only_here_since(store, since_ms: int) -> int:
+    """This computer's own changes stamped at or after since_ms (milliseconds since the epoch)
+    that no other computer and no hub has confirmed holding: a restore of a backup from before
+    since_ms leaves them only in the safety copy."""
+    confirmed = confirmed_elsewhere(store)
+    total = 0
+    for node in store.own_nodes():
+        total += store.db.execute_sql(
+            "select count(*) from oplog where node = ? and counter > ? and hlc >= ?",
+            (node, confirmed.get(node, 0), f"{max(0, since_ms):016d}")).fetchone()[0]
+    return total
+
+
 def lost_by_peer(previous: dict[str, int], now: dict[str, int]) -> dict[str, tuple[int, int]]:
     """Per node, (what the peer now holds, what it held before) where it now says less."""
     return {n: (now.get(n, 0), c) for n, c in previous.items() if now.get(n, 0) < c}
