@@ -15,6 +15,14 @@ TABLE_LABELS = {
     "tag": N_("Tags"), "person_tag": N_("Tag periods"), "visit": N_("Home visits"),
     "life_event": N_("Life events"), "audit_entry": N_("Audit entries"),
 }
+TABLE_LABELS.update({
+    "meeting_kind": N_("Meeting kinds"), "partner_org": N_("Partner organisations"),
+    "partner_contact": N_("Partner contacts"), "meeting": N_("Meetings"), "invitee": N_("Meeting invitees"),
+    "agenda_item": N_("Agenda items"), "motion": N_("Motions"), "motion_option": N_("Motion options"),
+    "vote": N_("Votes cast"), "matter": N_("Residents' matters"), "resolution": N_("Resolutions"),
+    "progress_entry": N_("Resolution progress entries"), "evaluation": N_("Matter evaluations"),
+    "attachment": N_("Attachments"), "char_reading": N_("Character readings"),
+})
 TABLE_LABELS.update(VOLUNTEER_TABLE_LABELS)
 
 

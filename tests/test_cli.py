@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3 as std_sqlite3
 import subprocess
 import sys
@@ -27,6 +28,9 @@ def test_demo_then_check_info_backup_restore(tmp_path):
     assert "检查通过" in r.stdout
     r = griddesk("info", "--db", str(db))
     assert r.returncode == 0 and "数据版本" in r.stdout and "户数：300 条" in r.stdout
+    # Every table is named in words, the meetings' and volunteers' too (never a raw table name).
+    assert not re.search(r"^\s+[a-z_]+：", r.stdout, re.M), r.stdout
+    assert "议程事项：" in r.stdout and "服务记录：" in r.stdout
     r = griddesk("backup", "--db", str(db))
     assert r.returncode == 0 and "备份已写入" in r.stdout
     backup_file = r.stdout.split("：", 1)[1].strip()
