@@ -228,7 +228,9 @@ class Checker:
         self.relations_in_file: dict[str, str | None] = dict(relations_in_file or {})
         # The preview's, for the commit (the same matches, made once).
         self.households: dict[tuple, HouseholdPlan] = {} if households is None else households
-        self.heads: dict[tuple, RowResult] = {}
+        # Household key -> (sheet, row) of its head (户主) row in the file: where, not the row itself
+        # (a full RowResult per household, cells and all, was most of the check's memory).
+        self.heads: dict[tuple, tuple[str, int]] = {}
         self.waiting: dict[str, list[RowResult]] = {}  # register head -> rows waiting on its relation
         self.seen_ids: dict[str, bytes] = {}  # number -> sheet, row and values digest, packed (_SEEN)
         self.ignored = 0
@@ -285,7 +287,7 @@ class Checker:
         if first is not None:
             r.errors.append(Issue(column, "relation", _(
                 "This household already has a head (户主) in row {row} of sheet “{sheet}”; a household has one "
-                "head.").format(row=first.row, sheet=first.sheet)))
+                "head.").format(row=first[1], sheet=first[0])))
         elif hp.household_id is not None:
             head = self.snapshot.heads.get(hp.household_id)
             if head and head[0] != r.person_id:
@@ -297,7 +299,7 @@ class Checker:
         if r.errors:
             r.action = "error"
         else:
-            self.heads[r.household_key] = r
+            self.heads[r.household_key] = (r.sheet, r.row)
             hp.headless = None
 
     @staticmethod

@@ -214,6 +214,9 @@ def _refresh_many(store, on: dt.date, ids: Sequence[str]) -> None:
             db.execute_sql(f"delete from register_search where person_id in ({marks})", tuple(part))
         cursor.executemany(_INSERT, [(top + GAP * (k + 1), *r) for k, r in enumerate(rows)])
         top += GAP * (len(rows) + 1)
+        # The name and pinyin caches would otherwise fill with every new person (over 100 MB for a
+        # 150,000-row import); a block's persons share names within it, few across blocks.
+        clear_caches()
     renumber_rows(db)
 
 
